@@ -1,0 +1,99 @@
+"""Documents API: upload, list, read, delete."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from ingestion import services
+from ingestion.models import Document
+from opaa.api import WorkspaceAPIView
+from workspaces.access import workspaces_readable
+from workspaces.models import Role
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "workspace",
+            "title",
+            "source",
+            "original_filename",
+            "mime_type",
+            "size_bytes",
+            "sha256",
+            "status",
+            "error_message",
+            "created_at",
+            "updated_at",
+            "indexed_at",
+        ]
+        read_only_fields = fields
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    workspace = serializers.SlugField(
+        required=False, help_text="Defaults to your default workspace."
+    )
+
+
+class DocumentListView(WorkspaceAPIView):
+    """List the workspace's documents, or upload one (multipart, field ``file``)."""
+
+    required_roles = {"GET": Role.VIEWER, "POST": Role.EDITOR}
+    parser_classes = [MultiPartParser, FormParser]
+
+    def scoped_queryset(self):
+        return Document.objects.filter(workspace=self.workspace).select_related("workspace")
+
+    @extend_schema(responses=DocumentSerializer(many=True))
+    def get(self, request):
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer}
+    )
+    def post(self, request):
+        upload = UploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            document = services.document_upload(
+                workspace=self.workspace, user=request.user, file=upload.validated_data["file"]
+            )
+        except services.UploadRejected as exc:
+            return Response({"detail": exc.messages[0]}, status=exc.status_code)
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentDetailView(WorkspaceAPIView):
+    """One document of any workspace the caller belongs to; 404 for everything else."""
+
+    required_roles = {"GET": Role.VIEWER, "DELETE": Role.EDITOR}
+
+    workspace_from_request = False
+
+    def scoped_queryset(self):
+        return Document.objects.filter(workspace__in=workspaces_readable(self.request.user))
+
+    def get_document(self, pk: int) -> Document:
+        document = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
+        self.object_workspace_check(document.workspace)
+        return document
+
+    @extend_schema(responses=DocumentSerializer)
+    def get(self, request, pk: int):
+        return Response(DocumentSerializer(self.get_document(pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        services.document_delete(document=self.get_document(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,200 @@
+"""Cut parsed sections into passages ("chunks") small enough to embed and cite.
+
+Pure Python and deterministic: the same sections always give the same chunks, so
+re-indexing a document replaces its chunks with identical ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ingestion.parsers.base import Section, normalize_space
+
+# Chinese and Japanese are written without spaces: each character counts as a token.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A token is a CJK character, a word of up to 20 letters or digits (longer runs such as
+# hashes or encoded data count once per 20 characters, close to how a word-piece
+# tokenizer splits them, and can still be cut), or a single punctuation mark.
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]{{1,20}}|[^\w\s]")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# End of a sentence: terminal punctuation (or an ellipsis), optional closing quotes or
+# brackets, then whitespace; or CJK full stop, exclamation or question mark, which need
+# no whitespace after them.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+|[\u3002\uff01\uff1f]+")
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    """One passage of a document, before it is embedded and stored."""
+
+    ordinal: int  # position in the document, 0..n-1
+    text: str
+    heading_path: tuple[str, ...]  # the section the passage comes from
+    token_count: int  # count_tokens(text)
+
+
+def count_tokens(text: str) -> int:
+    """Approximate token count: words, CJK characters and punctuation marks.
+
+    Cheap and deterministic; it under-counts the word pieces an embedding model sees
+    (a rare or long word becomes several pieces), so limits expressed in these tokens
+    need headroom.
+    """
+    return len(_TOKEN.findall(text))
+
+
+def chunk_sections(
+    sections: Sequence[Section], *, max_tokens: int = 180, overlap_tokens: int = 30
+) -> list[ChunkDraft]:
+    """Chunks of at most ``max_tokens`` tokens each, numbered 0..n-1 across the document.
+
+    Contract:
+
+    - A chunk never spans two sections and carries its section's heading path.
+    - Within a section, text is packed greedily. A paragraph that does not fit in the
+      current chunk starts the next one; a paragraph longer than ``max_tokens`` is
+      split between sentences; a sentence longer than ``max_tokens`` is cut by tokens.
+    - Consecutive chunks of one section overlap: the next chunk starts with the whole
+      sentences (at most ``overlap_tokens`` tokens) that ended the previous one. The
+      overlap is smaller when the last sentence is longer than that, or when it must
+      shrink for the next paragraph to fit.
+    - Whitespace is normalized: single spaces within a paragraph, a blank line
+      between paragraphs. No chunk is empty.
+
+    Why 180: all-MiniLM-L6-v2 truncates its input at 256 word pieces, the document
+    title and heading path are embedded with each chunk, and ``count_tokens``
+    under-counts word pieces; 180 keeps a whole chunk inside the model's window.
+
+    Raises ValueError unless ``max_tokens > overlap_tokens >= 0``.
+    """
+    if not max_tokens > overlap_tokens >= 0:
+        raise ValueError(
+            f"need max_tokens > overlap_tokens >= 0, got max_tokens={max_tokens}, "
+            f"overlap_tokens={overlap_tokens}"
+        )
+    drafts: list[ChunkDraft] = []
+    for section in sections:
+        for text in _chunk_text(section.text, max_tokens, overlap_tokens):
+            drafts.append(
+                ChunkDraft(
+                    ordinal=len(drafts),
+                    text=text,
+                    heading_path=tuple(section.heading_path),
+                    token_count=count_tokens(text),
+                )
+            )
+    return drafts
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A sentence, or a cut of an over-long one: the smallest unit packed into chunks."""
+
+    text: str
+    tokens: int
+    joiner: str  # what separates it from the piece before: "\n\n", " " or ""
+
+
+def _chunk_text(text: str, max_tokens: int, overlap_tokens: int) -> list[str]:
+    packer = _Packer(max_tokens, overlap_tokens)
+    # Cuts of an over-long sentence are small enough that the overlap can carry whole
+    # cuts, and never larger than the room left beside a full overlap.
+    cut_size = min(overlap_tokens, max_tokens - overlap_tokens) if overlap_tokens else max_tokens
+    for block in _PARAGRAPH_BREAK.split(text):
+        paragraph = normalize_space(block)
+        if paragraph:
+            packer.add_paragraph(_pieces(paragraph, max_tokens, cut_size))
+    return packer.finish()
+
+
+class _Packer:
+    def __init__(self, max_tokens: int, overlap_tokens: int) -> None:
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+        self.chunks: list[str] = []
+        self.current: list[_Piece] = []
+        self.current_tokens = 0
+        self.fresh = False  # current holds text not already emitted
+
+    def add_paragraph(self, pieces: list[_Piece]) -> None:
+        total = sum(piece.tokens for piece in pieces)
+        if self.fresh and self.current_tokens + total > self.max_tokens:
+            self._emit()
+        if total <= self.max_tokens:
+            self._make_room(total)  # keep the paragraph whole: shrink the overlap instead
+        for piece in pieces:
+            if self.fresh and self.current_tokens + piece.tokens > self.max_tokens:
+                self._emit()
+            self._make_room(piece.tokens)
+            self.current.append(piece)
+            self.current_tokens += piece.tokens
+            self.fresh = True
+
+    def finish(self) -> list[str]:
+        if self.fresh:
+            self._emit()
+        return self.chunks
+
+    def _emit(self) -> None:
+        """Close the current chunk; the next starts with its last sentences."""
+        parts = [self.current[0].text]
+        parts.extend(piece.joiner + piece.text for piece in self.current[1:])
+        self.chunks.append("".join(parts))
+        tail: list[_Piece] = []
+        tail_tokens = 0
+        for piece in reversed(self.current):
+            if tail_tokens + piece.tokens > self.overlap_tokens:
+                break
+            tail.insert(0, piece)
+            tail_tokens += piece.tokens
+        self.current, self.current_tokens, self.fresh = tail, tail_tokens, False
+
+    def _make_room(self, tokens: int) -> None:
+        """Drop overlap from the front until ``tokens`` more fit."""
+        while self.current and not self.fresh and self.current_tokens + tokens > self.max_tokens:
+            self.current_tokens -= self.current.pop(0).tokens
+
+
+def _pieces(paragraph: str, max_tokens: int, cut_size: int) -> list[_Piece]:
+    pieces = []
+    for sentence, joiner in _sentences(paragraph):
+        tokens = count_tokens(sentence)
+        if tokens <= max_tokens:
+            pieces.append(_Piece(sentence, tokens, joiner))
+        else:
+            for index, (cut, cut_joiner) in enumerate(_cuts(sentence, cut_size)):
+                pieces.append(_Piece(cut, count_tokens(cut), joiner if index == 0 else cut_joiner))
+    if pieces:
+        pieces[0] = _Piece(pieces[0].text, pieces[0].tokens, "\n\n")
+    return pieces
+
+
+def _sentences(paragraph: str) -> list[tuple[str, str]]:
+    """(sentence, joiner) pairs. A full stop followed by a lower-case letter ("e.g. the")
+    does not end a sentence."""
+    pieces = []
+    start = 0
+    for match in _SENTENCE_END.finditer(paragraph):
+        end = match.end()
+        if end < len(paragraph) and paragraph[end].islower():
+            continue
+        pieces.append((paragraph[start:end], start))
+        start = end
+    pieces.append((paragraph[start:], start))
+    return [
+        (text.strip(), " " if at > 0 and paragraph[at - 1].isspace() else "")
+        for text, at in pieces
+        if text.strip()
+    ]
+
+
+def _cuts(sentence: str, size: int) -> list[tuple[str, str]]:
+    """Cut an over-long sentence every ``size`` tokens: (text, joiner) pairs."""
+    starts = [match.start() for match in _TOKEN.finditer(sentence)][::size]
+    bounds = [*starts[1:], len(sentence)]
+    return [
+        (sentence[start:end].strip(), " " if start > 0 and sentence[start - 1].isspace() else "")
+        for start, end in zip(starts, bounds, strict=True)
+    ]

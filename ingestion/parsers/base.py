@@ -1,0 +1,75 @@
+"""What every parser returns, the error it raises, and the interface a format module provides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PureWindowsPath
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Section:
+    """Body text under one heading.
+
+    ``heading_path`` runs from the outermost heading to the innermost, e.g.
+    ``("Travel policy", "Meals", "Per diem")``; it is empty for text before any heading.
+    ``text`` holds the paragraphs under that heading, separated by ``"\\n\\n"``.
+    """
+
+    heading_path: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A document reduced to its title, its sections in reading order and its metadata."""
+
+    title: str
+    sections: list[Section]
+    mime_type: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class ParseError(Exception):
+    """The file cannot be turned into text; ``reason`` is a sentence safe to show users."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnsupportedFormat(ParseError):
+    """The file is of a type no parser handles."""
+
+
+class FormatParser(Protocol):
+    """What a format module provides (modules satisfy this protocol structurally)."""
+
+    #: Lower-case file extensions with the dot, e.g. ``(".pdf",)``.
+    EXTENSIONS: tuple[str, ...]
+    #: MIME types this format is uploaded as; the first is the one reported.
+    MIME_TYPES: tuple[str, ...]
+    #: How the format is named in messages, e.g. "a PDF".
+    DESCRIPTION: str
+    #: Binary formats must carry their signature; text formats only have to be text.
+    BINARY: bool
+
+    def sniff(self, data: bytes) -> bool:
+        """True if the content could be this format (False only when it clearly is not)."""
+        ...
+
+    def parse(self, data: bytes, *, filename: str) -> ParsedDocument:
+        """Parse ``data``; raise ParseError with a readable reason when it cannot."""
+        ...
+
+
+def title_from_filename(filename: str) -> str:
+    """The filename without folders or extension: the title when a document has none."""
+    name = PureWindowsPath(filename).name  # splits on both "/" and "\\"
+    stem = PureWindowsPath(name).stem.strip()
+    return stem or name.strip() or "Untitled"
+
+
+def normalize_space(text: str) -> str:
+    """Collapse runs of whitespace to single spaces and trim the ends."""
+    return " ".join(text.split())

@@ -1,0 +1,191 @@
+"""PDF: text per page with pypdf; the PDF's outline (bookmarks), if any, gives headings.
+
+A PDF has no reliable headings in its text, so each page is a section whose heading
+path is the path of the outline entry covering that page followed by ``"Page N"``,
+e.g. ``("Travel policy", "Meals", "Page 4")``. Chunks therefore never span pages, and
+a citation can say which page to open.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import datetime
+
+from pypdf import PdfReader
+
+from ingestion.parsers.base import (
+    ParsedDocument,
+    ParseError,
+    Section,
+    normalize_space,
+    title_from_filename,
+)
+
+EXTENSIONS = (".pdf",)
+MIME_TYPES = ("application/pdf",)
+DESCRIPTION = "a PDF"
+BINARY = True
+
+# A limit on the work one upload can cause: 2,000 pages is far beyond any policy or
+# handbook, and extracting text from more would hold a worker for many minutes.
+MAX_PDF_PAGES = 2000
+# Longest first line taken as a title when the PDF's metadata has none.
+_MAX_TITLE_CHARS = 200
+# The specification lets the header appear anywhere in the first 1,024 bytes.
+_HEADER_WINDOW = 1024
+
+DAMAGED = "The PDF is damaged and could not be read."
+ENCRYPTED = "The PDF is password-protected or encrypted. Remove the protection and upload it again."
+NO_TEXT = (
+    "No text could be extracted from this file. The PDF may be a scanned image "
+    "without a text layer."
+)
+
+_HYPHENATED_BREAK = re.compile(r"(\w)-\n(?=[a-z])")
+_BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n")
+
+logger = logging.getLogger(__name__)
+
+
+def sniff(data: bytes) -> bool:
+    return b"%PDF-" in data[:_HEADER_WINDOW]
+
+
+def parse(data: bytes, *, filename: str) -> ParsedDocument:
+    reader = _open(data)
+    try:
+        page_count = len(reader.pages)
+    except Exception as exc:
+        raise ParseError(DAMAGED) from exc
+    if page_count > MAX_PDF_PAGES:
+        raise ParseError(
+            f"The PDF has {page_count:,} pages; at most {MAX_PDF_PAGES:,} pages are supported."
+        )
+
+    outline = _outline_paths(reader)
+    sections = []
+    unreadable = []
+    first_line = ""
+    for index, page in enumerate(reader.pages):
+        try:
+            text = page.extract_text() or ""
+        except Exception:
+            # One broken page should not cost the rest of the document.
+            logger.info("pdf page %s of %r could not be read", index + 1, filename, exc_info=True)
+            unreadable.append(str(index + 1))
+            continue
+        if body := _paragraphs(text):
+            first_line = first_line or _first_line(text)
+            path = (*outline.get(index, ()), f"Page {index + 1}")
+            sections.append(Section(heading_path=path, text=body))
+    if not sections:
+        raise ParseError(DAMAGED if unreadable else NO_TEXT)
+
+    metadata = _metadata(reader)
+    metadata["pages"] = str(page_count)
+    if unreadable:
+        metadata["unreadable_pages"] = ", ".join(unreadable)
+    title = metadata.pop("title", "") or first_line or title_from_filename(filename)
+    return ParsedDocument(
+        title=title, sections=sections, mime_type=MIME_TYPES[0], metadata=metadata
+    )
+
+
+def _open(data: bytes) -> PdfReader:
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+    except Exception as exc:
+        raise ParseError(DAMAGED) from exc
+    if reader.is_encrypted:
+        # Many PDFs are encrypted only to restrict printing or copying, with an empty
+        # password for reading; those open. Anything else needs a password we lack.
+        try:
+            opened = reader.decrypt("")
+        except Exception as exc:
+            raise ParseError(ENCRYPTED) from exc
+        if not opened:
+            raise ParseError(ENCRYPTED)
+    return reader
+
+
+def _paragraphs(page_text: str) -> str:
+    """The page's paragraphs: hard-wrapped lines joined, words split by hyphenation rejoined."""
+    text = _HYPHENATED_BREAK.sub(r"\1", page_text.replace("\r\n", "\n").replace("\r", "\n"))
+    paragraphs = (normalize_space(block) for block in _BLANK_LINES.split(text))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def _first_line(page_text: str) -> str:
+    """The first non-blank line of a page, if it is short enough to be a title."""
+    line = next((normalize_space(line) for line in page_text.splitlines() if line.strip()), "")
+    return line if len(line) <= _MAX_TITLE_CHARS else ""
+
+
+def _outline_paths(reader: PdfReader) -> dict[int, tuple[str, ...]]:
+    """Page index -> path of the outline entry in force on that page.
+
+    An outline is a convenience: when it is broken (or absurdly deep) it is ignored.
+    """
+    starts: list[tuple[int, tuple[str, ...]]] = []
+
+    def visit(items: list, parents: tuple[str, ...]) -> None:
+        path = parents
+        for item in items:
+            if isinstance(item, list):
+                visit(item, path)  # the children of the entry just before
+                continue
+            title = normalize_space(str(getattr(item, "title", "") or ""))
+            page = reader.get_destination_page_number(item)
+            path = (*parents, title) if title else parents
+            if page is not None and page >= 0:
+                starts.append((page, path))
+
+    try:
+        visit(reader.outline, ())
+    except Exception:
+        logger.info("ignoring a broken pdf outline", exc_info=True)
+        return {}
+
+    paths: dict[int, tuple[str, ...]] = {}
+    current: tuple[str, ...] = ()
+    starts.sort(key=lambda start: start[0])  # stable: same-page entries keep their order
+    pending = iter(starts)
+    upcoming = next(pending, None)
+    for index in range(len(reader.pages)):
+        while upcoming is not None and upcoming[0] <= index:
+            current = upcoming[1]
+            upcoming = next(pending, None)
+        paths[index] = current
+    return paths
+
+
+def _metadata(reader: PdfReader) -> dict[str, str]:
+    try:
+        info = reader.metadata
+    except Exception:
+        return {}
+    if info is None:
+        return {}
+    metadata: dict[str, str] = {}
+    fields = {
+        "title": "title",
+        "author": "author",
+        "subject": "subject",
+        "creator": "creator",
+        "producer": "producer",
+        "created": "creation_date",
+        "modified": "modification_date",
+    }
+    for key, attribute in fields.items():
+        try:
+            value = getattr(info, attribute)
+        except Exception:  # a malformed date or string in the metadata
+            logger.info("ignoring unreadable pdf metadata %s", attribute, exc_info=True)
+            continue
+        if isinstance(value, datetime):
+            metadata[key] = value.isoformat()
+        elif value and (text := normalize_space(str(value))):
+            metadata[key] = text
+    return metadata

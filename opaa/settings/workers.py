@@ -1,0 +1,47 @@
+"""Redis (cache, broker) and Celery."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from opaa.settings.env import DATA_DIR, env
+
+
+def redis_url() -> str:
+    """``REDIS_URL`` when set; otherwise the embedded Redis under ``OPAA_DATA_DIR``."""
+    url = env.str("REDIS_URL", default="")
+    if url:
+        return url
+    if not env.bool("OPAA_EMBEDDED_SERVICES", default=True):
+        raise ImproperlyConfigured("Set REDIS_URL (embedded services are disabled).")
+    from opaa.embedded import redis_start
+
+    return redis_start(DATA_DIR / "redis")
+
+
+REDIS_URL = redis_url()
+
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "opaa",
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+    }
+}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledge after the task ran, so a worker killed mid-task leaves it to be redelivered.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"ingestion.tasks.*": {"queue": "ingest"}}
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {"task": "opaa.health.worker_heartbeat", "schedule": 15.0},
+}
+# How long a worker heartbeat counts as "recent" for /readyz.
+WORKER_HEARTBEAT_MAX_AGE_S = env.int("WORKER_HEARTBEAT_MAX_AGE_S", default=60)

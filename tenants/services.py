@@ -1,0 +1,80 @@
+"""Provisioning organizations: schema, domain, default workspace and owner."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from tenants.models import Domain, Organization
+from workspaces.models import Membership, Role, Workspace
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
+RESERVED_SLUGS = {"public", "www", "admin", "api", "static", "pg_catalog", "information_schema"}
+
+
+@dataclass(frozen=True)
+class OrganizationCreated:
+    organization: Organization
+    owner: User
+    # The generated password, when none was given: shown once to whoever provisions.
+    owner_password: str = field(repr=False)
+
+
+def organization_slug_validate(slug: str) -> str:
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS or slug.startswith("pg-"):
+        raise ValidationError(
+            {"slug": "Use 3-42 lowercase letters, digits and hyphens, starting with a letter."}
+        )
+    return slug
+
+
+def organization_create(
+    *,
+    name: str,
+    slug: str,
+    owner_email: str,
+    domain: str | None = None,
+    owner_password: str | None = None,
+) -> OrganizationCreated:
+    """Create an organization with its schema, domain, default workspace and owner.
+
+    Creating the schema runs every organization migration, which takes a few seconds.
+    If any step fails, the organization row and its schema are removed again.
+    """
+    organization_slug_validate(slug)
+    domain = (domain or f"{slug}.{settings.ORGANIZATION_DOMAIN_SUFFIX}").lower()
+    if Organization.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"An organization named {slug!r} already exists."})
+    if Domain.objects.filter(domain=domain).exists():
+        raise ValidationError({"domain": f"The domain {domain} is already in use."})
+    password = owner_password or secrets.token_urlsafe(12)
+
+    organization = Organization(name=name, slug=slug, schema_name=slug.replace("-", "_"))
+    organization.save()  # creates and migrates the schema
+    try:
+        with transaction.atomic():
+            Domain.objects.create(domain=domain, tenant=organization, is_primary=True)
+            with schema_context(organization.schema_name):
+                workspace = Workspace.objects.create(
+                    name="General", slug="general", is_default=True
+                )
+                owner = User.objects.create_user(
+                    owner_email, password, is_owner=True, is_staff=True, is_superuser=True
+                )
+                Membership.objects.create(workspace=workspace, user=owner, role=Role.ADMIN)
+    except Exception:
+        organization.delete(force_drop=True)
+        raise
+    return OrganizationCreated(organization=organization, owner=owner, owner_password=password)
+
+
+def organization_delete(*, organization: Organization) -> None:
+    """Delete an organization and drop its schema (stored objects: see issue on erasure)."""
+    organization.delete(force_drop=True)

@@ -1,0 +1,254 @@
+"""Shared fixtures: organizations Acme and Globex, personas, clients, a real worker.
+
+Personas (STYLE.md): **alice** owns Acme; **bob** is an editor in Acme's Sales
+workspace only; **carol** belongs to Globex and must see nothing of Acme.
+
+The organizations are created once per session and committed (creating a schema
+runs every organization migration). Each test then runs inside a transaction that
+is rolled back, so tests cannot see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tenants.models import Organization
+from tenants.services import organization_create, organization_delete
+from workspaces.models import Membership, Role, Workspace
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Org:
+    organization: Organization
+    domain: str
+    schema: str
+
+
+@dataclass(frozen=True)
+class World:
+    acme: Org
+    globex: Org
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """pytest-django's database setup, but always for the default database.
+
+    pytest-django creates the test database only when a collected test asks for the
+    ``db`` fixture; tests with a real worker never do (their rows must be committed).
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0)
+
+
+def _org(slug: str, owner_email: str) -> Org:
+    created = organization_create(
+        name=slug.capitalize(), slug=slug, owner_email=owner_email, owner_password=PASSWORD
+    )
+    org = created.organization
+    return Org(org, domain=f"{slug}.localhost", schema=org.schema_name)
+
+
+@pytest.fixture(scope="session")
+def world(django_db_setup, django_db_blocker) -> World:
+    """Acme (alice owner; bob editor of Sales) and Globex (carol owner), committed."""
+    with django_db_blocker.unblock():
+        acme = _org("acme", "alice@acme.example")
+        globex = _org("globex", "carol@globex.example")
+        with schema_context(acme.schema):
+            sales = Workspace.objects.create(name="Sales", slug="sales")
+            bob = User.objects.create_user("bob@acme.example", PASSWORD)
+            Membership.objects.create(workspace=sales, user=bob, role=Role.EDITOR)
+        connection.set_schema_to_public()
+    return World(acme=acme, globex=globex)
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def acme(world, db) -> Org:
+    """Acme's schema is active for the test body."""
+    connection.set_tenant(world.acme.organization)
+    return world.acme
+
+
+@pytest.fixture
+def globex(world) -> Org:
+    return world.globex
+
+
+def user_in(org: Org, email: str) -> User:
+    with schema_context(org.schema):
+        return User.objects.get(email=email)
+
+
+def api_client(org: Org, email: str) -> APIClient:
+    """An API client for ``email``, talking to ``org``'s domain, signed in."""
+    client = APIClient(HTTP_HOST=org.domain)
+    with schema_context(org.schema):
+        client.force_authenticate(User.objects.get(email=email))
+    return client
+
+
+def portal_client(org: Org, email: str):
+    """A browser-like client for ``email`` on ``org``'s domain, signed in by session."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST=org.domain)
+    with schema_context(org.schema):
+        client.force_login(User.objects.get(email=email))
+    return client
+
+
+@pytest.fixture
+def alice_api(world, db):
+    return api_client(world.acme, "alice@acme.example")
+
+
+@pytest.fixture
+def bob_api(world, db):
+    return api_client(world.acme, "bob@acme.example")
+
+
+@pytest.fixture
+def carol_api(world, db):
+    return api_client(world.globex, "carol@globex.example")
+
+
+@pytest.fixture
+def alice_portal(world, db):
+    return portal_client(world.acme, "alice@acme.example")
+
+
+@pytest.fixture
+def carol_portal(world, db):
+    return portal_client(world.globex, "carol@globex.example")
+
+
+@pytest.fixture
+def committed_org(django_db_setup, django_db_blocker):
+    """Make fresh organizations whose rows are committed (for tests with a real worker).
+
+    The whole test runs with database access in autocommit mode, like a real
+    request would; the organizations are dropped, with their schemas, afterwards.
+    """
+    made: list[Org] = []
+
+    def make(slug: str, owner_email: str) -> Org:
+        org = _org(slug, owner_email)
+        made.append(org)
+        return org
+
+    with django_db_blocker.unblock():
+        try:
+            yield make
+        finally:
+            connection.set_schema_to_public()
+            for org in made:
+                organization_delete(organization=org.organization)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the embedded Redis the test settings started (Postgres stops by itself)."""
+    from opaa.embedded import redis_stop
+    from opaa.settings.env import DATA_DIR
+
+    if not os.environ.get("REDIS_URL"):
+        redis_stop(DATA_DIR / "redis")
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process consuming the test database's queues.
+
+    While it runs, tasks are sent through Redis instead of running eagerly. Yields
+    the worker process; its output goes to ``.opaa/test/worker.log``.
+    """
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    from urllib.parse import quote
+
+    from django.conf import settings
+
+    from opaa.celery import app
+    from opaa.settings.env import BASE_DIR, DATA_DIR
+
+    db = settings.DATABASES["default"]
+    host = db["HOST"]
+    if host.startswith("/"):
+        host = quote(host, safe="")
+    elif db.get("PORT"):
+        host = f"{host}:{db['PORT']}"
+    auth = db["USER"] + (f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else "")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "opaa.settings.test",
+        "DATABASE_URL": f"postgres://{auth}@{host}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "OPAA_DATA_DIR": str(DATA_DIR),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    log_path = DATA_DIR / "worker.log"
+    log = log_path.open("w")
+    # Drop tasks left in the queues by an earlier, interrupted run.
+    app.control.purge()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "opaa",
+            "worker",
+            "-Q",
+            "default,ingest",
+            "--pool",
+            "solo",
+            "-l",
+            "info",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in Path(log_path).read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    was_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield process
+    finally:
+        app.conf.task_always_eager = was_eager
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
