@@ -252,3 +252,27 @@ def worker(django_db_setup, django_db_blocker):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def named_file(name: str, data: bytes):
+    """A file-like upload with a name, as a browser or ``curl -F`` would send."""
+    import io
+
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+@pytest.fixture
+def upload_indexed(django_capture_on_commit_callbacks):
+    """Upload through the API and index at once (eager task), returning the JSON body."""
+
+    def upload(client, name: str, data: bytes, **extra) -> dict:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                "/api/v1/documents", {"file": named_file(name, data), **extra}, format="multipart"
+            )
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    return upload

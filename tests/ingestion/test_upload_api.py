@@ -49,7 +49,10 @@ def test_upload_indexes_the_document(acme, alice_api, django_capture_on_commit_c
     assert document.storage_key.startswith(f"org/{acme.schema}/documents/")
     assert "travel" not in document.storage_key
     chunks = list(Chunk.objects.filter(document=document))
-    assert [c.heading_path for c in chunks] == [["Travel policy", "Meals"], ["Travel policy", "Hotels"]]
+    assert [c.heading_path for c in chunks] == [
+        ["Travel policy", "Meals"],
+        ["Travel policy", "Hotels"],
+    ]
 
     detail = alice_api.get(f"/api/v1/documents/{document.pk}")
     assert detail.json()["status"] == "indexed"

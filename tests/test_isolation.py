@@ -1,0 +1,83 @@
+"""Organizations and workspaces never see each other's documents.
+
+carol (Globex) asks the same question as alice (Acme) and only ever gets Globex's
+documents; ids that exist only in Acme answer 404 to her, on the API and the portal.
+bob, a member of Acme's Sales workspace only, gets 404 for General's documents.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+ACME_POLICY = b"# Parking\n\nAcme staff park in garage B, level 2. Badges open the gate.\n"
+GLOBEX_POLICY = b"# Parking\n\nGlobex staff park in the north lot next to the cafeteria.\n"
+ACME_EXTRA = b"# Kitchen\n\nThe kitchen on floor 3 is cleaned every Friday afternoon.\n"
+QUESTION = {"question": "Where do staff park?"}
+
+
+@pytest.fixture
+def two_orgs(world, db, alice_api, carol_api, upload_indexed):
+    connection.set_tenant(world.acme.organization)
+    acme_ids = [
+        upload_indexed(alice_api, "kitchen.md", ACME_EXTRA)["id"],
+        upload_indexed(alice_api, "parking.md", ACME_POLICY)["id"],
+    ]
+    connection.set_tenant(world.globex.organization)
+    globex_ids = [upload_indexed(carol_api, "parking.md", GLOBEX_POLICY)["id"]]
+    # Ids are per organization; this one exists in Acme only.
+    acme_only = max(acme_ids)
+    assert acme_only not in globex_ids
+    return {"acme": acme_ids, "globex": globex_ids, "acme_only": acme_only}
+
+
+def test_same_question_each_organization_sees_only_its_own(two_orgs, alice_api, carol_api):
+    alice = alice_api.post("/api/v1/ask", QUESTION).json()
+    carol = carol_api.post("/api/v1/ask", QUESTION).json()
+    assert "garage B" in alice["answer"]
+    assert "north lot" not in alice["answer"]
+    assert "north lot" in carol["answer"]
+    assert "garage B" not in carol["answer"]
+    assert {c["document_id"] for c in carol["citations"]} <= set(two_orgs["globex"])
+    assert all("Globex" not in c["text"] for c in alice["citations"])
+
+    carol_search = carol_api.get("/api/v1/search", {"q": "garage B badges"}).json()
+    assert all("garage" not in r["text"] for r in carol_search["results"])
+
+
+def test_other_organizations_document_ids_are_404(two_orgs, carol_api, carol_portal):
+    acme_only = two_orgs["acme_only"]
+    assert carol_api.get(f"/api/v1/documents/{acme_only}").status_code == 404
+    assert carol_api.delete(f"/api/v1/documents/{acme_only}").status_code == 404
+    listed = carol_api.get("/api/v1/documents").json()["results"]
+    assert [d["id"] for d in listed] == two_orgs["globex"]
+    assert carol_portal.get(f"/documents/{acme_only}/").status_code == 404
+    assert carol_portal.get(f"/documents/{acme_only}/original").status_code == 404
+
+
+def test_session_of_one_organization_is_not_valid_at_another(world, db, carol_portal):
+    # carol's browser, sent to Acme's domain: Acme does not know her session.
+    response = carol_portal.get("/documents/", HTTP_HOST=world.acme.domain)
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_member_of_another_workspace_gets_404(two_orgs, world, bob_api):
+    # bob belongs to Sales only; the parking policy is in General.
+    general_doc = two_orgs["acme"][1]
+    assert bob_api.get(f"/api/v1/documents/{general_doc}").status_code == 404
+    assert bob_api.get("/api/v1/documents", {"workspace": "general"}).status_code == 404
+    assert bob_api.post("/api/v1/ask", {**QUESTION, "workspace": "general"}).status_code == 404
+    # His own workspace has no documents, and asking there reveals nothing of General.
+    answer = bob_api.post("/api/v1/ask", QUESTION).json()
+    assert answer["citations"] == []
+    assert "garage" not in answer["answer"]
+    assert bob_api.get("/api/v1/documents").json()["results"] == []
+
+
+def test_anonymous_requests_are_refused(world, db):
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_HOST=world.acme.domain)
+    assert client.get("/api/v1/documents").status_code == 401
+    assert client.post("/api/v1/ask", QUESTION).status_code == 401
