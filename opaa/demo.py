@@ -36,7 +36,8 @@ def demo_bootstrap(*, corpus_dir: Path) -> Demo:
     with schema_context(created.organization.schema_name):
         workspace = Workspace.objects.get(is_default=True)
         for path in sorted(corpus_dir.iterdir()):
-            if path.is_file() and path.suffix.lower() in {".md", ".txt", ".html", ".pdf", ".docx"}:
+            # README.md and questions.json describe the corpus; they are not part of it.
+            if path.is_file() and path.name != "README.md" and path.suffix != ".json":
                 upload = SimpleUploadedFile(path.name, path.read_bytes())
                 document_upload(workspace=workspace, user=created.owner, file=upload)
     return Demo(

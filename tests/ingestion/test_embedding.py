@@ -1,0 +1,63 @@
+"""Embedding providers: the bundled local model and an OpenAI-compatible endpoint."""
+
+import math
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from ingestion import embedding
+from tests.fakes.openai_server import FakeOpenAIServer, fake_embedding
+
+
+def _cosine(a, b):
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_local_model_loads_offline_and_captures_meaning():
+    provider = embedding.LocalProvider()
+    vpn, tunnel, lunch = provider.embed(
+        ["How do I connect to the VPN?", "Setting up the remote-access tunnel", "Lunch menu"]
+    )
+    assert len(vpn) == 384
+    assert math.isclose(_cosine(vpn, vpn), 1.0, rel_tol=1e-4)
+    assert _cosine(vpn, tunnel) > _cosine(vpn, lunch) + 0.1
+
+
+def test_openai_provider_calls_the_embeddings_endpoint():
+    with FakeOpenAIServer(api_key="sk-emb", embedding_dimensions=384) as server:
+        provider = embedding.OpenAIProvider(
+            api_base=server.base_url,
+            model="text-embedding-3-small",
+            api_key="sk-emb",
+            dimensions=384,
+        )
+        vectors = provider.embed(["alpha", "beta"])
+        request = server.last_request
+    assert vectors == [fake_embedding("alpha", 384), fake_embedding("beta", 384)]
+    assert request.body == {"model": "text-embedding-3-small", "input": ["alpha", "beta"]}
+    assert request.headers["authorization"] == "Bearer sk-emb"
+
+
+def test_openai_provider_errors_are_clear_and_keyless():
+    with FakeOpenAIServer(api_key="sk-emb", embedding_dimensions=16) as server:
+        wrong_size = embedding.OpenAIProvider(
+            api_base=server.base_url, model="m", api_key="sk-emb", dimensions=384
+        )
+        with pytest.raises(embedding.EmbeddingError, match="wrong count or size"):
+            wrong_size.embed(["x"])
+        bad_key = embedding.OpenAIProvider(
+            api_base=server.base_url, model="m", api_key="sk-wrong", dimensions=16
+        )
+        with pytest.raises(embedding.EmbeddingError, match="HTTP 401") as caught:
+            bad_key.embed(["x"])
+    assert "sk-wrong" not in str(caught.value)
+
+
+def test_unknown_provider_is_a_configuration_error(settings):
+    embedding.get_provider.cache_clear()
+    settings.EMBEDDING_PROVIDER = "magic"
+    try:
+        with pytest.raises(ImproperlyConfigured, match="magic"):
+            embedding.get_provider()
+    finally:
+        embedding.get_provider.cache_clear()
