@@ -10,7 +10,8 @@ EMBEDDING_API_BASE = env.str("EMBEDDING_API_BASE", default="")
 EMBEDDING_API_KEY = env.str("EMBEDDING_API_KEY", default="")
 # Fixed by the Chunk.embedding column; a model with another size needs a migration.
 EMBEDDING_DIMENSIONS = 384
-EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=32)
+# Measured best on 2 CPU cores (bench/embedding_throughput.py): larger batches pad more.
+EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=8)
 
 CHUNK_MAX_TOKENS = env.int("CHUNK_MAX_TOKENS", default=180)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=30)

@@ -1,0 +1,481 @@
+"""Retrieval quality on a BEIR-format dataset: load it, index it, rank it three ways, score.
+
+``evaluation_run`` ingests the corpus into a throwaway organization through the real
+upload and indexing pipeline, ranks every judged query with the retrieval functions the
+product uses (keyword, vector, and their reciprocal-rank fusion), and scores the
+document rankings. The metric functions are pure and follow the usual BEIR/trec_eval
+definitions: graded gain taken as the qrels score, log2 discount.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from itertools import islice
+from pathlib import Path
+from statistics import fmean
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from ingestion.embedding import embed_texts
+from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.services import document_upload
+from ingestion.storage import original_delete
+from search.retrieval import Ranked, keyword_ranking, reciprocal_rank_fusion, vector_ranking
+from tenants.models import Organization
+from tenants.services import organization_create, organization_delete
+from workspaces.models import Workspace
+
+METHODS = ("keyword", "vector", "hybrid")
+# Documents scored per query: the deepest cutoff reported (Recall@100).
+TOP_DOCUMENTS = 100
+# Chunks asked of each ranker. A document is often cut into several chunks, so the
+# chunk list must be a few times longer than the document list it is folded into.
+# (The vector ranker returns at most HNSW_EF_SEARCH chunks whatever the limit.)
+CHUNK_DEPTH = 400
+PROGRESS_EVERY_DOCUMENTS = 100
+PROGRESS_EVERY_QUERIES = 50
+
+Progress = Callable[[str], None]
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing or malformed; the message names the file (and line)."""
+
+
+# --- The dataset --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    path: Path
+    corpus: dict[str, CorpusEntry]  # in file order
+    queries: dict[str, str]  # only the evaluated ones, in file order
+    qrels: dict[str, dict[str, int]]  # query id -> {corpus id: relevance score}
+
+
+def _lines(path: Path, *, shown: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a UTF-8 file; DatasetError if it is missing or not UTF-8."""
+    if not path.is_file():
+        raise DatasetError(f"{shown} is missing (looked for {path}).")
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(f"{shown} line {number}: not UTF-8 text.") from exc
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
+    for number, line in _lines(path, shown=path.name):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path.name} line {number}: not valid JSON ({exc.msg}).") from exc
+        if not isinstance(record, dict):
+            raise DatasetError(f"{path.name} line {number}: expected a JSON object.")
+        yield number, record
+
+
+def _field(record: dict, key: str, *, where: str, required: bool = True) -> str:
+    value = record.get(key)
+    if value is None and not required:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and key == "_id":
+        return str(value)
+    if not isinstance(value, str):
+        raise DatasetError(f"{where}: field {key!r} is missing or not a string.")
+    return value
+
+
+def _jsonl_load(path: Path, *, with_title: bool) -> dict[str, tuple[str, str]]:
+    """``_id`` -> (title, text) of every record, refusing duplicates."""
+    records: dict[str, tuple[str, str]] = {}
+    for number, record in _jsonl_records(path):
+        where = f"{path.name} line {number}"
+        record_id = _field(record, "_id", where=where)
+        if record_id in records:
+            raise DatasetError(f"{where}: duplicate _id {record_id!r}.")
+        title = _field(record, "title", where=where, required=False) if with_title else ""
+        records[record_id] = (title, _field(record, "text", where=where))
+    return records
+
+
+def _qrels_load(path: Path, *, queries: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    shown = f"qrels/{path.name}"
+    qrels: dict[str, dict[str, int]] = {}
+    for number, line in _lines(path, shown=shown):
+        fields = line.rstrip("\r\n").split("\t")
+        if (number == 1 and fields == ["query-id", "corpus-id", "score"]) or not line.strip():
+            continue
+        where = f"{shown} line {number}"
+        if len(fields) != 3 or not re.fullmatch(r"-?\d+", fields[2].strip()):
+            raise DatasetError(
+                f"{where}: expected query-id, corpus-id and an integer score, tab-separated."
+            )
+        query_id, corpus_id, score = fields[0].strip(), fields[1].strip(), int(fields[2])
+        if query_id not in queries:
+            raise DatasetError(f"{where}: query {query_id!r} is not in queries.jsonl.")
+        qrels.setdefault(query_id, {})[corpus_id] = score
+    return qrels
+
+
+def dataset_load(*, path: Path) -> Dataset:
+    """Read ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/test.tsv`` from ``path``.
+
+    Only queries with at least one relevant judgement (score > 0) are kept. Raises
+    DatasetError naming the file and line of the first problem.
+    """
+    corpus = {
+        corpus_id: CorpusEntry(title=title, text=text)
+        for corpus_id, (title, text) in _jsonl_load(path / "corpus.jsonl", with_title=True).items()
+    }
+    all_queries = {
+        query_id: text
+        for query_id, (_, text) in _jsonl_load(path / "queries.jsonl", with_title=False).items()
+    }
+    qrels = _qrels_load(path / "qrels" / "test.tsv", queries=all_queries)
+    judged = {q for q, judgments in qrels.items() if any(s > 0 for s in judgments.values())}
+    queries = {q: text for q, text in all_queries.items() if q in judged}
+    if not queries:
+        raise DatasetError("qrels/test.tsv judges no query relevant to any document.")
+    if not corpus:
+        raise DatasetError("corpus.jsonl holds no documents.")
+    return Dataset(path=path, corpus=corpus, queries=queries, qrels={q: qrels[q] for q in queries})
+
+
+def dataset_limit(
+    dataset: Dataset, *, corpus_limit: int | None = None, query_limit: int | None = None
+) -> Dataset:
+    """The first ``query_limit`` queries, and a corpus of about ``corpus_limit`` documents.
+
+    The documents judged for the kept queries always stay, even past the limit; the
+    rest is filled with other documents in file order.
+    """
+    queries = dict(islice(dataset.queries.items(), query_limit)) if query_limit else dataset.queries
+    qrels = {q: dataset.qrels[q] for q in queries}
+    corpus = dataset.corpus
+    if corpus_limit is not None:
+        judged = {corpus_id for judgments in qrels.values() for corpus_id in judgments}
+        others = (corpus_id for corpus_id in corpus if corpus_id not in judged)
+        kept = judged | set(islice(others, max(corpus_limit - len(judged & corpus.keys()), 0)))
+        corpus = {corpus_id: entry for corpus_id, entry in corpus.items() if corpus_id in kept}
+    return Dataset(path=dataset.path, corpus=corpus, queries=queries, qrels=qrels)
+
+
+# --- Metrics (pure) -----------------------------------------------------------------
+
+
+def _dcg(gains: Sequence[float]) -> float:
+    return sum(gain / math.log2(rank + 1) for rank, gain in enumerate(gains, start=1))
+
+
+def ndcg_at_k(ranking: Sequence[str], judgments: Mapping[str, int], k: int) -> float:
+    """nDCG@k with the qrels score as gain; ``ranking`` holds distinct document ids."""
+    ideal = _dcg(sorted((s for s in judgments.values() if s > 0), reverse=True)[:k])
+    if ideal == 0:
+        return 0.0
+    return _dcg([max(judgments.get(doc, 0), 0) for doc in ranking[:k]]) / ideal
+
+
+def recall_at_k(ranking: Sequence[str], judgments: Mapping[str, int], k: int) -> float:
+    """Share of the relevant documents (score > 0) found in the top ``k``."""
+    relevant = {doc for doc, score in judgments.items() if score > 0}
+    if not relevant:
+        return 0.0
+    return len(relevant.intersection(ranking[:k])) / len(relevant)
+
+
+def mrr_at_k(ranking: Sequence[str], judgments: Mapping[str, int], k: int) -> float:
+    """Reciprocal rank of the first relevant document in the top ``k``, else 0."""
+    for rank, doc in enumerate(ranking[:k], start=1):
+        if judgments.get(doc, 0) > 0:
+            return 1.0 / rank
+    return 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100), interpolating linearly between closest ranks."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def documents_from_chunks(
+    ranked: Sequence[Ranked], *, chunk_documents: Mapping[int, str], limit: int
+) -> list[str]:
+    """Document ids in the order of their best chunk, each once, at most ``limit``."""
+    documents: list[str] = []
+    seen: set[str] = set()
+    for item in ranked:
+        document = chunk_documents.get(item.chunk_id)
+        if document is None or document in seen:
+            continue
+        seen.add(document)
+        documents.append(document)
+        if len(documents) == limit:
+            break
+    return documents
+
+
+# --- The run ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MethodScores:
+    ndcg_at_10: float
+    recall_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    documents_returned: float  # mean per query, at most TOP_DOCUMENTS
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    dataset: str
+    corpus_size: int
+    query_count: int
+    documents_failed: int
+    organization: str
+    kept: bool
+    timings: dict[str, float]
+    methods: dict[str, MethodScores]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _keyword(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
+    return keyword_ranking(text, workspace_ids=workspace_ids, limit=CHUNK_DEPTH)
+
+
+def _vector(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
+    [vector] = embed_texts([text])
+    return vector_ranking(vector, workspace_ids=workspace_ids, limit=CHUNK_DEPTH)
+
+
+def _hybrid(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
+    return reciprocal_rank_fusion(_keyword(text, workspace_ids), _vector(text, workspace_ids))
+
+
+RANKERS: dict[str, Callable[[str, Sequence[int]], list[Ranked]]] = {
+    "keyword": _keyword,
+    "vector": _vector,
+    "hybrid": _hybrid,
+}
+
+
+@contextmanager
+def _indexing_in_process() -> Iterator[None]:
+    """Run the indexing task that ``document_upload`` enqueues at once, in this process.
+
+    The upload commits and its on-commit hook calls ``index_document.delay``; eager
+    Celery turns that into a direct call of the task (in the organization's schema, as
+    a worker would run it), so the run needs no broker or worker and indexes each
+    document exactly once. Errors the task does not handle itself propagate.
+    """
+    from opaa.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+def _as_markdown(corpus_id: str, entry: CorpusEntry) -> SimpleUploadedFile:
+    title = " ".join(entry.title.split())
+    body = f"# {title}\n\n{entry.text}\n" if title else f"{entry.text}\n"
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", corpus_id)[:200] or "document"
+    return SimpleUploadedFile(f"{name}.md", body.encode(), content_type="text/markdown")
+
+
+def corpus_ingest(
+    *, corpus: Mapping[str, CorpusEntry], workspace: Workspace, user: User, progress: Progress
+) -> dict[int, str]:
+    """Upload and index every entry in the current schema; returns document id -> corpus id."""
+    documents: dict[int, str] = {}
+    started = time.perf_counter()
+    with _indexing_in_process():
+        for done, (corpus_id, entry) in enumerate(corpus.items(), start=1):
+            document = document_upload(
+                workspace=workspace, user=user, file=_as_markdown(corpus_id, entry)
+            )
+            documents[document.pk] = corpus_id
+            if done % PROGRESS_EVERY_DOCUMENTS == 0 or done == len(corpus):
+                rate = done / (time.perf_counter() - started)
+                progress(f"indexed {done}/{len(corpus)} documents ({rate:.1f} docs/s)")
+    return documents
+
+
+def methods_score(
+    *,
+    queries: Mapping[str, str],
+    qrels: Mapping[str, Mapping[str, int]],
+    workspace_ids: Sequence[int],
+    chunk_documents: Mapping[int, str],
+    progress: Progress,
+) -> dict[str, MethodScores]:
+    """Rank every query with every method and average the metrics over the queries.
+
+    A method's latency covers the whole ranking call, including the query embedding.
+    """
+    embed_texts(["warm-up"])  # load the model before anything is timed
+    per_query: dict[str, list[tuple[float, float, float, float, int]]] = {m: [] for m in METHODS}
+    latencies: dict[str, list[float]] = {m: [] for m in METHODS}
+    for done, (query_id, text) in enumerate(queries.items(), start=1):
+        judgments = qrels[query_id]
+        for method in METHODS:
+            started = time.perf_counter()
+            ranked = RANKERS[method](text, workspace_ids)
+            latencies[method].append((time.perf_counter() - started) * 1000)
+            ranking = documents_from_chunks(
+                ranked, chunk_documents=chunk_documents, limit=TOP_DOCUMENTS
+            )
+            per_query[method].append(
+                (
+                    ndcg_at_k(ranking, judgments, 10),
+                    recall_at_k(ranking, judgments, 10),
+                    recall_at_k(ranking, judgments, 100),
+                    mrr_at_k(ranking, judgments, 10),
+                    len(ranking),
+                )
+            )
+        if done % PROGRESS_EVERY_QUERIES == 0 or done == len(queries):
+            progress(f"ranked {done}/{len(queries)} queries")
+    scores: dict[str, MethodScores] = {}
+    for method in METHODS:
+        columns = zip(*per_query[method], strict=True)
+        ndcg, r10, r100, mrr, returned = (fmean(column) for column in columns)
+        scores[method] = MethodScores(
+            ndcg_at_10=ndcg,
+            recall_at_10=r10,
+            recall_at_100=r100,
+            mrr_at_10=mrr,
+            latency_p50_ms=percentile(latencies[method], 50),
+            latency_p95_ms=percentile(latencies[method], 95),
+            documents_returned=returned,
+        )
+    return scores
+
+
+def _organization_discard(slug: str, progress: Progress) -> None:
+    """Delete the throwaway organization, its schema and its stored originals, if any."""
+    connection.set_schema_to_public()
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        return
+    with schema_context(organization.schema_name):
+        keys = list(Document.objects.values_list("storage_key", flat=True))
+    for key in keys:
+        original_delete(key)
+    organization_delete(organization=organization)
+    progress(f"removed organization {slug}")
+
+
+def evaluation_run(*, dataset: Dataset, progress: Progress, keep: bool = False) -> EvaluationReport:
+    """Index ``dataset`` into a new organization ``eval-<hex>``, score the three methods.
+
+    The organization (schema, rows, stored originals) is removed afterwards, also when
+    the run fails or is interrupted, unless ``keep``. Commits as it goes: do not call it
+    inside a transaction.
+    """
+    slug = f"eval-{secrets.token_hex(4)}"
+    timings: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        created = organization_create(
+            name=f"Evaluation {slug}", slug=slug, owner_email=f"evaluation@{slug}.example"
+        )
+        organization = created.organization
+        timings["organization_create_s"] = time.perf_counter() - started
+        progress(f"created organization {slug}; indexing {len(dataset.corpus)} documents")
+        with schema_context(organization.schema_name):
+            workspace = Workspace.objects.get(is_default=True)
+            started = time.perf_counter()
+            documents = corpus_ingest(
+                corpus=dataset.corpus, workspace=workspace, user=created.owner, progress=progress
+            )
+            timings["ingestion_s"] = time.perf_counter() - started
+            timings["ingestion_docs_per_s"] = len(documents) / timings["ingestion_s"]
+            failed = Document.objects.exclude(status=DocumentStatus.INDEXED).count()
+            if failed:
+                progress(f"warning: {failed} documents could not be indexed")
+            chunk_documents = {
+                chunk_id: documents[document_id]
+                for chunk_id, document_id in Chunk.objects.values_list("id", "document_id")
+            }
+            started = time.perf_counter()
+            scores = methods_score(
+                queries=dataset.queries,
+                qrels=dataset.qrels,
+                workspace_ids=[workspace.pk],
+                chunk_documents=chunk_documents,
+                progress=progress,
+            )
+            timings["ranking_s"] = time.perf_counter() - started
+    finally:
+        if keep:
+            progress(f"kept organization {slug}")
+        else:
+            try:
+                _organization_discard(slug, progress)
+            except Exception:
+                progress(f"error: could not remove organization {slug}; remove it by hand")
+                raise
+    return EvaluationReport(
+        dataset=str(dataset.path.resolve()),
+        corpus_size=len(dataset.corpus),
+        query_count=len(dataset.queries),
+        documents_failed=failed,
+        organization=slug,
+        kept=keep,
+        timings=timings,
+        methods=scores,
+    )
+
+
+def report_table(report: EvaluationReport) -> str:
+    """The report as a plain-text table, one row per method."""
+    lines = [
+        f"Dataset: {report.dataset}",
+        f"Corpus: {report.corpus_size} documents ({report.documents_failed} failed); "
+        f"queries: {report.query_count}",
+        f"Ingestion: {report.timings['ingestion_s']:.1f} s "
+        f"({report.timings['ingestion_docs_per_s']:.1f} docs/s)",
+        "",
+        f"{'method':<8} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6} {'MRR@10':>7} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'docs':>5}",
+    ]
+    for method, s in report.methods.items():
+        lines.append(
+            f"{method:<8} {s.ndcg_at_10:>8.3f} {s.recall_at_10:>6.3f} {s.recall_at_100:>6.3f} "
+            f"{s.mrr_at_10:>7.3f} {s.latency_p50_ms:>7.1f} {s.latency_p95_ms:>7.1f} "
+            f"{s.documents_returned:>5.1f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""``manage.py evaluate --dataset DIR``: retrieval quality on a BEIR-format dataset."""
+
+import argparse
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from search.evaluation import (
+    DatasetError,
+    dataset_limit,
+    dataset_load,
+    evaluation_run,
+    report_table,
+)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Index a BEIR-format dataset into a throwaway organization and report nDCG@10, "
+        "Recall@10/100, MRR@10 and latency of keyword, vector and hybrid retrieval."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dataset",
+            required=True,
+            type=Path,
+            help="directory with corpus.jsonl, queries.jsonl and qrels/test.tsv",
+        )
+        parser.add_argument(
+            "--limit-corpus",
+            type=_positive_int,
+            help="index about N documents (the judged ones of the kept queries always stay)",
+        )
+        parser.add_argument("--limit-queries", type=_positive_int, help="evaluate N queries")
+        parser.add_argument("--json", type=Path, dest="json_path", help="also write JSON here")
+        parser.add_argument(
+            "--keep", action="store_true", help="keep the evaluation organization afterwards"
+        )
+
+    def handle(self, *args, dataset, limit_corpus, limit_queries, json_path, keep, **options):
+        try:
+            loaded = dataset_load(path=dataset)
+        except DatasetError as exc:
+            raise CommandError(f"{dataset}: {exc}") from exc
+        loaded = dataset_limit(loaded, corpus_limit=limit_corpus, query_limit=limit_queries)
+        try:
+            report = evaluation_run(dataset=loaded, keep=keep, progress=self.stderr.write)
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted.") from None
+        self.stdout.write(report_table(report))
+        if json_path:
+            json_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n")

@@ -1,0 +1,237 @@
+"""Retrieval evaluation: metrics on hand-computed cases, dataset reading, the command."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from search.evaluation import (
+    CorpusEntry,
+    Dataset,
+    DatasetError,
+    dataset_limit,
+    dataset_load,
+    documents_from_chunks,
+    mrr_at_k,
+    ndcg_at_k,
+    percentile,
+    recall_at_k,
+)
+from search.retrieval import Ranked
+
+BEIR_MINI = Path(__file__).resolve().parents[1] / "data" / "beir_mini"
+METRICS = ("ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10")
+
+# Ranking a b c d; b is highly relevant (2), d and e (never retrieved) relevant (1).
+RANKING = ["a", "b", "c", "d"]
+JUDGED = {"b": 2, "d": 1, "e": 1, "c": 0}
+
+
+# --- Metrics ------------------------------------------------------------------------
+
+
+def test_ndcg_uses_the_score_as_gain_and_a_log2_discount():
+    # DCG@3 = 2/log2(3); ideal gains 2, 1, 1 -> 2/1 + 1/log2(3) + 1/log2(4).
+    expected = (2 / math.log2(3)) / (2 + 1 / math.log2(3) + 1 / 2)
+    assert ndcg_at_k(RANKING, JUDGED, 3) == pytest.approx(expected)
+    assert ndcg_at_k(RANKING, JUDGED, 3) == pytest.approx(0.40303, abs=1e-5)
+
+
+def test_ndcg_at_full_depth_counts_every_retrieved_relevant_document():
+    # DCG@4 = 2/log2(3) + 1/log2(5); ideal as above plus nothing (only three relevant).
+    expected = (2 / math.log2(3) + 1 / math.log2(5)) / (2 + 1 / math.log2(3) + 1 / 2)
+    assert ndcg_at_k(RANKING, JUDGED, 4) == pytest.approx(expected)
+
+
+def test_ndcg_is_one_for_the_ideal_ranking_and_zero_without_hits():
+    assert ndcg_at_k(["b", "d", "e"], JUDGED, 10) == pytest.approx(1.0)
+    assert ndcg_at_k(["a", "c"], JUDGED, 10) == 0.0
+    assert ndcg_at_k(["a"], {"a": 0}, 10) == 0.0  # nothing relevant at all
+
+
+def test_recall_counts_relevant_documents_in_the_top_k():
+    assert recall_at_k(RANKING, JUDGED, 1) == 0.0
+    assert recall_at_k(RANKING, JUDGED, 2) == pytest.approx(1 / 3)
+    assert recall_at_k(RANKING, JUDGED, 100) == pytest.approx(2 / 3)
+
+
+def test_mrr_is_the_reciprocal_rank_of_the_first_relevant_document_within_k():
+    assert mrr_at_k(RANKING, JUDGED, 10) == 0.5
+    assert mrr_at_k(RANKING, JUDGED, 1) == 0.0
+    assert mrr_at_k(["c", "a", "e"], JUDGED, 10) == pytest.approx(1 / 3)  # c is judged 0
+
+
+def test_percentile_interpolates_between_closest_ranks():
+    assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == pytest.approx(3.85)
+    assert percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+
+
+def test_a_document_ranks_by_its_best_chunk_and_appears_once():
+    ranked = [Ranked(chunk_id, 1.0) for chunk_id in (1, 2, 3, 99, 4)]
+    chunks = {1: "x", 2: "x", 3: "y", 4: "z"}  # chunk 99 belongs to no known document
+    assert documents_from_chunks(ranked, chunk_documents=chunks, limit=10) == ["x", "y", "z"]
+    assert documents_from_chunks(ranked, chunk_documents=chunks, limit=2) == ["x", "y"]
+
+
+# --- Reading a dataset --------------------------------------------------------------
+
+
+def write_dataset(root: Path, *, corpus: str, queries: str, qrels: str) -> Path:
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text(corpus)
+    (root / "queries.jsonl").write_text(queries)
+    (root / "qrels" / "test.tsv").write_text(qrels)
+    return root
+
+
+CORPUS = '{"_id": "d1", "title": "One", "text": "first"}\n{"_id": "d2", "text": "second"}\n'
+QUERIES = '{"_id": "q1", "text": "one?"}\n{"_id": "q2", "text": "two?"}\n'
+QRELS = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t0\n"
+
+
+def test_dataset_keeps_only_queries_with_a_relevant_judgement(tmp_path):
+    root = write_dataset(tmp_path, corpus=CORPUS, queries=QUERIES, qrels=QRELS)
+    dataset = dataset_load(path=root)
+    assert dataset.corpus == {"d1": CorpusEntry("One", "first"), "d2": CorpusEntry("", "second")}
+    assert dataset.queries == {"q1": "one?"}
+    assert dataset.qrels == {"q1": {"d1": 1}}
+
+
+@pytest.mark.parametrize(
+    ("corpus", "queries", "qrels", "message"),
+    [
+        (CORPUS + "{not json\n", QUERIES, QRELS, "corpus.jsonl line 3: not valid JSON"),
+        ('{"_id": "d1"}\n', QUERIES, QRELS, "corpus.jsonl line 1: field 'text'"),
+        (CORPUS + CORPUS, QUERIES, QRELS, "corpus.jsonl line 3: duplicate _id 'd1'"),
+        (CORPUS, '["q1"]\n', QRELS, "queries.jsonl line 1: expected a JSON object"),
+        (CORPUS, QUERIES, QRELS + "q1 d2 1\n", "qrels/test.tsv line 4: expected query-id"),
+        (CORPUS, QUERIES, QRELS + "q9\td1\t1\n", "qrels/test.tsv line 4: query 'q9'"),
+        (CORPUS, QUERIES, "query-id\tcorpus-id\tscore\n", "judges no query relevant"),
+    ],
+)
+def test_a_malformed_dataset_names_the_file_and_line(tmp_path, corpus, queries, qrels, message):
+    root = write_dataset(tmp_path, corpus=corpus, queries=queries, qrels=qrels)
+    with pytest.raises(DatasetError, match=re.escape(message)):
+        dataset_load(path=root)
+
+
+def test_a_missing_file_is_named(tmp_path):
+    root = write_dataset(tmp_path, corpus=CORPUS, queries=QUERIES, qrels=QRELS)
+    (root / "qrels" / "test.tsv").unlink()
+    with pytest.raises(DatasetError, match=r"qrels/test\.tsv is missing"):
+        dataset_load(path=root)
+
+
+def test_a_limited_corpus_keeps_the_judged_documents_of_the_kept_queries():
+    corpus = {f"d{n}": CorpusEntry("", f"text {n}") for n in range(1, 11)}
+    dataset = Dataset(
+        path=Path("x"),
+        corpus=corpus,
+        queries={"q1": "a", "q2": "b", "q3": "c"},
+        qrels={"q1": {"d9": 1}, "q2": {"d10": 1, "d8": 0}, "q3": {"d1": 1}},
+    )
+    limited = dataset_limit(dataset, corpus_limit=4, query_limit=2)
+    assert list(limited.queries) == ["q1", "q2"]
+    assert set(limited.qrels) == {"q1", "q2"}
+    # d8, d9, d10 are judged for q1/q2; one more document fills the limit, in file order.
+    assert list(limited.corpus) == ["d1", "d8", "d9", "d10"]
+    assert list(dataset_limit(dataset, corpus_limit=1).corpus) == ["d1", "d8", "d9", "d10"]
+
+
+def test_a_malformed_dataset_is_a_command_error(tmp_path):
+    root = write_dataset(tmp_path, corpus=CORPUS + "oops\n", queries=QUERIES, qrels=QRELS)
+    with pytest.raises(CommandError, match=r"corpus\.jsonl line 3"):
+        call_command("evaluate", "--dataset", str(root), stdout=StringIO(), stderr=StringIO())
+
+
+# --- The command, end to end (commits: no test transaction) -------------------------
+
+
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """Database access without a wrapping transaction: the command creates schemas."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def evaluation_organizations() -> list[str]:
+    from tenants.models import Organization
+
+    organizations = Organization.objects.filter(slug__startswith="eval-")
+    return list(organizations.values_list("slug", flat=True))
+
+
+def test_evaluate_reports_every_method_and_removes_its_organization(committed_db, tmp_path):
+    from django.core.files.storage import default_storage
+    from django.db import connection
+
+    from ingestion.storage import organization_prefix
+
+    out, err, report_path = StringIO(), StringIO(), tmp_path / "report.json"
+    call_command(
+        "evaluate", "--dataset", str(BEIR_MINI), "--json", str(report_path), stdout=out, stderr=err
+    )
+
+    report = json.loads(report_path.read_text())
+    assert report["corpus_size"] == 64
+    assert report["query_count"] == 29
+    assert report["documents_failed"] == 0
+    assert report["timings"]["ingestion_s"] > 0
+    assert report["timings"]["ingestion_docs_per_s"] > 0
+    assert set(report["methods"]) == {"keyword", "vector", "hybrid"}
+    for scores in report["methods"].values():
+        for metric in METRICS:
+            assert 0.0 <= scores[metric] <= 1.0
+        assert 0 < scores["latency_p50_ms"] <= scores["latency_p95_ms"]
+    hybrid = report["methods"]["hybrid"]
+    assert hybrid["ndcg_at_10"] > 0.5
+    assert hybrid["recall_at_100"] >= hybrid["recall_at_10"] > 0.5
+
+    table = out.getvalue()
+    for method in ("keyword", "vector", "hybrid"):
+        assert method in table
+    assert f"{hybrid['ndcg_at_10']:.3f}" in table
+    assert "indexed 64/64 documents" in err.getvalue()
+
+    # The throwaway organization, its schema and its stored originals are gone.
+    slug = report["organization"]
+    assert slug.startswith("eval-")
+    assert slug not in evaluation_organizations()
+    schema = slug.replace("-", "_")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+        assert cursor.fetchone() is None
+    originals = Path(default_storage.path(organization_prefix(schema)))
+    assert not [path for path in originals.rglob("*") if path.is_file()]
+
+
+def test_evaluate_removes_its_organization_when_the_run_fails(committed_db, monkeypatch):
+    from search import evaluation
+
+    def fail(**kwargs):
+        raise RuntimeError("ranking broke")
+
+    monkeypatch.setattr(evaluation, "methods_score", fail)
+    before = evaluation_organizations()
+    with pytest.raises(RuntimeError, match="ranking broke"):
+        call_command(
+            "evaluate",
+            "--dataset",
+            str(BEIR_MINI),
+            "--limit-queries",
+            "2",
+            "--limit-corpus",
+            "5",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+    assert evaluation_organizations() == before
