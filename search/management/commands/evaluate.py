@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import logging
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,6 +22,23 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return number
+
+
+# Loggers that write a line or two per indexed document; progress lines replace them.
+PER_DOCUMENT_LOGGERS = ("celery.app.trace", "ingestion.services")
+
+
+@contextmanager
+def _quiet(names):
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Command(BaseCommand):
@@ -52,8 +71,10 @@ class Command(BaseCommand):
         except DatasetError as exc:
             raise CommandError(f"{dataset}: {exc}") from exc
         loaded = dataset_limit(loaded, corpus_limit=limit_corpus, query_limit=limit_queries)
+        quiet = PER_DOCUMENT_LOGGERS if options["verbosity"] < 2 else ()
         try:
-            report = evaluation_run(dataset=loaded, keep=keep, progress=self.stderr.write)
+            with _quiet(quiet):
+                report = evaluation_run(dataset=loaded, keep=keep, progress=self.stderr.write)
         except KeyboardInterrupt:
             raise CommandError("Interrupted.") from None
         self.stdout.write(report_table(report))
