@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 
-from search.models import Question
+from opaa.crypto import encrypt
+from search.models import AnswerSettings, Question
 
 
 @admin.register(Question)
@@ -8,3 +10,58 @@ class QuestionAdmin(admin.ModelAdmin):
     list_display = ("text", "workspace", "asked_by", "mode", "latency_ms", "created_at")
     list_filter = ("mode", "workspace")
     readonly_fields = [f.name for f in Question._meta.fields]
+
+
+class AnswerSettingsForm(forms.ModelForm):
+    """API keys are write-only: typed in, stored encrypted, never shown again."""
+
+    llm_api_base = forms.URLField(label="LLM endpoint", required=False, assume_scheme="https")
+    fallback_llm_api_base = forms.URLField(
+        label="Fallback LLM endpoint", required=False, assume_scheme="https"
+    )
+
+    llm_api_key = forms.CharField(
+        label="LLM API key",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the stored key; enter a single space to remove it.",
+    )
+    fallback_llm_api_key = forms.CharField(
+        label="Fallback LLM API key",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the stored key; enter a single space to remove it.",
+    )
+
+    class Meta:
+        model = AnswerSettings
+        fields = [
+            "llm_api_base",
+            "llm_model",
+            "fallback_llm_api_base",
+            "fallback_llm_model",
+            "fusion_keyword_weight",
+            "fusion_vector_weight",
+        ]
+
+    def save(self, commit=True):
+        instance = super().save(commit=False)
+        for field in ("llm_api_key", "fallback_llm_api_key"):
+            value = self.cleaned_data.get(field) or ""
+            if value:  # empty keeps the stored key; blanks remove it
+                setattr(instance, f"{field}_encrypted", encrypt(value.strip()))
+        if commit:
+            instance.save()
+        return instance
+
+
+@admin.register(AnswerSettings)
+class AnswerSettingsAdmin(admin.ModelAdmin):
+    form = AnswerSettingsForm
+    list_display = ("__str__", "llm_model", "fallback_llm_model", "updated_at")
+
+    def has_add_permission(self, request):
+        # One row per organization.
+        return not AnswerSettings.objects.exists()

@@ -1,23 +1,43 @@
 """Ask and search API."""
 
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
+from accounts.audit import AuditAction, audit_context, audit_record, question_extra
+from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
-from search import services
+from search import conversations, services
+from search.models import Conversation
 from search.retrieval import hybrid_search
+from search.streaming import (
+    EventStreamRenderer,
+    answer_payload,
+    passage_url,
+    sse_response,
+)
 from workspaces.models import Role
-
-
-def passage_url(document_id: int, chunk_id: int) -> str:
-    return f"{reverse('ingestion:document', args=[document_id])}#chunk-{chunk_id}"
 
 
 class AskInput(serializers.Serializer):
     question = serializers.CharField(max_length=services.MAX_QUESTION_CHARS, trim_whitespace=True)
     workspace = serializers.SlugField(required=False)
+    conversation = serializers.IntegerField(
+        required=False, help_text="Continue this conversation of yours (a follow-up question)."
+    )
+
+
+def conversation_for_ask(view: WorkspaceAPIView, data: AskInput) -> Conversation | None:
+    """The conversation an ask continues: the caller's own, in the same workspace."""
+    pk = data.validated_data.get("conversation")
+    if pk is None:
+        return None
+    conversation = conversations.conversation_get(view.request.user, pk)
+    if conversation.workspace_id != view.workspace.pk:
+        raise NotFound("No such conversation in this workspace.")
+    return conversation
 
 
 class CitationOutput(serializers.Serializer):
@@ -32,9 +52,14 @@ class CitationOutput(serializers.Serializer):
 
 class AnswerOutput(serializers.Serializer):
     id = serializers.IntegerField()
+    conversation = serializers.IntegerField(allow_null=True)
     question = serializers.CharField()
     answer = serializers.CharField()
     mode = serializers.CharField()
+    confidence = serializers.FloatField(
+        help_text="0 to 1: retrieval strength and citation coverage."
+    )
+    confidence_label = serializers.CharField(help_text="high, medium or low")
     citations = CitationOutput(many=True)
     latency_ms = serializers.IntegerField()
 
@@ -43,33 +68,39 @@ class AskView(WorkspaceAPIView):
     """Ask a question; the answer cites numbered passages of your documents."""
 
     required_roles = {"POST": Role.VIEWER}
+    required_scopes = {"POST": Scope.ASK}
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, EventStreamRenderer]
 
     @extend_schema(
         request=AskInput,
-        responses=AnswerOutput,
+        responses={(200, "application/json"): AnswerOutput, (200, "text/event-stream"): str},
+        parameters=[
+            OpenApiParameter(
+                "stream",
+                bool,
+                description=(
+                    "Stream the answer as server-sent events: `sources` first, then "
+                    "`delta` pieces of text, then `done` with the final answer."
+                ),
+            )
+        ],
         examples=[OpenApiExample("question", value={"question": "How do I reset my VPN token?"})],
     )
     def post(self, request):
         data = AskInput(data=request.data)
         data.is_valid(raise_exception=True)
-        record = services.answer_question(
-            user=request.user, workspace=self.workspace, question=data.validated_data["question"]
-        )
-        citations = [
-            {**c, "url": passage_url(c["document_id"], c["chunk_id"])} for c in record.citations
-        ]
-        return Response(
-            AnswerOutput(
-                {
-                    "id": record.pk,
-                    "question": record.text,
-                    "answer": record.answer,
-                    "mode": record.mode,
-                    "citations": citations,
-                    "latency_ms": record.latency_ms,
-                }
-            ).data
-        )
+        question = services.question_validate(data.validated_data["question"])
+        arguments = {
+            "user": request.user,
+            "workspace": self.workspace,
+            "question": question,
+            "audit": audit_context(request),
+            "conversation": conversation_for_ask(self, data),
+        }
+        if request.query_params.get("stream", "").lower() in {"1", "true", "yes"}:
+            return sse_response(services.answer_question_stream(**arguments))
+        record = services.answer_question(**arguments)
+        return Response(AnswerOutput(answer_payload(record)).data)
 
 
 class SearchResult(serializers.Serializer):
@@ -86,6 +117,7 @@ class SearchView(WorkspaceAPIView):
     """The best passages for a query, without writing an answer."""
 
     required_roles = {"GET": Role.VIEWER}
+    required_scopes = {"GET": Scope.SEARCH_READ}
 
     @extend_schema(
         parameters=[
@@ -104,6 +136,11 @@ class SearchView(WorkspaceAPIView):
         if not 1 <= k <= 50:
             return Response({"k": ["k must be a whole number from 1 to 50."]}, status=400)
         passages = hybrid_search(query, workspace_ids=[self.workspace.pk], k=k)
+        audit_record(
+            action=AuditAction.SEARCH,
+            context=audit_context(request),
+            extra=question_extra(query, workspace=self.workspace.slug, results=len(passages)),
+        )
         results = [
             {
                 "document_id": p.document_id,

@@ -22,6 +22,7 @@ from itertools import islice
 from pathlib import Path
 from statistics import fmean
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tenants.utils import schema_context
@@ -40,8 +41,9 @@ METHODS = ("keyword", "vector", "hybrid")
 # Documents scored per query: the deepest cutoff reported (Recall@100).
 TOP_DOCUMENTS = 100
 # Chunks asked of each ranker. A document is often cut into several chunks, so the
-# chunk list must be a few times longer than the document list it is folded into.
-# (The vector ranker returns at most HNSW_EF_SEARCH chunks whatever the limit.)
+# chunk list must be a few times longer than the document list it is folded into. (A
+# vector query served by the HNSW index returns at most HNSW_EF_SEARCH chunks whatever
+# the limit; the report's mean "documents returned" shows when a ranker falls short.)
 CHUNK_DEPTH = 400
 PROGRESS_EVERY_DOCUMENTS = 100
 PROGRESS_EVERY_QUERIES = 50
@@ -279,7 +281,13 @@ def _vector(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
 
 
 def _hybrid(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
-    return reciprocal_rank_fusion(_keyword(text, workspace_ids), _vector(text, workspace_ids))
+    """Fused as ``hybrid_search`` fuses: the configured RRF constant and weights."""
+    return reciprocal_rank_fusion(
+        _keyword(text, workspace_ids),
+        _vector(text, workspace_ids),
+        k=settings.FUSION_RRF_K,
+        weights=(settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
+    )
 
 
 RANKERS: dict[str, Callable[[str, Sequence[int]], list[Ranked]]] = {

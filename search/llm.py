@@ -13,8 +13,9 @@ it is kept out of ``repr``, logs and error messages.
 from __future__ import annotations
 
 import html
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -151,9 +152,15 @@ def answer_with_llm(
     content = _reply_content(data)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     model = data.get("model") if isinstance(data.get("model"), str) else config.model
+    return _answer_from_reply(content, usage, model, passages)
+
+
+def _answer_from_reply(
+    content: str, usage: dict[str, Any], model: str, passages: Sequence[Passage]
+) -> Answer:
+    """The model's reply as an Answer: citations validated and renumbered."""
     prompt_tokens = _int(usage.get("prompt_tokens"))
     completion_tokens = _int(usage.get("completion_tokens"))
-
     text, citations = renumber_citations(content, passages)
     text = text.strip()
     if not citations and _says_no_answer(text):
@@ -168,6 +175,79 @@ def answer_with_llm(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
     )
+
+
+def stream_with_llm(
+    question: str, passages: Sequence[Passage], config: LLMConfig
+) -> Iterator[str | Answer]:
+    """Like :func:`answer_with_llm`, streaming: yields text deltas, then the Answer.
+
+    The deltas are the model's raw text, whose ``[n]`` markers number ``passages`` in
+    the order given; the final Answer has them validated and renumbered. Failures
+    before the first delta raise :class:`LLMError` (so the caller can fall back);
+    a failure mid-stream also raises it, after the deltas already yielded.
+    """
+    if not passages:
+        yield no_answer(model=config.model)
+        return
+    payload = {
+        "model": config.model,
+        "messages": build_messages(question, passages),
+        "temperature": config.temperature,
+        "max_tokens": config.max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    headers = {"Accept": "text/event-stream"}
+    if config.api_key:
+        headers["Authorization"] = f"Bearer {config.api_key}"
+    where = _display_url(config.chat_url)
+    parts: list[str] = []
+    usage: dict[str, Any] = {}
+    model = config.model
+    try:
+        with (
+            httpx.Client() as client,
+            client.stream(
+                "POST", config.chat_url, json=payload, headers=headers, timeout=config.timeout
+            ) as response,
+        ):
+            if response.status_code >= 400:
+                response.read()
+                detail = _redact(_error_detail(response), config.api_key)
+                message = f"LLM endpoint {where} returned HTTP {response.status_code}"
+                raise LLMError(
+                    f"{message}: {detail}" if detail else message,
+                    status_code=response.status_code,
+                )
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[len("data:") :].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    raise LLMError(f"LLM endpoint {where} sent a malformed stream event") from None
+                if isinstance(chunk.get("usage"), dict):
+                    usage = chunk["usage"]
+                if isinstance(chunk.get("model"), str):
+                    model = chunk["model"]
+                for choice in chunk.get("choices") or []:
+                    delta = (choice.get("delta") or {}).get("content")
+                    if isinstance(delta, str) and delta:
+                        parts.append(delta)
+                        yield delta
+    except httpx.TimeoutException:
+        raise LLMError(f"LLM request to {where} timed out after {config.timeout:g}s") from None
+    except httpx.HTTPError as exc:
+        detail = _redact(str(exc), config.api_key) or type(exc).__name__
+        raise LLMError(f"LLM request to {where} failed: {detail}") from None
+    content = "".join(parts)
+    if not content.strip():
+        raise LLMError(f"LLM endpoint {where} streamed an empty answer")
+    yield _answer_from_reply(content, usage, model, passages)
 
 
 def _post(
@@ -270,3 +350,46 @@ _NO_ANSWER_NORMALIZED = _normalize(NO_ANSWER_TEXT)
 
 def _says_no_answer(text: str) -> bool:
     return _NO_ANSWER_NORMALIZED in _normalize(text)
+
+
+REWRITE_PROMPT = (
+    "You rewrite a follow-up question from a conversation into one standalone question "
+    "that can be understood without the conversation. Keep the user's language and "
+    "meaning, resolve words like 'it' or 'that' from the conversation, add nothing "
+    "else. Reply with the rewritten question only."
+)
+
+
+def rewrite_standalone(question: str, history: Sequence[tuple[str, str]], config: LLMConfig) -> str:
+    """The follow-up ``question`` made standalone from ``history`` (question, answer) pairs.
+
+    The conversation is data for the model, never instructions. Raises
+    :class:`LLMError` on failure; an empty rewrite also counts as a failure.
+    """
+    turns = "\n".join(
+        f"<turn><question>{html.escape(q)}</question><answer>{html.escape(a)}</answer></turn>"
+        for q, a in history
+    )
+    payload = {
+        "model": config.model,
+        "messages": [
+            {"role": "system", "content": REWRITE_PROMPT},
+            {
+                "role": "user",
+                "content": f"<conversation>\n{turns}\n</conversation>\n\n"
+                f"Follow-up question: {question.strip()}",
+            },
+        ],
+        "temperature": 0,
+        "max_tokens": 200,
+        "stream": False,
+    }
+    headers = {"Accept": "application/json"}
+    if config.api_key:
+        headers["Authorization"] = f"Bearer {config.api_key}"
+    with httpx.Client() as client:
+        data = _post(client, config, payload, headers)
+    rewritten = " ".join(_reply_content(data).split())
+    if not rewritten:
+        raise LLMError("the LLM returned an empty rewrite")
+    return rewritten[:2000]

@@ -1,5 +1,7 @@
 """Questions people asked and the answers they got (the query log)."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 
@@ -12,8 +14,34 @@ class AnswerMode(models.TextChoices):
     NO_ANSWER = "no_answer", "No answer found"
 
 
+class Conversation(models.Model):
+    """A thread of questions by one person; follow-ups are read in its context."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    title = models.CharField(max_length=200)
+    # Set when the owner shares it: members of the workspace can open it by this token.
+    share_token = models.CharField(max_length=43, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["workspace", "owner", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class Question(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="questions")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="questions"
+    )
+    # What retrieval searched for: the question made standalone from the conversation.
+    standalone_text = models.TextField(blank=True)
     asked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="questions"
     )
@@ -25,6 +53,8 @@ class Question(models.Model):
     model = models.CharField(max_length=200, blank=True)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    # 0..1, from retrieval strength and citation coverage (search.confidence).
+    confidence = models.FloatField(default=0.0)
     retrieval_ms = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,3 +65,126 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+    @property
+    def confidence_label(self) -> str:
+        from search.confidence import confidence_label
+
+        return confidence_label(self.confidence)
+
+
+class Feedback(models.Model):
+    """A reader's verdict on an answer: helpful or not, with an optional comment."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback"
+    )
+    helpful = models.BooleanField()
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "user"], name="one_feedback_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{'+' if self.helpful else '-'} {self.question_id}"
+
+
+class SourceReason(models.TextChoices):
+    WRONG = "wrong", "The source is wrong"
+    IRRELEVANT = "irrelevant", "The source is irrelevant"
+
+
+class SourceFeedback(models.Model):
+    """A reader flagging one cited source of an answer."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="source_feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    citation_number = models.PositiveSmallIntegerField()
+    document_id = models.BigIntegerField()
+    reason = models.CharField(max_length=16, choices=SourceReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "user", "citation_number"], name="one_flag_per_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} [{self.citation_number}] of {self.question_id}"
+
+
+class Posting(models.Model):
+    """One word of one chunk: the inverted index BM25 scores from.
+
+    Rows are written with their chunk (``search.keyword.postings_write``) and removed
+    by the database when the chunk goes (ON DELETE CASCADE, added in the migration),
+    so deleting chunks in bulk never loads postings into Python.
+    """
+
+    chunk = models.ForeignKey(
+        "ingestion.Chunk", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    lexeme = models.TextField()
+    # How often the word occurs in the chunk (title and headings included).
+    tf = models.PositiveSmallIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                name="posting_workspace_lexeme",
+                fields=["workspace", "lexeme"],
+                include=["chunk", "tf"],
+            ),
+            models.Index(name="posting_chunk", fields=["chunk"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}@{self.chunk_id}"
+
+
+class AnswerSettings(models.Model):
+    """The organization's own answering settings, overriding the environment's.
+
+    One row per organization schema (``AnswerSettings.current()``). Empty fields fall
+    back to the global settings; API keys are stored encrypted (``opaa.crypto``).
+    """
+
+    llm_api_base = models.URLField(
+        "LLM endpoint", blank=True, help_text="OpenAI-compatible base URL, e.g. …/v1"
+    )
+    llm_model = models.CharField("LLM model", max_length=200, blank=True)
+    llm_api_key_encrypted = models.TextField(blank=True, editable=False)
+    fallback_llm_api_base = models.URLField(
+        "fallback LLM endpoint", blank=True, help_text="Tried when the first one fails."
+    )
+    fallback_llm_model = models.CharField("fallback LLM model", max_length=200, blank=True)
+    fallback_llm_api_key_encrypted = models.TextField(blank=True, editable=False)
+    fusion_keyword_weight = models.FloatField(
+        null=True, blank=True, help_text="Weight of the BM25 ranking in fusion (default 1)."
+    )
+    fusion_vector_weight = models.FloatField(
+        null=True, blank=True, help_text="Weight of the vector ranking in fusion (default 1)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "answer settings"
+        verbose_name_plural = "answer settings"
+
+    def __str__(self) -> str:
+        return "Answer settings"
+
+    @classmethod
+    def current(cls) -> AnswerSettings:
+        """This organization's settings (an unsaved blank one when none were made)."""
+        return cls.objects.order_by("pk").first() or cls()

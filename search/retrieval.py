@@ -1,4 +1,4 @@
-"""Hybrid retrieval: Postgres full-text and pgvector, fused by reciprocal rank.
+"""Hybrid retrieval: BM25 over Postgres and pgvector nearest neighbours, fused by rank.
 
 Every query is restricted to the workspaces passed in, inside the SQL itself.
 """
@@ -14,36 +14,28 @@ from django.db import connection, transaction
 from ingestion.embedding import embed_texts
 from ingestion.models import Chunk
 from search.answering import Passage
+from search.keyword import bm25_ranking
 
-# Reciprocal-rank fusion constant from Cormack et al. (2009); 60 damps the influence
-# of the very top ranks so that agreement between the two rankers wins.
-RRF_K = 60
 # How many candidates each ranker contributes before fusion.
 CANDIDATES_PER_RANKER = 50
 # At most this many passages of one document in the results, so one long document
 # cannot crowd out every other source.
 MAX_PASSAGES_PER_DOCUMENT = 2
 
-_KEYWORD_SQL = """
-    WITH q AS (
-        -- plainto_tsquery ANDs the words; a question should match passages with any.
-        SELECT to_tsquery(
-                   'english',
-                   replace(plainto_tsquery('english', %(text)s)::text, ' & ', ' | ')
-               ) AS query
-    )
-    SELECT c.id, ts_rank_cd(c.search_vector, q.query) AS score
-      FROM ingestion_chunk AS c, q
-     WHERE c.workspace_id = ANY(%(workspaces)s) AND c.search_vector @@ q.query
-  ORDER BY score DESC, c.id
-     LIMIT %(limit)s
-"""
-
 _VECTOR_SQL = """
     SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
       FROM ingestion_chunk AS c
      WHERE c.workspace_id = ANY(%(workspaces)s)
   ORDER BY c.embedding <=> %(vector)s::vector, c.id
+     LIMIT %(limit)s
+"""
+# The same query, but ordering by an expression the HNSW index cannot serve, so
+# Postgres computes the exact distance of every chunk in scope.
+_VECTOR_EXACT_SQL = """
+    SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
+      FROM ingestion_chunk AS c
+     WHERE c.workspace_id = ANY(%(workspaces)s)
+  ORDER BY (c.embedding <=> %(vector)s::vector) + 0, c.id
      LIMIT %(limit)s
 """
 
@@ -60,36 +52,65 @@ def _vector_literal(vector: Sequence[float]) -> str:
 
 
 def keyword_ranking(query: str, *, workspace_ids: Sequence[int], limit: int) -> list[Ranked]:
-    """Chunks matching any of the query's stemmed words, best ``ts_rank_cd`` first."""
+    """Chunks scored by BM25 over the workspaces' inverted index, best first."""
+    return [
+        Ranked(item.chunk_id, item.score)
+        for item in bm25_ranking(query, workspace_ids=workspace_ids, limit=limit)
+    ]
+
+
+def scope_size(workspace_ids: Sequence[int]) -> int:
+    """How many chunks the workspaces hold (an index-only count)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _KEYWORD_SQL, {"text": query, "workspaces": list(workspace_ids), "limit": limit}
+            "SELECT count(*) FROM ingestion_chunk WHERE workspace_id = ANY(%s)",
+            [list(workspace_ids)],
         )
-        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+        return int(cursor.fetchone()[0])
 
 
 def vector_ranking(
-    vector: Sequence[float], *, workspace_ids: Sequence[int], limit: int
+    vector: Sequence[float], *, workspace_ids: Sequence[int], limit: int, exact: bool | None = None
 ) -> list[Ranked]:
-    """Nearest chunks by cosine distance through the HNSW index."""
+    """The nearest chunks of ``workspace_ids`` by cosine distance.
+
+    The pgvector in use filters HNSW results after the index scan, so a selective
+    workspace filter can leave fewer than ``limit`` results. Hence the strategy:
+    scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are searched exactly (all
+    distances computed: perfect recall, and cheap at that size); larger ones go
+    through HNSW, and if that returns fewer than ``limit`` results while the scope
+    holds more, the search is redone exactly. ``exact`` forces one way.
+    """
+    params = {"vector": _vector_literal(vector), "workspaces": list(workspace_ids), "limit": limit}
+    size = scope_size(workspace_ids) if exact is None else 0
+    if exact is None:
+        exact = size <= settings.VECTOR_EXACT_MAX_CHUNKS
     with transaction.atomic(), connection.cursor() as cursor:
-        # SET LOCAL lasts until the end of this transaction only.
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)]
-        )
-        cursor.execute(
-            _VECTOR_SQL,
-            {"vector": _vector_literal(vector), "workspaces": list(workspace_ids), "limit": limit},
-        )
+        if not exact:
+            # set_config(..., true) is SET LOCAL: it ends with this transaction.
+            ef_search = max(settings.HNSW_EF_SEARCH, limit)
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+            cursor.execute(_VECTOR_SQL, params)
+            rows = cursor.fetchall()
+            if len(rows) >= min(limit, size):
+                return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
+        cursor.execute(_VECTOR_EXACT_SQL, params)
         return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 
-def reciprocal_rank_fusion(*rankings: Sequence[Ranked], k: int = RRF_K) -> list[Ranked]:
-    """Fuse rankings: each chunk scores the sum of 1 / (k + rank) over the rankings."""
+def reciprocal_rank_fusion(
+    *rankings: Sequence[Ranked], k: int = 60, weights: Sequence[float] | None = None
+) -> list[Ranked]:
+    """Fuse rankings: each chunk scores the sum of weight / (k + rank) over the rankings.
+
+    k=60 is Cormack et al.'s (2009) constant: it damps the very top ranks so that
+    agreement between rankers wins over one ranker's first place.
+    """
+    weights = weights or [1.0] * len(rankings)
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
-            fused[item.chunk_id] = fused.get(item.chunk_id, 0.0) + 1.0 / (k + rank)
+            fused[item.chunk_id] = fused.get(item.chunk_id, 0.0) + weight / (k + rank)
     ordered = sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
     return [Ranked(chunk_id, score) for chunk_id, score in ordered]
 
@@ -121,11 +142,26 @@ def passages_load(ranked: Sequence[Ranked], *, k: int) -> list[Passage]:
     return passages
 
 
-def hybrid_search(query: str, *, workspace_ids: Sequence[int], k: int) -> list[Passage]:
-    """The ``k`` best passages for ``query`` within ``workspace_ids``."""
+def hybrid_search(
+    query: str,
+    *,
+    workspace_ids: Sequence[int],
+    k: int,
+    weights: tuple[float, float] | None = None,
+) -> list[Passage]:
+    """The ``k`` best passages for ``query`` within ``workspace_ids``.
+
+    ``weights`` are the (keyword, vector) fusion weights; the settings' by default.
+    """
     if not workspace_ids or not query.strip():
         return []
     [vector] = embed_texts([query])
     keyword = keyword_ranking(query, workspace_ids=workspace_ids, limit=CANDIDATES_PER_RANKER)
     dense = vector_ranking(vector, workspace_ids=workspace_ids, limit=CANDIDATES_PER_RANKER)
-    return passages_load(reciprocal_rank_fusion(keyword, dense), k=k)
+    fused = reciprocal_rank_fusion(
+        keyword,
+        dense,
+        k=settings.FUSION_RRF_K,
+        weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
+    )
+    return passages_load(fused, k=k)

@@ -4,31 +4,76 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from accounts.audit import AuditAction, AuditContext, audit_record, question_extra
 from accounts.models import User
-from search.answering import Answer, answer_extractive
-from search.llm import LLMConfig, LLMError, answer_with_llm
-from search.models import Question
+from opaa import metrics
+from opaa.crypto import decrypt
+from search.answering import Answer, Passage, answer_extractive
+from search.cache import answer_cached, answer_store
+from search.confidence import answer_confidence
+from search.conversations import HISTORY_TURNS, conversation_touch, followup_standalone
+from search.llm import (
+    LLMConfig,
+    LLMError,
+    answer_with_llm,
+    rewrite_standalone,
+    stream_with_llm,
+)
+from search.models import AnswerSettings, Conversation, Question
 from search.retrieval import hybrid_search
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+# The cache's name for "no LLM": answers quoted from the passages.
+EXTRACTIVE = "extractive"
 
 
-def llm_config() -> LLMConfig | None:
-    """The configured chat endpoint, or None when OPAA answers extractively."""
-    if not settings.LLM_API_BASE:
-        return None
-    return LLMConfig(
-        api_base=settings.LLM_API_BASE,
-        model=settings.LLM_MODEL,
-        api_key=settings.LLM_API_KEY,
-        timeout=settings.LLM_TIMEOUT_S,
+def llm_chain() -> list[LLMConfig]:
+    """The chat endpoints to try in order: the organization's own, else the environment's.
+
+    Empty when OPAA answers extractively. When one fails the next is tried; after the
+    last, the extractive answer is given.
+    """
+    own = AnswerSettings.current()
+    chain = [
+        LLMConfig(
+            api_base=base,
+            model=model or settings.LLM_MODEL,
+            api_key=decrypt(key),
+            timeout=settings.LLM_TIMEOUT_S,
+        )
+        for base, model, key in (
+            (own.llm_api_base, own.llm_model, own.llm_api_key_encrypted),
+            (own.fallback_llm_api_base, own.fallback_llm_model, own.fallback_llm_api_key_encrypted),
+        )
+        if base
+    ]
+    if not chain and settings.LLM_API_BASE:
+        chain.append(
+            LLMConfig(
+                api_base=settings.LLM_API_BASE,
+                model=settings.LLM_MODEL,
+                api_key=settings.LLM_API_KEY,
+                timeout=settings.LLM_TIMEOUT_S,
+            )
+        )
+    return chain
+
+
+def fusion_weights() -> tuple[float, float]:
+    """(keyword, vector) fusion weights: the organization's, else the environment's."""
+    own = AnswerSettings.current()
+    keyword, vector = own.fusion_keyword_weight, own.fusion_vector_weight
+    return (
+        settings.FUSION_KEYWORD_WEIGHT if keyword is None else keyword,
+        settings.FUSION_VECTOR_WEIGHT if vector is None else vector,
     )
 
 
@@ -43,31 +88,84 @@ def question_validate(text: str) -> str:
     return text
 
 
-def answer_question(*, user: User | None, workspace: Workspace, question: str) -> Question:
-    """Answer ``question`` from ``workspace``'s documents and log it.
+def standalone_question(
+    text: str, conversation: Conversation | None, chain: list[LLMConfig]
+) -> str:
+    """What to search for: ``text`` read in the context of the conversation's last turns."""
+    if conversation is None:
+        return text
+    history = list(conversation.questions.order_by("-created_at", "-pk")[:HISTORY_TURNS])[::-1]
+    if not history:
+        return text
+    for config in chain:
+        try:
+            return rewrite_standalone(text, [(q.text, q.answer) for q in history], config)
+        except LLMError as exc:
+            logger.warning("LLM rewrite failed: %s", exc)
+    return followup_standalone(text, history)
 
-    The LLM writes the answer when one is configured; if it fails, the extractive
-    answer is given instead (the failure is logged, without the API key).
-    """
-    text = question_validate(question)
+
+def _passages(text: str, workspace: Workspace) -> tuple[list[Passage], int]:
     started = time.perf_counter()
-    passages = hybrid_search(text, workspace_ids=[workspace.pk], k=settings.RETRIEVAL_TOP_K)
-    retrieval_ms = int((time.perf_counter() - started) * 1000)
+    passages = hybrid_search(
+        text, workspace_ids=[workspace.pk], k=settings.RETRIEVAL_TOP_K, weights=fusion_weights()
+    )
+    return passages, int((time.perf_counter() - started) * 1000)
 
-    answer: Answer | None = None
-    config = llm_config()
-    if config is not None and passages:
+
+def _llm_observe(started: float, answer: Answer | None) -> None:
+    seconds = time.perf_counter() - started
+    if answer is None:
+        metrics.llm_call_observe(seconds=seconds, ok=False)
+    else:
+        metrics.llm_call_observe(
+            seconds=seconds,
+            ok=True,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+        )
+
+
+def _llm_answer(text: str, passages: list[Passage], chain: list[LLMConfig]) -> Answer | None:
+    """The first answer an endpoint of ``chain`` gives; None when all fail (each failure
+    is logged, never with its API key)."""
+    for config in chain:
+        started = time.perf_counter()
         try:
             answer = answer_with_llm(text, passages, config)
         except LLMError as exc:
-            logger.warning("LLM failed, answering extractively: %s", exc)
-    if answer is None:
-        answer = answer_extractive(text, passages)
+            _llm_observe(started, None)
+            logger.warning("LLM failed: %s", exc)
+            continue
+        _llm_observe(started, answer)
+        return answer
+    return None
 
-    return Question.objects.create(
+
+def question_record(
+    *,
+    user: User | None,
+    workspace: Workspace,
+    text: str,
+    answer: Answer,
+    retrieval_ms: int,
+    started: float,
+    audit: AuditContext | None,
+    conversation: Conversation | None = None,
+    standalone: str = "",
+) -> Question:
+    """Log an answered question (query log, metrics, audit) in its conversation."""
+    metrics.question_observe(
+        mode=answer.mode,
+        retrieval_seconds=retrieval_ms / 1000,
+        total_seconds=time.perf_counter() - started,
+    )
+    record = Question.objects.create(
         workspace=workspace,
+        conversation=conversation,
         asked_by=user,
         text=text,
+        standalone_text=standalone if standalone != text else "",
         answer=answer.text,
         mode=answer.mode,
         citations=[
@@ -82,8 +180,133 @@ def answer_question(*, user: User | None, workspace: Workspace, question: str) -
             for citation in answer.citations
         ],
         model=answer.model,
+        confidence=answer_confidence(answer),
         prompt_tokens=answer.prompt_tokens,
         completion_tokens=answer.completion_tokens,
         retrieval_ms=retrieval_ms,
         latency_ms=int((time.perf_counter() - started) * 1000),
+    )
+    audit_record(
+        action=AuditAction.QUESTION,
+        context=audit,
+        target_type="question",
+        target_id=record.pk,
+        extra=question_extra(text, workspace=workspace.slug, mode=record.mode),
+    )
+    if conversation is not None:
+        conversation_touch(conversation=conversation, first_question=text)
+    return record
+
+
+def answer_question(
+    *,
+    user: User | None,
+    workspace: Workspace,
+    question: str,
+    audit: AuditContext | None = None,
+    conversation: Conversation | None = None,
+) -> Question:
+    """Answer ``question`` from ``workspace``'s documents, log it and audit it as ``audit``.
+
+    In a ``conversation``, a follow-up is first made standalone from the last turns.
+    The LLMs of :func:`llm_chain` are tried in order; if all fail, or none is
+    configured, the extractive answer is given. Answers come from and go to the answer
+    cache (an extractive fallback for failed LLMs is not cached).
+    """
+    started = time.perf_counter()
+    text = question_validate(question)
+    chain = llm_chain()
+    standalone = standalone_question(text, conversation, chain)
+    model = chain[0].model if chain else EXTRACTIVE
+    answer = answer_cached(standalone, workspace_id=workspace.pk, model=model)
+    retrieval_ms = 0
+    if answer is None:
+        passages, retrieval_ms = _passages(standalone, workspace)
+        answer = _llm_answer(standalone, passages, chain) if passages else None
+        if answer is None and chain and passages:
+            answer = answer_extractive(standalone, passages)
+        else:
+            answer = answer or answer_extractive(standalone, passages)
+            answer_store(standalone, answer, workspace_id=workspace.pk, model=model)
+    return question_record(
+        user=user,
+        workspace=workspace,
+        text=text,
+        answer=answer,
+        retrieval_ms=retrieval_ms,
+        started=started,
+        audit=audit,
+        conversation=conversation,
+        standalone=standalone,
+    )
+
+
+def answer_question_stream(
+    *,
+    user: User | None,
+    workspace: Workspace,
+    question: str,
+    audit: AuditContext | None = None,
+    conversation: Conversation | None = None,
+) -> Iterator[tuple[str, object]]:
+    """Answer like :func:`answer_question`, as events for server-sent streaming.
+
+    Yields ``("sources", [Passage, ...])`` first (the ``[n]`` markers in the deltas
+    number these), then ``("delta", text)`` pieces, then ``("done", Question)`` whose
+    answer is final: citations validated and renumbered. An LLM that fails before
+    writing anything hands over to the next of the chain; one that fails midway, or
+    the end of the chain, gives the extractive answer (the ``done`` event carries it).
+    The question must already be valid (call :func:`question_validate` before
+    starting a response).
+    """
+    started = time.perf_counter()
+    text = question_validate(question)
+    chain = llm_chain()
+    standalone = standalone_question(text, conversation, chain)
+    model = chain[0].model if chain else EXTRACTIVE
+    answer = answer_cached(standalone, workspace_id=workspace.pk, model=model)
+    retrieval_ms = 0
+    if answer is not None:
+        yield "sources", [citation.passage for citation in answer.citations]
+        yield "delta", answer.text
+    else:
+        passages, retrieval_ms = _passages(standalone, workspace)
+        yield "sources", passages
+        for config in chain if passages else []:
+            llm_started = time.perf_counter()
+            streamed = False
+            try:
+                for piece in stream_with_llm(standalone, passages, config):
+                    if isinstance(piece, Answer):
+                        answer = piece
+                    else:
+                        streamed = True
+                        yield "delta", piece
+            except LLMError as exc:
+                _llm_observe(llm_started, None)
+                logger.warning("LLM failed while streaming: %s", exc)
+                if streamed:
+                    break  # text already sent: the extractive answer replaces it in "done"
+                continue
+            _llm_observe(llm_started, answer)
+            answer_store(standalone, answer, workspace_id=workspace.pk, model=model)
+            break
+        if answer is None:
+            answer = answer_extractive(standalone, passages)
+            if not chain or not passages:
+                answer_store(standalone, answer, workspace_id=workspace.pk, model=model)
+            yield "delta", answer.text
+    yield (
+        "done",
+        question_record(
+            user=user,
+            workspace=workspace,
+            text=text,
+            answer=answer,
+            retrieval_ms=retrieval_ms,
+            started=started,
+            audit=audit,
+            conversation=conversation,
+            standalone=standalone,
+        ),
     )

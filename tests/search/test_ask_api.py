@@ -127,9 +127,12 @@ def test_portal_ask_page_shows_answer_and_linked_sources(indexed, alice_portal):
     page = alice_portal.get("/ask/")
     assert page.status_code == 200
     assert b"Ask General" in page.content
-    response = alice_portal.post("/ask/", {"question": "How long must passwords be?"})
+    response = alice_portal.post("/ask/", {"question": "How long must passwords be?"}, follow=True)
     assert response.status_code == 200
+    # The question opened a conversation named after it.
+    assert "conversation=" in response.redirect_chain[-1][0]
     html = response.content.decode()
+    assert "<h1>How long must passwords be?</h1>" in html
     assert "14 characters" in html
     assert f'href="/documents/{indexed["security"]}/#chunk-' in html
     empty = alice_portal.post("/ask/", {"question": ""})

@@ -1,0 +1,255 @@
+"""Conversations, feedback and batch questions API."""
+
+from django.http import HttpResponse
+from django.utils.text import slugify
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+
+from accounts.audit import audit_context
+from accounts.scopes import Scope
+from opaa.api import WorkspaceAPIView
+from search import conversations, services
+from search.api import AnswerOutput
+from search.models import Conversation, SourceReason
+from search.streaming import answer_payload
+from workspaces.models import Role
+
+MAX_BATCH_QUESTIONS = 20
+
+
+class ConversationOutput(serializers.ModelSerializer):
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    shared = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Conversation
+        fields = ["id", "workspace", "title", "shared", "share_token", "created_at", "updated_at"]
+
+    def get_shared(self, conversation) -> bool:
+        return bool(conversation.share_token)
+
+
+class ConversationDetailOutput(ConversationOutput):
+    turns = serializers.SerializerMethodField()
+
+    class Meta(ConversationOutput.Meta):
+        fields = [*ConversationOutput.Meta.fields, "turns"]
+
+    def get_turns(self, conversation) -> list[dict]:
+        return [answer_payload(q) for q in conversations.conversation_turns(conversation)]
+
+
+class ConversationInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    shared = serializers.BooleanField(required=False)
+    workspace = serializers.SlugField(required=False)
+
+
+class ConversationListView(WorkspaceAPIView):
+    """Your conversations in a workspace; POST starts a new one."""
+
+    required_roles = {"GET": Role.VIEWER, "POST": Role.VIEWER}
+    required_scopes = {"GET": Scope.ASK, "POST": Scope.ASK}
+
+    def scoped_queryset(self):
+        return conversations.conversations_of(self.request.user, self.workspace).select_related(
+            "workspace"
+        )
+
+    @extend_schema(responses=ConversationOutput(many=True))
+    def get(self, request):
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        return paginator.get_paginated_response(ConversationOutput(page, many=True).data)
+
+    @extend_schema(request=ConversationInput, responses={201: ConversationOutput})
+    def post(self, request):
+        data = ConversationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = conversations.conversation_create(
+            user=request.user, workspace=self.workspace, title=data.validated_data.get("title", "")
+        )
+        return Response(ConversationOutput(conversation).data, status=status.HTTP_201_CREATED)
+
+
+class ConversationDetailView(WorkspaceAPIView):
+    """One of your conversations with its turns; PATCH renames or shares it."""
+
+    required_roles = {"GET": Role.VIEWER, "PATCH": Role.VIEWER, "DELETE": Role.VIEWER}
+    required_scopes = {"GET": Scope.ASK, "PATCH": Scope.ASK, "DELETE": Scope.ASK}
+    workspace_from_request = False
+
+    def get_conversation(self, pk: int) -> Conversation:
+        conversation = conversations.conversation_get(self.request.user, pk)
+        self.object_workspace_check(conversation.workspace)
+        return conversation
+
+    @extend_schema(responses=ConversationDetailOutput)
+    def get(self, request, pk: int):
+        return Response(ConversationDetailOutput(self.get_conversation(pk)).data)
+
+    @extend_schema(request=ConversationInput, responses=ConversationOutput)
+    def patch(self, request, pk: int):
+        conversation = self.get_conversation(pk)
+        data = ConversationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "title" in data.validated_data:
+            conversations.conversation_rename(
+                conversation=conversation, title=data.validated_data["title"]
+            )
+        if "shared" in data.validated_data:
+            conversations.conversation_share(
+                conversation=conversation, shared=data.validated_data["shared"]
+            )
+        return Response(ConversationOutput(conversation).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        conversations.conversation_delete(conversation=self.get_conversation(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConversationExportView(ConversationDetailView):
+    """The conversation as a Markdown file."""
+
+    required_roles = {"GET": Role.VIEWER}
+    required_scopes = {"GET": Scope.ASK}
+
+    @extend_schema(responses={(200, "text/markdown"): str})
+    def get(self, request, pk: int):
+        conversation = self.get_conversation(pk)
+        response = HttpResponse(
+            conversations.conversation_markdown(conversation),
+            content_type="text/markdown; charset=utf-8",
+        )
+        name = slugify(conversation.title)[:60] or "conversation"
+        response["Content-Disposition"] = f'attachment; filename="{name}.md"'
+        return response
+
+
+class SharedConversationView(WorkspaceAPIView):
+    """A conversation shared by link, for members of its workspace."""
+
+    required_roles = {"GET": Role.VIEWER}
+    required_scopes = {"GET": Scope.ASK}
+    workspace_from_request = False
+
+    @extend_schema(responses=ConversationDetailOutput)
+    def get(self, request, token: str):
+        conversation = conversations.conversation_shared(request.user, token)
+        self.object_workspace_check(conversation.workspace)
+        return Response(ConversationDetailOutput(conversation).data)
+
+
+class FlaggedSource(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1)
+    reason = serializers.ChoiceField(choices=SourceReason.choices)
+
+
+class FeedbackInput(serializers.Serializer):
+    question = serializers.IntegerField(help_text="The id of the answered question.")
+    helpful = serializers.BooleanField()
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    sources = FlaggedSource(many=True, required=False)
+
+
+class UnhelpfulAnswerOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    question = serializers.CharField(source="text")
+    answer = serializers.CharField()
+    citations = serializers.JSONField()
+    feedback = serializers.SerializerMethodField()
+    flagged_sources = serializers.SerializerMethodField()
+
+    def get_feedback(self, question) -> list[dict]:
+        return [{"helpful": f.helpful, "comment": f.comment} for f in question.feedback.all()]
+
+    def get_flagged_sources(self, question) -> list[dict]:
+        return [
+            {"number": s.citation_number, "document_id": s.document_id, "reason": s.reason}
+            for s in question.source_feedback.all()
+        ]
+
+
+class FeedbackView(WorkspaceAPIView):
+    """POST: 👍/👎 on an answer, with a comment and flagged sources. GET: admins review
+    the answers people found unhelpful."""
+
+    required_roles = {"GET": Role.ADMIN, "POST": Role.VIEWER}
+    required_scopes = {"GET": Scope.AUDIT_READ, "POST": Scope.ASK}
+
+    def scoped_queryset(self):
+        return conversations.questions_rated_unhelpful(self.workspace)
+
+    @extend_schema(responses=UnhelpfulAnswerOutput(many=True))
+    def get(self, request):
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        return paginator.get_paginated_response(UnhelpfulAnswerOutput(page, many=True).data)
+
+    @extend_schema(
+        request=FeedbackInput,
+        responses={201: None},
+        examples=[
+            OpenApiExample(
+                "unhelpful",
+                value={
+                    "question": 7,
+                    "helpful": False,
+                    "comment": "Outdated",
+                    "sources": [{"number": 2, "reason": "wrong"}],
+                },
+            )
+        ],
+    )
+    def post(self, request):
+        data = FeedbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = conversations.question_for_feedback(
+            request.user, data.validated_data["question"]
+        )
+        self.object_workspace_check(question.workspace)
+        conversations.feedback_submit(
+            user=request.user,
+            question=question,
+            helpful=data.validated_data["helpful"],
+            comment=data.validated_data.get("comment", ""),
+            flagged=[(s["number"], s["reason"]) for s in data.validated_data.get("sources", [])],
+        )
+        return Response({"detail": "Thank you for the feedback."}, status=status.HTTP_201_CREATED)
+
+
+class BatchInput(serializers.Serializer):
+    questions = serializers.ListField(
+        child=serializers.CharField(max_length=services.MAX_QUESTION_CHARS),
+        min_length=1,
+        max_length=MAX_BATCH_QUESTIONS,
+    )
+    workspace = serializers.SlugField(required=False)
+
+
+class BatchAskView(WorkspaceAPIView):
+    """Many questions in one request (at most 20), answered in order."""
+
+    required_roles = {"POST": Role.VIEWER}
+    required_scopes = {"POST": Scope.ASK}
+
+    @extend_schema(request=BatchInput, responses=AnswerOutput(many=True))
+    def post(self, request):
+        data = BatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        questions = [services.question_validate(q) for q in data.validated_data["questions"]]
+        answers = [
+            answer_payload(
+                services.answer_question(
+                    user=request.user,
+                    workspace=self.workspace,
+                    question=question,
+                    audit=audit_context(request),
+                )
+            )
+            for question in questions
+        ]
+        return Response({"answers": AnswerOutput(answers, many=True).data})

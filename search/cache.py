@@ -1,0 +1,72 @@
+"""The answer cache (Redis): the same question in the same scope gets the same answer.
+
+A key is made of the organization, the workspace, the workspace's *index version*
+and a hash of the normalized question and the answering model. Every change to the
+workspace's index (a document indexed, re-indexed or deleted) bumps the version, so
+older answers are never served again and simply expire.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from search.answering import Answer, Citation, Passage
+
+
+def _version_key(workspace_id: int) -> str:
+    return f"index-version:{connection.schema_name}:{workspace_id}"
+
+
+def index_version(workspace_id: int) -> int:
+    return int(cache.get(_version_key(workspace_id), 0))
+
+
+def index_changed(*, workspace_id: int) -> None:
+    """Invalidate the workspace's cached answers once the current transaction commits."""
+
+    def bump() -> None:
+        key = _version_key(workspace_id)
+        cache.add(key, 0, timeout=None)
+        cache.incr(key)
+
+    transaction.on_commit(bump)
+
+
+def _answer_key(question: str, workspace_id: int, model: str) -> str:
+    normalized = " ".join(question.lower().split())
+    digest = hashlib.sha256(f"{model}\n{normalized}".encode()).hexdigest()
+    version = index_version(workspace_id)
+    return f"answer:{connection.schema_name}:{workspace_id}:{version}:{digest}"
+
+
+def answer_cached(question: str, *, workspace_id: int, model: str) -> Answer | None:
+    if not settings.ANSWER_CACHE_TTL_S:
+        return None
+    data = cache.get(_answer_key(question, workspace_id, model))
+    if data is None:
+        return None
+    citations = [
+        Citation(
+            number=c["number"],
+            passage=Passage(
+                **{**c["passage"], "heading_path": tuple(c["passage"]["heading_path"])}
+            ),
+        )
+        for c in data.pop("citations")
+    ]
+    # Served from the cache: no tokens were spent on it.
+    return Answer(**{**data, "prompt_tokens": 0, "completion_tokens": 0}, citations=citations)
+
+
+def answer_store(question: str, answer: Answer, *, workspace_id: int, model: str) -> None:
+    if settings.ANSWER_CACHE_TTL_S:
+        cache.set(
+            _answer_key(question, workspace_id, model),
+            dataclasses.asdict(answer),
+            timeout=settings.ANSWER_CACHE_TTL_S,
+        )

@@ -1,0 +1,198 @@
+"""Conversations (multi-turn questions) and feedback on answers: services and selectors."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from search.models import Conversation, Feedback, Question, SourceFeedback, SourceReason
+from workspaces.access import workspaces_readable
+from workspaces.models import Workspace
+
+MAX_TITLE_CHARS = 200
+# How many earlier turns a follow-up is read against.
+HISTORY_TURNS = 4
+# Words that point back at an earlier turn ("what about *it*?").
+_REFERRING = re.compile(
+    r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|same|also|"
+    r"what about|how about|and)\b",
+    re.IGNORECASE,
+)
+
+
+# --- selectors ------------------------------------------------------------------------
+
+
+def conversations_of(user: User, workspace: Workspace) -> QuerySet[Conversation]:
+    """The user's own conversations in ``workspace``, most recent first."""
+    return Conversation.objects.filter(workspace=workspace, owner=user)
+
+
+def conversation_get(user: User, pk: int) -> Conversation:
+    """One of the user's own conversations in a workspace they can still read; else 404."""
+    conversation = (
+        Conversation.objects.filter(pk=pk, owner=user, workspace__in=workspaces_readable(user))
+        .select_related("workspace")
+        .first()
+    )
+    if conversation is None:
+        raise Http404("No such conversation.")
+    return conversation
+
+
+def conversation_shared(user: User, token: str) -> Conversation:
+    """A conversation shared by link, for a member of its workspace; else 404."""
+    conversation = (
+        Conversation.objects.filter(share_token=token, workspace__in=workspaces_readable(user))
+        .select_related("workspace", "owner")
+        .first()
+        if token
+        else None
+    )
+    if conversation is None:
+        raise Http404("No such conversation.")
+    return conversation
+
+
+def conversation_turns(conversation: Conversation) -> list[Question]:
+    return list(conversation.questions.order_by("created_at", "pk"))
+
+
+def question_for_feedback(user: User, pk: int) -> Question:
+    """A question the user may rate: their own, or one in a conversation shared with them."""
+    readable = workspaces_readable(user)
+    question = (
+        Question.objects.filter(pk=pk, workspace__in=readable)
+        .select_related("conversation")
+        .first()
+    )
+    if question is None:
+        raise Http404("No such answer.")
+    shared = question.conversation is not None and question.conversation.share_token
+    if question.asked_by_id != user.pk and not shared:
+        raise Http404("No such answer.")
+    return question
+
+
+def questions_rated_unhelpful(workspace: Workspace) -> QuerySet[Question]:
+    """Answers someone found unhelpful, with their feedback, for workspace admins."""
+    return (
+        Question.objects.filter(workspace=workspace, feedback__helpful=False)
+        .distinct()
+        .select_related("asked_by")
+        .prefetch_related("feedback", "source_feedback")
+        .order_by("-created_at")
+    )
+
+
+# --- services -------------------------------------------------------------------------
+
+
+def conversation_create(*, user: User, workspace: Workspace, title: str = "") -> Conversation:
+    return Conversation.objects.create(
+        workspace=workspace, owner=user, title=title.strip()[:MAX_TITLE_CHARS] or "New conversation"
+    )
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ValidationError({"title": "The title may not be empty."})
+    conversation.title = title[:MAX_TITLE_CHARS]
+    conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+def conversation_share(*, conversation: Conversation, shared: bool) -> Conversation:
+    """Share by link within the organization (a new link each time), or stop sharing."""
+    conversation.share_token = secrets.token_urlsafe(32) if shared else None
+    conversation.save(update_fields=["share_token", "updated_at"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete the conversation with its questions, answers and feedback."""
+    conversation.delete()
+
+
+def conversation_touch(*, conversation: Conversation, first_question: str) -> None:
+    """After a turn: keep the list ordered by activity; name it after its first question."""
+    fields = ["updated_at"]
+    if conversation.title == "New conversation":
+        conversation.title = first_question[:MAX_TITLE_CHARS]
+        fields.append("title")
+    conversation.save(update_fields=fields)
+
+
+def conversation_markdown(conversation: Conversation) -> str:
+    """The conversation as a Markdown document: each question, its answer, its sources."""
+    lines = [f"# {conversation.title}", ""]
+    for turn in conversation_turns(conversation):
+        lines += [f"## {turn.text}", "", turn.answer, ""]
+        if turn.citations:
+            lines.append("Sources:")
+            lines.append("")
+            for citation in turn.citations:
+                where = " > ".join(citation.get("heading_path") or [])
+                suffix = f" ({where})" if where else ""
+                lines.append(f"{citation['number']}. {citation['document_title']}{suffix}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def followup_standalone(question: str, history: Sequence[Question]) -> str:
+    """The text retrieval should search for a follow-up, without an LLM.
+
+    A question that refers back ("and for trips abroad?", "who approves it?") or is very
+    short is searched together with the previous turn's standalone question; a
+    self-contained one is searched as it is. The LLM path rewrites with the model
+    (``search.llm.rewrite_standalone``) and falls back to this.
+    """
+    if not history:
+        return question
+    previous = history[-1].standalone_text or history[-1].text
+    if _REFERRING.search(question) or len(question.split()) <= 4:
+        return f"{previous} {question}"
+    return question
+
+
+def feedback_submit(
+    *,
+    user: User,
+    question: Question,
+    helpful: bool,
+    comment: str = "",
+    flagged: Sequence[tuple[int, str]] = (),
+) -> Feedback:
+    """Record (or change) the user's verdict on an answer, and any sources they flag.
+
+    ``flagged`` holds (citation number, reason) pairs; a number the answer does not
+    cite, or an unknown reason, is refused with a ValidationError and nothing is saved.
+    """
+    cited = {c["number"]: c["document_id"] for c in question.citations}
+    for number, reason in flagged:
+        if number not in cited:
+            raise ValidationError({"sources": f"The answer has no source [{number}]."})
+        if reason not in SourceReason.values:
+            raise ValidationError({"sources": f"Unknown reason {reason!r}."})
+    with transaction.atomic():
+        feedback, _ = Feedback.objects.update_or_create(
+            question=question,
+            user=user,
+            defaults={"helpful": helpful, "comment": (comment or "").strip()[:2000]},
+        )
+        for number, reason in flagged:
+            SourceFeedback.objects.update_or_create(
+                question=question,
+                user=user,
+                citation_number=number,
+                defaults={"reason": reason, "document_id": cited[number]},
+            )
+    return feedback

@@ -1,0 +1,100 @@
+// Streams the answer on the ask page: sources first, then the text as it is written,
+// then the final answer with its validated citations. Without JavaScript, or if the
+// stream cannot start, the form posts normally and the page shows the whole answer.
+(function () {
+  "use strict";
+  const form = document.querySelector("form.ask[data-stream-url]");
+  const live = document.getElementById("live-answer");
+  if (!form || !live || !window.fetch || !window.ReadableStream) return;
+  const text = live.querySelector(".answer-text");
+  const meta = live.querySelector(".answer-meta");
+  const list = live.querySelector(".sources");
+  const modes = {
+    llm: "Written from your documents",
+    extractive: "Quoted from your documents",
+    no_answer: "No answer found in your documents",
+  };
+
+  function showSources(sources) {
+    list.replaceChildren();
+    for (const s of sources) {
+      const item = document.createElement("li");
+      item.value = s.number;
+      const link = document.createElement("a");
+      link.href = s.url;
+      link.textContent = s.document_title;
+      item.append(link);
+      if (s.heading_path.length) {
+        const path = document.createElement("span");
+        path.className = "muted";
+        path.textContent = " — " + s.heading_path.join(" › ");
+        item.append(path);
+      }
+      const quote = document.createElement("blockquote");
+      quote.textContent = s.text.split(/\s+/).slice(0, 60).join(" ");
+      item.append(quote);
+      list.append(item);
+    }
+  }
+
+  function handle(event, data) {
+    if (event === "sources") {
+      showSources(data.sources);
+      meta.textContent = "Writing the answer…";
+    } else if (event === "delta") {
+      text.textContent += data.text;
+    } else if (event === "done") {
+      text.textContent = data.answer;
+      meta.textContent = `${modes[data.mode] || data.mode} · ${data.latency_ms} ms`;
+      showSources(data.citations);
+      // Show the conversation as the server renders it: the whole thread, with the
+      // feedback buttons of the new answer.
+      const url = new URL(form.action, window.location.href);
+      url.searchParams.set("conversation", data.conversation);
+      url.hash = `question-${data.id}`;
+      window.location.assign(url.toString());
+    } else if (event === "error") {
+      meta.textContent = data.detail;
+    }
+  }
+
+  form.addEventListener("submit", async (submit) => {
+    submit.preventDefault();
+    live.hidden = false;
+    live.querySelector(".question").textContent = form.question.value;
+    text.textContent = "";
+    list.replaceChildren();
+    meta.textContent = "Searching your documents…";
+    let response;
+    try {
+      response = await fetch(form.dataset.streamUrl, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      form.submit();
+      return;
+    }
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      meta.textContent = body.detail || `The question could not be answered (HTTP ${response.status}).`;
+      return;
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const name = /^event: (.*)$/m.exec(block);
+        const data = /^data: (.*)$/m.exec(block);
+        if (name && data) handle(name[1], JSON.parse(data[1]));
+      }
+    }
+  });
+})();

@@ -1,0 +1,44 @@
+"""The answer cache: the same question is answered from Redis until the index changes."""
+
+from __future__ import annotations
+
+from django.test import override_settings
+
+from search.models import Question
+from tests.fakes.openai_server import FakeOpenAIServer
+
+GUIDE = b"# Office guide\n\n## Parking\n\nVisitors park on level -1 of the north garage.\n"
+
+
+def test_repeated_question_is_served_from_cache_until_the_index_changes(
+    acme, alice_api, upload_indexed, django_capture_on_commit_callbacks
+):
+    upload_indexed(alice_api, "guide.md", GUIDE)
+    with (
+        FakeOpenAIServer() as server,
+        override_settings(LLM_API_BASE=server.base_url, LLM_MODEL="m1"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        first = alice_api.post("/api/v1/ask", {"question": "Where do visitors park?"}).json()
+        again = alice_api.post("/api/v1/ask", {"question": "  where do VISITORS park? "}).json()
+        assert len(server.chat_requests()) == 1  # the second came from the cache
+        assert again["answer"] == first["answer"]
+        assert again["citations"] == first["citations"]
+        # Both are in the query log; the cached one spent no tokens.
+        assert Question.objects.get(pk=again["id"]).prompt_tokens == 0
+
+        # A new document changes the index: the next ask goes to the model again.
+        upload_indexed(alice_api, "more.md", b"# Visitors\n\nVisitors sign in at reception.\n")
+        alice_api.post("/api/v1/ask", {"question": "Where do visitors park?"})
+        assert len(server.chat_requests()) == 2
+
+
+def test_llm_failure_fallback_is_not_cached(acme, alice_api, upload_indexed):
+    upload_indexed(alice_api, "guide.md", GUIDE)
+    with FakeOpenAIServer() as server, override_settings(LLM_API_BASE=server.base_url):
+        server.fail_status = 500
+        first = alice_api.post("/api/v1/ask", {"question": "Where do visitors park?"}).json()
+        assert first["mode"] == "extractive"
+        server.fail_status = None
+        second = alice_api.post("/api/v1/ask", {"question": "Where do visitors park?"}).json()
+    assert second["mode"] == "llm"

@@ -1,0 +1,134 @@
+"""BM25 over Postgres: exact scores, index maintenance, and workspace scope."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.db import connection
+
+from ingestion.models import Chunk
+from search.keyword import BM25_B, BM25_K1, bm25_ranking
+from search.models import Posting
+from workspaces.models import Workspace
+
+DOCS = {
+    "vpn.md": b"# Remote access\n\nThe VPN client needs a hardware token. Tokens are replaced "
+    b"by the service desk.\n",
+    "coffee.md": b"# Kitchen\n\nThe coffee machine on floor two is descaled every Monday.\n",
+    "badge.md": b"# Badges\n\nA lost badge is replaced by reception; the old badge is blocked "
+    b"at once. Badge photos are taken at reception.\n",
+}
+
+
+@pytest.fixture
+def corpus(acme, alice_api, upload_indexed):
+    return {name: upload_indexed(alice_api, name, data)["id"] for name, data in DOCS.items()}
+
+
+def _lexemes(text: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.lexeme, cardinality(t.positions) FROM unnest(to_tsvector('english', %s)) t",
+            [text],
+        )
+        return [lex for lex, count in cursor.fetchall() for _ in range(count)]
+
+
+def _reference_bm25(query: str, workspace: Workspace) -> dict[int, float]:
+    """Okapi BM25 computed in Python from the same words, as a check on the SQL."""
+    chunks = list(Chunk.objects.filter(workspace=workspace).select_related("document"))
+    bags = {
+        c.pk: _lexemes(" ".join([c.document.title, " ".join(c.heading_path), c.text]))
+        for c in chunks
+    }
+    n = len(bags)
+    avgdl = sum(len(b) for b in bags.values()) / n
+    scores: dict[int, float] = {}
+    for term in set(_lexemes(query)):
+        df = sum(1 for b in bags.values() if term in b)
+        if not df:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for chunk_id, bag in bags.items():
+            tf = bag.count(term)
+            if tf:
+                norm = tf + BM25_K1 * (1 - BM25_B + BM25_B * len(bag) / avgdl)
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + idf * tf * (BM25_K1 + 1) / norm
+    return scores
+
+
+def test_scores_are_okapi_bm25(corpus):
+    general = Workspace.objects.get(slug="general")
+    query = "replaced lost badge at reception"
+    ranked = bm25_ranking(query, workspace_ids=[general.pk], limit=10)
+    expected = _reference_bm25(query, general)
+    assert {r.chunk_id for r in ranked} == set(expected)
+    for item in ranked:
+        assert item.score == pytest.approx(expected[item.chunk_id], rel=1e-6)
+    top = Chunk.objects.get(pk=ranked[0].chunk_id)
+    assert top.document_id == corpus["badge.md"]
+
+
+def test_stemming_and_stop_words(corpus):
+    general = Workspace.objects.get(slug="general")
+    ranked = bm25_ranking("the tokens", workspace_ids=[general.pk], limit=5)
+    assert [Chunk.objects.get(pk=r.chunk_id).document_id for r in ranked] == [corpus["vpn.md"]]
+    assert bm25_ranking("the of and", workspace_ids=[general.pk], limit=5) == []
+
+
+def test_postings_follow_their_chunks(corpus, alice_api, django_capture_on_commit_callbacks):
+    from ingestion.services import document_index
+
+    document_id = corpus["coffee.md"]
+    count = Posting.objects.filter(chunk__document_id=document_id).count()
+    assert count > 0
+    document_index(document_id=document_id)  # re-indexing replaces, never duplicates
+    assert Posting.objects.filter(chunk__document_id=document_id).count() == count
+    chunk_ids = list(Chunk.objects.filter(document_id=document_id).values_list("id", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alice_api.delete(f"/api/v1/documents/{document_id}").status_code == 204
+    assert not Posting.objects.filter(chunk_id__in=chunk_ids).exists()
+
+
+def test_other_workspaces_neither_match_nor_count(corpus, alice_api, upload_indexed):
+    sales = Workspace.objects.get(slug="sales")
+    general = Workspace.objects.get(slug="general")
+    before = {
+        r.chunk_id: r.score for r in bm25_ranking("badge", workspace_ids=[general.pk], limit=5)
+    }
+    upload_indexed(
+        alice_api, "sales-badge.md", b"# Badge\n\nBadge badge badge.\n", workspace="sales"
+    )
+    after = {
+        r.chunk_id: r.score for r in bm25_ranking("badge", workspace_ids=[general.pk], limit=5)
+    }
+    # A document in Sales changes neither General's results nor their scores.
+    assert after == pytest.approx(before)
+    in_sales = bm25_ranking("badge", workspace_ids=[sales.pk], limit=5)
+    assert len(in_sales) == 1
+    assert in_sales[0].chunk_id not in before
+
+
+def test_german_documents_are_stemmed_in_german(acme, alice_api, upload_indexed):
+    from ingestion.models import Document
+
+    german = upload_indexed(
+        alice_api,
+        "urlaub.md",
+        "# Urlaub\n\nAlle Urlaubsanträge werden von der Vorgesetzten genehmigt, "
+        "spätestens zwei Wochen vor Beginn des Urlaubs.\n".encode(),
+    )
+    english = upload_indexed(
+        alice_api, "leave.md", b"# Leave\n\nLeave requests are approved by your manager.\n"
+    )
+    assert Document.objects.get(pk=german["id"]).language == "german"
+    assert Document.objects.get(pk=english["id"]).language == "english"
+    general = Workspace.objects.get(slug="general")
+    # "Urlaubsantrag" (singular) matches "Urlaubsanträge" only through German stemming.
+    ranked = bm25_ranking(
+        "Wer genehmigt meinen Urlaubsantrag?", workspace_ids=[general.pk], limit=3
+    )
+    assert Chunk.objects.get(pk=ranked[0].chunk_id).document_id == german["id"]
+    ranked = bm25_ranking("who approves leave requests", workspace_ids=[general.pk], limit=3)
+    assert Chunk.objects.get(pk=ranked[0].chunk_id).document_id == english["id"]
