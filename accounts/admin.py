@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from accounts.models import User
+from accounts import services
+from accounts.audit import audit_context
+from accounts.models import ApiToken, AuditEvent, User
 
 
 @admin.register(User)
@@ -9,3 +11,47 @@ class UserAdmin(admin.ModelAdmin):
     search_fields = ("email", "full_name")
     list_filter = ("is_owner", "is_staff", "is_active")
     exclude = ("password",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created in the portal or the API (the secret is shown there once)."""
+
+    list_display = ("name", "prefix", "kind", "user", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "prefix", "user__email")
+    readonly_fields = [f.name for f in ApiToken._meta.fields if f.name != "digest"]
+    exclude = ("digest",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the audit log keeps pointing at it
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            services.token_revoke(token=token, audit=audit_context(request))
+        messages.success(request, "Revoked.")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "action", "actor_email", "target_type", "target_id", "ip")
+    list_filter = ("action",)
+    search_fields = ("actor_email", "target_id")
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,7 +1,11 @@
 """People. Each organization schema has its own users; the public schema holds operators."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
+
+from accounts.scopes import Scope
 
 
 class UserManager(BaseUserManager["User"]):
@@ -31,6 +35,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="May use the admin site.")
     # The organization's owner: everything inside the organization.
     is_owner = models.BooleanField(default=False)
+    # A non-person holding one service-account token; it never signs in with a password.
+    is_service_account = models.BooleanField(default=False)
     date_joined = models.DateTimeField(auto_now_add=True)
 
     objects = UserManager()
@@ -43,3 +49,103 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+
+class TokenKind(models.TextChoices):
+    PERSONAL = "pat", "Personal"
+    SERVICE = "sat", "Service account"
+
+
+class ApiToken(models.Model):
+    """A scoped API token of one organization (it lives in the organization's schema).
+
+    Only the HMAC digest of the token is stored; the token itself is shown once.
+    ``user`` is the person (personal token) or the service account it acts as.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=3, choices=TokenKind.choices)
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=16, help_text="The first characters, for display.")
+    digest = models.CharField(max_length=64, unique=True)
+    scopes = ArrayField(models.CharField(max_length=32, choices=Scope.choices))
+    # The workspaces it may act in, by id: ``accounts`` is also a public-schema app, where
+    # no workspace table exists to point a foreign key at.
+    workspace_ids = ArrayField(models.BigIntegerField())
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Append-only: the ORM refuses to change or delete audit events in bulk."""
+
+    def update(self, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self):
+        raise PermissionError("Audit events are append-only.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """One thing that happened: who, what, to what, when, from where.
+
+    Append-only: the ORM refuses updates and deletes, and a database trigger refuses
+    UPDATE and DELETE statements from anyone. Actors are stored as ids plus an email
+    snapshot (no foreign keys), so deleting a user or token never touches the log.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=64)
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    actor_token_id = models.BigIntegerField(null=True, blank=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    organization = models.CharField(max_length=63, help_text="The organization's schema.")
+    extra = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["action", "-created_at"], name="audit_action_time"),
+            models.Index(fields=["actor_user_id", "-created_at"], name="audit_actor_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_email}"
+
+    def save(self, *args, **kwargs):
+        # The guard the log's contract needs, not business logic: rows are only inserted.
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")

@@ -10,17 +10,50 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.models import User
+from accounts.models import ApiToken, User
+from accounts.scopes import SIGNED_IN_ONLY
 from workspaces.models import Membership, Role, Workspace
 
+# Not a workspace role: what only the organization's owner may do (e.g. read the audit log).
+OWNER = "owner"
 
-def workspaces_readable(user: User) -> QuerySet[Workspace]:
-    """Workspaces ``user`` is a member of (the owner sees all of the organization's)."""
+
+def workspaces_readable(user: User, *, token: ApiToken | None = None) -> QuerySet[Workspace]:
+    """Workspaces ``user`` is a member of (the owner sees all of the organization's);
+    with an API token, only those of them the token is bound to."""
     if not user.is_authenticated or not user.is_active:
         return Workspace.objects.none()
     if user.is_owner:
-        return Workspace.objects.all()
-    return Workspace.objects.filter(memberships__user=user)
+        readable = Workspace.objects.all()
+    else:
+        readable = Workspace.objects.filter(memberships__user=user)
+    if token is not None:
+        readable = readable.filter(pk__in=token.workspace_ids)
+    return readable
+
+
+def token_scope_check(token: ApiToken | None, scope: str | None) -> None:
+    """Raise PermissionDenied (403) unless ``token`` holds ``scope``; no token: no check.
+
+    A method that declares no scope refuses every token (fail closed).
+    """
+    if token is None:
+        return
+    if scope is None or scope == SIGNED_IN_ONLY:
+        raise PermissionDenied("API tokens cannot do this; sign in instead.")
+    if scope not in token.scopes:
+        raise PermissionDenied(f"This needs a token with the {scope} scope.")
+
+
+def is_admin_anywhere(user: User) -> bool:
+    """True when ``user`` is the owner or an admin of at least one workspace."""
+    return user.is_owner or Membership.objects.filter(user=user, role=Role.ADMIN).exists()
+
+
+def owner_check(user: User) -> None:
+    """Raise PermissionDenied unless ``user`` is the organization's owner."""
+    if not (user.is_authenticated and user.is_active and user.is_owner):
+        raise PermissionDenied("Only the organization's owner may do this.")
 
 
 def role_in(user: User, workspace: Workspace) -> str | None:
@@ -31,14 +64,16 @@ def role_in(user: User, workspace: Workspace) -> str | None:
     return membership.role if membership else None
 
 
-def workspace_for(user: User, slug: str | None, *, role: str = Role.VIEWER) -> Workspace:
+def workspace_for(
+    user: User, slug: str | None, *, role: str = Role.VIEWER, token: ApiToken | None = None
+) -> Workspace:
     """The workspace named by ``slug`` (or the default one) if ``user`` holds ``role`` there.
 
     Raises Http404 both when the workspace does not exist and when the user is not a
-    member, so existence is never revealed; raises PermissionDenied when the user is a
-    member whose role is too low.
+    member (or the API ``token`` is not bound to it), so existence is never revealed;
+    raises PermissionDenied when the user is a member whose role is too low.
     """
-    readable = workspaces_readable(user)
+    readable = workspaces_readable(user, token=token)
     workspace = (
         readable.filter(slug=slug).first()
         if slug

@@ -1,0 +1,140 @@
+"""Recording the audit log: the one function every part of OPAA calls to append an event.
+
+Events are written in the current organization's schema (the public schema for the
+platform operators' admin), inside the caller's transaction: an action whose event
+cannot be written fails with it, and an action rolled back leaves no event.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, models
+
+from accounts.models import ApiToken, AuditEvent, User
+
+logger = logging.getLogger(__name__)
+
+
+class AuditAction(models.TextChoices):
+    SIGNIN_SUCCEEDED = "signin.succeeded", "Signed in"
+    SIGNIN_FAILED = "signin.failed", "Sign-in failed"
+    TOKEN_CREATED = "token.created", "Token created"
+    TOKEN_USED = "token.used", "Token used"
+    TOKEN_REVOKED = "token.revoked", "Token revoked"
+    MEMBERSHIP_CREATED = "membership.created", "Membership created"
+    MEMBERSHIP_CHANGED = "membership.changed", "Membership role changed"
+    MEMBERSHIP_DELETED = "membership.deleted", "Membership deleted"
+    DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
+    DOCUMENT_DELETED = "document.deleted", "Document deleted"
+    DOCUMENT_OPENED = "document.opened", "Document opened"
+    DOCUMENT_DOWNLOADED = "document.downloaded", "Original downloaded"
+    SEARCH = "search.performed", "Searched"
+    QUESTION = "question.asked", "Asked a question"
+    ADMIN_ADDED = "admin.added", "Admin: object added"
+    ADMIN_CHANGED = "admin.changed", "Admin: object changed"
+    ADMIN_DELETED = "admin.deleted", "Admin: object deleted"
+
+
+USER_AGENT_MAX = 500
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Who did it and from where; built once per request by ``audit_context``."""
+
+    user_id: int | None = None
+    email: str = ""
+    token_id: int | None = None
+    ip: str | None = None
+    user_agent: str = ""
+
+
+def _client_ip(meta) -> str | None:
+    # REMOTE_ADDR only: a forwarded header is trustworthy only behind a known proxy,
+    # which the deployment configures (it rewrites REMOTE_ADDR).
+    value = (meta.get("REMOTE_ADDR") or "").strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def audit_context(
+    request, *, user: User | None = None, token: ApiToken | None = None
+) -> AuditContext:
+    """The actor of ``request`` (a Django or DRF request); ``user``/``token`` override it
+    (the token authentication passes both: the request is not authenticated yet)."""
+    meta = getattr(request, "META", {}) if request is not None else {}
+    actor = user or getattr(request, "user", None)
+    if token is None and user is None and request is not None:
+        token = getattr(request, "auth", None)
+    signed_in = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditContext(
+        user_id=actor.pk if signed_in else None,
+        email=actor.email if signed_in else "",
+        token_id=token.pk if isinstance(token, ApiToken) else None,
+        ip=_client_ip(meta),
+        user_agent=(meta.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
+    )
+
+
+def audit_record(
+    *,
+    action: str,
+    context: AuditContext | None,
+    target_type: str = "",
+    target_id: object = "",
+    extra: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the current organization's audit log."""
+    context = context or AuditContext()
+    return AuditEvent.objects.create(
+        action=action,
+        actor_user_id=context.user_id,
+        actor_email=context.email,
+        actor_token_id=context.token_id,
+        target_type=target_type,
+        target_id=str(target_id if target_id is not None else "")[:64],
+        ip=context.ip,
+        user_agent=context.user_agent,
+        organization=connection.schema_name,
+        extra=extra or {},
+    )
+
+
+def question_extra(text: str, **more) -> dict:
+    """What the log keeps of a question or search: its text only if policy allows."""
+    if settings.AUDIT_RECORD_QUESTION_TEXT:
+        return {"text": text, **more}
+    return {"text_chars": len(text), **more}
+
+
+def audit_signin_succeeded(*, request, user: User) -> None:
+    audit_record(
+        action=AuditAction.SIGNIN_SUCCEEDED,
+        context=audit_context(request, user=user),
+        target_type="user",
+        target_id=user.pk,
+    )
+
+
+def audit_signin_failed(*, request, email: str) -> None:
+    """A failed sign-in; only the email tried is kept (Django cleanses the password).
+
+    Reads only the request's headers: during a DRF authentication ``request.user``
+    would authenticate again (and fail again, recursively).
+    """
+    meta = getattr(request, "META", {}) if request is not None else {}
+    audit_record(
+        action=AuditAction.SIGNIN_FAILED,
+        context=AuditContext(
+            ip=_client_ip(meta),
+            user_agent=(meta.get("HTTP_USER_AGENT") or "")[:USER_AGENT_MAX],
+            email=email[:254],
+        ),
+        extra={"email": email[:254]},
+    )

@@ -1,0 +1,104 @@
+"""The identity provider's form, shared by the portal settings page and the admin."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from sso import services
+from sso.models import IdentityProvider
+
+
+class IdentityProviderForm(forms.ModelForm):
+    client_secret = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
+    )
+    issuer = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        help_text=IdentityProvider._meta.get_field("issuer").help_text,
+    )
+    discovery_url = forms.URLField(
+        label="Discovery URL",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text=IdentityProvider._meta.get_field("discovery_url").help_text,
+    )
+    role_mapping = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='JSON list, e.g. [{"value": "sales-team", "workspace": "sales", '
+        '"role": "editor"}]. Roles: viewer, editor, admin.',
+    )
+
+    class Meta:
+        model = IdentityProvider
+        fields = [
+            "enabled",
+            "name",
+            "issuer",
+            "discovery_url",
+            "client_id",
+            "client_secret",
+            "scopes",
+            "allowed_email_domains",
+            "auto_provision",
+            "link_existing_accounts",
+            "role_claim",
+            "role_mapping",
+            "password_sign_in_disabled",
+        ]
+        labels = {
+            "client_id": "Client ID",
+            "allowed_email_domains": "Allowed email domains",
+            "role_claim": "Role claim",
+            "password_sign_in_disabled": "Disable password sign-in",
+        }
+        widgets = {"allowed_email_domains": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["role_mapping"] = json.dumps(self.instance.role_mapping or [], indent=1)
+
+    def clean_role_mapping(self):
+        text = (self.cleaned_data.get("role_mapping") or "").strip() or "[]"
+        try:
+            rules = json.loads(text)
+        except ValueError as exc:
+            raise ValidationError("The role mapping is not valid JSON.") from exc
+        return services.role_mapping_validate(rules)
+
+    def clean_scopes(self):
+        scopes = self.cleaned_data["scopes"].split()
+        if "openid" not in scopes:
+            raise ValidationError('The scopes must include "openid".')
+        return " ".join(scopes)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        provider = self.instance
+        for name in self.Meta.fields:
+            if name != "client_secret" and name in cleaned:
+                setattr(provider, name, cleaned[name])
+        secret = cleaned.get("client_secret")
+        if secret:
+            provider.client_secret = secret
+        services.identity_provider_validate(provider=provider)
+        return cleaned
+
+    def save(self, commit=True):
+        provider = super().save(commit=False)
+        if commit:
+            services.identity_provider_save(
+                provider=provider, client_secret=self.cleaned_data.get("client_secret")
+            )
+        return provider

@@ -1,0 +1,227 @@
+"""Sign-in rules: the organization's identity provider, and who an SSO sign-in is.
+
+The rule for a first SSO sign-in (no external identity yet for the issuer + subject):
+
+1. The email's domain must be one of the allowed domains (when any are set), the
+   provider must send an email, and must not say it is unverified.
+2. If a local account with that email exists in this organization, it is linked only
+   when the owner turned on ``link_existing_accounts``; otherwise the sign-in is refused
+   (an owner can link it by hand in the admin: External identities).
+3. Otherwise an account is created when ``auto_provision`` is on; else refused.
+
+Later sign-ins find the person by (issuer, subject) alone; the email is never a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
+
+from accounts.models import User
+from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_metadata
+from sso.models import ExternalIdentity, IdentityProvider
+from workspaces.models import ROLE_ORDER, Membership, Role, Workspace
+
+MAX_SUBJECT_LENGTH = ExternalIdentity._meta.get_field("subject").max_length
+MAX_EMAIL_LENGTH = 254
+
+
+@dataclass
+class SignInRefused(Exception):
+    """The sign-in must not happen; ``message`` is safe to show the person."""
+
+    message: str
+    status: int = 403
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def identity_provider_get() -> IdentityProvider | None:
+    """The organization's identity provider, configured or not (None in the public schema)."""
+    if connection.schema_name == get_public_schema_name():
+        return None
+    return IdentityProvider.objects.first()
+
+
+def identity_provider_enabled() -> IdentityProvider | None:
+    provider = identity_provider_get()
+    return provider if provider is not None and provider.enabled else None
+
+
+def password_sign_in_allowed() -> bool:
+    """False when the organization signs in with SSO only."""
+    provider = identity_provider_enabled()
+    return not (provider and provider.password_sign_in_disabled)
+
+
+def identity_provider_metadata(*, provider: IdentityProvider) -> ProviderMetadata:
+    return provider_metadata(discovery_url=provider.discovery_document_url, issuer=provider.issuer)
+
+
+def role_mapping_validate(rules: object) -> list[dict]:
+    """``rules`` as a clean list of {value, workspace, role}, or ValidationError."""
+    if not isinstance(rules, list):
+        raise ValidationError("The role mapping must be a list of rules.")
+    clean = []
+    for number, rule in enumerate(rules, start=1):
+        if not isinstance(rule, dict) or set(rule) != {"value", "workspace", "role"}:
+            raise ValidationError(
+                f"Rule {number} must have exactly the keys value, workspace and role."
+            )
+        if not all(isinstance(rule[k], str) and rule[k] for k in rule):
+            raise ValidationError(f"Rule {number}: value, workspace and role must be text.")
+        if rule["role"] not in Role.values:
+            raise ValidationError(
+                f"Rule {number}: the role must be one of {', '.join(Role.values)}."
+            )
+        if not Workspace.objects.filter(slug=rule["workspace"]).exists():
+            raise ValidationError(f"Rule {number}: there is no workspace {rule['workspace']!r}.")
+        clean.append({k: rule[k] for k in ("value", "workspace", "role")})
+    return clean
+
+
+def identity_provider_validate(*, provider: IdentityProvider) -> None:
+    """Raise ValidationError when an enabled provider could not be used as configured."""
+    if provider.password_sign_in_disabled and not provider.enabled:
+        raise ValidationError("Password sign-in can only be disabled while SSO is enabled.")
+    if provider.enabled:
+        if not provider.client_secret_encrypted:
+            raise ValidationError("Enter the client secret.")
+        try:
+            provider_metadata(
+                discovery_url=provider.discovery_document_url,
+                issuer=provider.issuer,
+                use_cache=False,
+            )
+        except ProviderUnavailable as exc:
+            raise ValidationError(f"The provider's configuration could not be used: {exc}") from exc
+
+
+def identity_provider_save(
+    *, provider: IdentityProvider, client_secret: str | None = None
+) -> IdentityProvider:
+    """Save ``provider``; a non-empty ``client_secret`` replaces the stored one (encrypted)."""
+    if client_secret:
+        provider.client_secret = client_secret
+    provider.role_mapping = role_mapping_validate(provider.role_mapping)
+    identity_provider_validate(provider=provider)
+    provider.save()
+    return provider
+
+
+def _claim_values(claims: dict, name: str) -> set[str]:
+    value = claims.get(name)
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return {v for v in value if isinstance(v, str)}
+    return set()
+
+
+def _roles_granted(provider: IdentityProvider, claims: dict) -> dict[int, str]:
+    """Workspace id → the highest role the mapping grants for the person's claim values."""
+    values = _claim_values(claims, provider.role_claim)
+    rules = [r for r in provider.role_mapping if r.get("value") in values]
+    workspaces = {
+        w.slug: w.id for w in Workspace.objects.filter(slug__in={r["workspace"] for r in rules})
+    }
+    granted: dict[int, str] = {}
+    for rule in rules:
+        workspace_id = workspaces.get(rule["workspace"])
+        if workspace_id is None or rule["role"] not in Role.values:
+            continue
+        current = granted.get(workspace_id)
+        if current is None or ROLE_ORDER.index(Role(rule["role"])) > ROLE_ORDER.index(
+            Role(current)
+        ):
+            granted[workspace_id] = rule["role"]
+    return granted
+
+
+def _memberships_apply(identity: ExternalIdentity, granted: dict[int, str]) -> None:
+    """Make the mapped memberships match ``granted``; memberships never mapped stay as they are."""
+    for workspace_id, role in granted.items():
+        Membership.objects.update_or_create(
+            workspace_id=workspace_id, user=identity.user, defaults={"role": role}
+        )
+    withdrawn = set(identity.managed_workspace_ids) - set(granted)
+    if withdrawn:
+        Membership.objects.filter(user=identity.user, workspace_id__in=withdrawn).delete()
+    identity.managed_workspace_ids = sorted(granted)
+
+
+def _email_check(provider: IdentityProvider, email: str) -> None:
+    domains = provider.email_domains
+    if domains and (not email or email.rpartition("@")[2] not in domains):
+        raise SignInRefused(
+            "Your email address is not in a domain allowed to sign in to this organization."
+        )
+
+
+def _first_sign_in_user(provider: IdentityProvider, issuer: str, claims: dict, email: str) -> User:
+    if not email:
+        raise SignInRefused("The identity provider did not send your email address.")
+    if claims.get("email_verified") is False:
+        raise SignInRefused("The identity provider says your email address is not verified.")
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        if not provider.link_existing_accounts:
+            raise SignInRefused(
+                "An account with your email address already exists in this organization but "
+                "is not linked to your sign-in at the identity provider. Ask an owner to link it."
+            )
+        if existing.external_identities.filter(issuer=issuer).exists():
+            raise SignInRefused(
+                "That account is already linked to another identity at this provider."
+            )
+        return existing
+    if not provider.auto_provision:
+        raise SignInRefused(
+            "You do not have an account in this organization yet. Ask an owner to invite you."
+        )
+    name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+    return User.objects.create_user(email, None, full_name=name[:200])
+
+
+def sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict) -> User:
+    """The user verified ``claims`` (from an ID token) sign in as, creating or linking them.
+
+    Raises SignInRefused (with a message for the person) when the rules above say no.
+    Runs in one transaction: a refused sign-in creates nothing. Two first sign-ins of the
+    same person racing each other: one wins, the other is refused (409) and may retry.
+    """
+    subject = claims["sub"]
+    email = claims.get("email") if isinstance(claims.get("email"), str) else ""
+    email = email.strip().lower()
+    if len(subject) > MAX_SUBJECT_LENGTH or len(email) > MAX_EMAIL_LENGTH:
+        raise SignInRefused("The identity provider sent an over-long subject or email.", 400)
+    _email_check(provider, email)
+    try:
+        return _sso_sign_in(provider=provider, issuer=issuer, claims=claims, email=email)
+    except IntegrityError as exc:
+        raise SignInRefused("You are being signed in already. Please try again.", 409) from exc
+
+
+@transaction.atomic
+def _sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict, email: str) -> User:
+    subject = claims["sub"]
+    identity = (
+        ExternalIdentity.objects.select_related("user")
+        .select_for_update()
+        .filter(issuer=issuer, subject=subject)
+        .first()
+    )
+    if identity is None:
+        user = _first_sign_in_user(provider, issuer, claims, email)
+        identity = ExternalIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+    if not identity.user.is_active:
+        raise SignInRefused("Your account in this organization is deactivated.")
+    _memberships_apply(identity, _roles_granted(provider, claims))
+    identity.last_sign_in_at = timezone.now()
+    identity.save(update_fields=["managed_workspace_ids", "last_sign_in_at"])
+    return identity.user
