@@ -1,6 +1,11 @@
-from django.contrib import admin
+import json
 
-from ingestion.models import Document
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from ingestion import sources
+from ingestion.models import Connector, Document, Source, SyncRun
 
 
 @admin.register(Document)
@@ -9,3 +14,79 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ("status", "workspace")
     search_fields = ("title", "original_filename")
     readonly_fields = ("storage_key", "sha256", "size_bytes", "mime_type", "indexed_at")
+
+
+class ConnectorForm(forms.ModelForm):
+    secrets = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text='JSON, e.g. {"secret_access_key": "..."}; stored encrypted, never shown. '
+        "Leave empty to keep the current secrets.",
+    )
+
+    class Meta:
+        model = Connector
+        fields = ["name", "kind", "config"]
+
+    def clean_secrets(self):
+        raw = self.cleaned_data["secrets"]
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ValidationError("Enter the secrets as a JSON object.") from None
+        if not isinstance(value, dict):
+            raise ValidationError("Enter the secrets as a JSON object.")
+        return value
+
+
+@admin.register(Connector)
+class ConnectorAdmin(admin.ModelAdmin):
+    form = ConnectorForm
+    list_display = ("name", "kind", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if form.cleaned_data.get("secrets") is not None:
+            sources.connector_secrets_set(connector=obj, secrets=form.cleaned_data["secrets"])
+        super().save_model(request, obj, form, change)
+
+
+class SourceForm(forms.ModelForm):
+    class Meta:
+        model = Source
+        fields = [
+            "name",
+            "connector",
+            "workspace",
+            "paths",
+            "include_globs",
+            "exclude_globs",
+            "readers",
+            "schedule",
+            "enabled",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            sources.source_check(Source(**{name: cleaned[name] for name in self.Meta.fields}))
+        return cleaned
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
+    list_display = ("name", "workspace", "connector", "schedule", "enabled", "flagged")
+    list_filter = ("enabled", "flagged", "workspace")
+
+    def save_model(self, request, obj, form, change):
+        obj.next_run_at = sources.schedule_next(obj.schedule)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "source", "trigger", "status", "started_at", "seen", "failed")
+    list_filter = ("status", "trigger")
+    readonly_fields = [f.name for f in SyncRun._meta.fields]

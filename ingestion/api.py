@@ -7,10 +7,11 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from accounts.audit import AuditAction, audit_context, audit_record
+from accounts.scopes import Scope
 from ingestion import services
 from ingestion.models import Document
 from opaa.api import WorkspaceAPIView
-from workspaces.access import workspaces_readable
 from workspaces.models import Role
 
 
@@ -48,6 +49,7 @@ class DocumentListView(WorkspaceAPIView):
     """List the workspace's documents, or upload one (multipart, field ``file``)."""
 
     required_roles = {"GET": Role.VIEWER, "POST": Role.EDITOR}
+    required_scopes = {"GET": Scope.DOCUMENTS_READ, "POST": Scope.DOCUMENTS_WRITE}
     parser_classes = [MultiPartParser, FormParser]
 
     def scoped_queryset(self):
@@ -60,29 +62,39 @@ class DocumentListView(WorkspaceAPIView):
         return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
 
     @extend_schema(
-        request={"multipart/form-data": UploadSerializer}, responses={201: DocumentSerializer}
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: DocumentSerializer, 200: DocumentSerializer},
     )
     def post(self, request):
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            document = services.document_upload(
-                workspace=self.workspace, user=request.user, file=upload.validated_data["file"]
+            received = services.upload_receive(
+                workspace=self.workspace,
+                user=request.user,
+                file=upload.validated_data["file"],
+                audit=audit_context(request),
             )
         except services.UploadRejected as exc:
             return Response({"detail": exc.messages[0]}, status=exc.status_code)
-        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+        body = DocumentSerializer(received.document).data
+        if received.outcome == services.UploadOutcome.CREATED:
+            return Response(body, status=status.HTTP_201_CREATED)
+        # A duplicate (nothing stored) or a new version of an existing document: 200.
+        outcome = services.UploadOutcome(received.outcome)
+        return Response({**body, "outcome": outcome.value, "detail": outcome.label})
 
 
 class DocumentDetailView(WorkspaceAPIView):
     """One document of any workspace the caller belongs to; 404 for everything else."""
 
     required_roles = {"GET": Role.VIEWER, "DELETE": Role.EDITOR}
+    required_scopes = {"GET": Scope.DOCUMENTS_READ, "DELETE": Scope.DOCUMENTS_WRITE}
 
     workspace_from_request = False
 
     def scoped_queryset(self):
-        return Document.objects.filter(workspace__in=workspaces_readable(self.request.user))
+        return Document.objects.filter(workspace__in=self.readable_workspaces())
 
     def get_document(self, pk: int) -> Document:
         document = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
@@ -91,9 +103,17 @@ class DocumentDetailView(WorkspaceAPIView):
 
     @extend_schema(responses=DocumentSerializer)
     def get(self, request, pk: int):
-        return Response(DocumentSerializer(self.get_document(pk)).data)
+        document = self.get_document(pk)
+        audit_record(
+            action=AuditAction.DOCUMENT_OPENED,
+            context=audit_context(request),
+            target_type="document",
+            target_id=document.pk,
+            extra={"workspace": document.workspace.slug, "via": "api"},
+        )
+        return Response(DocumentSerializer(document).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        services.document_delete(document=self.get_document(pk))
+        services.document_delete(document=self.get_document(pk), audit=audit_context(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,4 @@
-"""Documents and the chunks they are cut into for retrieval."""
+"""Documents and their chunks; connectors and sources that bring documents in; sync runs."""
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -34,16 +34,45 @@ class Document(models.Model):
         max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.PENDING
     )
     error_message = models.TextField(blank=True)
+    # The Postgres text-search configuration used for its words (stemming, stop words).
+    language = models.CharField(max_length=32, default="english")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     indexed_at = models.DateTimeField(null=True, blank=True)
+    # Set for documents a connector brought in; ``external_id`` names the item in its source
+    # (a file's path, an object key) and ``source_version`` is the source's own change
+    # marker (mtime + size, an ETag) that lets a sync skip an item without reading it.
+    synced_from = models.ForeignKey(
+        "ingestion.Source",
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="documents",
+    )
+    external_id = models.CharField(max_length=1024, blank=True)
+    source_version = models.CharField(max_length=200, blank=True)
+    # Replaced in place when its content changes (same id, so citations and links stay
+    # valid); the number counts the contents it has had.
+    version = models.PositiveIntegerField(default=1)
+    # Who may read it, as the source reports (empty: every member of the workspace).
+    readers = ArrayField(models.CharField(max_length=320), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["workspace", "status"])]
+        indexes = [
+            models.Index(fields=["workspace", "status"]),
+            models.Index(fields=["workspace", "sha256"], name="document_workspace_sha256"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["synced_from", "external_id"],
+                condition=models.Q(synced_from__isnull=False),
+                name="document_external_id_unique_per_source",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -60,6 +89,8 @@ class Chunk(models.Model):
     token_count = models.PositiveIntegerField()
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
     search_vector = SearchVectorField(null=True)
+    # Number of indexed words (with repeats): the document length in BM25 scoring.
+    lexeme_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["document_id", "ordinal"]
@@ -75,7 +106,112 @@ class Chunk(models.Model):
                 opclasses=["vector_cosine_ops"],
             ),
             GinIndex(name="chunk_search_vector_gin", fields=["search_vector"]),
+            # Lets BM25 read a workspace's chunk count and mean length from the index alone.
+            models.Index(name="chunk_workspace_length", fields=["workspace", "lexeme_count"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+
+class ConnectorKind(models.TextChoices):
+    FILESYSTEM = "filesystem", "File system"
+    S3 = "s3", "S3 bucket"
+
+
+class Connector(models.Model):
+    """How to reach a system that holds documents: its kind, settings and credentials.
+
+    ``config`` holds what is not secret (an endpoint, a region, a bucket, a key id);
+    ``secrets_encrypted`` holds the secrets as one Fernet token of a JSON object
+    (``opaa.crypto``), read and written only through ``ingestion.sources``.
+    """
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=ConnectorKind.choices)
+    config = models.JSONField(default=dict, blank=True)
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class Source(models.Model):
+    """What to sync from a connector into one workspace, and when."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="sources")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(max_length=200)
+    # Root directories (file system) or key prefixes (S3).
+    paths = ArrayField(models.CharField(max_length=1024), default=list)
+    include_globs = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    exclude_globs = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    # Who may read what this source brings in (empty: every member of the workspace).
+    readers = ArrayField(models.CharField(max_length=320), default=list, blank=True)
+    schedule = models.CharField(max_length=100, default="0 * * * *", help_text="cron")
+    enabled = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Set after 3 failed runs in a row; cleared by the next successful run.
+    flagged = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["enabled", "next_run_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Manual"
+    WEBHOOK = "webhook", "Webhook"
+    REINDEX = "reindex", "Full re-index"
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    """One sync of a source: what started it, how far it got, what it changed."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=SyncTrigger.choices)
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    # A full re-index treats every item as changed.
+    full = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Written with every checkpoint: a running run whose heartbeat is old was interrupted.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    seen = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    # Items listed so far and in all (the total is known once listing ends).
+    total = models.PositiveIntegerField(null=True, blank=True)
+    # The last external id fully processed (items come in id order): a resumed run
+    # continues after it.
+    checkpoint = models.CharField(max_length=1024, blank=True)
+    # [{"item": external id, "error": reason}] for items that failed alone.
+    item_errors = models.JSONField(default=list, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["source", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} run {self.pk}"

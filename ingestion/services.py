@@ -9,20 +9,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+import time
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
+from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
 from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.embedding import embed_texts
+from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import original_delete, original_read, original_store
+from opaa import metrics
+from search.cache import index_changed
+from search.keyword import postings_write
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -63,9 +70,62 @@ def upload_validate(*, filename: str, size: int) -> None:
         )
 
 
-def document_upload(*, workspace: Workspace, user: User | None, file: UploadedFile) -> Document:
-    """Store an uploaded original and queue it for indexing.
+class UploadOutcome(models.TextChoices):
+    CREATED = "created", "Uploaded, indexing has started."
+    DUPLICATE = "duplicate", "Identical content is already here; nothing was stored."
+    NEW_VERSION = "new_version", "Uploaded as a new version, indexing has started."
 
+
+@dataclass(frozen=True)
+class Upload:
+    document: Document
+    outcome: str
+
+
+def document_upload(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    file: UploadedFile,
+    audit: AuditContext | None = None,
+) -> Document:
+    """``upload_receive``, for callers that need only the document."""
+    return upload_receive(workspace=workspace, user=user, file=file, audit=audit).document
+
+
+def _upload_duplicate(workspace: Workspace, sha256: str) -> Document | None:
+    """An uploaded document of ``workspace`` with this exact content, if any."""
+    same = Document.objects.filter(workspace=workspace, synced_from__isnull=True, sha256=sha256)
+    return same.order_by("id").first()
+
+
+def _upload_new_version(*, previous: Document, file: UploadedFile, sha256: str, key: str) -> None:
+    """Replace ``previous`` in place with new content: same id, version + 1, re-indexed."""
+    old_key = previous.storage_key
+    previous.storage_key = key
+    previous.sha256 = sha256
+    previous.size_bytes = file.size
+    previous.version += 1
+    previous.status = DocumentStatus.PENDING
+    previous.error_message = ""
+    previous.save()
+    transaction.on_commit(lambda: original_delete(old_key))
+    document_enqueue_indexing(document=previous)
+
+
+def upload_receive(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    file: UploadedFile,
+    audit: AuditContext | None = None,
+) -> Upload:
+    """Store an uploaded original and queue it for indexing (audited as ``audit``).
+
+    Content already uploaded to the workspace (same SHA-256) is not stored again: the
+    existing document comes back as a ``duplicate``. A file with the name of an upload
+    already there but new content replaces it in place (``new_version``: same id, so
+    links and citations stay valid; the old original is deleted once committed).
     Nothing is stored for a rejected upload. If writing the row fails after the
     original was stored, the original is deleted again, so no orphan remains. The
     indexing task is enqueued only once the row is committed.
@@ -73,9 +133,22 @@ def document_upload(*, workspace: Workspace, user: User | None, file: UploadedFi
     filename = PurePath(file.name or "upload").name[:255]
     upload_validate(filename=filename, size=file.size or 0)
     sha256 = _sha256(file)
+    duplicate = _upload_duplicate(workspace, sha256)
+    if duplicate is not None:
+        return Upload(duplicate, UploadOutcome.DUPLICATE)
     key = original_store(file)
     try:
         with transaction.atomic():
+            previous = (
+                Document.objects.select_for_update()
+                .filter(workspace=workspace, synced_from__isnull=True, original_filename=filename)
+                .order_by("-id")
+                .first()
+            )
+            if previous is not None:
+                _upload_new_version(previous=previous, file=file, sha256=sha256, key=key)
+                logger.info("document new version id=%s version=%s", previous.pk, previous.version)
+                return Upload(previous, UploadOutcome.NEW_VERSION)
             document = Document.objects.create(
                 workspace=workspace,
                 title=PurePath(filename).stem[:500] or filename,
@@ -87,13 +160,20 @@ def document_upload(*, workspace: Workspace, user: User | None, file: UploadedFi
                 uploaded_by=user,
             )
             document_enqueue_indexing(document=document)
+            audit_record(
+                action=AuditAction.DOCUMENT_UPLOADED,
+                context=audit,
+                target_type="document",
+                target_id=document.pk,
+                extra={"workspace": workspace.slug, "filename": filename, "size": file.size},
+            )
     except Exception:
         original_delete(key)
         raise
     logger.info(
         "document uploaded id=%s workspace=%s size=%s", document.pk, workspace.pk, file.size
     )
-    return document
+    return Upload(document, UploadOutcome.CREATED)
 
 
 def document_enqueue_indexing(*, document: Document) -> None:
@@ -101,6 +181,14 @@ def document_enqueue_indexing(*, document: Document) -> None:
     from ingestion.tasks import index_document
 
     transaction.on_commit(lambda: index_document.delay(document.pk))
+
+
+def document_reindex(*, document: Document) -> None:
+    """Queue ``document`` to be parsed and embedded again (e.g. retry after a failure)."""
+    document.status = DocumentStatus.PENDING
+    document.error_message = ""
+    document.save(update_fields=["status", "error_message", "updated_at"])
+    document_enqueue_indexing(document=document)
 
 
 def chunks_embed(drafts: list[ChunkDraft], *, title: str) -> list[list[float]]:
@@ -126,20 +214,25 @@ def chunks_write(
         )
         for draft, vector in zip(drafts, vectors, strict=True)
     )
-    # Title and headings weigh more than body text in keyword matching.
+    # The words keyword search sees, stemmed in the document's language: title and
+    # heading path (repeated in each of the document's chunks) and the chunk's text.
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE ingestion_chunk AS c
                SET search_vector =
-                   setweight(to_tsvector('english', d.title), 'B')
-                || setweight(to_tsvector('english', array_to_string(c.heading_path, ' ')), 'B')
-                || setweight(to_tsvector('english', c.text), 'D')
+                   setweight(to_tsvector(d.language::regconfig, d.title), 'B')
+                || setweight(
+                       to_tsvector(d.language::regconfig, array_to_string(c.heading_path, ' ')), 'B'
+                   )
+                || setweight(to_tsvector(d.language::regconfig, c.text), 'D')
               FROM ingestion_document AS d
              WHERE d.id = c.document_id AND c.document_id = %s
             """,
             [document.pk],
         )
+    postings_write(document_id=document.pk)
+    index_changed(workspace_id=document.workspace_id)
 
 
 def _mark(document: Document, status: str, error: str = "") -> None:
@@ -163,6 +256,7 @@ def document_index(*, document_id: int) -> Document | None:
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return None
+    started = time.perf_counter()
     _mark(document, DocumentStatus.PROCESSING)
     try:
         data = original_read(document.storage_key)
@@ -176,10 +270,12 @@ def document_index(*, document_id: int) -> Document | None:
             raise parsers.ParseError("No text could be extracted from this file.")
         title = (parsed.title or document.title)[:500]
         vectors = chunks_embed(drafts, title=title)
+        language = detect_language("\n".join(draft.text for draft in drafts))
         with transaction.atomic():
             document.title = title
             document.mime_type = parsed.mime_type or document.mime_type
-            document.save(update_fields=["title", "mime_type", "updated_at"])
+            document.language = language
+            document.save(update_fields=["title", "mime_type", "language", "updated_at"])
             chunks_write(document=document, drafts=drafts, vectors=vectors)
             _mark(document, DocumentStatus.INDEXED)
     except parsers.ParseError as exc:
@@ -190,12 +286,22 @@ def document_index(*, document_id: int) -> Document | None:
     except Exception:
         logger.exception("document %s failed to index", document.pk)
         _mark(document, DocumentStatus.FAILED, "An internal error stopped indexing; it was logged.")
+    metrics.document_indexed_observe(outcome=document.status, seconds=time.perf_counter() - started)
     return document
 
 
-def document_delete(*, document: Document) -> None:
-    """Delete a document, its chunks and its stored original."""
+def document_delete(*, document: Document, audit: AuditContext | None = None) -> None:
+    """Delete a document, its chunks and its stored original (audited as ``audit``)."""
     key = document.storage_key
     with transaction.atomic():
+        audit_record(
+            action=AuditAction.DOCUMENT_DELETED,
+            context=audit,
+            target_type="document",
+            target_id=document.pk,
+            extra={"workspace": document.workspace.slug, "title": document.title},
+        )
+        workspace_id = document.workspace_id
         document.delete()
+        index_changed(workspace_id=workspace_id)
         transaction.on_commit(lambda: original_delete(key))

@@ -1,8 +1,14 @@
-"""Celery tasks of ingestion: thin wrappers around ``ingestion.services``."""
+"""Celery tasks of ingestion: thin wrappers around the services.
+
+Queues (``CELERY_TASK_ROUTES``): ``fetch`` for syncing sources (reading from the source,
+storing originals), ``ingest`` for parsing and embedding one document, ``default`` for
+the beat dispatch.
+"""
 
 from django.db import InterfaceError, OperationalError
+from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
-from ingestion import services
+from ingestion import services, sources, sync
 from opaa.celery import app
 from opaa.tasks import OrganizationTask
 
@@ -22,3 +28,41 @@ def index_document(document_id: int) -> None:
     parsed is not an error here (the document ends ``failed`` with its reason).
     """
     services.document_index(document_id=document_id)
+
+
+@app.task(
+    base=OrganizationTask,
+    autoretry_for=(OperationalError, InterfaceError, sync.SyncBusy),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=12,
+)
+def sync_source(source_id: int) -> None:
+    """Run or resume the source's unfinished sync run (``ingestion.sync.source_sync``).
+
+    Running it twice is harmless: the second finds the source locked (and retries
+    later, with backoff and jitter, then finds no unfinished run and does nothing) or
+    resumes the run after its checkpoint. A worker killed mid-run leaves the run to be
+    resumed by the redelivered task or by beat's ``sources_sync_due``.
+    """
+    sync.source_sync(source_id=source_id, only_unfinished=True)
+
+
+@app.task(base=OrganizationTask)
+def organization_sources_sync_due() -> None:
+    """Queue the organization's due sources and resume interrupted runs; idempotent per minute."""
+    sources.sources_sync_due()
+
+
+@app.task
+def sources_sync_due() -> None:
+    """Beat, every minute: one ``organization_sources_sync_due`` per organization.
+
+    Runs in the public schema; each task is sent from inside its organization's schema
+    so it carries the organization (``OrganizationTask`` refuses to run without one).
+    """
+    organizations = get_tenant_model().objects.exclude(schema_name=get_public_schema_name())
+    for schema in organizations.values_list("schema_name", flat=True):
+        with schema_context(schema):
+            organization_sources_sync_due.delay()

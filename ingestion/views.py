@@ -8,6 +8,7 @@ from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.audit import AuditAction, audit_context, audit_record
 from ingestion import services
 from ingestion.models import Document, DocumentStatus
 from ingestion.storage import original_read
@@ -37,10 +38,16 @@ def document_list(request):
             messages.error(request, "Choose at least one file to upload.")
         for upload in files[:MAX_FILES_PER_UPLOAD]:
             try:
-                services.document_upload(
-                    workspace=request.workspace, user=request.user, file=upload
+                received = services.upload_receive(
+                    workspace=request.workspace,
+                    user=request.user,
+                    file=upload,
+                    audit=audit_context(request),
                 )
-                messages.success(request, f"{upload.name}: uploaded, indexing has started.")
+                label = services.UploadOutcome(received.outcome).label
+                if received.outcome == services.UploadOutcome.DUPLICATE:
+                    label = f"{label} (see “{received.document.title}”)"
+                messages.success(request, f"{upload.name}: {label[0].lower()}{label[1:]}")
             except services.UploadRejected as exc:
                 messages.error(request, f"{upload.name}: {exc.messages[0]}")
         if len(files) > MAX_FILES_PER_UPLOAD:
@@ -66,6 +73,13 @@ def document_status(request):
 @login_required
 def document_detail(request, pk: int):
     document = _readable_document(request, pk)
+    audit_record(
+        action=AuditAction.DOCUMENT_OPENED,
+        context=audit_context(request),
+        target_type="document",
+        target_id=document.pk,
+        extra={"workspace": document.workspace.slug, "via": "portal"},
+    )
     return render(
         request,
         "ingestion/document_detail.html",
@@ -77,7 +91,13 @@ def document_detail(request, pk: int):
 def document_original(request, pk: int):
     """The original file, always as a download (never rendered in our origin)."""
     document = _readable_document(request, pk)
-
+    audit_record(
+        action=AuditAction.DOCUMENT_DOWNLOADED,
+        context=audit_context(request),
+        target_type="document",
+        target_id=document.pk,
+        extra={"workspace": document.workspace.slug},
+    )
     return FileResponse(
         BytesIO(original_read(document.storage_key)),
         as_attachment=True,
@@ -91,6 +111,6 @@ def document_original(request, pk: int):
 def document_delete(request, pk: int):
     document = _readable_document(request, pk, role=Role.EDITOR)
     slug = document.workspace.slug
-    services.document_delete(document=document)
+    services.document_delete(document=document, audit=audit_context(request))
     messages.success(request, f"Deleted {document.title}.")
     return redirect(f"/documents/?workspace={slug}")

@@ -1,0 +1,71 @@
+"""Sources API: trigger a sync (the webhook a source system or a script calls)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from accounts.scopes import Scope
+from ingestion import sources
+from ingestion.models import Source, SyncRun, SyncTrigger
+from opaa.api import WorkspaceAPIView
+from workspaces.models import Role
+
+
+class SyncRequestSerializer(serializers.Serializer):
+    full = serializers.BooleanField(
+        required=False, default=False, help_text="Re-index every item, changed or not."
+    )
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "source",
+            "trigger",
+            "status",
+            "full",
+            "started_at",
+            "finished_at",
+            "seen",
+            "added",
+            "updated",
+            "unchanged",
+            "deleted",
+            "failed",
+            "item_errors",
+            "error_message",
+        ]
+        read_only_fields = fields
+
+
+class SourceSyncView(WorkspaceAPIView):
+    """Queue a sync of one source (workspace admin; token scope ``connectors:admin``).
+
+    Answers 202 with the run; asking while a run is queued or running returns that run.
+    """
+
+    required_roles = {"POST": Role.ADMIN}
+    required_scopes = {"POST": Scope.CONNECTORS_ADMIN}
+    workspace_from_request = False
+
+    def scoped_queryset(self):
+        return Source.objects.filter(workspace__in=self.readable_workspaces())
+
+    @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer})
+    def post(self, request, pk: int):
+        source = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
+        self.object_workspace_check(source.workspace)
+        body = SyncRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        full = body.validated_data["full"]
+        run = sources.source_sync_request(
+            source=source,
+            trigger=SyncTrigger.REINDEX if full else SyncTrigger.WEBHOOK,
+            full=full,
+        )
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from ingestion import source_views
+
+app_name = "sources"
+
+urlpatterns = [
+    path("", source_views.source_list, name="list"),
+    path("status", source_views.source_status, name="status"),
+    path("reindex", source_views.workspace_reindex, name="reindex"),
+    path("<int:pk>/", source_views.source_detail, name="detail"),
+    path("<int:pk>/sync", source_views.source_sync, name="sync"),
+    path("<int:pk>/toggle", source_views.source_toggle, name="toggle"),
+    path("<int:pk>/edit", source_views.source_edit, name="edit"),
+    path("documents/<int:pk>/retry", source_views.document_retry, name="retry"),
+]

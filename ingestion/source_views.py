@@ -1,0 +1,195 @@
+"""Portal pages for sources (workspace admins): status, live progress, sync, edit, history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch, Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ingestion import services, sources
+from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
+from workspaces.access import workspace_for, workspaces_readable
+from workspaces.models import Role
+from workspaces.portal import workspace_view
+
+RUNS_SHOWN = 20
+FAILED_SHOWN = 100
+BUSY = (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
+
+
+def _admin_source(request, pk: int) -> Source:
+    """The source if the user is an admin of its workspace; 404 for non-members."""
+    source = get_object_or_404(
+        Source.objects.select_related("workspace", "connector").filter(
+            workspace__in=workspaces_readable(request.user)
+        ),
+        pk=pk,
+    )
+    request.workspace = workspace_for(request.user, source.workspace.slug, role=Role.ADMIN)
+    request.workspaces = workspaces_readable(request.user)
+    return source
+
+
+def _sources(workspace):
+    latest = SyncRun.objects.order_by("-id")
+    return (
+        Source.objects.filter(workspace=workspace)
+        .select_related("connector")
+        .annotate(
+            document_count=Count("documents"),
+            indexing_count=Count("documents", filter=Q(documents__status__in=BUSY)),
+        )
+        .prefetch_related(Prefetch("runs", queryset=latest[:1], to_attr="latest_runs"))
+    )
+
+
+def _progress(source: Source) -> dict:
+    """The source's latest run as JSON, with a progress estimate while it runs."""
+    run = source.latest_runs[0] if source.latest_runs else None
+    state = {
+        "id": source.pk,
+        "enabled": source.enabled,
+        "flagged": source.flagged,
+        "next_run_at": source.next_run_at.isoformat() if source.next_run_at else None,
+        "documents": source.document_count,
+        "indexing": source.indexing_count,
+        "run": None,
+    }
+    if run is None:
+        return state
+    # The number of items is known only when listing ends; until then the documents the
+    # source already has are the best estimate of how many there will be.
+    expected = run.total or max(run.seen, source.document_count, 1)
+    done = run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)
+    state["run"] = {
+        "id": run.pk,
+        "status": run.status,
+        "trigger": run.trigger,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "seen": run.seen,
+        "added": run.added,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "deleted": run.deleted,
+        "failed": run.failed,
+        "percent": 100 if done else min(99, round(100 * run.seen / expected)),
+        "error_message": run.error_message,
+    }
+    return state
+
+
+@workspace_view(Role.ADMIN)
+def source_list(request):
+    rows = list(_sources(request.workspace))
+    failed = Document.objects.filter(
+        workspace=request.workspace, status=DocumentStatus.FAILED
+    ).select_related("synced_from")[:FAILED_SHOWN]
+    return render(
+        request,
+        "ingestion/source_list.html",
+        {
+            "rows": [(source, _progress(source)) for source in rows],
+            "flagged": [source for source in rows if source.flagged],
+            "failed_documents": failed,
+        },
+    )
+
+
+@workspace_view(Role.ADMIN)
+def source_status(request):
+    """Every source's state and latest run (polled by the sources page during runs)."""
+    return JsonResponse({"sources": [_progress(s) for s in _sources(request.workspace)]})
+
+
+@login_required
+def source_detail(request, pk: int):
+    source = _admin_source(request, pk)
+    return render(
+        request,
+        "ingestion/source_detail.html",
+        {"source": source, "runs": source.runs.all()[:RUNS_SHOWN]},
+    )
+
+
+@login_required
+@require_POST
+def source_sync(request, pk: int):
+    source = _admin_source(request, pk)
+    full = request.POST.get("full") == "1"
+    trigger = SyncTrigger.REINDEX if full else SyncTrigger.MANUAL
+    sources.source_sync_request(source=source, trigger=trigger, full=full)
+    what = "A full re-index" if full else "A sync"
+    messages.success(request, f"{what} of {source.name} has been queued.")
+    return redirect(f"/sources/?workspace={source.workspace.slug}")
+
+
+@login_required
+@require_POST
+def source_toggle(request, pk: int):
+    source = _admin_source(request, pk)
+    sources.source_update(source=source, enabled=not source.enabled)
+    state = "enabled" if source.enabled else "disabled"
+    messages.success(request, f"{source.name} is {state}.")
+    return redirect(f"/sources/?workspace={source.workspace.slug}")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@login_required
+def source_edit(request, pk: int):
+    source = _admin_source(request, pk)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            sources.source_update(
+                source=source,
+                schedule=request.POST.get("schedule", ""),
+                include_globs=_lines(request.POST.get("include_globs", "")),
+                exclude_globs=_lines(request.POST.get("exclude_globs", "")),
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+            source.refresh_from_db()
+        else:
+            messages.success(request, f"Saved {source.name}.")
+            return redirect(f"/sources/?workspace={source.workspace.slug}")
+    return render(
+        request,
+        "ingestion/source_edit.html",
+        {"source": source, "errors": errors, "form": request.POST if errors else None},
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def workspace_reindex(request):
+    workspace = workspace_for(request.user, request.GET.get("workspace") or None, role=Role.ADMIN)
+    count = sources.workspace_reindex(workspace=workspace)
+    messages.success(
+        request,
+        f"Re-indexing {workspace.name}: every source's full sync and {count} uploads queued.",
+    )
+    return redirect(f"/sources/?workspace={workspace.slug}")
+
+
+@login_required
+@require_POST
+def document_retry(request, pk: int):
+    document = get_object_or_404(
+        Document.objects.select_related("workspace").filter(
+            workspace__in=workspaces_readable(request.user)
+        ),
+        pk=pk,
+    )
+    workspace_for(request.user, document.workspace.slug, role=Role.ADMIN)
+    services.document_reindex(document=document)
+    messages.success(request, f"{document.title} is queued to be indexed again.")
+    return redirect(f"/sources/?workspace={document.workspace.slug}")

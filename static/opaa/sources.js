@@ -1,0 +1,38 @@
+// Live progress on the sources page: poll while a run is queued or running.
+(function () {
+  "use strict";
+  const table = document.querySelector("table.sources-table");
+  if (!table) return;
+  const busy = () => table.querySelector(".status-queued, .status-running") !== null;
+
+  function counts(run) {
+    return `${run.seen} seen · ${run.added} added · ${run.updated} updated · ` +
+      `${run.unchanged} unchanged · ${run.deleted} deleted · ${run.failed} failed`;
+  }
+
+  async function refresh() {
+    const response = await fetch(table.dataset.statusUrl, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const data = await response.json();
+    for (const source of data.sources) {
+      const row = table.querySelector(`tr[data-id="${source.id}"]`);
+      if (!row || !source.run) continue;
+      const badge = row.querySelector(".run-status");
+      const bar = row.querySelector("progress");
+      if (badge) {
+        badge.className = `status run-status status-${source.run.status}`;
+        badge.textContent = source.run.status.charAt(0).toUpperCase() + source.run.status.slice(1);
+      }
+      if (bar) { bar.value = source.run.percent; bar.textContent = `${source.run.percent}%`; }
+      const error = row.querySelector(".run .error-message");
+      if (error) error.textContent = source.run.error_message;
+      const cell = row.querySelector(".counts");
+      const indexing = cell.querySelector(".indexing");
+      indexing.textContent = `${source.documents} documents` +
+        (source.indexing ? `, ${source.indexing} indexing` : "");
+      cell.firstChild.textContent = counts(source.run) + " ";
+    }
+    if (busy()) setTimeout(refresh, 1500);
+  }
+  if (busy()) setTimeout(refresh, 1500);
+})();

@@ -1,0 +1,76 @@
+"""Fixtures for connector tests: sources on real folders, syncs run in the test's process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from ingestion import services, sources
+from ingestion.models import Chunk, ConnectorKind, Document, Source, SyncRun
+from ingestion.sync import source_sync
+from workspaces.models import Workspace
+
+
+@dataclass
+class EmbedSpy:
+    """Counts calls of the real embedding function (it still embeds)."""
+
+    calls: list[int] = field(default_factory=list)
+
+
+@pytest.fixture
+def embed_spy(monkeypatch) -> EmbedSpy:
+    spy = EmbedSpy()
+    real = services.embed_texts
+
+    def counting(texts):
+        spy.calls.append(len(texts))
+        return real(texts)
+
+    monkeypatch.setattr(services, "embed_texts", counting)
+    return spy
+
+
+@pytest.fixture
+def fs_source(acme):
+    """Make a file-system source of Acme's default workspace over ``paths``."""
+
+    def make(*paths, **options) -> Source:
+        connector = sources.connector_create(name="Shares", kind=ConnectorKind.FILESYSTEM)
+        return sources.source_create(
+            connector=connector,
+            workspace=Workspace.objects.get(is_default=True),
+            name=options.pop("name", "Share"),
+            paths=[str(p) for p in paths],
+            **options,
+        )
+
+    return make
+
+
+@pytest.fixture
+def run_sync(django_capture_on_commit_callbacks):
+    """Sync a source now, indexing what it queues at once (eager tasks)."""
+
+    def run(source: Source, **options) -> SyncRun:
+        with django_capture_on_commit_callbacks(execute=True):
+            run = source_sync(source_id=source.pk, **options)
+        run.refresh_from_db()
+        return run
+
+    return run
+
+
+def snapshot(source: Source) -> dict:
+    """What a sync could have written: documents (with update times) and chunk ids."""
+    return {
+        "documents": sorted(
+            Document.objects.filter(synced_from=source).values_list(
+                "id", "external_id", "updated_at", "storage_key", "version"
+            )
+        ),
+        "chunks": sorted(
+            Chunk.objects.filter(document__synced_from=source).values_list("id", flat=True)
+        ),
+    }
