@@ -7,7 +7,15 @@ from rest_framework import exceptions
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from workspaces.access import workspace_for
+from accounts.models import ApiToken
+from accounts.schema import ScopedAutoSchema
+from workspaces.access import (
+    OWNER,
+    owner_check,
+    token_scope_check,
+    workspace_for,
+    workspaces_readable,
+)
 from workspaces.models import Role, Workspace
 
 
@@ -25,15 +33,20 @@ def exception_handler(exc, context):
 
 
 class WorkspaceAPIView(APIView):
-    """Base of every organization API view: resolves the caller's workspace and role.
+    """Base of every organization API view: resolves the caller's workspace, role and scope.
 
-    ``required_roles`` maps an HTTP method to the workspace role it needs. The
-    workspace comes from the ``workspace`` parameter (its slug) or is the caller's
-    default one; a workspace the caller is not a member of answers 404. Subclasses
-    read data only through ``scoped_queryset()``, never an unscoped manager.
+    ``required_roles`` maps an HTTP method to the workspace role it needs (or ``OWNER``);
+    ``required_scopes`` maps it to the scope an API token needs for it. A token request
+    without the scope answers 403 (a method without a declared scope refuses tokens);
+    session and basic requests are checked by role only. The workspace comes from the
+    ``workspace`` parameter (its slug) or is the caller's default one; a workspace the
+    caller is not a member of, or the token is not bound to, answers 404. Subclasses read
+    data only through ``scoped_queryset()``, never an unscoped manager.
     """
 
     required_roles: dict[str, str] = {"GET": Role.VIEWER, "HEAD": Role.VIEWER}
+    required_scopes: dict[str, str] = {}
+    schema = ScopedAutoSchema()
     # False for detail views: the object names its workspace, and ``object_workspace_check``
     # verifies the caller's role there.
     workspace_from_request = True
@@ -45,19 +58,39 @@ class WorkspaceAPIView(APIView):
             raise exceptions.MethodNotAllowed(self.request.method)
         return role
 
+    def required_scope(self) -> str | None:
+        method = self.request.method
+        return self.required_scopes.get("GET" if method == "HEAD" else method)
+
+    @property
+    def token(self) -> ApiToken | None:
+        """The API token the request came with, if any."""
+        auth = self.request.auth
+        return auth if isinstance(auth, ApiToken) else None
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         role = self.required_role()
+        token_scope_check(self.token, self.required_scope())
+        if role == OWNER:
+            owner_check(request.user)
+            return
         if not self.workspace_from_request:
             return
         slug = request.query_params.get("workspace")
         if slug is None and hasattr(request.data, "get"):
             slug = request.data.get("workspace")
-        self.workspace = workspace_for(request.user, slug or None, role=role)
+        self.workspace = workspace_for(request.user, slug or None, role=role, token=self.token)
+
+    def readable_workspaces(self):
+        """The workspaces the caller may read (those the token is bound to, for a token)."""
+        return workspaces_readable(self.request.user, token=self.token)
 
     def object_workspace_check(self, workspace: Workspace) -> None:
         """Raise 404/403 unless the caller holds the required role in ``workspace``."""
-        self.workspace = workspace_for(self.request.user, workspace.slug, role=self.required_role())
+        self.workspace = workspace_for(
+            self.request.user, workspace.slug, role=self.required_role(), token=self.token
+        )
 
     def scoped_queryset(self):
         raise NotImplementedError

@@ -118,7 +118,7 @@ def _run(data_dir: Path, port: int) -> int:
     )
     manager.add_process(
         "worker",
-        f"{python} -m celery -A opaa worker -Q default,ingest --concurrency 2 -l info",
+        f"{python} -m celery -A opaa worker -Q default,ingest,fetch --concurrency 2 -l info",
         env=env,
         cwd=str(BASE_DIR),
     )

@@ -1,11 +1,20 @@
 """The base class for tasks that belong to one organization."""
 
+import threading
+
 from django.db import connection
 from tenant_schemas_celery.task import TenantTask
 
 
 class OrganizationMissing(RuntimeError):
     """A task that works on an organization's data was run without one."""
+
+
+# tenant-schemas-celery keeps the schema to restore after a task as an attribute of the
+# task object, which every thread shares: with tasks running in two threads at once (a
+# threads pool, eager tasks in threads), one thread would restore the other's schema and
+# go on writing into the wrong organization. Kept per thread instead.
+_restore = threading.local()
 
 
 class OrganizationTask(TenantTask):
@@ -18,6 +27,17 @@ class OrganizationTask(TenantTask):
     """
 
     abstract = True
+
+    @property
+    def _old_schema(self):
+        try:
+            return getattr(_restore, self.name)
+        except AttributeError:
+            raise AttributeError("_old_schema") from None
+
+    @_old_schema.setter
+    def _old_schema(self, value) -> None:
+        setattr(_restore, self.name, value)
 
     def __call__(self, *args, **kwargs):
         if connection.schema_name == "public":

@@ -5,15 +5,40 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts import api as accounts_api
 from ingestion import api as ingestion_api
+from ingestion import source_api
 from opaa import health
 from search import api as search_api
+from search import api_conversations as conversation_api
 
 api_v1 = [
     path("documents", ingestion_api.DocumentListView.as_view(), name="documents"),
     path("documents/<int:pk>", ingestion_api.DocumentDetailView.as_view(), name="document"),
+    path("sources/<int:pk>/sync", source_api.SourceSyncView.as_view(), name="source-sync"),
     path("ask", search_api.AskView.as_view(), name="ask"),
     path("search", search_api.SearchView.as_view(), name="search"),
+    path("batch", conversation_api.BatchAskView.as_view(), name="batch"),
+    path("conversations", conversation_api.ConversationListView.as_view(), name="conversations"),
+    path(
+        "conversations/<int:pk>",
+        conversation_api.ConversationDetailView.as_view(),
+        name="conversation",
+    ),
+    path(
+        "conversations/<int:pk>/export",
+        conversation_api.ConversationExportView.as_view(),
+        name="conversation-export",
+    ),
+    path(
+        "conversations/shared/<str:token>",
+        conversation_api.SharedConversationView.as_view(),
+        name="conversation-shared",
+    ),
+    path("feedback", conversation_api.FeedbackView.as_view(), name="feedback"),
+    path("tokens", accounts_api.TokenListView.as_view(), name="tokens"),
+    path("tokens/<int:pk>", accounts_api.TokenDetailView.as_view(), name="token"),
+    path("audit", accounts_api.AuditListView.as_view(), name="audit"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -22,7 +47,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/", include("accounts.urls")),
+    path("sso/", include("sso.urls")),
     path("documents/", include("ingestion.urls")),
+    path("sources/", include("ingestion.source_urls")),
     path("ask/", include("search.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("admin/", admin.site.urls),

@@ -175,23 +175,83 @@ def pytest_sessionfinish(session, exitstatus):
         redis_stop(DATA_DIR / "redis")
 
 
-@pytest.fixture(scope="session")
-def worker(django_db_setup, django_db_blocker):
-    """A real Celery worker process consuming the test database's queues.
+class WorkerProcess:
+    """A real Celery worker process consuming every queue (``default,ingest,fetch``).
 
-    While it runs, tasks are sent through Redis instead of running eagerly. Yields
-    the worker process; its output goes to ``.opaa/test/worker.log``.
+    ``kill()`` ends it at once with SIGKILL, as a crash or the OOM killer would;
+    ``start()`` starts a fresh one. Its output goes to ``.opaa/test/worker.log``.
     """
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+
+    def __init__(self, env: dict, log_path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process = None
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+        import time
+
+        from opaa.settings.env import BASE_DIR
+
+        with self.log_path.open("a") as log:
+            mark = log.tell()
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "opaa",
+                    "worker",
+                    "-Q",
+                    "default,ingest,fetch",
+                    "--pool",
+                    "solo",
+                    "-l",
+                    "info",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while "ready." not in self.log_path.read_text()[mark:]:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"the Celery worker did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def _worker_session(django_db_setup, django_db_blocker):
+    """The worker process, started once for the session (see ``worker``)."""
     from urllib.parse import quote
 
     from django.conf import settings
 
     from opaa.celery import app
-    from opaa.settings.env import BASE_DIR, DATA_DIR
+    from opaa.settings.env import DATA_DIR
 
     db = settings.DATABASES["default"]
     host = db["HOST"]
@@ -209,49 +269,33 @@ def worker(django_db_setup, django_db_blocker):
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
     log_path = DATA_DIR / "worker.log"
-    log = log_path.open("w")
+    log_path.write_text("")
     # Drop tasks left in the queues by an earlier, interrupted run.
     app.control.purge()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "opaa",
-            "worker",
-            "-Q",
-            "default,ingest",
-            "--pool",
-            "solo",
-            "-l",
-            "info",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while "ready." not in Path(log_path).read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
+    worker = WorkerProcess(env, log_path)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def worker(_worker_session):
+    """A real Celery worker process consuming the test database's queues.
+
+    While the test runs, tasks are sent through Redis instead of running eagerly (other
+    tests keep eager tasks even though the session's worker stays up). Yields the
+    ``WorkerProcess``.
+    """
+    from opaa.celery import app
+
     was_eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        yield process
+        yield _worker_session
     finally:
         app.conf.task_always_eager = was_eager
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def named_file(name: str, data: bytes):
@@ -276,3 +320,47 @@ def upload_indexed(django_capture_on_commit_callbacks):
         return response.json()
 
     return upload
+
+
+def token_client(org: Org, secret: str) -> APIClient:
+    """An API client on ``org``'s domain sending ``Authorization: Bearer <secret>``."""
+    client = APIClient(HTTP_HOST=org.domain)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def make_token(world, db):
+    """Create an API token: ``make_token(org, email, scopes=[...], workspaces=[...])``.
+
+    Returns the token's secret. Defaults: a personal token with every scope, bound to
+    every workspace the user may read, expiring in 30 days.
+    """
+    from accounts.audit import AuditContext
+    from accounts.scopes import Scope
+    from accounts.services import token_create
+    from workspaces.access import workspaces_readable
+
+    def make(org: Org, email: str, *, scopes=None, workspaces=None, kind="pat", days=30) -> str:
+        with schema_context(org.schema):
+            user = User.objects.get(email=email)
+            slugs = workspaces or [w.slug for w in workspaces_readable(user)]
+            return token_create(
+                creator=user,
+                kind=kind,
+                name=f"test token of {email}",
+                scopes=list(Scope.values if scopes is None else scopes),
+                workspace_slugs=slugs,
+                expires_in_days=days,
+                audit=AuditContext(),
+            ).secret
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_answer_cache():
+    """Cached answers outlive a test's rolled-back rows; never let one leak into the next."""
+    from django.core.cache import cache
+
+    cache.delete_pattern("answer:*")

@@ -19,9 +19,22 @@ CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=30)
 RETRIEVAL_TOP_K = env.int("RETRIEVAL_TOP_K", default=6)
 # HNSW search breadth; higher finds more true neighbours at some latency cost.
 HNSW_EF_SEARCH = env.int("HNSW_EF_SEARCH", default=100)
+# Scopes up to this many chunks are searched exactly (every distance computed): perfect
+# recall under any workspace or reader filter, and a few milliseconds at this size.
+VECTOR_EXACT_MAX_CHUNKS = env.int("VECTOR_EXACT_MAX_CHUNKS", default=20000)
+
+# Reciprocal-rank fusion of the keyword (BM25) and vector rankings: each contributes
+# weight / (k + rank). Equal weights and k=60 (Cormack et al.) unless evaluation
+# (manage.py evaluate, bench/RESULTS.md) shows better for your documents.
+FUSION_RRF_K = env.int("FUSION_RRF_K", default=60)
+FUSION_KEYWORD_WEIGHT = env.float("FUSION_KEYWORD_WEIGHT", default=1.0)
+FUSION_VECTOR_WEIGHT = env.float("FUSION_VECTOR_WEIGHT", default=1.0)
 
 # Any OpenAI-compatible chat endpoint; empty LLM_API_BASE means extractive answers.
 LLM_API_BASE = env.str("LLM_API_BASE", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
+
+# Answers are cached per workspace until its index changes; 0 turns the cache off.
+ANSWER_CACHE_TTL_S = env.int("ANSWER_CACHE_TTL_S", default=24 * 3600)

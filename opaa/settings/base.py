@@ -1,8 +1,12 @@
 """Settings shared by every environment. Concern-specific parts live beside this file."""
 
+from opaa.logconfig import logging_config, structlog_configure
 from opaa.settings.env import BASE_DIR, DATA_DIR, env
 
+from .access import *  # noqa: F403
 from .answers import *  # noqa: F403
+from .connectors import *  # noqa: F403
+from .oidc import *  # noqa: F403
 from .storage import *  # noqa: F403
 from .tenancy import *  # noqa: F403
 from .workers import *  # noqa: F403
@@ -13,7 +17,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[".localhost", "localhost", "1
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 MIDDLEWARE = [
-    # Must come first: it picks the organization (schema) from the request's host.
+    # /healthz, /readyz, /metrics answer on any host (probes and scrapers use IPs).
+    "opaa.observability.OperationalEndpointsMiddleware",
+    # Request id, log context, request log line and latency histogram (opaa/observability.py).
+    "opaa.observability.RequestContextMiddleware",
+    # Picks the organization (schema) from the request's host.
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -65,7 +73,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Basic first: its WWW-Authenticate header makes an anonymous call a 401, not a 403.
+        # API tokens (Authorization: Bearer opaa_...) first; its WWW-Authenticate header
+        # makes an anonymous call a 401, not a 403.
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.BasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -89,11 +99,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# "json": one JSON object per line (production); "console": aligned text for people.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+structlog_configure()
+
+# /metrics: allowed with "Authorization: Bearer <METRICS_TOKEN>", or from a client
+# address in METRICS_ALLOWED_NETWORKS (CIDRs); with neither set, nobody may read it.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])

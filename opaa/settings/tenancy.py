@@ -38,7 +38,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    # django.contrib.admin, with every admin action recorded in the audit log.
+    "accounts.admin_apps.AuditedAdminConfig",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
@@ -48,11 +49,13 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
-    "django.contrib.admin",
+    # django.contrib.admin, with every admin action recorded in the audit log.
+    "accounts.admin_apps.AuditedAdminConfig",
     "accounts",
     "workspaces",
     "ingestion",
     "search",
+    "sso",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

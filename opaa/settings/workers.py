@@ -39,9 +39,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"ingestion.tasks.*": {"queue": "ingest"}}
+# Fetching from sources (network and disk bound) and parsing/embedding (CPU bound) have
+# their own queues, so a slow source never holds back indexing. Exact names win over globs.
+CELERY_TASK_ROUTES = {
+    "ingestion.tasks.sync_source": {"queue": "fetch"},
+    "ingestion.tasks.sources_sync_due": {"queue": "default"},
+    "ingestion.tasks.organization_sources_sync_due": {"queue": "default"},
+    "ingestion.tasks.*": {"queue": "ingest"},
+}
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "opaa.health.worker_heartbeat", "schedule": 15.0},
+    # Runs sources whose cron is due, and resumes runs a dead worker left behind.
+    "sources-sync-due": {"task": "ingestion.tasks.sources_sync_due", "schedule": 60.0},
 }
 # How long a worker heartbeat counts as "recent" for /readyz.
 WORKER_HEARTBEAT_MAX_AGE_S = env.int("WORKER_HEARTBEAT_MAX_AGE_S", default=60)
+# Our JSON log configuration (opaa/logconfig.py) applies to workers too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The worker serves its own Prometheus counters on this port; 0 turns that off.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)

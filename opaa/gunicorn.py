@@ -1,0 +1,29 @@
+"""Gunicorn settings for the web container: ``gunicorn -c python:opaa.gunicorn opaa.wsgi``.
+
+Every value can be overridden with gunicorn's own ``GUNICORN_CMD_ARGS``.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Two workers per core is gunicorn's advice for I/O-bound Django; answering waits on the
+# database and the LLM, not on the CPU.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# An LLM answer may take up to LLM_TIMEOUT_S (30 s) plus retrieval.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+# OPAA writes its own JSON request line (opaa/observability.py); no access log twice.
+accesslog = None
+# nginx or the ingress sets X-Forwarded-Proto; trust it from any proxy in front.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# Worker heartbeat files on tmpfs: a container's overlay filesystem can stall them.
+worker_tmp_dir = "/dev/shm"  # noqa: S108
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the shared metrics directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

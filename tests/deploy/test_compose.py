@@ -1,0 +1,139 @@
+"""docker/compose.yaml and docker/.env.example: rendered, schema-checked, consistent.
+
+No Docker engine or CLI runs here. The file is rendered by ``compose_render`` (the
+Compose specification's interpolation over the YAML) with the variables of
+``.env.example``, then validated against the compose-spec JSON schema that
+check-jsonschema vendors, then checked for what the schema cannot see.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.deploy.compose_render import (
+    InterpolationError,
+    read_env_file,
+    render,
+    variables_used,
+)
+
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
+COMPOSE = DOCKER / "compose.yaml"
+ENV_EXAMPLE = DOCKER / ".env.example"
+SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD")
+OPAA_PROCESSES = ("app", "worker", "beat")
+
+
+def operator_env() -> dict[str, str]:
+    """``.env.example`` as an operator fills it in: the secrets given."""
+    env = read_env_file(ENV_EXAMPLE)
+    env.update({name: f"test-{name.lower()}-value" for name in SECRETS})
+    return env
+
+
+@pytest.fixture(scope="module")
+def model() -> dict:
+    return render(COMPOSE, operator_env())
+
+
+def compose_schema() -> dict:
+    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
+    return json.loads((vendor / "compose-spec.json").read_text())
+
+
+def test_rendered_compose_matches_the_compose_spec_schema(model):
+    validator = jsonschema.Draft202012Validator(compose_schema())
+    errors = sorted(validator.iter_errors(model), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_the_schema_check_is_not_a_no_op(model):
+    broken = json.loads(json.dumps(model))
+    broken["services"]["app"]["restart_policy"] = "always"  # not a service key
+    validator = jsonschema.Draft202012Validator(compose_schema())
+    assert list(validator.iter_errors(broken))
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_missing_secrets_stop_the_rendering(secret):
+    env = operator_env()
+    env[secret] = ""
+    with pytest.raises(InterpolationError, match=secret):
+        render(COMPOSE, env)
+
+
+def test_services_and_their_order(model):
+    services = model["services"]
+    assert {"migrate", "app", "worker", "beat", "postgres", "redis", "minio", "nginx"} <= set(
+        services
+    )
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+    for name in ("app", "worker"):
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    assert services["migrate"]["command"][-2:] == ["migrate_schemas", "--noinput"]
+    assert services["migrate"]["restart"] == "no"
+    assert services["postgres"]["image"] == "pgvector/pgvector:pg16"
+    assert services["app"]["command"][0] == "gunicorn"
+    assert "/healthz" in " ".join(services["app"]["healthcheck"]["test"])
+
+
+def test_opaa_processes_run_in_production_mode_with_real_services(model):
+    for name in (*OPAA_PROCESSES, "migrate"):
+        env = model["services"][name]["environment"]
+        assert env["DJANGO_SETTINGS_MODULE"] == "opaa.settings.production"
+        assert env["DATABASE_URL"].startswith("postgres://opaa:test-postgres_password-value@")
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        assert env["S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["SECRET_KEY"] == "test-secret_key-value"
+
+
+def test_volumes_networks_and_files_exist(model):
+    declared_volumes = set(model["volumes"])
+    declared_networks = set(model["networks"])
+    for name, service in model["services"].items():
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            if source.startswith("."):
+                assert (DOCKER / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in declared_volumes, f"{name} uses undeclared volume {source}"
+        for network in service.get("networks", []):
+            assert network in declared_networks
+        if "build" in service:
+            context = DOCKER / service["build"]["context"]
+            assert (context / service["build"]["dockerfile"]).is_file()
+    # Data outlives the containers.
+    assert {"pgdata", "redisdata", "miniodata"} <= declared_volumes
+    assert model["networks"]["backend"]["internal"] is True
+
+
+def test_images_are_pinned(model):
+    for name, service in model["services"].items():
+        image = service.get("image", "")
+        if image.startswith("opaa:"):
+            continue  # built from this repository
+        assert re.search(r":[\w.-]+$", image), (name, image)
+        assert not image.endswith(":latest"), (name, image)
+
+
+def test_every_variable_is_documented_in_env_example():
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    documented = {}
+    for index, line in enumerate(lines):
+        if re.match(r"^[A-Z_][A-Z0-9_]*=", line):
+            name = line.split("=", 1)[0]
+            documented[name] = index > 0 and lines[index - 1].startswith("#")
+    missing = variables_used(COMPOSE) - set(documented)
+    assert not missing, f"used in compose.yaml, not in .env.example: {sorted(missing)}"
+    undocumented = [name for name, has_comment in documented.items() if not has_comment]
+    assert not undocumented, f"no comment above: {undocumented}"
