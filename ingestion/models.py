@@ -117,6 +117,9 @@ class Chunk(models.Model):
 class ConnectorKind(models.TextChoices):
     FILESYSTEM = "filesystem", "File system"
     S3 = "s3", "S3 bucket"
+    IMAP = "imap", "IMAP mailbox"
+    CONFLUENCE = "confluence", "Confluence"
+    WEB = "web", "Web directory"
 
 
 class Connector(models.Model):
