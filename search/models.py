@@ -53,6 +53,8 @@ class Question(models.Model):
     model = models.CharField(max_length=200, blank=True)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    # What the LLM call cost at the configured prices (0 for extractive or cached answers).
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     # 0..1, from retrieval strength and citation coverage (search.confidence).
     confidence = models.FloatField(default=0.0)
     retrieval_ms = models.PositiveIntegerField(default=0)
@@ -174,6 +176,26 @@ class AnswerSettings(models.Model):
     )
     fusion_vector_weight = models.FloatField(
         null=True, blank=True, help_text="Weight of the vector ranking in fusion (default 1)."
+    )
+    recency_half_life_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Favour recently changed documents: a document this many days old counts "
+        "half as much in ranking. Empty: the environment's setting (off by default).",
+    )
+    llm_prompt_price_per_million = models.DecimalField(
+        "LLM price per million prompt tokens (USD)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+    )
+    llm_completion_price_per_million = models.DecimalField(
+        "LLM price per million completion tokens (USD)",
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
     )
     updated_at = models.DateTimeField(auto_now=True)
 
