@@ -15,6 +15,7 @@ from ingestion.embedding import embed_texts
 from ingestion.models import Chunk
 from search.answering import Passage
 from search.keyword import bm25_ranking
+from search.ranking import RERANK_CANDIDATES, Reranker, recency_boost, reranker_apply
 
 # How many candidates each ranker contributes before fusion.
 CANDIDATES_PER_RANKER = 50
@@ -148,10 +149,15 @@ def hybrid_search(
     workspace_ids: Sequence[int],
     k: int,
     weights: tuple[float, float] | None = None,
+    recency_half_life_days: float | None = None,
+    reranker: Reranker | None = None,
 ) -> list[Passage]:
     """The ``k`` best passages for ``query`` within ``workspace_ids``.
 
     ``weights`` are the (keyword, vector) fusion weights; the settings' by default.
+    With ``recency_half_life_days``, recently indexed documents are favoured
+    (``search.ranking.recency_boost``); a ``reranker`` reorders the best candidates
+    before the top ``k`` are kept.
     """
     if not workspace_ids or not query.strip():
         return []
@@ -164,4 +170,8 @@ def hybrid_search(
         k=settings.FUSION_RRF_K,
         weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
     )
+    if recency_half_life_days:
+        fused = recency_boost(fused, half_life_days=recency_half_life_days)
+    if reranker is not None:
+        return reranker_apply(reranker, query, passages_load(fused, k=RERANK_CANDIDATES), k=k)
     return passages_load(fused, k=k)
