@@ -1,8 +1,8 @@
 """Encryption of secrets stored in the database: ``encrypt(str) -> str``, ``decrypt(str) -> str``.
 
 Fernet (AES-128-CBC + HMAC-SHA256) with a key derived from ``FIELD_ENCRYPTION_KEY``, or
-from ``SECRET_KEY`` when that is empty. The derivation is the same as ``sso.encryption``'s,
-so a ciphertext made by either module reads with the other; new code should use this one.
+from ``SECRET_KEY`` when that is empty. This is the only Fernet helper: the former
+``sso.encryption`` used the same derivation, so the SSO client secrets it stored read here.
 Changing the key makes stored secrets unreadable: ``decrypt`` then raises
 ``SecretUnreadable`` so the owner can enter them again. Plaintexts are never logged.
 """

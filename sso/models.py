@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from sso.encryption import secret_decrypt, secret_encrypt
+from opaa.crypto import decrypt, encrypt
 
 
 class IdentityProvider(models.Model):
@@ -31,7 +31,7 @@ class IdentityProvider(models.Model):
         help_text="Empty: <issuer>/.well-known/openid-configuration.",
     )
     client_id = models.CharField(max_length=255)
-    # Fernet ciphertext (sso.encryption); never shown back, never logged.
+    # Fernet ciphertext (opaa.crypto); never shown back, never logged.
     client_secret_encrypted = models.TextField(blank=True, editable=False)
     scopes = models.CharField(max_length=255, default="openid email profile")
     allowed_email_domains = models.TextField(
@@ -71,11 +71,11 @@ class IdentityProvider(models.Model):
 
     @property
     def client_secret(self) -> str:
-        return secret_decrypt(self.client_secret_encrypted)
+        return decrypt(self.client_secret_encrypted)
 
     @client_secret.setter
     def client_secret(self, value: str) -> None:
-        self.client_secret_encrypted = secret_encrypt(value)
+        self.client_secret_encrypted = encrypt(value)
 
     @property
     def discovery_document_url(self) -> str:

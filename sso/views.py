@@ -26,9 +26,9 @@ from mozilla_django_oidc.views import (
     get_next_url,
 )
 
+from opaa.crypto import SecretUnreadable
 from sso import services, throttling
 from sso.discovery import ProviderUnavailable
-from sso.encryption import SecretUnreadable
 from sso.forms import IdentityProviderForm
 from sso.state import StateInvalid, state_check, state_mint
 

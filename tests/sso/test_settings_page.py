@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from sso.encryption import SecretUnreadable, secret_decrypt, secret_encrypt
+from opaa.crypto import SecretUnreadable, decrypt, encrypt
 from sso.models import IdentityProvider
 from tests.conftest import portal_client
 from tests.sso.conftest import browser, callback_url, configure
@@ -127,11 +127,26 @@ def test_the_admin_edits_the_one_provider(acme, alice_portal):
 
 
 def test_secrets_round_trip_and_another_key_cannot_read_them():
-    ciphertext = secret_encrypt("the secret")
+    ciphertext = encrypt("the secret")
     assert ciphertext != "the secret"
-    assert secret_decrypt(ciphertext) == "the secret"
+    assert decrypt(ciphertext) == "the secret"
     with override_settings(FIELD_ENCRYPTION_KEY="another key"), pytest.raises(SecretUnreadable):
-        secret_decrypt(ciphertext)
+        decrypt(ciphertext)
+
+
+# Made by the former ``sso.encryption.secret_encrypt`` with FIELD_ENCRYPTION_KEY set to
+# "legacy-key-for-the-test", before it was folded into ``opaa.crypto``.
+LEGACY_CIPHERTEXT = (
+    "gAAAAABrCZOy17T44nlGwwdllcy9jkixPUO8Not4tqhJtkOqtUYevViDYLYU8zzKHRXyJ3D0Gk_O2lkWVWpSa0a2u2f"
+    "p73pAUpACTACl4NpMtSsrPr-PAL2Jv4MdTnaUephAmgdJvC-F"
+)
+
+
+@override_settings(FIELD_ENCRYPTION_KEY="legacy-key-for-the-test")
+def test_secrets_stored_before_the_consolidation_stay_readable(acme):
+    assert decrypt(LEGACY_CIPHERTEXT) == "client-secret-stored-by-sso.encryption"
+    provider = IdentityProvider(client_secret_encrypted=LEGACY_CIPHERTEXT)
+    assert provider.client_secret == "client-secret-stored-by-sso.encryption"
 
 
 def test_an_unreadable_secret_gives_503_not_500(acme, acme_idp, real_provider):
