@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import PureWindowsPath
 
-from ingestion.parsers import html, md, pdf, txt, word
+from ingestion.parsers import delimited, html, jsondoc, md, pdf, sheets, slides, txt, word
 from ingestion.parsers.base import (
     FormatParser,
     ParsedDocument,
@@ -35,9 +35,13 @@ __all__ = [
 PARSERS: dict[str, FormatParser] = {
     "pdf": pdf,
     "docx": word,
+    "pptx": slides,
+    "xlsx": sheets,
     "html": html,
     "md": md,
     "txt": txt,
+    "csv": delimited,
+    "json": jsondoc,
 }
 
 _BY_EXTENSION = {ext: key for key, parser in PARSERS.items() for ext in parser.EXTENSIONS}
