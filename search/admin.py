@@ -7,7 +7,17 @@ from search.models import AnswerSettings, Question
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
-    list_display = ("text", "workspace", "asked_by", "mode", "latency_ms", "created_at")
+    list_display = (
+        "text",
+        "workspace",
+        "asked_by",
+        "mode",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_usd",
+        "latency_ms",
+        "created_at",
+    )
     list_filter = ("mode", "workspace")
     readonly_fields = [f.name for f in Question._meta.fields]
 
@@ -44,6 +54,9 @@ class AnswerSettingsForm(forms.ModelForm):
             "fallback_llm_model",
             "fusion_keyword_weight",
             "fusion_vector_weight",
+            "recency_half_life_days",
+            "llm_prompt_price_per_million",
+            "llm_completion_price_per_million",
         ]
 
     def save(self, commit=True):

@@ -11,7 +11,6 @@ from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
 from search import conversations, services
 from search.models import Conversation
-from search.retrieval import hybrid_search
 from search.streaming import (
     EventStreamRenderer,
     answer_payload,
@@ -61,6 +60,12 @@ class AnswerOutput(serializers.Serializer):
     )
     confidence_label = serializers.CharField(help_text="high, medium or low")
     citations = CitationOutput(many=True)
+    model = serializers.CharField(help_text="The LLM that wrote the answer; empty if extractive.")
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(
+        max_digits=12, decimal_places=6, help_text="At the configured prices per token."
+    )
     latency_ms = serializers.IntegerField()
 
 
@@ -135,7 +140,7 @@ class SearchView(WorkspaceAPIView):
             k = 0
         if not 1 <= k <= 50:
             return Response({"k": ["k must be a whole number from 1 to 50."]}, status=400)
-        passages = hybrid_search(query, workspace_ids=[self.workspace.pk], k=k)
+        passages = services.passages_search(query, workspace=self.workspace, k=k)
         audit_record(
             action=AuditAction.SEARCH,
             context=audit_context(request),

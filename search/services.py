@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,7 +26,9 @@ from search.llm import (
     stream_with_llm,
 )
 from search.models import AnswerSettings, Conversation, Question
+from search.ranking import HttpReranker
 from search.retrieval import hybrid_search
+from tenants import metering, quotas
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -77,6 +80,40 @@ def fusion_weights() -> tuple[float, float]:
     )
 
 
+def recency_half_life_days() -> float | None:
+    """The organization's recency half-life, else the environment's; None when off."""
+    own = AnswerSettings.current().recency_half_life_days
+    days = settings.RECENCY_HALF_LIFE_DAYS if own is None else own
+    return days or None
+
+
+def reranker() -> HttpReranker | None:
+    """The configured reranker, or None (no reranking)."""
+    if not settings.RERANK_API_BASE:
+        return None
+    return HttpReranker(
+        api_base=settings.RERANK_API_BASE,
+        model=settings.RERANK_MODEL,
+        api_key=settings.RERANK_API_KEY,
+        timeout=settings.RERANK_TIMEOUT_S,
+    )
+
+
+def answer_cost(answer: Answer) -> Decimal:
+    """What ``answer``'s tokens cost at the organization's prices, else the environment's."""
+    own = AnswerSettings.current()
+    prompt_price = own.llm_prompt_price_per_million
+    if prompt_price is None:
+        prompt_price = Decimal(str(settings.LLM_PROMPT_PRICE_PER_MILLION))
+    completion_price = own.llm_completion_price_per_million
+    if completion_price is None:
+        completion_price = Decimal(str(settings.LLM_COMPLETION_PRICE_PER_MILLION))
+    cost = (answer.prompt_tokens * prompt_price + answer.completion_tokens * completion_price) / (
+        Decimal(1_000_000)
+    )
+    return cost.quantize(Decimal("0.000001"))
+
+
 def question_validate(text: str) -> str:
     text = " ".join((text or "").split())
     if not text:
@@ -105,11 +142,22 @@ def standalone_question(
     return followup_standalone(text, history)
 
 
+def passages_search(text: str, *, workspace: Workspace, k: int) -> list[Passage]:
+    """The ``k`` best passages for ``text`` in ``workspace``, ranked with the
+    organization's settings (fusion weights, recency, reranker)."""
+    return hybrid_search(
+        text,
+        workspace_ids=[workspace.pk],
+        k=k,
+        weights=fusion_weights(),
+        recency_half_life_days=recency_half_life_days(),
+        reranker=reranker(),
+    )
+
+
 def _passages(text: str, workspace: Workspace) -> tuple[list[Passage], int]:
     started = time.perf_counter()
-    passages = hybrid_search(
-        text, workspace_ids=[workspace.pk], k=settings.RETRIEVAL_TOP_K, weights=fusion_weights()
-    )
+    passages = passages_search(text, workspace=workspace, k=settings.RETRIEVAL_TOP_K)
     return passages, int((time.perf_counter() - started) * 1000)
 
 
@@ -183,9 +231,12 @@ def question_record(
         confidence=answer_confidence(answer),
         prompt_tokens=answer.prompt_tokens,
         completion_tokens=answer.completion_tokens,
+        cost_usd=answer_cost(answer),
         retrieval_ms=retrieval_ms,
         latency_ms=int((time.perf_counter() - started) * 1000),
     )
+    # Usage metering (tenants.metering): the day's questions and LLM tokens.
+    metering.question_metered(tokens=record.prompt_tokens + record.completion_tokens)
     audit_record(
         action=AuditAction.QUESTION,
         context=audit,
@@ -211,10 +262,12 @@ def answer_question(
     In a ``conversation``, a follow-up is first made standalone from the last turns.
     The LLMs of :func:`llm_chain` are tried in order; if all fail, or none is
     configured, the extractive answer is given. Answers come from and go to the answer
-    cache (an extractive fallback for failed LLMs is not cached).
+    cache (an extractive fallback for failed LLMs is not cached). Raises
+    ``QuotaExceeded`` (429/402) when the organization's plan allows no more questions.
     """
     started = time.perf_counter()
     text = question_validate(question)
+    quotas.question_admit()
     chain = llm_chain()
     standalone = standalone_question(text, conversation, chain)
     model = chain[0].model if chain else EXTRACTIVE
@@ -242,6 +295,26 @@ def answer_question(
 
 
 def answer_question_stream(
+    *,
+    user: User | None,
+    workspace: Workspace,
+    question: str,
+    audit: AuditContext | None = None,
+    conversation: Conversation | None = None,
+) -> Iterator[tuple[str, object]]:
+    """The events of :func:`_answer_question_events`, once the plan admits the question.
+
+    Not a generator itself: ``QuotaExceeded`` (429/402) is raised here, before a
+    streaming response has started, so the caller can still answer with its status.
+    """
+    text = question_validate(question)
+    quotas.question_admit()
+    return _answer_question_events(
+        user=user, workspace=workspace, question=text, audit=audit, conversation=conversation
+    )
+
+
+def _answer_question_events(
     *,
     user: User | None,
     workspace: Workspace,

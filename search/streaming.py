@@ -55,6 +55,11 @@ def answer_payload(record: Question) -> dict:
         "citations": [
             {**c, "url": passage_url(c["document_id"], c["chunk_id"])} for c in record.citations
         ],
+        "model": record.model,
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        # A string, as DRF writes decimals: money is not rounded through a float.
+        "cost_usd": str(record.cost_usd),
         "latency_ms": record.latency_ms,
     }
 

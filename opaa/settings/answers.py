@@ -29,12 +29,24 @@ VECTOR_EXACT_MAX_CHUNKS = env.int("VECTOR_EXACT_MAX_CHUNKS", default=20000)
 FUSION_RRF_K = env.int("FUSION_RRF_K", default=60)
 FUSION_KEYWORD_WEIGHT = env.float("FUSION_KEYWORD_WEIGHT", default=1.0)
 FUSION_VECTOR_WEIGHT = env.float("FUSION_VECTOR_WEIGHT", default=1.0)
+# Favour recently indexed documents: one this many days old counts half as much in
+# ranking (0: off). Organizations may set their own.
+RECENCY_HALF_LIFE_DAYS = env.float("RECENCY_HALF_LIFE_DAYS", default=0.0)
+# An optional reranker: any endpoint speaking the /rerank protocol of Cohere, Jina,
+# vLLM and LiteLLM (empty: no reranking).
+RERANK_API_BASE = env.str("RERANK_API_BASE", default="")
+RERANK_MODEL = env.str("RERANK_MODEL", default="")
+RERANK_API_KEY = env.str("RERANK_API_KEY", default="")
+RERANK_TIMEOUT_S = env.float("RERANK_TIMEOUT_S", default=10.0)
 
 # Any OpenAI-compatible chat endpoint; empty LLM_API_BASE means extractive answers.
 LLM_API_BASE = env.str("LLM_API_BASE", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
+# Prices in USD per million tokens, to record each answer's cost (0: not priced).
+LLM_PROMPT_PRICE_PER_MILLION = env.float("LLM_PROMPT_PRICE_PER_MILLION", default=0.0)
+LLM_COMPLETION_PRICE_PER_MILLION = env.float("LLM_COMPLETION_PRICE_PER_MILLION", default=0.0)
 
 # Answers are cached per workspace until its index changes; 0 turns the cache off.
 ANSWER_CACHE_TTL_S = env.int("ANSWER_CACHE_TTL_S", default=24 * 3600)

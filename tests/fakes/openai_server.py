@@ -84,12 +84,15 @@ class FakeOpenAIServer:
         model: str = "fake-chat",
         embedding_model: str = "fake-embedding",
         embedding_dimensions: int = 16,
+        relevance: Callable[[str, str], float] | None = None,
     ) -> None:
         self.api_key = api_key
         self.reply: Callable[[Messages], str] = reply or default_reply
         self.model = model
         self.embedding_model = embedding_model
         self.embedding_dimensions = embedding_dimensions
+        # The /v1/rerank endpoint's score of (query, document); word overlap by default.
+        self.relevance: Callable[[str, str], float] = relevance or word_overlap
         self.fail_status: int | None = None
         self.fail_message = "The server had an error while processing your request."
         self.hang_seconds = 0.0
@@ -183,6 +186,12 @@ def fake_embedding(text: str, dimensions: int) -> list[float]:
     return [v / norm for v in values]
 
 
+def word_overlap(query: str, document: str) -> float:
+    """Share of the query's words found in the document: a crude relevance score."""
+    words = set(query.lower().split())
+    return len(words & set(document.lower().split())) / max(len(words), 1)
+
+
 def _count_tokens(text: str) -> int:
     # Not a tokenizer: a deterministic stand-in so usage numbers can be asserted.
     return len(text.split())
@@ -227,6 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
                 ("POST", "/v1/chat/completions"): self._chat_completions,
                 ("POST", "/v1/embeddings"): self._embeddings,
                 ("GET", "/v1/models"): self._models,
+                ("POST", "/v1/rerank"): self._rerank,
             }.get((method, path))
             if route is None:
                 message = f"Invalid URL ({method} {path})"
@@ -394,6 +404,32 @@ class _Handler(BaseHTTPRequestHandler):
                 "data": data,
                 "model": body.get("model") or fake.embedding_model,
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
+
+    def _rerank(self, body: Any) -> None:
+        """The /rerank protocol shared by Cohere, Jina, vLLM and LiteLLM."""
+        documents = body.get("documents") if isinstance(body, dict) else None
+        query = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(query, str) or not isinstance(documents, list) or not documents:
+            message = "'query' and a non-empty 'documents' array are required"
+            self._send_json(400, error_body(message, "invalid_request_error"))
+            return
+        texts = [d["text"] if isinstance(d, dict) else str(d) for d in documents]
+        scored = sorted(
+            ((index, self.fake.relevance(query, text)) for index, text in enumerate(texts)),
+            key=lambda pair: -pair[1],
+        )
+        top_n = body.get("top_n") or len(texts)
+        results = [{"index": index, "relevance_score": score} for index, score in scored[:top_n]]
+        tokens = _count_tokens(query) + sum(_count_tokens(text) for text in texts)
+        self._send_json(
+            200,
+            {
+                "id": self.fake._next_id("rerank"),
+                "model": body.get("model") or "fake-rerank",
+                "results": results,
+                "usage": {"total_tokens": tokens},
             },
         )
 
