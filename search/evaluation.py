@@ -342,6 +342,10 @@ def corpus_ingest(
     return documents
 
 
+def fusion_method_name(weights: tuple[float, float]) -> str:
+    return f"hybrid {weights[0]:g}:{weights[1]:g}"
+
+
 def methods_score(
     *,
     queries: Mapping[str, str],
@@ -349,36 +353,52 @@ def methods_score(
     workspace_ids: Sequence[int],
     chunk_documents: Mapping[int, str],
     progress: Progress,
+    fusion_weights: Sequence[tuple[float, float]] = (),
 ) -> dict[str, MethodScores]:
     """Rank every query with every method and average the metrics over the queries.
 
     A method's latency covers the whole ranking call, including the query embedding.
+    Each (keyword, vector) pair of ``fusion_weights`` adds a method ``hybrid k:v``: the
+    same two rankings fused with those weights (its latency is the hybrid's).
     """
     embed_texts(["warm-up"])  # load the model before anything is timed
-    per_query: dict[str, list[tuple[float, float, float, float, int]]] = {m: [] for m in METHODS}
-    latencies: dict[str, list[float]] = {m: [] for m in METHODS}
+    methods = [*METHODS, *(fusion_method_name(weights) for weights in fusion_weights)]
+    per_query: dict[str, list[tuple[float, float, float, float, int]]] = {m: [] for m in methods}
+    latencies: dict[str, list[float]] = {m: [] for m in methods}
+
+    def score(method: str, ranked: Sequence[Ranked], judgments: Mapping[str, int]) -> None:
+        ranking = documents_from_chunks(
+            ranked, chunk_documents=chunk_documents, limit=TOP_DOCUMENTS
+        )
+        per_query[method].append(
+            (
+                ndcg_at_k(ranking, judgments, 10),
+                recall_at_k(ranking, judgments, 10),
+                recall_at_k(ranking, judgments, 100),
+                mrr_at_k(ranking, judgments, 10),
+                len(ranking),
+            )
+        )
+
     for done, (query_id, text) in enumerate(queries.items(), start=1):
         judgments = qrels[query_id]
+        rankings: dict[str, list[Ranked]] = {}
         for method in METHODS:
             started = time.perf_counter()
-            ranked = RANKERS[method](text, workspace_ids)
+            rankings[method] = RANKERS[method](text, workspace_ids)
             latencies[method].append((time.perf_counter() - started) * 1000)
-            ranking = documents_from_chunks(
-                ranked, chunk_documents=chunk_documents, limit=TOP_DOCUMENTS
+            score(method, rankings[method], judgments)
+        for weights in fusion_weights:
+            method = fusion_method_name(weights)
+            fused = reciprocal_rank_fusion(
+                rankings["keyword"], rankings["vector"], k=settings.FUSION_RRF_K, weights=weights
             )
-            per_query[method].append(
-                (
-                    ndcg_at_k(ranking, judgments, 10),
-                    recall_at_k(ranking, judgments, 10),
-                    recall_at_k(ranking, judgments, 100),
-                    mrr_at_k(ranking, judgments, 10),
-                    len(ranking),
-                )
-            )
+            latencies[method].append(latencies["hybrid"][-1])
+            score(method, fused, judgments)
         if done % PROGRESS_EVERY_QUERIES == 0 or done == len(queries):
             progress(f"ranked {done}/{len(queries)} queries")
     scores: dict[str, MethodScores] = {}
-    for method in METHODS:
+    for method in methods:
         columns = zip(*per_query[method], strict=True)
         ndcg, r10, r100, mrr, returned = (fmean(column) for column in columns)
         scores[method] = MethodScores(
@@ -407,7 +427,13 @@ def _organization_discard(slug: str, progress: Progress) -> None:
     progress(f"removed organization {slug}")
 
 
-def evaluation_run(*, dataset: Dataset, progress: Progress, keep: bool = False) -> EvaluationReport:
+def evaluation_run(
+    *,
+    dataset: Dataset,
+    progress: Progress,
+    keep: bool = False,
+    fusion_weights: Sequence[tuple[float, float]] = (),
+) -> EvaluationReport:
     """Index ``dataset`` into a new organization ``eval-<hex>``, score the three methods.
 
     The organization (schema, rows, stored originals) is removed afterwards, also when
@@ -451,6 +477,7 @@ def evaluation_run(*, dataset: Dataset, progress: Progress, keep: bool = False) 
                 workspace_ids=[workspace.pk],
                 chunk_documents=chunk_documents,
                 progress=progress,
+                fusion_weights=fusion_weights,
             )
             timings["ranking_s"] = time.perf_counter() - started
     finally:
@@ -483,12 +510,12 @@ def report_table(report: EvaluationReport) -> str:
         f"Ingestion: {report.timings['ingestion_s']:.1f} s "
         f"({report.timings['ingestion_docs_per_s']:.1f} docs/s)",
         "",
-        f"{'method':<8} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6} {'MRR@10':>7} "
+        f"{'method':<14} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6} {'MRR@10':>7} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'docs':>5}",
     ]
     for method, s in report.methods.items():
         lines.append(
-            f"{method:<8} {s.ndcg_at_10:>8.3f} {s.recall_at_10:>6.3f} {s.recall_at_100:>6.3f} "
+            f"{method:<14} {s.ndcg_at_10:>8.3f} {s.recall_at_10:>6.3f} {s.recall_at_100:>6.3f} "
             f"{s.mrr_at_10:>7.3f} {s.latency_p50_ms:>7.1f} {s.latency_p95_ms:>7.1f} "
             f"{s.documents_returned:>5.1f}"
         )

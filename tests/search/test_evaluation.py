@@ -147,6 +147,20 @@ def test_a_limited_corpus_keeps_the_judged_documents_of_the_kept_queries():
     assert list(dataset_limit(dataset, corpus_limit=1).corpus) == ["d1", "d8", "d9", "d10"]
 
 
+@pytest.mark.parametrize("weights", ["1-1", "a:1", "1:-1", "0:0", "1:1,"])
+def test_malformed_fusion_weights_are_refused(weights):
+    with pytest.raises(CommandError, match="fusion-weights"):
+        call_command(
+            "evaluate",
+            "--dataset",
+            str(BEIR_MINI),
+            "--fusion-weights",
+            weights,
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+
+
 def test_a_malformed_dataset_is_a_command_error(tmp_path):
     root = write_dataset(tmp_path, corpus=CORPUS + "oops\n", queries=QUERIES, qrels=QRELS)
     with pytest.raises(CommandError, match=r"corpus\.jsonl line 3"):
@@ -178,7 +192,15 @@ def test_evaluate_reports_every_method_and_removes_its_organization(committed_db
 
     out, err, report_path = StringIO(), StringIO(), tmp_path / "report.json"
     call_command(
-        "evaluate", "--dataset", str(BEIR_MINI), "--json", str(report_path), stdout=out, stderr=err
+        "evaluate",
+        "--dataset",
+        str(BEIR_MINI),
+        "--json",
+        str(report_path),
+        "--fusion-weights",
+        "1:1,1:0,1:0.5",
+        stdout=out,
+        stderr=err,
     )
 
     report = json.loads(report_path.read_text())
@@ -187,7 +209,14 @@ def test_evaluate_reports_every_method_and_removes_its_organization(committed_db
     assert report["documents_failed"] == 0
     assert report["timings"]["ingestion_s"] > 0
     assert report["timings"]["ingestion_docs_per_s"] > 0
-    assert set(report["methods"]) == {"keyword", "vector", "hybrid"}
+    assert set(report["methods"]) == {
+        "keyword",
+        "vector",
+        "hybrid",
+        "hybrid 1:1",
+        "hybrid 1:0",
+        "hybrid 1:0.5",
+    }
     for scores in report["methods"].values():
         for metric in METRICS:
             assert 0.0 <= scores[metric] <= 1.0
@@ -196,7 +225,16 @@ def test_evaluate_reports_every_method_and_removes_its_organization(committed_db
     assert hybrid["ndcg_at_10"] > 0.5
     assert hybrid["recall_at_100"] >= hybrid["recall_at_10"] > 0.5
 
+    # The weight sweep fuses the same two rankings: equal weights are the hybrid itself,
+    # and a vector weight of 0 keeps the keyword order (vector-only hits come after).
+    for metric in METRICS:
+        assert report["methods"]["hybrid 1:1"][metric] == hybrid[metric]
+    keyword_only, keyword = report["methods"]["hybrid 1:0"], report["methods"]["keyword"]
+    assert keyword_only["mrr_at_10"] >= keyword["mrr_at_10"]
+    assert keyword_only["ndcg_at_10"] >= keyword["ndcg_at_10"]
+
     table = out.getvalue()
+    assert "hybrid 1:0.5" in table
     for method in ("keyword", "vector", "hybrid"):
         assert method in table
     assert f"{hybrid['ndcg_at_10']:.3f}" in table

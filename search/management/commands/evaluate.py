@@ -17,6 +17,23 @@ from search.evaluation import (
 )
 
 
+def _fusion_weights(value: str) -> list[tuple[float, float]]:
+    """``"1:1,1:0.5"`` -> [(1.0, 1.0), (1.0, 0.5)]: (keyword, vector) weight pairs."""
+    pairs = []
+    for item in value.split(","):
+        keyword, sep, vector = item.strip().partition(":")
+        try:
+            pair = (float(keyword), float(vector))
+        except ValueError:
+            pair = None
+        if not sep or pair is None or min(pair) < 0 or max(pair) == 0:
+            raise argparse.ArgumentTypeError(
+                f"{item.strip()!r} is not KEYWORD:VECTOR with non-negative numbers, not both 0"
+            )
+        pairs.append(pair)
+    return pairs
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -64,8 +81,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--keep", action="store_true", help="keep the evaluation organization afterwards"
         )
+        parser.add_argument(
+            "--fusion-weights",
+            type=_fusion_weights,
+            default=[],
+            help="also score the hybrid with these (keyword:vector) weight pairs, "
+            'e.g. "1:0.5,1:2,0.5:1" (the same rankings, fused differently)',
+        )
 
-    def handle(self, *args, dataset, limit_corpus, limit_queries, json_path, keep, **options):
+    def handle(
+        self,
+        *args,
+        dataset,
+        limit_corpus,
+        limit_queries,
+        json_path,
+        keep,
+        fusion_weights,
+        **options,
+    ):
         try:
             loaded = dataset_load(path=dataset)
         except DatasetError as exc:
@@ -74,7 +108,12 @@ class Command(BaseCommand):
         quiet = PER_DOCUMENT_LOGGERS if options["verbosity"] < 2 else ()
         try:
             with _quiet(quiet):
-                report = evaluation_run(dataset=loaded, keep=keep, progress=self.stderr.write)
+                report = evaluation_run(
+                    dataset=loaded,
+                    keep=keep,
+                    progress=self.stderr.write,
+                    fusion_weights=fusion_weights,
+                )
         except KeyboardInterrupt:
             raise CommandError("Interrupted.") from None
         self.stdout.write(report_table(report))
