@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean test-services
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,16 @@ install: $(STAMP)
 run: install
 	$(BIN)/opaa run
 
-test: install lint
+# The IMAP connector's tests start a real Dovecot on loopback: Debian's dovecot-imapd
+# (installed here, not started as a service; the tests run their own instance).
+test-services:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    dovecot-imapd >/dev/null; }
+
+test: install lint test-services
 	$(BIN)/pytest
 
 lint: install

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import PureWindowsPath
 
-from ingestion.parsers import delimited, html, jsondoc, md, pdf, sheets, slides, txt, word
+from ingestion.parsers import delimited, html, jsondoc, mail, md, pdf, sheets, slides, txt, word
 from ingestion.parsers.base import (
     FormatParser,
     ParsedDocument,
@@ -38,6 +38,8 @@ PARSERS: dict[str, FormatParser] = {
     "pptx": slides,
     "xlsx": sheets,
     "html": html,
+    "mbox": mail.MBOX,
+    "eml": mail.EML,
     "md": md,
     "txt": txt,
     "csv": delimited,

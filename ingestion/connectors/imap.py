@@ -1,0 +1,399 @@
+"""IMAP mailbox: the messages of one or more folders, and their attachments, as documents.
+
+Connector config: ``host``, ``port`` (default 993 for ``ssl``, 143 otherwise),
+``security`` (``ssl`` = IMAPS, ``starttls``, or ``none``, which is refused unless the
+host is this machine's loopback), ``username``; secret: ``password``. The source's
+``paths`` are the folders (``INBOX`` when none is named); its readers are the mailbox's
+audience and apply to every message and attachment.
+
+External ids: ``<folder>/<UIDVALIDITY>/<UID>`` for a message, both numbers zero-padded to
+10 digits (they are 32-bit), so ids sort in the order the server assigned them; an
+attachment is ``<message id>/att/<n>`` (``n`` counts the message's attachment parts from
+001 in MIME order), which sorts right after its message. A message is stored as the raw
+``.eml`` (parsed by ``parsers.mail``); an attachment is stored as its own file, under its
+own name, and parsed by its format. Only attachments whose format OPAA can parse are
+listed (signatures and logos are not documents); the source's include/exclude globs
+filter them by file name.
+
+Incremental: IMAP never changes the content behind a UID, so the change marker is only
+the size, and listing costs one ``UID FETCH (RFC822.SIZE ENVELOPE BODYSTRUCTURE)`` per
+folder, in batches; no body is downloaded for a message the source already has. When
+the server resets a folder (a new UIDVALIDITY), every id of that folder changes: the old
+documents leave the index and the folder is indexed again. Messages that disappear
+(expunged) leave the index on the next run. Folders are opened read-only (EXAMINE) and
+bodies read with ``BODY.PEEK``: syncing never marks mail as read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import quopri
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.header import decode_header, make_header
+from email.utils import collapse_rfc2231_value, decode_params
+from functools import partial
+from pathlib import PureWindowsPath
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec
+
+KIND = "imap"
+SECURITY = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+# Long enough for a slow server to answer a large FETCH, short enough that a dead one
+# fails the run instead of holding its worker.
+TIMEOUT_S = 60
+# UIDs fetched per FETCH command while listing: keeps each response to a few MB.
+BATCH = 500
+MAX_FOLDER_LENGTH = 200
+UNNAMED_MESSAGE = "message"
+
+
+@dataclass(frozen=True)
+class _Attachment:
+    number: int
+    part: str  # the IMAP body section, e.g. "2" or "1.3"
+    filename: str
+    encoding: str
+    size: int
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _settings(spec: SourceSpec) -> tuple[str, int, str, str, str]:
+    """(host, port, security, username, password), or ConnectorError naming what is wrong."""
+    config = spec.config
+    host = str(config.get("host") or "").strip()
+    if not host or len(host) > 253 or any(c.isspace() or c in "/@" for c in host):
+        raise ConnectorError("The IMAP connector needs a server name such as mail.example.com.")
+    security = str(config.get("security") or "ssl")
+    if security not in SECURITY:
+        raise ConnectorError(f"Security must be one of {', '.join(SECURITY)}, not {security!r}.")
+    if security == "none" and not _is_loopback(host):
+        raise ConnectorError(
+            "An IMAP connection without TLS is allowed only to this machine (localhost): "
+            "choose ssl or starttls."
+        )
+    raw_port = config.get("port") or DEFAULT_PORTS[security]
+    try:
+        port = int(raw_port)
+    except (TypeError, ValueError):
+        port = 0
+    if not 0 < port < 65536:
+        raise ConnectorError(f"The IMAP port must be a number from 1 to 65535, not {raw_port!r}.")
+    username = str(config.get("username") or "").strip()
+    if not username:
+        raise ConnectorError("The IMAP connector needs the mailbox's user name.")
+    password = str(spec.secrets.get("password") or "")
+    if not password:
+        raise ConnectorError("The IMAP connector needs the mailbox's password (a secret).")
+    return host, port, security, username, password
+
+
+def _folders(spec: SourceSpec) -> list[str]:
+    folders = [folder.strip() for folder in spec.paths if folder.strip()] or ["INBOX"]
+    for folder in folders:
+        if len(folder) > MAX_FOLDER_LENGTH or any(ord(c) < 32 or c in "*%" for c in folder):
+            raise ConnectorError(
+                f"{folder[:50]!r} is not a folder name (no wildcards or control characters, "
+                f"at most {MAX_FOLDER_LENGTH} characters)."
+            )
+    return sorted(set(folders))
+
+
+def _text(value) -> str:
+    """A header value from the server (bytes, maybe RFC 2047-encoded) as plain text."""
+    if value is None:
+        return ""
+    raw = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    try:
+        text = str(make_header(decode_header(raw)))
+    except (ValueError, LookupError, UnicodeError):
+        text = raw
+    return " ".join(text.split())
+
+
+def _safe_name(name: str, *, limit: int = 150) -> str:
+    """A file name without folders or control characters, short enough to store."""
+    name = PureWindowsPath(name.replace("/", "\\")).name  # drops any folders, "/" or "\\"
+    name = "".join(c for c in name if ord(c) >= 32 and c not in '\x7f:*?"<>|').strip(" .")
+    if len(name) > limit:
+        stem, dot, extension = name.rpartition(".")
+        name = (stem[: limit - len(extension) - 1] + dot + extension) if dot else name[:limit]
+    return name
+
+
+def _params(pairs) -> dict[str, str]:
+    """MIME parameters from BODYSTRUCTURE, RFC 2231 continuations and charsets decoded."""
+    if not isinstance(pairs, tuple | list):
+        return {}
+    flat = [item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
+            for item in pairs]  # fmt: skip
+    named = [(flat[i].lower(), flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
+    try:
+        decoded = decode_params([("", ""), *named])[1:]
+    except (ValueError, IndexError, LookupError):
+        decoded = named
+    return {name: _text(collapse_rfc2231_value(value)) for name, value in decoded}
+
+
+def _attachments(structure, supported: frozenset[str]) -> list[_Attachment]:
+    """The message's attachment parts in MIME order; numbers count every attachment part."""
+    found: list[_Attachment] = []
+    count = 0
+    stack = [(structure, "")]
+    leaves = []
+    while stack:
+        body, part = stack.pop()
+        if body.is_multipart:
+            children = [(child, f"{part}.{i}" if part else str(i)) for i, child in
+                        enumerate(body[0], start=1)]  # fmt: skip
+            stack.extend(reversed(children))
+        else:
+            leaves.append((body, part or "1"))
+    for body, part in leaves:
+        main, sub = _text(body[0]).lower(), _text(body[1]).lower()
+        disposition_at = {"text": 9, "message": 11}.get(main, 8)
+        if main == "message" and sub != "rfc822":
+            disposition_at = 8
+        disposition = body[disposition_at] if len(body) > disposition_at else None
+        kind, disposition_params = "", {}
+        if isinstance(disposition, tuple) and disposition:
+            kind = _text(disposition[0]).lower()
+            disposition_params = _params(disposition[1] if len(disposition) > 1 else None)
+        filename = disposition_params.get("filename") or _params(body[2]).get("name", "")
+        forwarded = (main, sub) == ("message", "rfc822")
+        if not (filename or kind == "attachment" or forwarded):
+            continue  # a body part, not an attachment
+        count += 1
+        name = _safe_name(filename) or ("forwarded message" if forwarded else "attachment")
+        if forwarded and not name.lower().endswith(".eml"):
+            name += ".eml"
+        if PureWindowsPath(name).suffix.lower() not in supported:
+            continue
+        encoding = _text(body[5]).lower() if len(body) > 5 else ""
+        size = body[6] if len(body) > 6 and isinstance(body[6], int) else 0
+        found.append(_Attachment(count, part, name, encoding, size))
+    return found
+
+
+def _decoded(data: bytes, encoding: str) -> bytes:
+    if encoding == "base64":
+        try:
+            return base64.b64decode(data, validate=False)
+        except (binascii.Error, ValueError) as exc:
+            raise ItemError("The attachment's base64 encoding is damaged.") from exc
+    if encoding == "quoted-printable":
+        return quopri.decodestring(data)
+    return data
+
+
+def _problem(exc: Exception, host: str, port: int) -> str:
+    """A reason for people; never the password (no exception here carries it)."""
+    if isinstance(exc, socket.gaierror):
+        return f"The IMAP server name {host} could not be resolved."
+    if isinstance(exc, ssl.SSLError):
+        detail = getattr(exc, "reason", None) or "handshake failed"
+        return f"A secure connection to {host}:{port} could not be made ({detail})."
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"The IMAP server {host}:{port} did not answer in time."
+    if isinstance(exc, OSError):
+        return f"The IMAP server {host}:{port} could not be reached ({exc.strerror or exc})."
+    return f"The IMAP server {host}:{port} failed: {str(exc)[:200]}"
+
+
+class _Session:
+    """One logged-in connection; remembers which folder is open (read-only)."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.host, self.port, self.security, self.username, password = _settings(spec)
+        self._password = password
+        self.client: IMAPClient | None = None
+        self.folder: str | None = None
+        self.uidvalidity = 0
+
+    def open(self) -> None:
+        context = ssl.create_default_context()
+        try:
+            client = IMAPClient(
+                self.host,
+                port=self.port,
+                ssl=self.security == "ssl",
+                ssl_context=context,
+                timeout=TIMEOUT_S,
+            )
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectorError(_problem(exc, self.host, self.port)) from None
+        try:
+            if self.security == "starttls":
+                client.starttls(context)
+            client.login(self.username, self._password)
+        except LoginError:
+            client.shutdown()
+            raise ConnectorError(
+                f"The IMAP server {self.host} refused the login of {self.username!r}: "
+                "check the user name and password."
+            ) from None
+        except (OSError, IMAPClientError) as exc:
+            client.shutdown()
+            raise ConnectorError(_problem(exc, self.host, self.port)) from None
+        self.client, self.folder = client, None
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.logout()
+            except (OSError, IMAPClientError):
+                self.client.shutdown()
+            self.client = None
+
+    def examine(self, folder: str) -> int:
+        """Open ``folder`` read-only (if it is not already); returns its UIDVALIDITY."""
+        if self.client is None:
+            self.open()
+        if self.folder != folder:
+            try:
+                info = self.client.select_folder(folder, readonly=True)
+            except IMAPClientError as exc:
+                if "nonexistent" in str(exc).lower() or "doesn't exist" in str(exc).lower():
+                    raise ConnectorError(
+                        f"The folder {folder!r} does not exist in the mailbox {self.username!r}."
+                    ) from None
+                raise ConnectorError(f"The folder {folder!r} could not be opened: {exc}") from None
+            self.folder, self.uidvalidity = folder, int(info[b"UIDVALIDITY"])
+        return self.uidvalidity
+
+    def read(self, folder: str, uidvalidity: int, uid: int, section: str) -> bytes:
+        """The bytes of ``BODY[section]`` of one message; ItemError when it is gone."""
+        for attempt in (1, 2):
+            try:
+                if self.examine(folder) != uidvalidity:
+                    raise ItemError(
+                        "The folder was reset on the server (new UIDVALIDITY); "
+                        "the next sync indexes it again."
+                    )
+                wanted = f"BODY.PEEK[{section}]"
+                answer = self.client.fetch([uid], [wanted]).get(uid, {})
+                data = answer.get(f"BODY[{section}]".encode())
+            except ConnectorError as exc:
+                raise ItemError(exc.reason) from None
+            except (OSError, IMAPClientError) as exc:
+                # The connection broke (timeout, server restart): reconnect once.
+                self.client, self.folder = None, None
+                if attempt == 2:
+                    raise ItemError(_problem(exc, self.host, self.port)) from None
+                continue
+            if data is None:
+                raise ItemError("The message was deleted on the server before it could be read.")
+            return bytes(data)
+        raise AssertionError("unreachable")
+
+
+class ImapConnector:
+    KIND = KIND
+
+    def validate(self, spec: SourceSpec) -> None:
+        _settings(spec)
+        _folders(spec)
+
+    def items(self, spec: SourceSpec, *, after: str = "") -> Iterator[Item]:
+        from ingestion.parsers import SUPPORTED_EXTENSIONS
+
+        folders = _folders(spec)
+        session = _Session(spec)
+        session.open()
+        try:
+            found: list[Item] = []
+            for folder in folders:
+                found.extend(self._folder_items(session, spec, folder, after, SUPPORTED_EXTENSIONS))
+            found.sort(key=lambda item: item.external_id)
+            yield from found
+        finally:
+            session.close()
+
+    def _folder_items(
+        self, session: _Session, spec: SourceSpec, folder: str, after: str, supported
+    ) -> list[Item]:
+        uidvalidity = session.examine(folder)
+        prefix = f"{folder}/{uidvalidity:010d}/"
+        try:
+            uids = sorted(session.client.search(["ALL"]))
+            wanted = [
+                uid
+                for uid in uids
+                if (message_id := f"{prefix}{uid:010d}") > after
+                or after.startswith(message_id + "/")
+            ]
+            items: list[Item] = []
+            for start in range(0, len(wanted), BATCH):
+                batch = wanted[start : start + BATCH]
+                answers = session.client.fetch(batch, ["RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE"])
+                for uid in batch:
+                    if uid in answers:  # expunged since the search: simply gone
+                        listed = self._message_items(
+                            session, spec, folder, uidvalidity, uid, answers[uid], supported
+                        )
+                        items.extend(listed)
+        except (OSError, IMAPClientError) as exc:
+            raise ConnectorError(_problem(exc, session.host, session.port)) from None
+        return [item for item in items if item.external_id > after]
+
+    def _message_items(self, session, spec, folder, uidvalidity, uid, answer, supported):
+        message_id = f"{folder}/{uidvalidity:010d}/{uid:010d}"
+        size = int(answer.get(b"RFC822.SIZE") or 0)
+        envelope = answer.get(b"ENVELOPE")
+        subject = _text(envelope.subject) if envelope is not None else ""
+        metadata = {"folder": folder, "uidvalidity": uidvalidity, "uid": uid}
+        if envelope is not None and envelope.message_id:
+            metadata["message_id"] = _text(envelope.message_id)
+        name = (_safe_name(subject, limit=120) or UNNAMED_MESSAGE) + ".eml"
+        items = [
+            Item(
+                external_id=message_id,
+                name=name,
+                version=str(size),
+                size=size,
+                fetch=partial(session.read, folder, uidvalidity, uid, ""),
+                readers=spec.readers,
+                metadata={**metadata, "subject": subject},
+            )
+        ]
+        structure = answer.get(b"BODYSTRUCTURE")
+        for attachment in _attachments(structure, supported) if structure else []:
+            if not spec.wanted(attachment.filename):
+                continue
+            # base64 carries 3 bytes in 4: the decoded size is what the size limit is about.
+            decoded_size = attachment.size * 3 // 4 if attachment.encoding == "base64" else None
+            items.append(
+                Item(
+                    external_id=f"{message_id}/att/{attachment.number:03d}",
+                    name=attachment.filename,
+                    version=f"{attachment.size}:{attachment.part}",
+                    size=decoded_size or attachment.size,
+                    fetch=partial(_read_attachment, session, folder, uidvalidity, uid, attachment),
+                    readers=spec.readers,
+                    metadata={**metadata, "part": attachment.part, "message": message_id},
+                )
+            )
+        return items
+
+
+def _read_attachment(
+    session: _Session, folder: str, uidvalidity: int, uid: int, attachment: _Attachment
+) -> bytes:
+    data = session.read(folder, uidvalidity, uid, attachment.part)
+    return _decoded(data, attachment.encoding)
