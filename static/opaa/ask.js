@@ -3,6 +3,29 @@
 // stream cannot start, the form posts normally and the page shows the whole answer.
 (function () {
   "use strict";
+  // "Copy answer": the answer's text and its numbered sources, as plain text.
+  if (navigator.clipboard) {
+    for (const button of document.querySelectorAll("button.copy-answer")) {
+      const card = document.getElementById(button.dataset.answer);
+      if (!card) continue;
+      button.hidden = false;
+      button.addEventListener("click", async () => {
+        const answer = card.querySelector(".answer-text").innerText.trim();
+        const sources = [...card.querySelectorAll("ol.sources > li")].map(
+          (item) => `[${item.value}] ${item.querySelector("a").textContent} <${item.querySelector("a").href}>`
+        );
+        const text = sources.length ? `${answer}\n\nSources:\n${sources.join("\n")}` : answer;
+        try {
+          await navigator.clipboard.writeText(text);
+          button.textContent = "Copied";
+        } catch (error) {
+          button.textContent = "Copy failed";
+        }
+        setTimeout(() => (button.textContent = "Copy answer"), 2000);
+      });
+    }
+  }
+
   const form = document.querySelector("form.ask[data-stream-url]");
   const live = document.getElementById("live-answer");
   if (!form || !live || !window.fetch || !window.ReadableStream) return;
