@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from ingestion import api as ingestion_api
-from ingestion import source_api
+from ingestion import source_api, source_setup_views
 from opaa import health
 from search import api as search_api
 from search import api_conversations as conversation_api
@@ -15,6 +15,7 @@ from search import api_conversations as conversation_api
 api_v1 = [
     path("documents", ingestion_api.DocumentListView.as_view(), name="documents"),
     path("documents/<int:pk>", ingestion_api.DocumentDetailView.as_view(), name="document"),
+    path("sources", source_setup_views.SourceCreateView.as_view(), name="sources"),
     path("sources/<int:pk>/sync", source_api.SourceSyncView.as_view(), name="source-sync"),
     path("ask", search_api.AskView.as_view(), name="ask"),
     path("search", search_api.SearchView.as_view(), name="search"),

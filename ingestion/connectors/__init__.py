@@ -6,7 +6,7 @@ and one line here (and a ``ConnectorKind`` choice).
 
 from __future__ import annotations
 
-from ingestion.connectors import confluence, filesystem, s3
+from ingestion.connectors import confluence, filesystem, imap, s3
 from ingestion.connectors.base import (
     ConnectorError,
     Item,
@@ -28,6 +28,7 @@ __all__ = [
 CONNECTORS: dict[str, SourceConnector] = {
     filesystem.KIND: filesystem.FileSystemConnector(),
     s3.KIND: s3.S3Connector(),
+    imap.KIND: imap.ImapConnector(),
     confluence.KIND: confluence.ConfluenceConnector(),
 }
 

@@ -1,0 +1,171 @@
+"""Set up a source and its connector in one step, as the portal's form and the API do.
+
+Each kind of source declares the settings a workspace admin fills in (``FORMS``): its
+connector's config fields, its secrets (stored encrypted, never shown again) and what
+its ``paths`` mean (folders of a mailbox, folders of a share, key prefixes). Adding a
+kind to the form means one entry here; the connector still has the last word on what
+can work (``SourceConnector.validate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ingestion import sources
+from ingestion.connectors import ConnectorError, SourceSpec, connector_for
+from ingestion.models import ConnectorKind, Source
+from workspaces.models import Workspace
+
+MAX_NAME = 200
+MAX_VALUE = 500
+MAX_PATHS = 50
+MAX_READERS = 200
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # "text", "number" or "choice"
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    default: str = ""
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class KindForm:
+    kind: str
+    label: str
+    paths_label: str
+    config: tuple[Field, ...] = ()
+    secrets: tuple[Field, ...] = ()
+    paths_help: str = ""
+
+
+FORMS: dict[str, KindForm] = {
+    ConnectorKind.IMAP: KindForm(
+        kind=ConnectorKind.IMAP,
+        label="IMAP mailbox",
+        paths_label="Folders",
+        paths_help="One folder a line, e.g. INBOX or Archive/2026; empty: INBOX.",
+        config=(
+            Field("host", "Server", help="e.g. imap.example.com"),
+            Field(
+                "port",
+                "Port",
+                kind="number",
+                required=False,
+                help="Empty: 993 with ssl, 143 with starttls.",
+            ),
+            Field(
+                "security",
+                "Security",
+                kind="choice",
+                choices=("ssl", "starttls", "none"),
+                default="ssl",
+                help="none is allowed only for a server on this machine.",
+            ),
+            Field("username", "User name"),
+        ),
+        secrets=(Field("password", "Password"),),
+    ),
+}
+
+
+def _clean_fields(fields: tuple[Field, ...], values: dict, *, key: str) -> dict:
+    """The declared fields of ``values``, typed; ValidationError under ``key`` otherwise."""
+    if not isinstance(values, dict):
+        raise ValidationError({key: "Expected an object of settings."})
+    unknown = sorted(set(values) - {field.name for field in fields})
+    if unknown:
+        raise ValidationError({key: f"Unknown settings: {', '.join(map(str, unknown))}."})
+    cleaned: dict = {}
+    for field in fields:
+        raw = values.get(field.name, field.default)
+        text = "" if raw is None else str(raw).strip()
+        if len(text) > MAX_VALUE:
+            raise ValidationError({key: f"{field.label} is longer than {MAX_VALUE} characters."})
+        if not text:
+            if field.required:
+                raise ValidationError({key: f"{field.label} is required."})
+            continue
+        if field.kind == "number":
+            if not text.isdigit():
+                raise ValidationError({key: f"{field.label} must be a whole number."})
+            cleaned[field.name] = int(text)
+        elif field.kind == "choice" and text not in field.choices:
+            raise ValidationError(
+                {key: f"{field.label} must be one of {', '.join(field.choices)}."}
+            )
+        else:
+            cleaned[field.name] = text
+    return cleaned
+
+
+def _clean_list(values, *, key: str, limit: int, length: int) -> list[str]:
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise ValidationError({key: "Expected a list of strings."})
+    cleaned = [value.strip() for value in values if value.strip()]
+    if len(cleaned) > limit or any(len(value) > length for value in cleaned):
+        raise ValidationError({key: f"At most {limit} entries of {length} characters."})
+    return cleaned
+
+
+def source_setup(
+    *,
+    workspace: Workspace,
+    kind: str,
+    name: str,
+    config: dict,
+    secrets: dict,
+    paths: list[str],
+    readers: list[str] | None = None,
+    include_globs: list[str] | None = None,
+    exclude_globs: list[str] | None = None,
+    schedule: str = "0 * * * *",
+) -> Source:
+    """Create a connector of ``kind`` and a source over it in ``workspace``, or neither.
+
+    Everything is checked before anything is written: the settings against the kind's
+    form, then by the connector itself (which names the problem, never a secret).
+    Raises ValidationError keyed by field (``kind``, ``name``, ``config``, ``secrets``,
+    ``paths``, ``readers``, ``schedule``, globs).
+    """
+    form = FORMS.get(kind)
+    if form is None:
+        offered = ", ".join(sorted(FORMS))
+        raise ValidationError(
+            {"kind": f"Sources of kind {kind!r} cannot be set up here: {offered}."}
+        )
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME:
+        raise ValidationError({"name": f"Give the source a name of 1 to {MAX_NAME} characters."})
+    config = _clean_fields(form.config, config or {}, key="config")
+    secrets = _clean_fields(form.secrets, secrets or {}, key="secrets")
+    paths = _clean_list(paths or [], key="paths", limit=MAX_PATHS, length=1024)
+    readers = _clean_list(readers or [], key="readers", limit=MAX_READERS, length=320)
+    spec = SourceSpec(paths=tuple(paths), readers=tuple(readers), config=config, secrets=secrets)
+    try:
+        connector_for(kind).validate(spec)
+    except ConnectorError as exc:
+        raise ValidationError({"config": exc.reason}) from None
+    with transaction.atomic():
+        connector = sources.connector_create(name=name, kind=kind, config=config, secrets=secrets)
+        return sources.source_create(
+            connector=connector,
+            workspace=workspace,
+            name=name,
+            paths=paths,
+            readers=readers,
+            include_globs=_clean_list(
+                include_globs or [], key="include_globs", limit=50, length=300
+            ),
+            exclude_globs=_clean_list(
+                exclude_globs or [], key="exclude_globs", limit=50, length=300
+            ),
+            schedule=schedule,
+        )
