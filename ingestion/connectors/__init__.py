@@ -6,7 +6,7 @@ and one line here (and a ``ConnectorKind`` choice).
 
 from __future__ import annotations
 
-from ingestion.connectors import confluence, filesystem, imap, s3
+from ingestion.connectors import confluence, filesystem, imap, s3, web
 from ingestion.connectors.base import (
     ConnectorError,
     Item,
@@ -30,6 +30,7 @@ CONNECTORS: dict[str, SourceConnector] = {
     s3.KIND: s3.S3Connector(),
     imap.KIND: imap.ImapConnector(),
     confluence.KIND: confluence.ConfluenceConnector(),
+    web.KIND: web.WebDirectoryConnector(),
 }
 
 
