@@ -99,6 +99,10 @@ def request(
                         continue
                 if status >= 400:
                     raise HTTPProblem(status, f"{_where(target)} answered HTTP {status}.")
+                if 300 <= status < 400:  # only clients that do not follow redirects see one
+                    raise HTTPProblem(
+                        status, f"{_where(target)} redirects elsewhere (HTTP {status})."
+                    )
                 body = bytearray()
                 for block in response.iter_bytes():
                     body += block
