@@ -73,6 +73,45 @@ FORMS: dict[str, KindForm] = {
         ),
         secrets=(Field("password", "Password"),),
     ),
+    ConnectorKind.CONFLUENCE: KindForm(
+        kind=ConnectorKind.CONFLUENCE,
+        label="Confluence",
+        paths_label="Space keys",
+        paths_help="One space key a line, e.g. ENG.",
+        config=(
+            Field(
+                "base_url",
+                "Base URL",
+                help="Cloud: https://<site>.atlassian.net; Data Center: the server's URL",
+            ),
+            Field(
+                "flavour",
+                "Flavour",
+                kind="choice",
+                choices=("cloud", "datacenter"),
+                default="cloud",
+            ),
+            Field("email", "Account email", required=False, help="Cloud only"),
+            Field(
+                "email_domain",
+                "Email domain",
+                required=False,
+                help="Data Center only: turns user names in restrictions into emails",
+            ),
+        ),
+        secrets=(
+            Field("api_token", "API token", required=False, help="Cloud"),
+            Field("personal_access_token", "Personal access token", required=False),
+        ),
+    ),
+    ConnectorKind.WEB: KindForm(
+        kind=ConnectorKind.WEB,
+        label="Web directory",
+        paths_label="Folder URLs",
+        paths_help="One a line, e.g. https://files.example.com/policies/",
+        config=(Field("username", "User name", required=False, help="only for basic auth"),),
+        secrets=(Field("password", "Password", required=False),),
+    ),
 }
 
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 
 from ingestion import sources
 from ingestion.connectors import confluence, http_client
-from ingestion.models import ConnectorKind, Document, DocumentStatus, SyncStatus
+from ingestion.models import ConnectorKind, Document, DocumentStatus, Source, SyncStatus
 from tests.ingestion.connectors.confluence_server import (
     CLOUD_EMAIL,
     CLOUD_TOKEN,
@@ -278,3 +278,54 @@ def test_a_source_that_can_never_work_is_refused(acme, config, secrets, paths, m
             name="Wiki",
             paths=paths,
         )
+
+
+def test_admin_adds_a_confluence_source_from_the_portal(acme, alice_portal):
+    page = alice_portal.get("/sources/new?kind=confluence").content.decode()
+    assert 'name="config_base_url"' in page
+    assert 'name="secret_api_token"' in page
+
+    response = alice_portal.post(
+        "/sources/new?kind=confluence",
+        {
+            "name": "Engineering wiki",
+            "config_base_url": "https://acme.atlassian.net",
+            "config_flavour": "cloud",
+            "config_email": CLOUD_EMAIL,
+            "secret_api_token": CLOUD_TOKEN,
+            "paths": "ENG\nHR\n",
+            "schedule": "0 * * * *",
+        },
+    )
+
+    assert response.status_code == 302
+    source = Source.objects.select_related("connector").get(name="Engineering wiki")
+    assert (source.connector.kind, source.paths) == ("confluence", ["ENG", "HR"])
+    assert CLOUD_TOKEN not in source.connector.secrets_encrypted
+    assert sources.connector_secrets(source.connector) == {"api_token": CLOUD_TOKEN}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"flavour": "datacenter"}, "needs a personal access token"),
+        ({"flavour": "server"}, "must be one of cloud, datacenter"),
+        ({"base_url": "wiki.acme.example"}, "needs a base URL"),
+    ],
+)
+def test_the_api_refuses_a_confluence_source_that_cannot_work(acme, alice_api, change, message):
+    body = {
+        "kind": "confluence",
+        "name": "Wiki",
+        "config": {"base_url": "https://acme.atlassian.net", "flavour": "cloud"} | change,
+        "secrets": {"api_token": CLOUD_TOKEN},
+        "paths": ["ENG"],
+    }
+    body["config"]["email"] = CLOUD_EMAIL
+
+    response = alice_api.post("/api/v1/sources", body, format="json")
+
+    assert response.status_code == 400
+    assert message in str(response.json()["config"])
+    assert CLOUD_TOKEN not in response.content.decode()
+    assert not Source.objects.exists()

@@ -176,3 +176,24 @@ def test_globs_and_unsupported_files(acme, site, run_sync):
 def test_a_folder_url_that_cannot_work_is_refused(acme, path):
     with pytest.raises(ValidationError):
         _source(path)
+
+
+def test_admin_adds_a_web_directory_through_the_api(acme, alice_api):
+    body = {
+        "kind": "web",
+        "name": "Intranet files",
+        "config": {},
+        "secrets": {},
+        "paths": ["https://files.acme.example/policies/"],
+    }
+    created = alice_api.post("/api/v1/sources", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["paths"] == ["https://files.acme.example/policies/"]
+
+    refused = alice_api.post(
+        "/api/v1/sources",
+        {**body, "paths": ["https://files.acme.example/a/../etc/"]},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "must not contain '..'" in str(refused.json()["config"])
