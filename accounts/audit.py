@@ -7,12 +7,15 @@ cannot be written fails with it, and an action rolled back leaves no event.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from accounts.models import ApiToken, AuditEvent, User
 
@@ -37,6 +40,9 @@ class AuditAction(models.TextChoices):
     ADMIN_ADDED = "admin.added", "Admin: object added"
     ADMIN_CHANGED = "admin.changed", "Admin: object changed"
     ADMIN_DELETED = "admin.deleted", "Admin: object deleted"
+    SOURCE_DELETED = "source.deleted", "Source deleted"
+    USER_ERASED = "user.erased", "User erased"
+    ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
 
 
 USER_AGENT_MAX = 500
@@ -138,3 +144,68 @@ def audit_signin_failed(*, request, email: str) -> None:
         ),
         extra={"email": email[:254]},
     )
+
+
+def audit_pseudonym(*, user_id: int) -> str:
+    """The stable stand-in for an erased user in their organization's audit log.
+
+    A keyed hash (SECRET_KEY) of the organization and the user's id: every event of one
+    erased person still reads as the same actor, but nobody without the key can tell
+    who it was, and the key never leaves the installation.
+    """
+    message = f"{connection.schema_name}:{user_id}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return f"erased-{digest[:16]}"
+
+
+# The log's trigger (search migration 0008) lets an UPDATE through only while this
+# transaction-local setting is on, and only if action, time, target and organization
+# stay as they were: erasure may blank who and what, never rewrite what happened.
+_ERASURE_ON = "SELECT set_config('opaa.audit_erasure', 'on', true)"
+_ERASURE_OFF = "SELECT set_config('opaa.audit_erasure', 'off', true)"
+
+
+def audit_pseudonymize_user(*, user_id: int, email: str) -> str:
+    """Replace a person's identity in the audit log with ``audit_pseudonym``; returns it.
+
+    Their events keep action, time and targets; the email (as actor and anywhere in the
+    details), IP address, user agent and any recorded question text go. Runs in the
+    caller's transaction.
+    """
+    pseudonym = audit_pseudonym(user_id=user_id)
+    email = email.strip().lower()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_ERASURE_ON)
+        cursor.execute(
+            """
+            UPDATE accounts_auditevent
+               SET actor_email = %(pseudonym)s, ip = NULL, user_agent = '',
+                   extra = extra - 'text'
+             WHERE actor_user_id = %(user_id)s OR lower(actor_email) = %(email)s
+            """,
+            {"pseudonym": pseudonym, "user_id": user_id, "email": email},
+        )
+        cursor.execute(
+            """
+            UPDATE accounts_auditevent
+               SET extra = regexp_replace(extra::text, %(pattern)s, %(pseudonym)s, 'gi')::jsonb
+             WHERE extra::text ~* %(pattern)s
+            """,
+            {"pseudonym": pseudonym, "pattern": re.escape(email)},
+        )
+        cursor.execute(_ERASURE_OFF)
+    return pseudonym
+
+
+def audit_pseudonymize_target(*, target_type: str, target_id: object, fields: list[str]) -> None:
+    """Drop ``fields`` (e.g. a document's title) from the details of events about a target."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_ERASURE_ON)
+        cursor.execute(
+            """
+            UPDATE accounts_auditevent SET extra = extra - %(fields)s::text[]
+             WHERE target_type = %(type)s AND target_id = %(id)s AND extra ?| %(fields)s::text[]
+            """,
+            {"type": target_type, "id": str(target_id), "fields": fields},
+        )
+        cursor.execute(_ERASURE_OFF)

@@ -15,7 +15,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from accounts.audit import AuditAction, AuditContext, audit_record
+from accounts.audit import (
+    AuditAction,
+    AuditContext,
+    audit_pseudonym,
+    audit_pseudonymize_user,
+    audit_record,
+)
 from accounts.models import ApiToken, TokenKind, User
 from accounts.scopes import SERVICE_ACCOUNT_ROLE_FOR_SCOPE, Scope
 from accounts.tokens import token_digest, token_display_prefix, token_generate
@@ -202,3 +208,69 @@ def token_used(*, token: ApiToken, audit: AuditContext) -> None:
     audit_record(
         action=AuditAction.TOKEN_USED, context=audit, target_type="token", target_id=token.pk
     )
+
+
+def _sessions_delete(user_id: int) -> int:
+    """Delete the user's sessions in this organization (signs them out everywhere)."""
+    from django.contrib.sessions.models import Session
+
+    doomed = [
+        session.pk
+        for session in Session.objects.iterator()
+        if str(session.get_decoded().get("_auth_user_id")) == str(user_id)
+    ]
+    Session.objects.filter(pk__in=doomed).delete()
+    return len(doomed)
+
+
+def _token_keys_delete(tokens: list[ApiToken]) -> None:
+    """Delete the Redis counters of ``tokens`` (last-used gate and rate windows)."""
+    redis = get_redis_connection("default")
+    for token in tokens:
+        cache.delete(_key(token, "token-used"))
+        for key in redis.scan_iter(match=f"opaa:{_key(token, 'token-rate')}:*", count=500):
+            redis.delete(key)
+
+
+def user_erase(*, user: User, audit: AuditContext | None = None) -> str:
+    """Erase a person from their organization (GDPR); returns their audit pseudonym.
+
+    Deleted: the account, its sessions, memberships, sign-in identities, API tokens (and
+    their Redis counters), conversations, every question it asked with the answers and
+    feedback on them, its feedback on others' answers, and the organization's cached
+    answers. Documents it uploaded belong to their workspace and stay (uploader blanked).
+    The audit log keeps its events with the person replaced by a keyed pseudonym
+    (``accounts.audit.audit_pseudonymize_user``); a ``user.erased`` event records the
+    erasure itself. The organization's only owner cannot be erased (delete the
+    organization instead). Raises ValidationError then. Not idempotent by nature: the
+    user row is gone afterwards.
+    """
+    from search.erasure import answers_cache_delete
+    from search.models import Question
+
+    if (
+        user.is_owner
+        and not User.objects.filter(is_owner=True, is_active=True).exclude(pk=user.pk).exists()
+    ):
+        raise ValidationError(
+            {"user": "The organization's only owner cannot be erased; delete the organization."}
+        )
+    tokens = list(ApiToken.objects.filter(user=user))
+    user_id, email = user.pk, user.email
+    with transaction.atomic():
+        Question.objects.filter(asked_by=user).delete()
+        user.conversations.all().delete()
+        _sessions_delete(user_id)
+        user.delete()  # memberships, tokens, identities, feedback: ON DELETE CASCADE
+        # Recorded first, so a self-erasure's own event is pseudonymized with the rest.
+        audit_record(
+            action=AuditAction.USER_ERASED,
+            context=audit,
+            target_type="user",
+            target_id=user_id,
+            extra={"pseudonym": audit_pseudonym(user_id=user_id)},
+        )
+        pseudonym = audit_pseudonymize_user(user_id=user_id, email=email)
+        answers_cache_delete()
+        transaction.on_commit(lambda: _token_keys_delete(tokens))
+    return pseudonym

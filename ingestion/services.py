@@ -19,7 +19,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
-from accounts.audit import AuditAction, AuditContext, audit_record
+from accounts.audit import (
+    AuditAction,
+    AuditContext,
+    audit_pseudonymize_target,
+    audit_record,
+)
 from accounts.models import User
 from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
@@ -29,6 +34,7 @@ from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import original_delete, original_read, original_store
 from opaa import metrics
 from search.cache import index_changed
+from search.erasure import answers_cache_delete, answers_citing_erase
 from search.keyword import postings_write
 from workspaces.models import Workspace
 
@@ -291,17 +297,30 @@ def document_index(*, document_id: int) -> Document | None:
 
 
 def document_delete(*, document: Document, audit: AuditContext | None = None) -> None:
-    """Delete a document, its chunks and its stored original (audited as ``audit``)."""
+    """Erase a document: row, chunks, vectors, postings, stored original (audited).
+
+    Chunks and their vectors go with the row (ON DELETE CASCADE), postings with the
+    chunks. Answers that cited it are replaced by a notice and the workspace's cached
+    answers are deleted (``search.erasure``). Events about it in the audit log keep ids
+    only: its title and file name are dropped from them. The stored original (its key
+    is per version: older versions were deleted when replaced) is deleted once the
+    transaction commits, so a rollback never leaves a row without its file.
+    """
     key = document.storage_key
     with transaction.atomic():
+        audit_pseudonymize_target(
+            target_type="document", target_id=document.pk, fields=["title", "filename"]
+        )
         audit_record(
             action=AuditAction.DOCUMENT_DELETED,
             context=audit,
             target_type="document",
             target_id=document.pk,
-            extra={"workspace": document.workspace.slug, "title": document.title},
+            extra={"workspace": document.workspace.slug},
         )
         workspace_id = document.workspace_id
+        answers_citing_erase(document_ids=[document.pk])
         document.delete()
         index_changed(workspace_id=workspace_id)
+        answers_cache_delete(workspace_id=workspace_id)
         transaction.on_commit(lambda: original_delete(key))

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.audit import audit_context
 from accounts.scopes import Scope
 from ingestion import sources
 from ingestion.models import Source, SyncRun, SyncTrigger
@@ -69,3 +70,22 @@ class SourceSyncView(WorkspaceAPIView):
             full=full,
         )
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SourceDetailView(WorkspaceAPIView):
+    """Delete one source with every document it brought in (workspace admin; token
+    scope ``connectors:admin``). Answers 204; 404 for a source the caller cannot see."""
+
+    required_roles = {"DELETE": Role.ADMIN}
+    required_scopes = {"DELETE": Scope.CONNECTORS_ADMIN}
+    workspace_from_request = False
+
+    def scoped_queryset(self):
+        return Source.objects.filter(workspace__in=self.readable_workspaces())
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        source = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
+        self.object_workspace_check(source.workspace)
+        sources.source_delete(source=source, audit=audit_context(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.audit import audit_context
 from ingestion import services, sources
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
 from workspaces.access import workspace_for, workspaces_readable
@@ -126,6 +127,17 @@ def source_sync(request, pk: int):
     what = "A full re-index" if full else "A sync"
     messages.success(request, f"{what} of {source.name} has been queued.")
     return redirect(f"/sources/?workspace={source.workspace.slug}")
+
+
+@login_required
+@require_POST
+def source_delete(request, pk: int):
+    """Delete the source and every document it brought in (workspace admins)."""
+    source = _admin_source(request, pk)
+    slug, name = source.workspace.slug, source.name
+    count = sources.source_delete(source=source, audit=audit_context(request))
+    messages.success(request, f"Deleted {name} and its {count} documents.")
+    return redirect(f"/sources/?workspace={slug}")
 
 
 @login_required

@@ -227,3 +227,33 @@ def sources_sync_due(*, now: datetime | None = None) -> list[int]:
             _enqueue(run.source_id)
             queued.append(run.source_id)
     return queued
+
+
+def source_delete(*, source: Source, audit=None) -> int:
+    """Erase a source: every document it brought in (as ``document_delete``), its sync
+    runs, the source itself; returns how many documents went. Audited as ``audit``.
+
+    Its connector stays (other sources may use it; an admin deletes it separately).
+    A sync running meanwhile would find its source gone and stop; the sync lock is
+    not needed, because every document goes through the same erasure either way.
+    """
+    from accounts.audit import AuditAction, audit_record
+    from ingestion.services import document_delete
+
+    source_id = source.pk
+    with transaction.atomic():
+        documents = Document.objects.filter(synced_from=source).select_related("workspace")
+        count = 0
+        for document in documents.iterator():
+            document_delete(document=document, audit=audit)
+            count += 1
+        audit_record(
+            action=AuditAction.SOURCE_DELETED,
+            context=audit,
+            target_type="source",
+            target_id=source_id,
+            extra={"workspace": source.workspace.slug, "documents": count},
+        )
+        source.delete()  # its sync runs go with it (ON DELETE CASCADE)
+    logger.info("source deleted id=%s documents=%s", source_id, count)
+    return count

@@ -57,6 +57,7 @@ class AnswerSettingsForm(forms.ModelForm):
             "recency_half_life_days",
             "llm_prompt_price_per_million",
             "llm_completion_price_per_million",
+            "retention_days",
         ]
 
     def save(self, commit=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from workspaces.models import Workspace
@@ -196,6 +197,16 @@ class AnswerSettings(models.Model):
         decimal_places=4,
         null=True,
         blank=True,
+    )
+    # Retention of the query log: questions, answers, feedback and conversations older
+    # than this many days are purged every night (search.retention); empty keeps them.
+    retention_days = models.PositiveIntegerField(
+        "keep questions and conversations for (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(36500)],
+        help_text="Older questions, answers and conversations are deleted nightly. "
+        "Empty: kept until deleted.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

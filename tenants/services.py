@@ -75,6 +75,37 @@ def organization_create(
     return OrganizationCreated(organization=organization, owner=owner, owner_password=password)
 
 
-def organization_delete(*, organization: Organization) -> None:
-    """Delete an organization and drop its schema (stored objects: see issue on erasure)."""
-    organization.delete(force_drop=True)
+def organization_delete(*, organization: Organization, audit=None) -> dict[str, int]:
+    """Erase an organization: schema, domains, stored objects, Redis keys, queued tasks.
+
+    In this order, each step idempotent, so running it again after a failure finishes
+    the job: queued tasks of the organization are removed (nothing new starts), its
+    objects under ``org/<schema>/`` are deleted (every version, on S3), its Redis keys
+    are deleted, then its schema is dropped with everything in it (users, documents,
+    chunks, vectors, postings, conversations, its audit log) together with its public
+    rows (domains, usage), and Redis and the queues are swept once more for anything a
+    running task wrote meanwhile. An ``organization.deleted`` event in the platform's
+    audit log records the deletion (slug and counts only). Returns the counts.
+    """
+    from django_tenants.utils import get_public_schema_name
+
+    from accounts.audit import AuditAction, audit_record
+    from ingestion.storage import objects_delete_under, organization_prefix
+    from opaa.erasure import organization_keys_delete, organization_tasks_purge
+
+    schema, slug = organization.schema_name, organization.slug
+    counts = {"tasks": organization_tasks_purge(schema)}
+    counts["objects"] = objects_delete_under(organization_prefix(schema))
+    counts["redis_keys"] = organization_keys_delete(schema)
+    with schema_context(get_public_schema_name()), transaction.atomic():
+        organization.delete(force_drop=True)
+        audit_record(
+            action=AuditAction.ORGANIZATION_DELETED,
+            context=audit,
+            target_type="organization",
+            target_id=slug,
+            extra=dict(counts),
+        )
+    counts["redis_keys"] += organization_keys_delete(schema)
+    counts["tasks"] += organization_tasks_purge(schema)
+    return counts
