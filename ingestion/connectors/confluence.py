@@ -6,9 +6,8 @@ the server's URL with its context path), ``flavour`` (``cloud`` or ``datacenter`
 names into emails. Secrets: ``api_token`` (Cloud, sent with the email as basic auth) or
 ``personal_access_token`` (Data Center, sent as a bearer token). ``paths`` are space keys.
 
-Cloud is read through REST v2 (spaces, pages with cursor pagination, attachments) plus
-v1's read-restriction endpoint, which v2 does not offer; Data Center through
-``/rest/api/content`` with start/limit pagination and the restrictions expanded.
+How each flavour's REST API is read lives in ``confluence_api``; this module turns its
+answers into items.
 
 Each page becomes an HTML document titled with its breadcrumb (``Home > Policies >
 Travel``); its attachments of a supported type become documents of their own. Ids sort
@@ -31,56 +30,27 @@ import hashlib
 import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import PurePath
 
-import httpx
-from django.conf import settings
-from django.utils.text import slugify
-
-from ingestion.connectors import http_client
-from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec
+from ingestion.connectors.base import Item, SourceSpec
+from ingestion.connectors.confluence_api import Page, Site
 from ingestion.parsers import SUPPORTED_EXTENSIONS
 
 KIND = "confluence"
-CLOUD = "cloud"
-DATA_CENTER = "datacenter"
-FLAVOURS = (CLOUD, DATA_CENTER)
 
-# The largest pages the APIs hand out (v2: 250; Data Center's default maximum: 100).
-CLOUD_LIMIT = 250
-DC_LIMIT = 100
-# More pages of results than this means a server returning the same cursor forever.
-MAX_RESULT_PAGES = 10_000
-# Personal spaces' keys start with "~".
-_SPACE_KEY = re.compile(r"~?[A-Za-z0-9_.-]{1,255}")
 _PARAMETER = re.compile(r"<ac:parameter\b[^>]*>.*?</ac:parameter>", re.DOTALL)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f/\\]+")
-_RESTRICTION_EXPAND = "restrictions.read.restrictions.user,restrictions.read.restrictions.group"
-
-
-@dataclass
-class _Page:
-    id: str
-    title: str
-    version: int
-    url: str
-    # Cloud gives the parent; Data Center the ancestors (outermost first).
-    parent_id: str | None = None
-    ancestor_ids: list[str] = field(default_factory=list)
-    # Data Center's restrictions come with the listing; Cloud's are fetched when needed.
-    restriction: frozenset[str] | None = None
 
 
 class ConfluenceConnector:
     KIND = KIND
 
     def validate(self, spec: SourceSpec) -> None:
-        _Site.settings(spec)
+        Site.settings(spec)
 
     def items(self, spec: SourceSpec, *, after: str = "") -> Iterator[Item]:
-        with _Site(spec) as site:
+        with Site(spec) as site:
             found: list[Item] = []
             for key in sorted(set(spec.paths)):
                 found.extend(self._space_items(site, spec, key, after))
@@ -88,7 +58,7 @@ class ConfluenceConnector:
                 if item.external_id > after:
                     yield item
 
-    def _space_items(self, site: _Site, spec: SourceSpec, key: str, after: str) -> list[Item]:
+    def _space_items(self, site: Site, spec: SourceSpec, key: str, after: str) -> list[Item]:
         pages = {page.id: page for page in site.pages(key)}
         items = []
         for page in pages.values():
@@ -107,7 +77,9 @@ class ConfluenceConnector:
                         external_id=page_key,
                         name=f"{_safe_name(page.title) or 'page-' + page.id}.html",
                         version=f"{page.version}:{marker}",
-                        fetch=lambda page=page, b=breadcrumb, r=readers: site.page_html(page, b, r),
+                        fetch=lambda page=page, b=breadcrumb, r=readers: _render(
+                            b, page.url, r, site.page_storage(page)
+                        ),
                         readers=readers,
                         metadata={"url": page.url, "space": key, "breadcrumb": breadcrumb},
                     )
@@ -132,227 +104,7 @@ class ConfluenceConnector:
         return items
 
 
-class _Site:
-    """One Confluence site: its client, flavour and the answers it gave during a listing."""
-
-    def __init__(self, spec: SourceSpec) -> None:
-        self.base_url, self.flavour, auth = self.settings(spec)
-        self.email_domain = str(spec.config.get("email_domain") or "").strip().lstrip("@")
-        self.client = httpx.Client(
-            base_url=self.base_url,
-            auth=auth if isinstance(auth, httpx.Auth) else None,
-            headers={"Accept": "application/json"}
-            | ({"Authorization": f"Bearer {auth}"} if isinstance(auth, str) else {}),
-            timeout=http_client.TIMEOUT,
-            follow_redirects=True,  # Cloud downloads redirect to its media store
-        )
-        self._restrictions: dict[str, frozenset[str]] = {}
-
-    def __enter__(self) -> _Site:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.client.close()
-
-    @staticmethod
-    def settings(spec: SourceSpec) -> tuple[str, str, httpx.Auth | str]:
-        config, secrets = spec.config, spec.secrets
-        base_url = str(config.get("base_url") or "").strip().rstrip("/")
-        flavour = str(config.get("flavour") or "").strip().lower()
-        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base_url):
-            raise ConnectorError("The Confluence connector needs a base URL (https://...).")
-        if flavour not in FLAVOURS:
-            raise ConnectorError("The Confluence flavour must be 'cloud' or 'datacenter'.")
-        if not spec.paths:
-            raise ConnectorError("The source names no Confluence space key.")
-        for key in spec.paths:
-            if not _SPACE_KEY.fullmatch(key):
-                raise ConnectorError(f"{key!r} is not a Confluence space key.")
-        if flavour == CLOUD:
-            email, token = str(config.get("email") or ""), str(secrets.get("api_token") or "")
-            if not email or not token:
-                raise ConnectorError("Confluence Cloud needs an email and an API token.")
-            return base_url.removesuffix("/wiki"), flavour, httpx.BasicAuth(email, token)
-        token = str(secrets.get("personal_access_token") or "")
-        if not token:
-            raise ConnectorError("Confluence Data Center needs a personal access token.")
-        return base_url, flavour, token
-
-    # --- requests -------------------------------------------------------------------
-
-    def get(self, url: str, params: dict | None = None, *, what: str) -> dict:
-        try:
-            return http_client.request(self.client, url, params=params).json()
-        except http_client.HTTPProblem as exc:
-            raise ConnectorError(_problem(exc, what)) from exc
-
-    def _cursor_results(self, url: str, params: dict, *, what: str) -> Iterator[dict]:
-        """Cloud v2: follow ``_links.next`` (relative to the site) until there is none."""
-        next_url: str | None = url
-        seen = set()
-        while next_url and len(seen) < MAX_RESULT_PAGES:
-            seen.add(next_url)
-            data = self.get(next_url, params if next_url == url else None, what=what)
-            yield from data.get("results", [])
-            next_url = (data.get("_links") or {}).get("next")
-            if next_url in seen:
-                raise ConnectorError(
-                    f"Confluence returned the same page twice while listing {what}."
-                )
-
-    def _offset_results(self, url: str, params: dict, *, what: str) -> Iterator[dict]:
-        """Data Center: ``start``/``limit`` until a result page has no ``next`` link."""
-        start = 0
-        for _ in range(MAX_RESULT_PAGES):
-            data = self.get(url, {**params, "start": start, "limit": DC_LIMIT}, what=what)
-            results = data.get("results", [])
-            yield from results
-            if not results or "next" not in (data.get("_links") or {}):
-                return
-            start += len(results)
-
-    # --- listing --------------------------------------------------------------------
-
-    def pages(self, key: str) -> list[_Page]:
-        if self.flavour == CLOUD:
-            return self._cloud_pages(key)
-        return self._dc_pages(key)
-
-    def _cloud_pages(self, key: str) -> list[_Page]:
-        spaces = self.get("/wiki/api/v2/spaces", {"keys": key}, what=f"space {key}")
-        match = [s for s in spaces.get("results", []) if s.get("key") == key]
-        if not match:
-            raise ConnectorError(
-                f"The Confluence space {key} does not exist or the account cannot see it."
-            )
-        listing = self._cursor_results(
-            f"/wiki/api/v2/spaces/{match[0]['id']}/pages",
-            {"limit": CLOUD_LIMIT, "status": "current", "sort": "id"},
-            what=f"the pages of space {key}",
-        )
-        return [
-            _Page(
-                id=str(raw["id"]),
-                title=str(raw.get("title") or ""),
-                version=int((raw.get("version") or {}).get("number") or 0),
-                url=self._web_url((raw.get("_links") or {}).get("webui", "")),
-                parent_id=str(raw["parentId"]) if raw.get("parentId") else None,
-            )
-            for raw in listing
-        ]
-
-    def _dc_pages(self, key: str) -> list[_Page]:
-        self.get(f"/rest/api/space/{key}", what=f"space {key}")  # 404 here: no such space
-        listing = self._offset_results(
-            "/rest/api/content",
-            {
-                "spaceKey": key,
-                "type": "page",
-                "status": "current",
-                "expand": f"version,ancestors,{_RESTRICTION_EXPAND}",
-            },
-            what=f"the pages of space {key}",
-        )
-        pages = []
-        for raw in listing:
-            read = ((raw.get("restrictions") or {}).get("read") or {}).get("restrictions") or {}
-            pages.append(
-                _Page(
-                    id=str(raw["id"]),
-                    title=str(raw.get("title") or ""),
-                    version=int((raw.get("version") or {}).get("number") or 0),
-                    url=self._web_url((raw.get("_links") or {}).get("webui", "")),
-                    ancestor_ids=[str(a["id"]) for a in raw.get("ancestors") or []],
-                    restriction=self._principals(read),
-                )
-            )
-        return pages
-
-    def restriction(self, page: _Page) -> frozenset[str]:
-        """Who the page's own read restriction admits (empty: it has none)."""
-        if page.restriction is not None:
-            return page.restriction
-        if page.id not in self._restrictions:
-            data = self.get(
-                f"/wiki/rest/api/content/{page.id}/restriction/byOperation/read",
-                {"expand": "restrictions.user,restrictions.group"},
-                what=f"the restrictions of page {page.title!r}",
-            )
-            self._restrictions[page.id] = self._principals(data.get("restrictions") or {})
-        return self._restrictions[page.id]
-
-    def _principals(self, restrictions: dict) -> frozenset[str]:
-        principals = set()
-        for user in (restrictions.get("user") or {}).get("results") or []:
-            principals.add(self._user(user))
-        for group in (restrictions.get("group") or {}).get("results") or []:
-            name = str(group.get("name") or "")
-            slug = slugify(name)
-            principals.add(f"group:{slug}" if slug else f"confluence-group:{name}")
-        return frozenset(principals)
-
-    def _user(self, user: dict) -> str:
-        email = str(user.get("email") or "").strip().lower()
-        if email:
-            return f"user:{email}"
-        username = str(user.get("username") or "").strip().lower()
-        if username and self.email_domain:
-            return f"user:{username}@{self.email_domain.lower()}"
-        return f"confluence-user:{user.get('accountId') or username or user.get('userKey')}"
-
-    def attachments(self, page: _Page) -> Iterator[dict]:
-        what = f"the attachments of page {page.title!r}"
-        if self.flavour == CLOUD:
-            listing = self._cursor_results(
-                f"/wiki/api/v2/pages/{page.id}/attachments", {"limit": CLOUD_LIMIT}, what=what
-            )
-        else:
-            listing = self._offset_results(
-                f"/rest/api/content/{page.id}/child/attachment", {"expand": "version"}, what=what
-            )
-        for raw in listing:
-            links = raw.get("_links") or {}
-            extensions = raw.get("extensions") or {}
-            download = raw.get("downloadLink") or links.get("download") or ""
-            yield {
-                "id": str(raw["id"]),
-                "title": str(raw.get("title") or ""),
-                "version": int((raw.get("version") or {}).get("number") or 0),
-                "size": raw.get("fileSize") or extensions.get("fileSize"),
-                "download": self._web_url(download),
-                "url": self._web_url(raw.get("webuiLink") or links.get("webui") or ""),
-            }
-
-    # --- fetching -------------------------------------------------------------------
-
-    def page_html(self, page: _Page, breadcrumb: list[str], readers: tuple[str, ...]) -> bytes:
-        if self.flavour == CLOUD:
-            url, params = f"/wiki/api/v2/pages/{page.id}", {"body-format": "storage"}
-        else:
-            url, params = f"/rest/api/content/{page.id}", {"expand": "body.storage,version"}
-        try:
-            data = http_client.request(self.client, url, params=params).json()
-        except http_client.HTTPProblem as exc:
-            raise ItemError(_item_problem(exc)) from exc
-        storage = ((data.get("body") or {}).get("storage") or {}).get("value") or ""
-        return _render(breadcrumb, page.url, readers, storage)
-
-    def download(self, url: str) -> bytes:
-        try:
-            fetched = http_client.request(self.client, url, max_bytes=settings.MAX_UPLOAD_BYTES)
-        except http_client.HTTPProblem as exc:
-            raise ItemError(_item_problem(exc)) from exc
-        return fetched.content
-
-    def _web_url(self, link: str) -> str:
-        """An absolute URL for a link the API gives relative to the wiki."""
-        if not link or link.startswith(("http://", "https://")):
-            return link
-        root = f"{self.base_url}/wiki" if self.flavour == CLOUD else self.base_url
-        return root + (link if link.startswith("/") else f"/{link}")
-
-
-def _ancestor_ids(page: _Page, pages: dict[str, _Page]) -> list[str]:
+def _ancestor_ids(page: Page, pages: dict[str, Page]) -> list[str]:
     if page.ancestor_ids:
         return page.ancestor_ids
     chain: list[str] = []
@@ -400,27 +152,3 @@ def _render(breadcrumb: list[str], url: str, readers: tuple[str, ...], storage: 
         f'<meta name="readers" content="{html.escape(" ".join(readers))}">'
         f"</head><body>{body}</body></html>\n"
     ).encode()
-
-
-def _problem(exc: http_client.HTTPProblem, what: str) -> str:
-    """A reason for the run's failure, naming what could not be read, never a credential."""
-    if exc.status == 401:
-        return "Confluence refused the credentials (HTTP 401): check the email and token."
-    if exc.status == 403:
-        return f"The Confluence account may not read {what} (HTTP 403)."
-    if exc.status == 404:
-        return f"Confluence found no {what} (HTTP 404): check the base URL and space key."
-    if exc.status == 429:
-        return (
-            f"Confluence kept throttling requests (HTTP 429) after "
-            f"{http_client.MAX_ATTEMPTS} attempts; the next run resumes."
-        )
-    return f"Could not read {what} from Confluence: {exc.reason}"
-
-
-def _item_problem(exc: http_client.HTTPProblem) -> str:
-    if exc.status == 404:
-        return "The page or attachment was deleted or hidden after it was listed."
-    if exc.status in (401, 403):
-        return f"Confluence refused to hand out this item (HTTP {exc.status})."
-    return f"Confluence could not hand out this item: {exc.reason}"
