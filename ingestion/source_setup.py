@@ -29,11 +29,12 @@ MAX_READERS = 200
 class Field:
     name: str
     label: str
-    kind: str = "text"  # "text", "number" or "choice"
+    kind: str = "text"  # "text", "multiline", "number" or "choice"
     required: bool = True
     choices: tuple[str, ...] = ()
     default: str = ""
     help: str = ""
+    max_length: int = MAX_VALUE
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,15 @@ FORMS: dict[str, KindForm] = {
                 help="none is allowed only for a server on this machine.",
             ),
             Field("username", "User name"),
+            Field(
+                "ca_certificate",
+                "CA certificate",
+                kind="multiline",
+                required=False,
+                help="PEM; only for a server whose certificate a private authority signed.",
+                # A PEM bundle of a few certificates.
+                max_length=20_000,
+            ),
         ),
         secrets=(Field("password", "Password"),),
     ),
@@ -126,8 +136,10 @@ def _clean_fields(fields: tuple[Field, ...], values: dict, *, key: str) -> dict:
     for field in fields:
         raw = values.get(field.name, field.default)
         text = "" if raw is None else str(raw).strip()
-        if len(text) > MAX_VALUE:
-            raise ValidationError({key: f"{field.label} is longer than {MAX_VALUE} characters."})
+        if len(text) > field.max_length:
+            raise ValidationError(
+                {key: f"{field.label} is longer than {field.max_length} characters."}
+            )
         if not text:
             if field.required:
                 raise ValidationError({key: f"{field.label} is required."})

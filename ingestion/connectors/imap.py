@@ -2,7 +2,9 @@
 
 Connector config: ``host``, ``port`` (default 993 for ``ssl``, 143 otherwise),
 ``security`` (``ssl`` = IMAPS, ``starttls``, or ``none``, which is refused unless the
-host is this machine's loopback), ``username``; secret: ``password``. The source's
+host is this machine's loopback), ``username``, and optionally ``ca_certificate`` (PEM:
+the certificate authority to trust for a server with a private one; otherwise the
+system's CAs); secret: ``password``. The source's
 ``paths`` are the folders (``INBOX`` when none is named); its readers are the mailbox's
 audience and apply to every message and attachment.
 
@@ -74,6 +76,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _tls_context(spec: SourceSpec) -> ssl.SSLContext:
+    """Verifies the server's certificate and name, against ``ca_certificate`` if given."""
+    pem = str(spec.config.get("ca_certificate") or "").strip()
+    if not pem:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError):
+        raise ConnectorError("The CA certificate is not a PEM certificate.") from None
+
+
 def _settings(spec: SourceSpec) -> tuple[str, int, str, str, str]:
     """(host, port, security, username, password), or ConnectorError naming what is wrong."""
     config = spec.config
@@ -101,6 +114,7 @@ def _settings(spec: SourceSpec) -> tuple[str, int, str, str, str]:
     password = str(spec.secrets.get("password") or "")
     if not password:
         raise ConnectorError("The IMAP connector needs the mailbox's password (a secret).")
+    _tls_context(spec)
     return host, port, security, username, password
 
 
@@ -222,12 +236,13 @@ class _Session:
     def __init__(self, spec: SourceSpec) -> None:
         self.host, self.port, self.security, self.username, password = _settings(spec)
         self._password = password
+        self._context = _tls_context(spec)
         self.client: IMAPClient | None = None
         self.folder: str | None = None
         self.uidvalidity = 0
 
     def open(self) -> None:
-        context = ssl.create_default_context()
+        context = self._context
         try:
             client = IMAPClient(
                 self.host,

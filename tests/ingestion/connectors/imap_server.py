@@ -9,6 +9,8 @@ mailbox. The log records, per session, how many message bodies were downloaded
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import os
 import pwd
 import re
@@ -20,6 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from imapclient import IMAPClient
 
 INSTALL_HINT = "Dovecot is not installed: `make test` installs it (apt-get install dovecot-imapd)."
@@ -30,6 +36,54 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _certificates(root: Path) -> str:
+    """A private CA and a certificate it signed for 127.0.0.1 / localhost; returns the CA's PEM."""
+    now = dt.datetime.now(dt.UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("OPAA test CA"))
+        .issuer_name(name("OPAA test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (root / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (root / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ca.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _find_dovecot() -> str:
@@ -47,7 +101,9 @@ class Dovecot:
         # Every user name logs in with this password (a static passdb: users need no
         # registration, so each test can take a fresh mailbox).
         self.password = password
-        self.port = _free_port()
+        self.port = _free_port()  # plain IMAP, with STARTTLS
+        self.tls_port = _free_port()  # IMAPS
+        self.ca_certificate = ""
         self.log = root / "dovecot.log"
         self._process: subprocess.Popen | None = None
         self._owns_root = False
@@ -86,7 +142,9 @@ instance_name = opaa-test-{self.port}
 log_path = {self.log}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{self.root}/cert.pem
+ssl_key = <{self.root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{mail}/%u
@@ -107,7 +165,9 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port}
+    ssl = yes
   }}
 }}
 service anvil {{
@@ -119,6 +179,7 @@ service anvil {{
         binary = _find_dovecot()
         for name in ("run", "state"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
+        self.ca_certificate = _certificates(self.root)
         config = self.root / "dovecot.conf"
         config.write_text(self._config())
         self._process = subprocess.Popen(

@@ -55,12 +55,12 @@ def mailbox(dovecot):
     box.client.logout()
 
 
-def imap_source(mailbox: Mailbox, *, password: str = PASSWORD, **options):
+def imap_source(mailbox: Mailbox, *, password: str = PASSWORD, config=None, **options):
     connector = sources.connector_create(
         name="Sales mailbox",
         kind=ConnectorKind.IMAP,
         config={"host": "127.0.0.1", "port": mailbox.server.port, "security": "none",
-                "username": mailbox.user},
+                "username": mailbox.user, **(config or {})},
         secrets={"password": password},
     )  # fmt: skip
     return sources.source_create(
@@ -250,6 +250,37 @@ def test_an_unreachable_server_fails_the_run_readably(acme, mailbox, run_sync, d
     assert "could not be reached" in run.error_message
 
 
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_connections_verify_the_server_against_the_configured_ca(
+    acme, mailbox, run_sync, security
+):
+    mailbox.append("INBOX", GARAGE)
+    server = mailbox.server
+    port = server.tls_port if security == "ssl" else server.port
+    source = imap_source(
+        mailbox,
+        paths=["INBOX"],
+        config={"host": "localhost", "port": port, "security": security,
+                "ca_certificate": server.ca_certificate},
+    )  # fmt: skip
+
+    run = run_sync(source)
+
+    assert (run.status, run.added) == (SyncStatus.SUCCEEDED, 1), run.error_message
+
+
+def test_a_server_certificate_no_trusted_authority_signed_fails_the_run(acme, mailbox, run_sync):
+    port = mailbox.server.tls_port
+    source = imap_source(mailbox, config={"host": "localhost", "port": port, "security": "ssl"})
+
+    run = run_sync(source)
+
+    assert run.status == SyncStatus.FAILED
+    assert run.error_message == (
+        f"A secure connection to localhost:{port} could not be made (CERTIFICATE_VERIFY_FAILED)."
+    )
+
+
 def test_an_interrupted_run_resumes_without_duplicates(acme, mailbox, run_sync, monkeypatch):
     """The process dies after two items were committed; the next run finishes the job."""
     for name in (FLEET, GARAGE, REPLY):
@@ -294,6 +325,8 @@ def test_an_interrupted_run_resumes_without_duplicates(acme, mailbox, run_sync, 
         ({"host": "mail.acme.example", "security": "ssl"}, {"password": "p"}, "user name"),
         ({"host": "mail.acme.example", "username": "u"}, {}, "password"),
         ({"host": "", "username": "u"}, {"password": "p"}, "server name"),
+        ({"host": "mail.acme.example", "username": "u", "ca_certificate": "not a PEM"},
+         {"password": "p"}, "not a PEM certificate"),
         ({"host": "mail.acme.example", "security": "tls", "username": "u"}, {"password": "p"},
          "Security must be one of"),
     ],
