@@ -97,7 +97,18 @@ class Site:
 
     # --- requests -------------------------------------------------------------------
 
+    def on_site(self, url: str) -> bool:
+        """True for a URL on the configured site: credentials are sent nowhere else.
+
+        Links come from the server's answers (next pages, downloads); one naming another
+        host would otherwise receive the token with the request.
+        """
+        target, base = self.client.base_url.join(url), self.client.base_url
+        return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
     def get(self, url: str, params: dict | None = None, *, what: str) -> dict:
+        if not self.on_site(url):
+            raise ConnectorError(f"Confluence pointed at another site while listing {what}.")
         try:
             return http_client.request(self.client, url, params=params).json()
         except http_client.HTTPProblem as exc:
@@ -255,6 +266,8 @@ class Site:
         return ((data.get("body") or {}).get("storage") or {}).get("value") or ""
 
     def download(self, url: str) -> bytes:
+        if not self.on_site(url):
+            raise ItemError("The attachment's download link points at another site.")
         try:
             fetched = http_client.request(self.client, url, max_bytes=settings.MAX_UPLOAD_BYTES)
         except http_client.HTTPProblem as exc:

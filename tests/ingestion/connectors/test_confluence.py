@@ -329,3 +329,18 @@ def test_the_api_refuses_a_confluence_source_that_cannot_work(acme, alice_api, c
     assert message in str(response.json()["config"])
     assert CLOUD_TOKEN not in response.content.decode()
     assert not Source.objects.exists()
+
+
+def test_credentials_are_never_sent_to_a_link_on_another_site(acme, cloud, run_sync):
+    with ConfluenceServer(ConfluenceSite.recorded("cloud")) as elsewhere:
+        attachment = cloud.site.attachments["1003"][0]
+        attachment["downloadLink"] = f"{elsewhere.url}/wiki/download/attachments/1003/x.pdf"
+        source = _source(cloud.url)
+
+        run = run_sync(source)
+
+        assert elsewhere.site.requests == []
+    assert (run.status, run.added, run.failed) == (SyncStatus.SUCCEEDED, 6, 1)
+    assert run.item_errors == [
+        {"item": TRAVEL_PDF, "error": "The attachment's download link points at another site."}
+    ]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import threading
+import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
+import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -157,6 +160,36 @@ def test_a_missing_folder_fails_the_run_and_deletes_nothing(acme, site, run_sync
     assert "could not be listed" in run.error_message
     assert "HTTP 404" in run.error_message
     assert Document.objects.filter(synced_from=source).count() == 3
+
+
+def test_a_hostile_workbook_fails_alone_and_the_rest_completes(acme, site, run_sync):
+    root, url, _ = site
+    # A workbook that declares 300 MB of shared strings in a few hundred kilobytes.
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["a", "b"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    bomb = io.BytesIO()
+    with (
+        zipfile.ZipFile(plain) as original,
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as hostile,
+    ):
+        for member in original.infolist():
+            hostile.writestr(member, original.read(member))
+        with hostile.open("xl/media/filler.bin", "w", force_zip64=True) as filler:
+            for _ in range(300):
+                filler.write(b"\0" * (1024 * 1024))
+    (root / "policies" / "numbers.xlsx").write_bytes(bomb.getvalue())
+    source = _source(f"{url}/policies/")
+
+    run = run_sync(source)
+
+    assert (run.status, run.added) == (SyncStatus.SUCCEEDED, 4)
+    hostile = Document.objects.get(synced_from=source, external_id=f"{url}/policies/numbers.xlsx")
+    assert hostile.status == DocumentStatus.FAILED
+    assert "expands to more than 200 MB" in hostile.error_message
+    indexed = Document.objects.filter(synced_from=source, status=DocumentStatus.INDEXED)
+    assert indexed.count() == 3
 
 
 def test_globs_and_unsupported_files(acme, site, run_sync):
