@@ -23,6 +23,7 @@ FLEET = "fleet_policy_with_attachment.eml"
 GARAGE = "html_only_windows1252.eml"
 ROOMS = "japanese_iso2022jp.eml"
 REPLY = "reply_latin1_and_unknown_charset.eml"
+ODDS = "odds_and_ends_attachments.eml"
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +128,44 @@ def test_first_sync_indexes_messages_and_attachments_and_they_are_answerable(
         user=alice, workspace=source.workspace, question="When does the garage open?"
     )
     assert question.citations[0]["document_id"] == documents[f"{inbox}/0000000002"].pk
+
+
+def test_attachments_are_named_safely_decoded_and_forwarded_mail_is_a_message(
+    acme, mailbox, run_sync
+):
+    uid = mailbox.append("INBOX", ODDS)
+    source = imap_source(mailbox, paths=["INBOX"])
+
+    run = run_sync(source)
+
+    assert (run.status, run.failed) == (SyncStatus.SUCCEEDED, 0), run.item_errors
+    documents = {
+        d.external_id.partition(f"/{uid:010d}")[2]: d
+        for d in Document.objects.filter(synced_from=source)
+    }
+    # RFC 2231 and RFC 2047 names decoded, folders stripped from a climbing name, the
+    # PNG (part 3) not a document; numbers count every attachment part.
+    assert {key: d.original_filename for key, d in documents.items()} == {
+        "": "Odds and ends.eml",
+        "/att/001": "R\u00e9sum\u00e9 move.txt",
+        "/att/002": "Caf\u00e9 menu.txt",
+        "/att/004": "forwarded message.eml",
+        "/att/005": "passwd.txt",
+    }
+    assert {d.status for d in documents.values()} == {DocumentStatus.INDEXED}
+    text = {key: " ".join(d.chunks.values_list("text", flat=True)) for key, d in documents.items()}
+    assert "boxes go on Friday" in text["/att/001"]  # base64
+    assert "Caf\u00e9 menu: soup on Mondays." in text["/att/002"]  # quoted-printable
+    assert documents["/att/004"].title == "Badge reader fixed"
+    assert "east door works again" in text["/att/004"]
+    assert "attic" in text["/att/005"]
+
+    only_mail = imap_source(mailbox, paths=["INBOX"], exclude_globs=["*.txt"])
+    run_sync(only_mail)
+    assert sorted(d.original_filename for d in Document.objects.filter(synced_from=only_mail)) == [
+        "Odds and ends.eml",
+        "forwarded message.eml",
+    ]
 
 
 def test_second_sync_fetches_nothing_then_new_mail_comes_in_alone(
