@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import hashlib
-import hmac
 import ipaddress
 import logging
-import re
 import re
 from dataclasses import dataclass
 
@@ -43,9 +40,6 @@ class AuditAction(models.TextChoices):
     ADMIN_ADDED = "admin.added", "Admin: object added"
     ADMIN_CHANGED = "admin.changed", "Admin: object changed"
     ADMIN_DELETED = "admin.deleted", "Admin: object deleted"
-    SOURCE_DELETED = "source.deleted", "Source deleted"
-    USER_ERASED = "user.erased", "User erased"
-    ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
     SOURCE_DELETED = "source.deleted", "Source deleted"
     USER_ERASED = "user.erased", "User erased"
     ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"

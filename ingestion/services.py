@@ -35,7 +35,6 @@ from ingestion.storage import original_delete, original_read, original_store
 from opaa import metrics
 from search.cache import index_changed
 from search.erasure import answers_cache_delete, answers_citing_erase
-from search.erasure import answers_cache_delete, answers_citing_erase
 from search.keyword import postings_write
 from workspaces.models import Workspace
 

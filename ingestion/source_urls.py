@@ -13,7 +13,6 @@ urlpatterns = [
     path("<int:pk>/sync", source_views.source_sync, name="sync"),
     path("<int:pk>/toggle", source_views.source_toggle, name="toggle"),
     path("<int:pk>/delete", source_views.source_delete, name="delete"),
-    path("<int:pk>/delete", source_views.source_delete, name="delete"),
     path("<int:pk>/edit", source_views.source_edit, name="edit"),
     path("documents/<int:pk>/retry", source_views.document_retry, name="retry"),
 ]

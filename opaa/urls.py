@@ -12,14 +12,12 @@ from opaa import health
 from search import api as search_api
 from search import api_conversations as conversation_api
 from tenants import erasure_views as tenants_erasure
-from tenants import erasure_views as tenants_erasure
 
 api_v1 = [
     path("documents", ingestion_api.DocumentListView.as_view(), name="documents"),
     path("documents/<int:pk>", ingestion_api.DocumentDetailView.as_view(), name="document"),
     path("sources", source_setup_views.SourceCreateView.as_view(), name="sources"),
     path("sources/<int:pk>/sync", source_api.SourceSyncView.as_view(), name="source-sync"),
-    path("sources/<int:pk>", source_api.SourceDetailView.as_view(), name="source"),
     path("sources/<int:pk>", source_api.SourceDetailView.as_view(), name="source"),
     path("ask", search_api.AskView.as_view(), name="ask"),
     path("search", search_api.SearchView.as_view(), name="search"),
@@ -45,7 +43,6 @@ api_v1 = [
     path("tokens/<int:pk>", accounts_api.TokenDetailView.as_view(), name="token"),
     path("audit", accounts_api.AuditListView.as_view(), name="audit"),
     path("organization", tenants_erasure.OrganizationView.as_view(), name="organization"),
-    path("organization", tenants_erasure.OrganizationView.as_view(), name="organization"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -59,11 +56,6 @@ urlpatterns = [
     path("sources/", include("ingestion.source_urls")),
     path("ask/", include("search.urls")),
     path("api/v1/", include((api_v1, "api"))),
-    path(
-        "organization/delete",
-        tenants_erasure.organization_delete_view,
-        name="organization-delete",
-    ),
     path(
         "organization/delete",
         tenants_erasure.organization_delete_view,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from workspaces.models import Workspace

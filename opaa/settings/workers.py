@@ -1,7 +1,6 @@
 """Redis (cache, broker) and Celery."""
 
 from celery.schedules import crontab
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from opaa.settings.env import DATA_DIR, env
@@ -53,11 +52,6 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "opaa.health.worker_heartbeat", "schedule": 15.0},
     # Runs sources whose cron is due, and resumes runs a dead worker left behind.
     "sources-sync-due": {"task": "ingestion.tasks.sources_sync_due", "schedule": 60.0},
-    # Purges questions and conversations past each organization's retention, nightly.
-    "retention-purge": {
-        "task": "search.tasks.retention_purge_all",
-        "schedule": crontab(hour=3, minute=15),
-    },
     # Purges questions and conversations past each organization's retention, nightly.
     "retention-purge": {
         "task": "search.tasks.retention_purge_all",
