@@ -12,6 +12,13 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ("is_owner", "is_staff", "is_active")
     exclude = ("password",)
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            from tenants.quotas import member_admit
+
+            member_admit()  # the plan's number of members (402 when reached)
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):

@@ -81,6 +81,10 @@ class SourceAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "flagged", "workspace")
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            from tenants.quotas import source_admit
+
+            source_admit()  # the plan's number of sources (402 when reached)
         obj.next_run_at = sources.schedule_next(obj.schedule)
         super().save_model(request, obj, form, change)
 

@@ -36,6 +36,7 @@ from opaa import metrics
 from search.cache import index_changed
 from search.erasure import answers_cache_delete, answers_citing_erase
 from search.keyword import postings_write
+from tenants import metering, quotas
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,11 @@ def upload_receive(
     duplicate = _upload_duplicate(workspace, sha256)
     if duplicate is not None:
         return Upload(duplicate, UploadOutcome.DUPLICATE)
+    replacing = Document.objects.filter(
+        workspace=workspace, synced_from__isnull=True, original_filename=filename
+    ).exists()
+    # The plan's limits (402 when reached), before anything is stored.
+    quotas.document_admit(size=file.size or 0, new_document=not replacing)
     key = original_store(file)
     try:
         with transaction.atomic():
@@ -166,6 +172,7 @@ def upload_receive(
                 uploaded_by=user,
             )
             document_enqueue_indexing(document=document)
+            metering.document_metered(size=file.size or 0)
             audit_record(
                 action=AuditAction.DOCUMENT_UPLOADED,
                 context=audit,

@@ -104,7 +104,13 @@ def source_create(
     schedule: str = "0 * * * *",
     enabled: bool = True,
 ) -> Source:
-    """A source, checked by its connector (e.g. its folders are allowed) and scheduled."""
+    """A source, checked by its connector (e.g. its folders are allowed) and scheduled.
+
+    Raises ``QuotaExceeded`` (402) when the plan's number of sources is reached.
+    """
+    from tenants.quotas import source_admit
+
+    source_admit()
     source = Source(
         connector=connector,
         workspace=workspace,
@@ -204,6 +210,10 @@ def sources_sync_due(*, now: datetime | None = None) -> list[int]:
     its ``next_run_at`` has passed; its next time is computed from now, so a beat that
     was down for hours runs a source once, not once per missed slot.
     """
+    from tenants.suspension import organization_is_active
+
+    if not organization_is_active():
+        return []  # suspended since beat listed it: nothing runs
     now = now or timezone.now()
     queued = []
     due = Source.objects.filter(enabled=True, next_run_at__lte=now)

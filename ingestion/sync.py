@@ -90,6 +90,11 @@ def source_sync(
     background); raises SyncBusy when either is taken, so the task retries later. Returns the
     run, or None when the source no longer exists.
     """
+    from tenants.suspension import organization_is_active
+
+    if not organization_is_active():
+        logger.info("sync skipped: organization suspended source=%s", source_id)
+        return None  # its run stays queued and resumes when the organization does
     source = Source.objects.select_related("connector", "workspace").filter(pk=source_id).first()
     if source is None:
         return None

@@ -6,7 +6,7 @@ the beat dispatch.
 """
 
 from django.db import InterfaceError, OperationalError
-from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from ingestion import services, sources, sync
 from opaa.celery import app
@@ -62,7 +62,10 @@ def sources_sync_due() -> None:
     Runs in the public schema; each task is sent from inside its organization's schema
     so it carries the organization (``OrganizationTask`` refuses to run without one).
     """
-    organizations = get_tenant_model().objects.exclude(schema_name=get_public_schema_name())
+    from tenants.suspension import organizations_schedulable
+
+    # Active organizations only: a suspended one's syncs do not run.
+    organizations = organizations_schedulable().exclude(schema_name=get_public_schema_name())
     for schema in organizations.values_list("schema_name", flat=True):
         with schema_context(schema):
             organization_sources_sync_due.delay()

@@ -12,6 +12,7 @@ from opaa import health
 from search import api as search_api
 from search import api_conversations as conversation_api
 from tenants import erasure_views as tenants_erasure
+from tenants import views as tenants_views
 
 api_v1 = [
     path("documents", ingestion_api.DocumentListView.as_view(), name="documents"),
@@ -55,6 +56,7 @@ urlpatterns = [
     path("documents/", include("ingestion.urls")),
     path("sources/", include("ingestion.source_urls")),
     path("ask/", include("search.urls")),
+    path("usage/", tenants_views.usage_view, name="usage"),
     path("api/v1/", include((api_v1, "api"))),
     path(
         "organization/delete",

@@ -5,10 +5,13 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from opaa import health
+from tenants import views as tenants_views
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="public/home.html"), name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("signup/", tenants_views.signup_view, name="signup"),
+    path("signup/verify/<str:token>", tenants_views.signup_verify_view, name="signup-verify"),
 ]

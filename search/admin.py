@@ -76,6 +76,15 @@ class AnswerSettingsAdmin(admin.ModelAdmin):
     form = AnswerSettingsForm
     list_display = ("__str__", "llm_model", "fallback_llm_model", "updated_at")
 
+    def has_module_permission(self, request):
+        # Hidden at the public domain (the operators' admin), which has no such table.
+        from django.db import connection
+        from django_tenants.utils import get_public_schema_name
+
+        if connection.schema_name == get_public_schema_name():
+            return False
+        return super().has_module_permission(request)
+
     def has_add_permission(self, request):
         # One row per organization.
         return not AnswerSettings.objects.exists()

@@ -28,6 +28,7 @@ from search.llm import (
 from search.models import AnswerSettings, Conversation, Question
 from search.ranking import HttpReranker
 from search.retrieval import hybrid_search
+from tenants import metering, quotas
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -234,6 +235,8 @@ def question_record(
         retrieval_ms=retrieval_ms,
         latency_ms=int((time.perf_counter() - started) * 1000),
     )
+    # Usage metering (tenants.metering): the day's questions and LLM tokens.
+    metering.question_metered(tokens=record.prompt_tokens + record.completion_tokens)
     audit_record(
         action=AuditAction.QUESTION,
         context=audit,
@@ -259,10 +262,12 @@ def answer_question(
     In a ``conversation``, a follow-up is first made standalone from the last turns.
     The LLMs of :func:`llm_chain` are tried in order; if all fail, or none is
     configured, the extractive answer is given. Answers come from and go to the answer
-    cache (an extractive fallback for failed LLMs is not cached).
+    cache (an extractive fallback for failed LLMs is not cached). Raises
+    ``QuotaExceeded`` (429/402) when the organization's plan allows no more questions.
     """
     started = time.perf_counter()
     text = question_validate(question)
+    quotas.question_admit()
     chain = llm_chain()
     standalone = standalone_question(text, conversation, chain)
     model = chain[0].model if chain else EXTRACTIVE
@@ -290,6 +295,26 @@ def answer_question(
 
 
 def answer_question_stream(
+    *,
+    user: User | None,
+    workspace: Workspace,
+    question: str,
+    audit: AuditContext | None = None,
+    conversation: Conversation | None = None,
+) -> Iterator[tuple[str, object]]:
+    """The events of :func:`_answer_question_events`, once the plan admits the question.
+
+    Not a generator itself: ``QuotaExceeded`` (429/402) is raised here, before a
+    streaming response has started, so the caller can still answer with its status.
+    """
+    text = question_validate(question)
+    quotas.question_admit()
+    return _answer_question_events(
+        user=user, workspace=workspace, question=text, audit=audit, conversation=conversation
+    )
+
+
+def _answer_question_events(
     *,
     user: User | None,
     workspace: Workspace,

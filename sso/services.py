@@ -185,6 +185,9 @@ def _first_sign_in_user(provider: IdentityProvider, issuer: str, claims: dict, e
             "You do not have an account in this organization yet. Ask an owner to invite you."
         )
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+    from tenants.quotas import member_admit
+
+    member_admit()  # the plan's number of members (402 when reached)
     return User.objects.create_user(email, None, full_name=name[:200])
 
 

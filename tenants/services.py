@@ -8,15 +8,24 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from tenants.models import Domain, Organization
+from tenants import pool
+from tenants.models import Domain, Organization, OrganizationStatus, Plan
 from workspaces.models import Membership, Role, Workspace
+from workspaces.rls import organization_scope
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
-RESERVED_SLUGS = {"public", "www", "admin", "api", "static", "pg_catalog", "information_schema"}
+RESERVED_SLUGS = {
+    "public", "www", "admin", "api", "static", "pg_catalog", "information_schema",
+    # Names of the platform's own pages and hosts, which a customer must not look like.
+    "signup", "login", "platform", "operator", "operators", "mail", "smtp", "app",
+    "status", "help", "docs", "support", "billing", "metrics", "opaa",
+}  # fmt: skip
+# Spare schemas of the provisioning pool (tenants.pool) and Postgres' own prefix.
+RESERVED_PREFIXES = ("pg-", pool.SPARE_SLUG_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,12 @@ class OrganizationCreated:
 
 
 def organization_slug_validate(slug: str) -> str:
-    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS or slug.startswith("pg-"):
+    if not SLUG_RE.match(slug):
         raise ValidationError(
             {"slug": "Use 3-42 lowercase letters, digits and hyphens, starting with a letter."}
         )
+    if slug in RESERVED_SLUGS or slug.startswith(RESERVED_PREFIXES):
+        raise ValidationError({"slug": f"The name {slug!r} is reserved; choose another."})
     return slug
 
 
@@ -42,10 +53,14 @@ def organization_create(
     owner_email: str,
     domain: str | None = None,
     owner_password: str | None = None,
+    plan: Plan | None = None,
+    status: str = OrganizationStatus.ACTIVE,
 ) -> OrganizationCreated:
     """Create an organization with its schema, domain, default workspace and owner.
 
-    Creating the schema runs every organization migration, which takes a few seconds.
+    The schema is a spare claimed from the provisioning pool when one is ready
+    (``tenants.pool``: instant); otherwise it is created now, which runs every
+    organization migration and takes seconds. ``plan`` None means no limits.
     If any step fails, the organization row and its schema are removed again.
     """
     organization_slug_validate(slug)
@@ -56,12 +71,20 @@ def organization_create(
         raise ValidationError({"domain": f"The domain {domain} is already in use."})
     password = owner_password or secrets.token_urlsafe(12)
 
-    organization = Organization(name=name, slug=slug, schema_name=slug.replace("-", "_"))
-    organization.save()  # creates and migrates the schema
+    try:
+        organization = pool.spare_claim(name=name, slug=slug, plan=plan, status=status)
+        if organization is None:
+            organization = Organization(
+                name=name, slug=slug, schema_name=slug.replace("-", "_"), plan=plan, status=status
+            )
+            organization.save()  # creates and migrates the schema
+    except IntegrityError as exc:  # a concurrent signup took the name first
+        raise ValidationError({"slug": f"An organization named {slug!r} already exists."}) from exc
     try:
         with transaction.atomic():
             Domain.objects.create(domain=domain, tenant=organization, is_primary=True)
-            with schema_context(organization.schema_name):
+            # Trusted provisioning: sees (and writes) every workspace of the organization.
+            with schema_context(organization.schema_name), organization_scope():
                 workspace = Workspace.objects.create(
                     name="General", slug="general", is_default=True
                 )

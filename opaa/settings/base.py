@@ -23,6 +23,8 @@ MIDDLEWARE = [
     "opaa.observability.RequestContextMiddleware",
     # Picks the organization (schema) from the request's host.
     "django_tenants.middleware.main.TenantMainMiddleware",
+    # A suspended or unconfirmed organization answers 403; plan limits render as 402/429.
+    "tenants.middleware.OrganizationStatusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

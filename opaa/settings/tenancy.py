@@ -68,3 +68,14 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
 
 # Where organizations are reached: <slug>.<ORGANIZATION_DOMAIN_SUFFIX>.
 ORGANIZATION_DOMAIN_SUFFIX = env.str("ORGANIZATION_DOMAIN_SUFFIX", default="localhost")
+
+# The managed service (tenants.signup, tenants.pool, tenants.quotas; docs/managed-service.md).
+# Spare, pre-migrated organization schemas kept ready by beat, so a signup is instant;
+# 0 turns the pool off (an installation without public signup needs none).
+ORGANIZATION_POOL_SIZE = env.int("ORGANIZATION_POOL_SIZE", default=0)
+# Public signup at the platform address (/signup/); off unless this is the managed service.
+SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=False)
+# Signups allowed from one client address per hour.
+SIGNUP_RATE_PER_HOUR = env.int("SIGNUP_RATE_PER_HOUR", default=5)
+# How long the email verification link of a signup stays valid.
+SIGNUP_VERIFY_MAX_AGE_S = env.int("SIGNUP_VERIFY_MAX_AGE_S", default=3 * 24 * 3600)

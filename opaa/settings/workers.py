@@ -57,6 +57,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "search.tasks.retention_purge_all",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Keeps ORGANIZATION_POOL_SIZE spare organization schemas ready for signups.
+    "organization-pool-replenish": {"task": "tenants.tasks.pool_replenish", "schedule": 60.0},
+    # Measures each organization's usage of the day (documents, storage, sync runs).
+    "usage-measure": {"task": "tenants.tasks.usage_measure_all", "schedule": 300.0},
 }
 # How long a worker heartbeat counts as "recent" for /readyz.
 WORKER_HEARTBEAT_MAX_AGE_S = env.int("WORKER_HEARTBEAT_MAX_AGE_S", default=60)

@@ -35,7 +35,7 @@ def test_create_organization_command_provisions_everything(committed_org, capsys
 
 @pytest.mark.parametrize(
     ("slug", "message"),
-    [("acme", "already exists"), ("Bad Slug", "lowercase"), ("public", "lowercase")],
+    [("acme", "already exists"), ("Bad Slug", "lowercase"), ("public", "reserved")],
 )
 def test_create_organization_rejects_bad_or_taken_slugs(world, db, slug, message):
     with pytest.raises(CommandError, match=message):
