@@ -11,11 +11,11 @@ audience and apply to every message and attachment.
 External ids: ``<folder>/<UIDVALIDITY>/<UID>`` for a message, both numbers zero-padded to
 10 digits (they are 32-bit), so ids sort in the order the server assigned them; an
 attachment is ``<message id>/att/<n>`` (``n`` counts the message's attachment parts from
-001 in MIME order), which sorts right after its message. A message is stored as the raw
-``.eml`` (parsed by ``parsers.mail``); an attachment is stored as its own file, under its
-own name, and parsed by its format. Only attachments whose format OPAA can parse are
-listed (signatures and logos are not documents); the source's include/exclude globs
-filter them by file name.
+001 in MIME order), which sorts right after its message. A message is stored as its
+``.eml`` with the attachments' contents left out (parsed by ``parsers.mail``); an
+attachment is stored as its own file, under its own name, and parsed by its format.
+Only attachments whose format OPAA can parse are listed (signatures and logos are not
+documents); the source's include/exclude globs filter them by file name.
 
 Incremental: IMAP never changes the content behind a UID, so the change marker is only
 the size, and listing costs one ``UID FETCH (RFC822.SIZE ENVELOPE BODYSTRUCTURE)`` per
@@ -30,13 +30,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import ipaddress
 import quopri
 import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.generator import BytesGenerator
 from email.header import decode_header, make_header
+from email.parser import BytesParser
+from email.policy import compat32
 from email.utils import collapse_rfc2231_value, decode_params
 from functools import partial
 from pathlib import PureWindowsPath
@@ -165,8 +169,8 @@ def _params(pairs) -> dict[str, str]:
     return {name: _text(collapse_rfc2231_value(value)) for name, value in decoded}
 
 
-def _attachments(structure, supported: frozenset[str]) -> list[_Attachment]:
-    """The message's attachment parts in MIME order; numbers count every attachment part."""
+def _attachments(structure) -> list[_Attachment]:
+    """The message's attachment parts in MIME order, numbered from 1."""
     found: list[_Attachment] = []
     count = 0
     stack = [(structure, "")]
@@ -197,8 +201,6 @@ def _attachments(structure, supported: frozenset[str]) -> list[_Attachment]:
         name = _safe_name(filename) or ("forwarded message" if forwarded else "attachment")
         if forwarded and not name.lower().endswith(".eml"):
             name += ".eml"
-        if PureWindowsPath(name).suffix.lower() not in supported:
-            continue
         encoding = _text(body[5]).lower() if len(body) > 5 else ""
         size = body[6] if len(body) > 6 and isinstance(body[6], int) else 0
         found.append(_Attachment(count, part, name, encoding, size))
@@ -376,19 +378,24 @@ class ImapConnector:
         if envelope is not None and envelope.message_id:
             metadata["message_id"] = _text(envelope.message_id)
         name = (_safe_name(subject, limit=120) or UNNAMED_MESSAGE) + ".eml"
+        structure = answer.get(b"BODYSTRUCTURE")
+        attachments = _attachments(structure) if structure else []
+        # What is stored of the message leaves its attachments' contents out.
+        text_size = max(1, size - sum(attachment.size for attachment in attachments))
         items = [
             Item(
                 external_id=message_id,
                 name=name,
                 version=str(size),
-                size=size,
-                fetch=partial(session.read, folder, uidvalidity, uid, ""),
+                size=text_size,
+                fetch=partial(_read_message, session, folder, uidvalidity, uid),
                 readers=spec.readers,
                 metadata={**metadata, "subject": subject},
             )
         ]
-        structure = answer.get(b"BODYSTRUCTURE")
-        for attachment in _attachments(structure, supported) if structure else []:
+        for attachment in attachments:
+            if PureWindowsPath(attachment.filename).suffix.lower() not in supported:
+                continue  # not a format OPAA reads: no document (images, signatures)
             if not spec.wanted(attachment.filename):
                 continue
             # base64 carries 3 bytes in 4: the decoded size is what the size limit is about.
@@ -405,6 +412,38 @@ class ImapConnector:
                 )
             )
         return items
+
+
+def _read_message(session: _Session, folder: str, uidvalidity: int, uid: int) -> bytes:
+    return message_without_attachments(session.read(folder, uidvalidity, uid, ""))
+
+
+def message_without_attachments(raw: bytes) -> bytes:
+    """``raw`` with each attachment's content emptied (its headers, so its name, stay).
+
+    Each attachment is a document of its own: keeping its bytes in the message's stored
+    original too would store them twice, and a large attachment would make the whole
+    message too large to index. A message Python cannot parse and write back is kept
+    whole.
+    """
+    try:
+        message = BytesParser(policy=compat32).parsebytes(raw)
+        emptied = False
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            if part.get_filename() or part.get_content_disposition() == "attachment":
+                part.set_payload("")
+                emptied = True
+        if not emptied:
+            return raw
+        out = io.BytesIO()
+        BytesGenerator(out, mangle_from_=False, policy=compat32.clone(linesep="\r\n")).flatten(
+            message
+        )
+        return out.getvalue()
+    except Exception:  # any failure to rewrite keeps the message as it came
+        return raw
 
 
 def _read_attachment(

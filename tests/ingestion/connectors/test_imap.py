@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from ingestion import sources, sync
 from ingestion.models import ConnectorKind, Document, DocumentStatus, SyncRun, SyncStatus
+from ingestion.storage import original_read
 from search.services import answer_question
 from tests.conftest import user_in
 from tests.ingestion.connectors.conftest import snapshot
@@ -111,6 +112,10 @@ def test_first_sync_indexes_messages_and_attachments_and_they_are_answerable(
     fleet = documents[f"{inbox}/0000000001"]
     assert fleet.title == "Fleet policy for the sales team"
     assert fleet.original_filename == "Fleet policy for the sales team.eml"
+    stored = original_read(fleet.storage_key)
+    assert b'filename="fleet-policy.pdf"' in stored
+    # The PDF's bytes are kept once, in its own document, not in the message's too.
+    assert b"JVBERi0" not in stored
     pdf = documents[f"{inbox}/0000000001/att/001"]
     assert (pdf.original_filename, pdf.title) == ("fleet-policy.pdf", "Fleet Policy")
     assert "15000 kilometres" in pdf.chunks.get().text
