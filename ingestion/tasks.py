@@ -15,6 +15,7 @@ from opaa.tasks import OrganizationTask
 
 @app.task(
     base=OrganizationTask,
+    workspace_of="ingestion.Document",  # row-level security: the document's workspace only
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     retry_jitter=True,
@@ -32,6 +33,7 @@ def index_document(document_id: int) -> None:
 
 @app.task(
     base=OrganizationTask,
+    workspace_of="ingestion.Source",  # row-level security: the source's workspace only
     autoretry_for=(OperationalError, InterfaceError, sync.SyncBusy),
     retry_backoff=5,
     retry_backoff_max=600,

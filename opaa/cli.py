@@ -28,7 +28,9 @@ def _prepare_environment() -> tuple[Path, bool]:
         from opaa.embedded import postgres_start
 
         print("Starting embedded PostgreSQL 16 + pgvector ...", flush=True)
-        os.environ["DATABASE_URL"] = postgres_start(DATA_DIR / "pg", database="opaa")
+        app_url, owner_url = postgres_start(DATA_DIR / "pg", database="opaa")
+        os.environ["DATABASE_URL"] = app_url
+        os.environ["DATABASE_OWNER_URL"] = owner_url
     if not os.environ.get("REDIS_URL"):
         from opaa.embedded import redis_start
 
@@ -45,6 +47,7 @@ def _demo_announce(demo, port: int) -> None:
     from opaa.demo import demo_wait_indexed
     from search.services import answer_question
     from workspaces.models import Workspace
+    from workspaces.rls import organization_scope
 
     def report(done: int, total: int) -> None:
         print(f"[demo] indexed {done}/{total} sample documents", flush=True)
@@ -52,7 +55,7 @@ def _demo_announce(demo, port: int) -> None:
     if not demo_wait_indexed(organization=demo.organization, timeout_s=600, report=report):
         print("[demo] indexing is taking long; see the worker's output above.", flush=True)
         return
-    with schema_context(demo.organization.schema_name):
+    with schema_context(demo.organization.schema_name), organization_scope():
         workspace = Workspace.objects.get(is_default=True)
         record = answer_question(
             user=None, workspace=workspace, question="How do I reset my password?"

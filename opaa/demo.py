@@ -14,6 +14,7 @@ from ingestion.services import document_upload
 from tenants.models import Organization
 from tenants.services import organization_create
 from workspaces.models import Workspace
+from workspaces.rls import organization_scope
 
 DEMO_SLUG = "acme"
 DEMO_OWNER_EMAIL = "owner@acme.example"
@@ -33,7 +34,7 @@ def demo_bootstrap(*, corpus_dir: Path) -> Demo:
     if existing is not None:
         return Demo(existing, created=False, owner_email=DEMO_OWNER_EMAIL, owner_password="")
     created = organization_create(name="Acme", slug=DEMO_SLUG, owner_email=DEMO_OWNER_EMAIL)
-    with schema_context(created.organization.schema_name):
+    with schema_context(created.organization.schema_name), organization_scope():
         workspace = Workspace.objects.get(is_default=True)
         for path in sorted(corpus_dir.iterdir()):
             # README.md and questions.json describe the corpus; they are not part of it.
@@ -56,7 +57,7 @@ def demo_wait_indexed(*, organization: Organization, timeout_s: float, report) -
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
-        with schema_context(organization.schema_name):
+        with schema_context(organization.schema_name), organization_scope():
             total = Document.objects.count()
             done = Document.objects.filter(
                 status__in=[DocumentStatus.INDEXED, DocumentStatus.FAILED]

@@ -25,11 +25,77 @@ REDIS_START_TIMEOUT_S = 10.0
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
-def postgres_start(data_dir: Path, *, database: str) -> str:
-    """Start (or reuse) the embedded Postgres in ``data_dir`` and return a DATABASE_URL.
+# The embedded server's roles (docs/security.md): the schema owner runs migrations and
+# creates organization schemas; the application's role (web, workers) only reads and
+# writes rows, is not the owner of any table and cannot bypass row-level security.
+OWNER_ROLE = "opaa_owner"
+APP_ROLE = "opaa_app"
 
-    The server listens on a Unix socket only; ``database`` is created if missing.
-    pgserver stops the server when the last process that asked for it exits.
+_ROLES_SQL = f"""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+    CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOBYPASSRLS;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+    CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT;
+  END IF;
+END $$;
+"""  # noqa: S608 - only module constants are interpolated
+
+# pgvector is not a trusted extension, so the owner role cannot create it: the superuser
+# creates it in template1 (every database made later, test databases too, has it) and in
+# the database itself. Objects an earlier version created as the superuser are handed to
+# the owner role, so its migrations can alter them.
+_DATABASE_SQL = f"""
+CREATE EXTENSION IF NOT EXISTS vector;
+ALTER SCHEMA public OWNER TO {OWNER_ROLE};
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT n.nspname FROM pg_namespace n
+           WHERE n.nspowner = 'postgres'::regrole AND n.nspname NOT LIKE 'pg\\_%'
+             AND n.nspname NOT IN ('information_schema', 'public') LOOP
+    EXECUTE format('ALTER SCHEMA %I OWNER TO {OWNER_ROLE}', r.nspname);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relowner = 'postgres'::regrole AND c.relkind IN ('r', 'p', 'v', 'm')
+             AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                             WHERE d.objid = c.oid AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER TABLE %s OWNER TO {OWNER_ROLE}', r.rel);
+  END LOOP;
+END $$;
+"""  # noqa: S608 - only module constants are interpolated
+
+
+def _psql(server, sql: str, *, database: str = "postgres") -> str:
+    """Run ``sql`` as the embedded server's superuser in ``database``; raise on any error."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    result = subprocess.run(  # noqa: S603 - fixed argv; psql ships in the pgserver wheel
+        [
+            str(POSTGRES_BIN_PATH / "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            server.get_uri(database),
+        ],
+        input=sql.encode(),
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"embedded Postgres setup failed: {result.stderr.decode().strip()}")
+    return result.stdout.decode()
+
+
+def postgres_start(data_dir: Path, *, database: str) -> tuple[str, str]:
+    """Start (or reuse) the embedded Postgres in ``data_dir``; return (app URL, owner URL).
+
+    The server listens on a Unix socket only; ``database`` is created if missing, owned
+    by the owner role. The application connects as ``opaa_app``, migrations and schema
+    creation as ``opaa_owner`` (``workspaces.rls.schema_owner_connection``). pgserver
+    stops the server when the last process that asked for it exits.
     """
     # pgserver keeps a lock file in the user's runtime directory, which a bare
     # container or CI machine may not define.
@@ -41,11 +107,19 @@ def postgres_start(data_dir: Path, *, database: str) -> str:
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     if not database.isidentifier():
         raise ValueError(f"unsafe database name {database!r}")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
+    _psql(server, _ROLES_SQL)
+    _psql(server, "CREATE EXTENSION IF NOT EXISTS vector;", database="template1")
+    exists = _psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{database}";')
-    socket_dir = server.get_postmaster_info().socket_dir
-    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{database}"
+        _psql(server, f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE};')
+    else:
+        _psql(server, f'ALTER DATABASE "{database}" OWNER TO {OWNER_ROLE};')
+    _psql(server, _DATABASE_SQL, database=database)
+    socket_dir = quote(str(server.get_postmaster_info().socket_dir), safe="")
+    return (
+        f"postgres://{APP_ROLE}@{socket_dir}/{database}",
+        f"postgres://{OWNER_ROLE}@{socket_dir}/{database}",
+    )
 
 
 def _free_port() -> int:

@@ -2,8 +2,11 @@
 
 import threading
 
+from django.apps import apps
 from django.db import connection
 from tenant_schemas_celery.task import TenantTask
+
+from workspaces.rls import scope as rls
 
 
 class OrganizationMissing(RuntimeError):
@@ -39,9 +42,19 @@ class OrganizationTask(TenantTask):
     def _old_schema(self, value) -> None:
         setattr(_restore, self.name, value)
 
+    # Row-level security: a task whose first argument is the id of a row of this model
+    # ("app_label.Model") sees only that row's workspace; any other, its whole organization.
+    workspace_of: str | None = None
+
+    def rls_scope(self, args) -> rls.Scope:
+        if self.workspace_of and args:
+            return rls.ObjectWorkspaceScope(apps.get_model(self.workspace_of), args[0])
+        return rls.OrganizationScope()
+
     def __call__(self, *args, **kwargs):
         if connection.schema_name == "public":
             raise OrganizationMissing(
                 f"task {self.name} must be enqueued from inside an organization's schema"
             )
-        return super().__call__(*args, **kwargs)
+        with rls.scope_enter(self.rls_scope(args)):
+            return super().__call__(*args, **kwargs)

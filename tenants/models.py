@@ -86,6 +86,20 @@ class Organization(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    # The schema and its tables belong to the schema owner role, never the application's
+    # (docs/security.md): creating, migrating and dropping them reconnects as the owner.
+    def create_schema(self, *args, **kwargs):
+        from workspaces.rls import schema_owner_connection
+
+        with schema_owner_connection():
+            return super().create_schema(*args, **kwargs)
+
+    def _drop_schema(self, *args, **kwargs):
+        from workspaces.rls import schema_owner_connection
+
+        with schema_owner_connection():
+            return super()._drop_schema(*args, **kwargs)
+
 
 class Domain(DomainMixin):
     """A host name that routes requests to an organization (``acme.localhost``)."""

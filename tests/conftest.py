@@ -22,6 +22,7 @@ from accounts.models import User
 from tenants.models import Organization
 from tenants.services import organization_create, organization_delete
 from workspaces.models import Membership, Role, Workspace
+from workspaces.rls import organization_scope
 
 PASSWORD = "correct horse battery staple"
 
@@ -48,10 +49,14 @@ def django_db_setup(django_test_environment, django_db_blocker):
     """
     from django.test.utils import setup_databases, teardown_databases
 
-    with django_db_blocker.unblock():
+    from workspaces.rls import schema_owner_connection
+
+    # The test database is created, migrated and dropped by the schema owner; tests then
+    # connect as the application's role, as the web and workers do (docs/security.md).
+    with django_db_blocker.unblock(), schema_owner_connection():
         config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     yield
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), schema_owner_connection():
         teardown_databases(config, verbosity=0)
 
 
@@ -69,7 +74,7 @@ def world(django_db_setup, django_db_blocker) -> World:
     with django_db_blocker.unblock():
         acme = _org("acme", "alice@acme.example")
         globex = _org("globex", "carol@globex.example")
-        with schema_context(acme.schema):
+        with schema_context(acme.schema), organization_scope():
             sales = Workspace.objects.create(name="Sales", slug="sales")
             bob = User.objects.create_user("bob@acme.example", PASSWORD)
             Membership.objects.create(workspace=sales, user=bob, role=Role.EDITOR)
@@ -81,6 +86,15 @@ def world(django_db_setup, django_db_blocker) -> World:
 def _public_schema_after_test():
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _organization_wide_test_body():
+    """Test code outside requests and tasks sees every workspace of the organization it
+    switched to, like an operator's script; requests and tasks run in their own,
+    narrower scope (``workspaces.rls``). tests/test_rls.py checks the narrow scopes."""
+    with organization_scope():
+        yield
 
 
 @pytest.fixture
@@ -260,10 +274,16 @@ def _worker_session(django_db_setup, django_db_blocker):
     elif db.get("PORT"):
         host = f"{host}:{db['PORT']}"
     auth = db["USER"] + (f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else "")
+    owner = db.get("OWNER") or {"USER": db["USER"], "PASSWORD": db.get("PASSWORD")}
+    owner_auth = owner["USER"] + (
+        f":{quote(owner['PASSWORD'], safe='')}" if owner.get("PASSWORD") else ""
+    )
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "opaa.settings.test",
         "DATABASE_URL": f"postgres://{auth}@{host}/{db['NAME']}",
+        # The worker connects as the application's role; the owner only for completeness.
+        "DATABASE_OWNER_URL": f"postgres://{owner_auth}@{host}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "OPAA_DATA_DIR": str(DATA_DIR),
         "CELERY_TASK_ALWAYS_EAGER": "false",

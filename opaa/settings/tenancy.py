@@ -7,11 +7,19 @@ from django.core.exceptions import ImproperlyConfigured
 from opaa.settings.env import DATA_DIR, env
 
 
-def database_url() -> str:
-    """``DATABASE_URL`` when set; otherwise the embedded Postgres under ``OPAA_DATA_DIR``."""
+def database_urls() -> tuple[str, str]:
+    """The application's and the schema owner's database URLs (docs/security.md).
+
+    ``DATABASE_URL`` is the application's role (web, workers): it reads and writes rows,
+    owns no table and is subject to row-level security. ``DATABASE_OWNER_URL`` is the
+    role that owns the schemas and tables: migrations and organization schema creation
+    and removal use it. Unset, the application's role does both (a single-role install:
+    policies still filter every query, but that role could switch them off). Without
+    ``DATABASE_URL`` the embedded Postgres under ``OPAA_DATA_DIR`` gives one of each.
+    """
     url = env.str("DATABASE_URL", default="")
     if url:
-        return url
+        return url, env.str("DATABASE_OWNER_URL", default="") or url
     if not env.bool("OPAA_EMBEDDED_SERVICES", default=True):
         raise ImproperlyConfigured("Set DATABASE_URL (embedded services are disabled).")
     from opaa.embedded import postgres_start
@@ -19,14 +27,25 @@ def database_url() -> str:
     return postgres_start(DATA_DIR / "pg", database=env.str("OPAA_DATABASE_NAME", default="opaa"))
 
 
-_db = env.db_url_config(database_url())
+_app_url, _owner_url = database_urls()
+_db = env.db_url_config(_app_url)
+_owner = env.db_url_config(_owner_url)
+if (_owner.get("NAME"), _owner.get("HOST")) != (_db.get("NAME"), _db.get("HOST")):
+    raise ImproperlyConfigured("DATABASE_OWNER_URL must name the same server and database.")
 # A Unix-socket directory arrives percent-encoded in the URL's host part.
 _db["HOST"] = unquote(_db.get("HOST") or "")
-_db["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, plus row-level security: every statement on a table with a
+# workspace_id runs in a transaction that carries the caller's workspaces (workspaces.rls).
+_db["ENGINE"] = "workspaces.rls.backend"
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
+# Credentials of the schema owner, used only inside ``workspaces.rls.schema_owner_connection``.
+_db["OWNER"] = {"USER": _owner.get("USER", ""), "PASSWORD": _owner.get("PASSWORD", "")}
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Migrations run connected as the schema owner; row-level security policies and the
+# application role's grants are applied after each (workspaces.rls.policies).
+GET_EXECUTOR_FUNCTION = "workspaces.rls.roles.migration_executor"
 
 # Apps whose tables live in the public schema: organizations and their domains, and the
 # platform operators' own accounts (accounts is in both lists: each schema has users).

@@ -15,6 +15,7 @@ from search.evaluation import (
     evaluation_run,
     report_table,
 )
+from workspaces.rls import organization_scope
 
 
 def _fusion_weights(value: str) -> list[tuple[float, float]]:
@@ -107,7 +108,8 @@ class Command(BaseCommand):
         loaded = dataset_limit(loaded, corpus_limit=limit_corpus, query_limit=limit_queries)
         quiet = PER_DOCUMENT_LOGGERS if options["verbosity"] < 2 else ()
         try:
-            with _quiet(quiet):
+            # An operator's tool: it works on the whole throwaway organization it creates.
+            with _quiet(quiet), organization_scope():
                 report = evaluation_run(
                     dataset=loaded,
                     keep=keep,

@@ -1,0 +1,118 @@
+"""Row-level security policies and the application role's privileges, applied after migrate.
+
+``schema_secure`` runs (as the schema owner) after every ``migrate`` of a schema, the
+public one included, and for each organization schema created later: it finds every
+table of the schema that has a ``workspace_id`` column, whichever app made it, and
+gives it an enabled, forced policy; then it grants the application's role what it
+needs on the schema's tables and sequences, and nothing more (no TRUNCATE, which row
+security does not cover; no DDL). It is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+logger = logging.getLogger(__name__)
+
+POLICY = "opaa_workspace_isolation"
+# Rows of the workspaces listed in the transaction's opaa.workspaces setting; with the
+# setting missing or empty, none (fail closed). A malformed setting is an error.
+POLICY_CONDITION = (
+    "workspace_id = ANY (string_to_array("
+    "nullif(current_setting('opaa.workspaces', true), ''), ',')::bigint[])"
+)
+
+_TABLES_WITH_WORKSPACE_SQL = """
+SELECT c.table_name FROM information_schema.columns AS c
+JOIN information_schema.tables AS t USING (table_schema, table_name)
+WHERE c.table_schema = %s AND c.column_name = 'workspace_id' AND t.table_type = 'BASE TABLE'
+ORDER BY c.table_name
+"""
+
+_UNPROTECTED_SQL = """
+SELECT n.nspname, c.relname,
+       c.relrowsecurity, c.relforcerowsecurity,
+       EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = %s
+               AND pg_get_expr(p.polqual, p.polrelid) IS NOT NULL
+               AND pg_get_expr(p.polwithcheck, p.polrelid) IS NOT NULL
+               AND p.polcmd = '*' AND p.polpermissive)
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attname = 'workspace_id' AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT LIKE 'pg\\_%%' AND n.nspname <> 'information_schema'
+ORDER BY 1, 2
+"""
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def app_role(connection: BaseDatabaseWrapper) -> str | None:
+    """The application's role, when it differs from the schema owner's."""
+    owner = (connection.settings_dict.get("OWNER") or {}).get("USER")
+    # Inside ``schema_owner_connection`` USER is the owner's and APP_USER the app's.
+    app = connection.settings_dict.get("APP_USER") or connection.settings_dict.get("USER")
+    return app if owner and app and owner != app else None
+
+
+def schema_secure(connection: BaseDatabaseWrapper, schema: str) -> list[str]:
+    """Give every workspace_id table of ``schema`` its policy; grant the app role DML.
+
+    Returns the tables that carry the policy. Must run as the tables' owner.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_TABLES_WITH_WORKSPACE_SQL, [schema])
+        tables = [row[0] for row in cursor.fetchall()]
+        for table in tables:
+            qualified = f"{_quote(schema)}.{_quote(table)}"
+            cursor.execute(f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY")
+            cursor.execute(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
+            # Re-created each time, so a changed condition reaches existing schemas.
+            cursor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {qualified}")
+            # On the driver's cursor: statements through Django's may not name the setting.
+            with connection.connection.cursor() as raw:
+                raw.execute(
+                    f"CREATE POLICY {POLICY} ON {qualified} AS PERMISSIVE FOR ALL"
+                    f" USING ({POLICY_CONDITION}) WITH CHECK ({POLICY_CONDITION})"
+                )
+        role = app_role(connection)
+        if role is not None:
+            quoted_schema, quoted_role = _quote(schema), _quote(role)
+            cursor.execute(f"GRANT USAGE ON SCHEMA {quoted_schema} TO {quoted_role}")
+            cursor.execute(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA"
+                f" {quoted_schema} TO {quoted_role}"
+            )
+            cursor.execute(
+                f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {quoted_schema}"
+                f" TO {quoted_role}"
+            )
+    return tables
+
+
+def tables_unprotected(connection: BaseDatabaseWrapper) -> list[str]:
+    """Every table in the database with a workspace_id column but without row-level
+    security enabled, forced and this policy (``schema.table``); empty when all hold."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UNPROTECTED_SQL, [POLICY])
+        return [
+            f"{schema}.{table}"
+            for schema, table, enabled, forced, has_policy in cursor.fetchall()
+            if not (enabled and forced and has_policy)
+        ]
+
+
+def secure_after_migrate(sender, *, using: str = "default", **kwargs) -> None:
+    """post_migrate receiver: secure the schema that was just migrated.
+
+    django-tenants runs ``migrate`` once per schema with the connection in that schema.
+    Only the ``workspaces`` app's signal is used, so it runs once per migrate.
+    """
+    connection = connections[using]
+    schema = getattr(connection, "schema_name", None) or "public"
+    tables = schema_secure(connection, schema)
+    logger.debug("row-level security on %s: %s", schema, ", ".join(tables) or "no tables")
