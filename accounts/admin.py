@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
 
 from accounts import services
 from accounts.audit import audit_context
-from accounts.models import ApiToken, AuditEvent, User
+from accounts.models import AccessSettings, ApiToken, AuditEvent, User
 
 
 @admin.register(User)
@@ -62,3 +64,29 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AccessSettings)
+class AccessSettingsAdmin(admin.ModelAdmin):
+    """The organization's maximum token lifetime; changes go through the audited service."""
+
+    list_display = ("__str__", "token_max_days", "updated_at")
+    fields = ("token_max_days",)
+
+    def has_module_permission(self, request):
+        # Hidden at the public domain: platform operators have no organization settings.
+        if connection.schema_name == get_public_schema_name():
+            return False
+        return super().has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not AccessSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # empty the field instead: the environment's default applies
+
+    def save_model(self, request, obj, form, change):
+        saved = services.access_settings_update(
+            token_max_days=obj.token_max_days, audit=audit_context(request)
+        )
+        obj.pk = saved.pk

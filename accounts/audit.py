@@ -31,6 +31,15 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_CREATED = "membership.created", "Membership created"
     MEMBERSHIP_CHANGED = "membership.changed", "Membership role changed"
     MEMBERSHIP_DELETED = "membership.deleted", "Membership deleted"
+    MEMBER_INVITED = "member.invited", "Member invited"
+    ACCESS_SETTINGS_CHANGED = "access_settings.changed", "Access settings changed"
+    SSO_SETTINGS_CHANGED = "sso_settings.changed", "SSO settings changed"
+    SOURCE_CREATED = "source.created", "Source created"
+    SOURCE_CHANGED = "source.changed", "Source changed"
+    SOURCE_SYNC_REQUESTED = "source.sync_requested", "Source sync requested"
+    WORKSPACE_REINDEX_REQUESTED = "workspace.reindex_requested", "Workspace re-index requested"
+    DOCUMENT_REINDEX_REQUESTED = "document.reindex_requested", "Document re-index requested"
+    ADMIN_ACTION = "admin.action", "Admin: action run"
     DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
     DOCUMENT_DELETED = "document.deleted", "Document deleted"
     DOCUMENT_OPENED = "document.opened", "Document opened"
@@ -109,6 +118,20 @@ def audit_record(
         user_agent=context.user_agent,
         organization=connection.schema_name,
         extra=extra or {},
+    )
+
+
+def audit_source(*, action: str, request, source, **extra) -> AuditEvent:
+    """A source (connector) was created, changed or asked to sync, by ``request``'s caller.
+
+    Records the workspace and name with ``extra``; never the connector's secrets.
+    """
+    return audit_record(
+        action=action,
+        context=audit_context(request),
+        target_type="source",
+        target_id=source.pk,
+        extra={"workspace": source.workspace.slug, "name": source.name, **extra},
     )
 
 

@@ -1,7 +1,10 @@
 """People. Each organization schema has its own users; the public schema holds operators."""
 
+from __future__ import annotations
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -9,7 +12,7 @@ from accounts.scopes import Scope
 
 
 class UserManager(BaseUserManager["User"]):
-    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **fields)
@@ -17,7 +20,7 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
         fields.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **fields)
 
@@ -149,3 +152,40 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+# An organization may set any maximum token lifetime up to ten years; beyond that a token
+# is as good as permanent, which the required expiry exists to prevent.
+TOKEN_MAX_DAYS_CEILING = 3650
+
+
+class AccessSettings(models.Model):
+    """The organization's access rules, edited by its owner (portal or admin).
+
+    At most one row per organization schema (``AccessSettings.current()``); an empty
+    field falls back to the installation's setting from the environment.
+    """
+
+    # Always 1: the unique constraint makes this table hold at most one row.
+    singleton = models.PositiveSmallIntegerField(default=1, unique=True, editable=False)
+    token_max_days = models.PositiveIntegerField(
+        "maximum token lifetime (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(TOKEN_MAX_DAYS_CEILING)],
+        help_text="The longest expiry a new API token may have. Empty: the installation's "
+        "TOKEN_MAX_DAYS. Tokens made earlier keep their expiry.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "access settings"
+        verbose_name_plural = "access settings"
+
+    def __str__(self) -> str:
+        return "Access settings"
+
+    @classmethod
+    def current(cls) -> AccessSettings:
+        """This organization's settings (an unsaved blank one when none were made)."""
+        return cls.objects.first() or cls()

@@ -22,7 +22,13 @@ from accounts.audit import (
     audit_pseudonymize_user,
     audit_record,
 )
-from accounts.models import ApiToken, TokenKind, User
+from accounts.models import (
+    TOKEN_MAX_DAYS_CEILING,
+    AccessSettings,
+    ApiToken,
+    TokenKind,
+    User,
+)
 from accounts.scopes import SERVICE_ACCOUNT_ROLE_FOR_SCOPE, Scope
 from accounts.tokens import token_digest, token_display_prefix, token_generate
 from workspaces.access import role_in, workspaces_readable
@@ -32,6 +38,39 @@ from workspaces.models import ROLE_ORDER, Membership, Role, Workspace
 LAST_USED_INTERVAL_S = 60
 RATE_WINDOW_S = 60
 SERVICE_ACCOUNT_DOMAIN = "service-accounts.invalid"
+
+
+def token_max_days() -> int:
+    """The longest lifetime, in days, a new token of this organization may have."""
+    return AccessSettings.current().token_max_days or settings.TOKEN_MAX_DAYS
+
+
+def access_settings_update(*, token_max_days: int | None, audit: AuditContext) -> AccessSettings:
+    """Set the organization's maximum token lifetime (None: the installation's default).
+
+    Raises ValidationError (400) outside 1 to ``TOKEN_MAX_DAYS_CEILING`` days. A change is
+    recorded in the audit log with the old and new value; a save changing nothing is not.
+    Tokens that exist keep their expiry.
+    """
+    if token_max_days is not None and not (1 <= token_max_days <= TOKEN_MAX_DAYS_CEILING):
+        raise ValidationError(
+            {"token_max_days": f"Choose 1 to {TOKEN_MAX_DAYS_CEILING} days, or leave it empty."}
+        )
+    with transaction.atomic():
+        current = AccessSettings.objects.select_for_update().first() or AccessSettings()
+        previous = current.token_max_days
+        if current.pk is not None and previous == token_max_days:
+            return current
+        current.token_max_days = token_max_days
+        current.save()
+        audit_record(
+            action=AuditAction.ACCESS_SETTINGS_CHANGED,
+            context=audit,
+            target_type="access_settings",
+            target_id=current.pk,
+            extra={"token_max_days": [previous, token_max_days]},
+        )
+    return current
 
 
 @dataclass(frozen=True)
@@ -68,11 +107,11 @@ def _validated(
         errors["workspaces"] = (
             "Choose at least one workspace." if not slugs else f"No such workspace: {missing[0]}."
         )
-    if not isinstance(expires_in_days, int) or not (
-        1 <= expires_in_days <= settings.TOKEN_MAX_DAYS
-    ):
+    max_days = token_max_days()
+    if not isinstance(expires_in_days, int) or not (1 <= expires_in_days <= max_days):
         errors["expires_in_days"] = (
-            f"A token expires after 1 to {settings.TOKEN_MAX_DAYS} days (required)."
+            f"A token expires after 1 to {max_days} days (required): "
+            f"this organization allows at most {max_days}."
         )
     if errors:
         raise ValidationError(errors)

@@ -32,4 +32,9 @@ urlpatterns = [
     path("tokens/", account_views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke", account_views.token_revoke, name="token-revoke"),
     path("audit/", account_views.audit_list, name="audit"),
+    # Workspace members (workspace admins) and the organization's access settings (owner).
+    path("members/", account_views.member_list, name="members"),
+    path("members/<int:pk>/role", account_views.member_role, name="member-role"),
+    path("members/<int:pk>/remove", account_views.member_remove, name="member-remove"),
+    path("settings/", account_views.access_settings, name="settings"),
 ]

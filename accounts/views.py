@@ -1,4 +1,5 @@
-"""Portal pages: API tokens (list, create, revoke) and the audit log (owner only)."""
+"""Portal pages: API tokens, workspace members (admins), access settings and the audit log
+(the owner)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import members, selectors, services
 from accounts.audit import AuditAction, audit_context
 from accounts.exports import export_response
-from accounts.models import TokenKind
+from accounts.models import AccessSettings, TokenKind
 from accounts.scopes import Scope
-from workspaces.access import is_admin_anywhere, owner_check, workspaces_readable
+from workspaces.access import is_admin_anywhere, owner_check, workspace_for, workspaces_readable
+from workspaces.models import Membership, Role
+from workspaces.portal import workspace_view
 
 AUDIT_PAGE_SIZE = 50
 DEFAULT_EXPIRY_DAYS = 90
@@ -49,6 +52,7 @@ def token_list(request):
         except ValidationError as exc:
             errors = exc.message_dict
     workspaces = list(workspaces_readable(request.user))
+    max_days = services.token_max_days()
     tokens = selectors.tokens_with_workspaces(selectors.tokens_manageable(user=request.user))
     return render(
         request,
@@ -60,8 +64,8 @@ def token_list(request):
             "scopes": Scope.choices,
             "workspaces": workspaces,
             "may_create_service": is_admin_anywhere(request.user),
-            "max_days": settings.TOKEN_MAX_DAYS,
-            "default_days": min(DEFAULT_EXPIRY_DAYS, settings.TOKEN_MAX_DAYS),
+            "max_days": max_days,
+            "default_days": min(DEFAULT_EXPIRY_DAYS, max_days),
             "form": request.POST if errors else {},
         },
         status=400 if errors else 200,
@@ -109,4 +113,112 @@ def audit_list(request):
             "query": query.urlencode(),
             "errors": {},
         },
+    )
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
+
+
+@never_cache
+@workspace_view(Role.ADMIN)
+def member_list(request):
+    """The workspace's members; POST adds one (inviting someone new to the organization)."""
+    if request.method == "POST":
+        try:
+            added = members.member_add(
+                workspace=request.workspace,
+                email=request.POST.get("email", ""),
+                role=request.POST.get("role", Role.VIEWER),
+                actor=request.user,
+                base_url=request.build_absolute_uri("/"),
+                audit=audit_context(request),
+            )
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            email = added.membership.user.email
+            messages.success(request, f"Invited {email}." if added.invited else f"Added {email}.")
+        return redirect(f"{request.path}?workspace={request.workspace.slug}")
+    return render(
+        request,
+        "accounts/member_list.html",
+        {"members": members.members_of(workspace=request.workspace), "roles": Role.choices},
+    )
+
+
+def _admin_membership(request, pk: int) -> Membership:
+    """The membership if the user is an admin of its workspace; 404 for non-members."""
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "workspace").filter(
+            workspace__in=workspaces_readable(request.user)
+        ),
+        pk=pk,
+    )
+    workspace_for(request.user, membership.workspace.slug, role=Role.ADMIN)
+    return membership
+
+
+@login_required
+@require_POST
+def member_role(request, pk: int):
+    membership = _admin_membership(request, pk)
+    try:
+        members.member_role_change(
+            membership=membership,
+            role=request.POST.get("role", ""),
+            actor=request.user,
+            audit=audit_context(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"{membership.user.email} is now {membership.role}.")
+    return redirect(f"/accounts/members/?workspace={membership.workspace.slug}")
+
+
+@login_required
+@require_POST
+def member_remove(request, pk: int):
+    membership = _admin_membership(request, pk)
+    try:
+        members.member_remove(
+            membership=membership, actor=request.user, audit=audit_context(request)
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Removed {membership.user.email}.")
+    return redirect(f"/accounts/members/?workspace={membership.workspace.slug}")
+
+
+@never_cache
+@login_required
+def access_settings(request):
+    """The owner's access settings: the organization's maximum token lifetime."""
+    owner_check(request.user)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        raw = request.POST.get("token_max_days", "").strip()
+        value = _int(raw)
+        try:
+            if raw and value is None:
+                raise ValidationError({"token_max_days": "Enter a whole number of days."})
+            services.access_settings_update(token_max_days=value, audit=audit_context(request))
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            messages.success(request, "Access settings saved.")
+            return redirect("accounts:settings")
+    return render(
+        request,
+        "accounts/access_settings.html",
+        {
+            "current": AccessSettings.current(),
+            "default_days": settings.TOKEN_MAX_DAYS,
+            "effective_days": services.token_max_days(),
+            "errors": errors,
+            "form": request.POST if errors else None,
+        },
+        status=400 if errors else 200,
     )

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from accounts.audit import audit_context
+from accounts.audit import AuditAction, audit_context, audit_source
 from accounts.scopes import Scope
 from ingestion import sources
 from ingestion.models import Source, SyncRun, SyncTrigger
@@ -68,6 +68,9 @@ class SourceSyncView(WorkspaceAPIView):
             source=source,
             trigger=SyncTrigger.REINDEX if full else SyncTrigger.WEBHOOK,
             full=full,
+        )
+        audit_source(
+            action=AuditAction.SOURCE_SYNC_REQUESTED, request=request, source=source, full=full
         )
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 

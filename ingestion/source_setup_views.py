@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.audit import AuditAction, audit_source
 from accounts.scopes import Scope
 from ingestion.source_setup import FORMS, source_setup
 from opaa.api import WorkspaceAPIView
@@ -56,6 +57,9 @@ def source_new(request):
         except ValidationError as exc:
             errors = exc.message_dict
         else:
+            audit_source(
+                action=AuditAction.SOURCE_CREATED, request=request, source=source, kind=kind
+            )
             messages.success(request, f"Added {source.name}; its first sync runs on schedule.")
             return redirect(f"/sources/?workspace={request.workspace.slug}")
     config_rows = [
@@ -126,4 +130,10 @@ class SourceCreateView(WorkspaceAPIView):
         body = SourceCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         source = source_setup(workspace=self.workspace, **body.validated_data)
+        audit_source(
+            action=AuditAction.SOURCE_CREATED,
+            request=request,
+            source=source,
+            kind=body.validated_data.get("kind", ""),
+        )
         return Response(SourceOutSerializer(source).data, status=status.HTTP_201_CREATED)

@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.audit import audit_context
+from accounts.audit import AuditAction, audit_context, audit_record, audit_source
 from ingestion import services, sources
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
 from workspaces.access import workspace_for, workspaces_readable
@@ -124,6 +124,9 @@ def source_sync(request, pk: int):
     full = request.POST.get("full") == "1"
     trigger = SyncTrigger.REINDEX if full else SyncTrigger.MANUAL
     sources.source_sync_request(source=source, trigger=trigger, full=full)
+    audit_source(
+        action=AuditAction.SOURCE_SYNC_REQUESTED, request=request, source=source, full=full
+    )
     what = "A full re-index" if full else "A sync"
     messages.success(request, f"{what} of {source.name} has been queued.")
     return redirect(f"/sources/?workspace={source.workspace.slug}")
@@ -145,6 +148,12 @@ def source_delete(request, pk: int):
 def source_toggle(request, pk: int):
     source = _admin_source(request, pk)
     sources.source_update(source=source, enabled=not source.enabled)
+    audit_source(
+        action=AuditAction.SOURCE_CHANGED,
+        request=request,
+        source=source,
+        changed={"enabled": source.enabled},
+    )
     state = "enabled" if source.enabled else "disabled"
     messages.success(request, f"{source.name} is {state}.")
     return redirect(f"/sources/?workspace={source.workspace.slug}")
@@ -170,6 +179,16 @@ def source_edit(request, pk: int):
             errors = exc.message_dict
             source.refresh_from_db()
         else:
+            audit_source(
+                action=AuditAction.SOURCE_CHANGED,
+                request=request,
+                source=source,
+                changed={
+                    "schedule": source.schedule,
+                    "include_globs": source.include_globs,
+                    "exclude_globs": source.exclude_globs,
+                },
+            )
             messages.success(request, f"Saved {source.name}.")
             return redirect(f"/sources/?workspace={source.workspace.slug}")
     return render(
@@ -185,6 +204,13 @@ def source_edit(request, pk: int):
 def workspace_reindex(request):
     workspace = workspace_for(request.user, request.GET.get("workspace") or None, role=Role.ADMIN)
     count = sources.workspace_reindex(workspace=workspace)
+    audit_record(
+        action=AuditAction.WORKSPACE_REINDEX_REQUESTED,
+        context=audit_context(request),
+        target_type="workspace",
+        target_id=workspace.pk,
+        extra={"workspace": workspace.slug, "uploads": count},
+    )
     messages.success(
         request,
         f"Re-indexing {workspace.name}: every source's full sync and {count} uploads queued.",
@@ -203,5 +229,12 @@ def document_retry(request, pk: int):
     )
     workspace_for(request.user, document.workspace.slug, role=Role.ADMIN)
     services.document_reindex(document=document)
+    audit_record(
+        action=AuditAction.DOCUMENT_REINDEX_REQUESTED,
+        context=audit_context(request),
+        target_type="document",
+        target_id=document.pk,
+        extra={"workspace": document.workspace.slug},
+    )
     messages.success(request, f"{document.title} is queued to be indexed again.")
     return redirect(f"/sources/?workspace={document.workspace.slug}")

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
+from accounts import api_members as members_api
 from ingestion import api as ingestion_api
 from ingestion import source_api, source_setup_views
 from opaa import health
@@ -43,6 +44,8 @@ api_v1 = [
     path("tokens", accounts_api.TokenListView.as_view(), name="tokens"),
     path("tokens/<int:pk>", accounts_api.TokenDetailView.as_view(), name="token"),
     path("audit", accounts_api.AuditListView.as_view(), name="audit"),
+    path("members", members_api.MemberListView.as_view(), name="members"),
+    path("members/<int:pk>", members_api.MemberDetailView.as_view(), name="member"),
     path("organization", tenants_erasure.OrganizationView.as_view(), name="organization"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
+from accounts.audit import audit_context
 from sso.forms import IdentityProviderForm
 from sso.models import ExternalIdentity, IdentityProvider
 
@@ -28,7 +29,7 @@ class IdentityProviderAdmin(OrganizationOnlyAdmin):
         return IdentityProviderForm.Meta.fields
 
     def save_model(self, request, obj, form, change):
-        form.save()
+        form.save(audit=audit_context(request))
 
 
 @admin.register(ExternalIdentity)

@@ -12,9 +12,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
+from sso import throttling
 from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_jwks, url_transport_check
 from sso.id_tokens import Expected, IdTokenInvalid, SigningKeyUnknown, id_token_verify
 from sso.models import IdentityProvider
@@ -29,12 +31,28 @@ logger = logging.getLogger(__name__)
 
 
 class OrganizationPasswordBackend(ModelBackend):
-    """Email + password, unless the organization has turned password sign-in off."""
+    """Email + password, unless the organization has turned password sign-in off.
+
+    Every password check is rate-limited here, whichever door it came through (the
+    sign-in page, the admin's sign-in page, HTTP Basic on the API): failures are counted
+    per IP + email (``sso.throttling``), and past the limit the check is refused without
+    looking at the password.
+    """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if password is None or not password_sign_in_allowed():
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        email = str(username or kwargs.get(get_user_model().USERNAME_FIELD) or "")[:254]
+        ip = throttling.client_ip(request)
+        if throttling.password_sign_in_blocked(ip=ip, email=email):
+            # Stops the other backends too; Django records it as a failed sign-in.
+            raise PermissionDenied("Too many failed sign-in attempts.")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            throttling.password_sign_in_failed(ip=ip, email=email)
+        else:
+            throttling.password_sign_in_succeeded(ip=ip, email=email)
+        return user
 
 
 class OrganizationOIDCBackend(OIDCAuthenticationBackend):

@@ -95,10 +95,14 @@ class IdentityProviderForm(forms.ModelForm):
         services.identity_provider_validate(provider=provider)
         return cleaned
 
-    def save(self, commit=True):
+    def save(self, commit=True, *, audit=None):
+        """Save through ``sso.services.identity_provider_save``; ``audit`` (an
+        ``AuditContext``) names who changed the settings in the audit log."""
         provider = super().save(commit=False)
         if commit:
             services.identity_provider_save(
-                provider=provider, client_secret=self.cleaned_data.get("client_secret")
+                provider=provider,
+                client_secret=self.cleaned_data.get("client_secret"),
+                audit=audit,
             )
         return provider

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
+from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
 from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_metadata
 from sso.models import ExternalIdentity, IdentityProvider
@@ -102,15 +103,63 @@ def identity_provider_validate(*, provider: IdentityProvider) -> None:
             raise ValidationError(f"The provider's configuration could not be used: {exc}") from exc
 
 
+# What the audit log records of a change to the provider (the client secret only as
+# "changed", never its value).
+AUDITED_FIELDS = [
+    "enabled",
+    "name",
+    "issuer",
+    "discovery_url",
+    "client_id",
+    "scopes",
+    "allowed_email_domains",
+    "auto_provision",
+    "link_existing_accounts",
+    "role_claim",
+    "role_mapping",
+    "password_sign_in_disabled",
+]
+
+
 def identity_provider_save(
-    *, provider: IdentityProvider, client_secret: str | None = None
+    *,
+    provider: IdentityProvider,
+    client_secret: str | None = None,
+    audit: AuditContext | None = None,
 ) -> IdentityProvider:
-    """Save ``provider``; a non-empty ``client_secret`` replaces the stored one (encrypted)."""
+    """Save ``provider``; a non-empty ``client_secret`` replaces the stored one (encrypted).
+
+    Records ``sso_settings.changed`` with the fields that changed and their new values
+    (the secret only by name); a save that changes nothing records nothing.
+    """
     if client_secret:
         provider.client_secret = client_secret
     provider.role_mapping = role_mapping_validate(provider.role_mapping)
     identity_provider_validate(provider=provider)
-    provider.save()
+    with transaction.atomic():
+        before = (
+            IdentityProvider.objects.filter(pk=provider.pk).values(*AUDITED_FIELDS).first()
+            if provider.pk
+            else None
+        )
+        provider.save()
+        changed = [
+            name
+            for name in AUDITED_FIELDS
+            if before is None or before[name] != getattr(provider, name)
+        ]
+        if changed or client_secret:
+            audit_record(
+                action=AuditAction.SSO_SETTINGS_CHANGED,
+                context=audit,
+                target_type="identity_provider",
+                target_id=provider.pk,
+                extra={
+                    "created": before is None,
+                    "changed": changed + (["client_secret"] if client_secret else []),
+                    "values": {name: getattr(provider, name) for name in changed},
+                },
+            )
     return provider
 
 

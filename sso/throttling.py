@@ -15,6 +15,12 @@ from django.core.cache import cache
 from django.db import connection
 
 
+def client_ip(request) -> str:
+    """The address counted: REMOTE_ADDR (the proxy in front rewrites it; see deployment)."""
+    meta = getattr(request, "META", None) or {}
+    return str(meta.get("REMOTE_ADDR", ""))
+
+
 def _key(ip: str, email: str, kind: str = "password-failures") -> str:
     digest = hashlib.sha256(f"{ip}\x00{email.strip().lower()}".encode()).hexdigest()[:32]
     return f"sso:{connection.schema_name}:{kind}:{digest}"

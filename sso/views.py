@@ -26,6 +26,7 @@ from mozilla_django_oidc.views import (
     get_next_url,
 )
 
+from accounts.audit import audit_context
 from opaa.crypto import SecretUnreadable
 from sso import services, throttling
 from sso.discovery import ProviderUnavailable
@@ -139,10 +140,6 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
         return self.login_success()
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 class LoginView(auth_views.LoginView):
     """Email + password sign-in with SSO offered, attempts counted per IP + email."""
 
@@ -161,9 +158,9 @@ class LoginView(auth_views.LoginView):
             return _refused(
                 request, "This organization signs in with single sign-on only.", status=403
             )
+        # The password backend counts and refuses attempts; this only explains the refusal.
         email = str(request.POST.get("username", ""))[:254]
-        ip = _client_ip(request)
-        if throttling.password_sign_in_blocked(ip=ip, email=email):
+        if throttling.password_sign_in_blocked(ip=throttling.client_ip(request), email=email):
             minutes = settings.PASSWORD_SIGNIN_WINDOW_S // 60
             return _refused(
                 request,
@@ -171,12 +168,7 @@ class LoginView(auth_views.LoginView):
                 "or reset your password.",
                 status=429,
             )
-        response = super().post(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            throttling.password_sign_in_succeeded(ip=ip, email=email)
-        else:
-            throttling.password_sign_in_failed(ip=ip, email=email)
-        return response
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -191,7 +183,9 @@ class PasswordResetView(auth_views.PasswordResetView):
                 self.request, "This organization signs in with single sign-on only.", 403
             )
         email = form.cleaned_data["email"]
-        if not throttling.password_reset_allowed(ip=_client_ip(self.request), email=email):
+        if not throttling.password_reset_allowed(
+            ip=throttling.client_ip(self.request), email=email
+        ):
             minutes = settings.PASSWORD_SIGNIN_WINDOW_S // 60
             return _refused(
                 self.request,
@@ -216,7 +210,7 @@ def provider_settings(request):
     provider = services.identity_provider_get()
     form = IdentityProviderForm(request.POST or None, instance=provider)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        form.save(audit=audit_context(request))
         messages.success(request, "Single sign-on settings saved.")
         return redirect("sso:settings")
     return render(

@@ -15,6 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.audit import audit_context
+from accounts.scopes import SIGNED_IN_ONLY
 from opaa.api import WorkspaceAPIView
 from tenants.services import organization_delete
 from workspaces.access import OWNER, owner_check
@@ -33,6 +34,7 @@ class OrganizationView(WorkspaceAPIView):
     """
 
     required_roles = {"DELETE": OWNER}
+    required_scopes = {"DELETE": SIGNED_IN_ONLY}
 
     @extend_schema(request=DeleteInput, responses={204: None})
     def delete(self, request):

@@ -285,3 +285,107 @@ def test_token_delete_or_user_delete_keeps_the_log(acme, alice_api):
     ApiToken.objects.all().delete()
     dave.delete()
     assert AuditEvent.objects.filter(actor_email="dave@acme.example").count() == 1
+
+
+def test_admin_actions_run_on_selected_objects_are_recorded(world, acme, alice_portal, make_token):
+    for _ in range(2):
+        make_token(world.acme, "alice@acme.example")
+    ids = sorted(ApiToken.objects.values_list("pk", flat=True))
+    response = alice_portal.post(
+        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": ids}
+    )
+    assert response.status_code == 302
+    ran = _events(AuditAction.ADMIN_ACTION).get()
+    assert ran.actor_email == "alice@acme.example"
+    assert ran.target_type == "accounts.apitoken"
+    assert ran.extra["action"] == "revoke"
+    assert ran.extra["count"] == 2
+    assert sorted(int(pk) for pk in ran.extra["ids"]) == ids
+    assert _events(AuditAction.TOKEN_REVOKED).count() == 2
+
+
+def test_sso_settings_changes_are_recorded_without_the_secret(acme, alice_portal, settings):
+    from sso.models import IdentityProvider
+    from sso.services import identity_provider_save
+
+    provider = IdentityProvider(issuer="https://idp.acme.example", client_id="opaa")
+    identity_provider_save(
+        provider=provider,
+        client_secret="the-very-secret",
+        audit=AuditContext(email="alice@acme.example"),
+    )
+    created = _events(AuditAction.SSO_SETTINGS_CHANGED).get()
+    assert created.extra["created"] is True
+    assert "client_secret" in created.extra["changed"]
+    assert "the-very-secret" not in json.dumps(created.extra)
+    assert provider.client_secret_encrypted not in json.dumps(created.extra)
+
+    response = alice_portal.post(
+        "/sso/settings/",
+        {
+            "name": "Acme login",
+            "issuer": "https://idp.acme.example",
+            "client_id": "opaa",
+            "scopes": "openid email",
+            "role_claim": "groups",
+            "role_mapping": "[]",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    changed = _events(AuditAction.SSO_SETTINGS_CHANGED).order_by("id").last()
+    assert changed.actor_email == "alice@acme.example"
+    assert sorted(changed.extra["changed"]) == ["name", "scopes"]
+    assert changed.extra["values"] == {"name": "Acme login", "scopes": "openid email"}
+    # Saving the same settings again records nothing.
+    alice_portal.post(
+        "/sso/settings/",
+        {
+            "name": "Acme login",
+            "issuer": "https://idp.acme.example",
+            "client_id": "opaa",
+            "scopes": "openid email",
+            "role_claim": "groups",
+            "role_mapping": "[]",
+        },
+    )
+    assert _events(AuditAction.SSO_SETTINGS_CHANGED).count() == 2
+
+
+def test_source_changes_and_sync_requests_are_recorded(world, acme, alice_portal, alice_api):
+    from ingestion import sources
+    from ingestion.models import Source
+
+    connector = sources.connector_create(name="Share", kind="filesystem")
+    source = Source.objects.create(
+        connector=connector,
+        workspace=Workspace.objects.get(slug="general"),
+        name="Handbook share",
+        paths=["/srv"],
+    )
+    assert alice_portal.post(f"/sources/{source.pk}/toggle").status_code == 302
+    assert alice_portal.post(f"/sources/{source.pk}/sync").status_code == 302
+    assert alice_api.post(f"/api/v1/sources/{source.pk}/sync").status_code == 202
+    assert alice_portal.post("/sources/reindex?workspace=general").status_code == 302
+
+    toggled = _events(AuditAction.SOURCE_CHANGED).get()
+    assert (toggled.target_type, toggled.target_id) == ("source", str(source.pk))
+    assert toggled.extra == {
+        "workspace": "general",
+        "name": "Handbook share",
+        "changed": {"enabled": False},
+    }
+    syncs = _events(AuditAction.SOURCE_SYNC_REQUESTED)
+    assert syncs.count() == 2
+    assert {e.actor_email for e in syncs} == {"alice@acme.example"}
+    reindex = _events(AuditAction.WORKSPACE_REINDEX_REQUESTED).get()
+    assert reindex.extra["workspace"] == "general"
+
+
+def test_the_admin_shows_an_organization_only_its_own_tables(world, acme, alice_portal):
+    # The platform's tables (organizations, plans) are on an organization's search path;
+    # its admin must not show them, not even to its owner.
+    assert alice_portal.get("/admin/tenants/organization/").status_code == 403
+    index = alice_portal.get("/admin/")
+    assert index.status_code == 200
+    assert b"/admin/tenants/" not in index.content
+    assert b"/admin/workspaces/" in index.content

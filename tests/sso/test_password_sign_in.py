@@ -134,3 +134,34 @@ def test_password_reset_requests_are_limited(acme):
     refused = client.post("/accounts/password-reset/", {"email": "bob@acme.example"})
     assert refused.status_code == 429
     assert len(mail.outbox) == 2
+
+
+@override_settings(PASSWORD_SIGNIN_MAX_FAILURES=3)
+def test_the_admin_sign_in_and_api_basic_auth_share_the_limit(acme, world):
+    from rest_framework.test import APIClient
+
+    # Two failures on the admin's own sign-in page and one over HTTP Basic on the API...
+    admin = browser(acme)
+    for _ in range(2):
+        page = admin.post("/admin/login/", {"username": "alice@acme.example", "password": "wrong"})
+        assert page.status_code == 200
+    api = APIClient(HTTP_HOST=world.acme.domain)
+    api.credentials(HTTP_AUTHORIZATION=_basic("alice@acme.example", "wrong"))
+    assert api.get("/api/v1/documents").status_code in (401, 403)
+
+    # ...and the right password is refused on every door until the window ends.
+    api.credentials(HTTP_AUTHORIZATION=_basic("alice@acme.example", PASSWORD))
+    assert api.get("/api/v1/documents").status_code in (401, 403)
+    page = admin.post("/admin/login/", {"username": "alice@acme.example", "password": PASSWORD})
+    assert page.status_code == 200
+    assert "_auth_user_id" not in admin.session
+    assert _post_login(browser(acme), "alice@acme.example", PASSWORD).status_code == 429
+    # Someone else is not affected.
+    api.credentials(HTTP_AUTHORIZATION=_basic("bob@acme.example", PASSWORD))
+    assert api.get("/api/v1/documents").status_code == 200
+
+
+def _basic(email: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()

@@ -1,0 +1,149 @@
+"""Members of a workspace: add or invite, change a role, remove.
+
+Every change goes through ``workspaces.services`` (``membership_save`` /
+``membership_delete``), which records it in the audit log; an invitation is recorded
+too (``member.invited``). Callers have already checked that the actor is an admin of
+the workspace (or the owner).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.audit import AuditAction, AuditContext, audit_record
+from accounts.models import User
+from workspaces.models import Membership, Role, Workspace
+from workspaces.services import membership_delete, membership_save
+
+ROLE_CHOICES = ", ".join(Role.values)
+
+
+@dataclass(frozen=True)
+class MemberAdded:
+    membership: Membership
+    # True when the person had no account in the organization and was sent an invitation.
+    invited: bool
+
+
+def members_of(*, workspace: Workspace) -> QuerySet[Membership]:
+    """The workspace's memberships with their users (one query), by email."""
+    return (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user", "workspace")
+        .order_by("user__email")
+    )
+
+
+def _role_checked(role: str) -> str:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Choose one of: {ROLE_CHOICES}."})
+    return role
+
+
+def _not_yourself(membership: Membership, actor: User) -> None:
+    # Keeps an admin from locking themself (and maybe everyone) out by accident.
+    if membership.user_id == actor.pk:
+        raise ValidationError(
+            {"member": "You cannot change or remove your own membership; ask another admin."}
+        )
+
+
+def _invitation_send(*, user: User, workspace: Workspace, base_url: str, invited_by: User):
+    """Email ``user`` a link to set a password (the password-reset link, valid for
+    PASSWORD_RESET_TIMEOUT). The link carries a one-time token, never a password."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = base_url.rstrip("/") + reverse("accounts:password_reset_confirm", args=[uid, token])
+    context = {"link": link, "workspace": workspace, "invited_by": invited_by}
+    send_mail(
+        subject=f"You are invited to {workspace.name} on OPAA",
+        message=render_to_string("accounts/invitation_email.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def member_add(
+    *,
+    workspace: Workspace,
+    email: str,
+    role: str,
+    actor: User,
+    base_url: str,
+    audit: AuditContext,
+) -> MemberAdded:
+    """Give the person with ``email`` the ``role`` in ``workspace``.
+
+    Someone without an account in the organization gets one (no password) and an
+    invitation email with a link to set a password; with single sign-on they may instead
+    sign in through it (see sso.services). Raises ValidationError (400) for a bad email
+    or role, a service account, or someone who is a member already.
+    """
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."}) from None
+    _role_checked(role)
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        invited = user is None
+        if user is None:
+            from tenants.quotas import member_admit
+
+            member_admit()  # the plan's number of members (402 when reached)
+            user = User.objects.create_user(email, None)
+        elif user.is_service_account:
+            raise ValidationError(
+                {"email": "Service accounts get their workspaces from their token."}
+            )
+        elif Membership.objects.filter(workspace=workspace, user=user).exists():
+            raise ValidationError(
+                {"email": f"{email} is a member already; change their role instead."}
+            )
+        membership = membership_save(
+            membership=Membership(workspace=workspace, user=user, role=role), audit=audit
+        )
+        if invited:
+            audit_record(
+                action=AuditAction.MEMBER_INVITED,
+                context=audit,
+                target_type="user",
+                target_id=user.pk,
+                extra={"email": email, "workspace": workspace.slug, "role": role},
+            )
+            # Sent only once the account and membership are committed.
+            transaction.on_commit(
+                lambda: _invitation_send(
+                    user=user, workspace=workspace, base_url=base_url, invited_by=actor
+                )
+            )
+    return MemberAdded(membership=membership, invited=invited)
+
+
+def member_role_change(
+    *, membership: Membership, role: str, actor: User, audit: AuditContext
+) -> Membership:
+    """Set ``membership``'s role (audited as ``membership.changed``; no change, no event)."""
+    _role_checked(role)
+    _not_yourself(membership, actor)
+    membership.role = role
+    return membership_save(membership=membership, audit=audit)
+
+
+def member_remove(*, membership: Membership, actor: User, audit: AuditContext) -> None:
+    """Remove ``membership`` (audited as ``membership.deleted``). The person's tokens bound
+    to the workspace stop working there on their next request."""
+    _not_yourself(membership, actor)
+    membership_delete(membership=membership, audit=audit)
