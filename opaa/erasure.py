@@ -5,9 +5,10 @@ token counters, sync locks and slots) and the Celery queues hold tasks sent from
 organization's schema (their headers name it). Storage holds its objects under
 ``org/<schema>/`` (``ingestion.storage.objects_delete_under``).
 
-Every per-organization Redis key has the schema name right after a fixed namespace;
-``ORGANIZATION_KEY_PATTERNS`` lists them. A new kind of per-organization key must be
-added here: ``tests/test_erasure.py`` scans all of Redis after a deletion.
+Every per-organization Redis key has the schema name (or, for quota counters, the
+organization's id) right after a fixed namespace; ``ORGANIZATION_KEY_PATTERNS`` lists
+them. A new kind of per-organization key must be added here: ``tests/test_erasure.py``
+scans all of Redis after a deletion.
 """
 
 from __future__ import annotations
@@ -31,22 +32,26 @@ ORGANIZATION_KEY_PATTERNS = (
     "opaa:token-rate:{schema}:*",
     "opaa:org:{schema}:*",
     "opaa:indexing-slots:org:{schema}",
+    # Quota counters (tenants.quotas) are keyed by the organization's id.
+    "opaa:quota:{organization_id}:*",
 )
 
 
-def organization_keys(schema: str) -> list[str]:
+def organization_keys(schema: str, organization_id: int | None = None) -> list[str]:
     """Every Redis key of the organization (SCAN, never KEYS: it does not block Redis)."""
     client = get_redis_connection("default")
     found: set[str] = set()
     for pattern in ORGANIZATION_KEY_PATTERNS:
-        glob = pattern.format(schema=_glob_escape(schema))
+        if "{organization_id}" in pattern and organization_id is None:
+            continue
+        glob = pattern.format(schema=_glob_escape(schema), organization_id=organization_id)
         found.update(k.decode() for k in client.scan_iter(match=glob, count=1000))
     return sorted(found)
 
 
-def organization_keys_delete(schema: str) -> int:
+def organization_keys_delete(schema: str, organization_id: int | None = None) -> int:
     """Delete every Redis key of the organization; returns how many. Idempotent."""
-    keys = organization_keys(schema)
+    keys = organization_keys(schema, organization_id)
     if keys:
         get_redis_connection("default").delete(*keys)
     return len(keys)

@@ -116,10 +116,10 @@ def organization_delete(*, organization: Organization, audit=None) -> dict[str, 
     from ingestion.storage import objects_delete_under, organization_prefix
     from opaa.erasure import organization_keys_delete, organization_tasks_purge
 
-    schema, slug = organization.schema_name, organization.slug
+    schema, slug, organization_id = organization.schema_name, organization.slug, organization.pk
     counts = {"tasks": organization_tasks_purge(schema)}
     counts["objects"] = objects_delete_under(organization_prefix(schema))
-    counts["redis_keys"] = organization_keys_delete(schema)
+    counts["redis_keys"] = organization_keys_delete(schema, organization_id)
     with schema_context(get_public_schema_name()), transaction.atomic():
         organization.delete(force_drop=True)
         audit_record(
@@ -129,6 +129,6 @@ def organization_delete(*, organization: Organization, audit=None) -> dict[str, 
             target_id=slug,
             extra=dict(counts),
         )
-    counts["redis_keys"] += organization_keys_delete(schema)
+    counts["redis_keys"] += organization_keys_delete(schema, organization_id)
     counts["tasks"] += organization_tasks_purge(schema)
     return counts

@@ -415,6 +415,8 @@ def test_deleting_an_organization_leaves_nothing(doomed, world, settings):
     assert stored_keys(schema), "the document's original should be stored"
     assert organization_keys(schema), "the answer should be cached"
 
+    organization_id = doomed.pk
+    get_redis_connection("default").set(f"opaa:quota:{organization_id}:questions:20261127", 1)
     connection.set_schema_to_public()
     counts = organization_delete(organization=doomed)
 
@@ -431,6 +433,7 @@ def test_deleting_an_organization_leaves_nothing(doomed, world, settings):
         if f":{schema}:" in k.decode() or k.decode().endswith(f":{schema}")
     ]  # fmt: skip
     assert leftovers == []
+    assert not list(client.scan_iter(match=f"opaa:quota:{organization_id}:*"))
     assert _queued_schemas(queue) == [world.acme.schema]  # only the other organization's
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
     assert counts["objects"] >= 1
