@@ -8,7 +8,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.audit import AuditAction, audit_context, audit_source
-from accounts.audit import audit_context
 from accounts.scopes import Scope
 from ingestion import sources
 from ingestion.models import Source, SyncRun, SyncTrigger

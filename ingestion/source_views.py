@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record, audit_source
-from accounts.audit import audit_context
 from ingestion import services, sources
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
 from workspaces.access import workspace_for, workspaces_readable
