@@ -77,8 +77,8 @@ class ConfluenceConnector:
                         external_id=page_key,
                         name=f"{_safe_name(page.title) or 'page-' + page.id}.html",
                         version=f"{page.version}:{marker}",
-                        fetch=lambda page=page, b=breadcrumb, r=readers: _render(
-                            b, page.url, r, site.page_storage(page)
+                        fetch=lambda page=page, b=breadcrumb: _render(
+                            b, page.url, site.page_storage(page)
                         ),
                         readers=readers,
                         metadata={"url": page.url, "space": key, "breadcrumb": breadcrumb},
@@ -137,11 +137,11 @@ def _safe_name(title: str) -> str:
     return _UNSAFE_NAME.sub("-", title).strip(" .")[:200]
 
 
-def _render(breadcrumb: list[str], url: str, readers: tuple[str, ...], storage: str) -> bytes:
-    """The page as HTML: breadcrumb title, source URL and readers in the head.
+def _render(breadcrumb: list[str], url: str, storage: str) -> bytes:
+    """The page as HTML: its breadcrumb as title, its URL as canonical link.
 
-    The readers are part of the stored page so that a changed restriction changes the
-    document's content hash, and the sync writes the new readers.
+    Macro parameters are settings, not text, and are dropped; CDATA (code blocks) would
+    be lost by an HTML parser, so it becomes escaped text.
     """
     body = _CDATA.sub(lambda m: html.escape(m[1]), _PARAMETER.sub("", storage))
     title = html.escape(" > ".join(breadcrumb)[:500])
@@ -149,6 +149,5 @@ def _render(breadcrumb: list[str], url: str, readers: tuple[str, ...], storage: 
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{title}</title>"
         f'<link rel="canonical" href="{html.escape(url)}">'
-        f'<meta name="readers" content="{html.escape(" ".join(readers))}">'
         f"</head><body>{body}</body></html>\n"
     ).encode()

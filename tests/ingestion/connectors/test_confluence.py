@@ -125,14 +125,15 @@ def test_cloud_full_sync_then_edit_delete_and_nothing_changed(
 def test_a_new_restriction_reaches_the_document_without_a_new_version(acme, cloud, run_sync):
     source = _source(cloud.url)
     run_sync(source)
+    stored = {key: d.storage_key for key, d in _documents(source).items()}
     cloud.site.restrictions["1003"] = cloud.site.restrictions["1005"]
 
     run = run_sync(source)
 
-    # The page's content names its readers, so it is written again; its attachment's
-    # bytes are the same, so only its readers (and its chunks') change.
-    assert (run.updated, run.unchanged) == (1, 6)
+    # Same content: nothing is stored again, but the readers change (and are re-indexed).
+    assert (run.updated, run.unchanged, run.added) == (0, 7, 0)
     documents = _documents(source)
+    assert {key: d.storage_key for key, d in documents.items()} == stored
     assert documents[TRAVEL].readers == ["group:hr-team"]
     assert documents[TRAVEL_PDF].readers == ["group:hr-team"]
 
