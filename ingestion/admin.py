@@ -4,8 +4,10 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts.audit import audit_context
 from ingestion import sources
 from ingestion.models import Connector, Document, Source, SyncRun
+from ingestion.readers import document_readers_set
 
 
 @admin.register(Document)
@@ -14,6 +16,15 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ("status", "workspace")
     search_fields = ("title", "original_filename")
     readonly_fields = ("storage_key", "sha256", "size_bytes", "mime_type", "indexed_at")
+
+    def save_model(self, request, obj, form, change):
+        """New readers go through the service: validated, copied to the chunks, audited."""
+        readers = obj.readers
+        if change and "readers" in form.changed_data:
+            obj.readers = Document.objects.get(pk=obj.pk).readers
+        super().save_model(request, obj, form, change)
+        if change and "readers" in form.changed_data:
+            document_readers_set(document=obj, readers=readers, audit=audit_context(request))
 
 
 class ConnectorForm(forms.ModelForm):

@@ -1,5 +1,6 @@
 """Documents API: upload, list, read, delete."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -11,8 +12,10 @@ from accounts.audit import AuditAction, audit_context, audit_record
 from accounts.scopes import Scope
 from ingestion import services
 from ingestion.models import Document
+from ingestion.readers import document_readers_set
 from opaa.api import WorkspaceAPIView
 from workspaces.models import Role
+from workspaces.readers import reader_scope
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -34,8 +37,18 @@ class DocumentSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "indexed_at",
+            "readers",
         ]
         read_only_fields = fields
+
+
+class ReadersInput(serializers.Serializer):
+    readers = serializers.ListField(
+        child=serializers.CharField(max_length=320),
+        max_length=200,
+        allow_empty=True,
+        help_text="user:<email> or group:<slug> each; empty: every member of the workspace.",
+    )
 
 
 class UploadSerializer(serializers.Serializer):
@@ -53,7 +66,10 @@ class DocumentListView(WorkspaceAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def scoped_queryset(self):
-        return Document.objects.filter(workspace=self.workspace).select_related("workspace")
+        readers = reader_scope(self.request.user, [self.workspace])
+        return Document.objects.filter(readers.q(), workspace=self.workspace).select_related(
+            "workspace"
+        )
 
     @extend_schema(responses=DocumentSerializer(many=True))
     def get(self, request):
@@ -86,10 +102,15 @@ class DocumentListView(WorkspaceAPIView):
 
 
 class DocumentDetailView(WorkspaceAPIView):
-    """One document of any workspace the caller belongs to; 404 for everything else."""
+    """One document of any workspace the caller belongs to and may read; 404 for
+    everything else. PATCH sets its readers (workspace admins)."""
 
-    required_roles = {"GET": Role.VIEWER, "DELETE": Role.EDITOR}
-    required_scopes = {"GET": Scope.DOCUMENTS_READ, "DELETE": Scope.DOCUMENTS_WRITE}
+    required_roles = {"GET": Role.VIEWER, "PATCH": Role.ADMIN, "DELETE": Role.EDITOR}
+    required_scopes = {
+        "GET": Scope.DOCUMENTS_READ,
+        "PATCH": Scope.DOCUMENTS_WRITE,
+        "DELETE": Scope.DOCUMENTS_WRITE,
+    }
 
     workspace_from_request = False
 
@@ -99,6 +120,9 @@ class DocumentDetailView(WorkspaceAPIView):
     def get_document(self, pk: int) -> Document:
         document = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
         self.object_workspace_check(document.workspace)
+        readers = reader_scope(self.request.user, [document.workspace])
+        if not readers.can_read(workspace_id=document.workspace_id, readers=document.readers):
+            raise Http404("No such document.")  # existence is not revealed
         return document
 
     @extend_schema(responses=DocumentSerializer)
@@ -110,6 +134,18 @@ class DocumentDetailView(WorkspaceAPIView):
             target_type="document",
             target_id=document.pk,
             extra={"workspace": document.workspace.slug, "via": "api"},
+        )
+        return Response(DocumentSerializer(document).data)
+
+    @extend_schema(request=ReadersInput, responses=DocumentSerializer)
+    def patch(self, request, pk: int):
+        document = self.get_document(pk)
+        data = ReadersInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = document_readers_set(
+            document=document,
+            readers=data.validated_data["readers"],
+            audit=audit_context(request),
         )
         return Response(DocumentSerializer(document).data)
 

@@ -91,6 +91,9 @@ class Chunk(models.Model):
     search_vector = SearchVectorField(null=True)
     # Number of indexed words (with repeats): the document length in BM25 scoring.
     lexeme_count = models.PositiveIntegerField(default=0)
+    # A copy of its document's readers (``workspaces.readers``), so retrieval filters by
+    # them inside the SQL; written with the chunks and whenever the document's change.
+    readers = ArrayField(models.CharField(max_length=320), default=list, blank=True)
 
     class Meta:
         ordering = ["document_id", "ordinal"]
@@ -108,6 +111,8 @@ class Chunk(models.Model):
             GinIndex(name="chunk_search_vector_gin", fields=["search_vector"]),
             # Lets BM25 read a workspace's chunk count and mean length from the index alone.
             models.Index(name="chunk_workspace_length", fields=["workspace", "lexeme_count"]),
+            # Serves ``readers && ARRAY[...]`` and ``readers = '{}'`` in retrieval.
+            GinIndex(name="chunk_readers_gin", fields=["readers"]),
         ]
 
     def __str__(self) -> str:

@@ -224,6 +224,7 @@ def chunks_write(
             heading_path=list(draft.heading_path),
             token_count=draft.token_count,
             embedding=vector,
+            readers=list(document.readers),
         )
         for draft, vector in zip(drafts, vectors, strict=True)
     )

@@ -45,6 +45,7 @@ from ingestion.services import (
 from ingestion.sources import UNFINISHED, source_spec
 from ingestion.storage import original_delete, original_store
 from opaa import metrics
+from workspaces.readers import readers_coerce
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +308,7 @@ def _document_write(source: Source, item: Item, known: Known | None, data: bytes
             "size_bytes": len(data),
             "sha256": sha256,
             "source_version": item.version,
-            "readers": list(item.readers),
+            "readers": readers_coerce(item.readers),
             "status": DocumentStatus.PENDING,
             "error_message": "",
         }

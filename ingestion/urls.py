@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", views.document_detail, name="document"),
     path("<int:pk>/original", views.document_original, name="original"),
     path("<int:pk>/delete", views.document_delete, name="delete"),
+    path("<int:pk>/readers", views.document_readers, name="readers"),
 ]

@@ -4,17 +4,20 @@ from io import BytesIO
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record
 from ingestion import services
 from ingestion.models import Document, DocumentStatus
+from ingestion.readers import document_readers_set
 from ingestion.storage import original_read
-from workspaces.access import workspace_for, workspaces_readable
+from workspaces.access import role_in, workspace_for, workspaces_readable
 from workspaces.models import Role
 from workspaces.portal import workspace_view
+from workspaces.readers import reader_scope
 
 MAX_FILES_PER_UPLOAD = 20
 
@@ -27,6 +30,9 @@ def _readable_document(request, pk: int, *, role: str = Role.VIEWER) -> Document
         pk=pk,
     )
     workspace_for(request.user, document.workspace.slug, role=role)
+    scope = reader_scope(request.user, [document.workspace])
+    if not scope.can_read(workspace_id=document.workspace_id, readers=document.readers):
+        raise Http404("No such document.")  # as if it did not exist
     return document
 
 
@@ -53,7 +59,10 @@ def document_list(request):
         if len(files) > MAX_FILES_PER_UPLOAD:
             messages.error(request, f"Only the first {MAX_FILES_PER_UPLOAD} files were uploaded.")
         return redirect(f"{request.path}?workspace={request.workspace.slug}")
-    documents = Document.objects.filter(workspace=request.workspace).select_related("uploaded_by")
+    scope = reader_scope(request.user, [request.workspace])
+    documents = Document.objects.filter(scope.q(), workspace=request.workspace).select_related(
+        "uploaded_by"
+    )
     return render(
         request,
         "ingestion/document_list.html",
@@ -64,7 +73,8 @@ def document_list(request):
 @workspace_view(Role.VIEWER)
 def document_status(request):
     """Statuses of the workspace's documents (polled by the documents page)."""
-    rows = Document.objects.filter(workspace=request.workspace).values(
+    scope = reader_scope(request.user, [request.workspace])
+    rows = Document.objects.filter(scope.q(), workspace=request.workspace).values(
         "id", "status", "error_message", "title"
     )
     return JsonResponse({"documents": list(rows)})
@@ -83,8 +93,29 @@ def document_detail(request, pk: int):
     return render(
         request,
         "ingestion/document_detail.html",
-        {"document": document, "chunks": document.chunks.all()},
+        {
+            "document": document,
+            "chunks": document.chunks.all(),
+            "can_set_readers": role_in(request.user, document.workspace) == Role.ADMIN,
+            "readers_text": "\n".join(document.readers),
+        },
     )
+
+
+@login_required
+@require_POST
+def document_readers(request, pk: int):
+    """Set who may read the document (workspace admins): one reader a line, or none."""
+    document = _readable_document(request, pk, role=Role.ADMIN)
+    readers = request.POST.get("readers", "").split()
+    try:
+        document_readers_set(document=document, readers=readers, audit=audit_context(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        shown = ", ".join(document.readers) or "every member of the workspace"
+        messages.success(request, f"Readers saved: {shown}.")
+    return redirect("ingestion:document", pk=document.pk)
 
 
 @login_required

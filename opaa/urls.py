@@ -14,6 +14,7 @@ from search import api as search_api
 from search import api_conversations as conversation_api
 from tenants import erasure_views as tenants_erasure
 from tenants import views as tenants_views
+from workspaces import api as groups_api
 
 api_v1 = [
     path("documents", ingestion_api.DocumentListView.as_view(), name="documents"),
@@ -44,6 +45,13 @@ api_v1 = [
     path("tokens", accounts_api.TokenListView.as_view(), name="tokens"),
     path("tokens/<int:pk>", accounts_api.TokenDetailView.as_view(), name="token"),
     path("audit", accounts_api.AuditListView.as_view(), name="audit"),
+    path("groups", groups_api.GroupListView.as_view(), name="groups"),
+    path("groups/<slug:slug>", groups_api.GroupDetailView.as_view(), name="group"),
+    path(
+        "groups/<slug:slug>/roles/<slug:workspace>",
+        groups_api.GroupRoleView.as_view(),
+        name="group-role",
+    ),
     path("members", members_api.MemberListView.as_view(), name="members"),
     path("members/<int:pk>", members_api.MemberDetailView.as_view(), name="member"),
     path("organization", tenants_erasure.OrganizationView.as_view(), name="organization"),
@@ -59,6 +67,7 @@ urlpatterns = [
     path("documents/", include("ingestion.urls")),
     path("sources/", include("ingestion.source_urls")),
     path("ask/", include("search.urls")),
+    path("groups/", include("workspaces.urls")),
     path("usage/", tenants_views.usage_view, name="usage"),
     path("api/v1/", include((api_v1, "api"))),
     path(

@@ -18,6 +18,7 @@ from search.streaming import (
     sse_response,
 )
 from workspaces.models import Role
+from workspaces.readers import reader_scope
 
 
 class AskInput(serializers.Serializer):
@@ -140,7 +141,8 @@ class SearchView(WorkspaceAPIView):
             k = 0
         if not 1 <= k <= 50:
             return Response({"k": ["k must be a whole number from 1 to 50."]}, status=400)
-        passages = services.passages_search(query, workspace=self.workspace, k=k)
+        readers = reader_scope(request.user, [self.workspace])
+        passages = services.passages_search(query, workspace=self.workspace, readers=readers, k=k)
         audit_record(
             action=AuditAction.SEARCH,
             context=audit_context(request),

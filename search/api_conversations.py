@@ -38,7 +38,9 @@ class ConversationDetailOutput(ConversationOutput):
         fields = [*ConversationOutput.Meta.fields, "turns"]
 
     def get_turns(self, conversation) -> list[dict]:
-        return [answer_payload(q) for q in conversations.conversation_turns(conversation)]
+        viewer = self.context["request"].user
+        turns = conversations.conversation_turns(conversation, viewer=viewer)
+        return [answer_payload(q) for q in turns]
 
 
 class ConversationInput(serializers.Serializer):
@@ -88,7 +90,8 @@ class ConversationDetailView(WorkspaceAPIView):
 
     @extend_schema(responses=ConversationDetailOutput)
     def get(self, request, pk: int):
-        return Response(ConversationDetailOutput(self.get_conversation(pk)).data)
+        conversation = self.get_conversation(pk)
+        return Response(ConversationDetailOutput(conversation, context={"request": request}).data)
 
     @extend_schema(request=ConversationInput, responses=ConversationOutput)
     def patch(self, request, pk: int):
@@ -121,7 +124,7 @@ class ConversationExportView(ConversationDetailView):
     def get(self, request, pk: int):
         conversation = self.get_conversation(pk)
         response = HttpResponse(
-            conversations.conversation_markdown(conversation),
+            conversations.conversation_markdown(conversation, viewer=request.user),
             content_type="text/markdown; charset=utf-8",
         )
         name = slugify(conversation.title)[:60] or "conversation"
@@ -140,7 +143,7 @@ class SharedConversationView(WorkspaceAPIView):
     def get(self, request, token: str):
         conversation = conversations.conversation_shared(request.user, token)
         self.object_workspace_check(conversation.workspace)
-        return Response(ConversationDetailOutput(conversation).data)
+        return Response(ConversationDetailOutput(conversation, context={"request": request}).data)
 
 
 class FlaggedSource(serializers.Serializer):

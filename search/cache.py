@@ -1,9 +1,12 @@
 """The answer cache (Redis): the same question in the same scope gets the same answer.
 
-A key is made of the organization, the workspace, the workspace's *index version*
-and a hash of the normalized question and the answering model. Every change to the
-workspace's index (a document indexed, re-indexed or deleted) bumps the version, so
-older answers are never served again and simply expire.
+A key is made of the organization, the workspace, the workspace's *index version*,
+the asker's *readable scope* (``ReaderScope.cache_key``: which of the workspace's
+restricted documents they may read) and a hash of the normalized question and the
+answering model. Every change to the workspace's index (a document indexed,
+re-indexed, deleted or given other readers) bumps the version, so older answers are
+never served again and simply expire. An answer is therefore only served to askers
+who may read exactly the documents it was written from.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from search.answering import Answer, Citation, Passage
+from workspaces.readers import ReaderScope
 
 
 def _version_key(workspace_id: int) -> str:
@@ -37,17 +41,20 @@ def index_changed(*, workspace_id: int) -> None:
     transaction.on_commit(bump)
 
 
-def _answer_key(question: str, workspace_id: int, model: str) -> str:
+def _answer_key(question: str, workspace_id: int, model: str, readers: ReaderScope) -> str:
     normalized = " ".join(question.lower().split())
     digest = hashlib.sha256(f"{model}\n{normalized}".encode()).hexdigest()
     version = index_version(workspace_id)
-    return f"answer:{connection.schema_name}:{workspace_id}:{version}:{digest}"
+    scope = readers.cache_key(workspace_id)
+    return f"answer:{connection.schema_name}:{workspace_id}:{version}:{scope}:{digest}"
 
 
-def answer_cached(question: str, *, workspace_id: int, model: str) -> Answer | None:
+def answer_cached(
+    question: str, *, workspace_id: int, readers: ReaderScope, model: str
+) -> Answer | None:
     if not settings.ANSWER_CACHE_TTL_S:
         return None
-    data = cache.get(_answer_key(question, workspace_id, model))
+    data = cache.get(_answer_key(question, workspace_id, model, readers))
     if data is None:
         return None
     citations = [
@@ -63,10 +70,12 @@ def answer_cached(question: str, *, workspace_id: int, model: str) -> Answer | N
     return Answer(**{**data, "prompt_tokens": 0, "completion_tokens": 0}, citations=citations)
 
 
-def answer_store(question: str, answer: Answer, *, workspace_id: int, model: str) -> None:
+def answer_store(
+    question: str, answer: Answer, *, workspace_id: int, readers: ReaderScope, model: str
+) -> None:
     if settings.ANSWER_CACHE_TTL_S:
         cache.set(
-            _answer_key(question, workspace_id, model),
+            _answer_key(question, workspace_id, model, readers),
             dataclasses.asdict(answer),
             timeout=settings.ANSWER_CACHE_TTL_S,
         )

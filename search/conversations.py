@@ -12,13 +12,17 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
+from ingestion.models import Document
 from search.models import Conversation, Feedback, Question, SourceFeedback, SourceReason
 from workspaces.access import workspaces_readable
 from workspaces.models import Workspace
+from workspaces.readers import reader_scope
 
 MAX_TITLE_CHARS = 200
 # How many earlier turns a follow-up is read against.
 HISTORY_TURNS = 4
+# Shown instead of an answer written from a source the viewer may not read.
+ANSWER_WITHHELD = "This answer is hidden: it cites documents you may not read."
 # Words that point back at an earlier turn ("what about *it*?").
 _REFERRING = re.compile(
     r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|same|also|"
@@ -61,8 +65,31 @@ def conversation_shared(user: User, token: str) -> Conversation:
     return conversation
 
 
-def conversation_turns(conversation: Conversation) -> list[Question]:
-    return list(conversation.questions.order_by("created_at", "pk"))
+def conversation_turns(conversation: Conversation, *, viewer: User) -> list[Question]:
+    """The conversation's questions and answers as ``viewer`` may see them.
+
+    A citation of a document ``viewer`` may not read (now: readers change, and shared
+    conversations are read by others) is left out, and the answer written from it is
+    replaced by ``ANSWER_WITHHELD``, so nothing of that document shows; a document
+    deleted since counts as unreadable. The returned objects are changed in memory
+    only: never save them.
+    """
+    turns = list(conversation.questions.order_by("created_at", "pk"))
+    cited = {c["document_id"] for turn in turns for c in turn.citations}
+    if not cited:
+        return turns
+    scope = reader_scope(viewer, [conversation.workspace])
+    readable = set(
+        Document.objects.filter(
+            scope.q(), pk__in=cited, workspace_id=conversation.workspace_id
+        ).values_list("pk", flat=True)
+    )
+    for turn in turns:
+        shown = [c for c in turn.citations if c["document_id"] in readable]
+        if len(shown) < len(turn.citations):
+            turn.citations = shown
+            turn.answer = ANSWER_WITHHELD
+    return turns
 
 
 def question_for_feedback(user: User, pk: int) -> Question:
@@ -131,10 +158,11 @@ def conversation_touch(*, conversation: Conversation, first_question: str) -> No
     conversation.save(update_fields=fields)
 
 
-def conversation_markdown(conversation: Conversation) -> str:
-    """The conversation as a Markdown document: each question, its answer, its sources."""
+def conversation_markdown(conversation: Conversation, *, viewer: User) -> str:
+    """The conversation as a Markdown document: each question, its answer, its sources
+    (as ``viewer`` may see them: ``conversation_turns``)."""
     lines = [f"# {conversation.title}", ""]
-    for turn in conversation_turns(conversation):
+    for turn in conversation_turns(conversation, viewer=viewer):
         lines += [f"## {turn.text}", "", turn.answer, ""]
         if turn.citations:
             lines.append("Sources:")

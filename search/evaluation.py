@@ -36,6 +36,7 @@ from search.retrieval import Ranked, keyword_ranking, reciprocal_rank_fusion, ve
 from tenants.models import Organization
 from tenants.services import organization_create, organization_delete
 from workspaces.models import Workspace
+from workspaces.readers import ReaderScope
 
 METHODS = ("keyword", "vector", "hybrid")
 # Documents scored per query: the deepest cutoff reported (Recall@100).
@@ -271,13 +272,18 @@ class EvaluationReport:
         return asdict(self)
 
 
+# The evaluation acts for no person: it measures ranking over every document.
+
+
 def _keyword(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
-    return keyword_ranking(text, workspace_ids=workspace_ids, limit=CHUNK_DEPTH)
+    readers = ReaderScope.everything(workspace_ids)
+    return keyword_ranking(text, workspace_ids=workspace_ids, readers=readers, limit=CHUNK_DEPTH)
 
 
 def _vector(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
     [vector] = embed_texts([text])
-    return vector_ranking(vector, workspace_ids=workspace_ids, limit=CHUNK_DEPTH)
+    readers = ReaderScope.everything(workspace_ids)
+    return vector_ranking(vector, workspace_ids=workspace_ids, readers=readers, limit=CHUNK_DEPTH)
 
 
 def _hybrid(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:

@@ -5,8 +5,11 @@ and stop words of the document's detected language; a question is stemmed in eac
 language of the documents searched). ``postings_write`` stores one row per
 (chunk, word) with its frequency, in the same transaction as the chunk; the
 database deletes them with the chunk. A query is scored in one SQL statement with
-Okapi BM25, document frequencies counted from the index of the workspaces searched,
-so scores are exact for exactly what the asker may read.
+Okapi BM25, with the collection statistics (chunk count, mean length, document
+frequencies) counted over only the chunks the asker may read in the workspaces
+searched: scores are exact for exactly what the asker may read, and an unreadable
+document changes neither the candidates nor any score, so its existence cannot be
+inferred from the results.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
+
+from workspaces.readers import ReaderScope
 
 # Okapi BM25 parameters: the values of Robertson et al. that most systems use
 # (Lucene, Anserini, bm25s); term-frequency saturation and length normalisation.
@@ -62,27 +67,35 @@ def postings_write(*, document_id: int) -> None:
         )
 
 
-# Only module constants are interpolated; every input is a bound parameter.
-_BM25_SQL = f"""
+def _bm25_sql(readers: ReaderScope) -> str:
+    """The BM25 query; every table read is filtered by workspace and by ``readers``.
+
+    Only module constants and fixed aliases are interpolated; every input is a bound
+    parameter.
+    """
+    return f"""
     WITH languages AS (
-        -- The question is stemmed in every language the searched documents use.
-        SELECT DISTINCT language::regconfig AS cfg
-          FROM ingestion_document
-         WHERE workspace_id = ANY(%(workspaces)s) AND status = 'indexed'
+        -- The question is stemmed in every language the readable documents use.
+        SELECT DISTINCT d.language::regconfig AS cfg
+          FROM ingestion_document AS d
+         WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'indexed'
+           AND {readers.sql("d")}
     ),
     query AS (
         SELECT DISTINCT t.lexeme
           FROM languages, unnest(to_tsvector(languages.cfg, %(text)s)) AS t
     ),
     collection AS (
-        SELECT count(*)::float AS n, GREATEST(avg(lexeme_count), 1)::float AS avgdl
-          FROM ingestion_chunk
-         WHERE workspace_id = ANY(%(workspaces)s)
+        SELECT count(*)::float AS n, GREATEST(avg(c.lexeme_count), 1)::float AS avgdl
+          FROM ingestion_chunk AS c
+         WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
     ),
     df AS (
         SELECT p.lexeme, count(*)::float AS df
-          FROM search_posting AS p JOIN query USING (lexeme)
-         WHERE p.workspace_id = ANY(%(workspaces)s)
+          FROM search_posting AS p
+          JOIN query USING (lexeme)
+          JOIN ingestion_chunk AS c ON c.id = p.chunk_id
+         WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
       GROUP BY p.lexeme
     )
     SELECT p.chunk_id,
@@ -95,24 +108,27 @@ _BM25_SQL = f"""
       JOIN df USING (lexeme)
       JOIN ingestion_chunk AS c ON c.id = p.chunk_id
      CROSS JOIN collection
-     WHERE p.workspace_id = ANY(%(workspaces)s)
+     WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
   GROUP BY p.chunk_id
   ORDER BY score DESC, p.chunk_id
      LIMIT %(limit)s
 """  # noqa: S608
 
 
-def bm25_ranking(query: str, *, workspace_ids: Sequence[int], limit: int) -> list[Scored]:
-    """The ``limit`` best chunks of ``workspace_ids`` for ``query`` by BM25."""
+def bm25_ranking(
+    query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
+) -> list[Scored]:
+    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25."""
     if not query.strip() or not workspace_ids:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            _BM25_SQL,
+            _bm25_sql(readers),
             {
                 "text": query,
                 "workspaces": list(workspace_ids),
                 "limit": limit,
+                **readers.params(),
             },
         )
         return [Scored(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]

@@ -1,6 +1,8 @@
 """Hybrid retrieval: BM25 over Postgres and pgvector nearest neighbours, fused by rank.
 
-Every query is restricted to the workspaces passed in, inside the SQL itself.
+Every query is restricted to the workspaces passed in and to the chunks the asker may
+read (``workspaces.readers.ReaderScope``), inside the SQL itself: an unreadable chunk
+is never a candidate, so it can neither be returned nor push readable ones out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ingestion.models import Chunk
 from search.answering import Passage
 from search.keyword import bm25_ranking
 from search.ranking import RERANK_CANDIDATES, Reranker, recency_boost, reranker_apply
+from workspaces.readers import ReaderScope
 
 # How many candidates each ranker contributes before fusion.
 CANDIDATES_PER_RANKER = 50
@@ -23,22 +26,27 @@ CANDIDATES_PER_RANKER = 50
 # cannot crowd out every other source.
 MAX_PASSAGES_PER_DOCUMENT = 2
 
-_VECTOR_SQL = """
+
+def _vector_sql(readers: ReaderScope) -> str:
+    return f"""
     SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
       FROM ingestion_chunk AS c
-     WHERE c.workspace_id = ANY(%(workspaces)s)
+     WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
   ORDER BY c.embedding <=> %(vector)s::vector, c.id
      LIMIT %(limit)s
-"""
-# The same query, but ordering by an expression the HNSW index cannot serve, so
-# Postgres computes the exact distance of every chunk in scope.
-_VECTOR_EXACT_SQL = """
+"""  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
+
+
+def _vector_exact_sql(readers: ReaderScope) -> str:
+    """The same query, but ordering by an expression the HNSW index cannot serve, so
+    Postgres computes the exact distance of every readable chunk in scope."""
+    return f"""
     SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
       FROM ingestion_chunk AS c
-     WHERE c.workspace_id = ANY(%(workspaces)s)
+     WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
   ORDER BY (c.embedding <=> %(vector)s::vector) + 0, c.id
      LIMIT %(limit)s
-"""
+"""  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
 
 
 @dataclass(frozen=True)
@@ -52,38 +60,52 @@ def _vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
-def keyword_ranking(query: str, *, workspace_ids: Sequence[int], limit: int) -> list[Ranked]:
-    """Chunks scored by BM25 over the workspaces' inverted index, best first."""
+def keyword_ranking(
+    query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
+) -> list[Ranked]:
+    """Readable chunks scored by BM25 over the workspaces' inverted index, best first."""
     return [
         Ranked(item.chunk_id, item.score)
-        for item in bm25_ranking(query, workspace_ids=workspace_ids, limit=limit)
+        for item in bm25_ranking(query, workspace_ids=workspace_ids, readers=readers, limit=limit)
     ]
 
 
-def scope_size(workspace_ids: Sequence[int]) -> int:
-    """How many chunks the workspaces hold (an index-only count)."""
+def scope_size(workspace_ids: Sequence[int], *, readers: ReaderScope) -> int:
+    """How many chunks of the workspaces ``readers`` may read."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM ingestion_chunk WHERE workspace_id = ANY(%s)",
-            [list(workspace_ids)],
-        )
+        sql = f"""
+            SELECT count(*) FROM ingestion_chunk AS c
+             WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+        """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
+        cursor.execute(sql, {"workspaces": list(workspace_ids), **readers.params()})
         return int(cursor.fetchone()[0])
 
 
 def vector_ranking(
-    vector: Sequence[float], *, workspace_ids: Sequence[int], limit: int, exact: bool | None = None
+    vector: Sequence[float],
+    *,
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+    limit: int,
+    exact: bool | None = None,
 ) -> list[Ranked]:
-    """The nearest chunks of ``workspace_ids`` by cosine distance.
+    """The nearest readable chunks of ``workspace_ids`` by cosine distance.
 
     The pgvector in use filters HNSW results after the index scan, so a selective
-    workspace filter can leave fewer than ``limit`` results. Hence the strategy:
-    scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are searched exactly (all
-    distances computed: perfect recall, and cheap at that size); larger ones go
-    through HNSW, and if that returns fewer than ``limit`` results while the scope
-    holds more, the search is redone exactly. ``exact`` forces one way.
+    workspace or readers filter can leave fewer than ``limit`` results. Hence the
+    strategy: scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` readable chunks are
+    searched exactly (all distances computed: perfect recall, and cheap at that
+    size); larger ones go through HNSW, and if that returns fewer than ``limit``
+    results while the readable scope holds more, the search is redone exactly.
+    ``exact`` forces one way.
     """
-    params = {"vector": _vector_literal(vector), "workspaces": list(workspace_ids), "limit": limit}
-    size = scope_size(workspace_ids) if exact is None else 0
+    params = {
+        "vector": _vector_literal(vector),
+        "workspaces": list(workspace_ids),
+        "limit": limit,
+        **readers.params(),
+    }
+    size = scope_size(workspace_ids, readers=readers) if exact is None else 0
     if exact is None:
         exact = size <= settings.VECTOR_EXACT_MAX_CHUNKS
     with transaction.atomic(), connection.cursor() as cursor:
@@ -91,11 +113,11 @@ def vector_ranking(
             # set_config(..., true) is SET LOCAL: it ends with this transaction.
             ef_search = max(settings.HNSW_EF_SEARCH, limit)
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-            cursor.execute(_VECTOR_SQL, params)
+            cursor.execute(_vector_sql(readers), params)
             rows = cursor.fetchall()
             if len(rows) >= min(limit, size):
                 return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
-        cursor.execute(_VECTOR_EXACT_SQL, params)
+        cursor.execute(_vector_exact_sql(readers), params)
         return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 
@@ -116,9 +138,16 @@ def reciprocal_rank_fusion(
     return [Ranked(chunk_id, score) for chunk_id, score in ordered]
 
 
-def passages_load(ranked: Sequence[Ranked], *, k: int) -> list[Passage]:
-    """The top ``k`` ranked chunks as passages, at most a few per document."""
-    chunks = Chunk.objects.select_related("document").in_bulk([r.chunk_id for r in ranked])
+def passages_load(ranked: Sequence[Ranked], *, readers: ReaderScope, k: int) -> list[Passage]:
+    """The top ``k`` ranked chunks as passages, at most a few per document.
+
+    Loads only chunks ``readers`` may read (a second guard: the rankers already filter).
+    """
+    chunks = (
+        Chunk.objects.select_related("document")
+        .filter(readers.q())
+        .in_bulk([r.chunk_id for r in ranked])
+    )
     passages: list[Passage] = []
     per_document: dict[int, int] = {}
     for item in ranked:
@@ -147,12 +176,14 @@ def hybrid_search(
     query: str,
     *,
     workspace_ids: Sequence[int],
+    readers: ReaderScope,
     k: int,
     weights: tuple[float, float] | None = None,
     recency_half_life_days: float | None = None,
     reranker: Reranker | None = None,
 ) -> list[Passage]:
-    """The ``k`` best passages for ``query`` within ``workspace_ids``.
+    """The ``k`` best passages for ``query`` within ``workspace_ids`` that ``readers``
+    may read (``workspaces.readers.reader_scope``).
 
     ``weights`` are the (keyword, vector) fusion weights; the settings' by default.
     With ``recency_half_life_days``, recently indexed documents are favoured
@@ -162,8 +193,12 @@ def hybrid_search(
     if not workspace_ids or not query.strip():
         return []
     [vector] = embed_texts([query])
-    keyword = keyword_ranking(query, workspace_ids=workspace_ids, limit=CANDIDATES_PER_RANKER)
-    dense = vector_ranking(vector, workspace_ids=workspace_ids, limit=CANDIDATES_PER_RANKER)
+    keyword = keyword_ranking(
+        query, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
+    )
+    dense = vector_ranking(
+        vector, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
+    )
     fused = reciprocal_rank_fusion(
         keyword,
         dense,
@@ -173,5 +208,6 @@ def hybrid_search(
     if recency_half_life_days:
         fused = recency_boost(fused, half_life_days=recency_half_life_days)
     if reranker is not None:
-        return reranker_apply(reranker, query, passages_load(fused, k=RERANK_CANDIDATES), k=k)
-    return passages_load(fused, k=k)
+        candidates = passages_load(fused, readers=readers, k=RERANK_CANDIDATES)
+        return reranker_apply(reranker, query, candidates, k=k)
+    return passages_load(fused, readers=readers, k=k)

@@ -30,6 +30,7 @@ from search.ranking import HttpReranker
 from search.retrieval import hybrid_search
 from tenants import metering, quotas
 from workspaces.models import Workspace
+from workspaces.readers import ReaderScope, reader_scope
 
 logger = logging.getLogger(__name__)
 
@@ -142,12 +143,15 @@ def standalone_question(
     return followup_standalone(text, history)
 
 
-def passages_search(text: str, *, workspace: Workspace, k: int) -> list[Passage]:
-    """The ``k`` best passages for ``text`` in ``workspace``, ranked with the
-    organization's settings (fusion weights, recency, reranker)."""
+def passages_search(
+    text: str, *, workspace: Workspace, readers: ReaderScope, k: int
+) -> list[Passage]:
+    """The ``k`` best passages for ``text`` in ``workspace`` that ``readers`` may read,
+    ranked with the organization's settings (fusion weights, recency, reranker)."""
     return hybrid_search(
         text,
         workspace_ids=[workspace.pk],
+        readers=readers,
         k=k,
         weights=fusion_weights(),
         recency_half_life_days=recency_half_life_days(),
@@ -155,9 +159,11 @@ def passages_search(text: str, *, workspace: Workspace, k: int) -> list[Passage]
     )
 
 
-def _passages(text: str, workspace: Workspace) -> tuple[list[Passage], int]:
+def _passages(text: str, workspace: Workspace, readers: ReaderScope) -> tuple[list[Passage], int]:
     started = time.perf_counter()
-    passages = passages_search(text, workspace=workspace, k=settings.RETRIEVAL_TOP_K)
+    passages = passages_search(
+        text, workspace=workspace, readers=readers, k=settings.RETRIEVAL_TOP_K
+    )
     return passages, int((time.perf_counter() - started) * 1000)
 
 
@@ -271,16 +277,19 @@ def answer_question(
     chain = llm_chain()
     standalone = standalone_question(text, conversation, chain)
     model = chain[0].model if chain else EXTRACTIVE
-    answer = answer_cached(standalone, workspace_id=workspace.pk, model=model)
+    readers = reader_scope(user, [workspace])
+    answer = answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
     retrieval_ms = 0
     if answer is None:
-        passages, retrieval_ms = _passages(standalone, workspace)
+        passages, retrieval_ms = _passages(standalone, workspace, readers)
         answer = _llm_answer(standalone, passages, chain) if passages else None
         if answer is None and chain and passages:
             answer = answer_extractive(standalone, passages)
         else:
             answer = answer or answer_extractive(standalone, passages)
-            answer_store(standalone, answer, workspace_id=workspace.pk, model=model)
+            answer_store(
+                standalone, answer, workspace_id=workspace.pk, readers=readers, model=model
+            )
     return question_record(
         user=user,
         workspace=workspace,
@@ -337,13 +346,14 @@ def _answer_question_events(
     chain = llm_chain()
     standalone = standalone_question(text, conversation, chain)
     model = chain[0].model if chain else EXTRACTIVE
-    answer = answer_cached(standalone, workspace_id=workspace.pk, model=model)
+    readers = reader_scope(user, [workspace])
+    answer = answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
     retrieval_ms = 0
     if answer is not None:
         yield "sources", [citation.passage for citation in answer.citations]
         yield "delta", answer.text
     else:
-        passages, retrieval_ms = _passages(standalone, workspace)
+        passages, retrieval_ms = _passages(standalone, workspace, readers)
         yield "sources", passages
         for config in chain if passages else []:
             llm_started = time.perf_counter()
@@ -362,12 +372,16 @@ def _answer_question_events(
                     break  # text already sent: the extractive answer replaces it in "done"
                 continue
             _llm_observe(llm_started, answer)
-            answer_store(standalone, answer, workspace_id=workspace.pk, model=model)
+            answer_store(
+                standalone, answer, workspace_id=workspace.pk, readers=readers, model=model
+            )
             break
         if answer is None:
             answer = answer_extractive(standalone, passages)
             if not chain or not passages:
-                answer_store(standalone, answer, workspace_id=workspace.pk, model=model)
+                answer_store(
+                    standalone, answer, workspace_id=workspace.pk, readers=readers, model=model
+                )
             yield "delta", answer.text
     yield (
         "done",

@@ -73,7 +73,11 @@ def ask(request):
             return redirect(_ask_url(conversation))
     context = {
         "conversation": conversation,
-        "turns": conversations.conversation_turns(conversation) if conversation else [],
+        "turns": (
+            conversations.conversation_turns(conversation, viewer=request.user)
+            if conversation
+            else []
+        ),
         "conversations": conversations.conversations_of(request.user, request.workspace)[:30],
         "question": question,
         "error": error,
@@ -111,7 +115,7 @@ def shared(request, token: str):
     request.workspace = conversation.workspace
     context = {
         "conversation": conversation,
-        "turns": conversations.conversation_turns(conversation),
+        "turns": conversations.conversation_turns(conversation, viewer=request.user),
         "conversations": conversations.conversations_of(request.user, conversation.workspace)[:30],
         "shared_view": True,
     }
@@ -160,7 +164,7 @@ def conversation_delete(request, pk: int):
 def conversation_export(request, pk: int):
     conversation = conversations.conversation_get(request.user, pk)
     response = HttpResponse(
-        conversations.conversation_markdown(conversation),
+        conversations.conversation_markdown(conversation, viewer=request.user),
         content_type="text/markdown; charset=utf-8",
     )
     name = slugify(conversation.title)[:60] or "conversation"

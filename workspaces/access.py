@@ -7,12 +7,12 @@ nothing else looks up a workspace from request input.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import ApiToken, User
 from accounts.scopes import SIGNED_IN_ONLY
-from workspaces.models import Membership, Role, Workspace
+from workspaces.models import ROLE_ORDER, GroupRole, Membership, Role, Workspace
 
 # Not a workspace role: what only the organization's owner may do (e.g. read the audit log).
 OWNER = "owner"
@@ -26,7 +26,10 @@ def workspaces_readable(user: User, *, token: ApiToken | None = None) -> QuerySe
     if user.is_owner:
         readable = Workspace.objects.all()
     else:
-        readable = Workspace.objects.filter(memberships__user=user)
+        # A direct membership or a group's role: ids in a subquery, so no duplicates.
+        direct = Membership.objects.filter(user=user).values("workspace_id")
+        via_groups = GroupRole.objects.filter(group__memberships__user=user).values("workspace_id")
+        readable = Workspace.objects.filter(Q(pk__in=direct) | Q(pk__in=via_groups))
     if token is not None:
         readable = readable.filter(pk__in=token.workspace_ids)
     return readable
@@ -47,7 +50,11 @@ def token_scope_check(token: ApiToken | None, scope: str | None) -> None:
 
 def is_admin_anywhere(user: User) -> bool:
     """True when ``user`` is the owner or an admin of at least one workspace."""
-    return user.is_owner or Membership.objects.filter(user=user, role=Role.ADMIN).exists()
+    return (
+        user.is_owner
+        or Membership.objects.filter(user=user, role=Role.ADMIN).exists()
+        or GroupRole.objects.filter(group__memberships__user=user, role=Role.ADMIN).exists()
+    )
 
 
 def owner_check(user: User) -> None:
@@ -57,11 +64,20 @@ def owner_check(user: User) -> None:
 
 
 def role_in(user: User, workspace: Workspace) -> str | None:
-    """The user's role in ``workspace``; owners are admins everywhere."""
+    """The user's role in ``workspace``; owners are admins everywhere.
+
+    The highest of the user's own membership's role and the roles their groups hold
+    there (``GroupRole``); None when neither gives one.
+    """
     if user.is_owner:
         return Role.ADMIN
-    membership = Membership.objects.filter(user=user, workspace=workspace).first()
-    return membership.role if membership else None
+    roles = {
+        *Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True),
+        *GroupRole.objects.filter(group__memberships__user=user, workspace=workspace).values_list(
+            "role", flat=True
+        ),
+    }
+    return max(roles, key=lambda role: ROLE_ORDER.index(Role(role))) if roles else None
 
 
 def workspace_for(

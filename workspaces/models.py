@@ -54,3 +54,64 @@ class Membership(models.Model):
     def allows(self, role: str) -> bool:
         """True when this membership's role includes ``role``."""
         return ROLE_ORDER.index(Role(self.role)) >= ROLE_ORDER.index(Role(role))
+
+
+class Group(models.Model):
+    """A named set of members of the organization, e.g. "Finance" or "Contractors".
+
+    A group can be a document reader (``group:<slug>`` in ``Document.readers``) and can
+    hold a role in workspaces (``GroupRole``): its members get that role there. Not to
+    be confused with ``django.contrib.auth``'s groups, which OPAA does not use.
+    """
+
+    name = models.CharField(max_length=200)
+    # How readers name the group: ``group:<slug>``.
+    slug = models.SlugField(max_length=63, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="GroupMember", related_name="member_groups", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "member group"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMember(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="one_group_member_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group}"
+
+
+class GroupRole(models.Model):
+    """A group's role in a workspace: every member of the group holds it there.
+
+    A member's effective role is the highest of their own membership's and their
+    groups' roles (``workspaces.access.role_in``).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="group_roles")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "group"], name="one_role_per_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} in {self.workspace} ({self.role})"

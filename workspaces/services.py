@@ -1,11 +1,17 @@
-"""Membership changes: the one place they are made, each recorded in the audit log."""
+"""Membership and group changes: the one place they are made, each recorded in the
+audit log."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import slugify
 
 from accounts.audit import AuditAction, AuditContext, audit_record
-from workspaces.models import Membership
+from accounts.models import User
+from workspaces.models import Group, GroupMember, GroupRole, Membership, Role, Workspace
 
 
 def _record(action: str, membership: Membership, audit: AuditContext | None, **extra) -> None:
@@ -47,3 +53,119 @@ def membership_delete(*, membership: Membership, audit: AuditContext | None) -> 
     with transaction.atomic():
         _record(AuditAction.MEMBERSHIP_DELETED, membership, audit)
         membership.delete()
+
+
+# --- groups ---------------------------------------------------------------------------
+
+
+def _group_record(action: str, group: Group, audit: AuditContext | None, **extra) -> None:
+    audit_record(
+        action=action,
+        context=audit,
+        target_type="group",
+        target_id=group.pk,
+        extra={"group": group.slug, **extra},
+    )
+
+
+def group_create(*, name: str, slug: str = "", audit: AuditContext | None) -> Group:
+    """A new, empty group. ``slug`` (how readers name it: ``group:<slug>``) defaults to
+    the slugified name and never changes afterwards, so readers lists stay valid."""
+    name = " ".join((name or "").split())[:200]
+    if not name:
+        raise ValidationError({"name": "A group needs a name."})
+    slug = slugify(slug or name)[:63]
+    if not slug:
+        raise ValidationError({"slug": "Give the group a slug of letters, digits or dashes."})
+    with transaction.atomic():
+        if Group.objects.filter(slug=slug).exists():
+            raise ValidationError({"slug": f"A group with the slug {slug!r} exists already."})
+        group = Group.objects.create(name=name, slug=slug)
+        _group_record(AuditAction.GROUP_CREATED, group, audit, name=name)
+    return group
+
+
+def group_rename(*, group: Group, name: str, audit: AuditContext | None) -> Group:
+    name = " ".join((name or "").split())[:200]
+    if not name:
+        raise ValidationError({"name": "A group needs a name."})
+    if name != group.name:
+        previous = group.name
+        group.name = name
+        with transaction.atomic():
+            group.save(update_fields=["name"])
+            _group_record(AuditAction.GROUP_CHANGED, group, audit, name=name, previous=previous)
+    return group
+
+
+def group_delete(*, group: Group, audit: AuditContext | None) -> None:
+    """Delete the group: its members lose what it gave them on their next request.
+
+    Documents whose readers name it keep the entry, which then matches nobody.
+    """
+    with transaction.atomic():
+        _group_record(AuditAction.GROUP_DELETED, group, audit, name=group.name)
+        group.delete()
+
+
+def _users_by_email(emails: Iterable[str]) -> list[User]:
+    wanted = {e.strip().lower() for e in emails if e and e.strip()}
+    found = list(User.objects.filter(email__in=wanted, is_active=True))
+    unknown = wanted - {u.email for u in found}
+    if unknown:
+        raise ValidationError({"members": [f"No active member {e!r}." for e in sorted(unknown)]})
+    return found
+
+
+def group_members_change(
+    *,
+    group: Group,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    audit: AuditContext | None,
+) -> Group:
+    """Add and remove members by email (each change audited); unknown emails: 400.
+
+    Adding a member already there, or removing one who is not, changes nothing.
+    """
+    adding, removing = _users_by_email(add), _users_by_email(remove)
+    with transaction.atomic():
+        for user in adding:
+            _, created = GroupMember.objects.get_or_create(group=group, user=user)
+            if created:
+                _group_record(AuditAction.GROUP_MEMBER_ADDED, group, audit, user=user.email)
+        for user in removing:
+            deleted, _ = GroupMember.objects.filter(group=group, user=user).delete()
+            if deleted:
+                _group_record(AuditAction.GROUP_MEMBER_REMOVED, group, audit, user=user.email)
+    return group
+
+
+def group_role_set(
+    *, group: Group, workspace: Workspace, role: str | None, audit: AuditContext | None
+) -> GroupRole | None:
+    """Give ``group`` ``role`` in ``workspace`` (None: no role there), audited."""
+    if role is not None and role not in Role.values:
+        raise ValidationError({"role": f"Choose one of {', '.join(Role.values)}, or none."})
+    with transaction.atomic():
+        current = GroupRole.objects.filter(group=group, workspace=workspace).first()
+        previous = current.role if current else None
+        if previous == role:
+            return current
+        if role is None:
+            current.delete()
+            current = None
+        elif current is None:
+            current = GroupRole.objects.create(group=group, workspace=workspace, role=role)
+        else:
+            current.role = role
+            current.save(update_fields=["role"])
+        _group_record(
+            AuditAction.GROUP_ROLE_CHANGED,
+            group,
+            audit,
+            workspace=workspace.slug,
+            role=role,
+            previous_role=previous,
+        )
+    return current

@@ -24,6 +24,14 @@ MATRIX = [
     ("api:documents", "post", Scope.DOCUMENTS_WRITE),
     ("api:document", "get", Scope.DOCUMENTS_READ),
     ("api:document", "delete", Scope.DOCUMENTS_WRITE),
+    ("api:document", "patch", Scope.DOCUMENTS_WRITE),
+    ("api:groups", "get", Scope.MEMBERS_ADMIN),
+    ("api:groups", "post", Scope.MEMBERS_ADMIN),
+    ("api:group", "get", Scope.MEMBERS_ADMIN),
+    ("api:group", "patch", Scope.MEMBERS_ADMIN),
+    ("api:group", "delete", Scope.MEMBERS_ADMIN),
+    ("api:group-role", "put", Scope.MEMBERS_ADMIN),
+    ("api:group-role", "delete", Scope.MEMBERS_ADMIN),
     ("api:ask", "post", Scope.ASK),
     ("api:search", "get", Scope.SEARCH_READ),
     ("api:audit", "get", Scope.AUDIT_READ),
@@ -88,6 +96,11 @@ def document_id(acme, alice_api):
 def _call(client, name: str, method: str, document_id: int):
     from django.urls import NoReverseMatch, reverse
 
+    if name in ("api:group", "api:group-role"):  # no such group: past the scope check, 404
+        kwargs = {"slug": "no-such-group"}
+        if name == "api:group-role":
+            kwargs["workspace"] = "general"
+        return getattr(client, method)(reverse(name, kwargs=kwargs), format="json")
     try:
         url = reverse(name)
     except NoReverseMatch:  # a detail route: the document's id (for others: no such object)
@@ -101,6 +114,8 @@ def _call(client, name: str, method: str, document_id: int):
         return client.post(url, {"question": "What is the meeting room called?"})
     if name == "api:search":
         return client.get(url, {"q": "meeting room"})
+    if name == "api:document" and method == "patch":
+        return client.patch(url, {"readers": ["group:staff"]}, format="json")
     if name == "api:tokens" and method == "post":
         return client.post(
             url,

@@ -11,6 +11,13 @@ from ingestion.models import Chunk
 from search.keyword import BM25_B, BM25_K1, bm25_ranking
 from search.models import Posting
 from workspaces.models import Workspace
+from workspaces.readers import ReaderScope
+
+
+def everything(workspace: Workspace) -> ReaderScope:
+    """No readers filter: these tests are about ranking, not access."""
+    return ReaderScope.everything([workspace.pk])
+
 
 DOCS = {
     "vpn.md": b"# Remote access\n\nThe VPN client needs a hardware token. Tokens are replaced "
@@ -61,7 +68,7 @@ def _reference_bm25(query: str, workspace: Workspace) -> dict[int, float]:
 def test_scores_are_okapi_bm25(corpus):
     general = Workspace.objects.get(slug="general")
     query = "replaced lost badge at reception"
-    ranked = bm25_ranking(query, workspace_ids=[general.pk], limit=10)
+    ranked = bm25_ranking(query, workspace_ids=[general.pk], readers=everything(general), limit=10)
     expected = _reference_bm25(query, general)
     assert {r.chunk_id for r in ranked} == set(expected)
     for item in ranked:
@@ -72,9 +79,14 @@ def test_scores_are_okapi_bm25(corpus):
 
 def test_stemming_and_stop_words(corpus):
     general = Workspace.objects.get(slug="general")
-    ranked = bm25_ranking("the tokens", workspace_ids=[general.pk], limit=5)
+    ranked = bm25_ranking(
+        "the tokens", workspace_ids=[general.pk], readers=everything(general), limit=5
+    )
     assert [Chunk.objects.get(pk=r.chunk_id).document_id for r in ranked] == [corpus["vpn.md"]]
-    assert bm25_ranking("the of and", workspace_ids=[general.pk], limit=5) == []
+    assert (
+        bm25_ranking("the of and", workspace_ids=[general.pk], readers=everything(general), limit=5)
+        == []
+    )
 
 
 def test_postings_follow_their_chunks(corpus, alice_api, django_capture_on_commit_callbacks):
@@ -95,17 +107,23 @@ def test_other_workspaces_neither_match_nor_count(corpus, alice_api, upload_inde
     sales = Workspace.objects.get(slug="sales")
     general = Workspace.objects.get(slug="general")
     before = {
-        r.chunk_id: r.score for r in bm25_ranking("badge", workspace_ids=[general.pk], limit=5)
+        r.chunk_id: r.score
+        for r in bm25_ranking(
+            "badge", workspace_ids=[general.pk], readers=everything(general), limit=5
+        )
     }
     upload_indexed(
         alice_api, "sales-badge.md", b"# Badge\n\nBadge badge badge.\n", workspace="sales"
     )
     after = {
-        r.chunk_id: r.score for r in bm25_ranking("badge", workspace_ids=[general.pk], limit=5)
+        r.chunk_id: r.score
+        for r in bm25_ranking(
+            "badge", workspace_ids=[general.pk], readers=everything(general), limit=5
+        )
     }
     # A document in Sales changes neither General's results nor their scores.
     assert after == pytest.approx(before)
-    in_sales = bm25_ranking("badge", workspace_ids=[sales.pk], limit=5)
+    in_sales = bm25_ranking("badge", workspace_ids=[sales.pk], readers=everything(sales), limit=5)
     assert len(in_sales) == 1
     assert in_sales[0].chunk_id not in before
 
@@ -127,8 +145,16 @@ def test_german_documents_are_stemmed_in_german(acme, alice_api, upload_indexed)
     general = Workspace.objects.get(slug="general")
     # "Urlaubsantrag" (singular) matches "Urlaubsanträge" only through German stemming.
     ranked = bm25_ranking(
-        "Wer genehmigt meinen Urlaubsantrag?", workspace_ids=[general.pk], limit=3
+        "Wer genehmigt meinen Urlaubsantrag?",
+        workspace_ids=[general.pk],
+        readers=everything(general),
+        limit=3,
     )
     assert Chunk.objects.get(pk=ranked[0].chunk_id).document_id == german["id"]
-    ranked = bm25_ranking("who approves leave requests", workspace_ids=[general.pk], limit=3)
+    ranked = bm25_ranking(
+        "who approves leave requests",
+        workspace_ids=[general.pk],
+        readers=everything(general),
+        limit=3,
+    )
     assert Chunk.objects.get(pk=ranked[0].chunk_id).document_id == english["id"]

@@ -7,6 +7,13 @@ import pytest
 from ingestion.embedding import embed_texts
 from search.retrieval import vector_ranking
 from workspaces.models import Workspace
+from workspaces.readers import ReaderScope
+
+
+def everything(workspace: Workspace) -> ReaderScope:
+    """No readers filter: these tests are about ranking, not access."""
+    return ReaderScope.everything([workspace.pk])
+
 
 NOTES = [
     b"# Fire drill\n\nThe fire drill is on the first Tuesday of each quarter.\n",
@@ -27,11 +34,19 @@ def small_workspace(acme, alice_api, upload_indexed):
 
 def test_selective_filter_still_returns_k_results(small_workspace, settings):
     [vector] = embed_texts(["When is the fire drill?"])
-    exact = vector_ranking(vector, workspace_ids=[small_workspace.pk], limit=3, exact=True)
+    exact = vector_ranking(
+        vector,
+        workspace_ids=[small_workspace.pk],
+        readers=everything(small_workspace),
+        limit=3,
+        exact=True,
+    )
     # Force the HNSW path with a tiny search breadth: the fallback must still fill k.
     settings.VECTOR_EXACT_MAX_CHUNKS = 0
     settings.HNSW_EF_SEARCH = 1
-    approximate = vector_ranking(vector, workspace_ids=[small_workspace.pk], limit=3)
+    approximate = vector_ranking(
+        vector, workspace_ids=[small_workspace.pk], readers=everything(small_workspace), limit=3
+    )
     assert len(exact) == 3
     assert [r.chunk_id for r in approximate] == [r.chunk_id for r in exact]
     assert exact[0].score >= exact[1].score >= exact[2].score
@@ -40,7 +55,11 @@ def test_selective_filter_still_returns_k_results(small_workspace, settings):
 def test_exact_and_hnsw_agree_on_an_unfiltered_scope(small_workspace, settings):
     general = Workspace.objects.get(slug="general")
     [vector] = embed_texts(["fire"])
-    exact = vector_ranking(vector, workspace_ids=[general.pk], limit=5, exact=True)
+    exact = vector_ranking(
+        vector, workspace_ids=[general.pk], readers=everything(general), limit=5, exact=True
+    )
     settings.HNSW_EF_SEARCH = 100
-    approximate = vector_ranking(vector, workspace_ids=[general.pk], limit=5, exact=False)
+    approximate = vector_ranking(
+        vector, workspace_ids=[general.pk], readers=everything(general), limit=5, exact=False
+    )
     assert {r.chunk_id for r in approximate} == {r.chunk_id for r in exact}

@@ -1,0 +1,47 @@
+"""Changing who may read a document: the document, its chunks and the cache together.
+
+The principal format and what a person may read live in ``workspaces.readers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from accounts.audit import AuditAction, AuditContext, audit_record
+from ingestion.models import Chunk, Document
+from search.cache import index_changed
+from workspaces.readers import readers_normalize
+
+
+def document_readers_set(
+    *, document: Document, readers: Iterable[str], audit: AuditContext | None
+) -> Document:
+    """Give ``document`` these readers (empty: every member of its workspace), audited.
+
+    ``readers`` are validated and normalized (``user:<email>``, ``group:<slug>``); a bad
+    one raises ValidationError and nothing changes. The document row is locked while its
+    chunks are rewritten in the same transaction, so a search sees either the old or the
+    new readers on every chunk, never a mix; cached answers of the workspace are dropped
+    once it commits. Setting the readers a document already has records nothing.
+    """
+    new = readers_normalize(readers)
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().get(pk=document.pk)
+        before = sorted(locked.readers)
+        if before == new:
+            return locked
+        locked.readers = new
+        locked.save(update_fields=["readers", "updated_at"])
+        Chunk.objects.filter(document=locked).update(readers=new)
+        index_changed(workspace_id=locked.workspace_id)
+        audit_record(
+            action=AuditAction.DOCUMENT_READERS_CHANGED,
+            context=audit,
+            target_type="document",
+            target_id=locked.pk,
+            extra={"workspace": document.workspace.slug, "readers": new, "previous": before},
+        )
+    document.readers = new
+    return locked

@@ -1,0 +1,203 @@
+"""Document readers: who may read a document, and what a person may read.
+
+A document's ``readers`` is a list of *principals*; empty means every member of its
+workspace. A principal is one of
+
+- ``user:<email>`` — one person, by their sign-in email (lower case);
+- ``group:<slug>`` — every member of that group (``workspaces.models.Group``).
+
+A bare email (``ann@example.com``) is read as ``user:ann@example.com`` and a bare
+name (``finance``) as ``group:finance``, so what connectors report maps onto the
+format. The organization's owner and a workspace's admins read every document of
+that workspace: they can change its readers anyway.
+
+``ReaderScope`` is what one person may read, evaluated afresh on every request (a
+member removed from a group loses access on the next one). Retrieval puts it into
+its SQL (``sql``/``params``), querysets filter with ``q``, and the answer cache keys
+by ``cache_key``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection
+from django.db.models import Q
+from django.utils.text import slugify
+
+from accounts.models import User
+from workspaces.models import Group, Role, Workspace
+
+USER_PREFIX = "user:"
+GROUP_PREFIX = "group:"
+# Column width of ``readers`` entries; an email is at most 254 characters.
+MAX_PRINCIPAL_CHARS = 320
+MAX_READERS = 200
+
+
+def principal_normalize(value: str) -> str:
+    """``value`` in the canonical principal format; raises ValidationError if it is none."""
+    value = (value or "").strip()
+    kind, sep, name = value.partition(":")
+    if sep and kind.lower() == "user":
+        email = name.strip().lower()
+    elif sep and kind.lower() == "group":
+        slug = name.strip().lower()
+        if not slug or slugify(slug) != slug:
+            raise ValidationError(f"{value!r} is not a group: use group:<slug>.")
+        return GROUP_PREFIX + slug
+    elif "@" in value:
+        email = value.lower()
+    elif value and slugify(value) == value.lower():
+        return GROUP_PREFIX + value.lower()
+    else:
+        raise ValidationError(f"{value!r} is not a reader: use user:<email> or group:<slug>.")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"{value!r} is not a reader: {email!r} is not an email.") from None
+    return USER_PREFIX + email
+
+
+def readers_normalize(values: Iterable[str]) -> list[str]:
+    """Canonical, de-duplicated, sorted principals; ValidationError names each bad one."""
+    values = list(values)
+    if len(values) > MAX_READERS:
+        raise ValidationError(f"At most {MAX_READERS} readers.")
+    errors, principals = [], set()
+    for value in values:
+        try:
+            principal = principal_normalize(value)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+            continue
+        if len(principal) > MAX_PRINCIPAL_CHARS:
+            errors.append(f"{value[:40]!r}… is longer than {MAX_PRINCIPAL_CHARS} characters.")
+        principals.add(principal)
+    if errors:
+        raise ValidationError(errors)
+    return sorted(principals)
+
+
+def readers_coerce(values: Iterable[str]) -> list[str]:
+    """What a connector reports, in the principal format as far as it maps onto it.
+
+    Unlike ``readers_normalize`` nothing is refused: a value that is neither an email
+    nor a group name becomes ``group:<slugified value>``, and one that cannot even be
+    slugified is kept as it is, matching nobody (only admins read the document). A
+    value is never dropped, so a restricted document never becomes readable by all.
+    """
+    coerced = set()
+    for value in values:
+        try:
+            coerced.add(principal_normalize(value))
+        except ValidationError:
+            name = value.partition(":")[2] if value.lower().startswith("group:") else value
+            slug = slugify(name)
+            coerced.add(GROUP_PREFIX + slug if slug else value)
+    return sorted(coerced)
+
+
+def principals_of(user: User | None) -> tuple[str, ...]:
+    """The principals naming ``user``: their email and each group they belong to."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ()
+    slugs = Group.objects.filter(memberships__user=user).values_list("slug", flat=True)
+    return (USER_PREFIX + user.email.lower(), *sorted(GROUP_PREFIX + s for s in slugs))
+
+
+@dataclass(frozen=True)
+class ReaderScope:
+    """What one person may read within the workspaces searched.
+
+    A document is readable when its readers are empty, share a principal with
+    ``principals``, or it lies in one of ``all_in_workspaces`` (where the person is an
+    admin or the owner). ``ReaderScope.everything(...)`` is for operator tools (the
+    retrieval evaluation) that act for no person.
+    """
+
+    principals: tuple[str, ...]
+    all_in_workspaces: tuple[int, ...] = ()
+
+    @classmethod
+    def everything(cls, workspace_ids: Sequence[int]) -> ReaderScope:
+        return cls(principals=(), all_in_workspaces=tuple(sorted(workspace_ids)))
+
+    def sql(self, alias: str) -> str:
+        """A predicate on ``alias.readers`` / ``alias.workspace_id`` (a chunk or document).
+
+        Uses the bound parameters ``%(readers_principals)s`` and ``%(readers_all)s``
+        (see ``params``); ``alias`` is a module constant, never input.
+        """
+        return (
+            f"({alias}.readers = '{{}}'"
+            f" OR {alias}.readers && %(readers_principals)s::varchar[]"
+            f" OR {alias}.workspace_id = ANY(%(readers_all)s))"
+        )
+
+    def params(self) -> dict:
+        return {
+            "readers_principals": list(self.principals),
+            "readers_all": list(self.all_in_workspaces),
+        }
+
+    def q(self, prefix: str = "") -> Q:
+        """The same predicate for a queryset of documents (``prefix``: e.g. ``document__``)."""
+        return (
+            Q(**{f"{prefix}readers": []})
+            | Q(**{f"{prefix}readers__overlap": list(self.principals)})
+            | Q(**{f"{prefix}workspace_id__in": list(self.all_in_workspaces)})
+        )
+
+    def can_read(self, *, workspace_id: int, readers: Sequence[str]) -> bool:
+        return (
+            not readers
+            or workspace_id in self.all_in_workspaces
+            or bool(set(readers) & set(self.principals))
+        )
+
+    def cache_key(self, workspace_id: int) -> str:
+        """A name for exactly the documents of ``workspace_id`` this scope may read.
+
+        Readability depends only on a document's readers list, so two people who match
+        the same restricted reader lists see the same documents and share cached
+        answers; anyone who reads everything (no restricted documents, or an admin)
+        gets ``all``.
+        """
+        if workspace_id in self.all_in_workspaces:
+            return "all"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT DISTINCT readers FROM ingestion_document
+                 WHERE workspace_id = %s AND readers <> '{}'
+                """,
+                [workspace_id],
+            )
+            restricted = [tuple(sorted(row[0])) for row in cursor.fetchall()]
+        mine = set(self.principals)
+        visible = sorted(r for r in restricted if mine & set(r))
+        if len(visible) == len(restricted):
+            return "all"
+        digest = hashlib.sha256(repr(visible).encode()).hexdigest()[:32]
+        return f"r{digest}"
+
+
+def reader_scope(user: User | None, workspaces: Iterable[Workspace]) -> ReaderScope:
+    """What ``user`` may read in ``workspaces`` (which they must already be allowed into).
+
+    No user (e.g. the demo's sample question) reads only unrestricted documents.
+    """
+    from workspaces.access import role_in
+
+    workspaces = list(workspaces)
+    admin_of = tuple(
+        sorted(w.pk for w in workspaces if role_in(user, w) == Role.ADMIN)
+        if user is not None and user.is_authenticated and user.is_active
+        else ()
+    )
+    return ReaderScope(principals=principals_of(user), all_in_workspaces=admin_of)

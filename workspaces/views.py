@@ -1,0 +1,83 @@
+"""The portal's groups page: the owner manages groups and their members; a workspace's
+admins see the groups and give them a role in their workspace."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts.audit import audit_context
+from workspaces import services
+from workspaces.access import owner_check
+from workspaces.models import Group, GroupMember, GroupRole, Role
+from workspaces.portal import workspace_view
+
+
+def _group(slug: str) -> Group:
+    group = Group.objects.filter(slug=slug).first()
+    if group is None:
+        raise Http404("No such group.")
+    return group
+
+
+def _owner_action(request, action: str, audit) -> str:
+    """Run an owner-only action; returns the message to show."""
+    owner_check(request.user)
+    post = request.POST
+    if action == "create":
+        group = services.group_create(
+            name=post.get("name", ""), slug=post.get("slug", ""), audit=audit
+        )
+        return f"Created the group {group.name} (reader: group:{group.slug})."
+    group = _group(post.get("group", ""))
+    if action == "add-member":
+        services.group_members_change(group=group, add=[post.get("email", "")], audit=audit)
+        return f"Added {post.get('email', '').strip()} to {group.name}."
+    if action == "remove-member":
+        services.group_members_change(group=group, remove=[post.get("email", "")], audit=audit)
+        return f"Removed {post.get('email', '').strip()} from {group.name}."
+    if action == "delete":
+        services.group_delete(group=group, audit=audit)
+        return f"Deleted the group {group.name}."
+    raise ValidationError("Unknown action.")
+
+
+@workspace_view(Role.ADMIN)
+def group_list(request):
+    """GET lists groups; POST runs one action (``action`` field)."""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        audit = audit_context(request)
+        try:
+            if action == "role":
+                group = _group(request.POST.get("group", ""))
+                role = request.POST.get("role") or None
+                services.group_role_set(
+                    group=group, workspace=request.workspace, role=role, audit=audit
+                )
+                shown = role or "no role"
+                messages.success(request, f"{group.name} now has {shown} in {request.workspace}.")
+            else:
+                messages.success(request, _owner_action(request, action, audit))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except PermissionDenied:
+            messages.error(request, "Only the organization's owner may change groups.")
+        return redirect(f"{reverse('workspaces:groups')}?workspace={request.workspace.slug}")
+    groups = Group.objects.prefetch_related(
+        Prefetch("memberships", queryset=GroupMember.objects.select_related("user")),
+        Prefetch(
+            "roles",
+            queryset=GroupRole.objects.filter(workspace=request.workspace),
+            to_attr="roles_here",
+        ),
+    )
+    return render(
+        request,
+        "workspaces/group_list.html",
+        {"groups": groups, "roles": Role.choices, "can_manage": request.user.is_owner},
+    )
