@@ -40,6 +40,8 @@ MATRIX = [
     ("api:member", "patch", Scope.MEMBERS_ADMIN),
     ("api:member", "delete", Scope.MEMBERS_ADMIN),
     ("api:source-sync", "post", Scope.CONNECTORS_ADMIN),
+    ("api:sources", "post", Scope.CONNECTORS_ADMIN),
+    ("api:source", "delete", Scope.CONNECTORS_ADMIN),
     ("api:batch", "post", Scope.ASK),
     ("api:conversations", "get", Scope.ASK),
     ("api:conversations", "post", Scope.ASK),
@@ -54,6 +56,8 @@ MATRIX = [
     ("api:tokens", "get", None),
     ("api:tokens", "post", None),
     ("api:token", "delete", None),
+    # Deleting the organization needs its owner, signed in.
+    ("api:organization", "delete", None),
 ]
 NOT_TOKEN_ENDPOINTS = {"api:schema"}
 # Endpoints this file calls with a real object and body, expecting success; the others
