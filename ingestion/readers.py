@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from accounts.audit import AuditAction, AuditContext, audit_record
-from ingestion.models import Chunk, Document
+from ingestion.models import Document
 from search.cache import index_changed
 from workspaces.readers import readers_normalize
 
@@ -21,10 +21,11 @@ def document_readers_set(
     """Give ``document`` these readers (empty: every member of its workspace), audited.
 
     ``readers`` are validated and normalized (``user:<email>``, ``group:<slug>``); a bad
-    one raises ValidationError and nothing changes. The document row is locked while its
-    chunks are rewritten in the same transaction, so a search sees either the old or the
-    new readers on every chunk, never a mix; cached answers of the workspace are dropped
-    once it commits. Setting the readers a document already has records nothing.
+    one raises ValidationError and nothing changes. The document's chunks take the new
+    readers in the same statement (a database trigger, ingestion migration 0007, copies
+    them on every update of a document's readers), so a search sees either the old or
+    the new readers on every chunk, never a mix; cached answers of the workspace are
+    dropped once it commits. Setting the readers a document already has records nothing.
     """
     new = readers_normalize(readers)
     with transaction.atomic():
@@ -34,7 +35,6 @@ def document_readers_set(
             return locked
         locked.readers = new
         locked.save(update_fields=["readers", "updated_at"])
-        Chunk.objects.filter(document=locked).update(readers=new)
         index_changed(workspace_id=locked.workspace_id)
         audit_record(
             action=AuditAction.DOCUMENT_READERS_CHANGED,

@@ -74,6 +74,19 @@ def test_chunks_carry_their_documents_readers(corpus):
     assert not Chunk.objects.filter(document_id__in=corpus["readable"]).exclude(readers=[])
 
 
+def test_chunks_follow_any_update_of_their_documents_readers(corpus, bob_api):
+    # A sync that sees new source permissions updates documents in bulk, not through
+    # the readers service: the chunks must follow at once, not at the next re-index.
+    opened = corpus["readable"][0]
+    Document.objects.filter(pk=opened).update(readers=["group:finance"])
+    chunks = list(Chunk.objects.filter(document_id=opened))
+    assert chunks
+    assert all(chunk.readers == ["group:finance"] for chunk in chunks)
+    found = bob_api.get("/api/v1/search", {"q": "vault visitor book", "k": 5}).json()["results"]
+    assert opened not in {r["document_id"] for r in found}
+    assert found  # the other readable documents still answer
+
+
 def test_keyword_side_hides_the_canary_and_its_statistics(corpus, alice_api):
     sales = corpus["sales"]
     everything = bm25_ranking(

@@ -184,3 +184,26 @@ def test_admin_site_lists_groups(acme, alice_portal):
     response = alice_portal.get("/admin/workspaces/group/")
     assert response.status_code == 200
     assert "Auditors" in response.content.decode()
+
+
+def test_group_list_queries_do_not_grow_with_groups(acme, alice_api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_api.get("/api/v1/groups").status_code == 200
+        return len(captured)
+
+    alice_api.post(
+        "/api/v1/groups", {"name": "One", "members": ["bob@acme.example"]}, format="json"
+    )
+    one = queries()
+    for name in ("Two", "Three", "Four"):
+        alice_api.post(
+            "/api/v1/groups", {"name": name, "members": ["bob@acme.example"]}, format="json"
+        )
+        alice_api.put(
+            f"/api/v1/groups/{name.lower()}/roles/sales", {"role": "viewer"}, format="json"
+        )
+    assert queries() == one
