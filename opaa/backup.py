@@ -38,8 +38,11 @@ from django.core.files.storage import Storage, default_storage
 from django.db import connection
 
 from ingestion.storage import objects_under
+from opaa.settings.env import DATA_DIR
 
 FORMAT = 1
+# pgserver's superuser, reachable on the embedded server's Unix socket only.
+EMBEDDED_SUPERUSER = "postgres"
 MANIFEST = "manifest.json"
 DUMP = "database.dump"
 OBJECTS = "objects/"
@@ -80,11 +83,19 @@ class Database:
 
     @classmethod
     def from_settings(cls) -> Database:
-        """The installation's database, as the schema owner when one is configured."""
+        """The installation's database, as the schema owner when one is configured.
+
+        With the embedded Postgres (development, tests) its superuser is used instead:
+        a dump must read every row, and the owner is subject to row-level security.
+        """
         db = settings.DATABASES["default"]
         owner = db.get("OWNER") or {}
+        host = db.get("HOST") or ""
+        if host and Path(host).resolve().is_relative_to(DATA_DIR.resolve()):
+            return cls(host=host, port=str(db.get("PORT") or ""), user=EMBEDDED_SUPERUSER,
+                       name=db["NAME"])  # fmt: skip
         return cls(
-            host=db.get("HOST") or "",
+            host=host,
             port=str(db.get("PORT") or ""),
             user=owner.get("USER") or db.get("USER") or "",
             name=db["NAME"],
@@ -182,6 +193,19 @@ def _describe(database: Database) -> dict:
     }
 
 
+def _reads_every_row(database: Database) -> None:
+    """Refuse a role that row-level security would silently filter (an incomplete dump)."""
+    rows = _psql(
+        database,
+        "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    if rows != [["t"]]:
+        raise BackupError(
+            f"The role {database.user!r} cannot read every row past row-level security; "
+            "back up as a superuser or a BYPASSRLS role (--database-url)."
+        )
+
+
 @dataclass(frozen=True)
 class BackupResult:
     path: Path
@@ -203,6 +227,7 @@ def backup_create(
     """
     database = database or Database.from_settings()
     storage = storage or default_storage
+    _reads_every_row(database)
     destination.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     name = f"opaa-backup-{started:%Y%m%dT%H%M%SZ}.tar"

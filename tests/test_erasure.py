@@ -472,6 +472,7 @@ def test_only_the_owner_deletes_the_organization_and_must_confirm(doomed, world)
     assert "confirm" in refused.json()
     assert carol_cannot_reach(world, doomed)
     dora = portal_client(org, "dora@doomed.example")
+    assert "/organization/delete" in dora.get("/usage/").content.decode()  # found from here
     page = dora.get("/organization/delete")
     assert page.status_code == 200
     assert doomed.slug in page.content.decode()

@@ -5,6 +5,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from accounts.services import user_erase
 from tenants.models import Organization
+from workspaces.rls import organization_scope
 
 
 class Command(BaseCommand):
@@ -22,7 +23,9 @@ class Command(BaseCommand):
         org = Organization.objects.filter(slug=organization).first()
         if org is None:
             raise CommandError(f"No organization {organization!r}.")
-        with schema_context(org.schema_name):
+        # An operator's script: it sees every workspace of the organization (row-level
+        # security), so everything of the person is found, whichever workspace holds it.
+        with schema_context(org.schema_name), organization_scope():
             user = User.objects.filter(email=email.strip().lower()).first()
             if user is None:
                 raise CommandError(f"No user {email!r} in {org.name}.")

@@ -1,0 +1,108 @@
+"""How long a backup and a restore take, for the sample corpus.
+
+Runs against its own embedded Postgres (``OPAA_DATA_DIR``, default
+``.opaa/bench-backup``): creates an organization, indexes ``sample_corpus/`` into it
+(eagerly, in this process), then times ``backup_create`` and ``backup_restore`` into a
+fresh embedded Postgres and an empty storage, ``--runs`` times each. The organization
+is deleted again afterwards.
+
+    .venv/bin/python bench/backup_restore.py --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SLUG = "bench-backup"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / "bench-backup"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"  # index in this process
+    import django
+
+    django.setup()
+    import pgserver
+    from django.core.files.storage import FileSystemStorage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from ingestion.models import Chunk, Document
+    from ingestion.services import document_upload
+    from opaa.backup import Database, backup_create, backup_restore
+    from tenants.models import Organization
+    from tenants.services import organization_create, organization_delete
+    from workspaces.models import Workspace
+    from workspaces.rls import organization_scope
+
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    for leftover in Organization.objects.filter(slug=SLUG):
+        organization_delete(organization=leftover)
+    created = organization_create(name="Bench", slug=SLUG, owner_email=f"owner@{SLUG}.example")
+    schema = created.organization.schema_name
+    with schema_context(schema), organization_scope():
+        workspace = Workspace.objects.get(is_default=True)
+        for path in sorted((ROOT / "sample_corpus").iterdir()):
+            if path.is_file() and path.name != "README.md" and path.suffix != ".json":
+                upload = SimpleUploadedFile(path.name, path.read_bytes())
+                document_upload(workspace=workspace, user=created.owner, file=upload)
+        documents, chunks = Document.objects.count(), Chunk.objects.count()
+    connection.set_schema_to_public()
+
+    backups, restores, sizes = [], [], []
+    work = Path(tempfile.mkdtemp(prefix="opaa-bench-", dir="/tmp"))
+    try:
+        for run in range(args.runs):
+            started = time.perf_counter()
+            result = backup_create(destination=work / f"b{run}")
+            backups.append(time.perf_counter() - started)
+            sizes.append(result.path.stat().st_size)
+            server = pgserver.get_server(work / f"pg{run}", cleanup_mode="stop")
+            server.psql("CREATE DATABASE restored;")
+            socket_dir = quote(str(server.get_postmaster_info().socket_dir), safe="")
+            target = Database.from_url(f"postgres://postgres@{socket_dir}/restored")
+            started = time.perf_counter()
+            backup_restore(
+                archive=result.path,
+                database=target,
+                storage=FileSystemStorage(location=work / f"media{run}"),
+                keep_owners=False,
+            )
+            restores.append(time.perf_counter() - started)
+            server.cleanup()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        organization_delete(organization=Organization.objects.get(slug=SLUG))
+
+    def line(name: str, values: list[float]) -> str:
+        shown = ", ".join(f"{v:.2f}" for v in values)
+        return f"| {name} | {statistics.median(values):.2f} s | {shown} |"
+
+    print(f"runs: {args.runs}, cpus: {os.cpu_count()}, organization: {documents} documents, "
+          f"{chunks} chunks; archive {statistics.median(sizes) / 1e6:.1f} MB")  # fmt: skip
+    print("| step | median | each run (s) |")
+    print("|---|---|---|")
+    print(line("backup (pg_dump + objects + manifest)", backups))
+    print(line("restore (verify + pg_restore + objects)", restores))
+
+
+if __name__ == "__main__":
+    main()
