@@ -5,8 +5,9 @@ The rule for a first SSO sign-in (no external identity yet for the issuer + subj
 1. The email's domain must be one of the allowed domains (when any are set), the
    provider must send an email, and must not say it is unverified.
 2. If a local account with that email exists in this organization, it is linked only
-   when the owner turned on ``link_existing_accounts``; otherwise the sign-in is refused
-   (an owner can link it by hand in the admin: External identities).
+   when the owner turned on ``link_existing_accounts``, or when it is a pending
+   invitation (made by adding the email to a workspace, never used); otherwise the
+   sign-in is refused (an owner can link it by hand in the admin: External identities).
 3. Otherwise an account is created when ``auto_provision`` is on; else refused.
 
 Later sign-ins find the person by (issuer, subject) alone; the email is never a key.
@@ -212,6 +213,19 @@ def _email_check(provider: IdentityProvider, email: str) -> None:
         )
 
 
+def _invitation_pending(user: User) -> bool:
+    """True for an account made by inviting its email to a workspace (accounts.members)
+    and never used: no password, never signed in, no SSO identity. Its first SSO sign-in
+    with that email is the invited person accepting; any other account needs
+    ``link_existing_accounts`` (or an owner linking it by hand)."""
+    return (
+        not user.is_service_account
+        and user.last_login is None
+        and not user.has_usable_password()
+        and not user.external_identities.exists()
+    )
+
+
 def _first_sign_in_user(provider: IdentityProvider, issuer: str, claims: dict, email: str) -> User:
     if not email:
         raise SignInRefused("The identity provider did not send your email address.")
@@ -219,7 +233,7 @@ def _first_sign_in_user(provider: IdentityProvider, issuer: str, claims: dict, e
         raise SignInRefused("The identity provider says your email address is not verified.")
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
-        if not provider.link_existing_accounts:
+        if not (provider.link_existing_accounts or _invitation_pending(existing)):
             raise SignInRefused(
                 "An account with your email address already exists in this organization but "
                 "is not linked to your sign-in at the identity provider. Ask an owner to link it."
