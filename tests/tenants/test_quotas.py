@@ -170,3 +170,18 @@ def test_overrides_win_over_the_plan(acme_plan, alice_api):
 def test_organizations_without_a_plan_have_no_limits(world, db, carol_api):
     assert world.globex.organization.plan is None
     assert upload(carol_api).status_code == 201
+
+
+def test_inviting_a_new_person_past_the_plan_is_402(acme_plan, alice_portal, acme):
+    acme_plan(members=2)  # alice and bob
+    response = alice_portal.post(
+        "/accounts/members/?workspace=general", {"email": "erin@acme.example", "role": "viewer"}
+    )
+    assert response.status_code == 402
+    assert "members" in response.content.decode()
+    assert not User.objects.filter(email="erin@acme.example").exists()
+    # Someone who already has an account is not a new member: adding them is allowed.
+    added = alice_portal.post(
+        "/accounts/members/?workspace=general", {"email": "bob@acme.example", "role": "viewer"}
+    )
+    assert added.status_code == 302
