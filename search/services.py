@@ -262,13 +262,15 @@ def answer_question(
     question: str,
     audit: AuditContext | None = None,
     conversation: Conversation | None = None,
+    fresh: bool = False,
 ) -> Question:
     """Answer ``question`` from ``workspace``'s documents, log it and audit it as ``audit``.
 
     In a ``conversation``, a follow-up is first made standalone from the last turns.
     The LLMs of :func:`llm_chain` are tried in order; if all fail, or none is
     configured, the extractive answer is given. Answers come from and go to the answer
-    cache (an extractive fallback for failed LLMs is not cached). Raises
+    cache (an extractive fallback for failed LLMs is not cached); ``fresh`` (the
+    portal's *Regenerate*) skips the cached answer and replaces it. Raises
     ``QuotaExceeded`` (429/402) when the organization's plan allows no more questions.
     """
     started = time.perf_counter()
@@ -278,7 +280,11 @@ def answer_question(
     standalone = standalone_question(text, conversation, chain)
     model = chain[0].model if chain else EXTRACTIVE
     readers = reader_scope(user, [workspace])
-    answer = answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
+    answer = (
+        None
+        if fresh
+        else answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
+    )
     retrieval_ms = 0
     if answer is None:
         passages, retrieval_ms = _passages(standalone, workspace, readers)
@@ -310,6 +316,7 @@ def answer_question_stream(
     question: str,
     audit: AuditContext | None = None,
     conversation: Conversation | None = None,
+    fresh: bool = False,
 ) -> Iterator[tuple[str, object]]:
     """The events of :func:`_answer_question_events`, once the plan admits the question.
 
@@ -319,7 +326,12 @@ def answer_question_stream(
     text = question_validate(question)
     quotas.question_admit()
     return _answer_question_events(
-        user=user, workspace=workspace, question=text, audit=audit, conversation=conversation
+        user=user,
+        workspace=workspace,
+        question=text,
+        audit=audit,
+        conversation=conversation,
+        fresh=fresh,
     )
 
 
@@ -330,6 +342,7 @@ def _answer_question_events(
     question: str,
     audit: AuditContext | None = None,
     conversation: Conversation | None = None,
+    fresh: bool = False,
 ) -> Iterator[tuple[str, object]]:
     """Answer like :func:`answer_question`, as events for server-sent streaming.
 
@@ -347,7 +360,11 @@ def _answer_question_events(
     standalone = standalone_question(text, conversation, chain)
     model = chain[0].model if chain else EXTRACTIVE
     readers = reader_scope(user, [workspace])
-    answer = answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
+    answer = (
+        None
+        if fresh
+        else answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
+    )
     retrieval_ms = 0
     if answer is not None:
         yield "sources", [citation.passage for citation in answer.citations]

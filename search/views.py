@@ -69,6 +69,7 @@ def ask(request):
                 question=question,
                 audit=audit_context(request),
                 conversation=conversation,
+                fresh=request.POST.get("regenerate") == "1",
             )
             return redirect(_ask_url(conversation))
     context = {
@@ -104,6 +105,7 @@ def ask_stream(request):
             question=question,
             audit=audit_context(request),
             conversation=conversation,
+            fresh=request.POST.get("regenerate") == "1",
         )
     )
 

@@ -104,3 +104,48 @@ def test_outsider_sees_nothing(handbook, alice_portal, carol_portal, world):
     assert (
         carol_portal.get(f"/ask/conversations/{conversation.pk}/export", **host).status_code == 302
     )
+
+
+def test_regenerate_asks_the_llm_again_instead_of_the_cache(handbook, alice_portal):
+    from django.test import override_settings
+
+    from search.llm import REWRITE_PROMPT
+    from tests.fakes.openai_server import FakeOpenAIServer
+
+    answers = iter(["Probation lasts six months [1].", "It lasts six months, then notice [1]."])
+
+    def model(messages):
+        if messages[0]["content"] == REWRITE_PROMPT:
+            return "How long is probation?"  # the follow-up, made standalone
+        return next(answers)
+
+    def answer_requests(server):
+        return [
+            r for r in server.chat_requests() if r.body["messages"][0]["content"] != REWRITE_PROMPT
+        ]
+
+    with (
+        FakeOpenAIServer(reply=model) as server,
+        override_settings(LLM_API_BASE=server.base_url),
+    ):
+        first = alice_portal.post("/ask/", {"question": "How long is probation?"}, follow=True)
+        assert "Regenerate" in first.content.decode()
+        conversation = Conversation.objects.get()
+        # The same question again comes from the cache: the model is not asked to answer.
+        alice_portal.post(
+            "/ask/", {"question": "How long is probation?", "conversation": conversation.pk}
+        )
+        assert len(answer_requests(server)) == 1
+        page = alice_portal.post(
+            "/ask/",
+            {
+                "question": "How long is probation?",
+                "conversation": conversation.pk,
+                "regenerate": "1",
+            },
+            follow=True,
+        )
+        assert len(answer_requests(server)) == 2
+    html = page.content.decode()
+    assert "It lasts six months, then notice" in html
+    assert html.count('class="card answer" id="question-') == 3
