@@ -27,6 +27,7 @@ from accounts.models import User
 from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_metadata
 from sso.models import ExternalIdentity, IdentityProvider
 from workspaces.models import ROLE_ORDER, Membership, Role, Workspace
+from workspaces.rls import organization_scope
 
 MAX_SUBJECT_LENGTH = ExternalIdentity._meta.get_field("subject").max_length
 MAX_EMAIL_LENGTH = 254
@@ -287,7 +288,10 @@ def _sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict, email
         identity = ExternalIdentity.objects.create(user=user, issuer=issuer, subject=subject)
     if not identity.user.is_active:
         raise SignInRefused("Your account in this organization is deactivated.")
-    _memberships_apply(identity, _roles_granted(provider, claims))
+    # Trusted: the owner's claim mapping grants roles in any workspace, whatever the person
+    # could read before (row-level security; docs/security.md).
+    with organization_scope():
+        _memberships_apply(identity, _roles_granted(provider, claims))
     identity.last_sign_in_at = timezone.now()
     identity.save(update_fields=["managed_workspace_ids", "last_sign_in_at"])
     return identity.user

@@ -16,6 +16,7 @@ from ingestion import sources
 from ingestion.models import Chunk, ConnectorKind, Document, DocumentStatus, SyncRun, SyncStatus
 from ingestion.sync import source_sync
 from workspaces.models import Workspace
+from workspaces.rls import organization_scope
 
 ITEMS = 40
 
@@ -117,7 +118,8 @@ def test_two_organizations_syncing_at_once_stay_apart(committed_org, tmp_path):
 
     def sync(schema: str) -> None:
         try:
-            with schema_context(schema):
+            # A new thread starts with no row-level security scope: set the task's own.
+            with schema_context(schema), organization_scope():
                 source_sync(source_id=source_ids[schema])
         except Exception as exc:  # reported below, in the test's thread
             failures.append(exc)
