@@ -85,7 +85,11 @@ def usage_measure(*, organization: Organization, day: date | None = None) -> Usa
 
     day = day or timezone.now().date()
     start, end = _day_bounds(day)
-    with schema_context(organization.schema_name):
+    from workspaces.rls import organization_scope
+
+    # Beat runs this in the public schema with no row-level security scope: the
+    # measurement is organization-wide.
+    with schema_context(organization.schema_name), organization_scope():
         documents = Document.objects.aggregate(count=Count("id"), size=Sum("size_bytes"))
         questions = Question.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
             count=Count("id"), prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens")

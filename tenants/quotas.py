@@ -249,9 +249,13 @@ def question_admit() -> None:
 def documents_level() -> tuple[int, int]:
     """(documents, stored bytes) of the current organization, all workspaces."""
     from ingestion.models import Document
+    from workspaces.rls import organization_scope
 
-    totals = Document.objects.aggregate(size=Sum("size_bytes"))
-    return Document.objects.count(), int(totals["size"] or 0)
+    # Limits are the organization's: counted over every workspace, not only those of the
+    # person whose request asks (row-level security would show only theirs).
+    with organization_scope():
+        totals = Document.objects.aggregate(size=Sum("size_bytes"))
+        return Document.objects.count(), int(totals["size"] or 0)
 
 
 def document_admit(*, size: int, new_document: bool = True) -> None:
@@ -290,22 +294,29 @@ def member_admit() -> None:
         _check(limits, "members", members_count() + 1)
 
 
+def sources_count() -> int:
+    """Connected sources of the current organization, in every workspace."""
+    from ingestion.models import Source
+    from workspaces.rls import organization_scope
+
+    with organization_scope():
+        return Source.objects.count()
+
+
 def source_admit() -> None:
     """Admit one more connected source, or raise ``QuotaExceeded`` (402)."""
     organization = organization_current()
     if organization is None:
         return
-    from ingestion.models import Source
 
     limits = limits_for(organization)
     if limits["sources"] is not None:
-        _check(limits, "sources", Source.objects.count() + 1)
+        _check(limits, "sources", sources_count() + 1)
 
 
 def usage_levels(organization: Organization) -> dict[str, int]:
     """Current usage against each limit (inside the organization's schema)."""
     documents, stored = documents_level()
-    from ingestion.models import Source
 
     return {
         "members": members_count(),
@@ -313,6 +324,6 @@ def usage_levels(organization: Organization) -> dict[str, int]:
         "storage_bytes": stored,
         "questions_per_day": questions_today(organization),
         "llm_tokens_per_month": llm_tokens_this_month(organization),
-        "sources": Source.objects.count(),
+        "sources": sources_count(),
         "max_upload_bytes": 0,
     }

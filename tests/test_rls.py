@@ -341,3 +341,24 @@ def test_members_of_a_new_workspace_can_be_added_by_the_owner(acme, alice_portal
         bob = Membership.objects.filter(user__email="bob@acme.example").first().user
         Membership.objects.create(workspace=workspace, user=bob, role=Role.VIEWER)
         assert Membership.objects.filter(workspace=workspace).count() == 1
+
+
+def test_organization_limits_count_every_workspace_whoever_asks(two_workspaces):
+    """Quotas and metering are the organization's: a narrow or missing scope must not
+    make them count fewer documents (a Sales member could otherwise exceed the plan)."""
+    from tenants.metering import usage_measure
+    from tenants.quotas import documents_level, usage_levels
+
+    sales = two_workspaces["sales"]
+    organization = connection.tenant
+    with workspaces_scope([sales.pk]):
+        assert Document.objects.count() == 1
+        assert documents_level()[0] == 2
+        assert usage_levels(organization)["documents"] == 2
+    with no_scope():
+        # Beat measures from the public schema, in no scope at all.
+        connection.set_schema_to_public()
+        from tenants.models import Organization
+
+        row = usage_measure(organization=Organization.objects.get(slug="acme"))
+        assert row.documents == 2
