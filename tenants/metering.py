@@ -50,8 +50,10 @@ def question_metered(*, tokens: int) -> None:
     organization = quotas.organization_current()
     if organization is None:
         return
-    _bump(organization.pk, timezone.now().date(), questions=1, llm_tokens=max(0, tokens))
+    # Redis first: a missing counter is seeded from the rows, which must not yet hold
+    # these tokens (else they would count twice).
     quotas.llm_tokens_add(organization, tokens)
+    _bump(organization.pk, timezone.now().date(), questions=1, llm_tokens=max(0, tokens))
 
 
 def document_metered(*, size: int) -> None:

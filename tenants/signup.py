@@ -141,3 +141,23 @@ def signup_verify(*, token: str) -> Organization:
             )
             logger.info("signup verified organization=%s", organization.pk)
     return organization
+
+
+def signups_expired_delete() -> int:
+    """Delete organizations whose verification link expired unused; returns how many.
+
+    Nobody could ever use them (the link was the only way in), and each holds a name
+    and a schema. Idempotent; ``organization_delete`` erases each completely.
+    """
+    from datetime import timedelta
+
+    from tenants.services import organization_delete
+
+    cutoff = timezone.now() - timedelta(seconds=settings.SIGNUP_VERIFY_MAX_AGE_S)
+    expired = Organization.objects.filter(status=OrganizationStatus.PENDING, created_at__lt=cutoff)
+    count = 0
+    for organization in expired:
+        organization_delete(organization=organization)
+        logger.info("unverified signup deleted organization=%s", organization.pk)
+        count += 1
+    return count

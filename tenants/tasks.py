@@ -1,7 +1,7 @@
 """Celery tasks of the managed service (beat, public schema): thin wrappers."""
 
 from opaa.celery import app
-from tenants import metering, pool
+from tenants import metering, pool, signup
 
 
 @app.task(ignore_result=True)
@@ -22,3 +22,12 @@ def usage_measure_all() -> int:
     Idempotent: a second run writes the same rows.
     """
     return metering.usage_measure_all()
+
+
+@app.task(ignore_result=True)
+def signups_expired_delete() -> int:
+    """Beat, hourly: delete organizations whose verification link expired unused.
+
+    Idempotent: a second run finds nothing left to delete.
+    """
+    return signup.signups_expired_delete()

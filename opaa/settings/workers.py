@@ -61,6 +61,8 @@ CELERY_BEAT_SCHEDULE = {
     "organization-pool-replenish": {"task": "tenants.tasks.pool_replenish", "schedule": 60.0},
     # Measures each organization's usage of the day (documents, storage, sync runs).
     "usage-measure": {"task": "tenants.tasks.usage_measure_all", "schedule": 300.0},
+    # Deletes signups whose verification link expired unused (they hold a name and a schema).
+    "signups-expired-delete": {"task": "tenants.tasks.signups_expired_delete", "schedule": 3600.0},
 }
 # How long a worker heartbeat counts as "recent" for /readyz.
 WORKER_HEARTBEAT_MAX_AGE_S = env.int("WORKER_HEARTBEAT_MAX_AGE_S", default=60)

@@ -131,6 +131,29 @@ def test_signup_claims_a_spare_schema_from_the_pool(signup_open, committed):
         assert Workspace.objects.filter(is_default=True).count() == 1
 
 
+def test_an_unverified_signup_is_deleted_once_its_link_expired(signup_open, committed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.tasks import signups_expired_delete
+
+    assert sign_up(platform(), "signup-late").status_code == 201
+    assert sign_up(platform(), "signup-fresh", owner_email="f@fresh.example").status_code == 201
+    link = verification_path()  # the fresh one's
+    old = timezone.now() - timedelta(seconds=signup_open.SIGNUP_VERIFY_MAX_AGE_S + 60)
+    Organization.objects.filter(slug="signup-late").update(created_at=old)
+
+    assert signups_expired_delete.apply().get() == 1
+    assert not Organization.objects.filter(slug="signup-late").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'signup_late'")
+        assert cursor.fetchone() is None
+    # The name is free again; the organization still waiting for its owner stays.
+    assert Organization.objects.get(slug="signup-fresh").status == OrganizationStatus.PENDING
+    assert platform().get(link).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("slug", "message"),
     [
