@@ -59,7 +59,9 @@ class OrganizationStatusMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, QuotaExceeded):
             return None
-        if _wants_json(request):
+        # A page the browser navigates to asks for HTML; the portal's scripts (fetch,
+        # e.g. the streamed answer) do not, and read ``detail`` from JSON.
+        if _wants_json(request) or "text/html" not in request.headers.get("Accept", ""):
             response = JsonResponse(exception.payload, status=exception.status_code)
         else:
             response = render(

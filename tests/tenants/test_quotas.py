@@ -86,7 +86,9 @@ def test_storage_limit_counts_the_bytes_already_stored(acme_plan, alice_api):
 def test_portal_upload_over_the_limit_shows_the_limit(acme_plan, alice_portal):
     acme_plan(documents=0)
     response = alice_portal.post(
-        "/documents/?workspace=general", {"files": [named_file("holidays.md", DOC)]}
+        "/documents/?workspace=general",
+        {"files": [named_file("holidays.md", DOC)]},
+        HTTP_ACCEPT="text/html,application/xhtml+xml",
     )
     assert response.status_code == 402
     page = response.content.decode()
@@ -112,13 +114,15 @@ def test_questions_past_the_daily_rate_are_429_until_midnight(acme_plan, alice_a
 
 def test_portal_ask_over_the_daily_rate_shows_a_429_page(acme_plan, alice_portal):
     acme_plan(questions_per_day=0)
-    response = alice_portal.post("/ask/", {"question": "How many holidays?"})
+    response = alice_portal.post(
+        "/ask/", {"question": "How many holidays?"}, HTTP_ACCEPT="text/html"
+    )
     assert response.status_code == 429
     assert "Daily limit reached" in response.content.decode()
-    stream = alice_portal.post(
-        "/ask/stream", {"question": "How many holidays?"}, HTTP_ACCEPT="text/event-stream"
-    )
+    # The ask page's script streams with fetch() and shows the JSON ``detail``.
+    stream = alice_portal.post("/ask/stream", {"question": "How many holidays?"})
     assert stream.status_code == 429
+    assert "questions per day" in stream.json()["detail"]
 
 
 def test_llm_tokens_this_month_are_a_plan_limit_read_from_the_durable_record(acme_plan, alice_api):
