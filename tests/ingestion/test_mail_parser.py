@@ -152,3 +152,20 @@ def test_mbox_with_too_many_messages_is_cut_with_a_note(monkeypatch):
     document = parsers.parse(data, filename="big.mbox")
     assert [s.heading_path for s in document.sections][:2] == [("S0",), ("S1",)]
     assert document.sections[-1].text == "Only the first 2 of 3 messages are indexed."
+
+
+def test_an_uploaded_mailbox_is_indexed_and_answers_cite_its_messages(
+    acme, alice_api, upload_indexed
+):
+    uploaded = upload_indexed(alice_api, "kickoff.mbox", (MAIL / "kickoff.mbox").read_bytes())
+
+    document = alice_api.get(f"/api/v1/documents/{uploaded['id']}").json()
+    assert (document["title"], document["status"]) == ("kickoff", "indexed")
+    answer = alice_api.post(
+        "/api/v1/ask",
+        {"question": "How many cr\u00e8me br\u00fbl\u00e9es are ordered for the kickoff?"},
+        format="json",
+    ).json()
+    cited = answer["citations"][0]
+    assert cited["document_id"] == document["id"]
+    assert "Twelve cr\u00e8me br\u00fbl\u00e9es" in cited["text"]
