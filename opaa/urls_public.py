@@ -2,13 +2,12 @@
 
 from django.contrib import admin
 from django.urls import path
-from django.views.generic import TemplateView
 
 from opaa import health
 from tenants import views as tenants_views
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="public/home.html"), name="home"),
+    path("", tenants_views.platform_home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

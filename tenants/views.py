@@ -24,6 +24,11 @@ def organization_url(request, organization: Organization) -> str:
     return f"{request.scheme}://{domain}{port}"
 
 
+def platform_home(request):
+    """The platform address's home page (with the way to sign up, where it is open)."""
+    return render(request, "public/home.html", {"signup_enabled": settings.SIGNUP_ENABLED})
+
+
 @require_http_methods(["GET", "POST"])
 def signup_view(request):
     if not settings.SIGNUP_ENABLED:

@@ -212,3 +212,14 @@ def test_signup_is_closed_unless_enabled(world, db, settings):
 
 def test_signup_is_not_served_at_an_organization_address(signup_open, world, db):
     assert Client(HTTP_HOST="acme.localhost").get("/signup/").status_code == 404
+
+
+def test_the_platform_home_offers_signup_also_to_a_signed_in_operator(signup_open, world, db):
+    connection.set_schema_to_public()
+    client = platform()
+    client.force_login(User.objects.create_superuser("ops-home@opaa.example", PASSWORD))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert 'href="/signup/"' in response.content.decode()
+    signup_open.SIGNUP_ENABLED = False
+    assert 'href="/signup/"' not in client.get("/").content.decode()
