@@ -40,6 +40,14 @@ DO $$ BEGIN
     CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT;
   END IF;
 END $$;
+-- Databases an earlier version made as the superuser (an interrupted test run's) can be
+-- dropped and recreated by the owner role.
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT datname FROM pg_database WHERE datdba = 'postgres'::regrole
+           AND datname NOT IN ('postgres', 'template0', 'template1') LOOP
+    EXECUTE format('ALTER DATABASE %I OWNER TO {OWNER_ROLE}', r.datname);
+  END LOOP;
+END $$;
 """  # noqa: S608 - only module constants are interpolated
 
 # pgvector is not a trusted extension, so the owner role cannot create it: the superuser

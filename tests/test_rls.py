@@ -362,3 +362,11 @@ def test_organization_limits_count_every_workspace_whoever_asks(two_workspaces):
 
         row = usage_measure(organization=Organization.objects.get(slug="acme"))
         assert row.documents == 2
+
+
+def test_a_single_role_installation_is_warned_about():
+    from workspaces.rls.checks import single_role_warnings
+
+    assert single_role_warnings(settings.DATABASES["default"]) == []
+    single = {"USER": "opaa", "OWNER": {"USER": "opaa", "PASSWORD": ""}}
+    assert [w.id for w in single_role_warnings(single)] == ["opaa.rls.W001"]

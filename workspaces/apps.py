@@ -7,6 +7,7 @@ class WorkspacesConfig(AppConfig):
     verbose_name = "Workspaces"
 
     def ready(self) -> None:
+        from workspaces.rls import checks  # noqa: F401 - registers the database roles check
         from workspaces.rls.policies import secure_after_migrate
 
         # Row-level security policies and grants for every schema that was migrated.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,21 @@ def app_role(connection: BaseDatabaseWrapper) -> str | None:
     return app if owner and app and owner != app else None
 
 
+def _table_secure(connection, cursor, qualified: str) -> None:
+    # One transaction: the policy is replaced, never missing for a moment.
+    with transaction.atomic(using=connection.alias):
+        cursor.execute(f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY")
+        cursor.execute(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
+        # Re-created each time, so a changed condition reaches existing schemas.
+        cursor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {qualified}")
+        # On the driver's cursor: statements through Django's may not name the setting.
+        with connection.connection.cursor() as raw:
+            raw.execute(
+                f"CREATE POLICY {POLICY} ON {qualified} AS PERMISSIVE FOR ALL"
+                f" USING ({POLICY_CONDITION}) WITH CHECK ({POLICY_CONDITION})"
+            )
+
+
 def schema_secure(connection: BaseDatabaseWrapper, schema: str) -> list[str]:
     """Give every workspace_id table of ``schema`` its policy; grant the app role DML.
 
@@ -69,16 +84,7 @@ def schema_secure(connection: BaseDatabaseWrapper, schema: str) -> list[str]:
         tables = [row[0] for row in cursor.fetchall()]
         for table in tables:
             qualified = f"{_quote(schema)}.{_quote(table)}"
-            cursor.execute(f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY")
-            cursor.execute(f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY")
-            # Re-created each time, so a changed condition reaches existing schemas.
-            cursor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {qualified}")
-            # On the driver's cursor: statements through Django's may not name the setting.
-            with connection.connection.cursor() as raw:
-                raw.execute(
-                    f"CREATE POLICY {POLICY} ON {qualified} AS PERMISSIVE FOR ALL"
-                    f" USING ({POLICY_CONDITION}) WITH CHECK ({POLICY_CONDITION})"
-                )
+            _table_secure(connection, cursor, qualified)
         role = app_role(connection)
         if role is not None:
             quoted_schema, quoted_role = _quote(schema), _quote(role)

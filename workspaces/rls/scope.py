@@ -239,7 +239,9 @@ def execute_in_scope(execute, sql, params, many, context):
         finally:
             connection.rls_busy = False
     if not connection.get_autocommit():
-        _scope_set(connection)
+        if not connection.needs_rollback:  # else Django refuses the statement itself
+            with connection.wrap_database_errors:
+                _scope_set(connection)
         return execute(sql, params, many, context)
     # Autocommit: a transaction of its own, so that the setting is local to it.
     with connection.wrap_database_errors, connection.connection.transaction():
