@@ -18,8 +18,9 @@ Only attachments whose format OPAA can parse are listed (signatures and logos ar
 documents); the source's include/exclude globs filter them by file name.
 
 Incremental: IMAP never changes the content behind a UID, so the change marker is only
-the size, and listing costs one ``UID FETCH (RFC822.SIZE ENVELOPE BODYSTRUCTURE)`` per
-folder, in batches; no body is downloaded for a message the source already has. When
+the size. Listing a folder is one ``UID SEARCH`` plus ``UID FETCH (RFC822.SIZE ENVELOPE
+BODYSTRUCTURE)``, in batches, for the messages this worker process has not listed before
+(``SUMMARIES``); no body is downloaded for a message the source already has. When
 the server resets a folder (a new UIDVALIDITY), every id of that folder changes: the old
 documents leave the index and the folder is indexed again. Messages that disappear
 (expunged) leave the index on the next run. Folders are opened read-only (EXAMINE) and
@@ -35,6 +36,7 @@ import ipaddress
 import quopri
 import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.generator import BytesGenerator
@@ -49,6 +51,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec
+from ingestion.parsers import SUPPORTED_EXTENSIONS
 
 KIND = "imap"
 SECURITY = ("ssl", "starttls", "none")
@@ -59,6 +62,9 @@ TIMEOUT_S = 60
 # UIDs fetched per FETCH command while listing: keeps each response to a few MB.
 BATCH = 500
 MAX_FOLDER_LENGTH = 200
+# Message summaries kept per worker process (a few hundred bytes each): enough for the
+# mailboxes of a few busy sources; past it the cache starts again.
+SUMMARIES_KEPT = 100_000
 UNNAMED_MESSAGE = "message"
 
 
@@ -69,6 +75,55 @@ class _Attachment:
     filename: str
     encoding: str
     size: int
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """What listing needs to know of one message."""
+
+    size: int
+    subject: str
+    message_id: str
+    attachments: tuple[_Attachment, ...]
+
+
+class _SummaryCache:
+    """Message summaries by server, user, folder, UIDVALIDITY and UID, per process.
+
+    The message behind a UID never changes while the folder keeps its UIDVALIDITY
+    (RFC 3501), so an entry never goes stale: listing fetches ENVELOPE and BODYSTRUCTURE
+    only for messages it has not seen, and the sync's second, full listing (which finds
+    deletions) costs one ``UID SEARCH`` per folder.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._entries: dict[tuple, _Summary] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> _Summary | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: tuple, summary: _Summary) -> None:
+        with self._lock:
+            if len(self._entries) >= self._limit:
+                self._entries.clear()
+            self._entries[key] = summary
+
+
+SUMMARIES = _SummaryCache(SUMMARIES_KEPT)
+
+
+def _summary(answer: dict) -> _Summary:
+    envelope = answer.get(b"ENVELOPE")
+    structure = answer.get(b"BODYSTRUCTURE")
+    return _Summary(
+        size=int(answer.get(b"RFC822.SIZE") or 0),
+        subject=_text(envelope.subject) if envelope is not None else "",
+        message_id=_text(envelope.message_id) if envelope is not None else "",
+        attachments=tuple(_attachments(structure)) if structure else (),
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -328,22 +383,20 @@ class ImapConnector:
         _folders(spec)
 
     def items(self, spec: SourceSpec, *, after: str = "") -> Iterator[Item]:
-        from ingestion.parsers import SUPPORTED_EXTENSIONS
-
         folders = _folders(spec)
         session = _Session(spec)
         session.open()
         try:
             found: list[Item] = []
             for folder in folders:
-                found.extend(self._folder_items(session, spec, folder, after, SUPPORTED_EXTENSIONS))
+                found.extend(self._folder_items(session, spec, folder, after))
             found.sort(key=lambda item: item.external_id)
             yield from found
         finally:
             session.close()
 
     def _folder_items(
-        self, session: _Session, spec: SourceSpec, folder: str, after: str, supported
+        self, session: _Session, spec: SourceSpec, folder: str, after: str
     ) -> list[Item]:
         uidvalidity = session.examine(folder)
         prefix = f"{folder}/{uidvalidity:010d}/"
@@ -355,31 +408,40 @@ class ImapConnector:
                 if (message_id := f"{prefix}{uid:010d}") > after
                 or after.startswith(message_id + "/")
             ]
-            items: list[Item] = []
-            for start in range(0, len(wanted), BATCH):
-                batch = wanted[start : start + BATCH]
+            server = (session.host.lower(), session.port, session.username, folder, uidvalidity)
+            summaries = {uid: SUMMARIES.get((*server, uid)) for uid in wanted}
+            unknown = [uid for uid, summary in summaries.items() if summary is None]
+            for start in range(0, len(unknown), BATCH):
+                batch = unknown[start : start + BATCH]
                 answers = session.client.fetch(batch, ["RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE"])
                 for uid in batch:
                     if uid in answers:  # expunged since the search: simply gone
-                        listed = self._message_items(
-                            session, spec, folder, uidvalidity, uid, answers[uid], supported
-                        )
-                        items.extend(listed)
+                        summaries[uid] = _summary(answers[uid])
+                        SUMMARIES.put((*server, uid), summaries[uid])
         except (OSError, IMAPClientError) as exc:
             raise ConnectorError(_problem(exc, session.host, session.port)) from None
-        return [item for item in items if item.external_id > after]
+        items: list[Item] = []
+        for uid in wanted:
+            if (summary := summaries.get(uid)) is not None:
+                listed = self._message_items(session, spec, folder, uidvalidity, uid, summary)
+                items.extend(item for item in listed if item.external_id > after)
+        return items
 
-    def _message_items(self, session, spec, folder, uidvalidity, uid, answer, supported):
+    def _message_items(
+        self,
+        session: _Session,
+        spec: SourceSpec,
+        folder: str,
+        uidvalidity: int,
+        uid: int,
+        summary: _Summary,
+    ) -> list[Item]:
         message_id = f"{folder}/{uidvalidity:010d}/{uid:010d}"
-        size = int(answer.get(b"RFC822.SIZE") or 0)
-        envelope = answer.get(b"ENVELOPE")
-        subject = _text(envelope.subject) if envelope is not None else ""
+        size, subject, attachments = summary.size, summary.subject, summary.attachments
         metadata = {"folder": folder, "uidvalidity": uidvalidity, "uid": uid}
-        if envelope is not None and envelope.message_id:
-            metadata["message_id"] = _text(envelope.message_id)
+        if summary.message_id:
+            metadata["message_id"] = summary.message_id
         name = (_safe_name(subject, limit=120) or UNNAMED_MESSAGE) + ".eml"
-        structure = answer.get(b"BODYSTRUCTURE")
-        attachments = _attachments(structure) if structure else []
         # What is stored of the message leaves its attachments' contents out.
         text_size = max(1, size - sum(attachment.size for attachment in attachments))
         items = [
@@ -394,7 +456,7 @@ class ImapConnector:
             )
         ]
         for attachment in attachments:
-            if PureWindowsPath(attachment.filename).suffix.lower() not in supported:
+            if PureWindowsPath(attachment.filename).suffix.lower() not in SUPPORTED_EXTENSIONS:
                 continue  # not a format OPAA reads: no document (images, signatures)
             if not spec.wanted(attachment.filename):
                 continue

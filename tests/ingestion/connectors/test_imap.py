@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from imapclient import IMAPClient
 
 from ingestion import sources, sync
 from ingestion.models import ConnectorKind, Document, DocumentStatus, SyncRun, SyncStatus
@@ -55,6 +56,20 @@ def mailbox(dovecot):
     box.client.create_folder("Projects")
     yield box
     box.client.logout()
+
+
+@pytest.fixture
+def fetch_spy(monkeypatch) -> list[tuple[str, ...]]:
+    """The data items of every FETCH the connector sends (the real command still runs)."""
+    sent: list[tuple[str, ...]] = []
+    real = IMAPClient.fetch
+
+    def fetch(client, messages, data, *args, **kwargs):
+        sent.append(tuple(data))
+        return real(client, messages, data, *args, **kwargs)
+
+    monkeypatch.setattr(IMAPClient, "fetch", fetch)
+    return sent
 
 
 def imap_source(mailbox: Mailbox, *, password: str = PASSWORD, config=None, **options):
@@ -174,7 +189,7 @@ def test_attachments_are_named_safely_decoded_and_forwarded_mail_is_a_message(
 
 
 def test_second_sync_fetches_nothing_then_new_mail_comes_in_alone(
-    acme, mailbox, run_sync, embed_spy
+    acme, mailbox, run_sync, embed_spy, fetch_spy
 ):
     mailbox.append("INBOX", FLEET)
     mailbox.append("Projects", ROOMS)
@@ -187,17 +202,22 @@ def test_second_sync_fetches_nothing_then_new_mail_comes_in_alone(
     embed_spy.calls.clear()
 
     mark = mailbox.server.log_mark()
+    fetch_spy.clear()
     run = run_sync(source)
     assert (run.seen, run.added, run.updated, run.unchanged, run.deleted) == (3, 0, 0, 3, 0)
     assert mailbox.bodies_fetched(mark) == 0  # the server sent no message body
+    assert fetch_spy == []  # nor any message's structure: listing was UID SEARCH alone
     assert embed_spy.calls == []
     assert snapshot(source) == before
 
     uid = mailbox.append("INBOX", GARAGE)
     mark = mailbox.server.log_mark()
+    fetch_spy.clear()
     run = run_sync(source)
     assert (run.added, run.unchanged, run.deleted) == (1, 3, 0)
     assert mailbox.bodies_fetched(mark) == 1
+    # The new message's structure once, its body once.
+    assert sorted(fetch_spy) == [("BODY.PEEK[]",), ("RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE")]
     assert len(embed_spy.calls) == 1
     new = Document.objects.get(synced_from=source, external_id__endswith=f"/{uid:010d}")
     assert new.status == DocumentStatus.INDEXED
