@@ -29,27 +29,19 @@ bodies read with ``BODY.PEEK``: syncing never marks mail as read.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import ipaddress
-import quopri
 import socket
 import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.generator import BytesGenerator
-from email.header import decode_header, make_header
-from email.parser import BytesParser
-from email.policy import compat32
-from email.utils import collapse_rfc2231_value, decode_params
 from functools import partial
 from pathlib import PureWindowsPath
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from ingestion.connectors import imap_mime
 from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec
 from ingestion.parsers import SUPPORTED_EXTENSIONS
 
@@ -69,22 +61,13 @@ UNNAMED_MESSAGE = "message"
 
 
 @dataclass(frozen=True)
-class _Attachment:
-    number: int
-    part: str  # the IMAP body section, e.g. "2" or "1.3"
-    filename: str
-    encoding: str
-    size: int
-
-
-@dataclass(frozen=True)
 class _Summary:
     """What listing needs to know of one message."""
 
     size: int
     subject: str
     message_id: str
-    attachments: tuple[_Attachment, ...]
+    attachments: tuple[imap_mime.Attachment, ...]
 
 
 class _SummaryCache:
@@ -120,9 +103,9 @@ def _summary(answer: dict) -> _Summary:
     structure = answer.get(b"BODYSTRUCTURE")
     return _Summary(
         size=int(answer.get(b"RFC822.SIZE") or 0),
-        subject=_text(envelope.subject) if envelope is not None else "",
-        message_id=_text(envelope.message_id) if envelope is not None else "",
-        attachments=tuple(_attachments(structure)) if structure else (),
+        subject=imap_mime.header_text(envelope.subject) if envelope is not None else "",
+        message_id=imap_mime.header_text(envelope.message_id) if envelope is not None else "",
+        attachments=tuple(imap_mime.attachments(structure)) if structure else (),
     )
 
 
@@ -186,91 +169,6 @@ def _folders(spec: SourceSpec) -> list[str]:
                 f"at most {MAX_FOLDER_LENGTH} characters)."
             )
     return sorted(set(folders))
-
-
-def _text(value) -> str:
-    """A header value from the server (bytes, maybe RFC 2047-encoded) as plain text."""
-    if value is None:
-        return ""
-    raw = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    try:
-        text = str(make_header(decode_header(raw)))
-    except (ValueError, LookupError, UnicodeError):
-        text = raw
-    return " ".join(text.split())
-
-
-def _safe_name(name: str, *, limit: int = 150) -> str:
-    """A file name without folders or control characters, short enough to store."""
-    name = PureWindowsPath(name.replace("/", "\\")).name  # drops any folders, "/" or "\\"
-    name = "".join(c for c in name if ord(c) >= 32 and c not in '\x7f:*?"<>|').strip(" .")
-    if len(name) > limit:
-        stem, dot, extension = name.rpartition(".")
-        name = (stem[: limit - len(extension) - 1] + dot + extension) if dot else name[:limit]
-    return name
-
-
-def _params(pairs) -> dict[str, str]:
-    """MIME parameters from BODYSTRUCTURE, RFC 2231 continuations and charsets decoded."""
-    if not isinstance(pairs, tuple | list):
-        return {}
-    flat = [item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
-            for item in pairs]  # fmt: skip
-    named = [(flat[i].lower(), flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
-    try:
-        decoded = decode_params([("", ""), *named])[1:]
-    except (ValueError, IndexError, LookupError):
-        decoded = named
-    return {name: _text(collapse_rfc2231_value(value)) for name, value in decoded}
-
-
-def _attachments(structure) -> list[_Attachment]:
-    """The message's attachment parts in MIME order, numbered from 1."""
-    found: list[_Attachment] = []
-    count = 0
-    stack = [(structure, "")]
-    leaves = []
-    while stack:
-        body, part = stack.pop()
-        if body.is_multipart:
-            children = [(child, f"{part}.{i}" if part else str(i)) for i, child in
-                        enumerate(body[0], start=1)]  # fmt: skip
-            stack.extend(reversed(children))
-        else:
-            leaves.append((body, part or "1"))
-    for body, part in leaves:
-        main, sub = _text(body[0]).lower(), _text(body[1]).lower()
-        disposition_at = {"text": 9, "message": 11}.get(main, 8)
-        if main == "message" and sub != "rfc822":
-            disposition_at = 8
-        disposition = body[disposition_at] if len(body) > disposition_at else None
-        kind, disposition_params = "", {}
-        if isinstance(disposition, tuple) and disposition:
-            kind = _text(disposition[0]).lower()
-            disposition_params = _params(disposition[1] if len(disposition) > 1 else None)
-        filename = disposition_params.get("filename") or _params(body[2]).get("name", "")
-        forwarded = (main, sub) == ("message", "rfc822")
-        if not (filename or kind == "attachment" or forwarded):
-            continue  # a body part, not an attachment
-        count += 1
-        name = _safe_name(filename) or ("forwarded message" if forwarded else "attachment")
-        if forwarded and not name.lower().endswith(".eml"):
-            name += ".eml"
-        encoding = _text(body[5]).lower() if len(body) > 5 else ""
-        size = body[6] if len(body) > 6 and isinstance(body[6], int) else 0
-        found.append(_Attachment(count, part, name, encoding, size))
-    return found
-
-
-def _decoded(data: bytes, encoding: str) -> bytes:
-    if encoding == "base64":
-        try:
-            return base64.b64decode(data, validate=False)
-        except (binascii.Error, ValueError) as exc:
-            raise ItemError("The attachment's base64 encoding is damaged.") from exc
-    if encoding == "quoted-printable":
-        return quopri.decodestring(data)
-    return data
 
 
 def _problem(exc: Exception, host: str, port: int) -> str:
@@ -441,7 +339,7 @@ class ImapConnector:
         metadata = {"folder": folder, "uidvalidity": uidvalidity, "uid": uid}
         if summary.message_id:
             metadata["message_id"] = summary.message_id
-        name = (_safe_name(subject, limit=120) or UNNAMED_MESSAGE) + ".eml"
+        name = (imap_mime.safe_name(subject, limit=120) or UNNAMED_MESSAGE) + ".eml"
         # What is stored of the message leaves its attachments' contents out.
         text_size = max(1, size - sum(attachment.size for attachment in attachments))
         items = [
@@ -477,39 +375,11 @@ class ImapConnector:
 
 
 def _read_message(session: _Session, folder: str, uidvalidity: int, uid: int) -> bytes:
-    return message_without_attachments(session.read(folder, uidvalidity, uid, ""))
-
-
-def message_without_attachments(raw: bytes) -> bytes:
-    """``raw`` with each attachment's content emptied (its headers, so its name, stay).
-
-    Each attachment is a document of its own: keeping its bytes in the message's stored
-    original too would store them twice, and a large attachment would make the whole
-    message too large to index. A message Python cannot parse and write back is kept
-    whole.
-    """
-    try:
-        message = BytesParser(policy=compat32).parsebytes(raw)
-        emptied = False
-        for part in message.walk():
-            if part.is_multipart():
-                continue
-            if part.get_filename() or part.get_content_disposition() == "attachment":
-                part.set_payload("")
-                emptied = True
-        if not emptied:
-            return raw
-        out = io.BytesIO()
-        BytesGenerator(out, mangle_from_=False, policy=compat32.clone(linesep="\r\n")).flatten(
-            message
-        )
-        return out.getvalue()
-    except Exception:  # any failure to rewrite keeps the message as it came
-        return raw
+    return imap_mime.message_without_attachments(session.read(folder, uidvalidity, uid, ""))
 
 
 def _read_attachment(
-    session: _Session, folder: str, uidvalidity: int, uid: int, attachment: _Attachment
+    session: _Session, folder: str, uidvalidity: int, uid: int, attachment: imap_mime.Attachment
 ) -> bytes:
     data = session.read(folder, uidvalidity, uid, attachment.part)
-    return _decoded(data, attachment.encoding)
+    return imap_mime.decoded(data, attachment.encoding)
