@@ -191,9 +191,13 @@ class EmlParser:
         return _looks_like_headers(data.removeprefix(codecs.BOM_UTF8))
 
     def parse(self, data: bytes, *, filename: str) -> ParsedDocument:
-        if not self.sniff(data):
+        data = data.removeprefix(codecs.BOM_UTF8)
+        if data.startswith(b"From "):
+            # Some programs save a message with the envelope line an mbox would have.
+            data = data.partition(b"\n")[2]
+        if not _looks_like_headers(data):
             raise ParseError("The file is named .eml but does not start with e-mail headers.")
-        message = _PARSER.parsebytes(data.removeprefix(codecs.BOM_UTF8))
+        message = _PARSER.parsebytes(data)
         builder = SectionBuilder()
         subject = _add_message(builder, message, level=None)
         title = subject or title_from_filename(filename)

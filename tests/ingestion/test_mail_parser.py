@@ -10,6 +10,7 @@ from ingestion import parsers
 from ingestion.parsers import ParseError, mail
 
 MAIL = Path(__file__).resolve().parent.parent / "data" / "mail"
+ROOMS_FILE = "japanese_iso2022jp.eml"
 
 
 def _parse(name: str) -> parsers.ParsedDocument:
@@ -102,6 +103,12 @@ def test_base64_body_and_undeclared_8bit_header_are_readable():
     assert document.metadata["author"] == "J\u00fcrgen <j@acme.example>"
     assert document.metadata["date"] == "not a date"
     assert "The road to the depot is closed until Monday." in _text(document)
+
+
+def test_a_message_saved_with_an_mbox_envelope_line_is_read():
+    data = b"From alice@acme.example Mon Nov  2 09:15:00 2026\n" + (MAIL / ROOMS_FILE).read_bytes()
+    document = parsers.parse(data, filename="saved.eml")
+    assert document.title == "\u4f1a\u8b70\u5ba4\u306e\u4e88\u7d04"
 
 
 def test_a_message_without_subject_takes_its_title_from_the_filename():
