@@ -45,6 +45,7 @@ from ingestion.services import (
 from ingestion.sources import UNFINISHED, source_spec
 from ingestion.storage import original_delete, original_store
 from opaa import metrics
+from tenants import quotas
 from workspaces.readers import readers_coerce
 
 logger = logging.getLogger(__name__)
@@ -264,6 +265,10 @@ def _item_plan(source: Source, run: SyncRun, item: Item, known: Known | None):
         upload_validate(filename=item.name, size=item.size if item.size is not None else 1)
         data = item.fetch()
         upload_validate(filename=item.name, size=len(data))
+        # The plan's documents, storage and file size (the item fails alone when reached).
+        quotas.document_admit(size=len(data), new_document=known is None)
+    except quotas.QuotaExceeded as exc:
+        return "failed", exc.payload["detail"], None
     except (UploadRejected, ItemError) as exc:
         reason = exc.messages[0] if isinstance(exc, UploadRejected) else exc.reason
         return "failed", reason, None

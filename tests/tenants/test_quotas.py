@@ -189,3 +189,23 @@ def test_inviting_a_new_person_past_the_plan_is_402(acme_plan, alice_portal, acm
         "/accounts/members/?workspace=general", {"email": "bob@acme.example", "role": "viewer"}
     )
     assert added.status_code == 302
+
+
+def test_a_sync_past_the_document_limit_fails_the_items_over_it(acme_plan, acme, tmp_path):
+    from ingestion import sync
+
+    acme_plan(documents=1)
+    for name in ("a.md", "b.md"):
+        (tmp_path / name).write_text(f"# {name}\n\nSome text of {name}.\n")
+    connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
+    source = sources.source_create(
+        connector=connector,
+        workspace=Workspace.objects.get(is_default=True),
+        name="Share",
+        paths=[str(tmp_path)],
+    )
+    run = sync.source_sync(source_id=source.pk)
+    assert (run.added, run.failed) == (1, 1)
+    assert "documents" in run.item_errors[0]["error"]
+    assert "Tiny" in run.item_errors[0]["error"]
+    assert Document.objects.filter(synced_from=source).count() == 1
