@@ -27,6 +27,9 @@ class AskInput(serializers.Serializer):
     conversation = serializers.IntegerField(
         required=False, help_text="Continue this conversation of yours (a follow-up question)."
     )
+    regenerate = serializers.BooleanField(
+        required=False, default=False, help_text="Answer again instead of from the answer cache."
+    )
 
 
 def conversation_for_ask(view: WorkspaceAPIView, data: AskInput) -> Conversation | None:
@@ -90,7 +93,47 @@ class AskView(WorkspaceAPIView):
                 ),
             )
         ],
-        examples=[OpenApiExample("question", value={"question": "How do I reset my VPN token?"})],
+        examples=[
+            OpenApiExample(
+                "question",
+                value={"question": "How do I reset my VPN token?"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "follow-up",
+                value={"question": "And from abroad?", "conversation": 12},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "answer",
+                response_only=True,
+                value={
+                    "id": 41,
+                    "conversation": 12,
+                    "question": "How do I reset my VPN token?",
+                    "answer": "Open the self-service portal and choose Reset token [1].",
+                    "mode": "llm",
+                    "confidence": 0.82,
+                    "confidence_label": "high",
+                    "citations": [
+                        {
+                            "number": 1,
+                            "document_id": 7,
+                            "document_title": "IT runbook",
+                            "chunk_id": 88,
+                            "heading_path": ["VPN", "Tokens"],
+                            "text": "To reset a VPN token, open the self-service portal ...",
+                            "url": "/documents/7/#chunk-88",
+                        }
+                    ],
+                    "model": "gpt-4o-mini",
+                    "prompt_tokens": 812,
+                    "completion_tokens": 41,
+                    "cost_usd": "0.000147",
+                    "latency_ms": 1240,
+                },
+            ),
+        ],
     )
     def post(self, request):
         data = AskInput(data=request.data)
@@ -102,6 +145,7 @@ class AskView(WorkspaceAPIView):
             "question": question,
             "audit": audit_context(request),
             "conversation": conversation_for_ask(self, data),
+            "fresh": data.validated_data["regenerate"],
         }
         if request.query_params.get("stream", "").lower() in {"1", "true", "yes"}:
             return sse_response(services.answer_question_stream(**arguments))
@@ -132,6 +176,26 @@ class SearchView(WorkspaceAPIView):
             OpenApiParameter("workspace", str, description="Workspace slug."),
         ],
         responses=SearchResult(many=True),
+        examples=[
+            OpenApiExample(
+                "results",
+                response_only=True,
+                value={
+                    "query": "vpn token",
+                    "results": [
+                        {
+                            "document_id": 7,
+                            "document_title": "IT runbook",
+                            "chunk_id": 88,
+                            "heading_path": ["VPN", "Tokens"],
+                            "text": "To reset a VPN token, open the self-service portal ...",
+                            "score": 0.0325,
+                            "url": "/documents/7/#chunk-88",
+                        }
+                    ],
+                },
+            )
+        ],
     )
     def get(self, request):
         query = services.question_validate(request.query_params.get("q", ""))

@@ -239,7 +239,17 @@ class BatchAskView(WorkspaceAPIView):
     required_roles = {"POST": Role.VIEWER}
     required_scopes = {"POST": Scope.ASK}
 
-    @extend_schema(request=BatchInput, responses=AnswerOutput(many=True))
+    @extend_schema(
+        request=BatchInput,
+        responses=AnswerOutput(many=True),
+        examples=[
+            OpenApiExample(
+                "two questions",
+                request_only=True,
+                value={"questions": ["What is the per diem abroad?", "Who approves travel?"]},
+            )
+        ],
+    )
     def post(self, request):
         data = BatchInput(data=request.data)
         data.is_valid(raise_exception=True)

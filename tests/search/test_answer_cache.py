@@ -32,6 +32,11 @@ def test_repeated_question_is_served_from_cache_until_the_index_changes(
         alice_api.post("/api/v1/ask", {"question": "Where do visitors park?"})
         assert len(server.chat_requests()) == 2
 
+        # "regenerate" skips the cache on purpose.
+        body = {"question": "Where do visitors park?", "regenerate": True}
+        assert alice_api.post("/api/v1/ask", body, format="json").status_code == 200
+        assert len(server.chat_requests()) == 3
+
 
 def test_llm_failure_fallback_is_not_cached(acme, alice_api, upload_indexed):
     upload_indexed(alice_api, "guide.md", GUIDE)
