@@ -8,10 +8,22 @@ from accounts.audit import audit_context
 from ingestion import sources
 from ingestion.models import Connector, Document, Source, SyncRun
 from ingestion.readers import document_readers_set
+from workspaces.readers import readers_normalize
+
+
+class DocumentForm(forms.ModelForm):
+    class Meta:
+        model = Document
+        fields = "__all__"  # noqa: DJ007 - the admin shows every field of a document
+
+    def clean_readers(self):
+        """Readers as ``user:<email>`` / ``group:<slug>``; a bad one is a form error."""
+        return readers_normalize(self.cleaned_data["readers"])
 
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
+    form = DocumentForm
     list_display = ("title", "workspace", "status", "mime_type", "size_bytes", "created_at")
     list_filter = ("status", "workspace")
     search_fields = ("title", "original_filename")

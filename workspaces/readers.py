@@ -86,19 +86,27 @@ def readers_normalize(values: Iterable[str]) -> list[str]:
 def readers_coerce(values: Iterable[str]) -> list[str]:
     """What a connector reports, in the principal format as far as it maps onto it.
 
-    Unlike ``readers_normalize`` nothing is refused: a value that is neither an email
-    nor a group name becomes ``group:<slugified value>``, and one that cannot even be
-    slugified is kept as it is, matching nobody (only admins read the document). A
-    value is never dropped, so a restricted document never becomes readable by all.
+    Unlike ``readers_normalize`` nothing is refused: a plain name that is not a slug
+    (``Finance Team``) becomes ``group:<slugified name>``; a value with another prefix
+    (``confluence-group:Ωmega``) or one that cannot be slugified is kept as it is,
+    matching nobody (only admins read the document). A value is never dropped, so a
+    restricted document never becomes readable by all.
     """
     coerced = set()
     for value in values:
         try:
             coerced.add(principal_normalize(value))
+            continue
         except ValidationError:
-            name = value.partition(":")[2] if value.lower().startswith("group:") else value
-            slug = slugify(name)
-            coerced.add(GROUP_PREFIX + slug if slug else value)
+            pass
+        kind, sep, name = value.partition(":")
+        if not sep:
+            name = value
+        elif kind.strip().lower() != "group":
+            coerced.add(value)  # someone else's kind of principal: matches nobody here
+            continue
+        slug = slugify(name)
+        coerced.add(GROUP_PREFIX + slug if slug else value)
     return sorted(coerced)
 
 

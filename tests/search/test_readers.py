@@ -324,3 +324,29 @@ def test_own_conversation_and_export_follow_current_readers(
     export = bob_api.get(f"/api/v1/conversations/{conversation}/export").content.decode()
     assert SECRET not in export
     assert "Treasury vault" not in export  # the canary's title is not listed as a source
+
+
+def test_admins_set_readers_in_the_django_admin(corpus, alice_portal):
+    from django.forms.models import model_to_dict
+
+    User.objects.filter(email="alice@acme.example").update(is_staff=True, is_superuser=True)
+    document = Document.objects.get(pk=corpus["readable"][0])
+    url = f"/admin/ingestion/document/{document.pk}/change/"
+    assert alice_portal.get(url).status_code == 200
+    form = {
+        name: value
+        for name, value in model_to_dict(document).items()
+        if value is not None and name not in ("storage_key", "sha256", "size_bytes", "mime_type")
+    }
+    form["readers"] = "not a reader!"
+    refused = alice_portal.post(url, form)
+    assert refused.status_code == 200  # the form again, with the error
+    assert "not a reader" in refused.content.decode()
+    form["readers"] = "Finance,carl@acme.example"
+    assert alice_portal.post(url, form).status_code == 302
+    readers = ["group:finance", "user:carl@acme.example"]
+    assert Document.objects.get(pk=document.pk).readers == readers
+    assert all(c.readers == readers for c in Chunk.objects.filter(document_id=document.pk))
+    assert AuditEvent.objects.filter(
+        action="document.readers_changed", target_id=str(document.pk)
+    ).exists()
