@@ -70,14 +70,20 @@ def keyword_ranking(
     ]
 
 
-def scope_size(workspace_ids: Sequence[int], *, readers: ReaderScope) -> int:
-    """How many chunks of the workspaces ``readers`` may read."""
+def scope_size(workspace_ids: Sequence[int], *, readers: ReaderScope | None = None) -> int:
+    """How many chunks the workspaces hold; with ``readers``, how many of them it may read.
+
+    Without ``readers`` the count is index-only (``chunk_workspace_length``); with them
+    each chunk's readers are read, which costs more on a large workspace.
+    """
     with connection.cursor() as cursor:
+        readable = f" AND {readers.sql('c')}" if readers is not None else ""
         sql = f"""
             SELECT count(*) FROM ingestion_chunk AS c
-             WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+             WHERE c.workspace_id = ANY(%(workspaces)s){readable}
         """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
-        cursor.execute(sql, {"workspaces": list(workspace_ids), **readers.params()})
+        params = readers.params() if readers is not None else {}
+        cursor.execute(sql, {"workspaces": list(workspace_ids), **params})
         return int(cursor.fetchone()[0])
 
 
@@ -93,11 +99,11 @@ def vector_ranking(
 
     The pgvector in use filters HNSW results after the index scan, so a selective
     workspace or readers filter can leave fewer than ``limit`` results. Hence the
-    strategy: scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` readable chunks are
-    searched exactly (all distances computed: perfect recall, and cheap at that
-    size); larger ones go through HNSW, and if that returns fewer than ``limit``
-    results while the readable scope holds more, the search is redone exactly.
-    ``exact`` forces one way.
+    strategy: scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are searched
+    exactly (all distances computed: perfect recall, and cheap at that size); larger
+    ones go through HNSW, and if that returns fewer than ``limit`` results while more
+    chunks are readable, the search is redone exactly (so k readable results come
+    back whenever k exist). ``exact`` forces one way, without the fallback.
     """
     params = {
         "vector": _vector_literal(vector),
@@ -105,9 +111,9 @@ def vector_ranking(
         "limit": limit,
         **readers.params(),
     }
-    size = scope_size(workspace_ids, readers=readers) if exact is None else 0
+    fallback = exact is None
     if exact is None:
-        exact = size <= settings.VECTOR_EXACT_MAX_CHUNKS
+        exact = scope_size(workspace_ids) <= settings.VECTOR_EXACT_MAX_CHUNKS
     with transaction.atomic(), connection.cursor() as cursor:
         if not exact:
             # set_config(..., true) is SET LOCAL: it ends with this transaction.
@@ -115,7 +121,13 @@ def vector_ranking(
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
             cursor.execute(_vector_sql(readers), params)
             rows = cursor.fetchall()
-            if len(rows) >= min(limit, size):
+            # Fewer than asked: either that is all the asker may read, or the filter
+            # starved the index scan; only the (costlier) readable count tells which.
+            if (
+                len(rows) >= limit
+                or not fallback
+                or len(rows) >= scope_size(workspace_ids, readers=readers)
+            ):
                 return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
         cursor.execute(_vector_exact_sql(readers), params)
         return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
