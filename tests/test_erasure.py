@@ -250,7 +250,10 @@ def test_a_source_is_deleted_from_the_portal_by_its_admin(
 def test_erasing_a_user_leaves_only_a_pseudonym(
     acme, world, make_token, django_capture_on_commit_callbacks, upload_indexed, alice_api
 ):
-    upload_indexed(alice_api, "travel.md", b"# Travel\n\nThe travel budget is set yearly.\n")
+    travel = upload_indexed(alice_api, "travel.md", b"# Travel\n\nThe travel budget is set.\n")
+    named = ["user:bob@acme.example", "group:staff"]  # as a source's permissions say
+    Document.objects.filter(pk=travel["id"]).update(readers=named)
+    Chunk.objects.filter(document_id=travel["id"]).update(readers=named)
     bob = User.objects.get(email="bob@acme.example")
     secret = make_token(world.acme, "bob@acme.example")
     bob_token = token_client(world.acme, secret)
@@ -287,6 +290,13 @@ def test_erasing_a_user_leaves_only_a_pseudonym(
     )
     assert bob_portal.get("/documents/").status_code == 302  # signed out everywhere
     assert bob_token.get("/api/v1/documents").status_code == 401
+    # Where bob was a reader, a stand-in that matches nobody keeps the list from
+    # becoming empty (which would mean "every member").
+    stand_in = f"user:{pseudonym}@erased.invalid"
+    assert Document.objects.get(pk=travel["id"]).readers == [stand_in, "group:staff"]
+    chunk_readers = Chunk.objects.filter(document_id=travel["id"]).values_list("readers", flat=True)
+    assert chunk_readers
+    assert all(readers == [stand_in, "group:staff"] for readers in chunk_readers)
     # Their events remain, under a pseudonym, without address or browser.
     events = AuditEvent.objects.filter(actor_user_id=bob_id)
     assert events.filter(action="token.used").exists()
