@@ -157,7 +157,8 @@ def signups_expired_delete() -> int:
     expired = Organization.objects.filter(status=OrganizationStatus.PENDING, created_at__lt=cutoff)
     count = 0
     for organization in expired:
+        organization_id = organization.pk
         organization_delete(organization=organization)
-        logger.info("unverified signup deleted organization=%s", organization.pk)
+        logger.info("unverified signup deleted organization=%s", organization_id)
         count += 1
     return count

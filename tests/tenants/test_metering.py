@@ -87,7 +87,7 @@ def test_measurement_counts_levels_and_sync_runs_and_never_lowers_counts(
         SyncRun.objects.create(source=source, trigger="manual", started_at=timezone.now())
         Question.objects.all().delete()  # e.g. a retention purge: asked is still asked
     connection.set_schema_to_public()
-    assert usage_measure_all.apply().get() >= 2
+    assert usage_measure_all.apply().result >= 2
     usage = today("acme")
     assert usage.sync_runs == 1
     assert usage.documents == 1

@@ -144,7 +144,7 @@ def test_an_unverified_signup_is_deleted_once_its_link_expired(signup_open, comm
     old = timezone.now() - timedelta(seconds=signup_open.SIGNUP_VERIFY_MAX_AGE_S + 60)
     Organization.objects.filter(slug="signup-late").update(created_at=old)
 
-    assert signups_expired_delete.apply().get() == 1
+    assert signups_expired_delete.apply().result == 1
     assert not Organization.objects.filter(slug="signup-late").exists()
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'signup_late'")
