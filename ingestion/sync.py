@@ -279,7 +279,7 @@ def _item_plan(source: Source, run: SyncRun, item: Item, known: Known | None):
             Document.objects.filter(pk=known.id).update(source_version=item.version)
             # The source may change who reads an item without changing its bytes (a new
             # Confluence restriction): the readers are written, and the chunks with them.
-            readers = list(item.readers)
+            readers = readers_coerce(item.readers)
             regranted = Document.objects.filter(pk=known.id).exclude(readers=readers)
             if regranted.update(readers=readers) or known.stalled:
                 _reindex(known.id)()
