@@ -10,6 +10,9 @@ import hashlib
 import logging
 import mimetypes
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -40,6 +43,32 @@ from tenants import metering, quotas
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
+
+# Seconds spent in each stage of ``document_index``, summed, while a caller (the
+# ingestion benchmark) collects them with ``index_stage_timings``; None otherwise.
+_stage_seconds: ContextVar[dict[str, float] | None] = ContextVar("stage_seconds", default=None)
+
+
+@contextmanager
+def index_stage_timings() -> Iterator[dict[str, float]]:
+    """Collect seconds per indexing stage (fetch, parse, chunk, embed, language, write)."""
+    totals: dict[str, float] = {}
+    token = _stage_seconds.set(totals)
+    try:
+        yield totals
+    finally:
+        _stage_seconds.reset(token)
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    totals = _stage_seconds.get()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if totals is not None:
+            totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
 
 
 class UploadRejected(ValidationError):
@@ -273,19 +302,24 @@ def document_index(*, document_id: int) -> Document | None:
     started = time.perf_counter()
     _mark(document, DocumentStatus.PROCESSING)
     try:
-        data = original_read(document.storage_key)
-        parsed = parsers.parse(data, filename=document.original_filename)
-        drafts = chunk_sections(
-            parsed.sections,
-            max_tokens=settings.CHUNK_MAX_TOKENS,
-            overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
-        )
+        with _stage("fetch"):
+            data = original_read(document.storage_key)
+        with _stage("parse"):
+            parsed = parsers.parse(data, filename=document.original_filename)
+        with _stage("chunk"):
+            drafts = chunk_sections(
+                parsed.sections,
+                max_tokens=settings.CHUNK_MAX_TOKENS,
+                overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
+            )
         if not drafts:
             raise parsers.ParseError("No text could be extracted from this file.")
         title = (parsed.title or document.title)[:500]
-        vectors = chunks_embed(drafts, title=title)
-        language = detect_language("\n".join(draft.text for draft in drafts))
-        with transaction.atomic():
+        with _stage("embed"):
+            vectors = chunks_embed(drafts, title=title)
+        with _stage("language"):
+            language = detect_language("\n".join(draft.text for draft in drafts))
+        with _stage("write"), transaction.atomic():
             document.title = title
             document.mime_type = parsed.mime_type or document.mime_type
             document.language = language
