@@ -192,7 +192,12 @@ class OrganizationOIDCBackend(OIDCAuthenticationBackend):
         claims = self.get_userinfo(access_token, id_token, payload)
         if not self.verify_claims(claims):
             raise SignInRefused("The ID token has no subject.", status=400)
-        return sso_sign_in(provider=self.provider, issuer=self.metadata.issuer, claims=claims)
+        return sso_sign_in(
+            provider=self.provider,
+            issuer=self.metadata.issuer,
+            claims=claims,
+            request=getattr(self, "request", None),
+        )
 
     def get_user(self, user_id):
         # The library's get_user skips the is_active check; ModelBackend's has it.

@@ -36,6 +36,12 @@ class IdentityProviderForm(forms.ModelForm):
         help_text='JSON list, e.g. [{"value": "sales-team", "workspace": "sales", '
         '"role": "editor"}]. Roles: viewer, editor, admin.',
     )
+    group_mapping = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='JSON list, e.g. [{"value": "finance-team", "group": "finance"}]: the role '
+        "claim's values that make a person a member of a group (by its slug).",
+    )
 
     class Meta:
         model = IdentityProvider
@@ -52,6 +58,7 @@ class IdentityProviderForm(forms.ModelForm):
             "link_existing_accounts",
             "role_claim",
             "role_mapping",
+            "group_mapping",
             "password_sign_in_disabled",
         ]
         labels = {
@@ -66,6 +73,7 @@ class IdentityProviderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["role_mapping"] = json.dumps(self.instance.role_mapping or [], indent=1)
+            self.initial["group_mapping"] = json.dumps(self.instance.group_mapping or [], indent=1)
 
     def clean_role_mapping(self):
         text = (self.cleaned_data.get("role_mapping") or "").strip() or "[]"
@@ -74,6 +82,14 @@ class IdentityProviderForm(forms.ModelForm):
         except ValueError as exc:
             raise ValidationError("The role mapping is not valid JSON.") from exc
         return services.role_mapping_validate(rules)
+
+    def clean_group_mapping(self):
+        text = (self.cleaned_data.get("group_mapping") or "").strip() or "[]"
+        try:
+            rules = json.loads(text)
+        except ValueError as exc:
+            raise ValidationError("The group mapping is not valid JSON.") from exc
+        return services.group_mapping_validate(rules)
 
     def clean_scopes(self):
         scopes = self.cleaned_data["scopes"].split()

@@ -41,13 +41,19 @@ class IdentityProvider(models.Model):
     role_claim = models.CharField(
         max_length=100,
         default="groups",
-        help_text="The ID token claim whose values are mapped to workspace roles.",
+        help_text="The ID token claim whose values are mapped to workspace roles and groups.",
     )
     role_mapping = models.JSONField(
         default=list,
         blank=True,
         help_text='A list of rules: [{"value": "sales-team", "workspace": "sales", '
         '"role": "editor"}]. Roles: viewer, editor, admin.',
+    )
+    group_mapping = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='A list of rules: [{"value": "finance-team", "group": "finance"}]: '
+        "a person whose claim holds the value is a member of the group (by its slug).",
     )
     auto_provision = models.BooleanField(
         default=False, help_text="Create an account on a person's first sign-in."
@@ -101,6 +107,8 @@ class ExternalIdentity(models.Model):
     # Workspace ids whose membership the role mapping granted at the last sign-in, so a
     # later sign-in can take back what the provider no longer grants (and nothing else).
     managed_workspace_ids = models.JSONField(default=list, blank=True, editable=False)
+    # Likewise the group ids whose membership the group mapping granted at the last sign-in.
+    managed_group_ids = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
 

@@ -22,11 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from accounts.audit import AuditAction, AuditContext, audit_record
+from accounts.audit import AuditAction, AuditContext, audit_context, audit_record
 from accounts.models import User
 from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_metadata
 from sso.models import ExternalIdentity, IdentityProvider
-from workspaces.models import ROLE_ORDER, Membership, Role, Workspace
+from workspaces.models import ROLE_ORDER, Group, GroupMember, Membership, Role, Workspace
 from workspaces.rls import organization_scope
 
 MAX_SUBJECT_LENGTH = ExternalIdentity._meta.get_field("subject").max_length
@@ -88,6 +88,24 @@ def role_mapping_validate(rules: object) -> list[dict]:
     return clean
 
 
+def group_mapping_validate(rules: object) -> list[dict]:
+    """``rules`` as a clean list of {value, group} (a group's slug), or ValidationError."""
+    if not isinstance(rules, list):
+        raise ValidationError("The group mapping must be a list of rules.")
+    clean = []
+    for number, rule in enumerate(rules, start=1):
+        if not isinstance(rule, dict) or set(rule) != {"value", "group"}:
+            raise ValidationError(
+                f"Group rule {number} must have exactly the keys value and group."
+            )
+        if not all(isinstance(rule[k], str) and rule[k] for k in rule):
+            raise ValidationError(f"Group rule {number}: value and group must be text.")
+        if not Group.objects.filter(slug=rule["group"]).exists():
+            raise ValidationError(f"Group rule {number}: there is no group {rule['group']!r}.")
+        clean.append({k: rule[k] for k in ("value", "group")})
+    return clean
+
+
 def identity_provider_validate(*, provider: IdentityProvider) -> None:
     """Raise ValidationError when an enabled provider could not be used as configured."""
     if provider.password_sign_in_disabled and not provider.enabled:
@@ -119,6 +137,7 @@ AUDITED_FIELDS = [
     "link_existing_accounts",
     "role_claim",
     "role_mapping",
+    "group_mapping",
     "password_sign_in_disabled",
 ]
 
@@ -137,6 +156,7 @@ def identity_provider_save(
     if client_secret:
         provider.client_secret = client_secret
     provider.role_mapping = role_mapping_validate(provider.role_mapping)
+    provider.group_mapping = group_mapping_validate(provider.group_mapping)
     identity_provider_validate(provider=provider)
     with transaction.atomic():
         before = (
@@ -206,6 +226,44 @@ def _memberships_apply(identity: ExternalIdentity, granted: dict[int, str]) -> N
     identity.managed_workspace_ids = sorted(granted)
 
 
+def _groups_granted(provider: IdentityProvider, claims: dict) -> set[int]:
+    """Ids of the groups the group mapping makes the person a member of."""
+    values = _claim_values(claims, provider.role_claim)
+    slugs = {r["group"] for r in provider.group_mapping if r.get("value") in values}
+    return set(Group.objects.filter(slug__in=slugs).values_list("id", flat=True))
+
+
+def _group_memberships_apply(
+    identity: ExternalIdentity, granted: set[int], audit: AuditContext
+) -> None:
+    """Make the mapped group memberships match ``granted``, auditing each change.
+
+    Only memberships an earlier sign-in granted are taken back: a membership an owner
+    added by hand, in a group the provider never granted, stays.
+    """
+    user = identity.user
+    for group in Group.objects.filter(id__in=granted).order_by("id"):
+        _, created = GroupMember.objects.get_or_create(group=group, user=user)
+        if created:
+            _group_member_record(AuditAction.GROUP_MEMBER_ADDED, group, user, audit)
+    withdrawn = set(identity.managed_group_ids) - granted
+    for group in Group.objects.filter(id__in=withdrawn).order_by("id"):
+        deleted, _ = GroupMember.objects.filter(group=group, user=user).delete()
+        if deleted:
+            _group_member_record(AuditAction.GROUP_MEMBER_REMOVED, group, user, audit)
+    identity.managed_group_ids = sorted(granted)
+
+
+def _group_member_record(action: str, group: Group, user: User, audit: AuditContext) -> None:
+    audit_record(
+        action=action,
+        context=audit,
+        target_type="group",
+        target_id=group.pk,
+        extra={"group": group.slug, "user": user.email, "via": "sso"},
+    )
+
+
 def _email_check(provider: IdentityProvider, email: str) -> None:
     domains = provider.email_domains
     if domains and (not email or email.rpartition("@")[2] not in domains):
@@ -255,9 +313,11 @@ def _first_sign_in_user(provider: IdentityProvider, issuer: str, claims: dict, e
     return User.objects.create_user(email, None, full_name=name[:200])
 
 
-def sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict) -> User:
+def sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict, request=None) -> User:
     """The user verified ``claims`` (from an ID token) sign in as, creating or linking them.
 
+    The role and group mappings are applied at every sign-in; group membership changes
+    are audited with the person (and ``request``'s IP) as the actor.
     Raises SignInRefused (with a message for the person) when the rules above say no.
     Runs in one transaction: a refused sign-in creates nothing. Two first sign-ins of the
     same person racing each other: one wins, the other is refused (409) and may retry.
@@ -269,13 +329,17 @@ def sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict) -> Use
         raise SignInRefused("The identity provider sent an over-long subject or email.", 400)
     _email_check(provider, email)
     try:
-        return _sso_sign_in(provider=provider, issuer=issuer, claims=claims, email=email)
+        return _sso_sign_in(
+            provider=provider, issuer=issuer, claims=claims, email=email, request=request
+        )
     except IntegrityError as exc:
         raise SignInRefused("You are being signed in already. Please try again.", 409) from exc
 
 
 @transaction.atomic
-def _sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict, email: str) -> User:
+def _sso_sign_in(
+    *, provider: IdentityProvider, issuer: str, claims: dict, email: str, request=None
+) -> User:
     subject = claims["sub"]
     identity = (
         ExternalIdentity.objects.select_related("user")
@@ -292,6 +356,9 @@ def _sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict, email
     # could read before (row-level security; docs/security.md).
     with organization_scope():
         _memberships_apply(identity, _roles_granted(provider, claims))
+    _group_memberships_apply(
+        identity, _groups_granted(provider, claims), audit_context(request, user=identity.user)
+    )
     identity.last_sign_in_at = timezone.now()
-    identity.save(update_fields=["managed_workspace_ids", "last_sign_in_at"])
+    identity.save(update_fields=["managed_workspace_ids", "managed_group_ids", "last_sign_in_at"])
     return identity.user

@@ -2,14 +2,16 @@
 
 The organization's owner creates, renames and deletes groups and changes their
 members; a workspace's admins see the groups and give them a role in that workspace.
+Members' emails are shown to the owner, and to an admin only for the groups that hold
+a role in a workspace they administer (``members`` is null for the others).
 Every call needs the ``members:admin`` scope with a token.
 """
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -18,7 +20,7 @@ from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
 from workspaces import services
 from workspaces.access import OWNER
-from workspaces.models import Group, GroupMember, GroupRole, Role
+from workspaces.models import Group, GroupMember, GroupRole, Membership, Role
 
 MAX_MEMBERS_PER_CHANGE = 500
 
@@ -33,15 +35,41 @@ class GroupOutput(serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.CharField(help_text="Readers name the group as group:<slug>.")
     reader = serializers.SerializerMethodField(help_text="The group as a document reader.")
-    members = serializers.SerializerMethodField()
+    members = serializers.SerializerMethodField(
+        help_text="Members' emails; null when you may not see them (see docs/access.md)."
+    )
     roles = GroupRoleOutput(many=True)
     created_at = serializers.DateTimeField()
 
     def get_reader(self, group) -> str:
         return f"group:{group.slug}"
 
-    def get_members(self, group) -> list[str]:
+    @extend_schema_field(serializers.ListField(child=serializers.EmailField(), allow_null=True))
+    def get_members(self, group) -> list[str] | None:
+        visible = self.context.get("members_visible_in")
+        if visible is not None and group.pk not in visible:
+            return None
         return [membership.user.email for membership in group.memberships.all()]
+
+
+def group_members_visible_in(user, *, token=None) -> set[int] | None:
+    """Ids of the groups whose members the caller may see; None: every group's (owner).
+
+    An admin sees the members of the groups holding a role in a workspace they
+    administer (among those a token is bound to); not of the others, so an admin of one
+    workspace cannot list who belongs to groups elsewhere in the organization.
+    """
+    if user.is_owner:
+        return None
+    administered = Membership.objects.filter(user=user, role=Role.ADMIN).values("workspace_id")
+    via_groups = GroupRole.objects.filter(group__memberships__user=user, role=Role.ADMIN).values(
+        "workspace_id"
+    )
+    workspaces = Q(workspace_id__in=administered) | Q(workspace_id__in=via_groups)
+    roles = GroupRole.objects.filter(workspaces)
+    if token is not None:
+        roles = roles.filter(workspace_id__in=token.workspace_ids)
+    return set(roles.values_list("group_id", flat=True))
 
 
 class GroupInput(serializers.Serializer):
@@ -90,7 +118,8 @@ class GroupListView(WorkspaceAPIView):
         responses=GroupOutput(many=True),
     )
     def get(self, request):
-        return Response(GroupOutput(self.scoped_queryset(), many=True).data)
+        context = {"members_visible_in": group_members_visible_in(request.user, token=self.token)}
+        return Response(GroupOutput(self.scoped_queryset(), many=True, context=context).data)
 
     @extend_schema(request=GroupInput, responses={201: GroupOutput})
     def post(self, request):
@@ -126,7 +155,8 @@ class GroupDetailView(WorkspaceAPIView):
 
     @extend_schema(responses=GroupOutput)
     def get(self, request, slug: str):
-        return Response(GroupOutput(self.get_group(slug)).data)
+        context = {"members_visible_in": group_members_visible_in(request.user, token=self.token)}
+        return Response(GroupOutput(self.get_group(slug), context=context).data)
 
     @extend_schema(request=GroupChangeInput, responses=GroupOutput)
     def patch(self, request, slug: str):

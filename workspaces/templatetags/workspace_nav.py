@@ -1,0 +1,35 @@
+"""Top-bar helpers: which workspace a non-owner's "Members" link leads to."""
+
+from __future__ import annotations
+
+from django import template
+
+from workspaces.access import role_in, workspaces_readable
+from workspaces.models import GroupRole, Membership, Role
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def administered_workspace(context) -> str:
+    """The slug of a workspace the signed-in person administers, or "" (no link).
+
+    The current page's workspace when they administer it; on a page without one, the
+    first workspace they administer. Owners have their own links and get "".
+    """
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.is_owner:
+        return ""
+    workspace = getattr(request, "workspace", None)
+    if workspace is not None:
+        return workspace.slug if role_in(user, workspace) == Role.ADMIN else ""
+    administered = workspaces_readable(user).filter(
+        pk__in=Membership.objects.filter(user=user, role=Role.ADMIN).values("workspace_id")
+    ) | workspaces_readable(user).filter(
+        pk__in=GroupRole.objects.filter(group__memberships__user=user, role=Role.ADMIN).values(
+            "workspace_id"
+        )
+    )
+    first = administered.order_by("-is_default", "name").first()
+    return first.slug if first else ""
