@@ -38,6 +38,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "updated_at",
             "indexed_at",
             "readers",
+            "metadata",
         ]
         read_only_fields = fields
 

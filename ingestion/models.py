@@ -17,6 +17,18 @@ class DocumentStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Parser metadata keys shown on a document's page, with their labels.
+METADATA_SHOWN = (
+    ("author", "Author"),
+    ("to", "To"),
+    ("date", "Date"),
+    ("created", "Created"),
+    ("modified", "Modified"),
+    ("pages", "Pages"),
+    ("truncated", "Truncated"),
+)
+
+
 class Document(models.Model):
     """One original file (or source item) and its indexing state."""
 
@@ -59,6 +71,10 @@ class Document(models.Model):
     version = models.PositiveIntegerField(default=1)
     # Who may read it, as the source reports (empty: every member of the workspace).
     readers = ArrayField(models.CharField(max_length=320), default=list, blank=True)
+    # What the parser found (author, created, modified, date, language, truncated...),
+    # rewritten at each indexing, and under "source" what the connector reported about
+    # the item (its URL, path, mailbox folder...), rewritten at each sync of a new version.
+    metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -77,6 +93,24 @@ class Document(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def source_url(self) -> str:
+        """The item's address in its source, if it is a web link (never another scheme)."""
+        url = (self.metadata or {}).get("source", {}).get("url", "")
+        if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+            return url
+        return ""
+
+    @property
+    def metadata_shown(self) -> list[tuple[str, str]]:
+        """(label, value) of the metadata people look for, in a fixed order."""
+        metadata = self.metadata or {}
+        return [
+            (label, str(metadata[key]))
+            for key, label in METADATA_SHOWN
+            if metadata.get(key) not in (None, "")
+        ]
+
 
 class Chunk(models.Model):
     """A passage of a document: its text, its place in the headings, its vector."""
@@ -94,6 +128,9 @@ class Chunk(models.Model):
     # A copy of its document's readers (``workspaces.readers``), so retrieval filters by
     # them inside the SQL; written with the chunks and whenever the document's change.
     readers = ArrayField(models.CharField(max_length=320), default=list, blank=True)
+    # SHA-256 of the embedding model's name and the exact text it embedded: a re-index
+    # reuses the vector of a chunk with the same hash instead of embedding it again.
+    content_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["document_id", "ordinal"]
@@ -113,6 +150,8 @@ class Chunk(models.Model):
             models.Index(name="chunk_workspace_length", fields=["workspace", "lexeme_count"]),
             # Serves ``readers && ARRAY[...]`` and ``readers = '{}'`` in retrieval.
             GinIndex(name="chunk_readers_gin", fields=["readers"]),
+            # The embedding cache's lookup (``ingestion.services.chunks_embed``).
+            models.Index(name="chunk_workspace_content", fields=["workspace", "content_sha256"]),
         ]
 
     def __str__(self) -> str:

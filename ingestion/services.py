@@ -233,14 +233,51 @@ def document_reindex(*, document: Document) -> None:
     document_enqueue_indexing(document=document)
 
 
-def chunks_embed(drafts: list[ChunkDraft], *, title: str) -> list[list[float]]:
-    """Vectors for the chunks; each is embedded with its title and heading path for context."""
+def _embedding_key(text: str) -> str:
+    """The cache key of a text's vector: it changes with the model as with the text."""
+    model = ":".join(
+        [settings.EMBEDDING_PROVIDER, settings.EMBEDDING_MODEL, str(settings.EMBEDDING_DIMENSIONS)]
+    )
+    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EmbeddedChunks:
+    vectors: list[list[float]]
+    # One per vector: the key it is cached under (``Chunk.content_sha256``).
+    keys: list[str]
+    # How many texts the model embedded (the others' vectors came from the cache).
+    embedded: int
+
+
+def chunks_embed(drafts: list[ChunkDraft], *, title: str, workspace_id: int) -> EmbeddedChunks:
+    """Vectors for the chunks; each is embedded with its title and heading path for context.
+
+    A chunk whose exact text (title and heading path included) the same model has
+    already embedded in this workspace reuses that vector: re-indexing a document
+    where one section changed sends only that section's chunks to the model.
+    """
     texts = [" > ".join([title, *draft.heading_path]) + "\n" + draft.text for draft in drafts]
-    return embed_texts(texts)
+    keys = [_embedding_key(text) for text in texts]
+    cached = dict(
+        Chunk.objects.filter(workspace_id=workspace_id, content_sha256__in=set(keys))
+        .order_by()
+        .values_list("content_sha256", "embedding")
+    )
+    missing = list(dict.fromkeys(key for key in keys if key not in cached))
+    if missing:
+        text_of = dict(zip(keys, texts, strict=True))
+        cached.update(zip(missing, embed_texts([text_of[key] for key in missing]), strict=True))
+    vectors = [[float(value) for value in cached[key]] for key in keys]
+    return EmbeddedChunks(vectors=vectors, keys=keys, embedded=len(missing))
 
 
 def chunks_write(
-    *, document: Document, drafts: list[ChunkDraft], vectors: list[list[float]]
+    *,
+    document: Document,
+    drafts: list[ChunkDraft],
+    vectors: list[list[float]],
+    keys: list[str] | None = None,
 ) -> None:
     """Replace the document's chunks in one transaction (the caller holds it)."""
     Chunk.objects.filter(document=document).delete()
@@ -254,8 +291,9 @@ def chunks_write(
             token_count=draft.token_count,
             embedding=vector,
             readers=list(document.readers),
+            content_sha256=key,
         )
-        for draft, vector in zip(drafts, vectors, strict=True)
+        for draft, vector, key in zip(drafts, vectors, keys or [""] * len(drafts), strict=True)
     )
     # The words keyword search sees, stemmed in the document's language: title and
     # heading path (repeated in each of the document's chunks) and the chunk's text.
@@ -276,6 +314,26 @@ def chunks_write(
         )
     postings_write(document_id=document.pk)
     index_changed(workspace_id=document.workspace_id)
+
+
+def metadata_clean(values: dict) -> dict:
+    """``values`` made JSON-safe: text, numbers, booleans and None kept, the rest as text."""
+    return {
+        str(key): value
+        if value is None or isinstance(value, bool | int | float | str)
+        else str(value)
+        for key, value in values.items()
+    }
+
+
+def document_metadata(*, document: Document, parsed: parsers.ParsedDocument) -> dict:
+    """The parser's metadata of this content, and the source's kept under ``source``."""
+    metadata = metadata_clean(parsed.metadata)
+    metadata.pop("source", None)
+    source = (document.metadata or {}).get("source")
+    if source:
+        metadata["source"] = source
+    return metadata
 
 
 def _mark(document: Document, status: str, error: str = "") -> None:
@@ -316,15 +374,20 @@ def document_index(*, document_id: int) -> Document | None:
             raise parsers.ParseError("No text could be extracted from this file.")
         title = (parsed.title or document.title)[:500]
         with _stage("embed"):
-            vectors = chunks_embed(drafts, title=title)
+            embedded = chunks_embed(drafts, title=title, workspace_id=document.workspace_id)
         with _stage("language"):
             language = detect_language("\n".join(draft.text for draft in drafts))
         with _stage("write"), transaction.atomic():
             document.title = title
             document.mime_type = parsed.mime_type or document.mime_type
             document.language = language
-            document.save(update_fields=["title", "mime_type", "language", "updated_at"])
-            chunks_write(document=document, drafts=drafts, vectors=vectors)
+            document.metadata = document_metadata(document=document, parsed=parsed)
+            document.save(
+                update_fields=["title", "mime_type", "language", "metadata", "updated_at"]
+            )
+            chunks_write(
+                document=document, drafts=drafts, vectors=embedded.vectors, keys=embedded.keys
+            )
             _mark(document, DocumentStatus.INDEXED)
     except parsers.ParseError as exc:
         logger.info("document %s failed to parse: %s", document.pk, exc.reason)

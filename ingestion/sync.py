@@ -40,6 +40,7 @@ from ingestion.services import (
     UploadRejected,
     document_delete,
     document_enqueue_indexing,
+    metadata_clean,
     upload_validate,
 )
 from ingestion.sources import UNFINISHED, source_spec
@@ -314,6 +315,9 @@ def _document_write(source: Source, item: Item, known: Known | None, data: bytes
             "sha256": sha256,
             "source_version": item.version,
             "readers": readers_coerce(item.readers),
+            # What the source says of the item (its URL...); the parser's part is added
+            # when it is indexed.
+            "metadata": {"source": metadata_clean(item.metadata)},
             "status": DocumentStatus.PENDING,
             "error_message": "",
         }
