@@ -211,11 +211,16 @@ def test_a_whole_workspace_is_reindexed(
     source = fs_source(tmp_path)
     run_sync(source)
     upload_indexed(alice_api, "b.md", b"# B\n\nBeta.\n")
+    indexed_before = dict(Document.objects.values_list("id", "indexed_at"))
     embed_spy.calls.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_portal.post("/sources/reindex", follow=True)
     assert "1 uploads queued" in response.content.decode()
     run = SyncRun.objects.filter(source=source).first()
     assert (run.trigger, run.full, run.updated) == (SyncTrigger.REINDEX, True, 1)
-    assert len(embed_spy.calls) == 2  # the source's document and the upload
+    # Both the source's document and the upload were indexed again...
+    for pk, indexed_at in Document.objects.values_list("id", "indexed_at"):
+        assert indexed_at > indexed_before[pk]
+    # ...with their unchanged chunks' vectors from the embedding cache.
+    assert embed_spy.calls == []
     assert set(Document.objects.values_list("status", flat=True)) == {DocumentStatus.INDEXED}
