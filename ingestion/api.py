@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from accounts.scopes import Scope
 from ingestion import services
 from ingestion.models import Document
 from ingestion.readers import document_readers_set
+from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from opaa.api import WorkspaceAPIView
 from workspaces.models import Role
 from workspaces.readers import reader_scope
@@ -100,6 +102,77 @@ class DocumentListView(WorkspaceAPIView):
         # A duplicate (nothing stored) or a new version of an existing document: 200.
         outcome = services.UploadOutcome(received.outcome)
         return Response({**body, "outcome": outcome.value, "detail": outcome.label})
+
+
+class BatchUploadSerializer(serializers.Serializer):
+    file = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),
+        help_text=f"One ``file`` field per file, up to {MAX_FILES_PER_BATCH}.",
+    )
+    workspace = serializers.SlugField(
+        required=False, help_text="Defaults to your default workspace."
+    )
+
+
+class BatchFileResultSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    status = serializers.IntegerField(
+        help_text="What a single upload of this file answers: 201, 200, or the 4xx refusal."
+    )
+    outcome = serializers.ChoiceField(choices=["created", "new_version", "duplicate", "refused"])
+    detail = serializers.CharField()
+    code = serializers.CharField(
+        required=False, help_text="Why it was refused: empty, unsupported_type, too_large, quota."
+    )
+    limit = serializers.CharField(required=False, help_text="The plan limit reached (quota).")
+    document = DocumentSerializer(allow_null=True)
+
+
+class BatchUploadResultSerializer(serializers.Serializer):
+    results = BatchFileResultSerializer(many=True)
+
+
+class DocumentBatchView(WorkspaceAPIView):
+    """Upload several documents at once (multipart, one ``file`` field per file).
+
+    Answers 207 with one result per file, in the order sent; a refused file (empty,
+    unsupported type, too large, over a plan limit) does not stop the others.
+    """
+
+    required_roles = {"POST": Role.EDITOR}
+    required_scopes = {"POST": Scope.DOCUMENTS_WRITE}
+    parser_classes = [MultiPartParser]
+
+    def scoped_queryset(self):
+        return Document.objects.filter(workspace=self.workspace)
+
+    @extend_schema(
+        request={"multipart/form-data": BatchUploadSerializer},
+        responses={207: BatchUploadResultSerializer},
+    )
+    def post(self, request):
+        files = request.FILES.getlist("file")
+        if not files:
+            raise ValidationError({"file": ["Send at least one file (field 'file')."]})
+        if len(files) > MAX_FILES_PER_BATCH:
+            raise ValidationError(
+                {"file": [f"At most {MAX_FILES_PER_BATCH} files per request; {len(files)} sent."]}
+            )
+        results = upload_batch_receive(
+            workspace=self.workspace, user=request.user, files=files, audit=audit_context(request)
+        )
+        body = [
+            {
+                "filename": result.filename,
+                "status": result.status,
+                "outcome": result.outcome,
+                "detail": result.detail,
+                **result.extra,
+                "document": result.document and DocumentSerializer(result.document).data,
+            }
+            for result in results
+        ]
+        return Response({"results": body}, status=status.HTTP_207_MULTI_STATUS)
 
 
 class DocumentDetailView(WorkspaceAPIView):

@@ -87,11 +87,15 @@ def _sha256(file: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def upload_validate(*, filename: str, size: int) -> None:
-    """Refuse what can never be indexed, before anything is stored."""
+def upload_validate(*, filename: str, size: int, check_size: bool = True) -> None:
+    """Refuse what can never be indexed, before anything is stored.
+
+    ``check_size`` False: the organization's plan sets its own upload size limit, which
+    ``quotas.document_admit`` enforces instead of ``MAX_UPLOAD_BYTES``.
+    """
     if size == 0:
         raise UploadRejected("The file is empty.")
-    if size > settings.MAX_UPLOAD_BYTES:
+    if check_size and size > settings.MAX_UPLOAD_BYTES:
         limit_mb = settings.MAX_UPLOAD_BYTES / (1024 * 1024)
         raise UploadRejected(
             f"The file is larger than the upload limit of {limit_mb:g} MB.", status_code=413
@@ -167,7 +171,9 @@ def upload_receive(
     indexing task is enqueued only once the row is committed.
     """
     filename = PurePath(file.name or "upload").name[:255]
-    upload_validate(filename=filename, size=file.size or 0)
+    upload_validate(
+        filename=filename, size=file.size or 0, check_size=quotas.upload_limit() is None
+    )
     sha256 = _sha256(file)
     duplicate = _upload_duplicate(workspace, sha256)
     if duplicate is not None:

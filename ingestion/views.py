@@ -14,12 +14,16 @@ from ingestion import services
 from ingestion.models import Document, DocumentStatus
 from ingestion.readers import document_readers_set
 from ingestion.storage import original_read
+from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from workspaces.access import role_in, workspace_for, workspaces_readable
 from workspaces.models import Role
 from workspaces.portal import workspace_view
 from workspaces.readers import reader_scope
 
-MAX_FILES_PER_UPLOAD = 20
+
+def _wants_json(request) -> bool:
+    """The page's upload script asks for JSON; a plain form post gets a redirect."""
+    return "application/json" in request.headers.get("Accept", "")
 
 
 def _readable_document(request, pk: int, *, role: str = Role.VIEWER) -> Document:
@@ -36,29 +40,59 @@ def _readable_document(request, pk: int, *, role: str = Role.VIEWER) -> Document
     return document
 
 
+def _upload(request):
+    """Receive the posted ``files``: JSON results for the page's script (one file per
+    request, to show its progress), messages and a redirect for the plain form."""
+    files = request.FILES.getlist("files")
+    if _wants_json(request) and not 0 < len(files) <= MAX_FILES_PER_BATCH:
+        detail = f"Send between 1 and {MAX_FILES_PER_BATCH} files; {len(files)} sent."
+        return JsonResponse({"detail": detail}, status=400)
+    results = upload_batch_receive(
+        workspace=request.workspace,
+        user=request.user,
+        files=files[:MAX_FILES_PER_BATCH],
+        audit=audit_context(request),
+    )
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "results": [
+                    {
+                        "filename": r.filename,
+                        "status": r.status,
+                        "outcome": r.outcome,
+                        "detail": r.detail,
+                        "document": r.document and {"id": r.document.pk, "title": r.document.title},
+                    }
+                    for r in results
+                ]
+            },
+            status=207,
+        )
+    if not files:
+        messages.error(request, "Choose at least one file to upload.")
+    for result in results:
+        if result.outcome == "refused":
+            messages.error(request, f"{result.filename}: {result.detail}")
+            continue
+        label = result.detail
+        if result.outcome == services.UploadOutcome.DUPLICATE and result.document:
+            label = f"{label} (see “{result.document.title}”)"
+        messages.success(request, f"{result.filename}: {label[0].lower()}{label[1:]}")
+    if len(files) > MAX_FILES_PER_BATCH:
+        messages.error(request, f"Only the first {MAX_FILES_PER_BATCH} files were uploaded.")
+    refused_by_plan = next((r.quota for r in results if r.quota is not None), None)
+    if refused_by_plan is not None:
+        # The plan-limit page (tenants.middleware) says what a bigger plan changes; the
+        # other files' results wait in the messages for the next page.
+        raise refused_by_plan
+    return redirect(f"{request.path}?workspace={request.workspace.slug}")
+
+
 @workspace_view(Role.VIEWER, post_role=Role.EDITOR)
 def document_list(request):
     if request.method == "POST":
-        files = request.FILES.getlist("files")
-        if not files:
-            messages.error(request, "Choose at least one file to upload.")
-        for upload in files[:MAX_FILES_PER_UPLOAD]:
-            try:
-                received = services.upload_receive(
-                    workspace=request.workspace,
-                    user=request.user,
-                    file=upload,
-                    audit=audit_context(request),
-                )
-                label = services.UploadOutcome(received.outcome).label
-                if received.outcome == services.UploadOutcome.DUPLICATE:
-                    label = f"{label} (see “{received.document.title}”)"
-                messages.success(request, f"{upload.name}: {label[0].lower()}{label[1:]}")
-            except services.UploadRejected as exc:
-                messages.error(request, f"{upload.name}: {exc.messages[0]}")
-        if len(files) > MAX_FILES_PER_UPLOAD:
-            messages.error(request, f"Only the first {MAX_FILES_PER_UPLOAD} files were uploaded.")
-        return redirect(f"{request.path}?workspace={request.workspace.slug}")
+        return _upload(request)
     scope = reader_scope(request.user, [request.workspace])
     documents = Document.objects.filter(scope.q(), workspace=request.workspace).select_related(
         "uploaded_by"

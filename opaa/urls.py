@@ -19,6 +19,7 @@ from workspaces import api as groups_api
 api_v1 = [
     path("documents", ingestion_api.DocumentListView.as_view(), name="documents"),
     path("documents/<int:pk>", ingestion_api.DocumentDetailView.as_view(), name="document"),
+    path("documents/batch", ingestion_api.DocumentBatchView.as_view(), name="documents-batch"),
     path("sources", source_setup_views.SourceCreateView.as_view(), name="sources"),
     path("sources/<int:pk>/sync", source_api.SourceSyncView.as_view(), name="source-sync"),
     path("sources/<int:pk>", source_api.SourceDetailView.as_view(), name="source"),

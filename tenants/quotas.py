@@ -258,6 +258,15 @@ def documents_level() -> tuple[int, int]:
         return Document.objects.count(), int(totals["size"] or 0)
 
 
+def upload_limit() -> int | None:
+    """The current organization's upload size limit in bytes, if its plan (or an
+    override) sets one; None: the deployment's ``MAX_UPLOAD_BYTES`` applies."""
+    organization = organization_current()
+    if organization is None:
+        return None
+    return limits_for(organization)["max_upload_bytes"]
+
+
 def document_admit(*, size: int, new_document: bool = True) -> None:
     """Admit a stored file of ``size`` bytes, or raise ``QuotaExceeded`` (402).
 

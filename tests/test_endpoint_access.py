@@ -262,6 +262,7 @@ ROUTES: list[Route] = [
     Route("api:schema", "get", SIGNED_IN, NONE),
     Route("api:documents", "get", VIEWER, WORKSPACE, data=_general, lists=True),
     Route("api:documents", "post", EDITOR, WORKSPACE, data=_upload, multipart=True),
+    Route("api:documents-batch", "post", EDITOR, WORKSPACE, data=_upload, multipart=True),
     Route("api:document", "get", VIEWER, OBJECT, kwargs=_doc),
     Route("api:document", "delete", EDITOR, OBJECT, kwargs=_doc),
     Route("api:source-sync", "post", ADMIN, OBJECT, kwargs=_source),

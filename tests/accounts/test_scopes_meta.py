@@ -49,6 +49,9 @@ def test_schema_documents_bearer_scheme_and_scopes(world, alice_api):
     assert documents["get"]["x-required-scope"] == "documents:read"
     assert {"apiToken": ["documents:read"]} in documents["get"]["security"]
     assert {"apiToken": ["documents:write"]} in documents["post"]["security"]
+    batch = schema["paths"]["/api/v1/documents/batch"]["post"]
+    assert batch["x-required-scope"] == "documents:write"
+    assert "207" in batch["responses"]
     assert schema["paths"]["/api/v1/ask"]["post"]["x-required-scope"] == "ask"
     assert schema["paths"]["/api/v1/audit"]["get"]["x-required-scope"] == "audit:read"
     tokens = schema["paths"]["/api/v1/tokens"]["post"]

@@ -1,0 +1,93 @@
+"""Several uploads in one request: each file is received on its own, none fails the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.files.uploadedfile import UploadedFile
+
+from accounts.audit import AuditContext
+from accounts.models import User
+from ingestion import services
+from ingestion.models import Document
+from tenants.quotas import QuotaExceeded
+from workspaces.models import Workspace
+from workspaces.readers import reader_scope
+
+# Enough for a folder dragged onto the page, few enough that one request (each file up to
+# the upload limit) stays within what a proxy and a worker handle in one go.
+MAX_FILES_PER_BATCH = 20
+
+# Why a file was refused, by the HTTP status a single upload would have answered.
+REFUSAL_CODES = {400: "empty", 402: "quota", 413: "too_large", 415: "unsupported_type"}
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file: ``status`` is the HTTP status a single upload gets."""
+
+    filename: str
+    status: int
+    outcome: str  # created, new_version, duplicate, or refused
+    detail: str
+    document: Document | None = None
+    extra: dict = field(default_factory=dict)
+    quota: QuotaExceeded | None = None  # the plan limit that refused it, if one did
+
+
+def upload_batch_receive(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    files: list[UploadedFile],
+    audit: AuditContext | None = None,
+) -> list[FileResult]:
+    """Receive each of ``files`` with ``services.upload_receive``, in order.
+
+    A refused file (empty, unsupported type, too large, over a plan limit) is reported
+    and the next one is received all the same; each stored file is committed on its own
+    (``upload_receive``'s transaction), so a later refusal undoes nothing. Callers bound
+    the number of files (``MAX_FILES_PER_BATCH``). A duplicate of a document the
+    uploader may not read is reported without that document.
+    """
+    results = []
+    readers = reader_scope(user, [workspace])
+    for file in files:
+        name = file.name or "upload"
+        try:
+            received = services.upload_receive(
+                workspace=workspace, user=user, file=file, audit=audit
+            )
+        except services.UploadRejected as exc:
+            results.append(
+                FileResult(
+                    name,
+                    exc.status_code,
+                    "refused",
+                    exc.messages[0],
+                    extra={"code": REFUSAL_CODES.get(exc.status_code, "invalid")},
+                )
+            )
+            continue
+        except QuotaExceeded as exc:
+            payload = exc.payload
+            results.append(
+                FileResult(
+                    name,
+                    exc.status_code,
+                    "refused",
+                    payload["detail"],
+                    extra={"code": "quota", "limit": payload["limit"]},
+                    quota=exc,
+                )
+            )
+            continue
+        outcome = services.UploadOutcome(received.outcome)
+        status = 201 if outcome == services.UploadOutcome.CREATED else 200
+        document: Document | None = received.document
+        if outcome == services.UploadOutcome.DUPLICATE and not readers.can_read(
+            workspace_id=workspace.pk, readers=document.readers
+        ):
+            document = None  # same content as a document the uploader may not read
+        results.append(FileResult(name, status, outcome.value, outcome.label, document))
+    return results

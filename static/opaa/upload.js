@@ -1,0 +1,121 @@
+// Documents page uploads: drop files on the form (or choose several), each is sent on its
+// own request so it gets its own progress bar and result; then its indexing status is
+// polled until done. Without this script the form posts all files at once and still works.
+(function () {
+  "use strict";
+  const form = document.querySelector("form.dropzone");
+  const list = document.querySelector(".upload-results");
+  if (!form || !list || !window.XMLHttpRequest || !window.FormData) return;
+  const input = form.querySelector("input[type=file]");
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const labels = { pending: "Pending", processing: "Processing", indexed: "Indexed", failed: "Failed" };
+  const watching = new Map(); // document id -> result element
+  let queue = Promise.resolve();
+  let polling = false;
+
+  function line(file) {
+    const item = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = file.name;
+    const bar = document.createElement("progress");
+    bar.max = file.size || 1;
+    bar.value = 0;
+    const result = document.createElement("span");
+    result.className = "muted";
+    result.textContent = "Waiting…";
+    item.append(name, bar, result);
+    list.append(item);
+    return { bar, result };
+  }
+
+  function send(file, shown) {
+    return new Promise((resolve) => {
+      const data = new FormData();
+      data.append("csrfmiddlewaretoken", csrf);
+      data.append("files", file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action || window.location.href);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRFToken", csrf);
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) {
+          shown.bar.max = event.total;
+          shown.bar.value = event.loaded;
+        }
+        shown.result.textContent = "Uploading…";
+      };
+      xhr.onload = () => {
+        shown.bar.value = shown.bar.max;
+        let body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        const outcome = body && body.results ? body.results[0] : null;
+        if (!outcome) {
+          shown.result.className = "error";
+          shown.result.textContent = (body && body.detail) || `Upload failed (HTTP ${xhr.status}).`;
+        } else if (outcome.outcome === "refused") {
+          shown.result.className = "error";
+          shown.result.textContent = outcome.detail;
+        } else {
+          shown.result.className = "";
+          shown.result.textContent = outcome.detail;
+          if (outcome.document && outcome.outcome !== "duplicate") {
+            const badge = document.createElement("span");
+            badge.className = "status status-pending";
+            badge.textContent = labels.pending;
+            shown.result.after(badge);
+            watching.set(outcome.document.id, badge);
+          }
+        }
+        resolve();
+      };
+      xhr.onerror = () => {
+        shown.result.className = "error";
+        shown.result.textContent = "The upload was interrupted (network error).";
+        resolve();
+      };
+      xhr.send(data);
+    });
+  }
+
+  async function poll() {
+    polling = true;
+    const response = await fetch(form.dataset.statusUrl, { credentials: "same-origin" });
+    if (response.ok) {
+      const data = await response.json();
+      for (const doc of data.documents) {
+        const badge = watching.get(doc.id);
+        if (!badge) continue;
+        badge.className = `status status-${doc.status}`;
+        badge.textContent = labels[doc.status] || doc.status;
+        badge.title = doc.error_message || "";
+        if (doc.status === "indexed" || doc.status === "failed") watching.delete(doc.id);
+      }
+    }
+    if (watching.size) setTimeout(poll, 1500);
+    else polling = false;
+  }
+
+  function upload(files) {
+    for (const file of files) {
+      const shown = line(file);
+      // One file at a time: each request stays small and the bars fill in order.
+      queue = queue.then(() => send(file, shown));
+    }
+    queue = queue.then(() => { if (watching.size && !polling) poll(); });
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    upload(Array.from(input.files));
+    form.reset();
+  });
+  input.required = false;
+  input.addEventListener("change", () => { upload(Array.from(input.files)); form.reset(); });
+  form.addEventListener("dragover", (event) => { event.preventDefault(); form.classList.add("dragover"); });
+  form.addEventListener("dragleave", () => form.classList.remove("dragover"));
+  form.addEventListener("drop", (event) => {
+    event.preventDefault();
+    form.classList.remove("dragover");
+    upload(Array.from(event.dataTransfer.files));
+  });
+})();
