@@ -26,7 +26,7 @@ from tests.deploy.compose_render import (
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 COMPOSE = DOCKER / "compose.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
-SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD")
+SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "MINIO_ROOT_PASSWORD")
 OPAA_PROCESSES = ("app", "worker", "beat")
 
 
@@ -91,7 +91,9 @@ def test_opaa_processes_run_in_production_mode_with_real_services(model):
     for name in (*OPAA_PROCESSES, "migrate"):
         env = model["services"][name]["environment"]
         assert env["DJANGO_SETTINGS_MODULE"] == "opaa.settings.production"
-        assert env["DATABASE_URL"].startswith("postgres://opaa:test-postgres_password-value@")
+        assert env["DATABASE_URL"].startswith(
+            "postgres://opaa_app:test-postgres_app_password-value@postgres:5432/"
+        )
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["S3_ENDPOINT_URL"] == "http://minio:9000"
         assert env["SECRET_KEY"] == "test-secret_key-value"
@@ -137,3 +139,34 @@ def test_every_variable_is_documented_in_env_example():
     assert not missing, f"used in compose.yaml, not in .env.example: {sorted(missing)}"
     undocumented = [name for name, has_comment in documented.items() if not has_comment]
     assert not undocumented, f"no comment above: {undocumented}"
+
+
+OWNER_URL = "postgres://opaa:test-postgres_password-value@postgres:5432/opaa"
+APP_URL = "postgres://opaa_app:test-postgres_app_password-value@postgres:5432/opaa"
+
+
+def test_two_database_roles_each_process_gets_only_what_it_needs(model):
+    services = model["services"]
+    # Migrations, and the processes that create or drop organization schemas (signup
+    # in the app; the provisioning pool and erasure in the worker), get the owner.
+    for name in ("migrate", "app", "worker"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"] == APP_URL, name
+        assert env["DATABASE_OWNER_URL"] == OWNER_URL, name
+    # Beat only enqueues; nothing else of ours may hold the owner's password either.
+    for name, service in services.items():
+        if name in ("migrate", "app", "worker", "postgres"):
+            continue
+        env = service.get("environment", {})
+        assert "DATABASE_OWNER_URL" not in env, name
+        assert "test-postgres_password-value" not in json.dumps(service), name
+    assert services["beat"]["environment"]["DATABASE_URL"] == APP_URL
+
+
+def test_postgres_creates_the_application_role_on_first_start(model):
+    postgres = model["services"]["postgres"]
+    assert "./postgres:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
+    assert postgres["environment"]["POSTGRES_USER"] == "opaa"
+    assert postgres["environment"]["POSTGRES_APP_PASSWORD"] == "test-postgres_app_password-value"
+    script = DOCKER / "postgres" / "10-opaa-app-role.sh"
+    assert script.stat().st_mode & 0o111, "the image runs only executable .sh files as is"

@@ -94,6 +94,40 @@ def test_secrets_come_from_existing_secrets_only(manifests):
     assert env["DJANGO_SETTINGS_MODULE"]["value"] == "opaa.settings.production"
 
 
+def container_env(manifests: list[dict], kind: str, name: str) -> dict[str, dict]:
+    pod = by_kind(manifests, kind)[name]["spec"]["template"]["spec"]
+    return {item["name"]: item for item in pod["containers"][0]["env"]}
+
+
+def test_owner_url_only_where_schemas_are_created_or_migrated(manifests):
+    [job] = by_kind(manifests, "Job")
+    needs_owner = [("Job", job), ("Deployment", "opaa-web"), ("Deployment", "opaa-worker")]
+    for kind, name in needs_owner:
+        env = container_env(manifests, kind, name)
+        assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": "opaa-database",
+            "key": "DATABASE_URL",
+        }
+        assert env["DATABASE_OWNER_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": "opaa-database",
+            "key": "DATABASE_OWNER_URL",
+        }
+    beat = container_env(manifests, "Deployment", "opaa-beat")
+    assert "DATABASE_URL" in beat
+    assert "DATABASE_OWNER_URL" not in beat
+
+
+def test_owner_url_from_its_own_secret_or_not_at_all():
+    values = {"database": {"ownerExistingSecret": "opaa-database-owner"}}
+    documents = render(values)
+    web = container_env(documents, "Deployment", "opaa-web")
+    assert web["DATABASE_OWNER_URL"]["valueFrom"]["secretKeyRef"]["name"] == "opaa-database-owner"
+    assert web["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "opaa-database"
+    single_role = render({"database": {"ownerUrlKey": ""}})
+    for document in single_role:
+        assert "DATABASE_OWNER_URL" not in yaml.safe_dump(document)
+
+
 def test_autoscaling_for_web_and_worker(manifests):
     autoscalers = by_kind(manifests, "HorizontalPodAutoscaler")
     targets = {hpa["spec"]["scaleTargetRef"]["name"] for hpa in autoscalers.values()}

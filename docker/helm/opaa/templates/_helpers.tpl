@@ -106,6 +106,17 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 {{- end -}}
 
+{{/* The schema owner's URL: only for the migration Job, web and worker (not beat). */}}
+{{- define "opaa.ownerEnv" -}}
+{{- if .Values.database.ownerUrlKey }}
+- name: DATABASE_OWNER_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.ownerExistingSecret | default .Values.database.existingSecret }}
+      key: {{ .Values.database.ownerUrlKey }}
+{{- end }}
+{{- end -}}
+
 {{/* Pod-level settings shared by every OPAA pod. */}}
 {{- define "opaa.podSpec" -}}
 automountServiceAccountToken: false
