@@ -14,9 +14,14 @@ import sys
 import tarfile
 import tempfile
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import boto3
 import psycopg
 import pytest
 from django.conf import settings
@@ -24,9 +29,18 @@ from django.core.files.storage import FileSystemStorage
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context
+from moto.server import ThreadedMotoServer
 
 from ingestion.models import Chunk, Document
-from opaa.backup import BackupError, Database, backup_create, backup_restore, backup_verify
+from opaa.backup import (
+    BackupError,
+    Database,
+    S3Location,
+    backup_create,
+    backup_latest_key,
+    backup_restore,
+    backup_verify,
+)
 from opaa.settings.env import BASE_DIR
 from tenants.models import Organization
 from tenants.services import organization_create, organization_delete
@@ -237,3 +251,150 @@ def test_backup_command_writes_a_verifiable_archive(vault, tmp_path):
     call_command("restore", str(archive), "--verify-only", stdout=verified)
     assert "Verified" in verified.getvalue()
     assert not list(tmp_path.glob("*.partial"))
+
+
+# --- Archives in S3 (moto's server on loopback, speaking the S3 protocol) ----------------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(settings, s3_endpoint):
+    """Originals kept in S3 (as with S3_BUCKET set); ``use(bucket)`` switches the bucket."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+    def use(bucket: str) -> None:
+        client.create_bucket(Bucket=bucket)
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": bucket,
+                    "endpoint_url": s3_endpoint,
+                    "region_name": "us-east-1",
+                    "access_key": "test",
+                    "secret_key": "test",
+                    "default_acl": None,
+                    "file_overwrite": False,
+                },
+            },
+        }
+
+    def keys(bucket: str, prefix: str = "") -> list[str]:
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
+
+    use(bucket := f"opaa-originals-{uuid.uuid4().hex[:8]}")
+    return S3(client=client, bucket=bucket, use=use, keys=keys)
+
+
+@dataclass(frozen=True)
+class S3:
+    client: Any
+    bucket: str
+    use: Callable[[str], None]
+    keys: Callable[..., list[str]]
+
+
+def test_backup_to_s3_and_restore_from_s3_elsewhere(s3, vault, fresh_postgres, tmp_path):
+    client = api_client(vault, "val@vault.example")
+    handbook = _upload(client, "handbook.md", HANDBOOK)  # its original is stored in S3
+    with schema_context(vault.schema):
+        document = Document.objects.get(pk=handbook["id"])
+    assert document.storage_key in s3.keys(s3.bucket, "org/")
+
+    out = StringIO()
+    call_command("backup", "--to", f"s3://{s3.bucket}/nightly/", stdout=out)
+    [key] = s3.keys(s3.bucket, "nightly/")
+    assert key.startswith("nightly/opaa-backup-")
+    assert key.endswith(".tar")
+    assert f"s3://{s3.bucket}/{key}" in out.getvalue()
+    # The uploaded archive is complete: every checksum in it holds.
+    downloaded = tmp_path / "downloaded.tar"
+    s3.client.download_file(s3.bucket, key, str(downloaded))
+    manifest = backup_verify(downloaded)
+    stored = {"key": document.storage_key, "size": len(HANDBOOK), "sha256": document.sha256}
+    assert stored in manifest["objects"]
+
+    # Elsewhere: an empty database and an empty bucket; the newest archive is found.
+    _, socket_dir, url = fresh_postgres
+    elsewhere = f"opaa-restored-{uuid.uuid4().hex[:8]}"
+    s3.use(elsewhere)
+    restored = StringIO()
+    call_command(
+        "restore",
+        "--from",
+        f"s3://{s3.bucket}/nightly",
+        "--database-url",
+        url,
+        "--no-owner",
+        stdout=restored,
+    )
+    assert "Restored the backup" in restored.getvalue()
+    assert s3.keys(elsewhere) == [document.storage_key]
+    original = s3.client.get_object(Bucket=elsewhere, Key=document.storage_key)["Body"].read()
+    assert hashlib.sha256(original).hexdigest() == document.sha256
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="restored") as db:
+        rows = db.execute(
+            f'SELECT id, sha256 FROM "{vault.schema}".ingestion_document'  # noqa: S608
+        ).fetchall()
+    assert rows == [(handbook["id"], document.sha256)]
+
+
+def test_restore_from_a_prefix_takes_the_newest_archive_directly_under_it(s3):
+    location = S3Location.parse(f"s3://{s3.bucket}/nightly")
+    with pytest.raises(BackupError, match=f"No backup archive under s3://{s3.bucket}/nightly"):
+        backup_latest_key(location=location, client=s3.client)
+    for key in (
+        "nightly/opaa-backup-20260101T000000Z.tar",
+        "nightly/opaa-backup-20261127T020000Z.tar",
+        "nightly/opaa-backup-20991231T000000Z.tar.partial",  # not a finished archive
+        "nightly/older/opaa-backup-20991231T000000Z.tar",  # another prefix
+        "nightlyx/opaa-backup-20991231T000000Z.tar",
+    ):
+        s3.client.put_object(Bucket=s3.bucket, Key=key, Body=b"x")
+    newest = backup_latest_key(location=location, client=s3.client)
+    assert newest == "nightly/opaa-backup-20261127T020000Z.tar"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["backup"], "Give a directory, --to"),
+        (["backup", "--to", "s3://Not_A_Bucket/x"], "Not a valid bucket name"),
+        (["backup", "--to", "https://example.com/x"], "Not an S3 location"),
+        (["restore"], "Give either an archive file or --from"),
+        (["restore", "x.tar", "--from", "s3://opaa-b/x"], "Give either"),
+        (["restore", "--from", "s3://opaa-b/../x"], "may not contain"),
+    ],
+)
+def test_s3_options_refuse_bad_input_clearly(argv, message):
+    with pytest.raises(CommandError, match=message):
+        call_command(*argv)
+
+
+def test_s3_failures_are_reported_clearly_without_credentials(s3, vault):
+    missing = f"opaa-missing-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(CommandError, match=f"Could not list the backups in s3://{missing}/x"):
+        call_command("restore", "--from", f"s3://{missing}/x", "--verify-only")
+    with pytest.raises(CommandError, match="NoSuchBucket") as raised:
+        call_command("backup", "--to", f"s3://{missing}/nightly")
+    assert "test" not in str(raised.value).replace(missing, "")

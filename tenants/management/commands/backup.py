@@ -1,34 +1,54 @@
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from opaa.backup import BackupError, Database, backup_create
+from opaa.backup import BackupError, Database, S3Location, backup_create, backup_upload
 
 
 class Command(BaseCommand):
     help = (
         "Back up the whole installation into one archive: a pg_dump of the database, every "
-        "stored object under org/, and a manifest with checksums (docs/operations.md)."
+        "stored object under org/, and a manifest with checksums (docs/operations.md). "
+        "The archive goes to a directory, to an S3 bucket (--to s3://bucket/prefix), or both."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("destination", help="directory the archive is written to")
+        parser.add_argument(
+            "destination", nargs="?", help="directory the archive is written to (and kept in)"
+        )
+        parser.add_argument(
+            "--to",
+            metavar="s3://bucket/prefix",
+            help="upload the archive to this S3 bucket and prefix (the S3_* settings' "
+            "endpoint and credentials); without a directory, none is kept locally",
+        )
         parser.add_argument(
             "--database-url",
             help="dump as this role (needs to read every row: a superuser or BYPASSRLS role); "
             "default: the installation's database as its schema owner",
         )
 
-    def handle(self, *args, destination, database_url, **options):
-        database = Database.from_url(database_url) if database_url else None
+    def handle(self, *args, destination, to, database_url, **options):
+        if not destination and not to:
+            raise CommandError("Give a directory, --to s3://bucket/prefix, or both.")
         try:
-            result = backup_create(destination=Path(destination), database=database)
+            if to:
+                S3Location.parse(to)  # a typo fails before the dump, not after
+            database = Database.from_url(database_url) if database_url else None
+            with tempfile.TemporaryDirectory(prefix="opaa-backup-") as work:
+                result = backup_create(
+                    destination=Path(destination) if destination else Path(work),
+                    database=database,
+                )
+                uploaded = backup_upload(archive=result.path, url=to) if to else None
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
         manifest = result.manifest
+        where = ", ".join(filter(None, [str(result.path) if destination else "", uploaded]))
         self.stdout.write(
             self.style.SUCCESS(
-                f"Wrote {result.path}: {len(manifest['organizations'])} organizations, "
+                f"Wrote {where}: {len(manifest['organizations'])} organizations, "
                 f"{len(manifest['objects'])} stored objects, "
                 f"database dump of {manifest['database']['size']} bytes."
             )
