@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -400,6 +401,14 @@ def document_index(*, document_id: int) -> Document | None:
         _mark(document, DocumentStatus.FAILED, exc.reason)
     except (OperationalError, InterfaceError):
         raise  # the database went away: the task retries with backoff
+    except SoftTimeLimitExceeded:
+        logger.warning("document %s took too long to index", document.pk)
+        _mark(
+            document,
+            DocumentStatus.FAILED,
+            f"Indexing took longer than {settings.INDEX_TIME_LIMIT_S} seconds and was stopped: "
+            "the file is too large or too complex.",
+        )
     except Exception:
         logger.exception("document %s failed to index", document.pk)
         _mark(document, DocumentStatus.FAILED, "An internal error stopped indexing; it was logged.")

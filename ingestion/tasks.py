@@ -5,6 +5,7 @@ storing originals), ``ingest`` for parsing and embedding one document, ``default
 the beat dispatch.
 """
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -16,6 +17,10 @@ from opaa.tasks import OrganizationTask
 @app.task(
     base=OrganizationTask,
     workspace_of="ingestion.Document",  # row-level security: the document's workspace only
+    # The soft limit raises inside the task (the document ends failed with the reason);
+    # the hard one kills a process that did not stop.
+    soft_time_limit=settings.INDEX_TIME_LIMIT_S,
+    time_limit=settings.INDEX_TIME_LIMIT_S + 60,
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     retry_jitter=True,

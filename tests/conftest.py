@@ -196,9 +196,12 @@ class WorkerProcess:
     ``start()`` starts a fresh one. Its output goes to ``.opaa/test/worker.log``.
     """
 
-    def __init__(self, env: dict, log_path) -> None:
+    def __init__(self, env: dict, log_path, *, pool: str = "solo") -> None:
         self.env = env
         self.log_path = log_path
+        # "solo" runs tasks in the worker process itself; "prefork" in a child process,
+        # which is what enforces task time limits.
+        self.pool = pool
         self.process = None
 
     def start(self) -> None:
@@ -221,7 +224,9 @@ class WorkerProcess:
                     "-Q",
                     "default,ingest,fetch",
                     "--pool",
-                    "solo",
+                    self.pool,
+                    "--concurrency",
+                    "1",
                     "-l",
                     "info",
                     "--without-mingle",

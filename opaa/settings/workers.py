@@ -38,6 +38,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Indexing one document (parse, chunk, embed, write) is stopped after this many seconds
+# and the document ends "failed" with the reason; a hostile file cannot hold a worker.
+INDEX_TIME_LIMIT_S = env.int("INDEX_TIME_LIMIT_S", default=600)
+# A worker process whose memory grew past this (KiB) is replaced after its task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("WORKER_MAX_MEMORY_KIB", default=2_000_000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Fetching from sources (network and disk bound) and parsing/embedding (CPU bound) have

@@ -1,0 +1,85 @@
+"""A document that takes too long to index is stopped and fails with the reason.
+
+Runs a real worker with the prefork pool (the pool that enforces Celery's time limits)
+and a 30-second limit, then uploads a text long enough that embedding it takes longer.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+
+import pytest
+
+from tests.conftest import PASSWORD, WorkerProcess
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def slow_worker(worker, monkeypatch):
+    """The session's worker paused; a prefork worker with INDEX_TIME_LIMIT_S=30 instead.
+
+    The limits travel in the task message, so the sending side (this process, as the
+    web process in production) gets the same limit.
+    """
+    from ingestion.tasks import index_document
+
+    monkeypatch.setattr(index_document, "soft_time_limit", 30)
+    monkeypatch.setattr(index_document, "time_limit", 90)
+    worker.stop()
+    limited = WorkerProcess(
+        {**worker.env, "INDEX_TIME_LIMIT_S": "30"}, worker.log_path, pool="prefork"
+    )
+    limited.start()
+    try:
+        yield limited
+    finally:
+        limited.stop()
+        worker.start()
+
+
+def _status(client, document_id: int, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/documents/{document_id}").json()
+        if body["status"] in {"indexed", "failed"}:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"document {document_id} still {body['status']}")
+
+
+def test_indexing_past_the_time_limit_fails_with_the_reason(slow_worker, committed_org):
+    from rest_framework.test import APIClient
+
+    org = committed_org("slowco", "sam@slowco.example")
+    client = APIClient(HTTP_HOST=org.domain)
+    token = base64.b64encode(f"sam@slowco.example:{PASSWORD}".encode()).decode()
+    client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
+
+    # About 3,000 distinct paragraphs: far more than 30 seconds of embedding here.
+    text = "\n\n".join(
+        f"Paragraph {n}: the quarterly figures for region {n % 97} rose by {n % 13} percent "
+        f"after the {n % 7}th review of supplier contract {n}."
+        for n in range(3000)
+    )
+    slow = io.BytesIO(text.encode())
+    slow.name = "figures.txt"
+    small = io.BytesIO(b"# Canteen\n\nLunch is served from 11:30 to 14:00.\n")
+    small.name = "canteen.md"
+
+    def upload(handle) -> int:
+        response = client.post("/api/v1/documents", {"file": handle}, format="multipart")
+        assert response.status_code == 201, response.content
+        return response.json()["id"]
+
+    # A small document first: the worker loads the embedding model within its limit.
+    assert _status(client, upload(small))["status"] == "indexed"
+    failed = _status(client, upload(slow))
+    assert failed["status"] == "failed"
+    assert "longer than 30 seconds" in failed["error_message"]
+    # The worker goes on with the next document.
+    again = io.BytesIO(b"# Parking\n\nVisitors park on level -1.\n")
+    again.name = "parking.md"
+    assert _status(client, upload(again))["status"] == "indexed"
