@@ -347,6 +347,9 @@ def main() -> None:
     if args.documents < 1:
         parser.error("--documents must be at least 1")
 
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr)
+
     os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / "bench-ingestion"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -355,13 +358,20 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    from search.evaluation import _organization_discard
+    from tenants.models import Organization
     from workspaces.rls import organization_scope
 
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
     # An operator's tool: it works on the whole throwaway organization it creates.
     with organization_scope():
+        # Organizations a killed run could not remove.
+        for slug in Organization.objects.filter(slug__startswith="bench-ingest-").values_list(
+            "slug", flat=True
+        ):
+            _organization_discard(slug, progress)
         report = ingestion_benchmark_run(
-            documents=args.documents, seed=args.seed, progress=lambda m: print(m, file=sys.stderr)
+            documents=args.documents, seed=args.seed, progress=progress
         )
     print(report_text(report))
     if args.json_path:
