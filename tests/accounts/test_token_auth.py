@@ -22,6 +22,7 @@ NOTE = b"# Notes\n\nThe meeting room on floor 2 is called Fjord.\n"
 MATRIX = [
     ("api:documents", "get", Scope.DOCUMENTS_READ),
     ("api:documents", "post", Scope.DOCUMENTS_WRITE),
+    ("api:documents-batch", "post", Scope.DOCUMENTS_WRITE),
     ("api:document", "get", Scope.DOCUMENTS_READ),
     ("api:document", "delete", Scope.DOCUMENTS_WRITE),
     ("api:document", "patch", Scope.DOCUMENTS_WRITE),
