@@ -229,7 +229,14 @@ def document_enqueue_indexing(*, document: Document) -> None:
     """Queue ``document`` for indexing once the current transaction commits."""
     from ingestion.tasks import index_document
 
-    transaction.on_commit(lambda: index_document.delay(document.pk))
+    # The limits travel in the message: read them now, not when the task module loaded.
+    transaction.on_commit(
+        lambda: index_document.apply_async(
+            (document.pk,),
+            soft_time_limit=settings.INDEX_TIME_LIMIT_S,
+            time_limit=settings.INDEX_TIME_LIMIT_S + 60,
+        )
+    )
 
 
 def document_reindex(*, document: Document) -> None:

@@ -18,16 +18,13 @@ pytestmark = pytest.mark.worker
 
 
 @pytest.fixture
-def slow_worker(worker, monkeypatch):
+def slow_worker(worker, settings):
     """The session's worker paused; a prefork worker with INDEX_TIME_LIMIT_S=15 instead.
 
     The limits travel in the task message, so the sending side (this process, as the
     web process in production) gets the same limit.
     """
-    from ingestion.tasks import index_document
-
-    monkeypatch.setattr(index_document, "soft_time_limit", 15)
-    monkeypatch.setattr(index_document, "time_limit", 75)
+    settings.INDEX_TIME_LIMIT_S = 15
     worker.stop()
     limited = WorkerProcess(
         {**worker.env, "INDEX_TIME_LIMIT_S": "15"}, worker.log_path, pool="prefork"
