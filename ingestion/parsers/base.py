@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PureWindowsPath
 from typing import Protocol
 
@@ -73,3 +75,15 @@ def title_from_filename(filename: str) -> str:
 def normalize_space(text: str) -> str:
     """Collapse runs of whitespace to single spaces and trim the ends."""
     return " ".join(text.split())
+
+
+def properties_metadata(values: Mapping[str, object]) -> dict[str, str]:
+    """Document properties as metadata: dates in ISO format, text with its spaces
+    normalized, empty values left out."""
+    metadata = {}
+    for key, value in values.items():
+        if isinstance(value, datetime):
+            metadata[key] = value.isoformat()
+        elif value and (text := normalize_space(str(value))):
+            metadata[key] = text
+    return metadata

@@ -10,7 +10,6 @@ hiding is layout, not access control.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 import openpyxl
 
@@ -19,7 +18,7 @@ from ingestion.parsers.base import (
     ParsedDocument,
     ParseError,
     Section,
-    normalize_space,
+    properties_metadata,
     title_from_filename,
 )
 
@@ -114,10 +113,4 @@ def _metadata(workbook) -> dict[str, str]:
         "created": properties.created,
         "modified": properties.modified,
     }
-    metadata = {}
-    for key, value in values.items():
-        if isinstance(value, datetime):
-            metadata[key] = value.isoformat()
-        elif value and (text := normalize_space(str(value))):
-            metadata[key] = text
-    return metadata
+    return properties_metadata(values)

@@ -10,7 +10,6 @@ left out is said in the document's ``truncated`` metadata.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE
@@ -21,6 +20,7 @@ from ingestion.parsers.base import (
     ParseError,
     Section,
     normalize_space,
+    properties_metadata,
     title_from_filename,
 )
 
@@ -121,10 +121,4 @@ def _metadata(presentation) -> dict[str, str]:
         "created": properties.created,
         "modified": properties.modified,
     }
-    metadata = {}
-    for key, value in values.items():
-        if isinstance(value, datetime):
-            metadata[key] = value.isoformat()
-        elif value and (text := normalize_space(str(value))):
-            metadata[key] = text
-    return metadata
+    return properties_metadata(values)

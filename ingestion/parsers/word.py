@@ -11,14 +11,19 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime
 
 import docx
 from docx.document import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from ingestion.parsers.base import ParsedDocument, ParseError, normalize_space, title_from_filename
+from ingestion.parsers.base import (
+    ParsedDocument,
+    ParseError,
+    normalize_space,
+    properties_metadata,
+    title_from_filename,
+)
 from ingestion.parsers.sections import SectionBuilder
 
 EXTENSIONS = (".docx",)
@@ -142,10 +147,4 @@ def _metadata(document: Document) -> dict[str, str]:
         "created": properties.created,
         "modified": properties.modified,
     }
-    metadata = {}
-    for key, value in values.items():
-        if isinstance(value, datetime):
-            metadata[key] = value.isoformat()
-        elif value and (text := normalize_space(str(value))):
-            metadata[key] = text
-    return metadata
+    return properties_metadata(values)
