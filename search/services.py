@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -255,6 +256,55 @@ def question_record(
     return record
 
 
+@dataclass(frozen=True)
+class _Asking:
+    """One question on its way to an answer: what is searched, by whom, with which LLMs."""
+
+    text: str
+    standalone: str
+    chain: list[LLMConfig]
+    workspace: Workspace
+    readers: ReaderScope
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        user: User | None,
+        workspace: Workspace,
+        text: str,
+        conversation: Conversation | None,
+    ) -> _Asking:
+        chain = llm_chain()
+        return cls(
+            text=text,
+            standalone=standalone_question(text, conversation, chain),
+            chain=chain,
+            workspace=workspace,
+            readers=reader_scope(user, [workspace]),
+        )
+
+    @property
+    def model(self) -> str:
+        return self.chain[0].model if self.chain else EXTRACTIVE
+
+    def cached(self, *, fresh: bool) -> Answer | None:
+        if fresh:
+            return None
+        return answer_cached(
+            self.standalone, workspace_id=self.workspace.pk, readers=self.readers, model=self.model
+        )
+
+    def store(self, answer: Answer) -> None:
+        answer_store(
+            self.standalone,
+            answer,
+            workspace_id=self.workspace.pk,
+            readers=self.readers,
+            model=self.model,
+        )
+
+
 def answer_question(
     *,
     user: User | None,
@@ -276,26 +326,18 @@ def answer_question(
     started = time.perf_counter()
     text = question_validate(question)
     quotas.question_admit()
-    chain = llm_chain()
-    standalone = standalone_question(text, conversation, chain)
-    model = chain[0].model if chain else EXTRACTIVE
-    readers = reader_scope(user, [workspace])
-    answer = (
-        None
-        if fresh
-        else answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
-    )
+    asking = _Asking.start(user=user, workspace=workspace, text=text, conversation=conversation)
+    standalone, chain = asking.standalone, asking.chain
+    answer = asking.cached(fresh=fresh)
     retrieval_ms = 0
     if answer is None:
-        passages, retrieval_ms = _passages(standalone, workspace, readers)
+        passages, retrieval_ms = _passages(standalone, workspace, asking.readers)
         answer = _llm_answer(standalone, passages, chain) if passages else None
         if answer is None and chain and passages:
             answer = answer_extractive(standalone, passages)
         else:
             answer = answer or answer_extractive(standalone, passages)
-            answer_store(
-                standalone, answer, workspace_id=workspace.pk, readers=readers, model=model
-            )
+            asking.store(answer)
     return question_record(
         user=user,
         workspace=workspace,
@@ -351,26 +393,19 @@ def _answer_question_events(
     answer is final: citations validated and renumbered. An LLM that fails before
     writing anything hands over to the next of the chain; one that fails midway, or
     the end of the chain, gives the extractive answer (the ``done`` event carries it).
-    The question must already be valid (call :func:`question_validate` before
-    starting a response).
+    ``question`` must already be valid: :func:`answer_question_stream` validates it.
     """
     started = time.perf_counter()
-    text = question_validate(question)
-    chain = llm_chain()
-    standalone = standalone_question(text, conversation, chain)
-    model = chain[0].model if chain else EXTRACTIVE
-    readers = reader_scope(user, [workspace])
-    answer = (
-        None
-        if fresh
-        else answer_cached(standalone, workspace_id=workspace.pk, readers=readers, model=model)
-    )
+    text = question  # validated by answer_question_stream
+    asking = _Asking.start(user=user, workspace=workspace, text=text, conversation=conversation)
+    standalone, chain = asking.standalone, asking.chain
+    answer = asking.cached(fresh=fresh)
     retrieval_ms = 0
     if answer is not None:
         yield "sources", [citation.passage for citation in answer.citations]
         yield "delta", answer.text
     else:
-        passages, retrieval_ms = _passages(standalone, workspace, readers)
+        passages, retrieval_ms = _passages(standalone, workspace, asking.readers)
         yield "sources", passages
         for config in chain if passages else []:
             llm_started = time.perf_counter()
@@ -389,16 +424,12 @@ def _answer_question_events(
                     break  # text already sent: the extractive answer replaces it in "done"
                 continue
             _llm_observe(llm_started, answer)
-            answer_store(
-                standalone, answer, workspace_id=workspace.pk, readers=readers, model=model
-            )
+            asking.store(answer)
             break
         if answer is None:
             answer = answer_extractive(standalone, passages)
             if not chain or not passages:
-                answer_store(
-                    standalone, answer, workspace_id=workspace.pk, readers=readers, model=model
-                )
+                asking.store(answer)
             yield "delta", answer.text
     yield (
         "done",
