@@ -59,6 +59,7 @@ class AuditAction(models.TextChoices):
     SOURCE_DELETED = "source.deleted", "Source deleted"
     USER_ERASED = "user.erased", "User erased"
     ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
+    ORGANIZATION_RESTORED = "organization.restored", "Organization restored from a backup"
 
 
 USER_AGENT_MAX = 500

@@ -1,19 +1,24 @@
-"""Backup and restore of a whole installation: one archive, checked on the way back.
+"""Backup and restore of a whole installation or of one organization: one archive,
+checked on the way back.
 
-An archive (``opaa-backup-<UTC time>.tar``) holds:
+An archive (``opaa-backup-<UTC time>.tar``, or ``opaa-backup-org-<slug>-<UTC time>.tar``
+for one organization) holds:
 
 - ``database.dump``: ``pg_dump --format=custom`` of the whole database (every
-  organization's schema and the public one), one consistent snapshot;
-- ``objects/<key>``: every stored object under ``org/`` (originals of documents),
+  organization's schema and the public one), or of one organization's schema, one
+  consistent snapshot;
+- ``objects/<key>``: every stored object under ``org/`` (or ``org/<schema>/``),
   copied from the configured storage (local disk or S3) after the dump, so every
   object the dump refers to is there unless it was deleted in between;
-- ``manifest.json``: format, OPAA version, time, database server version, schemas and
-  organizations, the last migration of each app, and the size and SHA-256 of the dump
-  and of every object.
+- ``manifest.json``: format, scope, OPAA version, time, database server version,
+  schemas, the organizations with their public rows (name, status, plan, domains,
+  usage), the last migration of each app, and the size and SHA-256 of the dump and of
+  every object.
 
 ``backup_restore`` verifies every checksum before it touches anything, refuses a
 database or storage that is not empty, then restores the dump with ``pg_restore`` and
-writes the objects back under their keys.
+writes the objects back under their keys. One organization is restored into a running
+installation by ``opaa.backup_organization.organization_restore``.
 """
 
 from __future__ import annotations
@@ -44,10 +49,17 @@ from opaa.settings.env import DATA_DIR
 FORMAT = 1
 # pgserver's superuser, reachable on the embedded server's Unix socket only.
 EMBEDDED_SUPERUSER = "postgres"
+SCOPE_INSTALLATION = "installation"
+SCOPE_ORGANIZATION = "organization"
 MANIFEST = "manifest.json"
 DUMP = "database.dump"
 OBJECTS = "objects/"
 PREFIX = "org/"
+ARCHIVE_PREFIX = "opaa-backup-"
+# opaa-backup-20261127T020000Z.tar or opaa-backup-org-acme-20261127T020000Z.tar
+ARCHIVE_NAME = re.compile(
+    r"opaa-backup-(?:org-(?P<slug>[-a-zA-Z0-9_]+)-)?(?P<time>\d{8}T\d{6}Z)\.tar"
+)
 
 
 class BackupError(RuntimeError):
@@ -141,12 +153,30 @@ def _run(argv: list[str], database: Database) -> str:
     return result.stdout
 
 
-def _psql(database: Database, sql: str) -> list[list[str]]:
-    out = _run(
+def pg_restore(database: Database, dump: Path, *options: str) -> None:
+    """``pg_restore`` ``dump`` into ``database``, stopping at the first error."""
+    argv = [pg_tool("pg_restore"), "--exit-on-error", *options, "-d", database.conninfo()]
+    _run([*argv, str(dump)], database)
+
+
+def _psql_output(database: Database, sql: str) -> str:
+    return _run(
         [pg_tool("psql"), "-X", "-A", "-t", "-F", "\t", "-d", database.conninfo(), "-c", sql],
         database,
     )
-    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def _psql(database: Database, sql: str) -> list[list[str]]:
+    return [line.split("\t") for line in _psql_output(database, sql).splitlines() if line]
+
+
+def psql_run(database: Database, sql: str) -> None:
+    """Run SQL statements (one transaction) on ``database``; BackupError if any fails."""
+    _run(
+        [pg_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", database.conninfo(),
+         "-c", sql],
+        database,
+    )  # fmt: skip
 
 
 def _sha256_file(path: Path) -> str:
@@ -164,7 +194,41 @@ def _opaa_version() -> str:
         return "unknown"
 
 
-def _describe(database: Database) -> dict:
+# Each organization's public rows, as JSON: enough to bring it back on its own.
+_ORGANIZATIONS_SQL = """
+SELECT coalesce(json_agg(json_build_object(
+    'slug', o.slug, 'schema', o.schema_name, 'name', o.name, 'status', o.status,
+    'created_at', o.created_at, 'status_changed_at', o.status_changed_at,
+    'suspension_reason', o.suspension_reason, 'quota_overrides', o.quota_overrides,
+    'plan', p.code,
+    'domains', (SELECT coalesce(json_agg(json_build_object(
+                    'domain', d.domain, 'is_primary', d.is_primary) ORDER BY d.domain), '[]')
+                FROM public.tenants_domain AS d WHERE d.tenant_id = o.id),
+    'usage', (SELECT coalesce(json_agg(to_jsonb(u) - 'id' - 'organization_id'
+                                       ORDER BY u.day), '[]')
+              FROM public.tenants_usageday AS u WHERE u.organization_id = o.id)
+) ORDER BY o.slug), '[]')
+FROM public.tenants_organization AS o LEFT JOIN public.tenants_plan AS p ON p.id = o.plan_id
+"""
+
+
+def _organizations(database: Database, slug: str | None = None) -> list[dict]:
+    sql = _ORGANIZATIONS_SQL
+    if slug is not None:
+        sql += f" WHERE o.slug = '{slug_checked(slug)}'"  # a checked slug
+    return json.loads(_psql_output(database, sql))
+
+
+def slug_checked(slug: str) -> str:
+    """``slug`` when it is an organization slug (so safe in SQL and file names)."""
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,63}", slug):
+        raise BackupError(f"{slug!r} is not an organization slug.")
+    return slug
+
+
+def _describe(database: Database, schema: str | None = None) -> dict:
+    """Server version, schemas and the last migration of each app; of one schema's
+    ``django_migrations`` when ``schema`` is given, else of the public schema's."""
     schemas = [
         row[0]
         for row in _psql(
@@ -173,23 +237,17 @@ def _describe(database: Database) -> dict:
             "AND nspname <> 'information_schema' ORDER BY 1",
         )
     ]
-    organizations = [
-        {"slug": slug, "schema": schema}
-        for slug, schema in _psql(
-            database, "SELECT slug, schema_name FROM public.tenants_organization ORDER BY 1"
-        )
-    ]
     migrations = dict(
         _psql(
             database,
-            "SELECT app, max(name) FROM public.django_migrations GROUP BY app ORDER BY app",
+            "SELECT app, max(name) FROM "  # noqa: S608 - a schema name from pg_namespace
+            f'"{schema or "public"}".django_migrations GROUP BY app ORDER BY app',
         )
     )
     version = _psql(database, "SHOW server_version")[0][0]
     return {
         "server_version": version,
-        "schemas": schemas,
-        "organizations": organizations,
+        "schemas": [schema] if schema else schemas,
         "migrations": migrations,
     }
 
@@ -218,8 +276,11 @@ def backup_create(
     destination: Path,
     database: Database | None = None,
     storage: Storage | None = None,
+    organization: str | None = None,
 ) -> BackupResult:
-    """Write one archive of the database and the stored objects into ``destination``.
+    """Write one archive of the database and the stored objects into ``destination``;
+    of one organization (its schema, its public rows, its objects) when ``organization``
+    names its slug.
 
     The dump is one snapshot (pg_dump runs in a single repeatable-read transaction);
     writes going on meanwhile are in the backup or not, never half. Stored objects are
@@ -229,28 +290,40 @@ def backup_create(
     database = database or Database.from_settings()
     storage = storage or default_storage
     _reads_every_row(database)
+    if organization is None:
+        organizations, schema, prefix = _organizations(database), None, PREFIX
+    else:
+        organizations = _organizations(database, organization)
+        if not organizations or organizations[0]["status"] == "spare":
+            raise BackupError(f"There is no organization {organization!r}.")
+        schema = organizations[0]["schema"]
+        prefix = f"{PREFIX}{schema}/"
     destination.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
-    name = f"opaa-backup-{started:%Y%m%dT%H%M%SZ}.tar"
+    name = archive_name(started, organization)
     with tempfile.TemporaryDirectory(dir=destination) as work:
         dump = Path(work) / DUMP
+        only = ["--schema", schema] if schema else []
         _run(
-            [pg_tool("pg_dump"), "--format=custom", "--file", str(dump), "-d", database.conninfo()],
+            [pg_tool("pg_dump"), "--format=custom", *only, "--file", str(dump),
+             "-d", database.conninfo()],
             database,
-        )
+        )  # fmt: skip
         manifest = {
             "format": FORMAT,
+            "scope": SCOPE_ORGANIZATION if schema else SCOPE_INSTALLATION,
             "opaa_version": _opaa_version(),
             "created_at": started.isoformat(),
             "database": {"file": DUMP, "size": dump.stat().st_size, "sha256": _sha256_file(dump)},
-            **_describe(database),
+            **_describe(database, schema),
+            "organizations": organizations,
             "objects": [],
         }
         archive = destination / name
         partial = archive.with_suffix(".tar.partial")
         with tarfile.open(partial, "w") as tar:
             tar.add(dump, arcname=DUMP)
-            for key in _objects(storage):
+            for key in objects_in(storage, prefix):
                 with storage.open(key, "rb") as handle:
                     data = handle.read()
                 manifest["objects"].append(
@@ -263,11 +336,18 @@ def backup_create(
     return BackupResult(path=archive, manifest=manifest)
 
 
-def _objects(storage: Storage) -> list[str]:
+def archive_name(started: datetime, organization: str | None = None) -> str:
+    """``opaa-backup-<UTC time>.tar``, or ``opaa-backup-org-<slug>-<UTC time>.tar``."""
+    scope = f"org-{slug_checked(organization)}-" if organization else ""
+    return f"{ARCHIVE_PREFIX}{scope}{started:%Y%m%dT%H%M%SZ}.tar"
+
+
+def objects_in(storage: Storage, prefix: str = PREFIX) -> list[str]:
+    """Every key under ``prefix`` in ``storage`` (the configured one, or another)."""
     if storage is default_storage:
-        return objects_under(PREFIX)
+        return objects_under(prefix)
     # Another storage (e.g. in a test): walk it the same way.
-    keys, pending = [], [PREFIX]
+    keys, pending = [], [prefix]
     while pending:
         folder = pending.pop()
         if not storage.exists(folder):
@@ -290,15 +370,31 @@ def _safe_member(name: str) -> bool:
     return not path.is_absolute() and ".." not in path.parts
 
 
+def backup_manifest(archive: Path) -> dict:
+    """The archive's manifest, unchecked (``backup_verify`` checks it)."""
+    try:
+        with tarfile.open(archive, "r") as tar:
+            try:
+                member = tar.extractfile(MANIFEST)
+            except KeyError:
+                member = None
+            if member is None:
+                raise BackupError("This archive has no manifest.json: it is not an OPAA backup.")
+            manifest = json.loads(member.read())
+    except (tarfile.TarError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BackupError(f"This file is not an OPAA backup archive ({exc}).") from exc
+    if not isinstance(manifest, dict):
+        raise BackupError("This archive's manifest.json is not an OPAA manifest.")
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"Unsupported backup format {manifest.get('format')!r}.")
+    return manifest
+
+
 def backup_verify(archive: Path) -> dict:
     """The archive's manifest, after checking every checksum in it; BackupError if any fails."""
+    manifest = backup_manifest(archive)
     with tarfile.open(archive, "r") as tar:
         names = set(tar.getnames())
-        if MANIFEST not in names:
-            raise BackupError("This archive has no manifest.json: it is not an OPAA backup.")
-        manifest = json.loads(tar.extractfile(MANIFEST).read())
-        if manifest.get("format") != FORMAT:
-            raise BackupError(f"Unsupported backup format {manifest.get('format')!r}.")
         expected = {DUMP: manifest["database"]["sha256"]}
         expected.update({OBJECTS + o["key"]: o["sha256"] for o in manifest["objects"]})
         for name, sha256 in expected.items():
@@ -337,18 +433,21 @@ def backup_restore(
     database = database or Database.from_settings()
     storage = storage or default_storage
     manifest = backup_verify(archive)
+    if manifest.get("scope", SCOPE_INSTALLATION) != SCOPE_INSTALLATION:
+        slug = manifest["organizations"][0]["slug"]
+        raise BackupError(
+            f"This archive holds only the organization {slug!r}: restore it into a running "
+            "installation with manage.py restore <archive> (docs/operations.md)."
+        )
     if not _database_empty(database):
         raise BackupError("The target database is not empty; restore into a new one.")
-    if _objects(storage) if storage is not default_storage else objects_under(PREFIX):
+    if objects_in(storage):
         raise BackupError("The target storage already holds objects under org/.")
     with tempfile.TemporaryDirectory() as work, tarfile.open(archive, "r") as tar:
         dump = Path(work) / DUMP
         with tar.extractfile(DUMP) as source, dump.open("wb") as target:
             shutil.copyfileobj(source, target)
-        argv = [pg_tool("pg_restore"), "--exit-on-error", "-d", database.conninfo()]
-        if not keep_owners:
-            argv[1:1] = ["--no-owner", "--no-privileges"]
-        _run([*argv, str(dump)], database)
+        pg_restore(database, dump, *([] if keep_owners else ["--no-owner", "--no-privileges"]))
         for item in manifest["objects"]:
             data = tar.extractfile(OBJECTS + item["key"]).read()
             saved = storage.save(item["key"], ContentFile(data))
@@ -361,7 +460,6 @@ def backup_restore(
 # --- Archives in an S3 bucket ------------------------------------------------------------
 
 S3_SCHEME = "s3://"
-ARCHIVE_GLOB = "opaa-backup-"
 
 
 @dataclass(frozen=True)
@@ -449,8 +547,10 @@ def backup_upload(*, archive: Path, url: str, client=None) -> str:
     return f"{S3_SCHEME}{location.bucket}/{key}"
 
 
-def backup_latest_key(*, location: S3Location, client) -> str:
-    """The newest archive directly under the prefix (names sort by their UTC time)."""
+def backup_latest_key(*, location: S3Location, client, organization: str | None = None) -> str:
+    """The newest archive directly under the prefix, by the UTC time in its name: of the
+    whole installation, or, for ``organization``, that organization's own archives and
+    the whole installation's (each holds it)."""
     from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -458,20 +558,28 @@ def backup_latest_key(*, location: S3Location, client) -> str:
     keys = []
     try:
         for page in client.get_paginator("list_objects_v2").paginate(
-            Bucket=location.bucket, Prefix=prefix + ARCHIVE_GLOB
+            Bucket=location.bucket, Prefix=prefix + ARCHIVE_PREFIX
         ):
             keys += [item["Key"] for item in page.get("Contents", [])]
     except (Boto3Error, BotoCoreError, ClientError) as exc:
         raise _s3_failure("list the backups in", location, exc) from exc
-    archives = [k for k in keys if k.endswith(".tar") and "/" not in k[len(prefix) :]]
+    archives = {}
+    for key in keys:
+        named = ARCHIVE_NAME.fullmatch(key[len(prefix) :])
+        if named and named["slug"] in {None, organization}:
+            archives[key] = named["time"]
     if not archives:
-        raise BackupError(f"No backup archive under {location}.")
-    return max(archives)
+        which = f" holding the organization {organization!r}" if organization else ""
+        raise BackupError(f"No backup archive{which} under {location}.")
+    return max(archives, key=lambda key: (archives[key], key))
 
 
-def backup_download(*, url: str, directory: Path, client=None) -> Path:
+def backup_download(
+    *, url: str, directory: Path, client=None, organization: str | None = None
+) -> Path:
     """Download the archive ``url`` names (``s3://bucket/prefix/opaa-backup-....tar``), or
-    the newest one under ``s3://bucket/prefix``, into ``directory``; returns its path."""
+    the newest one under ``s3://bucket/prefix`` (holding ``organization`` when given),
+    into ``directory``; returns its path."""
     from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -480,7 +588,7 @@ def backup_download(*, url: str, directory: Path, client=None) -> Path:
     if location.prefix.endswith(".tar"):
         key = location.prefix
     else:
-        key = backup_latest_key(location=location, client=client)
+        key = backup_latest_key(location=location, client=client, organization=organization)
     target = directory / Path(key).name
     try:
         client.download_file(location.bucket, key, str(target))

@@ -11,7 +11,10 @@ is rolled back, so tests cannot see each other's rows.
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -389,3 +392,83 @@ def _fresh_answer_cache():
     from django.core.cache import cache
 
     cache.delete_pattern("answer:*")
+
+
+# --- S3: moto's S3 server on loopback, speaking the S3 protocol ------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One bucket on the loopback S3 server, with the checks tests make on it."""
+
+    client: Any
+    name: str
+
+    def keys(self, prefix: str = "") -> list[str]:
+        listed = self.client.list_objects_v2(Bucket=self.name, Prefix=prefix)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on (at the moment of asking)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """One moto S3 server for the session; every test makes its own buckets on it."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_bucket_create(endpoint: str, *, secret: str = "test") -> Bucket:  # noqa: S107 - moto
+    """A new, empty bucket (``opaa-test-<random>``) on the loopback S3 server."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key=secret,
+    )
+    name = f"opaa-test-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    return Bucket(client, name)
+
+
+def originals_in_s3(settings, endpoint: str) -> Bucket:
+    """Keep originals in a new, empty bucket from now on (as with ``S3_BUCKET`` set)."""
+    bucket = s3_bucket_create(endpoint)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket.name,
+                "endpoint_url": endpoint,
+                "region_name": "us-east-1",
+                "access_key": "test",
+                "secret_key": "test",
+                "default_acl": None,
+                "file_overwrite": False,
+            },
+        },
+    }
+    return bucket
+
+
+@pytest.fixture
+def s3_storage(settings, s3_endpoint) -> Bucket:
+    """Default storage switched to a new, empty bucket, returned for checks."""
+    return originals_in_s3(settings, s3_endpoint)

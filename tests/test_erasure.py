@@ -32,7 +32,6 @@ from search.models import Conversation, Feedback, Question, SourceFeedback
 from tenants.models import Domain, Organization
 from tenants.services import organization_create, organization_delete
 from tests.conftest import PASSWORD, api_client, named_file, portal_client, token_client
-from tests.ingestion.test_s3_storage import Bucket, s3_endpoint, s3_storage  # noqa: F401
 from workspaces.models import Workspace
 
 SECRET_V1 = "# Zephyrine protocol\n\nThe zephyrine quarantine lasts nine days in bay 7731.\n"
@@ -169,7 +168,7 @@ def test_erasing_on_s3_removes_every_version(
     alice_api,
     upload_indexed,
     new_version,
-    s3_storage,  # noqa: F811
+    s3_storage,
     django_capture_on_commit_callbacks,
 ):
     s3_storage.client.put_bucket_versioning(
@@ -452,7 +451,7 @@ def test_deleting_an_organization_leaves_nothing(doomed, world, settings):
     assert event.organization == "public"
 
 
-def test_deleting_an_organization_on_s3(doomed, s3_storage):  # noqa: F811
+def test_deleting_an_organization_on_s3(doomed, s3_storage):
     s3_storage.client.put_bucket_versioning(
         Bucket=s3_storage.name, VersioningConfiguration={"Status": "Enabled"}
     )

@@ -14,24 +14,21 @@ import sys
 import tarfile
 import tempfile
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-import boto3
 import psycopg
 import pytest
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context
-from moto.server import ThreadedMotoServer
 
+from accounts.models import AuditEvent
 from ingestion.models import Chunk, Document
+from ingestion.storage import objects_under
 from opaa.backup import (
     BackupError,
     Database,
@@ -40,11 +37,14 @@ from opaa.backup import (
     backup_latest_key,
     backup_restore,
     backup_verify,
+    pg_tool,
 )
+from opaa.backup_organization import organization_restore
 from opaa.settings.env import BASE_DIR
-from tenants.models import Organization
+from tenants.models import Domain, Organization, Plan
 from tenants.services import organization_create, organization_delete
-from tests.conftest import PASSWORD, Org, api_client, named_file
+from tests.conftest import PASSWORD, Org, api_client, named_file, originals_in_s3, portal_client
+from workspaces.rls.policies import tables_unprotected
 
 HANDBOOK = b"# Handbook\n\n## Keys\n\nSpare keys to the archive are kept in safe 12 at reception.\n"
 LATER = b"# Later\n\nThis note was written after the backup was taken.\n"
@@ -63,8 +63,9 @@ def vault(django_db_setup, django_db_blocker):
             yield Org(organization, domain=f"{slug}.localhost", schema=organization.schema_name)
         finally:
             connection.set_schema_to_public()
-            if Organization.objects.filter(pk=organization.pk).exists():
-                organization_delete(organization=organization)
+            # By slug: a test may have deleted it and restored it (a new row).
+            for leftover in Organization.objects.filter(slug=slug):
+                organization_delete(organization=leftover)
 
 
 @pytest.fixture
@@ -148,7 +149,10 @@ def test_backup_destroy_restore_drill(vault, fresh_postgres, tmp_path):
     assert result.path.name.startswith("opaa-backup-")
     assert result.path.suffix == ".tar"
     assert vault.schema in manifest["schemas"]
-    assert {"slug": vault.organization.slug, "schema": vault.schema} in manifest["organizations"]
+    assert manifest["scope"] == "installation"
+    [held] = [o for o in manifest["organizations"] if o["slug"] == vault.organization.slug]
+    assert held["schema"] == vault.schema
+    assert held["domains"] == [{"domain": vault.domain, "is_primary": True}]
     assert before["key"] in {o["key"] for o in manifest["objects"]}
     assert manifest["migrations"]["search"] >= "0008"
 
@@ -256,101 +260,45 @@ def test_backup_command_writes_a_verifiable_archive(vault, tmp_path):
 # --- Archives in S3 (moto's server on loopback, speaking the S3 protocol) ----------------
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(settings, s3_endpoint):
-    """Originals kept in S3 (as with S3_BUCKET set); ``use(bucket)`` switches the bucket."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-    def use(bucket: str) -> None:
-        client.create_bucket(Bucket=bucket)
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "default": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": bucket,
-                    "endpoint_url": s3_endpoint,
-                    "region_name": "us-east-1",
-                    "access_key": "test",
-                    "secret_key": "test",
-                    "default_acl": None,
-                    "file_overwrite": False,
-                },
-            },
-        }
-
-    def keys(bucket: str, prefix: str = "") -> list[str]:
-        listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
-        return sorted(item["Key"] for item in listed.get("Contents", []))
-
-    use(bucket := f"opaa-originals-{uuid.uuid4().hex[:8]}")
-    return S3(client=client, bucket=bucket, use=use, keys=keys)
-
-
-@dataclass(frozen=True)
-class S3:
-    client: Any
-    bucket: str
-    use: Callable[[str], None]
-    keys: Callable[..., list[str]]
-
-
-def test_backup_to_s3_and_restore_from_s3_elsewhere(s3, vault, fresh_postgres, tmp_path):
+def test_backup_to_s3_and_restore_from_s3_elsewhere(
+    s3_storage, s3_endpoint, settings, vault, fresh_postgres, tmp_path
+):
+    s3 = s3_storage
     client = api_client(vault, "val@vault.example")
     handbook = _upload(client, "handbook.md", HANDBOOK)  # its original is stored in S3
     with schema_context(vault.schema):
         document = Document.objects.get(pk=handbook["id"])
-    assert document.storage_key in s3.keys(s3.bucket, "org/")
+    assert document.storage_key in s3.keys("org/")
 
     out = StringIO()
-    call_command("backup", "--to", f"s3://{s3.bucket}/nightly/", stdout=out)
-    [key] = s3.keys(s3.bucket, "nightly/")
+    call_command("backup", "--to", f"s3://{s3.name}/nightly/", stdout=out)
+    [key] = s3.keys("nightly/")
     assert key.startswith("nightly/opaa-backup-")
     assert key.endswith(".tar")
-    assert f"s3://{s3.bucket}/{key}" in out.getvalue()
+    assert f"s3://{s3.name}/{key}" in out.getvalue()
     # The uploaded archive is complete: every checksum in it holds.
     downloaded = tmp_path / "downloaded.tar"
-    s3.client.download_file(s3.bucket, key, str(downloaded))
+    s3.client.download_file(s3.name, key, str(downloaded))
     manifest = backup_verify(downloaded)
     stored = {"key": document.storage_key, "size": len(HANDBOOK), "sha256": document.sha256}
     assert stored in manifest["objects"]
 
     # Elsewhere: an empty database and an empty bucket; the newest archive is found.
     _, socket_dir, url = fresh_postgres
-    elsewhere = f"opaa-restored-{uuid.uuid4().hex[:8]}"
-    s3.use(elsewhere)
+    elsewhere = originals_in_s3(settings, s3_endpoint)
     restored = StringIO()
     call_command(
         "restore",
         "--from",
-        f"s3://{s3.bucket}/nightly",
+        f"s3://{s3.name}/nightly",
         "--database-url",
         url,
         "--no-owner",
         stdout=restored,
     )
     assert "Restored the backup" in restored.getvalue()
-    assert s3.keys(elsewhere) == [document.storage_key]
-    original = s3.client.get_object(Bucket=elsewhere, Key=document.storage_key)["Body"].read()
+    assert elsewhere.keys() == [document.storage_key]
+    original = elsewhere.read(document.storage_key)
     assert hashlib.sha256(original).hexdigest() == document.sha256
     with psycopg.connect(host=socket_dir, user="postgres", dbname="restored") as db:
         rows = db.execute(
@@ -359,9 +307,10 @@ def test_backup_to_s3_and_restore_from_s3_elsewhere(s3, vault, fresh_postgres, t
     assert rows == [(handbook["id"], document.sha256)]
 
 
-def test_restore_from_a_prefix_takes_the_newest_archive_directly_under_it(s3):
-    location = S3Location.parse(f"s3://{s3.bucket}/nightly")
-    with pytest.raises(BackupError, match=f"No backup archive under s3://{s3.bucket}/nightly"):
+def test_restore_from_a_prefix_takes_the_newest_archive_directly_under_it(s3_storage):
+    s3 = s3_storage
+    location = S3Location.parse(f"s3://{s3.name}/nightly")
+    with pytest.raises(BackupError, match=f"No backup archive under s3://{s3.name}/nightly"):
         backup_latest_key(location=location, client=s3.client)
     for key in (
         "nightly/opaa-backup-20260101T000000Z.tar",
@@ -369,10 +318,20 @@ def test_restore_from_a_prefix_takes_the_newest_archive_directly_under_it(s3):
         "nightly/opaa-backup-20991231T000000Z.tar.partial",  # not a finished archive
         "nightly/older/opaa-backup-20991231T000000Z.tar",  # another prefix
         "nightlyx/opaa-backup-20991231T000000Z.tar",
+        # One organization's archives: newer than the whole installation's, and a slug
+        # that sorts after every time stamp.
+        "nightly/opaa-backup-org-acme-20261127T030000Z.tar",
+        "nightly/opaa-backup-org-acme-20261126T030000Z.tar",
+        "nightly/opaa-backup-org-zeta-20261128T030000Z.tar",
     ):
-        s3.client.put_object(Bucket=s3.bucket, Key=key, Body=b"x")
+        s3.client.put_object(Bucket=s3.name, Key=key, Body=b"x")
     newest = backup_latest_key(location=location, client=s3.client)
     assert newest == "nightly/opaa-backup-20261127T020000Z.tar"
+    # For one organization: its own archives and the whole installation's, by time.
+    acme = backup_latest_key(location=location, client=s3.client, organization="acme")
+    assert acme == "nightly/opaa-backup-org-acme-20261127T030000Z.tar"
+    globex = backup_latest_key(location=location, client=s3.client, organization="globex")
+    assert globex == "nightly/opaa-backup-20261127T020000Z.tar"
 
 
 @pytest.mark.parametrize(
@@ -391,10 +350,216 @@ def test_s3_options_refuse_bad_input_clearly(argv, message):
         call_command(*argv)
 
 
-def test_s3_failures_are_reported_clearly_without_credentials(s3, vault):
+def test_s3_failures_are_reported_clearly_without_credentials(s3_storage, vault):
     missing = f"opaa-missing-{uuid.uuid4().hex[:8]}"
     with pytest.raises(CommandError, match=f"Could not list the backups in s3://{missing}/x"):
         call_command("restore", "--from", f"s3://{missing}/x", "--verify-only")
     with pytest.raises(CommandError, match="NoSuchBucket") as raised:
         call_command("backup", "--to", f"s3://{missing}/nightly")
     assert "test" not in str(raised.value).replace(missing, "")
+
+
+# --- One organization, into a running installation -----------------------------------
+
+
+def _documents(schema: str) -> list[tuple]:
+    with schema_context(schema):
+        return [
+            (
+                d.pk,
+                d.sha256,
+                d.storage_key,
+                _chunk_digest(d.chunks.order_by("ordinal").values_list("text", flat=True)),
+                d.chunks.exclude(embedding=None).count(),
+            )
+            for d in Document.objects.order_by("pk")
+        ]
+
+
+def _restored(vault: Org) -> Org:
+    organization = Organization.objects.get(slug=vault.organization.slug)
+    return Org(organization, domain=vault.domain, schema=organization.schema_name)
+
+
+def test_one_organization_is_backed_up_alone_and_restored_into_the_running_installation(
+    vault, tmp_path
+):
+    client = api_client(vault, "val@vault.example")
+    handbook = _upload(client, "handbook.md", HANDBOOK)
+    signed_in = portal_client(vault, "val@vault.example")
+    assert signed_in.get("/ask/").status_code == 200
+    Organization.objects.filter(pk=vault.organization.pk).update(
+        quota_overrides={"documents": 50}, plan=Plan.objects.get(code="team")
+    )
+    before = _documents(vault.schema)
+
+    out = StringIO()
+    call_command("backup", str(tmp_path), "--organization", vault.organization.slug, stdout=out)
+    (archive,) = tmp_path.glob("opaa-backup-*.tar")
+    assert archive.name.startswith(f"opaa-backup-org-{vault.organization.slug}-")
+    assert f"the organization {vault.organization.slug}" in out.getvalue()
+    manifest = backup_verify(archive)
+    assert manifest["scope"] == "organization"
+    assert manifest["schemas"] == [vault.schema]
+    assert [o["slug"] for o in manifest["organizations"]] == [vault.organization.slug]
+    assert manifest["objects"]
+    assert all(o["key"].startswith(f"org/{vault.schema}/") for o in manifest["objects"])
+    listing = subprocess.run(
+        [pg_tool("pg_restore"), "--list", str(_extract(archive, "database.dump", tmp_path))],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert " acme" not in listing  # nothing of another organization
+    assert " public " not in listing
+
+    _upload(client, "later.md", LATER)  # keeps writing after the backup
+    connection.set_schema_to_public()
+    organization_delete(organization=vault.organization)
+
+    restored_out = StringIO()
+    call_command("restore", str(archive), stdout=restored_out)
+    assert f"Restored the organization {vault.organization.slug}" in restored_out.getvalue()
+    restored = _restored(vault)
+    assert restored.organization.pk != vault.organization.pk
+    assert restored.schema == vault.schema
+    assert restored.organization.status == "active"
+    assert restored.organization.plan.code == "team"
+    assert restored.organization.quota_overrides == {"documents": 50}
+    assert list(restored.organization.domains.values_list("domain", flat=True)) == [vault.domain]
+    assert _documents(restored.schema) == before  # the backup's state, not the later note
+    # Owned by the schema owner (later migrations can alter it), protected by row-level
+    # security, and reachable by the application's role (the API call below).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = %s", [restored.schema]
+        )
+        assert cursor.fetchall() == [(settings.DATABASES["default"]["OWNER"]["USER"],)]
+    assert tables_unprotected(connection) == []
+    stored = default_storage.open(before[0][2]).read()
+    assert hashlib.sha256(stored).hexdigest() == before[0][1]
+    with schema_context("public"):
+        event = AuditEvent.objects.get(
+            action="organization.restored", target_id=restored.organization.slug
+        )
+    assert event.extra["objects"] == 1
+
+    # Sessions are not restored: the old browser signs in again. Tokens and passwords are.
+    response = signed_in.get("/ask/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+    answer = api_client(restored, "val@vault.example").post(
+        "/api/v1/ask", {"question": "Where are the spare keys kept?"}
+    )
+    assert answer.status_code == 200, answer.content
+    assert "safe 12" in answer.json()["answer"]
+    assert answer.json()["citations"][0]["document_id"] == handbook["id"]
+    assert (
+        _upload(api_client(restored, "val@vault.example"), "later.md", LATER)["id"] > handbook["id"]
+    )
+
+
+def _extract(archive: Path, member: str, directory: Path) -> Path:
+    with tarfile.open(archive) as tar:
+        tar.extract(member, directory, filter="data")
+    return directory / member
+
+
+def test_one_organization_is_restored_out_of_a_whole_installation_backup(vault, world, tmp_path):
+    client = api_client(vault, "val@vault.example")
+    _upload(client, "handbook.md", HANDBOOK)
+    before = _documents(vault.schema)
+    whole = backup_create(destination=tmp_path).path
+    slug = vault.organization.slug
+
+    with pytest.raises(CommandError, match=f"The organization '{slug}' exists"):
+        call_command("restore", str(whole), "--organization", slug)
+    with pytest.raises(CommandError, match="does not hold the organization 'nobody'"):
+        call_command("restore", str(whole), "--organization", "nobody")
+    with pytest.raises(CommandError, match="--database-url and --no-owner apply"):
+        call_command("restore", str(whole), "--organization", slug, "--no-owner")
+
+    organization_delete(organization=vault.organization)
+    # Its domain was given to another organization meanwhile: refused, nothing changed.
+    taken = Domain.objects.create(domain=vault.domain, tenant=world.globex.organization)
+    try:
+        with pytest.raises(CommandError, match=f"Domains already in use here: {vault.domain}"):
+            call_command("restore", str(whole), "--organization", slug)
+    finally:
+        taken.delete()
+    assert not Organization.objects.filter(slug=slug).exists()
+
+    call_command("restore", str(whole), "--organization", slug, stdout=StringIO())
+    assert _documents(vault.schema) == before
+    # Only that organization came back; the others were not touched.
+    assert Organization.objects.filter(slug="acme").count() == 1
+
+
+def test_a_failed_organization_restore_leaves_nothing_and_can_run_again(
+    vault, tmp_path, monkeypatch
+):
+    import opaa.backup_organization as restoring
+
+    _upload(api_client(vault, "val@vault.example"), "handbook.md", HANDBOOK)
+    before = _documents(vault.schema)
+    archive = backup_create(destination=tmp_path, organization=vault.organization.slug).path
+    organization_delete(organization=vault.organization)
+
+    def migrate_fails(*args, **kwargs):
+        raise BackupError("migrate_schemas failed: the disk is full")
+
+    monkeypatch.setattr(restoring, "call_command", migrate_fails)
+    with pytest.raises(BackupError, match="the disk is full"):
+        organization_restore(archive=archive)
+    assert not Organization.objects.filter(slug=vault.organization.slug).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [vault.schema])
+        assert cursor.fetchone() is None
+    assert objects_under(f"org/{vault.schema}/") == []
+
+    monkeypatch.undo()
+    organization_restore(archive=archive)
+    assert _documents(vault.schema) == before
+
+
+def test_an_organization_backup_from_a_newer_opaa_is_refused(vault, tmp_path):
+    archive = backup_create(destination=tmp_path, organization=vault.organization.slug).path
+    newer = tmp_path / "newer.tar"
+    with tarfile.open(archive) as source, tarfile.open(newer, "w") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            if member.name == "manifest.json":
+                manifest = json.loads(data)
+                manifest["migrations"]["search"] = "0999_from_the_future"
+                data = json.dumps(manifest).encode()
+            member.size = len(data)
+            target.addfile(member, io.BytesIO(data))
+    organization_delete(organization=vault.organization)
+    with pytest.raises(CommandError, match=r"newer OPAA \(migrations unknown here: search.0999"):
+        call_command("restore", str(newer))
+    assert not Organization.objects.filter(slug=vault.organization.slug).exists()
+    # An organization's archive is not a whole installation's.
+    with pytest.raises(BackupError, match="holds only the organization"):
+        backup_restore(archive=archive, storage=FileSystemStorage(location=tmp_path / "m"))
+    with pytest.raises(CommandError, match="There is no organization 'nobody'"):
+        call_command("backup", str(tmp_path), "--organization", "nobody")
+
+
+def test_one_organization_through_s3(s3_storage, vault):
+    _upload(api_client(vault, "val@vault.example"), "handbook.md", HANDBOOK)  # into S3
+    before = _documents(vault.schema)
+    slug = vault.organization.slug
+    call_command(
+        "backup", "--organization", slug, "--to", f"s3://{s3_storage.name}/nightly",
+        stdout=StringIO(),
+    )  # fmt: skip
+    [key] = s3_storage.keys("nightly/")
+    assert key.startswith(f"nightly/opaa-backup-org-{slug}-")
+    organization_delete(organization=vault.organization)
+    assert s3_storage.keys(f"org/{vault.schema}/") == []
+
+    call_command(
+        "restore", "--from", f"s3://{s3_storage.name}/nightly", "--organization", slug,
+        stdout=StringIO(),
+    )  # fmt: skip
+    assert _documents(vault.schema) == before
+    assert s3_storage.keys(f"org/{vault.schema}/") == [before[0][2]]
+    assert hashlib.sha256(s3_storage.read(before[0][2])).hexdigest() == before[0][1]

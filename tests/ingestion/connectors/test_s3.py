@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import socket
-import uuid
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from ingestion import sources
 from ingestion.models import ConnectorKind, Document, DocumentStatus, SyncStatus
+from tests.conftest import free_port, s3_bucket_create
 from tests.ingestion.connectors.conftest import snapshot
 from workspaces.models import Workspace
 
@@ -19,32 +16,10 @@ SECRET = "s3-secret-never-logged"
 TRAVEL = b"# Travel\n\nThe per diem abroad is 60 euros.\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def bucket(s3_endpoint):
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key=SECRET,
-    )
-    name = f"share-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=name)
+    created = s3_bucket_create(s3_endpoint, secret=SECRET)
+    client, name = created.client, created.name
     client.put_object(
         Bucket=name,
         Key="policies/travel.md",
@@ -132,7 +107,7 @@ def test_a_hostile_key_fails_alone(acme, s3_endpoint, bucket, run_sync):
 
 
 def test_an_unreachable_store_fails_the_run_without_leaking_the_secret(acme, run_sync, caplog):
-    source = _source(f"http://127.0.0.1:{_free_port()}", "nowhere")
+    source = _source(f"http://127.0.0.1:{free_port()}", "nowhere")
     with caplog.at_level(logging.DEBUG):
         run = run_sync(source)
     assert run.status == SyncStatus.FAILED
