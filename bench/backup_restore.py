@@ -3,8 +3,10 @@
 Runs against its own embedded Postgres (``OPAA_DATA_DIR``, default
 ``.opaa/bench-backup``): creates an organization, indexes ``sample_corpus/`` into it
 (eagerly, in this process), then times ``backup_create`` and ``backup_restore`` into a
-fresh embedded Postgres and an empty storage, ``--runs`` times each. The organization
-is deleted again afterwards.
+fresh embedded Postgres and an empty storage, and, for that one organization,
+``backup_create(organization=...)``, ``organization_delete`` and ``organization_restore``
+into the running installation, ``--runs`` times each. The organization is deleted again
+afterwards.
 
     .venv/bin/python bench/backup_restore.py --runs 3
 """
@@ -48,6 +50,7 @@ def main() -> None:
     from ingestion.models import Chunk, Document
     from ingestion.services import document_upload
     from opaa.backup import Database, backup_create, backup_restore
+    from opaa.backup_organization import organization_restore
     from tenants.models import Organization
     from tenants.services import organization_create, organization_delete
     from workspaces.models import Workspace
@@ -68,6 +71,7 @@ def main() -> None:
     connection.set_schema_to_public()
 
     backups, restores, sizes = [], [], []
+    org_backups, org_restores, org_sizes = [], [], []
     work = Path(tempfile.mkdtemp(prefix="opaa-bench-", dir="/tmp"))
     try:
         for run in range(args.runs):
@@ -88,6 +92,18 @@ def main() -> None:
             )
             restores.append(time.perf_counter() - started)
             server.cleanup()
+
+            started = time.perf_counter()
+            own = backup_create(destination=work / f"o{run}", organization=SLUG)
+            org_backups.append(time.perf_counter() - started)
+            org_sizes.append(own.path.stat().st_size)
+            organization_delete(organization=Organization.objects.get(slug=SLUG))
+            started = time.perf_counter()
+            organization_restore(archive=own.path)
+            org_restores.append(time.perf_counter() - started)
+            with schema_context(schema), organization_scope():
+                assert (Document.objects.count(), Chunk.objects.count()) == (documents, chunks)
+            connection.set_schema_to_public()
     finally:
         shutil.rmtree(work, ignore_errors=True)
         organization_delete(organization=Organization.objects.get(slug=SLUG))
@@ -97,11 +113,14 @@ def main() -> None:
         return f"| {name} | {statistics.median(values):.2f} s | {shown} |"
 
     print(f"runs: {args.runs}, cpus: {os.cpu_count()}, organization: {documents} documents, "
-          f"{chunks} chunks; archive {statistics.median(sizes) / 1e6:.1f} MB")  # fmt: skip
+          f"{chunks} chunks; archive {statistics.median(sizes) / 1e6:.1f} MB, "
+          f"organization's archive {statistics.median(org_sizes) / 1e6:.1f} MB")  # fmt: skip
     print("| step | median | each run (s) |")
     print("|---|---|---|")
     print(line("backup (pg_dump + objects + manifest)", backups))
     print(line("restore (verify + pg_restore + objects)", restores))
+    print(line("one organization: backup", org_backups))
+    print(line("one organization: restore into the running installation", org_restores))
 
 
 if __name__ == "__main__":
