@@ -42,6 +42,7 @@ from search.erasure import answers_cache_delete, answers_citing_erase
 from search.keyword import postings_write
 from tenants import metering, quotas
 from workspaces.models import Workspace
+from workspaces.readers import reader_scope
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +135,13 @@ def document_upload(
     return upload_receive(workspace=workspace, user=user, file=file, audit=audit).document
 
 
-def _upload_duplicate(workspace: Workspace, sha256: str) -> Document | None:
-    """An uploaded document of ``workspace`` with this exact content, if any."""
-    same = Document.objects.filter(workspace=workspace, synced_from__isnull=True, sha256=sha256)
-    return same.order_by("id").first()
+def _uploads_seen_by(workspace: Workspace, user: User | None) -> models.QuerySet[Document]:
+    """The uploaded documents of ``workspace`` an upload by ``user`` may match, as a
+    duplicate or as a new version: those ``user`` may read (all, for the system)."""
+    uploads = Document.objects.filter(workspace=workspace, synced_from__isnull=True)
+    if user is None:
+        return uploads
+    return uploads.filter(reader_scope(user, [workspace]).q())
 
 
 def _upload_new_version(*, previous: Document, file: UploadedFile, sha256: str, key: str) -> None:
@@ -176,22 +180,20 @@ def upload_receive(
         filename=filename, size=file.size or 0, check_size=quotas.upload_limit() is None
     )
     sha256 = _sha256(file)
-    duplicate = _upload_duplicate(workspace, sha256)
+    # A document the uploader may not read is neither revealed as a duplicate nor
+    # replaced by a new version: for them it is not there.
+    seen = _uploads_seen_by(workspace, user)
+    duplicate = seen.filter(sha256=sha256).order_by("id").first()
     if duplicate is not None:
         return Upload(duplicate, UploadOutcome.DUPLICATE)
-    replacing = Document.objects.filter(
-        workspace=workspace, synced_from__isnull=True, original_filename=filename
-    ).exists()
+    replacing = seen.filter(original_filename=filename).exists()
     # The plan's limits (402 when reached), before anything is stored.
     quotas.document_admit(size=file.size or 0, new_document=not replacing)
     key = original_store(file)
     try:
         with transaction.atomic():
             previous = (
-                Document.objects.select_for_update()
-                .filter(workspace=workspace, synced_from__isnull=True, original_filename=filename)
-                .order_by("-id")
-                .first()
+                seen.select_for_update().filter(original_filename=filename).order_by("-id").first()
             )
             if previous is not None:
                 _upload_new_version(previous=previous, file=file, sha256=sha256, key=key)

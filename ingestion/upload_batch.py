@@ -12,7 +12,6 @@ from ingestion import services
 from ingestion.models import Document
 from tenants.quotas import QuotaExceeded
 from workspaces.models import Workspace
-from workspaces.readers import reader_scope
 
 # Enough for a folder dragged onto the page, few enough that one request (each file up to
 # the upload limit) stays within what a proxy and a worker handle in one go.
@@ -47,11 +46,9 @@ def upload_batch_receive(
     A refused file (empty, unsupported type, too large, over a plan limit) is reported
     and the next one is received all the same; each stored file is committed on its own
     (``upload_receive``'s transaction), so a later refusal undoes nothing. Callers bound
-    the number of files (``MAX_FILES_PER_BATCH``). A duplicate of a document the
-    uploader may not read is reported without that document.
+    the number of files (``MAX_FILES_PER_BATCH``).
     """
     results = []
-    readers = reader_scope(user, [workspace])
     for file in files:
         name = file.name or "upload"
         try:
@@ -84,10 +81,5 @@ def upload_batch_receive(
             continue
         outcome = services.UploadOutcome(received.outcome)
         status = 201 if outcome == services.UploadOutcome.CREATED else 200
-        document: Document | None = received.document
-        if outcome == services.UploadOutcome.DUPLICATE and not readers.can_read(
-            workspace_id=workspace.pk, readers=document.readers
-        ):
-            document = None  # same content as a document the uploader may not read
-        results.append(FileResult(name, status, outcome.value, outcome.label, document))
+        results.append(FileResult(name, status, outcome.value, outcome.label, received.document))
     return results

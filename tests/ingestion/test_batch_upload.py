@@ -3,6 +3,8 @@ of the organization's plan against the deployment's default."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.test import override_settings
 
@@ -191,19 +193,47 @@ def test_portal_json_post_without_files_is_400(acme, alice_portal):
     assert "Send between 1 and 20 files" in response.json()["detail"]
 
 
-def test_duplicate_of_a_document_the_uploader_may_not_read_is_not_shown(
-    acme, alice_api, bob_api, upload_indexed
-):
+def _restricted_to_alice(client, upload_indexed, name: str, data: bytes) -> Document:
     from accounts.audit import AuditContext
     from ingestion.readers import document_readers_set
 
-    secret = upload_indexed(alice_api, "salaries.md", PARKING, workspace="sales")
-    document_readers_set(
+    secret = upload_indexed(client, name, data, workspace="sales")
+    return document_readers_set(
         document=Document.objects.get(pk=secret["id"]),
         readers=["user:alice@acme.example"],
         audit=AuditContext(),
     )
+
+
+def test_a_document_the_uploader_may_not_read_is_not_there_for_their_uploads(
+    acme, alice_api, bob_api, upload_indexed
+):
+    """Neither a duplicate (which would confirm its content exists) nor a new version
+    (which would overwrite it): bob's uploads make documents of his own."""
+    secret = _restricted_to_alice(alice_api, upload_indexed, "salaries.md", PARKING)
+
     result = batch(bob_api, ("copy.md", PARKING), workspace="sales").json()["results"][0]
-    assert (result["status"], result["outcome"]) == (200, "duplicate")
-    assert result["document"] is None
-    assert "salaries" not in str(result)
+    assert (result["status"], result["outcome"]) == (201, "created")
+    assert result["document"]["id"] != secret.pk
+    single = bob_api.post(
+        "/api/v1/documents",
+        {"file": named_file("copy2.md", PARKING), "workspace": "sales"},
+        format="multipart",
+    )
+    # Once more: now a duplicate, of bob's own copy.
+    assert (single.status_code, single.json()["outcome"]) == (200, "duplicate")
+    assert single.json()["id"] == result["document"]["id"]
+    assert "salaries" not in str(result) + str(single.json())
+
+    # The same name with other content: a new document, not a new version of alice's.
+    renamed = bob_api.post(
+        "/api/v1/documents",
+        {"file": named_file("salaries.md", b"# Mine\n\nBob's own notes.\n"), "workspace": "sales"},
+        format="multipart",
+    )
+    assert renamed.status_code == 201
+    secret.refresh_from_db()
+    assert (secret.version, secret.sha256) == (1, hashlib.sha256(PARKING).hexdigest())
+    # Alice, who reads both, gets hers back as the duplicate.
+    again = batch(alice_api, ("copy.md", PARKING), workspace="sales").json()["results"][0]
+    assert (again["outcome"], again["document"]["id"]) == ("duplicate", secret.pk)
