@@ -453,3 +453,23 @@ def document_delete(*, document: Document, audit: AuditContext | None = None) ->
         index_changed(workspace_id=workspace_id)
         answers_cache_delete(workspace_id=workspace_id)
         transaction.on_commit(lambda: original_delete(key))
+
+
+def workspace_delete(*, workspace: Workspace, audit: AuditContext | None = None) -> int:
+    """Erase a workspace with everything in it; returns how many documents went.
+
+    Each document is erased as ``document_delete`` does (rows, chunks, vectors, postings,
+    its title in audit events, its stored original once committed, answers citing it);
+    then the workspace row takes its sources and sync runs, memberships, group roles,
+    conversations, questions and feedback with it (ON DELETE CASCADE). Connectors stay
+    (other workspaces' sources may use them). The default workspace is never deleted.
+    """
+    if workspace.is_default:
+        raise ValidationError("The default workspace cannot be deleted.")
+    with transaction.atomic():
+        documents = list(Document.objects.filter(workspace=workspace).select_related("workspace"))
+        for document in documents:
+            document_delete(document=document, audit=audit)
+        workspace.delete()
+    logger.info("workspace deleted id=%s documents=%s", workspace.pk, len(documents))
+    return len(documents)

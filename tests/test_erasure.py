@@ -154,6 +154,39 @@ def test_deleting_a_document_leaves_no_trace(
     assert {"document.uploaded", "document.deleted"} <= set(events.values_list("action", flat=True))
 
 
+def test_deleting_a_workspace_in_the_admin_erases_its_documents_and_originals(
+    acme, alice_api, alice_portal, upload_indexed, django_capture_on_commit_callbacks
+):
+    projects = Workspace.objects.create(name="Projects", slug="projects")
+    first = upload_indexed(alice_api, "zephyrine.md", SECRET_V1.encode(), workspace="projects")
+    second = upload_indexed(
+        alice_api, "other.md", b"# Other\n\nBay 7731 again.\n", workspace="projects"
+    )
+    keys = set(Document.objects.filter(workspace=projects).values_list("storage_key", flat=True))
+    assert keys <= set(stored_keys(acme.schema))
+    assert len(keys) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_portal.post(
+            f"/admin/workspaces/workspace/{projects.pk}/delete/", {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not Workspace.objects.filter(pk=projects.pk).exists()
+    assert not Document.objects.filter(pk__in=[first["id"], second["id"]]).exists()
+    assert keys.isdisjoint(stored_keys(acme.schema))
+    for needle in ("zephyrine", "7731"):
+        assert rows_mentioning(acme.schema, needle) == [], needle
+
+    # The default workspace cannot be deleted, alone or in a bulk deletion.
+    default = Workspace.objects.get(is_default=True)
+    assert alice_portal.get(f"/admin/workspaces/workspace/{default.pk}/delete/").status_code == 403
+    alice_portal.post(
+        "/admin/workspaces/workspace/",
+        {"action": "delete_selected", "_selected_action": [default.pk], "post": "yes"},
+    )
+    assert Workspace.objects.filter(pk=default.pk).exists()
+
+
 def test_only_editors_of_its_workspace_may_delete_a_document(
     acme, alice_api, carol_api, upload_indexed, world
 ):

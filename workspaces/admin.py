@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from accounts.audit import audit_context
 from workspaces import services
@@ -15,6 +15,29 @@ class MembershipInline(admin.TabularInline):
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "is_default", "created_at")
     inlines = [MembershipInline]
+
+    # Deleting erases the workspace's documents with their stored originals
+    # (``ingestion.services.workspace_delete``), not only its rows.
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        from ingestion.services import workspace_delete
+
+        workspace_delete(workspace=obj, audit=audit_context(request))
+
+    def delete_queryset(self, request, queryset):
+        from ingestion.services import workspace_delete
+
+        audit = audit_context(request)
+        if queryset.filter(is_default=True).exists():
+            self.message_user(
+                request, "The default workspace cannot be deleted; it was kept.", messages.WARNING
+            )
+        for workspace in queryset.exclude(is_default=True):
+            workspace_delete(workspace=workspace, audit=audit)
 
     def save_formset(self, request, form, formset, change):
         """Memberships change through the service, so each change is audited."""
