@@ -295,7 +295,14 @@ class _Asking:
             self.standalone, workspace_id=self.workspace.pk, readers=self.readers, model=self.model
         )
 
-    def store(self, answer: Answer) -> None:
+    def settle(self, answer: Answer | None, passages: list[Passage]) -> Answer:
+        """The answer to give, cached when it is the one meant: the LLM's ``answer``;
+        without one, the extractive answer, cached only when no LLM is configured or
+        nothing was found — not when it stands in for LLMs that failed."""
+        if answer is None:
+            answer = answer_extractive(self.standalone, passages)
+            if self.chain and passages:
+                return answer
         answer_store(
             self.standalone,
             answer,
@@ -303,6 +310,7 @@ class _Asking:
             readers=self.readers,
             model=self.model,
         )
+        return answer
 
 
 def answer_question(
@@ -332,12 +340,9 @@ def answer_question(
     retrieval_ms = 0
     if answer is None:
         passages, retrieval_ms = _passages(standalone, workspace, asking.readers)
-        answer = _llm_answer(standalone, passages, chain) if passages else None
-        if answer is None and chain and passages:
-            answer = answer_extractive(standalone, passages)
-        else:
-            answer = answer or answer_extractive(standalone, passages)
-            asking.store(answer)
+        answer = asking.settle(
+            _llm_answer(standalone, passages, chain) if passages else None, passages
+        )
     return question_record(
         user=user,
         workspace=workspace,
@@ -424,12 +429,10 @@ def _answer_question_events(
                     break  # text already sent: the extractive answer replaces it in "done"
                 continue
             _llm_observe(llm_started, answer)
-            asking.store(answer)
             break
-        if answer is None:
-            answer = answer_extractive(standalone, passages)
-            if not chain or not passages:
-                asking.store(answer)
+        extractive = answer is None
+        answer = asking.settle(answer, passages)
+        if extractive:
             yield "delta", answer.text
     yield (
         "done",
