@@ -50,7 +50,8 @@ def access_settings_update(*, token_max_days: int | None, audit: AuditContext) -
 
     Raises ValidationError (400) outside 1 to ``TOKEN_MAX_DAYS_CEILING`` days. A change is
     recorded in the audit log with the old and new value; a save changing nothing is not.
-    Tokens that exist keep their expiry.
+    Lowering it shortens the tokens that would outlive the new maximum (counted from
+    now): they expire at now + the new maximum, like a token made now.
     """
     if token_max_days is not None and not (1 <= token_max_days <= TOKEN_MAX_DAYS_CEILING):
         raise ValidationError(
@@ -63,12 +64,16 @@ def access_settings_update(*, token_max_days: int | None, audit: AuditContext) -
             return current
         current.token_max_days = token_max_days
         current.save()
+        latest = timezone.now() + timedelta(days=token_max_days or settings.TOKEN_MAX_DAYS)
+        shortened = ApiToken.objects.filter(revoked_at__isnull=True, expires_at__gt=latest).update(
+            expires_at=latest
+        )
         audit_record(
             action=AuditAction.ACCESS_SETTINGS_CHANGED,
             context=audit,
             target_type="access_settings",
             target_id=current.pk,
-            extra={"token_max_days": [previous, token_max_days]},
+            extra={"token_max_days": [previous, token_max_days], "tokens_shortened": shortened},
         )
     return current
 

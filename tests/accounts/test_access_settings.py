@@ -46,7 +46,36 @@ def test_the_owner_sets_a_shorter_maximum_in_the_portal(acme, alice_portal, alic
     assert b"at most 7" in form.content
     event = AuditEvent.objects.get(action=AuditAction.ACCESS_SETTINGS_CHANGED)
     assert event.actor_email == "alice@acme.example"
-    assert event.extra == {"token_max_days": [None, 7]}
+    assert event.extra == {"token_max_days": [None, 7], "tokens_shortened": 0}
+
+
+def test_lowering_the_maximum_shortens_tokens_that_would_outlive_it(
+    acme, alice_portal, alice_api, env_max_30
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import ApiToken
+
+    made = {
+        days: alice_api.post(
+            "/api/v1/tokens", {**NEW, "name": f"d{days}", "expires_in_days": days}, format="json"
+        ).json()
+        for days in (3, 30)
+    }
+    alice_portal.post("/accounts/settings/", {"token_max_days": "7"})
+
+    short, long = (ApiToken.objects.get(pk=made[days]["id"]) for days in (3, 30))
+    assert short.expires_at < timezone.now() + timedelta(days=3, minutes=1)  # untouched
+    now = timezone.now()
+    assert now + timedelta(days=7) - timedelta(minutes=1) < long.expires_at
+    assert long.expires_at <= now + timedelta(days=7)
+    # The token list shows the new expiry.
+    listed = {t["id"]: t for t in alice_api.get("/api/v1/tokens").json()["results"]}
+    assert listed[long.pk]["expires_at"].startswith(long.expires_at.date().isoformat())
+    event = AuditEvent.objects.get(action=AuditAction.ACCESS_SETTINGS_CHANGED)
+    assert event.extra["tokens_shortened"] == 1
 
 
 def test_a_longer_maximum_than_the_environments_is_allowed_up_to_ten_years(
