@@ -1,10 +1,11 @@
 #!/bin/sh
 # Creates OPAA's application role (docs/security.md, "Database roles"): it logs in,
 # owns nothing, is no superuser and has no BYPASSRLS, so row-level security binds it.
-# The image's POSTGRES_USER (`opaa`) owns the database and runs migrations
-# (DATABASE_OWNER_URL); the tables' grants to this role are made by every migrate.
+# The schema owner (opaa_owner, 05-opaa-owner-role.sh) owns the database and runs
+# migrations (DATABASE_OWNER_URL); the tables' grants to this role are made by every migrate.
 #
-# The Postgres image runs this once, on the first start with an empty data volume.
+# The Postgres image runs this once, on the first start with an empty data volume, after
+# 05-opaa-owner-role.sh.
 # Idempotent: on an existing volume, run it by hand to add the role or reset its password:
 #   docker compose -f docker/compose.yaml exec postgres sh /docker-entrypoint-initdb.d/10-opaa-app-role.sh
 set -eu

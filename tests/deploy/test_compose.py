@@ -26,7 +26,13 @@ from tests.deploy.compose_render import (
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 COMPOSE = DOCKER / "compose.yaml"
 ENV_EXAMPLE = DOCKER / ".env.example"
-SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD", "MINIO_ROOT_PASSWORD")
+SECRETS = (
+    "SECRET_KEY",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_OWNER_PASSWORD",
+    "POSTGRES_APP_PASSWORD",
+    "MINIO_ROOT_PASSWORD",
+)
 OPAA_PROCESSES = ("app", "worker", "beat")
 
 
@@ -141,7 +147,7 @@ def test_every_variable_is_documented_in_env_example():
     assert not undocumented, f"no comment above: {undocumented}"
 
 
-OWNER_URL = "postgres://opaa:test-postgres_password-value@postgres:5432/opaa"
+OWNER_URL = "postgres://opaa_owner:test-postgres_owner_password-value@postgres:5432/opaa"
 APP_URL = "postgres://opaa_app:test-postgres_app_password-value@postgres:5432/opaa"
 
 
@@ -159,14 +165,51 @@ def test_two_database_roles_each_process_gets_only_what_it_needs(model):
             continue
         env = service.get("environment", {})
         assert "DATABASE_OWNER_URL" not in env, name
-        assert "test-postgres_password-value" not in json.dumps(service), name
+        assert "test-postgres_owner_password-value" not in json.dumps(service), name
     assert services["beat"]["environment"]["DATABASE_URL"] == APP_URL
 
 
-def test_postgres_creates_the_application_role_on_first_start(model):
+def container_environment(service: dict) -> dict[str, str]:
+    """A container's environment as compose builds it: ``env_file`` (docker/.env, filled
+    in), then ``environment``, which wins."""
+    env: dict[str, str] = {}
+    for entry in service.get("env_file", []):
+        assert entry["path"] == ".env"
+        env.update(operator_env())
+    env.update(service.get("environment", {}))
+    return env
+
+
+def test_no_opaa_process_holds_the_superuser_password(model):
+    # The image's superuser (POSTGRES_USER, POSTGRES_PASSWORD) is for the image and an
+    # operator by hand; every OPAA process connects as opaa_owner or opaa_app. docker/.env
+    # reaches the OPAA containers whole (env_file), so its passwords must be blanked there.
+    for name, service in model["services"].items():
+        if name == "postgres":
+            continue
+        rendered = json.dumps(container_environment(service)) + json.dumps(service)
+        assert "test-postgres_password-value" not in rendered, name
+        assert "postgres://opaa:" not in rendered, name
+    beat = container_environment(model["services"]["beat"])
+    assert "test-postgres_owner_password-value" not in json.dumps(beat)
+    assert (
+        model["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
+        == "test-postgres_password-value"
+    )
+
+
+def test_postgres_creates_the_owner_and_application_roles_on_first_start(model):
     postgres = model["services"]["postgres"]
     assert "./postgres:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
     assert postgres["environment"]["POSTGRES_USER"] == "opaa"
+    assert (
+        postgres["environment"]["POSTGRES_OWNER_PASSWORD"] == "test-postgres_owner_password-value"
+    )
     assert postgres["environment"]["POSTGRES_APP_PASSWORD"] == "test-postgres_app_password-value"
-    script = DOCKER / "postgres" / "10-opaa-app-role.sh"
-    assert script.stat().st_mode & 0o111, "the image runs only executable .sh files as is"
+    # The image runs them in the order of their names: the owner first.
+    scripts = sorted(path.name for path in (DOCKER / "postgres").iterdir())
+    assert scripts == ["05-opaa-owner-role.sh", "10-opaa-app-role.sh"]
+    for name in scripts:
+        script = DOCKER / "postgres" / name
+        assert script.stat().st_mode & 0o111, f"{name}: the image runs only executable .sh as is"
+        assert script.read_text().startswith("#!/bin/sh\n"), name

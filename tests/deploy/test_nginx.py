@@ -30,7 +30,11 @@ def config(tmp_path_factory) -> list[dict]:
     """The parsed configuration: nginx.conf's http block including the rendered site."""
     env = read_env_file(DOCKER / ".env.example")
     env.update(
-        SECRET_KEY="x", POSTGRES_PASSWORD="x", POSTGRES_APP_PASSWORD="x", MINIO_ROOT_PASSWORD="x"
+        SECRET_KEY="x",
+        POSTGRES_PASSWORD="x",
+        POSTGRES_OWNER_PASSWORD="x",
+        POSTGRES_APP_PASSWORD="x",
+        MINIO_ROOT_PASSWORD="x",
     )
     nginx_env = render(DOCKER / "compose.yaml", env)["services"]["nginx"]["environment"]
     directory = tmp_path_factory.mktemp("nginx")
