@@ -425,6 +425,22 @@ def document_index(*, document_id: int) -> Document | None:
     return document
 
 
+def document_index_abandon(*, document_id: int, attempts: int) -> None:
+    """Fail a document whose indexing stopped its worker ``attempts`` times (killed past
+    the hard time limit, or by the out-of-memory killer) instead of trying it again."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return
+    logger.warning("document %s abandoned after %s interrupted attempts", document.pk, attempts)
+    _mark(
+        document,
+        DocumentStatus.FAILED,
+        f"Indexing was interrupted {attempts} times (the worker was stopped: out of memory "
+        "or past the time limit) and was given up: the file is too large or too complex.",
+    )
+    metrics.document_indexed_observe(outcome=document.status, seconds=0)
+
+
 def document_delete(*, document: Document, audit: AuditContext | None = None) -> None:
     """Erase a document: row, chunks, vectors, postings, stored original (audited).
 

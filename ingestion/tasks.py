@@ -7,14 +7,36 @@ the beat dispatch.
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from ingestion import services, sources, sync
 from opaa.celery import app
 from opaa.tasks import OrganizationTask
 
+# Tasks are acknowledged late and requeued when their worker dies (CELERY_TASK_ACKS_LATE,
+# CELERY_TASK_REJECT_ON_WORKER_LOST), so a worker killed mid-task loses nothing. A
+# document that kills every worker it reaches would come back for ever: on its third
+# delivery it is failed instead.
+MAX_DELIVERIES = 3
+DELIVERIES_TTL_S = 24 * 3600
+
+
+def deliveries_count(request) -> int:
+    """How many times this message (task id and retry number) has been started,
+    this time included; more than one means a worker died while running it. A direct
+    call (no message) counts as the first."""
+    if request.id is None:
+        return 1
+    key = f"opaa:deliveries:{request.id}:{request.retries}"
+    client = get_redis_connection("default")
+    with client.pipeline() as pipe:
+        count, _ = pipe.incr(key).expire(key, DELIVERIES_TTL_S).execute()
+    return int(count)
+
 
 @app.task(
+    bind=True,
     base=OrganizationTask,
     workspace_of="ingestion.Document",  # row-level security: the document's workspace only
     # The soft limit raises inside the task (the document ends failed with the reason);
@@ -26,13 +48,19 @@ from opaa.tasks import OrganizationTask
     retry_jitter=True,
     max_retries=5,
 )
-def index_document(document_id: int) -> None:
+def index_document(self, document_id: int) -> None:
     """Index one document of the task's organization.
 
     Running it twice is harmless: the second run replaces the chunks with the same
     ones. Database connection errors are retried with backoff; a file that cannot be
-    parsed is not an error here (the document ends ``failed`` with its reason).
+    parsed is not an error here (the document ends ``failed`` with its reason), nor is
+    one whose indexing already stopped ``MAX_DELIVERIES - 1`` workers (failed, not
+    tried again).
     """
+    attempts = deliveries_count(self.request)
+    if attempts >= MAX_DELIVERIES:
+        services.document_index_abandon(document_id=document_id, attempts=attempts - 1)
+        return
     services.document_index(document_id=document_id)
 
 

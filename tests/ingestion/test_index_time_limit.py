@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+import uuid
 
 import pytest
 
@@ -81,3 +82,26 @@ def test_indexing_past_the_time_limit_fails_with_the_reason(slow_worker, committ
     again = io.BytesIO(b"# Parking\n\nVisitors park on level -1.\n")
     again.name = "parking.md"
     assert _status(client, upload(again))["status"] == "indexed"
+
+
+def test_a_document_whose_indexing_keeps_killing_workers_is_given_up(
+    acme, alice_api, upload_indexed
+):
+    """Acks-late tasks come back when their worker dies; the same message (same task id
+    and retry number) started a third time fails the document instead of running again.
+    Each ``apply`` with one task id stands for one delivery of that message."""
+    from ingestion.models import Document
+    from ingestion.tasks import index_document
+
+    document_id = upload_indexed(alice_api, "canteen.md", b"# Canteen\n\nLunch at noon.\n")["id"]
+    task_id = f"redelivered-{uuid.uuid4().hex}"
+    for _ in range(2):  # first delivery, then one after the worker died
+        index_document.apply(args=[document_id], task_id=task_id).get()
+        assert Document.objects.get(pk=document_id).status == "indexed"
+    index_document.apply(args=[document_id], task_id=task_id).get()
+    document = Document.objects.get(pk=document_id)
+    assert document.status == "failed"
+    assert "interrupted 2 times" in document.error_message
+    # Another message for the same document (e.g. a re-index) is a first delivery again.
+    index_document.apply(args=[document_id]).get()
+    assert Document.objects.get(pk=document_id).status == "indexed"
