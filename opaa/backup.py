@@ -447,7 +447,15 @@ def backup_restore(
         dump = Path(work) / DUMP
         with tar.extractfile(DUMP) as source, dump.open("wb") as target:
             shutil.copyfileobj(source, target)
-        pg_restore(database, dump, *([] if keep_owners else ["--no-owner", "--no-privileges"]))
+        # Every entry but the extensions' comments: only an extension's owner (a
+        # superuser) may set those, and the schema owner restores without being one.
+        entries = _run([pg_tool("pg_restore"), "--list", str(dump)], database).splitlines()
+        listing = Path(work) / "restore.list"
+        listing.write_text(
+            "".join(f"{line}\n" for line in entries if " COMMENT - EXTENSION " not in line)
+        )
+        owners = [] if keep_owners else ["--no-owner", "--no-privileges"]
+        pg_restore(database, dump, *owners, "--use-list", str(listing))
         for item in manifest["objects"]:
             data = tar.extractfile(OBJECTS + item["key"]).read()
             saved = storage.save(item["key"], ContentFile(data))

@@ -563,3 +563,36 @@ def test_one_organization_through_s3(s3_storage, vault):
     assert _documents(vault.schema) == before
     assert s3_storage.keys(f"org/{vault.schema}/") == [before[0][2]]
     assert hashlib.sha256(s3_storage.read(before[0][2])).hexdigest() == before[0][1]
+
+
+def test_a_whole_installation_restores_as_a_schema_owner_that_is_no_superuser(
+    vault, fresh_postgres, tmp_path
+):
+    """As in production: an administrator made the database, its owner and the vector
+    extension; the restore then runs as that owner (which may not comment extensions)."""
+    _upload(api_client(vault, "val@vault.example"), "handbook.md", HANDBOOK)
+    result = backup_create(destination=tmp_path)
+    _, socket_dir, _ = fresh_postgres
+    with psycopg.connect(
+        host=socket_dir, user="postgres", dbname="postgres", autocommit=True
+    ) as db:
+        db.execute("CREATE ROLE restorer LOGIN NOSUPERUSER NOCREATEROLE")
+        db.execute("CREATE DATABASE owned OWNER restorer")
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="owned", autocommit=True) as db:
+        db.execute("CREATE EXTENSION vector")
+    url = f"postgres://restorer@{quote(socket_dir, safe='')}/owned"
+    backup_restore(
+        archive=result.path,
+        database=Database.from_url(url),
+        storage=FileSystemStorage(location=tmp_path / "media"),
+        keep_owners=False,
+    )
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="owned") as db:
+        owners = db.execute(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = %s", [vault.schema]
+        ).fetchall()
+        titles = db.execute(
+            f'SELECT title FROM "{vault.schema}".ingestion_document'  # noqa: S608
+        ).fetchall()
+    assert owners == [("restorer",)]
+    assert titles == [("Handbook",)]
