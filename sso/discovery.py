@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from opaa import outbound
+
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 JWKS_REFRESH_MIN_INTERVAL_S = 60
 
@@ -40,14 +42,19 @@ def _cache_key(kind: str, url: str) -> str:
 
 
 def url_transport_check(url: str) -> None:
+    """The provider's ``url`` uses https (http only on loopback or when allowed), and
+    goes where this installation may connect (``opaa.outbound``)."""
     parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and (
-        parts.hostname in LOOPBACK_HOSTS or getattr(settings, "OIDC_ALLOW_HTTP", False)
+    secure = parts.scheme == "https" and parts.hostname
+    if not secure and not (
+        parts.scheme == "http"
+        and (parts.hostname in LOOPBACK_HOSTS or getattr(settings, "OIDC_ALLOW_HTTP", False))
     ):
-        return
-    raise ProviderUnavailable(f"The provider URL {url} must use https.")
+        raise ProviderUnavailable(f"The provider URL {url} must use https.")
+    try:
+        outbound.url_check(url)
+    except outbound.OutboundRefused as exc:
+        raise ProviderUnavailable(f"The provider URL {url} is refused: {exc}") from None
 
 
 def _get_json(url: str) -> dict:

@@ -88,3 +88,27 @@ class SourceConnector(Protocol):
     def validate(self, spec: SourceSpec) -> None:
         """Raise ConnectorError when ``spec`` can never work (e.g. a path not allowed)."""
         ...
+
+
+def outbound_check(url: str) -> None:
+    """ConnectorError unless this installation may connect to ``url``'s host
+    (``opaa.outbound``: public addresses only, when private networks are not allowed)."""
+    from opaa.outbound import url_check
+
+    _outbound(url_check, url)
+
+
+def outbound_host_check(host: str, port: int) -> None:
+    """``outbound_check`` for a host and port (a mail server, not a URL)."""
+    from opaa.outbound import host_check
+
+    _outbound(host_check, host, port)
+
+
+def _outbound(check: Callable, *args) -> None:
+    from opaa.outbound import OutboundRefused
+
+    try:
+        check(*args)
+    except OutboundRefused as exc:
+        raise ConnectorError(str(exc)) from None

@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterator
 from pathlib import PurePath
 
-from ingestion.connectors.base import Item, SourceSpec
+from ingestion.connectors.base import Item, SourceSpec, outbound_check
 from ingestion.connectors.confluence_api import Page, Site
 from ingestion.parsers import SUPPORTED_EXTENSIONS
 
@@ -47,7 +47,8 @@ class ConfluenceConnector:
     KIND = KIND
 
     def validate(self, spec: SourceSpec) -> None:
-        Site.settings(spec)
+        base_url, _, _ = Site.settings(spec)
+        outbound_check(base_url)
 
     def items(self, spec: SourceSpec, *, after: str = "") -> Iterator[Item]:
         with Site(spec) as site:

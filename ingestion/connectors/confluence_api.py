@@ -62,6 +62,7 @@ class Site:
             | ({"Authorization": f"Bearer {auth}"} if isinstance(auth, str) else {}),
             timeout=http_client.TIMEOUT,
             follow_redirects=True,  # Cloud downloads redirect to its media store
+            event_hooks=http_client.OUTBOUND_HOOKS,
         )
         self._restrictions: dict[str, frozenset[str]] = {}
 

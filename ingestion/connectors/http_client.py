@@ -29,6 +29,20 @@ RETRYABLE = {429, 502, 503, 504}
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
+def _outbound_allowed(request: httpx.Request) -> None:
+    from opaa.outbound import OutboundRefused, httpx_request_check
+
+    try:
+        httpx_request_check(request)
+    except OutboundRefused as exc:
+        raise HTTPProblem(0, str(exc)) from None
+
+
+# Event hooks of every connector's client: each request, redirects included, goes only
+# where this installation may connect (opaa.outbound).
+OUTBOUND_HOOKS = {"request": [_outbound_allowed]}
+
+
 class HTTPProblem(Exception):
     """A request that did not succeed: ``status`` (0 when unreachable) and a ``reason``."""
 

@@ -42,7 +42,13 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from ingestion.connectors import imap_mime
-from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec
+from ingestion.connectors.base import (
+    ConnectorError,
+    Item,
+    ItemError,
+    SourceSpec,
+    outbound_host_check,
+)
 from ingestion.parsers import SUPPORTED_EXTENSIONS
 
 KIND = "imap"
@@ -157,6 +163,7 @@ def _settings(spec: SourceSpec) -> tuple[str, int, str, str, str]:
     if not password:
         raise ConnectorError("The IMAP connector needs the mailbox's password (a secret).")
     _tls_context(spec)
+    outbound_host_check(host, port)
     return host, port, security, username, password
 
 

@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec
+from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec, outbound_check
 
 KIND = "s3"
 
@@ -48,6 +48,8 @@ class S3Connector:
     def validate(self, spec: SourceSpec) -> None:
         if not spec.config.get("bucket"):
             raise ConnectorError("The S3 connector names no bucket.")
+        if spec.config.get("endpoint_url"):
+            outbound_check(str(spec.config["endpoint_url"]))
 
     def items(self, spec: SourceSpec, *, after: str = "") -> Iterator[Item]:
         self.validate(spec)

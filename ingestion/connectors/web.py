@@ -24,7 +24,13 @@ from bs4 import BeautifulSoup
 from django.conf import settings
 
 from ingestion.connectors import http_client
-from ingestion.connectors.base import ConnectorError, Item, ItemError, SourceSpec
+from ingestion.connectors.base import (
+    ConnectorError,
+    Item,
+    ItemError,
+    SourceSpec,
+    outbound_check,
+)
 
 KIND = "web"
 
@@ -40,7 +46,8 @@ class WebDirectoryConnector:
     KIND = KIND
 
     def validate(self, spec: SourceSpec) -> None:
-        _roots(spec)
+        for root in _roots(spec):
+            outbound_check(root)
 
     def items(self, spec: SourceSpec, *, after: str = "") -> Iterator[Item]:
         roots = _roots(spec)
@@ -84,6 +91,7 @@ def _client(spec: SourceSpec) -> httpx.Client:
         auth=httpx.BasicAuth(username, password) if username else None,
         timeout=http_client.TIMEOUT,
         follow_redirects=False,
+        event_hooks=http_client.OUTBOUND_HOOKS,
     )
 
 

@@ -15,3 +15,8 @@ MAX_CONCURRENT_INDEXING_JOBS_PER_ORGANIZATION = env.int(
 )
 # A source whose runs failed this many times in a row is flagged for its admins.
 SYNC_FLAG_AFTER_FAILURES = 3
+# May connectors and an organization's identity provider reach private, loopback and
+# link-local addresses? Yes on-premises (the Confluence is internal); set false on a
+# shared, managed installation so one organization's admin cannot probe the operator's
+# network or a cloud metadata endpoint (opaa/outbound.py).
+OUTBOUND_PRIVATE_NETWORKS_ALLOWED = env.bool("OUTBOUND_PRIVATE_NETWORKS_ALLOWED", default=True)
