@@ -21,7 +21,7 @@ A failure at any step removes what the restore had made, so it can simply be run
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import shutil
 import tarfile
 import tempfile
@@ -49,6 +49,8 @@ from opaa.backup import (
     psql_run,
     slug_checked,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,10 @@ def organization_restore(
         _target_free(record, storage)
         organization = None
         written: list[str] = []
+        # Only what this run made is undone: a schema that another restore of the same
+        # organization created meanwhile makes CREATE SCHEMA fail, and is left alone.
+        psql_run(database, f"{set_role}CREATE SCHEMA {_quote(schema)}")
         try:
-            psql_run(database, f"{set_role}CREATE SCHEMA {_quote(schema)}")
             with tempfile.TemporaryDirectory() as work, tarfile.open(archive, "r") as tar:
                 dump = Path(work) / DUMP
                 with tar.extractfile(DUMP) as source, dump.open("wb") as target:
@@ -237,12 +241,18 @@ def organization_restore(
 
 
 def _undo(database, set_role, schema, organization, written, storage) -> None:
-    """Remove what a failed restore made: objects, public rows, the schema."""
-    for key in written:
-        storage.delete(key)
+    """Remove what a failed restore made: objects, public rows, the schema. Each step is
+    tried even if one before failed; failures are logged, the original error is the one
+    reported."""
+    steps = [lambda key=key: storage.delete(key) for key in written]
     if organization is not None:
-        with schema_context(get_public_schema_name()):
-            type(organization).objects.filter(pk=organization.pk).delete()
-    # A failure here must not hide the original error, the one to report.
-    with contextlib.suppress(BackupError):
-        psql_run(database, f"{set_role}DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")
+        steps.append(lambda: type(organization).objects.filter(pk=organization.pk).delete())
+    steps.append(
+        lambda: psql_run(database, f"{set_role}DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")
+    )
+    for step in steps:
+        try:
+            with schema_context(get_public_schema_name()):
+                step()
+        except Exception:
+            logger.exception("undoing the restore of schema %s", schema)
