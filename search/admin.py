@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from opaa import outbound
 from opaa.crypto import encrypt
 from search.models import AnswerSettings, Question
 
@@ -59,6 +60,21 @@ class AnswerSettingsForm(forms.ModelForm):
             "llm_completion_price_per_million",
             "retention_days",
         ]
+
+    def _reachable(self, field: str) -> str:
+        url = self.cleaned_data.get(field) or ""
+        if url:
+            try:
+                outbound.url_check(url)
+            except outbound.OutboundRefused as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return url
+
+    def clean_llm_api_base(self) -> str:
+        return self._reachable("llm_api_base")
+
+    def clean_fallback_llm_api_base(self) -> str:
+        return self._reachable("fallback_llm_api_base")
 
     def save(self, commit=True):
         instance = super().save(commit=False)

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.audit import AuditAction, AuditContext, audit_record, question_extra
 from accounts.models import User
-from opaa import metrics
+from opaa import metrics, outbound
 from opaa.crypto import decrypt
 from search.answering import Answer, Passage, answer_extractive
 from search.cache import answer_cached, answer_store
@@ -40,6 +40,17 @@ MAX_QUESTION_CHARS = 2000
 EXTRACTIVE = "extractive"
 
 
+def _endpoint_allowed(url: str) -> bool:
+    """An endpoint the organization set may be called (``opaa.outbound``): checked at
+    every question, since its name may resolve elsewhere than when it was saved."""
+    try:
+        outbound.url_check(url)
+    except outbound.OutboundRefused as exc:
+        logger.warning("organization LLM endpoint skipped: %s", exc)
+        return False
+    return True
+
+
 def llm_chain() -> list[LLMConfig]:
     """The chat endpoints to try in order: the organization's own, else the environment's.
 
@@ -58,7 +69,7 @@ def llm_chain() -> list[LLMConfig]:
             (own.llm_api_base, own.llm_model, own.llm_api_key_encrypted),
             (own.fallback_llm_api_base, own.fallback_llm_model, own.fallback_llm_api_key_encrypted),
         )
-        if base
+        if base and _endpoint_allowed(base)
     ]
     if not chain and settings.LLM_API_BASE:
         chain.append(

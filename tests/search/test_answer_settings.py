@@ -72,3 +72,20 @@ def test_fusion_weights_per_organization(acme, keyword, vector):
     assert fusion_weights() == (1.0, 1.0)
     _settings(fusion_keyword_weight=keyword, fusion_vector_weight=vector)
     assert fusion_weights() == (keyword, vector)
+
+
+def test_an_organization_llm_on_a_private_network_is_refused_on_a_shared_installation(
+    acme, settings
+):
+    settings.OUTBOUND_PRIVATE_NETWORKS_ALLOWED = False
+    form = AnswerSettingsForm(data={"llm_api_base": "http://169.254.169.254/v1"})
+    assert not form.is_valid()
+    assert "private or local network" in str(form.errors["llm_api_base"])
+    # One saved while it was allowed (or whose name now resolves elsewhere) is skipped:
+    # the environment's LLM, or the extractive answer, takes over.
+    settings.OUTBOUND_PRIVATE_NETWORKS_ALLOWED = True
+    _settings(llm_api_base="http://127.0.0.1:9/v1", llm_model="own")
+    assert [c.model for c in llm_chain()] == ["own"]
+    settings.OUTBOUND_PRIVATE_NETWORKS_ALLOWED = False
+    with override_settings(LLM_API_BASE="https://93.184.216.34/v1", LLM_MODEL="env-model"):
+        assert [c.model for c in llm_chain()] == ["env-model"]
