@@ -118,6 +118,13 @@ def get_provider() -> EmbeddingProvider:
     )
 
 
+def embedding_warm() -> None:
+    """Load the local model now (one short embedding), so a first question or document
+    does not wait for it; nothing for a remote provider."""
+    if settings.EMBEDDING_PROVIDER == "local":
+        get_provider().embed(["warm up"])
+
+
 def embed_texts(texts: Sequence[str]) -> list[list[float]]:
     """Embed ``texts`` in batches of ``EMBEDDING_BATCH_SIZE`` with the configured provider."""
     provider = get_provider()

@@ -27,3 +27,30 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Load the local embedding model before the worker takes its first request.
+
+    Otherwise the first questions a new worker gets wait for torch and the model to
+    load (tens of seconds: bench/RESULTS.md); this way a new pod turns ready only once
+    its workers can answer. ``WEB_WARM_UP=false`` skips it.
+    """
+    if os.environ.get("WEB_WARM_UP", "true").lower() in {"0", "false", "no", "off"}:
+        return
+    import threading
+
+    from ingestion.embedding import embedding_warm
+
+    # The arbiter kills a worker silent for GUNICORN_TIMEOUT: keep signalling meanwhile.
+    loaded = threading.Event()
+
+    def alive() -> None:
+        while not loaded.wait(5):
+            worker.notify()
+
+    threading.Thread(target=alive, daemon=True).start()
+    try:
+        embedding_warm()
+    finally:
+        loaded.set()

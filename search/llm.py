@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +78,25 @@ _DELIMITER_LOOKALIKE_RE = re.compile(r"<(?=\s*/?\s*passages?\b)", re.IGNORECASE)
 # Server error bodies are quoted in LLMError; an HTML error page is not worth more.
 _MAX_ERROR_DETAIL = 300
 
+# One HTTP client per process, for every LLM call: building one costs about 30 ms of CPU
+# (its TLS context), a quarter of a question's (bench/RESULTS.md). httpx clients are
+# thread-safe; keyed by process id, so a forked process never shares its parent's
+# connections.
+_clients: dict[int, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    """This process's HTTP client for LLM endpoints (pooled connections, kept open)."""
+    pid = os.getpid()
+    client = _clients.get(pid)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(pid)
+            if client is None:
+                client = _clients[pid] = httpx.Client(follow_redirects=False)
+    return client
+
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
     """The chat messages for ``question``: the system rules, then one user message.
@@ -118,8 +139,8 @@ def answer_with_llm(
 
     Contract:
     - No passages: returns ``no_answer()`` without calling the endpoint.
-    - Otherwise one request, bounded by ``config.timeout``. A given ``client``
-      is used and left open; without one a client is created and closed.
+    - Otherwise one request, bounded by ``config.timeout``, through ``client``
+      or else this process's shared one (both left open).
     - The reply's markers are renumbered 1..m over the passages cited
       (invalid ones dropped); ``mode`` is "llm", with ``model`` and token
       usage from the response (0 when the server reports none).
@@ -143,11 +164,7 @@ def answer_with_llm(
     if config.api_key:
         headers["Authorization"] = f"Bearer {config.api_key}"
 
-    if client is None:
-        with httpx.Client() as own_client:
-            data = _post(own_client, config, payload, headers)
-    else:
-        data = _post(client, config, payload, headers)
+    data = _post(client or shared_client(), config, payload, headers)
 
     content = _reply_content(data)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
@@ -206,12 +223,9 @@ def stream_with_llm(
     usage: dict[str, Any] = {}
     model = config.model
     try:
-        with (
-            httpx.Client() as client,
-            client.stream(
-                "POST", config.chat_url, json=payload, headers=headers, timeout=config.timeout
-            ) as response,
-        ):
+        with shared_client().stream(
+            "POST", config.chat_url, json=payload, headers=headers, timeout=config.timeout
+        ) as response:
             if response.status_code >= 400:
                 response.read()
                 detail = _redact(_error_detail(response), config.api_key)
@@ -387,8 +401,7 @@ def rewrite_standalone(question: str, history: Sequence[tuple[str, str]], config
     headers = {"Accept": "application/json"}
     if config.api_key:
         headers["Authorization"] = f"Bearer {config.api_key}"
-    with httpx.Client() as client:
-        data = _post(client, config, payload, headers)
+    data = _post(shared_client(), config, payload, headers)
     rewritten = " ".join(_reply_content(data).split())
     if not rewritten:
         raise LLMError("the LLM returned an empty rewrite")
