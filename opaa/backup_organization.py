@@ -34,6 +34,7 @@ from django.core.files.storage import Storage, default_storage
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
+from django_tenants.postgresql_backend.base import is_valid_schema_name
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from opaa.backup import (
@@ -85,6 +86,10 @@ def organization_record(manifest: dict, slug: str | None) -> dict:
         )
     if record["status"] == "spare":
         raise BackupError(f"{record['slug']!r} is a spare schema, not an organization.")
+    slug_checked(record["slug"])
+    schema = record.get("schema") or ""
+    if not is_valid_schema_name(schema) or schema == get_public_schema_name():
+        raise BackupError(f"The archive names an invalid schema {schema!r}.")
     return record
 
 

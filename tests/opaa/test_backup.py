@@ -596,3 +596,23 @@ def test_a_whole_installation_restores_as_a_schema_owner_that_is_no_superuser(
         ).fetchall()
     assert owners == [("restorer",)]
     assert titles == [("Handbook",)]
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"slug": "acme", "schema": 'acme"; DROP SCHEMA public; --'}, "invalid schema"),
+        ({"slug": "acme", "schema": "public"}, "invalid schema"),
+        ({"slug": "../acme", "schema": "acme"}, "not an organization slug"),
+        ({"slug": "acme", "schema": "spare_1", "status": "spare"}, "spare schema"),
+    ],
+)
+def test_an_archive_naming_a_bad_slug_or_schema_is_refused(record, message):
+    from opaa.backup_organization import organization_record
+
+    manifest = {
+        "scope": "organization",
+        "organizations": [{"status": "active", "domains": [], **record}],
+    }
+    with pytest.raises(BackupError, match=message):
+        organization_record(manifest, None)
