@@ -71,7 +71,11 @@ def _bm25_sql(readers: ReaderScope) -> str:
     """The BM25 query; every table read is filtered by workspace and by ``readers``.
 
     Only module constants and fixed aliases are interpolated; every input is a bound
-    parameter.
+    parameter. The question's terms, the collection's size and the terms' document
+    frequencies are computed once each (MATERIALIZED): inlined, a planner without
+    statistics yet (a workspace just indexed, before autovacuum's ANALYZE) nests the
+    document-frequency count inside the scan of the postings, and a question takes
+    seconds instead of milliseconds (bench/RESULTS.md).
     """
     return f"""
     WITH languages AS (
@@ -81,16 +85,16 @@ def _bm25_sql(readers: ReaderScope) -> str:
          WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'indexed'
            AND {readers.sql("d")}
     ),
-    query AS (
+    query AS MATERIALIZED (
         SELECT DISTINCT t.lexeme
           FROM languages, unnest(to_tsvector(languages.cfg, %(text)s)) AS t
     ),
-    collection AS (
+    collection AS MATERIALIZED (
         SELECT count(*)::float AS n, GREATEST(avg(c.lexeme_count), 1)::float AS avgdl
           FROM ingestion_chunk AS c
          WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
     ),
-    df AS (
+    df AS MATERIALIZED (
         SELECT p.lexeme, count(*)::float AS df
           FROM search_posting AS p
           JOIN query USING (lexeme)
