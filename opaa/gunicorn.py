@@ -10,6 +10,11 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # database and the LLM, not on the CPU.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A worker takes no more connections than it has threads: with gthread's default (1000)
+# a worker whose threads are all busy still accepts, and the question waits there while
+# the other worker has a thread free. Raise it if many idle keep-alive clients connect
+# directly (nginx in front reuses its few upstream connections).
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads)))
 # An LLM answer may take up to LLM_TIMEOUT_S (30 s) plus retrieval.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
