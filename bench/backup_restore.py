@@ -17,14 +17,13 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import django_setup, sample_organization  # bench/, beside this file
+
 SLUG = "bench-backup"
 
 
@@ -33,42 +32,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / "bench-backup"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"  # index in this process
-    import django
-
-    django.setup()
+    django_setup("bench-backup")
     import pgserver
     from django.core.files.storage import FileSystemStorage
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import schema_context
 
     from ingestion.models import Chunk, Document
-    from ingestion.services import document_upload
     from opaa.backup import Database, backup_create, backup_restore
     from opaa.backup_organization import organization_restore
     from tenants.models import Organization
-    from tenants.services import organization_create, organization_delete
-    from workspaces.models import Workspace
+    from tenants.services import organization_delete
     from workspaces.rls import organization_scope
 
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    for leftover in Organization.objects.filter(slug=SLUG):
-        organization_delete(organization=leftover)
-    created = organization_create(name="Bench", slug=SLUG, owner_email=f"owner@{SLUG}.example")
-    schema = created.organization.schema_name
-    with schema_context(schema), organization_scope():
-        workspace = Workspace.objects.get(is_default=True)
-        for path in sorted((ROOT / "sample_corpus").iterdir()):
-            if path.is_file() and path.name != "README.md" and path.suffix != ".json":
-                upload = SimpleUploadedFile(path.name, path.read_bytes())
-                document_upload(workspace=workspace, user=created.owner, file=upload)
-        documents, chunks = Document.objects.count(), Chunk.objects.count()
-    connection.set_schema_to_public()
+    sample = sample_organization(SLUG)
+    schema, documents, chunks = sample.schema, sample.documents, sample.chunks
 
     backups, restores, sizes = [], [], []
     org_backups, org_restores, org_sizes = [], [], []

@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import django_setup, organization_fresh, sample_corpus_upload  # bench/
+
 SLUG = "bench-cold"
 QUESTIONS = [
     "How many days of annual leave do employees get?",
@@ -38,31 +36,18 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=5)
     args = parser.parse_args()
 
-    os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / "bench-cold"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"  # index in this process
-    Path(os.environ["OPAA_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    import django
-
-    django.setup()
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
+    django_setup("bench-cold")
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from ingestion.services import document_upload
     from search.keyword import _bm25_sql
     from tenants.models import Organization
-    from tenants.services import organization_create, organization_delete
+    from tenants.services import organization_delete
     from workspaces.models import Workspace
     from workspaces.readers import reader_scope
     from workspaces.rls import organization_scope, schema_owner_connection
 
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    for leftover in Organization.objects.filter(slug=SLUG):
-        organization_delete(organization=leftover)
-    created = organization_create(name="Bench", slug=SLUG, owner_email=f"owner@{SLUG}.example")
+    created = organization_fresh(SLUG)
     schema = created.organization.schema_name
 
     def owner_sql(sql: str) -> None:
@@ -75,10 +60,7 @@ def main() -> None:
     try:
         with schema_context(schema), organization_scope():
             workspace = Workspace.objects.get(is_default=True)
-            for path in sorted((ROOT / "sample_corpus").iterdir()):
-                if path.is_file() and path.name != "README.md" and path.suffix != ".json":
-                    upload = SimpleUploadedFile(path.name, path.read_bytes())
-                    document_upload(workspace=workspace, user=created.owner, file=upload)
+            sample_corpus_upload(workspace=workspace, user=created.owner)
             readers = reader_scope(created.owner, [workspace])
             materialized = _bm25_sql(readers)
             inlined = materialized.replace(" AS MATERIALIZED (", " AS (")

@@ -1,0 +1,96 @@
+"""What the benchmarks share: Django set up on their own embedded services, and a fresh
+organization holding the sample corpus.
+
+Import it first (it puts the project on ``sys.path``), call ``django_setup`` before any
+Django import, then ``sample_organization``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def django_setup(name: str, *, eager: bool = True) -> Path:
+    """Dev settings on the benchmark's own data directory (``OPAA_DATA_DIR``, default
+    ``.opaa/<name>``); tasks run in this process when ``eager``. Returns the directory."""
+    data_dir = Path(os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / name)))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    if eager:
+        os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"  # index in this process
+    import django
+
+    django.setup()
+    return data_dir
+
+
+@dataclass(frozen=True)
+class SampleOrganization:
+    organization: object
+    owner: object
+    schema: str
+    workspace_id: int
+    documents: int
+    chunks: int
+
+
+def organization_fresh(slug: str):
+    """A new organization ``slug`` (``organization_create``'s result), any left over
+    from an earlier run deleted first; the public schema migrated."""
+    from django.core.management import call_command
+
+    from tenants.models import Organization
+    from tenants.services import organization_create, organization_delete
+
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    for leftover in Organization.objects.filter(slug=slug):
+        organization_delete(organization=leftover)
+    return organization_create(name="Bench", slug=slug, owner_email=f"owner@{slug}.example")
+
+
+def sample_corpus_upload(*, workspace, user) -> None:
+    """Upload every document of ``sample_corpus/`` to ``workspace`` (indexed at once
+    when tasks are eager). Call it inside the organization's schema and scope."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from ingestion.services import document_upload
+
+    for path in sorted((ROOT / "sample_corpus").iterdir()):
+        if path.is_file() and path.name != "README.md" and path.suffix != ".json":
+            upload = SimpleUploadedFile(path.name, path.read_bytes())
+            document_upload(workspace=workspace, user=user, file=upload)
+
+
+def sample_organization(slug: str) -> SampleOrganization:
+    """``organization_fresh`` with ``sample_corpus/`` uploaded to its default workspace
+    and indexed."""
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from ingestion.models import Chunk, Document
+    from workspaces.models import Workspace
+    from workspaces.rls import organization_scope
+
+    created = organization_fresh(slug)
+    schema = created.organization.schema_name
+    with schema_context(schema), organization_scope():
+        workspace = Workspace.objects.get(is_default=True)
+        sample_corpus_upload(workspace=workspace, user=created.owner)
+        documents, chunks = Document.objects.count(), Chunk.objects.count()
+    connection.set_schema_to_public()
+    return SampleOrganization(
+        organization=created.organization,
+        owner=created.owner,
+        schema=schema,
+        workspace_id=workspace.pk,
+        documents=documents,
+        chunks=chunks,
+    )
