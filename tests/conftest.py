@@ -117,6 +117,22 @@ def user_in(org: Org, email: str) -> User:
         return User.objects.get(email=email)
 
 
+def filesystem_source(*paths, **options):
+    """A file-system source over ``paths`` in the current organization's default
+    workspace (with a connector of its own); ``options`` go to ``source_create``."""
+    from ingestion import sources
+    from ingestion.models import ConnectorKind
+
+    connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
+    return sources.source_create(
+        connector=connector,
+        workspace=Workspace.objects.get(is_default=True),
+        name=options.pop("name", "Share"),
+        paths=[str(path) for path in paths],
+        **options,
+    )
+
+
 def api_client(org: Org, email: str) -> APIClient:
     """An API client for ``email``, talking to ``org``'s domain, signed in."""
     client = APIClient(HTTP_HOST=org.domain)

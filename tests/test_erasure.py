@@ -21,8 +21,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import ApiToken, AuditEvent, User
 from accounts.services import user_erase
-from ingestion import sources
-from ingestion.models import Chunk, ConnectorKind, Document, Source, SyncRun
+from ingestion.models import Chunk, Document, Source, SyncRun
 from ingestion.storage import objects_under, organization_prefix
 from ingestion.sync import source_sync
 from opaa.celery import app
@@ -31,7 +30,14 @@ from search.erasure import ERASED_ANSWER
 from search.models import Conversation, Feedback, Question, SourceFeedback
 from tenants.models import Domain, Organization
 from tenants.services import organization_create, organization_delete
-from tests.conftest import PASSWORD, api_client, named_file, portal_client, token_client
+from tests.conftest import (
+    PASSWORD,
+    api_client,
+    filesystem_source,
+    named_file,
+    portal_client,
+    token_client,
+)
 from workspaces.models import Workspace
 
 SECRET_V1 = "# Zephyrine protocol\n\nThe zephyrine quarantine lasts nine days in bay 7731.\n"
@@ -231,13 +237,7 @@ def synced_source(acme, tmp_path, django_capture_on_commit_callbacks):
     root.mkdir()
     (root / "zephyrine.md").write_text(SECRET_V1)
     (root / "orchid.txt").write_text("The orchid budget 7731 covers travel.\n")
-    connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
-    source = sources.source_create(
-        connector=connector,
-        workspace=Workspace.objects.get(is_default=True),
-        name="Share",
-        paths=[str(root)],
-    )
+    source = filesystem_source(root)
     with django_capture_on_commit_callbacks(execute=True):
         source_sync(source_id=source.pk)
     assert source.documents.count() == 2

@@ -15,7 +15,7 @@ from search.models import Question
 from tenants import metering
 from tenants.models import Organization, UsageDay
 from tenants.tasks import usage_measure_all
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, filesystem_source
 from tests.fakes.openai_server import FakeOpenAIServer
 
 DOC = b"# Parking\n\nVisitors park on level minus two, bay numbers 200 to 240.\n"
@@ -73,17 +73,7 @@ def test_measurement_counts_levels_and_sync_runs_and_never_lowers_counts(
     upload_indexed(alice_api, "parking.md", DOC)
     alice_api.post("/api/v1/ask", {"question": "Where do visitors park?"})
     with schema_context("acme"):
-        from ingestion import sources
-        from ingestion.models import ConnectorKind
-        from workspaces.models import Workspace
-
-        connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
-        source = sources.source_create(
-            connector=connector,
-            workspace=Workspace.objects.get(is_default=True),
-            name="Share",
-            paths=["/tmp"],
-        )
+        source = filesystem_source("/tmp")
         SyncRun.objects.create(source=source, trigger="manual", started_at=timezone.now())
         Question.objects.all().delete()  # e.g. a retention purge: asked is still asked
     connection.set_schema_to_public()

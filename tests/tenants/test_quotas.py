@@ -8,12 +8,10 @@ from django_redis import get_redis_connection
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from ingestion import sources
-from ingestion.models import ConnectorKind, Document, Source
+from ingestion.models import Document, Source
 from tenants.models import Organization, Plan, UsageDay
 from tenants.quotas import QuotaExceeded
-from tests.conftest import named_file
-from workspaces.models import Workspace
+from tests.conftest import filesystem_source, named_file
 
 DOC = b"# Holidays\n\nEveryone gets twenty-eight days of paid holiday a year.\n"
 
@@ -152,14 +150,8 @@ def test_members_past_the_plan_cannot_be_added(acme_plan, alice_portal, acme):
 
 def test_sources_past_the_plan_cannot_be_created(acme_plan, acme, tmp_path):
     acme_plan(sources=0)
-    connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
     with pytest.raises(QuotaExceeded) as caught:
-        sources.source_create(
-            connector=connector,
-            workspace=Workspace.objects.get(is_default=True),
-            name="Share",
-            paths=[str(tmp_path)],
-        )
+        filesystem_source(tmp_path)
     assert caught.value.status_code == 402
     assert caught.value.payload["limit"] == "sources"
     assert not Source.objects.exists()
@@ -197,13 +189,7 @@ def test_a_sync_past_the_document_limit_fails_the_items_over_it(acme_plan, acme,
     acme_plan(documents=1)
     for name in ("a.md", "b.md"):
         (tmp_path / name).write_text(f"# {name}\n\nSome text of {name}.\n")
-    connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
-    source = sources.source_create(
-        connector=connector,
-        workspace=Workspace.objects.get(is_default=True),
-        name="Share",
-        paths=[str(tmp_path)],
-    )
+    source = filesystem_source(tmp_path)
     run = sync.source_sync(source_id=source.pk)
     assert (run.added, run.failed) == (1, 1)
     assert "documents" in run.item_errors[0]["error"]

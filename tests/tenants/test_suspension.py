@@ -9,13 +9,12 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from ingestion import sources, sync
-from ingestion.models import ConnectorKind, SyncRun
+from ingestion.models import SyncRun
 from ingestion.tasks import sources_sync_due
 from tenants.models import Organization, OrganizationStatus
 from tenants.services import organization_create
 from tenants.suspension import organization_resume, organization_suspend
-from tests.conftest import PASSWORD
-from workspaces.models import Workspace
+from tests.conftest import PASSWORD, filesystem_source
 
 
 @pytest.fixture
@@ -60,13 +59,7 @@ def test_a_suspended_organization_blocks_portal_api_and_sign_in(world, db, alice
 
 def test_a_suspended_organization_runs_no_scheduled_sync(world, db, tmp_path):
     with schema_context("acme"):
-        connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
-        source = sources.source_create(
-            connector=connector,
-            workspace=Workspace.objects.get(is_default=True),
-            name="Share",
-            paths=[str(tmp_path)],
-        )
+        source = filesystem_source(tmp_path)
         source.next_run_at = source.next_run_at.replace(year=2000)
         source.save(update_fields=["next_run_at"])
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ingestion import services, sources
-from ingestion.models import Chunk, ConnectorKind, Document, Source, SyncRun
+from ingestion import services
+from ingestion.models import Chunk, Document, Source, SyncRun
 from ingestion.sync import source_sync
-from workspaces.models import Workspace
+from tests.conftest import filesystem_source
 
 
 @dataclass
@@ -36,17 +36,7 @@ def embed_spy(monkeypatch) -> EmbedSpy:
 def fs_source(acme):
     """Make a file-system source of Acme's default workspace over ``paths``."""
 
-    def make(*paths, **options) -> Source:
-        connector = sources.connector_create(name="Shares", kind=ConnectorKind.FILESYSTEM)
-        return sources.source_create(
-            connector=connector,
-            workspace=Workspace.objects.get(is_default=True),
-            name=options.pop("name", "Share"),
-            paths=[str(p) for p in paths],
-            **options,
-        )
-
-    return make
+    return filesystem_source
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from ingestion import sources
-from ingestion.models import Chunk, ConnectorKind, Document, DocumentStatus, SyncRun, SyncStatus
+from ingestion.models import Chunk, Document, DocumentStatus, SyncRun, SyncStatus
 from ingestion.sync import source_sync
-from workspaces.models import Workspace
+from tests.conftest import filesystem_source
 from workspaces.rls import organization_scope
 
 ITEMS = 40
@@ -31,13 +31,7 @@ def _share(root, count: int, org: str):
 
 
 def _source(root):
-    connector = sources.connector_create(name="Share", kind=ConnectorKind.FILESYSTEM)
-    return sources.source_create(
-        connector=connector,
-        workspace=Workspace.objects.get(is_default=True),
-        name="Share",
-        paths=[str(root)],
-    )
+    return filesystem_source(root)
 
 
 def _wait(condition, *, timeout: float, every: float = 0.2):
