@@ -23,6 +23,7 @@ import os
 import random
 import secrets
 import sys
+import textwrap
 import time
 from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass
@@ -153,61 +154,25 @@ def _docx(document: GeneratedDocument) -> bytes:
     return out.getvalue()
 
 
-def _pdf_text(text: str) -> str:
-    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
-
-
-def _wrapped(text: str, width: int = 95) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    return [*lines, line] if line else lines
-
-
 def _pdf(document: GeneratedDocument) -> bytes:
     """A PDF with one page per generated page: Helvetica text lines, a title in /Info."""
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    kids = []
-    for page in document.pages:
-        lines: list[str] = []
-        for section in page:
-            lines += [
+    from tests.fakes.pdf import make_pdf
+
+    pages = [
+        [
+            line
+            for section in page
+            for line in [
                 section.heading,
-                *(line for text in section.paragraphs for line in _wrapped(text)),
+                *(wrapped for text in section.paragraphs for wrapped in textwrap.wrap(text, 95)),
                 "",
             ]
-        shown = " ".join(f"{_pdf_text(line)} Tj T*" for line in lines)
-        content = f"BT /F1 9 Tf 11 TL 50 760 Td {shown} ET"
-        kids.append(f"{len(objects) + 1} 0 R")
-        objects.append(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {len(objects) + 2} 0 R >>"
-        )
-        objects.append(f"<< /Length {len(content)} >>\nstream\n{content}\nendstream")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    objects.append(f"<< /Title {_pdf_text(document.title)} >>")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1"))
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    out.write("".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode())
-    out.write(
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n"
-        f"startxref\n{xref}\n%%EOF\n".encode()
+        ]
+        for page in document.pages
+    ]
+    return make_pdf(
+        pages, info={"Title": document.title}, font_size=9, leading=11, origin=(50, 760)
     )
-    return out.getvalue()
 
 
 RENDERERS = {"md": _markdown, "html": _html, "docx": _docx, "pdf": _pdf}

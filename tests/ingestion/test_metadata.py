@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ingestion.models import Document, DocumentStatus, SyncStatus
+from tests.fakes.pdf import make_pdf
 from tests.ingestion.connectors.conftest import run_sync  # noqa: F401 (a fixture)
 from tests.ingestion.connectors.test_web import _source, site  # noqa: F401 (a fixture)
-from tests.ingestion.test_parsers import make_docx, make_pdf
+from tests.ingestion.test_parsers import make_docx
 
 
 def test_an_uploaded_docx_shows_its_author_in_the_api_and_on_its_page(

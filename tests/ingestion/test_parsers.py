@@ -11,54 +11,9 @@ from pypdf import PdfReader, PdfWriter
 
 from ingestion import parsers
 from ingestion.parsers import ParseError, UnsupportedFormat, pdf, txt, word
+from tests.fakes.pdf import make_pdf
 
 # --- building fixture files -------------------------------------------------------
-
-
-def _pdf_string(text: str) -> str:
-    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
-
-
-def make_pdf(pages: list[list[str]], *, info: dict[str, str] | None = None) -> bytes:
-    """A minimal valid PDF: one text line per entry, Helvetica, correct xref offsets."""
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [{kids}] /Count {count} >>",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    page_numbers = []
-    for lines in pages:
-        shows = " ".join(f"{_pdf_string(line)} Tj T*" for line in lines)
-        content = f"BT /F1 12 Tf 14 TL 72 720 Td {shows} ET"
-        page_numbers.append(len(objects) + 1)
-        objects.append(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {len(objects) + 2} 0 R >>"
-        )
-        objects.append(f"<< /Length {len(content)} >>\nstream\n{content}\nendstream")
-    kids = " ".join(f"{number} 0 R" for number in page_numbers)
-    objects[1] = objects[1].format(kids=kids, count=len(pages))
-    trailer_info = ""
-    if info:
-        entries = " ".join(f"/{key} {_pdf_string(value)}" for key, value in info.items())
-        objects.append(f"<< {entries} >>")
-        trailer_info = f" /Info {len(objects)} 0 R"
-
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1"))
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{trailer_info} >>\n"
-        f"startxref\n{xref}\n%%EOF\n".encode()
-    )
-    return out.getvalue()
 
 
 def rewrite_pdf(data: bytes, change) -> bytes:
