@@ -75,21 +75,21 @@ class IdentityProviderForm(forms.ModelForm):
             self.initial["role_mapping"] = json.dumps(self.instance.role_mapping or [], indent=1)
             self.initial["group_mapping"] = json.dumps(self.instance.group_mapping or [], indent=1)
 
-    def clean_role_mapping(self):
-        text = (self.cleaned_data.get("role_mapping") or "").strip() or "[]"
+    def _mapping_rules(self, field: str, validate):
+        """The JSON list typed into ``field`` (empty: none), checked by ``validate``."""
+        text = (self.cleaned_data.get(field) or "").strip() or "[]"
         try:
             rules = json.loads(text)
         except ValueError as exc:
-            raise ValidationError("The role mapping is not valid JSON.") from exc
-        return services.role_mapping_validate(rules)
+            label = field.replace("_", " ")
+            raise ValidationError(f"The {label} is not valid JSON.") from exc
+        return validate(rules)
+
+    def clean_role_mapping(self):
+        return self._mapping_rules("role_mapping", services.role_mapping_validate)
 
     def clean_group_mapping(self):
-        text = (self.cleaned_data.get("group_mapping") or "").strip() or "[]"
-        try:
-            rules = json.loads(text)
-        except ValueError as exc:
-            raise ValidationError("The group mapping is not valid JSON.") from exc
-        return services.group_mapping_validate(rules)
+        return self._mapping_rules("group_mapping", services.group_mapping_validate)
 
     def clean_scopes(self):
         scopes = self.cleaned_data["scopes"].split()
