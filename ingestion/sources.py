@@ -240,7 +240,7 @@ def sources_sync_due(*, now: datetime | None = None) -> list[int]:
 
 
 def source_delete(*, source: Source, audit=None) -> int:
-    """Erase a source: every document it brought in (as ``document_delete``), its sync
+    """Erase a source: every document it brought in (``documents_erase``), its sync
     runs, the source itself; returns how many documents went. Audited as ``audit``.
 
     Its connector stays (other sources may use it; an admin deletes it separately).
@@ -248,15 +248,11 @@ def source_delete(*, source: Source, audit=None) -> int:
     not needed, because every document goes through the same erasure either way.
     """
     from accounts.audit import AuditAction, audit_record
-    from ingestion.services import document_delete
+    from ingestion.services import documents_erase
 
     source_id = source.pk
     with transaction.atomic():
-        documents = Document.objects.filter(synced_from=source).select_related("workspace")
-        count = 0
-        for document in documents.iterator():
-            document_delete(document=document, audit=audit)
-            count += 1
+        count = documents_erase(documents=Document.objects.filter(synced_from=source), audit=audit)
         audit_record(
             action=AuditAction.SOURCE_DELETED,
             context=audit,
