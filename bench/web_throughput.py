@@ -52,8 +52,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, organization_fresh, sample_corpus_upload  # bench/, beside this file
+
 SLUG = "bench-web"
 REQUEST_TIMEOUT_S = 60.0
 # Django with the embedding model loaded is about 550 MB (docs/deployment.md); without, ~100.
@@ -299,17 +299,14 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import schema_context
 
     from accounts.audit import AuditContext
     from accounts.services import token_create
     from ingestion.models import Chunk, Document
-    from ingestion.services import document_upload
     from tenants.models import Organization
-    from tenants.services import organization_create, organization_delete
+    from tenants.services import organization_delete
     from workspaces.models import Workspace
     from workspaces.rls import organization_scope
 
@@ -323,11 +320,8 @@ def main() -> None:
             )
             return dict(cursor.fetchall())
 
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    for leftover in Organization.objects.filter(slug=SLUG):
-        organization_delete(organization=leftover)
     with redirect_stdout(io.StringIO()):  # the organization's migrations, one line each
-        created = organization_create(name="Bench", slug=SLUG, owner_email=f"owner@{SLUG}.example")
+        created = organization_fresh(SLUG)
     progress("organization created; indexing the sample corpus")
     schema, host = created.organization.schema_name, created.organization.domains.first().domain
     gunicorn = None
@@ -336,10 +330,7 @@ def main() -> None:
         empty = schema_bytes(schema)
         with schema_context(schema), organization_scope():
             workspace = Workspace.objects.get(is_default=True)
-            for path in sorted((ROOT / "sample_corpus").iterdir()):
-                if path.is_file() and path.name != "README.md" and path.suffix != ".json":
-                    upload = SimpleUploadedFile(path.name, path.read_bytes())
-                    document_upload(workspace=workspace, user=created.owner, file=upload)
+            sample_corpus_upload(workspace=workspace, user=created.owner)
             documents, chunks = Document.objects.count(), Chunk.objects.count()
             secret = token_create(
                 creator=created.owner,
