@@ -55,13 +55,14 @@ class TokenListView(WorkspaceAPIView):
     required_roles = {"GET": Role.VIEWER, "POST": Role.VIEWER}
     required_scopes = {"GET": SIGNED_IN_ONLY, "POST": SIGNED_IN_ONLY}
     workspace_from_request = False
+    pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
         return selectors.tokens_manageable(user=self.request.user)
 
     @extend_schema(responses=TokenOutput(many=True))
     def get(self, request):
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
         tokens = selectors.tokens_with_workspaces(page)
         return paginator.get_paginated_response(TokenOutput(tokens, many=True).data)
@@ -127,6 +128,7 @@ class AuditListView(WorkspaceAPIView):
     required_roles = {"GET": OWNER}
     required_scopes = {"GET": Scope.AUDIT_READ}
     workspace_from_request = False
+    pagination_class = LimitOffsetPagination
     renderer_classes = [JSONRenderer, JSONLinesRenderer, CSVRenderer]
 
     def scoped_queryset(self):
@@ -141,13 +143,17 @@ class AuditListView(WorkspaceAPIView):
             OpenApiParameter("until", str, description="ISO date (whole day) or date-time."),
             OpenApiParameter("format", str, enum=["json", "jsonl", "csv"]),
         ],
-        responses=AuditEventOutput(many=True),
+        responses={
+            (200, "application/json"): AuditEventOutput(many=True),
+            (200, "application/jsonl"): str,
+            (200, "text/csv"): str,
+        },
     )
     def get(self, request):
         events = self.scoped_queryset()
         fmt = request.accepted_renderer.format
         if fmt in ("jsonl", "csv"):
             return export_response(events, fmt=fmt)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response([event_row(e) for e in page])

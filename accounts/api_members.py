@@ -15,6 +15,7 @@ from accounts import members
 from accounts.audit import audit_context
 from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
+from opaa.openapi import QUOTA_ERROR
 from workspaces.models import Membership, Role
 
 
@@ -48,6 +49,7 @@ class MemberListView(WorkspaceAPIView):
 
     required_roles = {"GET": Role.ADMIN, "POST": Role.ADMIN}
     required_scopes = {"GET": Scope.MEMBERS_ADMIN, "POST": Scope.MEMBERS_ADMIN}
+    pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
         return members.members_of(workspace=self.workspace)
@@ -57,11 +59,11 @@ class MemberListView(WorkspaceAPIView):
         responses=MemberOutput(many=True),
     )
     def get(self, request):
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
         return paginator.get_paginated_response(MemberOutput(page, many=True).data)
 
-    @extend_schema(request=MemberInput, responses={201: MemberAddedOutput})
+    @extend_schema(request=MemberInput, responses={201: MemberAddedOutput, 402: QUOTA_ERROR})
     def post(self, request):
         data = MemberInput(data=request.data)
         data.is_valid(raise_exception=True)

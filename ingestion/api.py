@@ -16,6 +16,7 @@ from ingestion.models import Document
 from ingestion.readers import document_readers_set
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from opaa.api import WorkspaceAPIView
+from opaa.openapi import ERROR, QUOTA_ERROR
 from workspaces.models import Role
 from workspaces.readers import reader_scope
 
@@ -54,6 +55,15 @@ class ReadersInput(serializers.Serializer):
     )
 
 
+class UploadOutcomeOutput(DocumentSerializer):
+    outcome = serializers.ChoiceField(choices=["new_version", "duplicate"])
+    detail = serializers.CharField()
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "outcome", "detail"]
+        read_only_fields = fields
+
+
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
     workspace = serializers.SlugField(
@@ -67,6 +77,7 @@ class DocumentListView(WorkspaceAPIView):
     required_roles = {"GET": Role.VIEWER, "POST": Role.EDITOR}
     required_scopes = {"GET": Scope.DOCUMENTS_READ, "POST": Scope.DOCUMENTS_WRITE}
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
         readers = reader_scope(self.request.user, [self.workspace])
@@ -76,13 +87,19 @@ class DocumentListView(WorkspaceAPIView):
 
     @extend_schema(responses=DocumentSerializer(many=True))
     def get(self, request):
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
         return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: DocumentSerializer, 200: DocumentSerializer},
+        responses={
+            201: DocumentSerializer,
+            200: UploadOutcomeOutput,
+            402: QUOTA_ERROR,
+            413: ERROR,
+            415: ERROR,
+        },
     )
     def post(self, request):
         upload = UploadSerializer(data=request.data)

@@ -17,6 +17,7 @@ from accounts.audit import AuditAction, audit_source
 from accounts.scopes import Scope
 from ingestion.source_setup import FORMS, source_setup
 from opaa.api import WorkspaceAPIView
+from opaa.openapi import QUOTA_ERROR
 from workspaces.models import Role
 from workspaces.portal import workspace_view
 
@@ -125,7 +126,9 @@ class SourceCreateView(WorkspaceAPIView):
     def scoped_queryset(self):
         return self.workspace.sources.all()
 
-    @extend_schema(request=SourceCreateSerializer, responses={201: SourceOutSerializer})
+    @extend_schema(
+        request=SourceCreateSerializer, responses={201: SourceOutSerializer, 402: QUOTA_ERROR}
+    )
     def post(self, request):
         body = SourceCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import ApiToken
-from accounts.schema import ScopedAutoSchema
+from opaa.openapi import ApiAutoSchema
 from workspaces.access import (
     OWNER,
     owner_check,
@@ -46,7 +46,7 @@ class WorkspaceAPIView(APIView):
 
     required_roles: dict[str, str] = {"GET": Role.VIEWER, "HEAD": Role.VIEWER}
     required_scopes: dict[str, str] = {}
-    schema = ScopedAutoSchema()
+    schema = ApiAutoSchema()
     # False for detail views: the object names its workspace, and ``object_workspace_check``
     # verifies the caller's role there.
     workspace_from_request = True

@@ -1,6 +1,11 @@
 """Ask and search API."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -9,6 +14,7 @@ from rest_framework.settings import api_settings
 from accounts.audit import AuditAction, audit_context, audit_record, question_extra
 from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
+from opaa.openapi import QUOTA_ERROR
 from search import conversations, services
 from search.models import Conversation
 from search.streaming import (
@@ -82,7 +88,12 @@ class AskView(WorkspaceAPIView):
 
     @extend_schema(
         request=AskInput,
-        responses={(200, "application/json"): AnswerOutput, (200, "text/event-stream"): str},
+        responses={
+            (200, "application/json"): AnswerOutput,
+            (200, "text/event-stream"): str,
+            402: QUOTA_ERROR,
+            429: QUOTA_ERROR,
+        },
         parameters=[
             OpenApiParameter(
                 "stream",
@@ -175,7 +186,10 @@ class SearchView(WorkspaceAPIView):
             OpenApiParameter("k", int, description="How many passages (1-50, default 10)."),
             OpenApiParameter("workspace", str, description="Workspace slug."),
         ],
-        responses=SearchResult(many=True),
+        responses=inline_serializer(
+            "SearchOutput",
+            {"query": serializers.CharField(), "results": SearchResult(many=True)},
+        ),
         examples=[
             OpenApiExample(
                 "results",

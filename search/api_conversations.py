@@ -2,7 +2,7 @@
 
 from django.http import HttpResponse
 from django.utils.text import slugify
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from accounts.audit import audit_context
 from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
+from opaa.openapi import QUOTA_ERROR
 from search import conversations, services
 from search.api import AnswerOutput
 from search.models import Conversation, SourceReason
@@ -54,6 +55,7 @@ class ConversationListView(WorkspaceAPIView):
 
     required_roles = {"GET": Role.VIEWER, "POST": Role.VIEWER}
     required_scopes = {"GET": Scope.ASK, "POST": Scope.ASK}
+    pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
         return conversations.conversations_of(self.request.user, self.workspace).select_related(
@@ -62,7 +64,7 @@ class ConversationListView(WorkspaceAPIView):
 
     @extend_schema(responses=ConversationOutput(many=True))
     def get(self, request):
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
         return paginator.get_paginated_response(ConversationOutput(page, many=True).data)
 
@@ -182,19 +184,20 @@ class FeedbackView(WorkspaceAPIView):
 
     required_roles = {"GET": Role.ADMIN, "POST": Role.VIEWER}
     required_scopes = {"GET": Scope.AUDIT_READ, "POST": Scope.ASK}
+    pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
         return conversations.questions_rated_unhelpful(self.workspace)
 
     @extend_schema(responses=UnhelpfulAnswerOutput(many=True))
     def get(self, request):
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
         return paginator.get_paginated_response(UnhelpfulAnswerOutput(page, many=True).data)
 
     @extend_schema(
         request=FeedbackInput,
-        responses={201: None},
+        responses={201: inline_serializer("FeedbackOutput", {"detail": serializers.CharField()})},
         examples=[
             OpenApiExample(
                 "unhelpful",
@@ -241,7 +244,11 @@ class BatchAskView(WorkspaceAPIView):
 
     @extend_schema(
         request=BatchInput,
-        responses=AnswerOutput(many=True),
+        responses={
+            200: inline_serializer("BatchOutput", {"answers": AnswerOutput(many=True)}),
+            402: QUOTA_ERROR,
+            429: QUOTA_ERROR,
+        },
         examples=[
             OpenApiExample(
                 "two questions",
