@@ -215,12 +215,13 @@ class WorkerProcess:
     ``start()`` starts a fresh one. Its output goes to ``.opaa/test/worker.log``.
     """
 
-    def __init__(self, env: dict, log_path, *, pool: str = "solo") -> None:
+    def __init__(self, env: dict, log_path, *, pool: str = "solo", concurrency: int = 1) -> None:
         self.env = env
         self.log_path = log_path
         # "solo" runs tasks in the worker process itself; "prefork" in a child process,
         # which is what enforces task time limits.
         self.pool = pool
+        self.concurrency = concurrency
         self.process = None
 
     def start(self) -> None:
@@ -245,7 +246,7 @@ class WorkerProcess:
                     "--pool",
                     self.pool,
                     "--concurrency",
-                    "1",
+                    str(self.concurrency),
                     "-l",
                     "info",
                     "--without-mingle",
