@@ -35,7 +35,8 @@ from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.embedding import embed_texts
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
-from ingestion.storage import original_delete, original_read, original_store
+from ingestion.storage import original_discard, original_read, original_store
+from ingestion.storage_errors import StorageUnavailable
 from opaa import metrics
 from search.cache import index_changed
 from search.erasure import answers_cache_delete, answers_citing_erase
@@ -154,7 +155,7 @@ def _upload_new_version(*, previous: Document, file: UploadedFile, sha256: str, 
     previous.status = DocumentStatus.PENDING
     previous.error_message = ""
     previous.save()
-    transaction.on_commit(lambda: original_delete(old_key))
+    transaction.on_commit(lambda: original_discard(old_key))
     document_enqueue_indexing(document=previous)
 
 
@@ -172,8 +173,10 @@ def upload_receive(
     already there but new content replaces it in place (``new_version``: same id, so
     links and citations stay valid; the old original is deleted once committed).
     Nothing is stored for a rejected upload. If writing the row fails after the
-    original was stored, the original is deleted again, so no orphan remains. The
-    indexing task is enqueued only once the row is committed.
+    original was stored, the original is deleted again, so no orphan remains (or, the
+    storage down by then, ``originals_sweep`` deletes it later). The storage unavailable
+    raises ``StorageUnavailable`` (503) before any row is written. The indexing task is
+    enqueued only once the row is committed.
     """
     filename = PurePath(file.name or "upload").name[:255]
     upload_validate(
@@ -219,7 +222,7 @@ def upload_receive(
                 extra={"workspace": workspace.slug, "filename": filename, "size": file.size},
             )
     except Exception:
-        original_delete(key)
+        original_discard(key)
         raise
     logger.info(
         "document uploaded id=%s workspace=%s size=%s", document.pk, workspace.pk, file.size
@@ -352,6 +355,13 @@ def document_metadata(*, document: Document, parsed: parsers.ParsedDocument) -> 
     return metadata
 
 
+STORAGE_UNAVAILABLE_REASON = (
+    "The stored original could not be read: the document storage is unavailable. "
+    "Indexing is tried again automatically; if it stays failed, use Retry once the "
+    "storage is back."
+)
+
+
 def _mark(document: Document, status: str, error: str = "") -> None:
     document.status = status
     document.error_message = error
@@ -368,7 +378,8 @@ def document_index(*, document_id: int) -> Document | None:
     Idempotent: running it twice replaces the chunks with identical ones. A file that
     cannot be parsed ends ``failed`` with a reason a user can read, and keeps no chunks;
     an unexpected error also ends ``failed`` (and is logged) rather than staying
-    ``processing`` forever.
+    ``processing`` forever. The storage unavailable: ``failed`` with
+    ``STORAGE_UNAVAILABLE_REASON``, and ``StorageUnavailable`` raised for the task to retry.
     """
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
@@ -408,6 +419,11 @@ def document_index(*, document_id: int) -> Document | None:
     except parsers.ParseError as exc:
         logger.info("document %s failed to parse: %s", document.pk, exc.reason)
         _mark(document, DocumentStatus.FAILED, exc.reason)
+    except StorageUnavailable:
+        # Not stuck in "processing": failed with the reason, and the task tries again
+        # with backoff (the original is kept; Retry works once the storage is back).
+        _mark(document, DocumentStatus.FAILED, STORAGE_UNAVAILABLE_REASON)
+        raise
     except (OperationalError, InterfaceError):
         raise  # the database went away: the task retries with backoff
     except SoftTimeLimitExceeded:
@@ -485,8 +501,10 @@ def documents_erase(
         keys = [row[1] for row in rows]
 
         def originals_delete() -> None:
+            # Committed: the rows are gone; an original the storage (down) or a running
+            # backup keeps is deleted by the originals sweep.
             for key in keys:
-                original_delete(key)
+                original_discard(key)
 
         transaction.on_commit(originals_delete)
     return len(rows)

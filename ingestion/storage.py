@@ -1,11 +1,38 @@
-"""Where originals are stored: keys are made by OPAA, never from a user's file name."""
+"""Where originals are stored: keys are made by OPAA, never from a user's file name.
 
+Every call to the storage goes through ``storage_calls``: an outage raises
+``StorageUnavailable`` (503 with Retry-After to a client; ``ingestion.storage_errors``).
+
+Originals are write-once (a new version gets a new key). A running backup
+(``opaa.backup``) holds ``BACKUP_LOCK`` shared from its database snapshot until it has
+copied the objects that snapshot names; deleting an original takes the lock
+exclusively, so an original is never deleted under a backup that still needs it. One
+that could not be deleted then (a backup running, the storage down) stays until
+``originals_sweep`` finds it belongs to no document and deletes it.
+"""
+
+import logging
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ingestion.storage_errors import StorageUnavailable, storage_calls
+
+logger = logging.getLogger(__name__)
+
+# The Postgres advisory lock (one bigint, database-wide) a backup holds shared and a
+# deletion of originals exclusively. Any fixed number no other lock uses: "OPAA" in ASCII.
+BACKUP_LOCK = 0x4F504141
+# An object younger than this may be an upload or a sync whose row is not committed
+# yet: the sweep leaves it alone. An upload's transaction lasts seconds.
+SWEEP_GRACE = timedelta(hours=1)
 
 
 def organization_prefix(schema_name: str | None = None) -> str:
@@ -16,20 +43,52 @@ def organization_prefix(schema_name: str | None = None) -> str:
 def original_store(file: File) -> str:
     """Save an uploaded original under a generated key in the current organization."""
     key = f"{organization_prefix()}documents/{uuid.uuid4().hex}"
-    return default_storage.save(key, file)
+    with storage_calls("store an original"):
+        return default_storage.save(key, file)
 
 
 def original_read(key: str) -> bytes:
-    with default_storage.open(key, "rb") as handle:
+    with storage_calls("read an original"), default_storage.open(key, "rb") as handle:
         return handle.read()
 
 
-def original_delete(key: str) -> None:
+@contextmanager
+def _deletion_allowed() -> Iterator[bool]:
+    """True (and the backup lock held, exclusively, until the block ends) unless a
+    backup is running. Transaction-level, so it works behind PgBouncer too."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [BACKUP_LOCK])
+        yield bool(cursor.fetchone()[0])
+
+
+def original_delete(key: str) -> bool:
     """Delete an original; a missing object is not an error (deletion is idempotent).
 
-    On S3 every stored version of the key goes, so a bucket with versioning enabled
-    keeps no copy of an erased original.
+    Returns False when it was kept because a backup is running (``originals_sweep``
+    deletes it later, once no document names it). On S3 every stored version of the
+    key goes, so a bucket with versioning enabled keeps no copy of an erased original.
+    Raises ``StorageUnavailable`` when the storage is down.
     """
+    with _deletion_allowed() as allowed:
+        if not allowed:
+            logger.info("original kept while a backup runs; the sweep deletes it: %s", key)
+            return False
+        with storage_calls("delete an original"):
+            _object_delete(key)
+    return True
+
+
+def original_discard(key: str) -> None:
+    """``original_delete`` after a commit (erasure, a replaced version): an outage of
+    the storage is logged, not raised, since the rows are already gone; the object is
+    left for ``originals_sweep``."""
+    try:
+        original_delete(key)
+    except StorageUnavailable:
+        logger.warning("original left for the sweep (storage unavailable): %s", key)
+
+
+def _object_delete(key: str) -> None:
     bucket = getattr(default_storage, "bucket", None)
     if bucket is not None:
         versions = [
@@ -46,11 +105,17 @@ def original_delete(key: str) -> None:
 
 def objects_under(prefix: str) -> list[str]:
     """Every key stored under ``prefix`` (recursively), sorted; on S3 and on local disk."""
+    return sorted(objects_modified_under(prefix))
+
+
+def objects_modified_under(prefix: str) -> dict[str, datetime]:
+    """Every key stored under ``prefix`` (recursively) with when it was last written."""
     if not prefix.endswith("/"):
         raise ValueError("a storage prefix ends with '/'")
     bucket = getattr(default_storage, "bucket", None)
     if bucket is not None:  # S3: one listing call per 1,000 keys
-        return sorted(item.key for item in bucket.objects.filter(Prefix=prefix))
+        with storage_calls("list objects"):
+            return {item.key: item.last_modified for item in bucket.objects.filter(Prefix=prefix)}
     keys: list[str] = []
     pending = [prefix]
     while pending:
@@ -60,7 +125,7 @@ def objects_under(prefix: str) -> list[str]:
         folders, files = default_storage.listdir(folder)
         keys += [f"{folder}{name}" for name in files]
         pending += [f"{folder}{name}/" for name in folders]
-    return sorted(keys)
+    return {key: default_storage.get_modified_time(key) for key in sorted(keys)}
 
 
 def objects_delete_under(prefix: str) -> int:
@@ -86,3 +151,35 @@ def objects_delete_under(prefix: str) -> int:
         default_storage.delete(key)
     shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
     return len(keys)
+
+
+def originals_sweep(*, grace: timedelta = SWEEP_GRACE) -> list[str] | None:
+    """Delete the current organization's stored originals no document names any more
+    (erased or replaced while the storage was down or a backup ran, or stored by an
+    upload whose row was never written), once older than ``grace``; returns their keys,
+    or None when a backup is running (nothing is deleted then).
+
+    Reads every document of the organization (all workspaces: row-level security would
+    otherwise hide some, and their originals would look orphaned). Idempotent.
+    """
+    from ingestion.models import Document
+    from workspaces.rls import organization_scope
+
+    prefix = f"{organization_prefix()}documents/"
+    cutoff = timezone.now() - grace
+    with organization_scope(), _deletion_allowed() as allowed:
+        if not allowed:
+            return None
+        stored = objects_modified_under(prefix)
+        named = set(
+            Document.objects.filter(storage_key__startswith=prefix).values_list(
+                "storage_key", flat=True
+            )
+        )
+        orphans = [key for key, written in stored.items() if key not in named and written < cutoff]
+        with storage_calls("delete orphaned originals"):
+            for key in orphans:
+                _object_delete(key)
+    if orphans:
+        logger.info("originals sweep deleted %s orphaned objects under %s", len(orphans), prefix)
+    return orphans

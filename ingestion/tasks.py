@@ -10,7 +10,8 @@ from django.db import InterfaceError, OperationalError
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from ingestion import services, sources, sync
+from ingestion import services, sources, storage, sync
+from ingestion.storage_errors import StorageUnavailable
 from opaa.celery import app
 from opaa.tasks import OrganizationTask
 
@@ -43,7 +44,8 @@ def deliveries_count(request) -> int:
     # the hard one kills a process that did not stop.
     soft_time_limit=settings.INDEX_TIME_LIMIT_S,
     time_limit=settings.INDEX_TIME_LIMIT_S + 60,
-    autoretry_for=(OperationalError, InterfaceError),
+    # The storage down: the document is marked failed with the reason, and retried.
+    autoretry_for=(OperationalError, InterfaceError, StorageUnavailable),
     retry_backoff=True,
     retry_jitter=True,
     max_retries=5,
@@ -104,3 +106,24 @@ def sources_sync_due() -> None:
     for schema in organizations.values_list("schema_name", flat=True):
         with schema_context(schema):
             organization_sources_sync_due.delay()
+
+
+@app.task(ignore_result=True)
+def originals_sweep_all() -> int:
+    """Beat, hourly: delete, in every organization, stored originals no document names
+    (``storage.originals_sweep``): erased or replaced while the storage was down or a
+    backup ran. Returns how many. Idempotent; skipped while a backup runs."""
+    from tenants.models import Organization, OrganizationStatus
+
+    deleted = 0
+    # Suspended organizations too: an erased original must go all the same.
+    organizations = Organization.objects.filter(
+        status__in=[OrganizationStatus.ACTIVE, OrganizationStatus.SUSPENDED]
+    ).exclude(schema_name=get_public_schema_name())
+    for schema in organizations.values_list("schema_name", flat=True):
+        with schema_context(schema):
+            try:
+                deleted += len(storage.originals_sweep() or [])
+            except StorageUnavailable:
+                return deleted  # the next run finds them all again
+    return deleted

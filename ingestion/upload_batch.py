@@ -10,6 +10,7 @@ from accounts.audit import AuditContext
 from accounts.models import User
 from ingestion import services
 from ingestion.models import Document
+from ingestion.storage_errors import StorageUnavailable
 from tenants.quotas import QuotaExceeded
 from workspaces.models import Workspace
 
@@ -46,7 +47,9 @@ def upload_batch_receive(
     A refused file (empty, unsupported type, too large, over a plan limit) is reported
     and the next one is received all the same; each stored file is committed on its own
     (``upload_receive``'s transaction), so a later refusal undoes nothing. Callers bound
-    the number of files (``MAX_FILES_PER_BATCH``).
+    the number of files (``MAX_FILES_PER_BATCH``). The storage down stops the batch with
+    ``StorageUnavailable`` (503) naming the files already received, which sending the
+    batch again reports as duplicates.
     """
     results = []
     for file in files:
@@ -66,6 +69,14 @@ def upload_batch_receive(
                 )
             )
             continue
+        except StorageUnavailable as exc:
+            received = [r.filename for r in results if r.document is not None]
+            if not received:
+                raise
+            raise StorageUnavailable(
+                f"{exc.detail} Received before it failed: {', '.join(received)} "
+                "(sending them again reports them as duplicates)."
+            ) from exc
         except QuotaExceeded as exc:
             payload = exc.payload
             results.append(

@@ -33,6 +33,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Row-level security: statements see only the caller's workspaces (workspaces.rls).
     "workspaces.rls.middleware.RowLevelSecurityMiddleware",
+    # The storage of originals down: 503 with Retry-After (the API's views: DRF does it).
+    "ingestion.storage_errors.StorageUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

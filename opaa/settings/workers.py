@@ -51,6 +51,7 @@ CELERY_TASK_ROUTES = {
     "ingestion.tasks.sync_source": {"queue": "fetch"},
     "ingestion.tasks.sources_sync_due": {"queue": "default"},
     "ingestion.tasks.organization_sources_sync_due": {"queue": "default"},
+    "ingestion.tasks.originals_sweep_all": {"queue": "default"},
     "ingestion.tasks.*": {"queue": "ingest"},
 }
 CELERY_BEAT_SCHEDULE = {
@@ -66,6 +67,8 @@ CELERY_BEAT_SCHEDULE = {
     "organization-pool-replenish": {"task": "tenants.tasks.pool_replenish", "schedule": 60.0},
     # Measures each organization's usage of the day (documents, storage, sync runs).
     "usage-measure": {"task": "tenants.tasks.usage_measure_all", "schedule": 300.0},
+    # Deletes originals no document names (erased while the storage was down or a backup ran).
+    "originals-sweep": {"task": "ingestion.tasks.originals_sweep_all", "schedule": 3600.0},
     # Deletes signups whose verification link expired unused (they hold a name and a schema).
     "signups-expired-delete": {"task": "tenants.tasks.signups_expired_delete", "schedule": 3600.0},
 }
