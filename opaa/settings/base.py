@@ -21,6 +21,8 @@ MIDDLEWARE = [
     "opaa.observability.OperationalEndpointsMiddleware",
     # Request id, log context, request log line and latency histogram (opaa/observability.py).
     "opaa.observability.RequestContextMiddleware",
+    # A NUL character in the path, query, form or JSON body: 400 before any view runs.
+    "opaa.request_guard.NulCharacterMiddleware",
     # Picks the organization (schema) from the request's host.
     "django_tenants.middleware.main.TenantMainMiddleware",
     # A suspended or unconfirmed organization answers 403; plan limits render as 402/429.
@@ -103,6 +105,11 @@ SPECTACULAR_SETTINGS = {
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# With DEBUG on (make run), Django's technical error page goes only to a staff user on
+# loopback and never shows connection strings or passwords (opaa/debug_page.py).
+DEFAULT_EXCEPTION_REPORTER = "opaa.debug_page.DeveloperOnlyExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "opaa.debug_page.SecretsHiddenFilter"
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # "json": one JSON object per line (production); "console": aligned text for people.
