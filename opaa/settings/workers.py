@@ -41,6 +41,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Indexing one document (parse, chunk, embed, write) is stopped after this many seconds
 # and the document ends "failed" with the reason; a hostile file cannot hold a worker.
 INDEX_TIME_LIMIT_S = env.int("INDEX_TIME_LIMIT_S", default=600)
+# How many of one worker's indexing slots (its concurrency N) one organization may hold
+# at once, so another organization's upload never waits behind a large batch; 0: all but
+# one (N - 1, at least 1). Set it to N where one organization is alone (ingestion/fairness.py).
+INDEX_SLOTS_PER_ORGANIZATION = env.int("INDEX_SLOTS_PER_ORGANIZATION", default=0)
+# With Redis as broker, a task taken by a worker that died (SIGKILL, out of memory, a
+# lost node) goes back to its queue only after this many seconds (Redis' default: one
+# hour). It must outlast what a live worker holds a message for, or the message would
+# run twice: a whole indexing (hard limit INDEX_TIME_LIMIT_S + 60) and the longest retry
+# countdown (10 minutes, Celery's retry_backoff_max), plus a margin.
+BROKER_VISIBILITY_TIMEOUT_S = env.int(
+    "BROKER_VISIBILITY_TIMEOUT_S", default=max(INDEX_TIME_LIMIT_S + 60, 600) + 120
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_S,
+    # Look for such messages every 10 s (by default only every 10th sweep looks): one
+    # cheap Redis query, and a dead worker's task is back soon after the timeout.
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 # A worker process whose memory grew past this (KiB) is replaced after its task.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("WORKER_MAX_MEMORY_KIB", default=2_000_000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -196,3 +196,34 @@ def fault_org(committed_org) -> Callable[[str], FaultOrg]:
         return FaultOrg(org=org, client=client, email=email)
 
     return make
+
+
+@pytest.fixture
+def fault_worker(worker):
+    """``fault_worker(**env)``: the session's worker stopped, a worker of our own (solo
+    pool, every queue) started with these environment variables added; the session's
+    worker comes back afterwards. ``kill()`` / ``start()`` it at will.
+
+    ``BROKER_VISIBILITY_TIMEOUT_S`` is 10 unless given: a killed worker's task is back
+    in its queue about 10-20 s later (in production, after the longest a live worker
+    may hold one).
+    """
+    from tests.conftest import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def make(**env: str) -> WorkerProcess:
+        own = WorkerProcess(
+            {**worker.env, "BROKER_VISIBILITY_TIMEOUT_S": "10", **env}, worker.log_path
+        )
+        own.start()
+        started.append(own)
+        return own
+
+    worker.stop()
+    try:
+        yield make
+    finally:
+        for own in started:
+            own.stop()
+        worker.start()
