@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -77,6 +78,31 @@ def _demo_announce(demo, port: int) -> None:
     print("\n".join(lines), flush=True)
 
 
+def processes(*, port: int, data_dir: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """What ``opaa run`` starts under honcho: name -> (command, environment).
+
+    The development settings keep no persistent database connections (the development
+    server starts a thread per request: opaa/settings/dev.py); each process names itself
+    in pg_stat_activity (``DATABASE_APPLICATION_NAME``).
+    """
+    python = sys.executable
+    commands = {
+        "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        "worker": [
+            *(python, "-m", "celery", "-A", "opaa", "worker"),
+            *("-Q", "default,ingest,fetch", "--concurrency", "2", "-l", "info"),
+        ],
+        "beat": [
+            *(python, "-m", "celery", "-A", "opaa", "beat", "-l", "info"),
+            *("-s", str(data_dir / "celerybeat-schedule")),
+        ],
+    }
+    return {
+        name: (command, {**os.environ, "DATABASE_APPLICATION_NAME": f"opaa-{name}"})
+        for name, command in commands.items()
+    }
+
+
 def run(port: int) -> int:
     data_dir, started_redis = _prepare_environment()
     try:
@@ -110,27 +136,9 @@ def _run(data_dir: Path, port: int) -> int:
 
     from honcho.manager import Manager
 
-    python = sys.executable
-    env = dict(os.environ)
     manager = Manager()
-    manager.add_process(
-        "web",
-        f"{python} manage.py runserver 127.0.0.1:{port} --noreload",
-        env=env,
-        cwd=str(BASE_DIR),
-    )
-    manager.add_process(
-        "worker",
-        f"{python} -m celery -A opaa worker -Q default,ingest,fetch --concurrency 2 -l info",
-        env=env,
-        cwd=str(BASE_DIR),
-    )
-    manager.add_process(
-        "beat",
-        f"{python} -m celery -A opaa beat -l info -s {data_dir / 'celerybeat-schedule'}",
-        env=env,
-        cwd=str(BASE_DIR),
-    )
+    for name, (command, env) in processes(port=port, data_dir=data_dir).items():
+        manager.add_process(name, shlex.join(command), env=env, cwd=str(BASE_DIR))
     if not demo.created:
         password = credentials.read_text().split("\n")[1] if credentials.exists() else ""
         demo = type(demo)(demo.organization, False, demo.owner_email, password)

@@ -9,6 +9,8 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Two workers per core is gunicorn's advice for I/O-bound Django; answering waits on the
 # database and the LLM, not on the CPU.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Each thread keeps at most one persistent database connection (CONN_MAX_AGE): the web
+# tier holds at most workers x threads per pod (docs/deployment.md, "Database connections").
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A worker takes no more connections than it has threads: with gthread's default (1000)
 # a worker whose threads are all busy still accepts, and the question waits there while
@@ -24,6 +26,9 @@ accesslog = None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 # Worker heartbeat files on tmpfs: a container's overlay filesystem can stall them.
 worker_tmp_dir = "/dev/shm"  # noqa: S108
+# The workers' database connections show up as opaa-web in pg_stat_activity (the
+# workers inherit the environment of the arbiter, which reads this file).
+os.environ.setdefault("DATABASE_APPLICATION_NAME", "opaa-web")
 
 
 def child_exit(server, worker):

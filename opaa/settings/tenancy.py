@@ -37,8 +37,19 @@ _db["HOST"] = unquote(_db.get("HOST") or "")
 # django-tenants' backend, plus row-level security: every statement on a table with a
 # workspace_id runs in a transaction that carries the caller's workspaces (workspaces.rls).
 _db["ENGINE"] = "workspaces.rls.backend"
+# A persistent connection belongs to the thread that opened it and is reused by that
+# thread's next request for up to CONN_MAX_AGE seconds. gunicorn's gthread workers and
+# Celery's pool reuse a fixed set of threads, so a process holds at most one connection
+# per thread (docs/deployment.md, "Database connections"). A server that starts a thread
+# per request must not keep them: the development settings turn this off.
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
+# Which process holds a connection, as pg_stat_activity shows it (opaa run and the
+# image's gunicorn name theirs opaa-web, opaa-worker, opaa-beat); the URL's own
+# ?application_name= wins.
+_db.setdefault("OPTIONS", {}).setdefault(
+    "application_name", env.str("DATABASE_APPLICATION_NAME", default="opaa")
+)
 # Credentials of the schema owner, used only inside ``workspaces.rls.schema_owner_connection``.
 _db["OWNER"] = {"USER": _owner.get("USER", ""), "PASSWORD": _owner.get("PASSWORD", "")}
 DATABASES = {"default": _db}
