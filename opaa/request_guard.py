@@ -3,11 +3,12 @@
 Postgres text cannot hold NUL (U+0000): a query parameter, path segment, form field or
 JSON string with one used to reach the database and fail there as a 500. Rather than
 each view checking its own input, this middleware looks at everything a view can read
-as text — the path, the query string, form fields (URL-encoded and the non-file parts
-of multipart bodies) and the strings (keys and values) of a JSON body — and answers
-400 with one message: JSON (``{"detail": ...}``) under ``/api/``, a small HTML page
-elsewhere. Uploaded files are not looked at: their bytes go to storage, not to text
-columns, and binary files contain NUL bytes legitimately.
+as text — the path, the query string, cookies and the Authorization header, form
+fields (URL-encoded and the non-file parts of multipart bodies) and the strings (keys
+and values) of a JSON body — and answers 400 with one message: JSON
+(``{"detail": ...}``) under ``/api/``, a small HTML page elsewhere. Uploaded files
+are not looked at: their bytes go to storage, not to text columns, and binary files
+contain NUL bytes legitimately (a NUL in a file's name is dropped by Django).
 
 The form and JSON body are read here once; Django and DRF reuse what was read, so the
 view parses nothing twice (DRF takes the already parsed form, and re-reads a JSON body
@@ -80,10 +81,17 @@ def _body_strings(request: HttpRequest) -> Iterable[str]:
 
 
 def request_has_nul(request: HttpRequest) -> bool:
-    """True when the path, query string, form fields or JSON strings hold a NUL."""
+    """True when the path, query string, cookies, Authorization header, form fields or
+    JSON strings hold a NUL."""
     if NUL in request.path_info or NUL in request.path:
         return True
     if any(NUL in text for text in _query_strings(request.GET)):
+        return True
+    # Cookie values may carry one as a quoted octal escape ("\\000"); the session cookie
+    # and the Authorization header's token are looked up in the database.
+    if any(NUL in text for item in request.COOKIES.items() for text in item):
+        return True
+    if NUL in request.META.get("HTTP_AUTHORIZATION", ""):
         return True
     return any(NUL in text for text in _body_strings(request))
 

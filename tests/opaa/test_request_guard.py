@@ -119,6 +119,27 @@ def test_anonymous_requests_get_the_same_400(world, db):
     assert response.json() == {"detail": MESSAGE}
 
 
+def test_a_cookie_with_a_nul_is_refused(world, db):
+    """A quoted cookie value may spell NUL as an octal escape; the session lookup used
+    to fail on it."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST=world.acme.domain, HTTP_COOKIE='sessionid="abcdefgh\\000ijkl"')
+    response = client.get("/ask/")
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+def test_an_authorization_header_with_a_nul_is_refused(world, db):
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_HOST=world.acme.domain)
+    client.credentials(HTTP_AUTHORIZATION="Bearer opaa_abc\x00def")
+    response = client.get("/api/v1/documents")
+    assert response.status_code == 400
+    assert response.json() == {"detail": MESSAGE}
+
+
 def test_requests_without_nul_pass(alice_api, alice_portal):
     assert alice_api.get("/api/v1/documents?workspace=general").status_code == 200
     assert alice_portal.get("/documents/?workspace=general").status_code == 200
