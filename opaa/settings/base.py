@@ -98,6 +98,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Ask your organization's documents and get answers with cited sources.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Two choice sets have fields named "status": each gets a stable name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "ingestion.models.DocumentStatus",
+        "SyncRunStatusEnum": "ingestion.models.SyncStatus",
+    },
 }
 
 # Upload limit for one file; the request body limit is set a little above it so the
