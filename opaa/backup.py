@@ -7,9 +7,10 @@ for one organization) holds:
 - ``database.dump``: ``pg_dump --format=custom`` of the whole database (every
   organization's schema and the public one), or of one organization's schema, one
   consistent snapshot;
-- ``objects/<key>``: every stored object under ``org/`` (or ``org/<schema>/``),
-  copied from the configured storage (local disk or S3) after the dump, so every
-  object the dump refers to is there unless it was deleted in between;
+- ``objects/<key>``: the stored objects of the dump's point in time under ``org/`` (or
+  ``org/<schema>/``), copied from the configured storage (local disk or S3): every
+  original a document of the dump names, and nothing stored after it (see
+  ``backup_create`` for how writes going on meanwhile are kept out or kept back);
 - ``manifest.json``: format, scope, OPAA version, time, database server version,
   schemas, the organizations with their public rows (name, status, plan, domains,
   usage), the last migration of each app, and the size and SHA-256 of the dump and of
@@ -32,6 +33,8 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -43,7 +46,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.db import connection
 
-from ingestion.storage import objects_under
+from ingestion.storage import BACKUP_LOCK, objects_under
 from opaa.settings.env import DATA_DIR
 
 FORMAT = 1
@@ -56,6 +59,10 @@ DUMP = "database.dump"
 OBJECTS = "objects/"
 PREFIX = "org/"
 ARCHIVE_PREFIX = "opaa-backup-"
+# Where documents' originals live: org/<schema>/documents/<key>.
+DOCUMENT_KEY = re.compile(r"org/[^/]+/documents/[^/]+")
+# How long a backup waits for a deletion of originals under way (a sweep) to finish.
+BACKUP_LOCK_TIMEOUT = "5min"
 # opaa-backup-20261127T020000Z.tar or opaa-backup-org-acme-20261127T020000Z.tar
 ARCHIVE_NAME = re.compile(
     r"opaa-backup-(?:org-(?P<slug>[-a-zA-Z0-9_]+)-)?(?P<time>\d{8}T\d{6}Z)\.tar"
@@ -265,6 +272,59 @@ def _reads_every_row(database: Database) -> None:
         )
 
 
+@contextmanager
+def _consistency_point(database: Database) -> Iterator[tuple[str, object]]:
+    """A snapshot of the database for ``pg_dump --snapshot``, and an open transaction
+    reading that same snapshot; ``BACKUP_LOCK`` held shared until the block ends, so no
+    original is deleted meanwhile (``ingestion.storage.original_delete`` keeps it for
+    the sweep instead)."""
+    import psycopg
+
+    try:
+        db = psycopg.connect(database.conninfo(), password=database.password or None)
+    except psycopg.Error as exc:
+        raise BackupError(f"Could not connect to the database: {exc}") from exc
+    try:
+        db.autocommit = True
+        db.execute(f"SET lock_timeout = '{BACKUP_LOCK_TIMEOUT}'")
+        try:
+            # Taken before the snapshot: a deletion committed before it has its rows
+            # gone from the snapshot; one after it waits for the backup to end.
+            db.execute("SELECT pg_advisory_lock_shared(%s)", [BACKUP_LOCK])
+        except psycopg.errors.LockNotAvailable as exc:
+            raise BackupError(
+                f"Deleting stored originals held the backup lock for {BACKUP_LOCK_TIMEOUT}; "
+                "try again."
+            ) from exc
+        db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot = db.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        yield snapshot, db
+    finally:
+        db.close()  # ends the transaction and releases the lock
+
+
+def _schemas(db) -> list[str]:
+    """Every schema in ``db``'s snapshot (an organization created meanwhile included)."""
+    rows = db.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+        "AND nspname <> 'information_schema' ORDER BY 1"
+    )
+    return [row[0] for row in rows]
+
+
+def _document_keys(db, schemas: list[str]) -> set[str]:
+    """The storage keys every document of ``schemas`` names, in ``db``'s snapshot."""
+    keys: set[str] = set()
+    for schema in schemas:
+        quoted = '"' + schema.replace('"', '""') + '"'
+        exists = db.execute("SELECT to_regclass(%s)", [f"{quoted}.ingestion_document"]).fetchone()
+        if exists[0] is None:
+            continue  # the public schema, or a spare organization not yet migrated
+        rows = db.execute(f"SELECT storage_key FROM {quoted}.ingestion_document")  # noqa: S608
+        keys.update(row[0] for row in rows if row[0])
+    return keys
+
+
 @dataclass(frozen=True)
 class BackupResult:
     path: Path
@@ -282,10 +342,16 @@ def backup_create(
     of one organization (its schema, its public rows, its objects) when ``organization``
     names its slug.
 
-    The dump is one snapshot (pg_dump runs in a single repeatable-read transaction);
-    writes going on meanwhile are in the backup or not, never half. Stored objects are
-    write-once (a new version of a document gets a new key), so copying them after the
-    dump finds every one the dump names, except one deleted in between.
+    The consistency point is one database snapshot: the dump is taken from it
+    (``pg_dump --snapshot``), and the documents' originals copied are exactly those its
+    documents name, read in the same snapshot. Writes going on meanwhile are in the
+    backup or not, never half: an original stored after the snapshot is left out (its
+    document is not in the dump), and one deleted after it (an erasure, a replaced
+    version) is kept until the objects are copied: deleting an original skips it while
+    a backup holds ``BACKUP_LOCK``, and the hourly originals sweep deletes it
+    afterwards. Originals are write-once (a new version gets a new key). A
+    named original missing all the same (lost outside OPAA) is listed in the manifest
+    under ``missing_objects``.
     """
     database = database or Database.from_settings()
     storage = storage or default_storage
@@ -301,14 +367,23 @@ def backup_create(
     destination.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     name = archive_name(started, organization)
-    with tempfile.TemporaryDirectory(dir=destination) as work:
+    with (
+        tempfile.TemporaryDirectory(dir=destination) as work,
+        _consistency_point(database) as (snapshot, db),
+    ):
         dump = Path(work) / DUMP
         only = ["--schema", schema] if schema else []
         _run(
-            [pg_tool("pg_dump"), "--format=custom", *only, "--file", str(dump),
-             "-d", database.conninfo()],
+            [pg_tool("pg_dump"), "--format=custom", f"--snapshot={snapshot}", *only,
+             "--file", str(dump), "-d", database.conninfo()],
             database,
         )  # fmt: skip
+        named = _document_keys(db, [schema] if schema else _schemas(db))
+        listed = objects_in(storage, prefix)
+        # Other objects than originals (none today) are copied as listed.
+        keys = sorted(
+            named.intersection(listed) | {k for k in listed if not DOCUMENT_KEY.fullmatch(k)}
+        )
         manifest = {
             "format": FORMAT,
             "scope": SCOPE_ORGANIZATION if schema else SCOPE_INSTALLATION,
@@ -318,12 +393,13 @@ def backup_create(
             **_describe(database, schema),
             "organizations": organizations,
             "objects": [],
+            "missing_objects": sorted(named.difference(listed)),
         }
         archive = destination / name
         partial = archive.with_suffix(".tar.partial")
         with tarfile.open(partial, "w") as tar:
             tar.add(dump, arcname=DUMP)
-            for key in objects_in(storage, prefix):
+            for key in keys:
                 with storage.open(key, "rb") as handle:
                     data = handle.read()
                 manifest["objects"].append(

@@ -14,7 +14,9 @@ prefix all free. Then:
 4. sign-in sessions are dropped (everyone signs in again), the schema is migrated to
    this version of OPAA, which also re-applies row-level security and the application
    role's grants (``workspaces.rls.policies``);
-5. an ``organization.restored`` event goes to the platform's audit log.
+5. documents the backup caught before they were indexed (pending or processing: their
+   task was in the old installation's queue) are queued for indexing again;
+6. an ``organization.restored`` event goes to the platform's audit log.
 
 A failure at any step removes what the restore had made, so it can simply be run again.
 """
@@ -63,6 +65,8 @@ class RestoredOrganization:
     backup_created_at: str
     # What could not be restored as it was (e.g. a plan this installation lacks).
     warnings: list[str] = field(default_factory=list)
+    # Documents queued for indexing again (caught pending or processing by the backup).
+    reindexed: int = 0
 
 
 def _quote(name: str) -> str:
@@ -228,6 +232,7 @@ def organization_restore(
             raise
         finally:
             connection.set_schema_to_public()
+        reindexed = _indexing_resume(schema, warnings)
         audit_record(
             action=AuditAction.ORGANIZATION_RESTORED,
             context=audit,
@@ -242,7 +247,34 @@ def organization_restore(
         objects=len(objects),
         backup_created_at=manifest["created_at"],
         warnings=warnings,
+        reindexed=reindexed,
     )
+
+
+def _indexing_resume(schema: str, warnings: list[str]) -> int:
+    """Queue for indexing the restored documents still pending or processing; returns
+    how many. A failure to queue (the broker down) is a warning, not a failed restore:
+    Retry on each document queues it later."""
+    from ingestion.models import Document, DocumentStatus
+    from ingestion.services import document_reindex
+    from workspaces.rls import organization_scope
+
+    busy = [DocumentStatus.PENDING, DocumentStatus.PROCESSING]
+    try:
+        with schema_context(schema), organization_scope():
+            documents = list(Document.objects.filter(status__in=busy).order_by("pk"))
+            for document in documents:
+                document_reindex(document=document)
+    except Exception:
+        logger.exception("restored documents could not be queued for indexing")
+        warnings.append(
+            "Documents that were being indexed at the backup could not be queued for "
+            "indexing again: use Retry on each."
+        )
+        return 0
+    finally:
+        connection.set_schema_to_public()
+    return len(documents)
 
 
 def _undo(database, set_role, schema, organization, written, storage) -> None:
