@@ -44,7 +44,7 @@ from ingestion.services import (
     upload_validate,
 )
 from ingestion.sources import UNFINISHED, source_spec
-from ingestion.storage import original_delete, original_store
+from ingestion.storage import original_discard, original_store
 from opaa import metrics
 from tenants import quotas
 from workspaces.readers import readers_coerce
@@ -335,7 +335,7 @@ def _document_write(source: Source, item: Item, known: Known | None, data: bytes
                 setattr(document, name, value)
             document.version += 1
             document.save()
-            transaction.on_commit(lambda: original_delete(old_key))
+            transaction.on_commit(lambda: original_discard(old_key))
         document_enqueue_indexing(document=document)
 
     def guarded() -> None:
@@ -343,7 +343,7 @@ def _document_write(source: Source, item: Item, known: Known | None, data: bytes
             with transaction.atomic():
                 write()
         except Exception:
-            original_delete(key)
+            original_discard(key)
             raise
 
     return guarded
