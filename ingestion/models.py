@@ -126,7 +126,9 @@ class Chunk(models.Model):
     # Number of indexed words (with repeats): the document length in BM25 scoring.
     lexeme_count = models.PositiveIntegerField(default=0)
     # A copy of its document's readers (``workspaces.readers``), so retrieval filters by
-    # them inside the SQL; written with the chunks and whenever the document's change.
+    # them inside the SQL. The database keeps it equal to the document's: it is filled
+    # from the document row on every insert (migration 0009, whatever readers the writer
+    # passes) and follows every change of the document's readers (migration 0007).
     readers = ArrayField(models.CharField(max_length=320), default=list, blank=True)
     # SHA-256 of the embedding model's name and the exact text it embedded: a re-index
     # reuses the vector of a chunk with the same hash instead of embedding it again.

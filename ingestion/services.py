@@ -309,7 +309,9 @@ def chunks_write(
             heading_path=list(draft.heading_path),
             token_count=draft.token_count,
             embedding=vector,
-            readers=list(document.readers),
+            # No readers here: the database copies the document's current readers into
+            # every chunk it inserts (ingestion migration 0009), so readers set while
+            # this document was being embedded are the ones its chunks get.
             content_sha256=key,
         )
         for draft, vector, key in zip(drafts, vectors, keys or [""] * len(drafts), strict=True)
