@@ -210,10 +210,12 @@ class DocumentDetailView(WorkspaceAPIView):
 
     def get_document(self, pk: int) -> Document:
         document = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
-        self.object_workspace_check(document.workspace)
+        # Readers before the role: a document the caller may not read is a 404 for every
+        # method, as a missing id is; only a readable one can answer 403 (role too low).
         readers = reader_scope(self.request.user, [document.workspace])
         if not readers.can_read(workspace_id=document.workspace_id, readers=document.readers):
             raise Http404("No such document.")  # existence is not revealed
+        self.object_workspace_check(document.workspace)
         return document
 
     @extend_schema(responses=DocumentSerializer)

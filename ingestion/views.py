@@ -33,10 +33,10 @@ def _readable_document(request, pk: int, *, role: str = Role.VIEWER) -> Document
         ),
         pk=pk,
     )
-    workspace_for(request.user, document.workspace.slug, role=role)
     scope = reader_scope(request.user, [document.workspace])
     if not scope.can_read(workspace_id=document.workspace_id, readers=document.readers):
-        raise Http404("No such document.")  # as if it did not exist
+        raise Http404("No such document.")  # as if it did not exist, whatever the action
+    workspace_for(request.user, document.workspace.slug, role=role)
     return document
 
 
