@@ -5,12 +5,13 @@ storing originals), ``ingest`` for parsing and embedding one document, ``default
 the beat dispatch.
 """
 
+from celery.exceptions import Retry
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from ingestion import services, sources, storage, sync
+from ingestion import fairness, services, sources, storage, sync
 from ingestion.storage_errors import StorageUnavailable
 from opaa.celery import app
 from opaa.tasks import OrganizationTask
@@ -50,7 +51,7 @@ def deliveries_count(request) -> int:
     retry_jitter=True,
     max_retries=5,
 )
-def index_document(self, document_id: int) -> None:
+def index_document(self, document_id: int, deferrals: int = 0) -> None:
     """Index one document of the task's organization.
 
     Running it twice is harmless: the second run replaces the chunks with the same
@@ -58,12 +59,40 @@ def index_document(self, document_id: int) -> None:
     parsed is not an error here (the document ends ``failed`` with its reason), nor is
     one whose indexing already stopped ``MAX_DELIVERIES - 1`` workers (failed, not
     tried again).
+
+    When the organization already holds its share of this worker's slots
+    (``ingestion.fairness``), the task is sent again with a countdown and this message
+    acknowledged, so the slot goes to another organization's document; ``deferrals``
+    counts how often that happened. A deferral keeps the task id and retry number and
+    is not counted as a delivery (the count is taken once a slot is held), so neither
+    the database retries nor ``MAX_DELIVERIES`` are used up by waiting. A worker killed
+    between sending the deferred copy and acknowledging this message leaves two
+    messages: the document is indexed twice, which is harmless.
     """
-    attempts = deliveries_count(self.request)
-    if attempts >= MAX_DELIVERIES:
-        services.document_index_abandon(document_id=document_id, attempts=attempts - 1)
-        return
-    services.document_index(document_id=document_id)
+    try:
+        slot = fairness.index_slot_take(self.request)
+    except fairness.SlotDeferred:
+        countdown = fairness.defer_seconds(deferrals)
+        again = self.signature_from_request(
+            self.request,
+            args=(document_id,),
+            kwargs={"deferrals": deferrals + 1},
+            countdown=countdown,
+        )
+        again.apply_async()
+        # Acknowledges this message (acks late) without sending another one.
+        raise Retry(
+            "the organization holds its share of indexing slots", when=countdown, sig=again
+        ) from None
+    try:
+        attempts = deliveries_count(self.request)
+        if attempts >= MAX_DELIVERIES:
+            services.document_index_abandon(document_id=document_id, attempts=attempts - 1)
+            return
+        services.document_index(document_id=document_id)
+    finally:
+        if slot is not None:
+            slot.release()
 
 
 @app.task(

@@ -1,0 +1,144 @@
+"""A fair share of each worker's indexing slots per organization.
+
+A worker runs as many ``index_document`` tasks at once as its concurrency N. Without a
+limit one organization that queues large documents takes every slot, and another
+organization's one-page upload waits until one of them finishes (minutes for a
+2,000-page PDF). So an organization may hold at most ``INDEX_SLOTS_PER_ORGANIZATION``
+of a worker's slots at once (0, the default: all but one, ``max(1, N - 1)``); the
+other slots stay free for everyone else.
+
+A slot is a *lease* in Redis: a sorted set per worker and organization whose members
+are the running tasks, each scored by its expiry time. A task takes one before it
+starts indexing, renews it in a background thread every third of ``LEASE_TTL_S``
+while it runs, and drops it when done; a worker killed mid-task (SIGKILL, the
+out-of-memory killer, the hard time limit) stops renewing, and its leases expire
+after ``LEASE_TTL_S`` seconds. An organization over its share does not wait inside a
+worker slot: its task is sent again with a short countdown (``SlotDeferred``) and the
+slot goes to the next message in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+
+from celery.signals import celeryd_after_setup
+from django.conf import settings
+from django.db import connection
+from django_redis import get_redis_connection
+
+logger = logging.getLogger(__name__)
+
+# Long enough that a renewal every LEASE_TTL_S / 3 survives a busy second or two,
+# short enough that a dead worker's slot is free again well within a minute.
+LEASE_TTL_S = 30
+# A deferred task comes back after 1, 2, 4 ... seconds, at most this many, with jitter:
+# soon enough that the organization's next document starts shortly after a slot frees,
+# and a queue of a thousand deferred documents costs a few Redis calls per second.
+DEFER_MAX_S = 30
+
+# Takes a slot if the organization holds fewer than the limit on this worker. The
+# expired members (leases of a dead worker process) are dropped first; the key itself
+# expires when nothing renews it.
+_LEASE_TAKE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
+redis.call('EXPIRE', KEYS[1], 4 * tonumber(ARGV[4]))
+return 1
+"""
+
+# The concurrency of the worker this process belongs to, set when the worker starts
+# (before its pool forks); None outside a worker (web processes, eager tasks).
+_worker_concurrency: int | None = None
+
+
+@celeryd_after_setup.connect
+def _worker_concurrency_record(sender, instance, **kwargs) -> None:
+    global _worker_concurrency
+    _worker_concurrency = getattr(instance, "max_concurrency", None) or instance.concurrency
+
+
+def slots_per_organization(concurrency: int) -> int:
+    """How many of a worker's ``concurrency`` slots one organization may hold."""
+    configured = settings.INDEX_SLOTS_PER_ORGANIZATION
+    if configured > 0:
+        return configured
+    return max(1, concurrency - 1)
+
+
+def defer_seconds(deferrals: int) -> float:
+    """Countdown before a task deferred ``deferrals`` times before is tried again."""
+    ceiling = min(DEFER_MAX_S, 2 ** min(deferrals, 10))
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+
+class SlotDeferred(Exception):
+    """The organization holds its share of this worker's slots; try again later."""
+
+
+class IndexSlot:
+    """One organization's lease on one of a worker's indexing slots.
+
+    ``acquire`` returns False when the organization already holds its share; while
+    held, a daemon thread renews the lease; ``release`` stops it and drops the lease.
+    Not re-entrant.
+    """
+
+    def __init__(self, *, hostname: str, limit: int) -> None:
+        self.key = f"opaa:index-slots:{hostname}:{connection.schema_name}"
+        self.limit = limit
+        self.token = uuid.uuid4().hex
+        self.stopped = threading.Event()
+        self.renewer: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        taken = get_redis_connection("default").eval(
+            _LEASE_TAKE, 1, self.key, time.time(), self.token, self.limit, LEASE_TTL_S
+        )
+        if not taken:
+            return False
+        self.renewer = threading.Thread(target=self._renew_until_stopped, daemon=True)
+        self.renewer.start()
+        return True
+
+    def _renew_until_stopped(self) -> None:
+        while not self.stopped.wait(LEASE_TTL_S / 3):
+            try:
+                # Plain ZADD, not XX: the task is running, so it counts even if a stall
+                # let its lease expire meanwhile.
+                with get_redis_connection("default").pipeline() as pipe:
+                    pipe.zadd(self.key, {self.token: time.time() + LEASE_TTL_S})
+                    pipe.expire(self.key, 4 * LEASE_TTL_S)
+                    pipe.execute()
+            except Exception:  # Redis away: the lease may lapse, the indexing goes on
+                logger.warning("could not renew indexing slot %s", self.key, exc_info=True)
+
+    def release(self) -> None:
+        self.stopped.set()
+        if self.renewer is not None:
+            self.renewer.join()
+        try:
+            get_redis_connection("default").zrem(self.key, self.token)
+        except Exception:  # it expires by itself
+            logger.warning("could not release indexing slot %s", self.key, exc_info=True)
+
+
+def index_slot_take(request) -> IndexSlot | None:
+    """The slot a task (its Celery ``request``) runs in, or None when no limit applies:
+    outside a worker (eager or direct calls), or when one organization may hold every
+    slot of the worker. Raises ``SlotDeferred`` when the organization holds its share."""
+    concurrency = _worker_concurrency
+    if request.is_eager or request.hostname is None or concurrency is None:
+        return None
+    limit = slots_per_organization(concurrency)
+    if limit >= concurrency:
+        return None
+    slot = IndexSlot(hostname=request.hostname, limit=limit)
+    if not slot.acquire():
+        raise SlotDeferred
+    return slot

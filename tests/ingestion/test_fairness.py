@@ -1,0 +1,114 @@
+"""One organization's large documents do not hold every indexing slot of a worker.
+
+A real prefork worker with two slots: organization Heavyco queues three long PDFs,
+then organization Lightco uploads one page. With the fair share (the default: one
+organization holds at most all but one of a worker's slots) Lightco's page takes the
+free slot at once and is indexed before Heavyco's second document; without it, both
+slots go to Heavyco and the page waits until two of Heavyco's documents are done.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import PASSWORD, WorkerProcess
+from tests.fakes.pdf import make_pdf
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def two_slot_worker(worker, settings):
+    """The session's worker paused; a prefork worker with two slots instead."""
+    from opaa.celery import app
+
+    worker.stop()
+    pair = WorkerProcess(worker.env, worker.log_path, pool="prefork", concurrency=2)
+    pair.start()
+    try:
+        yield pair
+    finally:
+        pair.stop()
+        # Nothing of this test's organizations (dropped afterwards) may reach the next worker.
+        app.control.purge()
+        worker.start()
+
+
+def _client(org, email: str):
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_HOST=org.domain)
+    token = base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()
+    client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
+    return client
+
+
+def _upload(client, name: str, data: bytes) -> int:
+    handle = io.BytesIO(data)
+    handle.name = name
+    response = client.post("/api/v1/documents", {"file": handle}, format="multipart")
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def _indexed(client, document_id: int, timeout: float = 150) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/documents/{document_id}").json()
+        if body["status"] in {"indexed", "failed"}:
+            assert body["status"] == "indexed", body
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"document {document_id} still {body['status']}")
+
+
+def _long_pdf(seed: int) -> bytes:
+    """8 pages of 30 distinct lines (about 40 chunks): many times the work of one page."""
+    pages = [
+        [
+            f"Report {seed} page {page} line {line}: the audit of cost centre "
+            f"{(page * 30 + line) % 113} found {line % 17} open items in ledger {page}."
+            for line in range(30)
+        ]
+        for page in range(8)
+    ]
+    return make_pdf(pages)
+
+
+def test_a_light_organization_is_not_held_up_by_a_heavy_one(two_slot_worker, committed_org):
+    heavy_org = committed_org("heavyco", "hank@heavyco.example")
+    heavy = _client(heavy_org, "hank@heavyco.example")
+    light = _client(committed_org("lightco", "lena@lightco.example"), "lena@lightco.example")
+
+    heavy_ids = [_upload(heavy, f"report-{n}.pdf", _long_pdf(n)) for n in range(3)]
+    page_id = _upload(light, "canteen.md", b"# Canteen\n\nLunch is served from 11:30.\n")
+
+    page = _indexed(light, page_id)
+    reports = [_indexed(heavy, document_id) for document_id in heavy_ids]
+
+    page_done = datetime.fromisoformat(page["indexed_at"])
+    before_page = [r for r in reports if datetime.fromisoformat(r["indexed_at"]) < page_done]
+    # Without the fair share two of Heavyco's reports are always done first.
+    assert len(before_page) <= 1, [r["indexed_at"] for r in reports] + [page["indexed_at"]]
+    # Deferred tasks are not lost: every report is indexed, whole (each has the same
+    # number of chunks, none twice).
+    assert len(set(_chunk_counts(heavy_org, heavy_ids))) == 1
+
+
+def _chunk_counts(org, document_ids: list[int]) -> list[int]:
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from ingestion.models import Chunk
+    from workspaces.rls import organization_scope
+
+    with schema_context(org.schema), organization_scope():
+        counts = [Chunk.objects.filter(document_id=pk).count() for pk in document_ids]
+    connection.set_schema_to_public()
+    assert all(counts), counts
+    return counts
