@@ -41,7 +41,14 @@ def index_changed(*, workspace_id: int) -> None:
     transaction.on_commit(bump)
 
 
-def _answer_key(question: str, workspace_id: int, model: str, readers: ReaderScope) -> str:
+def answer_key(question: str, *, workspace_id: int, readers: ReaderScope, model: str) -> str:
+    """The cache key of ``question``'s answer, taken *before* retrieval starts.
+
+    The key holds the workspace's index version as it was then: an answer whose
+    passages were read before a change to the index (a document restricted, deleted,
+    re-indexed) is stored under the old version and never served after the change,
+    even when it is stored after the version moved on.
+    """
     normalized = " ".join(question.lower().split())
     digest = hashlib.sha256(f"{model}\n{normalized}".encode()).hexdigest()
     version = index_version(workspace_id)
@@ -49,12 +56,10 @@ def _answer_key(question: str, workspace_id: int, model: str, readers: ReaderSco
     return f"answer:{connection.schema_name}:{workspace_id}:{version}:{scope}:{digest}"
 
 
-def answer_cached(
-    question: str, *, workspace_id: int, readers: ReaderScope, model: str
-) -> Answer | None:
+def answer_cached(key: str) -> Answer | None:
     if not settings.ANSWER_CACHE_TTL_S:
         return None
-    data = cache.get(_answer_key(question, workspace_id, model, readers))
+    data = cache.get(key)
     if data is None:
         return None
     citations = [
@@ -70,12 +75,7 @@ def answer_cached(
     return Answer(**{**data, "prompt_tokens": 0, "completion_tokens": 0}, citations=citations)
 
 
-def answer_store(
-    question: str, answer: Answer, *, workspace_id: int, readers: ReaderScope, model: str
-) -> None:
+def answer_store(key: str, answer: Answer) -> None:
+    """Cache ``answer`` under ``key`` (from :func:`answer_key`, taken before retrieval)."""
     if settings.ANSWER_CACHE_TTL_S:
-        cache.set(
-            _answer_key(question, workspace_id, model, readers),
-            dataclasses.asdict(answer),
-            timeout=settings.ANSWER_CACHE_TTL_S,
-        )
+        cache.set(key, dataclasses.asdict(answer), timeout=settings.ANSWER_CACHE_TTL_S)

@@ -16,7 +16,7 @@ from accounts.models import User
 from opaa import metrics, outbound
 from opaa.crypto import decrypt
 from search.answering import Answer, Passage, answer_extractive
-from search.cache import answer_cached, answer_store
+from search.cache import answer_cached, answer_key, answer_store
 from search.confidence import answer_confidence
 from search.conversations import HISTORY_TURNS, conversation_touch, followup_standalone
 from search.llm import (
@@ -276,6 +276,8 @@ class _Asking:
     chain: list[LLMConfig]
     workspace: Workspace
     readers: ReaderScope
+    # Taken before any passage is read (``search.cache.answer_key``).
+    cache_key: str
 
     @classmethod
     def start(
@@ -287,12 +289,20 @@ class _Asking:
         conversation: Conversation | None,
     ) -> _Asking:
         chain = llm_chain()
+        standalone = standalone_question(text, conversation, chain)
+        readers = reader_scope(user, [workspace])
         return cls(
             text=text,
-            standalone=standalone_question(text, conversation, chain),
+            standalone=standalone,
             chain=chain,
             workspace=workspace,
-            readers=reader_scope(user, [workspace]),
+            readers=readers,
+            cache_key=answer_key(
+                standalone,
+                workspace_id=workspace.pk,
+                readers=readers,
+                model=chain[0].model if chain else EXTRACTIVE,
+            ),
         )
 
     @property
@@ -302,9 +312,7 @@ class _Asking:
     def cached(self, *, fresh: bool) -> Answer | None:
         if fresh:
             return None
-        return answer_cached(
-            self.standalone, workspace_id=self.workspace.pk, readers=self.readers, model=self.model
-        )
+        return answer_cached(self.cache_key)
 
     def settle(self, answer: Answer | None, passages: list[Passage]) -> Answer:
         """The answer to give, cached when it is the one meant: the LLM's ``answer``;
@@ -314,13 +322,7 @@ class _Asking:
             answer = answer_extractive(self.standalone, passages)
             if self.chain and passages:
                 return answer
-        answer_store(
-            self.standalone,
-            answer,
-            workspace_id=self.workspace.pk,
-            readers=self.readers,
-            model=self.model,
-        )
+        answer_store(self.cache_key, answer)
         return answer
 
 

@@ -47,3 +47,41 @@ def test_llm_failure_fallback_is_not_cached(acme, alice_api, upload_indexed):
         server.fail_status = None
         second = alice_api.post("/api/v1/ask", {"question": "Where do visitors park?"}).json()
     assert second["mode"] == "llm"
+
+
+def test_an_answer_written_while_its_document_was_restricted_is_never_served(
+    acme, alice_api, bob_api, upload_indexed, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The passages were read before the restriction, the answer stored after the index
+    version moved on: it must be stored under the version it was read at, not served to
+    bob (outside the new readers) as the current answer (issue 11, finding 1)."""
+    from accounts.audit import AuditContext
+    from ingestion.models import Document
+    from ingestion.readers import document_readers_set
+    from search import services
+
+    document_id = upload_indexed(bob_api, "guide.md", GUIDE, workspace="sales")["id"]
+    llm_answer = services._llm_answer
+
+    def restrict_while_answering(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            document_readers_set(
+                document=Document.objects.get(pk=document_id),
+                readers=["group:finance"],
+                audit=AuditContext(),
+            )
+        return llm_answer(*args, **kwargs)
+
+    question = {"question": "Where do visitors park?", "workspace": "sales"}
+    with (
+        FakeOpenAIServer() as server,
+        override_settings(LLM_API_BASE=server.base_url, LLM_MODEL="m1"),
+    ):
+        monkeypatch.setattr(services, "_llm_answer", restrict_while_answering)
+        first = bob_api.post("/api/v1/ask", question).json()
+        assert document_id in {c["document_id"] for c in first["citations"]}  # read before
+        monkeypatch.setattr(services, "_llm_answer", llm_answer)
+        again = bob_api.post("/api/v1/ask", question)
+        assert again.status_code == 200
+        assert document_id not in {c["document_id"] for c in again.json()["citations"]}
+        assert "level -1" not in again.content.decode()
