@@ -23,6 +23,7 @@ MAX_TITLE_CHARS = 200
 HISTORY_TURNS = 4
 # Shown instead of an answer written from a source the viewer may not read.
 ANSWER_WITHHELD = "This answer is hidden: it cites documents you may not read."
+ANSWER_HIDDEN_NOT_FLAGGABLE = "This answer is hidden from you, so its sources cannot be flagged."
 # Words that point back at an earlier turn ("what about *it*?").
 _REFERRING = re.compile(
     r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|same|also|"
@@ -71,25 +72,35 @@ def conversation_turns(conversation: Conversation, *, viewer: User) -> list[Ques
     A citation of a document ``viewer`` may not read (now: readers change, and shared
     conversations are read by others) is left out, and the answer written from it is
     replaced by ``ANSWER_WITHHELD``, so nothing of that document shows; a document
-    deleted since counts as unreadable. The returned objects are changed in memory
-    only: never save them.
+    deleted since counts as unreadable; such a turn has ``hidden`` set. The returned
+    objects are changed in memory only: never save them.
     """
     turns = list(conversation.questions.order_by("created_at", "pk"))
+    for turn in turns:
+        turn.hidden = False
     cited = {c["document_id"] for turn in turns for c in turn.citations}
     if not cited:
         return turns
-    scope = reader_scope(viewer, [conversation.workspace])
-    readable = set(
-        Document.objects.filter(
-            scope.q(), pk__in=cited, workspace_id=conversation.workspace_id
-        ).values_list("pk", flat=True)
-    )
+    readable = _documents_readable(viewer, conversation.workspace, cited)
     for turn in turns:
         shown = [c for c in turn.citations if c["document_id"] in readable]
         if len(shown) < len(turn.citations):
             turn.citations = shown
             turn.answer = ANSWER_WITHHELD
+            turn.hidden = True
     return turns
+
+
+def _documents_readable(viewer: User, workspace: Workspace, ids: set[int]) -> set[int]:
+    """Those of the documents ``ids`` that still exist and ``viewer`` may read."""
+    if not ids:
+        return set()
+    scope = reader_scope(viewer, [workspace])
+    return set(
+        Document.objects.filter(scope.q(), pk__in=ids, workspace_id=workspace.pk).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def question_for_feedback(user: User, pk: int) -> Question:
@@ -97,7 +108,7 @@ def question_for_feedback(user: User, pk: int) -> Question:
     readable = workspaces_readable(user)
     question = (
         Question.objects.filter(pk=pk, workspace__in=readable)
-        .select_related("conversation")
+        .select_related("conversation", "workspace")
         .first()
     )
     if question is None:
@@ -203,8 +214,16 @@ def feedback_submit(
 
     ``flagged`` holds (citation number, reason) pairs; a number the answer does not
     cite, or an unknown reason, is refused with a ValidationError and nothing is saved.
+    An answer hidden from ``user`` (it cites a document they may not read, or one
+    deleted since: ``conversation_turns``) may be rated but none of its sources flagged,
+    and the refusal is the same whatever the number: how many sources it has, and
+    which documents, stay unknown, and a flag never records a document its flagger
+    cannot read.
     """
     cited = {c["number"]: c["document_id"] for c in question.citations}
+    documents = set(cited.values())
+    if flagged and _documents_readable(user, question.workspace, documents) != documents:
+        raise ValidationError({"sources": ANSWER_HIDDEN_NOT_FLAGGABLE})
     for number, reason in flagged:
         if number not in cited:
             raise ValidationError({"sources": f"The answer has no source [{number}]."})
