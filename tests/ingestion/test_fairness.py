@@ -112,3 +112,62 @@ def _chunk_counts(org, document_ids: list[int]) -> list[int]:
     connection.set_schema_to_public()
     assert all(counts), counts
     return counts
+
+
+@pytest.mark.parametrize(
+    ("configured", "concurrency", "share"),
+    [(0, 1, 1), (0, 2, 1), (0, 8, 7), (3, 8, 3), (2, 2, 2)],
+)
+def test_the_share_is_all_of_a_workers_slots_but_one_unless_configured(
+    settings, configured, concurrency, share
+):
+    from ingestion.fairness import slots_per_organization
+
+    settings.INDEX_SLOTS_PER_ORGANIZATION = configured
+    assert slots_per_organization(concurrency) == share
+
+
+def _holders(monkeypatch, ttl: float):
+    """Slots on one made-up worker with a limit of one, leases of ``ttl`` seconds."""
+    import uuid
+
+    from ingestion import fairness
+
+    monkeypatch.setattr(fairness, "LEASE_TTL_S", ttl)
+    hostname = f"celery@test-{uuid.uuid4().hex}"
+    return lambda: fairness.IndexSlot(hostname=hostname, limit=1)
+
+
+def _acquired_within(slot, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if slot.acquire():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_dead_workers_slot_is_free_again_once_its_lease_expires(monkeypatch):
+    """A process killed while indexing never releases its slot; its lease, no longer
+    renewed, expires, and the organization's next document gets the slot."""
+    slot = _holders(monkeypatch, ttl=2)
+    dead = slot()
+    assert dead.acquire()
+    dead.stopped.set()  # what SIGKILL does to the renewing thread; no release
+    dead.renewer.join()
+    waiting = slot()
+    assert not waiting.acquire()
+    assert _acquired_within(waiting, 15)
+    waiting.release()
+
+
+def test_a_running_task_keeps_its_slot_past_the_lease_time_and_frees_it_when_done(monkeypatch):
+    slot = _holders(monkeypatch, ttl=3)
+    running = slot()
+    assert running.acquire()
+    time.sleep(5)  # longer than a lease: only the renewals keep it
+    other = slot()
+    assert not other.acquire()
+    running.release()
+    assert other.acquire()
+    other.release()
