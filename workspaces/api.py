@@ -2,14 +2,14 @@
 
 The organization's owner creates, renames and deletes groups and changes their
 members; a workspace's admins see the groups and give them a role in that workspace.
-Members' emails are shown to the owner, and to an admin only for the groups that hold
-a role in a workspace they administer (``members`` is null for the others).
-Every call needs the ``members:admin`` scope with a token.
+Members' emails are shown to the owner only; an admin sees how many members a group
+has (``member_count``) and ``members`` is null (docs/access.md, "Who sees a group's
+members"). Every call needs the ``members:admin`` scope with a token.
 """
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -20,7 +20,7 @@ from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
 from workspaces import services
 from workspaces.access import OWNER
-from workspaces.models import Group, GroupMember, GroupRole, Membership, Role
+from workspaces.models import Group, GroupMember, GroupRole, Role
 
 MAX_MEMBERS_PER_CHANGE = 500
 
@@ -36,8 +36,9 @@ class GroupOutput(serializers.Serializer):
     slug = serializers.CharField(help_text="Readers name the group as group:<slug>.")
     reader = serializers.SerializerMethodField(help_text="The group as a document reader.")
     members = serializers.SerializerMethodField(
-        help_text="Members' emails; null when you may not see them (see docs/access.md)."
+        help_text="Members' emails, for the owner; null for a workspace admin (docs/access.md)."
     )
+    member_count = serializers.SerializerMethodField(help_text="How many members the group has.")
     roles = GroupRoleOutput(many=True)
     created_at = serializers.DateTimeField()
 
@@ -46,30 +47,23 @@ class GroupOutput(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.EmailField(), allow_null=True))
     def get_members(self, group) -> list[str] | None:
-        visible = self.context.get("members_visible_in")
-        if visible is not None and group.pk not in visible:
+        if not self.context.get("members_visible", True):
             return None
         return [membership.user.email for membership in group.memberships.all()]
 
+    def get_member_count(self, group) -> int:
+        return len(group.memberships.all())
 
-def group_members_visible_in(user, *, token=None) -> set[int] | None:
-    """Ids of the groups whose members the caller may see; None: every group's (owner).
 
-    An admin sees the members of the groups holding a role in a workspace they
-    administer (among those a token is bound to); not of the others, so an admin of one
-    workspace cannot list who belongs to groups elsewhere in the organization.
+def group_members_visible(user) -> bool:
+    """Whether ``user`` may see who belongs to groups: the organization's owner only.
+
+    A workspace admin could otherwise read any group's members by giving it a role in
+    their workspace, reading, and taking the role away again; whatever the rule were
+    tied to (roles held, workspaces administered) an admin can change, so admins see
+    a group's name, slug, roles and member count, never its members.
     """
-    if user.is_owner:
-        return None
-    administered = Membership.objects.filter(user=user, role=Role.ADMIN).values("workspace_id")
-    via_groups = GroupRole.objects.filter(group__memberships__user=user, role=Role.ADMIN).values(
-        "workspace_id"
-    )
-    workspaces = Q(workspace_id__in=administered) | Q(workspace_id__in=via_groups)
-    roles = GroupRole.objects.filter(workspaces)
-    if token is not None:
-        roles = roles.filter(workspace_id__in=token.workspace_ids)
-    return set(roles.values_list("group_id", flat=True))
+    return bool(user.is_owner)
 
 
 class GroupInput(serializers.Serializer):
@@ -118,7 +112,7 @@ class GroupListView(WorkspaceAPIView):
         responses=GroupOutput(many=True),
     )
     def get(self, request):
-        context = {"members_visible_in": group_members_visible_in(request.user, token=self.token)}
+        context = {"members_visible": group_members_visible(request.user)}
         return Response(GroupOutput(self.scoped_queryset(), many=True, context=context).data)
 
     @extend_schema(request=GroupInput, responses={201: GroupOutput})
@@ -155,7 +149,7 @@ class GroupDetailView(WorkspaceAPIView):
 
     @extend_schema(responses=GroupOutput)
     def get(self, request, slug: str):
-        context = {"members_visible_in": group_members_visible_in(request.user, token=self.token)}
+        context = {"members_visible": group_members_visible(request.user)}
         return Response(GroupOutput(self.get_group(slug), context=context).data)
 
     @extend_schema(request=GroupChangeInput, responses=GroupOutput)

@@ -1,6 +1,6 @@
 """The portal's groups page: the owner manages groups and their members; a workspace's
-admins see the groups and give them a role in their workspace (and see the members of
-the groups holding a role in a workspace they administer)."""
+admins see the groups, how many members each has, and give them a role in their
+workspace; only the owner sees who the members are (``group_members_visible``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.urls import reverse
 from accounts.audit import audit_context
 from workspaces import services
 from workspaces.access import owner_check
-from workspaces.api import group_members_visible_in
+from workspaces.api import group_members_visible
 from workspaces.models import Group, GroupMember, GroupRole, Role
 from workspaces.portal import workspace_view
 
@@ -85,7 +85,6 @@ def group_list(request):
             "groups": groups,
             "roles": Role.choices,
             "can_manage": request.user.is_owner,
-            # None: every group's members (owner); else the groups whose members show.
-            "members_visible_in": group_members_visible_in(request.user),
+            "members_visible": group_members_visible(request.user),
         },
     )
