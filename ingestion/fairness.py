@@ -29,6 +29,7 @@ from celery.signals import celeryd_after_setup
 from django.conf import settings
 from django.db import connection
 from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class IndexSlot:
                     pipe.zadd(self.key, {self.token: time.time() + LEASE_TTL_S})
                     pipe.expire(self.key, 4 * LEASE_TTL_S)
                     pipe.execute()
-            except Exception:  # Redis away: the lease may lapse, the indexing goes on
+            except RedisError:  # Redis away: the lease may lapse, the indexing goes on
                 logger.warning("could not renew indexing slot %s", self.key, exc_info=True)
 
     def release(self) -> None:
@@ -124,7 +125,7 @@ class IndexSlot:
             self.renewer.join()
         try:
             get_redis_connection("default").zrem(self.key, self.token)
-        except Exception:  # it expires by itself
+        except RedisError:  # it expires by itself
             logger.warning("could not release indexing slot %s", self.key, exc_info=True)
 
 
@@ -139,6 +140,12 @@ def index_slot_take(request) -> IndexSlot | None:
     if limit >= concurrency:
         return None
     slot = IndexSlot(hostname=request.hostname, limit=limit)
-    if not slot.acquire():
+    try:
+        taken = slot.acquire()
+    except RedisError:
+        # Fairness is worth less than the document: index it without a slot.
+        logger.warning("indexing slots unavailable; indexing without one", exc_info=True)
+        return None
+    if not taken:
         raise SlotDeferred
     return slot

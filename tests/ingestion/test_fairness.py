@@ -5,6 +5,9 @@ then organization Lightco uploads one page. With the fair share (the default: on
 organization holds at most all but one of a worker's slots) Lightco's page takes the
 free slot at once and is indexed before Heavyco's second document; without it, both
 slots go to Heavyco and the page waits until two of Heavyco's documents are done.
+Heavyco's other reports are deferred many times meanwhile: they must still all be
+indexed (a deferral is neither lost nor counted as one of the three deliveries after
+which a document that kills its worker is given up).
 """
 
 from __future__ import annotations
