@@ -236,20 +236,31 @@ def _item_sync(source: Source, run: SyncRun, item: Item, known: Known | None) ->
 
 
 def _item_record(source: Source, run: SyncRun, item: Item, outcome: str, error: str, write):
-    with transaction.atomic():
-        if write is not None:
-            write()
-        run.seen += 1
-        run.checkpoint = item.external_id
-        run.heartbeat_at = timezone.now()
-        setattr(run, outcome, getattr(run, outcome) + 1)
-        fields = ["seen", "checkpoint", "heartbeat_at", outcome]
-        if error:
-            if len(run.item_errors) < MAX_ITEM_ERRORS:
-                run.item_errors = [*run.item_errors, {"item": item.external_id, "error": error}]
-                fields.append("item_errors")
-            logger.info("sync item failed source=%s item=%r: %s", source.pk, item.name, error)
-        run.save(update_fields=fields)
+    try:
+        with transaction.atomic():
+            if write is not None:
+                write()
+            run.seen += 1
+            run.checkpoint = item.external_id
+            run.heartbeat_at = timezone.now()
+            setattr(run, outcome, getattr(run, outcome) + 1)
+            fields = ["seen", "checkpoint", "heartbeat_at", outcome]
+            if error:
+                if len(run.item_errors) < MAX_ITEM_ERRORS:
+                    run.item_errors = [*run.item_errors, {"item": item.external_id, "error": error}]
+                    fields.append("item_errors")
+                logger.info("sync item failed source=%s item=%r: %s", source.pk, item.name, error)
+            run.save(update_fields=fields)
+    except BaseException:
+        # Nothing of the item committed (the database may go away after its document row
+        # was written): its new original would be an object no row points to.
+        stored = getattr(write, "stored_key", None)
+        if stored:
+            try:
+                original_discard(stored)
+            except (OperationalError, InterfaceError):  # deleting needs the database too
+                logger.warning("original left for the sweep (database unavailable): %s", stored)
+        raise
 
 
 def _item_plan(source: Source, run: SyncRun, item: Item, known: Known | None):
@@ -338,12 +349,6 @@ def _document_write(source: Source, item: Item, known: Known | None, data: bytes
             transaction.on_commit(lambda: original_discard(old_key))
         document_enqueue_indexing(document=document)
 
-    def guarded() -> None:
-        try:
-            with transaction.atomic():
-                write()
-        except Exception:
-            original_discard(key)
-            raise
-
-    return guarded
+    # Deleted by _item_record when the item's transaction does not commit.
+    write.stored_key = key  # type: ignore[attr-defined]
+    return write
