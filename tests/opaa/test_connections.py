@@ -212,3 +212,71 @@ def test_gunicorn_holds_one_connection_per_thread_at_most(world, django_db_block
         assert _load(port, world.acme.domain) == []
         held = _settled(application_name, at_most=workers * threads)
         assert 1 <= held <= workers * threads
+
+
+def test_celery_worker_holds_one_connection_per_process_at_most(world, django_db_blocker, tmp_path):
+    """A prefork worker holds at most one connection per pool process, however many
+    tasks it ran (Celery closes them around each task)."""
+    import sys
+
+    from opaa.celery import app
+    from opaa.settings.env import BASE_DIR
+
+    concurrency, tasks = 2, 30
+    # A queue of its own: the session's worker, if any, must not take these tasks.
+    queue = f"connections-test-{uuid.uuid4().hex[:8]}"
+    application_name = f"opaa-worker-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        **_database_env(),
+        "DJANGO_SETTINGS_MODULE": "opaa.settings.test",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DATABASE_APPLICATION_NAME": application_name,
+    }
+    log = tmp_path / "worker.log"
+    command = [
+        *(sys.executable, "-m", "celery", "-A", "opaa", "worker", "-Q", queue),
+        *("--pool", "prefork", "--concurrency", str(concurrency), "-l", "info"),
+        *("--without-mingle", "--without-gossip"),
+    ]
+
+    def wait_for(text: str, count: int) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while log.read_text().count(text) < count:
+            if worker.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker stalled:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for("ready.", 1)
+        with django_db_blocker.unblock():
+            # The tasks read the organizations (expired signups: none here) and change
+            # nothing; while the table is locked each pool process waits with its task.
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "LOCK TABLE public.tenants_organization IN ACCESS EXCLUSIVE MODE"
+                    )
+                for _ in range(tasks):
+                    app.send_task("tenants.tasks.signups_expired_delete", queue=queue)
+                deadline = time.monotonic() + START_TIMEOUT_S
+                while _connections(application_name, waiting_on_lock=True) < concurrency:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
+                busy = _connections(application_name)
+            wait_for("succeeded", tasks)
+            held = _settled(application_name, at_most=concurrency)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    assert busy == concurrency
+    assert held <= concurrency
