@@ -38,10 +38,11 @@ _db["HOST"] = unquote(_db.get("HOST") or "")
 # workspace_id runs in a transaction that carries the caller's workspaces (workspaces.rls).
 _db["ENGINE"] = "workspaces.rls.backend"
 # A persistent connection belongs to the thread that opened it and is reused by that
-# thread's next request for up to CONN_MAX_AGE seconds. gunicorn's gthread workers and
-# Celery's pool reuse a fixed set of threads, so a process holds at most one connection
-# per thread (docs/deployment.md, "Database connections"). A server that starts a thread
-# per request must not keep them: the development settings turn this off.
+# thread's next request for up to CONN_MAX_AGE seconds. gunicorn's gthread workers reuse
+# a fixed set of threads, so a process holds at most one per thread; Celery closes its
+# connection around each task (docs/deployment.md, "Database connections"). A server
+# that starts a thread per request must not keep them: the development settings turn
+# this off.
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
 # Which process holds a connection, as pg_stat_activity shows it (opaa run and the
