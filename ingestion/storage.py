@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -30,9 +31,6 @@ logger = logging.getLogger(__name__)
 # The Postgres advisory lock (one bigint, database-wide) a backup holds shared and a
 # deletion of originals exclusively. Any fixed number no other lock uses: "OPAA" in ASCII.
 BACKUP_LOCK = 0x4F504141
-# An object younger than this may be an upload or a sync whose row is not committed
-# yet: the sweep leaves it alone. An upload's transaction lasts seconds.
-SWEEP_GRACE = timedelta(hours=1)
 
 
 def organization_prefix(schema_name: str | None = None) -> str:
@@ -153,11 +151,12 @@ def objects_delete_under(prefix: str) -> int:
     return len(keys)
 
 
-def originals_sweep(*, grace: timedelta = SWEEP_GRACE) -> list[str] | None:
+def originals_sweep(*, grace: timedelta | None = None) -> list[str] | None:
     """Delete the current organization's stored originals no document names any more
     (erased or replaced while the storage was down or a backup ran, or stored by an
-    upload whose row was never written), once older than ``grace``; returns their keys,
-    or None when a backup is running (nothing is deleted then).
+    upload whose row was never written), once older than ``grace`` (default
+    ``ORIGINALS_SWEEP_GRACE_S``); returns their keys, or None when a backup is running
+    (nothing is deleted then).
 
     Reads every document of the organization (all workspaces: row-level security would
     otherwise hide some, and their originals would look orphaned). Idempotent.
@@ -166,6 +165,8 @@ def originals_sweep(*, grace: timedelta = SWEEP_GRACE) -> list[str] | None:
     from workspaces.rls import organization_scope
 
     prefix = f"{organization_prefix()}documents/"
+    if grace is None:
+        grace = timedelta(seconds=settings.ORIGINALS_SWEEP_GRACE_S)
     cutoff = timezone.now() - grace
     with organization_scope(), _deletion_allowed() as allowed:
         if not allowed:

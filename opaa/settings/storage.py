@@ -24,6 +24,11 @@ else:
         "OPTIONS": {"location": str(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))},
     }
 
+# The originals sweep (ingestion.storage.originals_sweep) leaves an object no document
+# names alone until it is this old: it may be an upload or a sync item whose row is not
+# committed yet (that takes seconds).
+ORIGINALS_SWEEP_GRACE_S = env.int("ORIGINALS_SWEEP_GRACE_S", default=3600)
+
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
