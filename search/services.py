@@ -276,8 +276,8 @@ class _Asking:
     chain: list[LLMConfig]
     workspace: Workspace
     readers: ReaderScope
-    # Taken before any passage is read (``search.cache.answer_key``).
-    cache_key: str
+    # Taken before any passage is read (``search.cache.answer_key``); None: Redis is down.
+    cache_key: str | None
 
     @classmethod
     def start(
@@ -312,7 +312,7 @@ class _Asking:
     def cached(self, *, fresh: bool) -> Answer | None:
         if fresh:
             return None
-        return answer_cached(self.cache_key)
+        return answer_cached(self.cache_key, readers=self.readers)
 
     def settle(self, answer: Answer | None, passages: list[Passage]) -> Answer:
         """The answer to give, cached when it is the one meant: the LLM's ``answer``;

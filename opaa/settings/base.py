@@ -37,6 +37,8 @@ MIDDLEWARE = [
     "workspaces.rls.middleware.RowLevelSecurityMiddleware",
     # The storage of originals down: 503 with Retry-After (the API's views: DRF does it).
     "ingestion.storage_errors.StorageUnavailableMiddleware",
+    # Redis (limits, broker) down: 503 with Retry-After instead of a 500 (opaa/unavailable.py).
+    "opaa.unavailable.RedisUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -37,11 +37,6 @@ def _indexed(client, name: str, data: bytes, eventually) -> int:
     return document_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: with Redis down, POST /api/v1/ask raises redis ConnectionError (a 500) "
-    "from the answer cache instead of a 503 with Retry-After",
-)
 def test_redis_restart_fails_cleanly_and_loses_no_queued_work(
     worker, redis, fault_org, tmp_path, eventually
 ):

@@ -85,3 +85,35 @@ def test_an_answer_written_while_its_document_was_restricted_is_never_served(
         assert again.status_code == 200
         assert document_id not in {c["document_id"] for c in again.json()["citations"]}
         assert "level -1" not in again.content.decode()
+
+
+def test_a_cached_answer_is_not_served_once_a_cited_document_is_restricted_even_unbumped(
+    acme, bob_api, upload_indexed
+):
+    """The index version lives in Redis and a bump can be missed (Redis down as the
+    change commits, the key evicted): a cached answer is still checked against what the
+    asker may read now, so it is not served."""
+    from accounts.audit import AuditContext
+    from ingestion.models import Document
+    from ingestion.readers import document_readers_set
+
+    document_id = upload_indexed(bob_api, "guide.md", GUIDE, workspace="sales")["id"]
+    question = {"question": "Where do visitors park?", "workspace": "sales"}
+    with (
+        FakeOpenAIServer() as server,
+        override_settings(LLM_API_BASE=server.base_url, LLM_MODEL="m1"),
+    ):
+        first = bob_api.post("/api/v1/ask", question).json()
+        assert document_id in {c["document_id"] for c in first["citations"]}
+        bob_api.post("/api/v1/ask", question)
+        assert len(server.chat_requests()) == 1  # cached
+        # Restricted; the cache's on-commit bump never runs in this test's transaction.
+        document_readers_set(
+            document=Document.objects.get(pk=document_id),
+            readers=["group:finance"],
+            audit=AuditContext(),
+        )
+        again = bob_api.post("/api/v1/ask", question)
+        assert again.status_code == 200
+        assert document_id not in {c["document_id"] for c in again.json()["citations"]}
+        assert "level -1" not in again.content.decode()
