@@ -120,8 +120,11 @@ def test_uploads_while_s3_is_down_answer_503_and_leave_no_row(
     )
     _assert_unavailable(response)
     assert "Received before it failed: parking-copy.md" in response.json()["detail"]
-    # Reading an original while S3 is down: 503 too, not a server error.
+    # A new version of a document already here: refused, the current version kept.
     parking = Document.objects.get()
+    _assert_unavailable(_upload(alice_api, "parking.md", PARKING + b"Level -3 too.\n"))
+    assert Document.objects.get().sha256 == parking.sha256
+    # Reading an original while S3 is down: 503 too, not a server error.
     _assert_unavailable(alice_portal.get(f"/documents/{parking.pk}/original"))
     assert Document.objects.count() == before  # no row points to a missing object
 
