@@ -16,17 +16,18 @@ import hashlib
 import threading
 import uuid
 from datetime import timedelta
+from io import StringIO
 
 import psycopg
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import objects_under, organization_prefix, originals_sweep
 from opaa.backup import Database, backup_create
-from opaa.backup_organization import organization_restore
 from tenants.models import Organization
 from tenants.services import organization_delete
 from tests.conftest import named_file
@@ -129,11 +130,13 @@ def test_a_backup_under_load_restores_exactly_the_backup_point(fault_org, tmp_pa
 
     connection.set_schema_to_public()
     organization_delete(organization=org.organization)  # the disaster
-    restored = organization_restore(archive=backup["result"].path)
-    org_row = Organization.objects.get(slug=restored.slug)
+    out = StringIO()
+    call_command("restore", str(backup["result"].path), stdout=out)
+    assert "queued for indexing again: 1." in out.getvalue()  # the one caught mid-indexing
+    org_row = Organization.objects.get(slug=org.organization.slug)
     object.__setattr__(org, "organization", org_row)  # committed_org drops this one
 
-    after = _state(restored.schema)
+    after = _state(org_row.schema_name)
     # Exactly the backup's documents: the erased handbook is there, the upload made
     # while the backup ran and the later one are not; the policy is its first version.
     assert sorted(after) == sorted(at_backup)
@@ -148,5 +151,5 @@ def test_a_backup_under_load_restores_exactly_the_backup_point(fault_org, tmp_pa
     assert after[badges["id"]][3] > 0
     # Every restored object belongs to a restored document, and the archive held no more.
     keys = {key for _, key, _, _ in after.values()}
-    assert set(objects_under(organization_prefix(restored.schema))) == keys
+    assert set(objects_under(organization_prefix(org_row.schema_name))) == keys
     assert {o["key"] for o in manifest["objects"]} == keys

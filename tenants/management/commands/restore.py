@@ -108,6 +108,11 @@ class Command(BaseCommand):
                     f"{', '.join(restored.domains) or 'no domain'}. Everyone signs in again."
                 )
             )
+            if restored.reindexed:
+                self.stdout.write(
+                    "Documents the backup caught before they were indexed, queued for "
+                    f"indexing again: {restored.reindexed}."
+                )
 
 
 def _held(manifest: dict) -> str:
