@@ -215,6 +215,7 @@ class Phase:
     held_final: int = 0
     worker_max: int = 0
     max_connections: int = 0
+    first_error_s: float | None = None
 
     def row(self) -> str:
         done = sum(self.requests.values())
@@ -223,6 +224,7 @@ class Phase:
             f"| {self.name} | {self.settings} | {self.seconds:.0f} | {done} | {failed} |"
             f" {done / max(self.seconds, 1e-9):.1f} | {self.held_max} | {self.held_final} |"
             f" {self.worker_max} |"
+            f" {'-' if self.first_error_s is None else f'{self.first_error_s:.0f}'} |"
         )
 
 
@@ -271,6 +273,8 @@ def soak(phase: Phase, load_: Load, clients: int, sampler: Sampler, settle_s: fl
                 phase.requests[name] += 1
                 if error:
                     phase.errors.setdefault(name, []).append(error)
+                    if phase.first_error_s is None:
+                        phase.first_error_s = time.monotonic() - phase.started
             n += clients
 
     phase.started = time.monotonic()
@@ -444,6 +448,7 @@ def main() -> None:
             else:
                 command, env = cli.processes(port=port, data_dir=data_dir)["web"]
                 env = {**env, **base_env}
+                env.pop("CELERY_TASK_ALWAYS_EAGER", None)  # uploads go to the worker
                 if phase.name == "dev before":
                     env.update(DJANGO_SETTINGS_MODULE="opaa.settings.base", DEBUG="true")
                 else:
@@ -490,9 +495,9 @@ def main() -> None:
     print()
     print(
         "| server | settings | seconds | requests | errors | req/s | connections max"
-        " | connections after | worker connections max |"
+        " | connections after | worker connections max | first error after s |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for phase in phases:
         print(phase.row())
     print(f"\nCelery worker: at most {worker_max} connections, {worker_final} at the end.")
