@@ -2,8 +2,10 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -32,6 +34,14 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+def not_found(request, exception):
+    """The 404 of a URL no route matches: JSON under ``/api/`` (a client reads
+    ``detail``, as from every other API error), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 class WorkspaceAPIView(APIView):
     """Base of every organization API view: resolves the caller's workspace, role and scope.
 
@@ -51,6 +61,13 @@ class WorkspaceAPIView(APIView):
     # verifies the caller's role there.
     workspace_from_request = True
     workspace: Workspace
+
+    def handle_exception(self, exc):
+        # An error is JSON whatever the request asked for (the audit log's ``?format=csv``,
+        # a streamed answer): the schema promises ``detail``, and a client parses it.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     def required_role(self) -> str:
         role = self.required_roles.get(self.request.method)

@@ -59,6 +59,9 @@ api_v1 = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
 ]
 
+# Unrouted URLs under /api/ answer a JSON 404 like every API error (opaa/api.py).
+handler404 = "opaa.api.not_found"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="search:ask"), name="home"),
     path("healthz", health.healthz, name="healthz"),
