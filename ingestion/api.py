@@ -16,7 +16,7 @@ from ingestion.models import Document
 from ingestion.readers import document_readers_set
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from opaa.api import WorkspaceAPIView
-from opaa.openapi import ERROR, QUOTA_ERROR
+from opaa.openapi import ERROR, QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
 from workspaces.readers import reader_scope
 
@@ -99,7 +99,9 @@ class DocumentListView(WorkspaceAPIView):
             402: QUOTA_ERROR,
             413: ERROR,
             415: ERROR,
+            503: UNAVAILABLE,
         },
+        parameters=[RETRY_AFTER],
     )
     def post(self, request):
         upload = UploadSerializer(data=request.data)
@@ -165,7 +167,8 @@ class DocumentBatchView(WorkspaceAPIView):
 
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer},
-        responses={207: BatchUploadResultSerializer},
+        responses={207: BatchUploadResultSerializer, 503: UNAVAILABLE},
+        parameters=[RETRY_AFTER],
     )
     def post(self, request):
         files = request.FILES.getlist("file")

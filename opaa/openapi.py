@@ -14,7 +14,8 @@ On top of the token scopes (``accounts.schema.ScopedAutoSchema``) it
   sends: ``count``, ``next``, ``previous`` and ``results``.
 
 Views declare what is special to them with ``@extend_schema``: plan limits (402) and the
-per-day rate (429) with ``QUOTA_ERROR``, an upload too large (413) with ``ERROR``.
+per-day rate (429) with ``QUOTA_ERROR``, an upload too large (413) with ``ERROR``, the
+storage unavailable (503) with ``UNAVAILABLE``, and ``RETRY_AFTER`` where 429/503 occur.
 tests/test_openapi.py validates the schema and fuzzes the API with it.
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import uritemplate
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from accounts.schema import ScopedAutoSchema
@@ -48,6 +49,18 @@ QUOTA_ERROR = OpenApiResponse(
         "402: a plan limit is exceeded. 429: the per-day rate is reached, with Retry-After "
         "until midnight UTC."
     ),
+)
+UNAVAILABLE = OpenApiResponse(
+    ErrorSerializer,
+    description="The storage of originals is unavailable right now; nothing was stored.",
+)
+# Sent with 429 (the per-day rate) and 503 (storage unavailable).
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    int,
+    OpenApiParameter.HEADER,
+    response=[429, 503],
+    description="Seconds to wait before trying again.",
 )
 
 # A refused body or parameter: field names (or ``non_field_errors``/``detail``) mapped to
@@ -102,6 +115,11 @@ class ApiAutoSchema(ScopedAutoSchema):
         for code in self._error_codes():
             if code not in responses:
                 responses[code] = self._error_response(code)
+        for code, response in responses.items():
+            content = response.get("content", {})
+            if code >= "400" and "application/json" in content:
+                # Errors are JSON whatever the view renders (WorkspaceAPIView.handle_exception).
+                response["content"] = {"application/json": content["application/json"]}
         return dict(sorted(responses.items()))
 
     def _error_codes(self) -> list[str]:

@@ -14,7 +14,7 @@ from rest_framework.settings import api_settings
 from accounts.audit import AuditAction, audit_context, audit_record, question_extra
 from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR
+from opaa.openapi import QUOTA_ERROR, RETRY_AFTER
 from search import conversations, services
 from search.models import Conversation
 from search.streaming import (
@@ -95,6 +95,7 @@ class AskView(WorkspaceAPIView):
             429: QUOTA_ERROR,
         },
         parameters=[
+            RETRY_AFTER,
             OpenApiParameter(
                 "stream",
                 bool,
@@ -102,7 +103,7 @@ class AskView(WorkspaceAPIView):
                     "Stream the answer as server-sent events: `sources` first, then "
                     "`delta` pieces of text, then `done` with the final answer."
                 ),
-            )
+            ),
         ],
         examples=[
             OpenApiExample(

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.audit import audit_context
 from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR
+from opaa.openapi import QUOTA_ERROR, RETRY_AFTER
 from search import conversations, services
 from search.api import AnswerOutput
 from search.models import Conversation, SourceReason
@@ -249,6 +249,7 @@ class BatchAskView(WorkspaceAPIView):
             402: QUOTA_ERROR,
             429: QUOTA_ERROR,
         },
+        parameters=[RETRY_AFTER],
         examples=[
             OpenApiExample(
                 "two questions",

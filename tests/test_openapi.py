@@ -74,7 +74,16 @@ def test_schema_declares_the_errors_every_operation_can_answer(alice_api):
     assert "400" in document["patch"]["responses"]
     ask = schema["paths"]["/api/v1/ask"]["post"]["responses"]
     assert {"400", "402", "429"} <= set(ask)
-    assert "413" in schema["paths"]["/api/v1/documents"]["post"]["responses"]
+    upload = schema["paths"]["/api/v1/documents"]["post"]["responses"]
+    assert {"413", "503"} <= set(upload)
+    assert "Retry-After" in upload["503"]["headers"]
+    not_json = [
+        f"{method} {path} {code}"
+        for path, method, operation in _operations(schema)
+        for code, response in operation["responses"].items()
+        if code >= "400" and set(response.get("content", {})) != {"application/json"}
+    ]
+    assert not_json == [], "errors are JSON (WorkspaceAPIView.handle_exception)"
 
 
 def test_schema_describes_paginated_lists_as_pages(alice_api):
