@@ -261,8 +261,12 @@ def test_celery_worker_holds_one_connection_per_process_at_most(world, django_db
                     cursor.execute(
                         "LOCK TABLE public.tenants_organization IN ACCESS EXCLUSIVE MODE"
                     )
-                for _ in range(tasks):
-                    app.send_task("tenants.tasks.signups_expired_delete", queue=queue)
+                was_eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+                try:
+                    for _ in range(tasks):
+                        app.send_task("tenants.tasks.signups_expired_delete", queue=queue)
+                finally:
+                    app.conf.task_always_eager = was_eager
                 deadline = time.monotonic() + START_TIMEOUT_S
                 while _connections(application_name, waiting_on_lock=True) < concurrency:
                     if time.monotonic() > deadline:
