@@ -22,9 +22,10 @@ counts as an error unless it gets the status it should (200, 201 for an upload; 
 must be answered by the LLM). Meanwhile the connections of each process are counted in
 pg_stat_activity every ``--sample-s`` seconds by their application name. Printed as
 Markdown: per server, requests, errors, requests/s, connections held (max while loaded,
-and after the load stopped and ``--settle-s`` passed) and the worker's connections; the
-first errors of each kind. Every process started is stopped and the organization
-deleted, even on error. The load is bounded: at most ``MAX_LOAD_S`` in all.
+and after the load stopped and ``--settle-s`` passed), the worker's connections, and
+how many seconds into the soak the first error came; the commonest error per request.
+Every process started is stopped and the organization deleted, even on error. The load
+is bounded: at most ``MAX_LOAD_S`` in all.
 
     .venv/bin/python bench/connections_soak.py --seconds 300 --dev-seconds 90 --clients 4
 """
