@@ -62,6 +62,9 @@ RETRY_AFTER = OpenApiParameter(
     response=[429, 503],
     description="Seconds to wait before trying again.",
 )
+WORKSPACE = OpenApiParameter(
+    "workspace", str, description="A workspace's slug; by default your default workspace."
+)
 
 # A refused body or parameter: field names (or ``non_field_errors``/``detail``) mapped to
 # messages (nested for nested fields), or a plain list of messages.
@@ -90,6 +93,19 @@ class ApiAutoSchema(ScopedAutoSchema):
         if served is not None and self.method not in served:
             return True
         return super().is_excluded()
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        # A read in a workspace takes it as ``?workspace=`` (WorkspaceAPIView.initial);
+        # writes name it in their body's ``workspace`` field.
+        named = {getattr(parameter, "name", None) for parameter in parameters}
+        if self.method == "GET" and self._in_workspace() and "workspace" not in named:
+            parameters = [*parameters, WORKSPACE]
+        return parameters
+
+    def _in_workspace(self) -> bool:
+        role = getattr(self.view, "required_roles", {}).get(self.method)
+        return getattr(self.view, "workspace_from_request", False) and role != OWNER
 
     def get_request_serializer(self):
         if self.method == "DELETE":
@@ -124,8 +140,7 @@ class ApiAutoSchema(ScopedAutoSchema):
 
     def _error_codes(self) -> list[str]:
         codes = ["401", "403"]
-        role = getattr(self.view, "required_roles", {}).get(self.method)
-        in_workspace = getattr(self.view, "workspace_from_request", False) and role != OWNER
+        in_workspace = self._in_workspace()
         has_body = self.method in ("POST", "PUT", "PATCH", "DELETE") and bool(
             self._get_request_body()
         )
