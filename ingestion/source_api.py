@@ -12,6 +12,7 @@ from accounts.scopes import Scope
 from ingestion import sources
 from ingestion.models import Source, SyncRun, SyncTrigger
 from opaa.api import WorkspaceAPIView
+from opaa.openapi import RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
 
 
@@ -57,7 +58,11 @@ class SourceSyncView(WorkspaceAPIView):
     def scoped_queryset(self):
         return Source.objects.filter(workspace__in=self.readable_workspaces())
 
-    @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer})
+    @extend_schema(
+        request=SyncRequestSerializer,
+        responses={202: SyncRunSerializer, 503: UNAVAILABLE},
+        parameters=[RETRY_AFTER],
+    )
     def post(self, request, pk: int):
         source = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
         self.object_workspace_check(source.workspace)

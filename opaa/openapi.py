@@ -15,7 +15,8 @@ On top of the token scopes (``accounts.schema.ScopedAutoSchema``) it
 
 Views declare what is special to them with ``@extend_schema``: plan limits (402) and the
 per-day rate (429) with ``QUOTA_ERROR``, an upload too large (413) with ``ERROR``, the
-storage unavailable (503) with ``UNAVAILABLE``, and ``RETRY_AFTER`` where 429/503 occur.
+storage of originals or Redis unavailable (503) with ``UNAVAILABLE``, and ``RETRY_AFTER``
+where 429/503 occur.
 tests/test_openapi.py validates the schema and fuzzes the API with it.
 """
 
@@ -52,7 +53,10 @@ QUOTA_ERROR = OpenApiResponse(
 )
 UNAVAILABLE = OpenApiResponse(
     ErrorSerializer,
-    description="The storage of originals is unavailable right now; nothing was stored.",
+    description=(
+        "A service this needs (the storage of originals, Redis) is unavailable right now; "
+        "nothing was changed. Try again after Retry-After seconds."
+    ),
 )
 # Sent with 429 (the per-day rate) and 503 (storage unavailable).
 RETRY_AFTER = OpenApiParameter(

@@ -14,7 +14,7 @@ from rest_framework.settings import api_settings
 from accounts.audit import AuditAction, audit_context, audit_record, question_extra
 from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR, RETRY_AFTER
+from opaa.openapi import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from search import conversations, services
 from search.models import Conversation
 from search.streaming import (
@@ -93,6 +93,7 @@ class AskView(WorkspaceAPIView):
             (200, "text/event-stream"): str,
             402: QUOTA_ERROR,
             429: QUOTA_ERROR,
+            503: UNAVAILABLE,
         },
         parameters=[
             RETRY_AFTER,

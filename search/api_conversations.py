@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.audit import audit_context
 from accounts.scopes import Scope
 from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR, RETRY_AFTER
+from opaa.openapi import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from search import conversations, services
 from search.api import AnswerOutput
 from search.models import Conversation, SourceReason
@@ -248,6 +248,7 @@ class BatchAskView(WorkspaceAPIView):
             200: inline_serializer("BatchOutput", {"answers": AnswerOutput(many=True)}),
             402: QUOTA_ERROR,
             429: QUOTA_ERROR,
+            503: UNAVAILABLE,
         },
         parameters=[RETRY_AFTER],
         examples=[
