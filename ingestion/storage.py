@@ -4,9 +4,10 @@ Every call to the storage goes through ``storage_calls``: an outage raises
 ``StorageUnavailable`` (503 with Retry-After to a client; ``ingestion.storage_errors``).
 
 Originals are write-once (a new version gets a new key). A running backup
-(``opaa.backup``) holds ``BACKUP_LOCK`` shared from its database snapshot until it has
-copied the objects that snapshot names; deleting an original takes the lock
-exclusively, so an original is never deleted under a backup that still needs it. One
+(``opaa.backup``) holds ``BACKUP_LOCK`` exclusively from its database snapshot until it
+has copied the objects that snapshot names; deleting an original takes the lock shared
+(deletions do not exclude each other), so an original is never deleted under a backup
+that still needs it. One
 that could not be deleted then (a backup running, the storage down) stays until
 ``originals_sweep`` finds it belongs to no document and deletes it.
 """
@@ -28,8 +29,8 @@ from ingestion.storage_errors import StorageUnavailable, storage_calls
 
 logger = logging.getLogger(__name__)
 
-# The Postgres advisory lock (one bigint, database-wide) a backup holds shared and a
-# deletion of originals exclusively. Any fixed number no other lock uses: "OPAA" in ASCII.
+# The Postgres advisory lock (one bigint, database-wide) a backup holds exclusively and a
+# deletion of originals shared. Any fixed number no other lock uses: "OPAA" in ASCII.
 BACKUP_LOCK = 0x4F504141
 
 
@@ -52,10 +53,12 @@ def original_read(key: str) -> bytes:
 
 @contextmanager
 def _deletion_allowed() -> Iterator[bool]:
-    """True (and the backup lock held, exclusively, until the block ends) unless a
-    backup is running. Transaction-level, so it works behind PgBouncer too."""
+    """True (and the backup lock held, shared, until the block's transaction ends)
+    unless a backup is running. A backup starting meanwhile waits for the block to end,
+    so its snapshot sees the deletion's rows gone. Inside an outer transaction the lock
+    is held until that one ends."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [BACKUP_LOCK])
+        cursor.execute("SELECT pg_try_advisory_xact_lock_shared(%s)", [BACKUP_LOCK])
         yield bool(cursor.fetchone()[0])
 
 

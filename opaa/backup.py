@@ -61,8 +61,9 @@ PREFIX = "org/"
 ARCHIVE_PREFIX = "opaa-backup-"
 # Where documents' originals live: org/<schema>/documents/<key>.
 DOCUMENT_KEY = re.compile(r"org/[^/]+/documents/[^/]+")
-# How long a backup waits for a deletion of originals under way (a sweep) to finish.
-BACKUP_LOCK_TIMEOUT = "5min"
+# How long a backup waits for the lock: deletions of originals hold it for moments, but
+# another backup (a second one started meanwhile) for as long as it runs.
+BACKUP_LOCK_TIMEOUT = "30min"
 # opaa-backup-20261127T020000Z.tar or opaa-backup-org-acme-20261127T020000Z.tar
 ARCHIVE_NAME = re.compile(
     r"opaa-backup-(?:org-(?P<slug>[-a-zA-Z0-9_]+)-)?(?P<time>\d{8}T\d{6}Z)\.tar"
@@ -275,7 +276,7 @@ def _reads_every_row(database: Database) -> None:
 @contextmanager
 def _consistency_point(database: Database) -> Iterator[tuple[str, object]]:
     """A snapshot of the database for ``pg_dump --snapshot``, and an open transaction
-    reading that same snapshot; ``BACKUP_LOCK`` held shared until the block ends, so no
+    reading that same snapshot; ``BACKUP_LOCK`` held exclusively until the block ends, so no
     original is deleted meanwhile (``ingestion.storage.original_delete`` keeps it for
     the sweep instead)."""
     import psycopg
@@ -289,12 +290,12 @@ def _consistency_point(database: Database) -> Iterator[tuple[str, object]]:
         db.execute(f"SET lock_timeout = '{BACKUP_LOCK_TIMEOUT}'")
         try:
             # Taken before the snapshot: a deletion committed before it has its rows
-            # gone from the snapshot; one after it waits for the backup to end.
-            db.execute("SELECT pg_advisory_lock_shared(%s)", [BACKUP_LOCK])
+            # gone from the snapshot; one after it is skipped (the sweep does it later).
+            db.execute("SELECT pg_advisory_lock(%s)", [BACKUP_LOCK])
         except psycopg.errors.LockNotAvailable as exc:
             raise BackupError(
-                f"Deleting stored originals held the backup lock for {BACKUP_LOCK_TIMEOUT}; "
-                "try again."
+                f"Waited {BACKUP_LOCK_TIMEOUT} for the backup lock (another backup running, "
+                "or a deletion of stored originals); try again."
             ) from exc
         db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         snapshot = db.execute("SELECT pg_export_snapshot()").fetchone()[0]
