@@ -5,6 +5,8 @@ storing originals), ``ingest`` for parsing and embedding one document, ``default
 the beat dispatch.
 """
 
+import logging
+
 from celery.exceptions import Retry
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -15,6 +17,8 @@ from ingestion import fairness, services, sources, storage, sync
 from ingestion.storage_errors import StorageUnavailable
 from opaa.celery import app
 from opaa.tasks import OrganizationTask
+
+logger = logging.getLogger(__name__)
 
 # Tasks are acknowledged late and requeued when their worker dies (CELERY_TASK_ACKS_LATE,
 # CELERY_TASK_REJECT_ON_WORKER_LOST), so a worker killed mid-task loses nothing. A
@@ -155,4 +159,7 @@ def originals_sweep_all() -> int:
                 deleted += len(storage.originals_sweep() or [])
             except StorageUnavailable:
                 return deleted  # the next run finds them all again
+            except Exception:
+                # One broken schema must not keep the others' erased originals.
+                logger.exception("originals sweep failed organization=%s", schema)
     return deleted
