@@ -26,7 +26,7 @@ pytestmark = pytest.mark.worker
 
 
 @pytest.fixture
-def two_slot_worker(worker, settings):
+def two_slot_worker(worker):
     """The session's worker paused; a prefork worker with two slots instead."""
     from opaa.celery import app
 
