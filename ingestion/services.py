@@ -35,7 +35,7 @@ from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.embedding import embed_texts
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
-from ingestion.storage import original_discard, original_read, original_store
+from ingestion.storage import OriginalMissing, original_discard, original_read, original_store
 from ingestion.storage_errors import StorageUnavailable
 from opaa import metrics
 from search.cache import index_changed
@@ -357,6 +357,10 @@ def document_metadata(*, document: Document, parsed: parsers.ParsedDocument) -> 
     return metadata
 
 
+ORIGINAL_MISSING_REASON = (
+    "The original file is no longer in the document storage, so it cannot be indexed: "
+    "upload it again."
+)
 STORAGE_UNAVAILABLE_REASON = (
     "The stored original could not be read: the document storage is unavailable. "
     "Indexing is tried again automatically; if it stays failed, use Retry once the "
@@ -421,6 +425,9 @@ def document_index(*, document_id: int) -> Document | None:
     except parsers.ParseError as exc:
         logger.info("document %s failed to parse: %s", document.pk, exc.reason)
         _mark(document, DocumentStatus.FAILED, exc.reason)
+    except OriginalMissing:
+        logger.warning("document %s: its original is missing from storage", document.pk)
+        _mark(document, DocumentStatus.FAILED, ORIGINAL_MISSING_REASON)
     except StorageUnavailable:
         # Not stuck in "processing": failed with the reason, and the task tries again
         # with backoff (the original is kept; Retry works once the storage is back).

@@ -46,9 +46,25 @@ def original_store(file: File) -> str:
         return default_storage.save(key, file)
 
 
+class OriginalMissing(Exception):
+    """No object is stored under a document's key (deleted by hand, a bucket restored
+    from an older copy): not an outage, and trying again will not help."""
+
+
 def original_read(key: str) -> bytes:
-    with storage_calls("read an original"), default_storage.open(key, "rb") as handle:
-        return handle.read()
+    """The original's bytes. Raises ``OriginalMissing`` when no object has that key and
+    ``StorageUnavailable`` when the storage is down."""
+    from botocore.exceptions import ClientError
+
+    try:
+        with storage_calls("read an original"), default_storage.open(key, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError as exc:
+        raise OriginalMissing(key) from exc
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey"}:
+            raise
+        raise OriginalMissing(key) from exc
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from accounts.audit import AuditAction, audit_context, audit_record
 from ingestion import services
 from ingestion.models import Document, DocumentStatus
 from ingestion.readers import document_readers_set
-from ingestion.storage import original_read
+from ingestion.storage import OriginalMissing, original_read
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from workspaces.access import role_in, workspace_for, workspaces_readable
 from workspaces.models import Role
@@ -156,6 +156,15 @@ def document_readers(request, pk: int):
 def document_original(request, pk: int):
     """The original file, always as a download (never rendered in our origin)."""
     document = _readable_document(request, pk)
+    try:
+        data = original_read(document.storage_key)
+    except OriginalMissing:
+        messages.error(
+            request,
+            f"The original file of {document.title} is no longer in the document storage; "
+            "upload it again to restore it.",
+        )
+        return redirect("ingestion:document", pk=document.pk)
     audit_record(
         action=AuditAction.DOCUMENT_DOWNLOADED,
         context=audit_context(request),
@@ -164,7 +173,7 @@ def document_original(request, pk: int):
         extra={"workspace": document.workspace.slug},
     )
     return FileResponse(
-        BytesIO(original_read(document.storage_key)),
+        BytesIO(data),
         as_attachment=True,
         filename=document.original_filename,
         content_type="application/octet-stream",
