@@ -9,7 +9,7 @@ On top of the token scopes (``accounts.schema.ScopedAutoSchema``) it
   its own: 401 (no or bad credentials), 403 (role, scope, or a token where tokens are
   refused), 404 (an object or a workspace the caller cannot see: existence is not
   revealed), 400 (a request body or query parameter refused), 415 (a body of a media
-  type the operation does not read);
+  type the operation does not read), 503 (Redis unavailable, with Retry-After);
 - describes a paginated list (a view with ``pagination_class``) as the page the API
   sends: ``count``, ``next``, ``previous`` and ``results``.
 
@@ -86,6 +86,10 @@ _ERROR_DESCRIPTIONS = {
     "403": "Your role or the token's scopes do not allow this.",
     "404": "No such object or workspace, or one you may not see.",
     "415": "The request body's media type is not one this operation reads.",
+    "503": (
+        "Redis (rate limits, plan limits, the work queue) is unavailable right now; "
+        "try again after Retry-After seconds."
+    ),
 }
 
 
@@ -143,7 +147,9 @@ class ApiAutoSchema(ScopedAutoSchema):
         return dict(sorted(responses.items()))
 
     def _error_codes(self) -> list[str]:
-        codes = ["401", "403"]
+        # 503: every authenticated request counts against its token's rate in Redis, so
+        # any operation answers 503 while Redis is down (opaa/unavailable.py).
+        codes = ["401", "403", "503"]
         in_workspace = self._in_workspace()
         has_body = self.method in ("POST", "PUT", "PATCH", "DELETE") and bool(
             self._get_request_body()
@@ -164,10 +170,18 @@ class ApiAutoSchema(ScopedAutoSchema):
             schema = self._component("ValidationError", VALIDATION_ERROR_SCHEMA)
         else:
             schema = self.resolve_serializer(ErrorSerializer, "response").ref
-        return {
+        response = {
             "content": {"application/json": {"schema": schema}},
             "description": _ERROR_DESCRIPTIONS[code],
         }
+        if code == "503":
+            response["headers"] = {
+                "Retry-After": {
+                    "schema": {"type": "integer"},
+                    "description": "Seconds to wait before trying again.",
+                }
+            }
+        return response
 
     def _component(self, name: str, schema: dict) -> dict:
         component = ResolvedComponent(
