@@ -67,12 +67,37 @@ def _worker_concurrency_record(sender, instance, **kwargs) -> None:
     _worker_concurrency = getattr(instance, "max_concurrency", None) or instance.concurrency
 
 
-def slots_per_organization(concurrency: int) -> int:
-    """How many of a worker's ``concurrency`` slots one organization may hold."""
+def slots_per_organization(concurrency: int, *, organizations: int) -> int:
+    """How many of a worker's ``concurrency`` slots one organization may hold, in an
+    installation of ``organizations`` organizations. By default all but one, except
+    where one organization is alone: nobody else could use the slot kept free."""
     configured = settings.INDEX_SLOTS_PER_ORGANIZATION
     if configured > 0:
         return configured
+    if organizations <= 1:
+        return concurrency
     return max(1, concurrency - 1)
+
+
+# How long a worker process trusts its count of organizations: a new organization's
+# first uploads may run without the reservation for this long.
+ORGANIZATIONS_COUNT_TTL_S = 60
+_organizations_counted: tuple[float, int] | None = None
+
+
+def organizations_count() -> int:
+    """The installation's organizations (the public schema is none), counted at most
+    once a minute per process."""
+    global _organizations_counted
+    now = time.monotonic()
+    if _organizations_counted is None or now - _organizations_counted[0] > (
+        ORGANIZATIONS_COUNT_TTL_S
+    ):
+        from django_tenants.utils import get_public_schema_name, get_tenant_model
+
+        count = get_tenant_model().objects.exclude(schema_name=get_public_schema_name()).count()
+        _organizations_counted = (now, count)
+    return _organizations_counted[1]
 
 
 def defer_seconds(deferrals: int) -> float:
@@ -139,7 +164,7 @@ def index_slot_take(request) -> IndexSlot | None:
     concurrency = _worker_concurrency
     if request.is_eager or request.hostname is None or concurrency is None:
         return None
-    limit = slots_per_organization(concurrency)
+    limit = slots_per_organization(concurrency, organizations=organizations_count())
     if limit >= concurrency:
         return None
     slot = IndexSlot(hostname=request.hostname, limit=limit)

@@ -43,7 +43,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 INDEX_TIME_LIMIT_S = env.int("INDEX_TIME_LIMIT_S", default=600)
 # How many of one worker's indexing slots (its concurrency N) one organization may hold
 # at once, so another organization's upload never waits behind a large batch; 0: all but
-# one (N - 1, at least 1). Set it to N where one organization is alone (ingestion/fairness.py).
+# one (N - 1, at least 1), or all N in an installation of one organization
+# (ingestion/fairness.py).
 INDEX_SLOTS_PER_ORGANIZATION = env.int("INDEX_SLOTS_PER_ORGANIZATION", default=0)
 # With Redis as broker, a task taken by a worker that died (SIGKILL, out of memory, a
 # lost node) goes back to its queue only after this many seconds (Redis' default: one

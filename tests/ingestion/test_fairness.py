@@ -118,16 +118,42 @@ def _chunk_counts(org, document_ids: list[int]) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    ("configured", "concurrency", "share"),
-    [(0, 1, 1), (0, 2, 1), (0, 8, 7), (3, 8, 3), (2, 2, 2)],
+    ("configured", "concurrency", "organizations", "share"),
+    [
+        (0, 1, 2, 1),
+        (0, 2, 2, 1),
+        (0, 8, 5, 7),
+        (3, 8, 5, 3),
+        (2, 2, 5, 2),
+        # One organization alone keeps no slot free for others: there are none.
+        (0, 2, 1, 2),
+        (0, 8, 1, 8),
+        (3, 8, 1, 3),
+    ],
 )
-def test_the_share_is_all_of_a_workers_slots_but_one_unless_configured(
-    settings, configured, concurrency, share
+def test_the_share_is_all_of_a_workers_slots_but_one_unless_configured_or_alone(
+    settings, configured, concurrency, organizations, share
 ):
     from ingestion.fairness import slots_per_organization
 
     settings.INDEX_SLOTS_PER_ORGANIZATION = configured
-    assert slots_per_organization(concurrency) == share
+    assert slots_per_organization(concurrency, organizations=organizations) == share
+
+
+def test_the_organizations_are_counted_without_the_public_schema(world, db):
+    from django_tenants.utils import get_public_schema_name
+
+    from ingestion import fairness
+    from tenants.models import Organization
+
+    fairness._organizations_counted = None
+    try:
+        counted = fairness.organizations_count()
+    finally:
+        fairness._organizations_counted = None
+    public = Organization.objects.filter(schema_name=get_public_schema_name()).count()
+    assert counted >= 2  # acme and globex
+    assert counted == Organization.objects.count() - public
 
 
 def _holders(monkeypatch, ttl: float):
