@@ -173,7 +173,7 @@ class Connector(models.Model):
 
     ``config`` holds what is not secret (an endpoint, a region, a bucket, a key id);
     ``secrets_encrypted`` holds the secrets as one Fernet token of a JSON object
-    (``opaa.crypto``), read and written only through ``ingestion.sources``.
+    (``infra.crypto``), read and written only through ``ingestion.sources``.
     """
 
     name = models.CharField(max_length=200)

@@ -30,6 +30,7 @@ from accounts.audit import (
     audit_record,
 )
 from accounts.models import User
+from infra import metrics
 from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.embedding import embed_texts
@@ -37,7 +38,6 @@ from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import OriginalMissing, original_discard, original_read, original_store
 from ingestion.storage_errors import StorageUnavailable
-from opaa import metrics
 from search.cache import index_changed
 from search.erasure import answers_cache_delete, answers_citing_erase
 from search.keyword import postings_write

@@ -16,10 +16,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from infra import crypto
 from ingestion.connectors import ConnectorError, SourceSpec, connector_for
 from ingestion.locks import source_sync_locked
 from ingestion.models import Connector, Document, Source, SyncRun, SyncStatus, SyncTrigger
-from opaa import crypto
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)

@@ -33,6 +33,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from infra import metrics
 from ingestion.connectors import ConnectorError, Item, ItemError, connector_for
 from ingestion.locks import SourceRunGuard
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
@@ -45,7 +46,6 @@ from ingestion.services import (
 )
 from ingestion.sources import UNFINISHED, source_spec
 from ingestion.storage import original_discard, original_store
-from opaa import metrics
 from tenants import quotas
 from workspaces.readers import readers_coerce
 

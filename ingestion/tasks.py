@@ -13,9 +13,9 @@ from django.db import InterfaceError, OperationalError
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from infra.celery import app
 from ingestion import fairness, services, sources, storage, sync
 from ingestion.storage_errors import StorageUnavailable
-from opaa.celery import app
 from opaa.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)

@@ -1,14 +1,5 @@
-"""The Celery application. Tasks run in the schema of the organization that enqueued them."""
+"""The Celery application lives in ``infra.celery``; ``celery -A opaa`` finds it here."""
 
-import os
+from infra.celery import app
 
-from tenant_schemas_celery.app import CeleryApp
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
-
-app = CeleryApp("opaa")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
-
-# Connects the Celery signals that carry a request's id into its tasks' logs.
-from opaa import observability  # noqa: E402, F401
+__all__ = ["app"]

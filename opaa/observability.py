@@ -30,7 +30,8 @@ from celery.signals import (
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
-from opaa import metrics
+from infra import metrics
+from opaa import health
 
 logger = structlog.get_logger("opaa.request")
 
@@ -84,8 +85,6 @@ class OperationalEndpointsMiddleware:
     """
 
     def __init__(self, get_response):
-        from opaa import health
-
         self.get_response = get_response
         self.endpoints = {
             "/healthz": health.healthz,

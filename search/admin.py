@@ -1,8 +1,8 @@
 from django import forms
 from django.contrib import admin
 
-from opaa import outbound
-from opaa.crypto import encrypt
+from infra import outbound
+from infra.crypto import encrypt
 from search.models import AnswerSettings, Question
 
 

@@ -312,7 +312,7 @@ def _indexing_in_process() -> Iterator[None]:
     a worker would run it), so the run needs no broker or worker and indexes each
     document exactly once. Errors the task does not handle itself propagate.
     """
-    from opaa.celery import app
+    from infra.celery import app
 
     saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager = True

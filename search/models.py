@@ -159,7 +159,7 @@ class AnswerSettings(models.Model):
     """The organization's own answering settings, overriding the environment's.
 
     One row per organization schema (``AnswerSettings.current()``). Empty fields fall
-    back to the global settings; API keys are stored encrypted (``opaa.crypto``).
+    back to the global settings; API keys are stored encrypted (``infra.crypto``).
     """
 
     llm_api_base = models.URLField(

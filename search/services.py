@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 
 from accounts.audit import AuditAction, AuditContext, audit_record, question_extra
 from accounts.models import User
-from opaa import metrics, outbound
-from opaa.crypto import decrypt
+from infra import metrics, outbound
+from infra.crypto import decrypt
 from search.answering import Answer, Passage, answer_extractive
 from search.cache import answer_cached, answer_key, answer_store
 from search.confidence import answer_confidence
@@ -41,7 +41,7 @@ EXTRACTIVE = "extractive"
 
 
 def _endpoint_allowed(url: str) -> bool:
-    """An endpoint the organization set may be called (``opaa.outbound``): checked at
+    """An endpoint the organization set may be called (``infra.outbound``): checked at
     every question, since its name may resolve elsewhere than when it was saved."""
     try:
         outbound.url_check(url)

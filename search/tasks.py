@@ -3,7 +3,7 @@
 from django.db import InterfaceError, OperationalError
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
-from opaa.celery import app
+from infra.celery import app
 from opaa.tasks import OrganizationTask
 from search import retention
 

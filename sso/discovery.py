@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from opaa import outbound
+from infra import outbound
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 JWKS_REFRESH_MIN_INTERVAL_S = 60
@@ -43,7 +43,7 @@ def _cache_key(kind: str, url: str) -> str:
 
 def url_transport_check(url: str) -> None:
     """The provider's ``url`` uses https (http only on loopback or when allowed), and
-    goes where this installation may connect (``opaa.outbound``)."""
+    goes where this installation may connect (``infra.outbound``)."""
     parts = urlsplit(url)
     secure = parts.scheme == "https" and parts.hostname
     if not secure and not (

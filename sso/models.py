@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from opaa.crypto import decrypt, encrypt
+from infra.crypto import decrypt, encrypt
 
 
 class IdentityProvider(models.Model):
@@ -31,7 +31,7 @@ class IdentityProvider(models.Model):
         help_text="Empty: <issuer>/.well-known/openid-configuration.",
     )
     client_id = models.CharField(max_length=255)
-    # Fernet ciphertext (opaa.crypto); never shown back, never logged.
+    # Fernet ciphertext (infra.crypto); never shown back, never logged.
     client_secret_encrypted = models.TextField(blank=True, editable=False)
     scopes = models.CharField(max_length=255, default="openid email profile")
     allowed_email_domains = models.TextField(

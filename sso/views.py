@@ -27,7 +27,7 @@ from mozilla_django_oidc.views import (
 )
 
 from accounts.audit import audit_context
-from opaa.crypto import SecretUnreadable
+from infra.crypto import SecretUnreadable
 from sso import services, throttling
 from sso.discovery import ProviderUnavailable
 from sso.forms import IdentityProviderForm

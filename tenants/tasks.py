@@ -1,6 +1,6 @@
 """Celery tasks of the managed service (beat, public schema): thin wrappers."""
 
-from opaa.celery import app
+from infra.celery import app
 from tenants import metering, pool, signup
 
 

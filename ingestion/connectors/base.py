@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Protocol
 
+from infra.outbound import OutboundRefused, host_check, url_check
+
 
 class ConnectorError(Exception):
     """The source as a whole cannot be read (unreachable, misconfigured): the run fails.
@@ -92,22 +94,16 @@ class SourceConnector(Protocol):
 
 def outbound_check(url: str) -> None:
     """ConnectorError unless this installation may connect to ``url``'s host
-    (``opaa.outbound``: public addresses only, when private networks are not allowed)."""
-    from opaa.outbound import url_check
-
+    (``infra.outbound``: public addresses only, when private networks are not allowed)."""
     _outbound(url_check, url)
 
 
 def outbound_host_check(host: str, port: int) -> None:
     """``outbound_check`` for a host and port (a mail server, not a URL)."""
-    from opaa.outbound import host_check
-
     _outbound(host_check, host, port)
 
 
 def _outbound(check: Callable, *args) -> None:
-    from opaa.outbound import OutboundRefused
-
     try:
         check(*args)
     except OutboundRefused as exc:

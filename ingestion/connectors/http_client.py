@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from infra.outbound import OutboundRefused, httpx_request_check
+
 logger = logging.getLogger(__name__)
 
 # A throttled request is tried this many times in all before the run gives up.
@@ -30,8 +32,6 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 def _outbound_allowed(request: httpx.Request) -> None:
-    from opaa.outbound import OutboundRefused, httpx_request_check
-
     try:
         httpx_request_check(request)
     except OutboundRefused as exc:
@@ -39,7 +39,7 @@ def _outbound_allowed(request: httpx.Request) -> None:
 
 
 # Event hooks of every connector's client: each request, redirects included, goes only
-# where this installation may connect (opaa.outbound).
+# where this installation may connect (infra.outbound).
 OUTBOUND_HOOKS = {"request": [_outbound_allowed]}
 
 

@@ -1,7 +1,7 @@
 """docker/monitoring: alert rules and the Grafana dashboard parse and use real series.
 
 Every PromQL expression is parsed by promql-parser (a port of Prometheus' parser);
-every series it reads is one OPAA exposes (read from ``opaa.metrics``) or one of the
+every series it reads is one OPAA exposes (read from ``infra.metrics``) or one of the
 named exporters'.
 """
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from prometheus_client import Counter, Histogram
 
-from opaa import metrics
+from infra import metrics
 
 MONITORING = Path(__file__).resolve().parents[2] / "docker" / "monitoring"
 # Series of node-exporter and the kubelet that the disk alerts read.

@@ -135,14 +135,14 @@ def test_counts_of_several_processes_add_up(tmp_path):
     }
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)
     record = (
-        "from opaa import metrics;"
+        "from infra import metrics;"
         "metrics.document_indexed_observe(outcome='indexed', seconds=1.0);"
         "metrics.http_request_observe(route='api:ask', method='POST', status_code=200, seconds=0.1)"
     )
     for _ in range(2):  # two worker processes, one after the other
         subprocess.run([sys.executable, "-c", record], env=env, check=True, timeout=60)
     scrape = (
-        "from prometheus_client import generate_latest; from opaa import metrics;"
+        "from prometheus_client import generate_latest; from infra import metrics;"
         "print(generate_latest(metrics.registry_for_scrape()).decode())"
     )
     output = subprocess.run(
@@ -170,7 +170,7 @@ def test_the_worker_serves_its_own_counters():
     import socket
     import urllib.request
 
-    from opaa import metrics
+    from infra import metrics
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from opaa.crypto import decrypt
+from infra.crypto import decrypt
 from search.admin import AnswerSettingsForm
 from search.models import AnswerSettings
 from search.services import fusion_weights, llm_chain

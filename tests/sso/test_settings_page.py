@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from opaa.crypto import SecretUnreadable, decrypt, encrypt
+from infra.crypto import SecretUnreadable, decrypt, encrypt
 from sso.models import IdentityProvider
 from tests.conftest import portal_client
 from tests.sso.conftest import browser, callback_url, configure

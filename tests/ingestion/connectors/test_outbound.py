@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from infra.outbound import OutboundRefused, host_check, url_check
 from ingestion.models import Connector, Document, SyncStatus
-from opaa.outbound import OutboundRefused, host_check, url_check
 from sso.discovery import ProviderUnavailable, url_transport_check
 from tests.ingestion.connectors.test_web import _source, site  # noqa: F401
 from workspaces.models import Workspace

@@ -34,6 +34,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from infra.heartbeat import HEARTBEAT_KEY
+
 logger = logging.getLogger(__name__)
 
 # Web requests are expected well under a second; the 2 s alert threshold is a bucket edge.
@@ -158,8 +160,6 @@ class _LiveStateCollector:
         yield queues
 
         from django.core.cache import cache
-
-        from opaa.health import HEARTBEAT_KEY
 
         age = GaugeMetricFamily(
             "opaa_worker_heartbeat_age_seconds",
