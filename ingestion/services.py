@@ -31,13 +31,13 @@ from accounts.audit import (
 )
 from accounts.models import User
 from infra import metrics
+from infra.storage_errors import StorageUnavailable
 from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.embedding import embed_texts
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import OriginalMissing, original_discard, original_read, original_store
-from ingestion.storage_errors import StorageUnavailable
 from search.cache import index_changed
 from search.erasure import answers_cache_delete, answers_citing_erase
 from search.keyword import postings_write

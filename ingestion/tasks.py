@@ -14,8 +14,8 @@ from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from infra.celery import app
+from infra.storage_errors import StorageUnavailable
 from ingestion import fairness, services, sources, storage, sync
-from ingestion.storage_errors import StorageUnavailable
 from opaa.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import UploadedFile
 
 from accounts.audit import AuditContext
 from accounts.models import User
+from infra.storage_errors import StorageUnavailable
 from ingestion import services
 from ingestion.models import Document
-from ingestion.storage_errors import StorageUnavailable
 from tenants.quotas import QuotaExceeded
 from workspaces.models import Workspace
 

@@ -46,7 +46,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.db import connection
 
-from ingestion.storage import BACKUP_LOCK, objects_under
+from infra.storage import BACKUP_LOCK, objects_under, objects_walk
 from opaa.settings.env import DATA_DIR
 
 FORMAT = 1
@@ -424,15 +424,7 @@ def objects_in(storage: Storage, prefix: str = PREFIX) -> list[str]:
     if storage is default_storage:
         return objects_under(prefix)
     # Another storage (e.g. in a test): walk it the same way.
-    keys, pending = [], [prefix]
-    while pending:
-        folder = pending.pop()
-        if not storage.exists(folder):
-            continue
-        folders, files = storage.listdir(folder)
-        keys += [f"{folder}{f}" for f in files]
-        pending += [f"{folder}{d}/" for d in folders]
-    return sorted(keys)
+    return objects_walk(storage, prefix)
 
 
 def _tar_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -148,7 +148,7 @@ class ApiAutoSchema(ScopedAutoSchema):
 
     def _error_codes(self) -> list[str]:
         # 503: every authenticated request counts against its token's rate in Redis, so
-        # any operation answers 503 while Redis is down (opaa/unavailable.py).
+        # any operation answers 503 while Redis is down (infra/unavailable.py).
         codes = ["401", "403", "503"]
         in_workspace = self._in_workspace()
         has_body = self.method in ("POST", "PUT", "PATCH", "DELETE") and bool(

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from infra.organization_residue import organization_keys_delete, organization_tasks_purge
+from infra.storage import objects_delete_under, organization_prefix
 from tenants import pool
 from tenants.models import Domain, Organization, OrganizationStatus, Plan
 from workspaces.models import Membership, Role, Workspace
@@ -113,8 +115,6 @@ def organization_delete(*, organization: Organization, audit=None) -> dict[str, 
     from django_tenants.utils import get_public_schema_name
 
     from accounts.audit import AuditAction, audit_record
-    from ingestion.storage import objects_delete_under, organization_prefix
-    from opaa.erasure import organization_keys_delete, organization_tasks_purge
 
     schema, slug, organization_id = organization.schema_name, organization.slug, organization.pk
     counts = {"tasks": organization_tasks_purge(schema)}

@@ -21,11 +21,11 @@ from django_tenants.utils import schema_context
 
 from accounts.models import ApiToken, AuditEvent, User
 from accounts.services import user_erase
+from infra.organization_residue import organization_keys
 from ingestion.models import Chunk, Document, Source, SyncRun
 from ingestion.storage import objects_under, organization_prefix
 from ingestion.sync import source_sync
 from opaa.celery import app
-from opaa.erasure import organization_keys
 from search.erasure import ERASED_ANSWER
 from search.models import Conversation, Feedback, Question, SourceFeedback
 from tenants.models import Domain, Organization

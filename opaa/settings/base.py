@@ -36,9 +36,9 @@ MIDDLEWARE = [
     # Row-level security: statements see only the caller's workspaces (workspaces.rls).
     "workspaces.rls.middleware.RowLevelSecurityMiddleware",
     # The storage of originals down: 503 with Retry-After (the API's views: DRF does it).
-    "ingestion.storage_errors.StorageUnavailableMiddleware",
-    # Redis (limits, broker) down: 503 with Retry-After instead of a 500 (opaa/unavailable.py).
-    "opaa.unavailable.RedisUnavailableMiddleware",
+    "infra.storage_errors.StorageUnavailableMiddleware",
+    # Redis (limits, broker) down: 503 with Retry-After instead of a 500 (infra/unavailable.py).
+    "infra.unavailable.RedisUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

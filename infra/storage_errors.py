@@ -1,16 +1,16 @@
 """Storage (S3 or local disk) unavailable: one exception, answered 503 with Retry-After.
 
-``storage_calls()`` wraps every call to the storage (``ingestion.storage``) and turns
-what means "the storage cannot be reached or is failing right now" into
-``StorageUnavailable``: botocore's connection errors and timeouts, an S3 5xx or
-throttling answer, a full or failing local disk. Errors that are no outage (a missing
-key, refused credentials, a bug) pass through unchanged.
+``storage_calls()`` wraps every call to the storage (``infra.storage``,
+``ingestion.storage``) and turns what means "the storage cannot be reached or is
+failing right now" into ``StorageUnavailable``: botocore's connection errors and
+timeouts, an S3 5xx or throttling answer, a full or failing local disk. Errors that
+are no outage (a missing key, refused credentials, a bug) pass through unchanged.
 
 ``StorageUnavailable`` is a DRF ``APIException`` (503, and ``wait`` sets Retry-After),
 so every API view answers it the same way without handling it; for the portal,
 ``StorageUnavailableMiddleware`` renders it (JSON for the page's scripts, a page for
 a browser). Nothing is half-stored when it is raised during an upload
-(``services.upload_receive`` creates no row without its object).
+(``ingestion.services.upload_receive`` creates no row without its object).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Redis holds per-organization keys (cached answers, index versions, sign-in throttles,
 token counters, sync locks and slots) and the Celery queues hold tasks sent from the
 organization's schema (their headers name it). Storage holds its objects under
-``org/<schema>/`` (``ingestion.storage.objects_delete_under``).
+``org/<schema>/`` (``infra.storage.objects_delete_under``).
 
 Every per-organization Redis key has the schema name (or, for quota counters, the
 organization's id) right after a fixed namespace; ``ORGANIZATION_KEY_PATTERNS`` lists
