@@ -35,6 +35,7 @@ from infra.storage_errors import StorageUnavailable
 from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.embedding import embed_texts
+from ingestion.enqueue import document_enqueue_indexing
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import OriginalMissing, original_discard, original_read, original_store
@@ -228,20 +229,6 @@ def upload_receive(
         "document uploaded id=%s workspace=%s size=%s", document.pk, workspace.pk, file.size
     )
     return Upload(document, UploadOutcome.CREATED)
-
-
-def document_enqueue_indexing(*, document: Document) -> None:
-    """Queue ``document`` for indexing once the current transaction commits."""
-    from ingestion.tasks import index_document
-
-    # The limits travel in the message: read them now, not when the task module loaded.
-    transaction.on_commit(
-        lambda: index_document.apply_async(
-            (document.pk,),
-            soft_time_limit=settings.INDEX_TIME_LIMIT_S,
-            time_limit=settings.INDEX_TIME_LIMIT_S + 60,
-        )
-    )
 
 
 def document_reindex(*, document: Document) -> None:

@@ -15,7 +15,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from infra.celery import app
 from infra.storage_errors import StorageUnavailable
-from ingestion import fairness, services, sources, storage, sync
+from ingestion import enqueue, fairness, services, sources, storage, sync
 from opaa.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)
@@ -92,11 +92,13 @@ def index_document(self, document_id: int, deferrals: int = 0) -> None:
         attempts = deliveries_count(self.request)
         if attempts >= MAX_DELIVERIES:
             services.document_index_abandon(document_id=document_id, attempts=attempts - 1)
-            return
-        services.document_index(document_id=document_id)
+        else:
+            services.document_index(document_id=document_id)
     finally:
         if slot is not None:
             slot.release()
+    # Handled (not deferred, not to be retried): no longer waiting for a message.
+    enqueue.document_index_done(document_id)
 
 
 @app.task(
@@ -139,6 +141,25 @@ def sources_sync_due() -> None:
     for schema in organizations.values_list("schema_name", flat=True):
         with schema_context(schema):
             organization_sources_sync_due.delay()
+
+
+@app.task(ignore_result=True)
+def documents_unqueued_send_all() -> int:
+    """Beat, every 5 minutes: in every active organization, send again the indexing
+    messages of pending documents whose message was lost (``enqueue``). Returns how
+    many. Idempotent."""
+    from tenants.suspension import organizations_schedulable
+
+    sent = 0
+    organizations = organizations_schedulable().exclude(schema_name=get_public_schema_name())
+    for schema in organizations.values_list("schema_name", flat=True):
+        with schema_context(schema):
+            try:
+                sent += enqueue.documents_unqueued_send()
+            except Exception:
+                # One broken schema must not keep the others' documents unindexed.
+                logger.exception("unqueued documents sweep failed organization=%s", schema)
+    return sent
 
 
 @app.task(ignore_result=True)

@@ -87,6 +87,11 @@ CELERY_BEAT_SCHEDULE = {
     "organization-pool-replenish": {"task": "tenants.tasks.pool_replenish", "schedule": 60.0},
     # Measures each organization's usage of the day (documents, storage, sync runs).
     "usage-measure": {"task": "tenants.tasks.usage_measure_all", "schedule": 300.0},
+    # Queues pending documents whose indexing message was lost (broker down, Redis emptied).
+    "documents-unqueued-send": {
+        "task": "ingestion.tasks.documents_unqueued_send_all",
+        "schedule": 300.0,
+    },
     # Deletes originals no document names (erased while the storage was down or a backup ran).
     "originals-sweep": {"task": "ingestion.tasks.originals_sweep_all", "schedule": 3600.0},
     # Deletes signups whose verification link expired unused (they hold a name and a schema).
