@@ -1,9 +1,10 @@
 """Restart Redis (broker and cache) while questions are asked and a sync is queued.
 
 While Redis is down: ``/readyz`` answers 503 naming Redis; a question is answered or
-refused with a clear 503, never a 500 or a hang. After it is back: the sync queued just
-before the restart runs (Redis saved the queue when it stopped), questions are answered
-again, and an answer cached before the restart is still served only to the workspace
+refused with a clear 503, never a 500 or a hang. After it is back (and the worker
+restarted by its supervisor, should the lost broker connection have ended it): the sync
+queued just before the restart runs (Redis saved the queue when it stopped), questions
+are answered again, and an answer cached before the restart is still served only to the workspace
 (and readers) it was written for.
 """
 
@@ -74,6 +75,12 @@ def test_redis_restart_fails_cleanly_and_loses_no_queued_work(
             assert time.monotonic() - started < 30  # no hang (the client would time out)
 
     assert probe.get("/readyz").json()["checks"]["redis"]["status"] == "ok"
+    # Celery's Redis transport sometimes ends the worker on the lost connection
+    # ("Unrecoverable error" in kombu's restore of unacknowledged messages); compose
+    # (restart: unless-stopped) and Kubernetes start it again, so does this test. What
+    # must hold either way: the queued work is done after it.
+    if worker.process.poll() is not None:
+        worker.start()
     # A sync queued right after the restart and one document uploaded: both done.
     with schema_context(acme.org.schema):
         source = filesystem_source(share)
