@@ -14,8 +14,8 @@ from accounts.audit import AuditAction, audit_context
 from accounts.exports import CSVRenderer, JSONLinesRenderer, event_row, export_response
 from accounts.models import TokenKind
 from accounts.scopes import SIGNED_IN_ONLY, Scope
-from opaa.api import WorkspaceAPIView
 from workspaces.access import OWNER
+from workspaces.api_base import WorkspaceAPIView
 from workspaces.models import Role
 
 

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from accounts import members
 from accounts.audit import audit_context
 from accounts.scopes import Scope
-from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR
+from workspaces.api_base import WorkspaceAPIView
+from workspaces.api_schema import QUOTA_ERROR
 from workspaces.models import Membership, Role
 
 

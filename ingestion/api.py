@@ -15,8 +15,8 @@ from ingestion import services
 from ingestion.models import Document
 from ingestion.readers import document_readers_set
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
-from opaa.api import WorkspaceAPIView
-from opaa.openapi import ERROR, QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
+from workspaces.api_base import WorkspaceAPIView
+from workspaces.api_schema import ERROR, QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
 from workspaces.readers import reader_scope
 

@@ -11,8 +11,8 @@ from accounts.audit import AuditAction, audit_context, audit_source
 from accounts.scopes import Scope
 from ingestion import sources
 from ingestion.models import Source, SyncRun, SyncTrigger
-from opaa.api import WorkspaceAPIView
-from opaa.openapi import RETRY_AFTER, UNAVAILABLE
+from workspaces.api_base import WorkspaceAPIView
+from workspaces.api_schema import RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
 
 

@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from accounts.audit import AuditAction, audit_source
 from accounts.scopes import Scope
 from ingestion.source_setup import FORMS, source_setup
-from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR
+from workspaces.api_base import WorkspaceAPIView
+from workspaces.api_schema import QUOTA_ERROR
 from workspaces.models import Role
 from workspaces.portal import workspace_view
 

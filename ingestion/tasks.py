@@ -16,7 +16,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from infra.celery import app
 from infra.storage_errors import StorageUnavailable
 from ingestion import enqueue, fairness, services, sources, storage, sync
-from opaa.tasks import OrganizationTask
+from workspaces.rls.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)
 

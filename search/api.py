@@ -13,8 +13,6 @@ from rest_framework.settings import api_settings
 
 from accounts.audit import AuditAction, audit_context, audit_record, question_extra
 from accounts.scopes import Scope
-from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from search import conversations, services
 from search.models import Conversation
 from search.streaming import (
@@ -23,6 +21,8 @@ from search.streaming import (
     passage_url,
     sse_response,
 )
+from workspaces.api_base import WorkspaceAPIView
+from workspaces.api_schema import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
 from workspaces.readers import reader_scope
 

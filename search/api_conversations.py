@@ -9,12 +9,12 @@ from rest_framework.response import Response
 
 from accounts.audit import audit_context
 from accounts.scopes import Scope
-from opaa.api import WorkspaceAPIView
-from opaa.openapi import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from search import conversations, services
 from search.api import AnswerOutput
 from search.models import Conversation, SourceReason
 from search.streaming import answer_payload
+from workspaces.api_base import WorkspaceAPIView
+from workspaces.api_schema import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
 
 MAX_BATCH_QUESTIONS = 20

@@ -4,8 +4,8 @@ from django.db import InterfaceError, OperationalError
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
 from infra.celery import app
-from opaa.tasks import OrganizationTask
 from search import retention
+from workspaces.rls.tasks import OrganizationTask
 
 
 @app.task(

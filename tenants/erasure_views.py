@@ -16,9 +16,9 @@ from rest_framework.response import Response
 
 from accounts.audit import audit_context
 from accounts.scopes import SIGNED_IN_ONLY
-from opaa.api import WorkspaceAPIView
 from tenants.services import organization_delete
 from workspaces.access import OWNER, owner_check
+from workspaces.api_base import WorkspaceAPIView
 
 CONFIRM_HELP = "Type the organization's short name ({slug}) to confirm."
 

@@ -17,9 +17,9 @@ from rest_framework.response import Response
 
 from accounts.audit import audit_context
 from accounts.scopes import Scope
-from opaa.api import WorkspaceAPIView
 from workspaces import services
 from workspaces.access import OWNER
+from workspaces.api_base import WorkspaceAPIView
 from workspaces.models import Group, GroupMember, GroupRole, Role
 
 MAX_MEMBERS_PER_CHANGE = 500

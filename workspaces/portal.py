@@ -1,4 +1,4 @@
-"""Workspace resolution for portal views (the API's twin is ``opaa.api.WorkspaceAPIView``)."""
+"""Workspace resolution for portal views (the API's twin is ``api_base.WorkspaceAPIView``)."""
 
 from __future__ import annotations
 

@@ -18,5 +18,5 @@ SYNC_FLAG_AFTER_FAILURES = 3
 # May connectors and an organization's identity provider reach private, loopback and
 # link-local addresses? Yes on-premises (the Confluence is internal); set false on a
 # shared, managed installation so one organization's admin cannot probe the operator's
-# network or a cloud metadata endpoint (opaa/outbound.py).
+# network or a cloud metadata endpoint (infra/outbound.py).
 OUTBOUND_PRIVATE_NETWORKS_ALLOWED = env.bool("OUTBOUND_PRIVATE_NETWORKS_ALLOWED", default=True)

@@ -7,7 +7,7 @@ from django.urls import URLPattern
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.scopes import SIGNED_IN_ONLY, Scope
-from opaa.api import WorkspaceAPIView
+from workspaces.api_base import WorkspaceAPIView
 
 
 def _api_views():

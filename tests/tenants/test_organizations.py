@@ -7,10 +7,10 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from ingestion.tasks import index_document
-from opaa.tasks import OrganizationMissing
 from tenants.models import Organization
 from tenants.services import organization_create
 from workspaces.models import Membership, Workspace
+from workspaces.rls.tasks import OrganizationMissing
 
 
 def test_create_organization_command_provisions_everything(committed_org, capsys):

@@ -6,7 +6,7 @@ A *scope* is set by the trusted code that knows who is acting, for as long as it
   on the first statement that needs them and again when the caller changes (an API
   token is only known once DRF has authenticated the request);
 - a Celery task: its organization, or the workspace of the object it works on
-  (``opaa.tasks.OrganizationTask``);
+  (``workspaces.rls.tasks.OrganizationTask``);
 - organization-wide work (provisioning, the evaluation command, operators' scripts):
   every workspace of the current organization, listed by ``organization_scope()``.
 
