@@ -135,7 +135,7 @@ def test_secrets_round_trip_and_another_key_cannot_read_them():
 
 
 # Made by the former ``sso.encryption.secret_encrypt`` with FIELD_ENCRYPTION_KEY set to
-# "legacy-key-for-the-test", before it was folded into ``opaa.crypto``.
+# "legacy-key-for-the-test", before it was folded into ``infra.crypto``.
 LEGACY_CIPHERTEXT = (
     "gAAAAABrCZOy17T44nlGwwdllcy9jkixPUO8Not4tqhJtkOqtUYevViDYLYU8zzKHRXyJ3D0Gk_O2lkWVWpSa0a2u2f"
     "p73pAUpACTACl4NpMtSsrPr-PAL2Jv4MdTnaUephAmgdJvC-F"

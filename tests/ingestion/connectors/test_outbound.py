@@ -1,4 +1,4 @@
-"""Where an organization's admins may point OPAA (opaa.outbound): with private networks
+"""Where an organization's admins may point OPAA (infra.outbound): with private networks
 not allowed (a managed installation), no source or identity provider may reach the
 operator's network, loopback or a cloud metadata endpoint; on-premises, anything goes."""
 
