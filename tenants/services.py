@@ -112,9 +112,10 @@ def organization_delete(*, organization: Organization, audit=None) -> dict[str, 
     running task wrote meanwhile. An ``organization.deleted`` event in the platform's
     audit log records the deletion (slug and counts only). Returns the counts.
 
-    It erases every app's data yet imports none of them: dropping the schema is the
-    whole erasure of their rows, and what lies outside it is the storage layout and
-    the organization's residue (``infra.storage``, ``infra.organization_residue``).
+    It stays in tenants although every app's data goes: dropping the schema erases all
+    their rows at once, without any app's services, and what lies outside the schema is
+    the storage layout and the organization's residue (``infra.storage``,
+    ``infra.organization_residue``).
     """
     from django_tenants.utils import get_public_schema_name
 
