@@ -75,7 +75,15 @@
       const url = new URL(form.action, window.location.href);
       url.searchParams.set("conversation", data.conversation);
       url.hash = `question-${data.id}`;
-      window.location.assign(url.toString());
+      form.question.value = "";
+      const here = new URL(window.location.href);
+      if (here.pathname === url.pathname && here.search === url.search) {
+        // A follow-up: only the fragment differs, and assigning it would merely scroll.
+        window.history.replaceState(null, "", url.toString());
+        window.location.reload();
+      } else {
+        window.location.assign(url.toString());
+      }
     } else if (event === "error") {
       meta.textContent = data.detail;
     }

@@ -1,0 +1,206 @@
+"""Browser tests of the portal (issue 16): headless Chromium driven by Playwright.
+
+One development server (``make run``'s, DEBUG on: what a newcomer sees), one organization
+and one browser serve the whole session; each test opens its own browser context, i.e.
+its own cookies. The session's real Celery worker indexes the uploads. Chromium is
+Debian's (``make test-services`` installs it); Playwright never downloads a browser.
+
+Screenshots of every page a test looks at are saved at desktop and phone width under
+``<OPAA_DATA_DIR>/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tests.conftest import PASSWORD, _org, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 740}
+# The first question loads the embedding model in the server; a busy machine is slow.
+SLOW_MS = 120_000
+
+OWNER = "olive@portal.example"
+EDITOR = "eddie@portal.example"
+VIEWER = "vera@portal.example"
+
+REFUND_POLICY = b"""# Travel policy
+
+Refunds for travel must be claimed within 30 days of the trip.
+The per diem for a trip abroad is 42 euros per day.
+
+## Hotels
+
+Hotel rooms are booked through the travel desk. The nightly limit is 150 euros.
+"""
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/portal/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass(frozen=True)
+class Portal:
+    base_url: str
+    workspace: str
+    data_dir: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@pytest.fixture(scope="session")
+def portal_org(django_db_setup, django_db_blocker):
+    """An organization of the session with an owner, an editor and a viewer, committed."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from accounts.models import User
+    from tenants.services import organization_delete
+    from workspaces.models import Membership, Role, Workspace
+    from workspaces.rls import organization_scope
+
+    # The server runs the development settings, which do not know the test settings' fast
+    # MD5 hasher: the passwords are stored with PBKDF2 (few iterations, it is a test).
+    password = PBKDF2PasswordHasher().encode(PASSWORD, "portaltests", iterations=1000)
+    with django_db_blocker.unblock():
+        org = _org("folio", OWNER)
+        with schema_context(org.schema), organization_scope():
+            general = Workspace.objects.get(is_default=True)
+            for email, role in ((EDITOR, Role.EDITOR), (VIEWER, Role.VIEWER)):
+                user = User.objects.create_user(email, PASSWORD)
+                Membership.objects.create(workspace=general, user=user, role=role)
+            User.objects.filter(email__in=(OWNER, EDITOR, VIEWER)).update(password=password)
+            slug = general.slug
+        connection.set_schema_to_public()
+    try:
+        yield org, slug
+    finally:
+        with django_db_blocker.unblock():
+            connection.set_schema_to_public()
+            organization_delete(organization=org.organization)
+
+
+@pytest.fixture(scope="session")
+def portal(portal_org, _worker_session, django_db_blocker, tmp_path_factory) -> Iterator[Portal]:
+    """``make run``'s web server (development settings) serving the session's organization."""
+    from opaa import cli
+    from opaa.settings.env import DATA_DIR
+    from tests.opaa.test_connections import _database_env, _server
+
+    org, workspace = portal_org
+    port = free_port()
+    logs = tmp_path_factory.mktemp("portal-server")
+    command, env = cli.processes(port=port, data_dir=logs)["web"]
+    env = {**env, **_database_env(), "DJANGO_SETTINGS_MODULE": "opaa.settings.dev"}
+    with django_db_blocker.unblock(), _server(command, env, port, logs / "runserver.log"):
+        yield Portal(
+            base_url=f"http://{org.domain}:{port}",
+            workspace=workspace,
+            data_dir=DATA_DIR,
+        )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: `make test-services` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's synchronous API keeps an event loop running in this thread, which
+    # Django takes for async code and refuses database access in; the test code here
+    # is synchronous (Playwright's own advice for Django).
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    from opaa.settings.env import DATA_DIR
+
+    folder = DATA_DIR / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def shoot(screenshots: Path) -> Callable:
+    """``shoot(page, name)``: full-page screenshots at desktop, then phone width."""
+
+    def take(page, name: str) -> None:
+        original = page.viewport_size
+        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            page.screenshot(path=screenshots / f"{name}-{label}.png", full_page=True)
+        page.set_viewport_size(original)
+
+    return take
+
+
+def _signed_in(page, portal: Portal, email: str):
+    page.goto(portal.url("/accounts/login/"))
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "/ask/" in page.url, f"{email} could not sign in: {page.url}\n{page.content()[:2000]}"
+    return page
+
+
+@pytest.fixture
+def sign_in(browser, portal) -> Iterator[Callable]:
+    """``sign_in(email)``: a new browser context signed in as ``email``; returns a page."""
+    contexts = []
+
+    def open_as(email: str, *, viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or DESKTOP)
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        return _signed_in(context.new_page(), portal, email)
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def indexed_document(browser, portal, _worker_session, tmp_path_factory) -> str:
+    """The travel policy, uploaded by the owner through the portal and indexed."""
+    folder = tmp_path_factory.mktemp("portal-upload")
+    path = folder / "travel-policy.md"
+    path.write_bytes(REFUND_POLICY)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = _signed_in(context.new_page(), portal, OWNER)
+        page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
+        page.set_input_files("#files", str(path))
+        page.locator(".upload-results").get_by_text("Indexed").wait_for(timeout=SLOW_MS)
+    finally:
+        context.close()
+    return "travel-policy.md"
