@@ -26,6 +26,46 @@
     }
   }
 
+  // The [n] markers of an answer: a link to its source n, showing the passage on hover
+  // and on keyboard focus (the passage also describes the link for screen readers).
+  function linkCitations(card) {
+    const answer = card.querySelector(".answer-text");
+    if (!answer) return;
+    const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    for (const node of nodes) {
+      const parts = node.textContent.split(/(\[\d+\])/);
+      if (parts.length === 1) continue;
+      const fragment = document.createDocumentFragment();
+      for (const part of parts) {
+        const number = /^\[(\d+)\]$/.exec(part);
+        const source = number && card.querySelector(`#source-${card.dataset.turn}-${number[1]}`);
+        if (!source) {
+          fragment.append(part);
+          continue;
+        }
+        const passage = source.querySelector("blockquote");
+        const link = document.createElement("a");
+        link.className = "cite";
+        link.href = `#${source.id}`;
+        link.textContent = part;
+        link.setAttribute("aria-label", `Source ${number[1]}: ${source.querySelector("a").textContent}`);
+        if (passage) {
+          link.setAttribute("aria-describedby", passage.id);
+          const popup = document.createElement("span");
+          popup.className = "cite-passage";
+          popup.setAttribute("aria-hidden", "true");
+          popup.textContent = passage.textContent;
+          link.append(popup);
+        }
+        fragment.append(link);
+      }
+      node.replaceWith(fragment);
+    }
+  }
+  for (const card of document.querySelectorAll("section.answer[data-turn]")) linkCitations(card);
+
   const form = document.querySelector("form.ask[data-stream-url]");
   const live = document.getElementById("live-answer");
   if (!form || !live || !window.fetch || !window.ReadableStream) return;

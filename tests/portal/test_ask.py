@@ -34,3 +34,34 @@ def test_a_follow_up_shows_the_finished_answer_with_its_tools(
     assert page.input_value("#question") == ""
     assert page.locator("section.answer[id^=question-]").count() == 2
     shoot(page, "ask-follow-up")
+
+
+def test_citation_markers_link_to_their_source_and_show_the_passage(
+    sign_in, portal, indexed_document, shoot
+):
+    """Issue 16: the [n] markers of an answer were plain text."""
+    page = sign_in(OWNER)
+    page.goto(portal.url(f"/ask/?workspace={portal.workspace}"))
+    _ask(page, "What is the per diem abroad?")
+    page.wait_for_url(re.compile(r"conversation=\d+"), timeout=SLOW_MS)
+    card = page.locator("section.answer[id^=question-]").last
+    marker = card.locator(".answer-text a.cite").first
+    marker.wait_for()
+    assert marker.inner_text().startswith("[1]")
+    passage = marker.locator(".cite-passage")
+    assert passage.is_hidden()
+
+    marker.hover()
+    assert passage.is_visible()
+    assert "42 euros" in passage.inner_text()
+    shoot(page, "ask-citation-hover")
+
+    page.mouse.move(0, 0)
+    assert passage.is_hidden()
+    marker.focus()
+    assert passage.is_visible()
+
+    marker.click()
+    source = card.locator("ol.sources > li").first
+    assert page.url.endswith("#" + source.get_attribute("id"))
+    assert "42 euros" in source.inner_text()
