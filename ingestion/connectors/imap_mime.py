@@ -71,7 +71,16 @@ def _params(pairs) -> dict[str, str]:
 def attachments(structure) -> list[Attachment]:
     """The message's attachment parts in MIME order, numbered from 1."""
     found: list[Attachment] = []
-    count = 0
+    for body, part in _leaves(structure):
+        name = _attachment_name(body)
+        if name is None:
+            continue  # a body part, not an attachment
+        found.append(Attachment(len(found) + 1, part, name, *_part_payload(body)))
+    return found
+
+
+def _leaves(structure) -> list[tuple]:
+    """The single (not multipart) parts in MIME order, each with its IMAP body section."""
     stack = [(structure, "")]
     leaves = []
     while stack:
@@ -82,28 +91,44 @@ def attachments(structure) -> list[Attachment]:
             stack.extend(reversed(children))
         else:
             leaves.append((body, part or "1"))
-    for body, part in leaves:
-        main, sub = header_text(body[0]).lower(), header_text(body[1]).lower()
-        disposition_at = {"text": 9, "message": 11}.get(main, 8)
-        if main == "message" and sub != "rfc822":
-            disposition_at = 8
-        disposition = body[disposition_at] if len(body) > disposition_at else None
-        kind, disposition_params = "", {}
-        if isinstance(disposition, tuple) and disposition:
-            kind = header_text(disposition[0]).lower()
-            disposition_params = _params(disposition[1] if len(disposition) > 1 else None)
-        filename = disposition_params.get("filename") or _params(body[2]).get("name", "")
-        forwarded = (main, sub) == ("message", "rfc822")
-        if not (filename or kind == "attachment" or forwarded):
-            continue  # a body part, not an attachment
-        count += 1
-        name = safe_name(filename) or ("forwarded message" if forwarded else "attachment")
-        if forwarded and not name.lower().endswith(".eml"):
-            name += ".eml"
-        encoding = header_text(body[5]).lower() if len(body) > 5 else ""
-        size = body[6] if len(body) > 6 and isinstance(body[6], int) else 0
-        found.append(Attachment(count, part, name, encoding, size))
-    return found
+    return leaves
+
+
+def _attachment_name(body) -> str | None:
+    """The safe file name of an attachment part; None for a part of the message's body."""
+    main, sub = header_text(body[0]).lower(), header_text(body[1]).lower()
+    kind, filename = _part_filename(body, main, sub)
+    forwarded = (main, sub) == ("message", "rfc822")
+    if not (filename or kind == "attachment" or forwarded):
+        return None
+    name = safe_name(filename) or ("forwarded message" if forwarded else "attachment")
+    if forwarded and not name.lower().endswith(".eml"):
+        name += ".eml"
+    return name
+
+
+def _part_filename(body, main: str, sub: str) -> tuple[str, str]:
+    """The part's disposition ("attachment", "inline" or "") and its file name, if any.
+
+    The disposition's place in a BODYSTRUCTURE depends on the part's type: text parts
+    carry a line count, forwarded messages also an envelope and a body structure.
+    """
+    disposition_at = {"text": 9, "message": 11}.get(main, 8)
+    if main == "message" and sub != "rfc822":
+        disposition_at = 8
+    disposition = body[disposition_at] if len(body) > disposition_at else None
+    kind, disposition_params = "", {}
+    if isinstance(disposition, tuple) and disposition:
+        kind = header_text(disposition[0]).lower()
+        disposition_params = _params(disposition[1] if len(disposition) > 1 else None)
+    return kind, disposition_params.get("filename") or _params(body[2]).get("name", "")
+
+
+def _part_payload(body) -> tuple[str, int]:
+    """The part's transfer encoding (lower case, "" if none) and its size in bytes."""
+    encoding = header_text(body[5]).lower() if len(body) > 5 else ""
+    size = body[6] if len(body) > 6 and isinstance(body[6], int) else 0
+    return encoding, size
 
 
 def decoded(data: bytes, encoding: str) -> bytes:
