@@ -11,7 +11,7 @@ import csv
 import io
 
 from ingestion.parsers import tabular
-from ingestion.parsers.base import ParsedDocument, ParseError, Section, title_from_filename
+from ingestion.parsers.base import ParsedDocument, ParseError, title_from_filename
 from ingestion.parsers.encoding import decode_text
 
 EXTENSIONS = (".csv", ".tsv")
@@ -33,23 +33,9 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
     text = decode_text(data)
     dialect = _dialect(text, tab=filename.lower().endswith(".tsv"))
     budget = tabular.Budget()
-    lines = []
-    header: list[str] | None = None
-    first = True
     try:
-        for row in csv.reader(io.StringIO(text), dialect):
-            cells = [tabular.cell_text(value) for value in row[: tabular.MAX_COLUMNS]]
-            if not any(cells):
-                continue
-            if first:
-                first = False
-                if tabular.looks_like_header(cells):
-                    header = cells
-                    continue
-            line = tabular.row_line(cells, header)
-            if not budget.take(line):
-                break
-            lines.append(line)
+        rows = (row[: tabular.MAX_COLUMNS] for row in csv.reader(io.StringIO(text), dialect))
+        sections, header = tabular.rows_to_sections(rows, budget)
     except csv.Error as exc:
         raise ParseError(f"The CSV file is malformed ({exc}).") from exc
     metadata = {"truncated": budget.truncated} if budget.truncated else {}
@@ -57,7 +43,7 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
         metadata["columns"] = ", ".join(label for label in header if label)[:1000]
     return ParsedDocument(
         title=title_from_filename(filename),
-        sections=[Section(heading_path=(), text="\n\n".join(lines))] if lines else [],
+        sections=sections,
         mime_type=MIME_TYPES[0],
         metadata=metadata,
     )

@@ -10,6 +10,7 @@ hiding is layout, not access control.
 from __future__ import annotations
 
 import io
+import itertools
 
 import openpyxl
 
@@ -57,11 +58,10 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
             if index >= MAX_SHEETS:
                 notes.append(f"Only the first {MAX_SHEETS} sheets were read.")
                 break
-            lines, note = _sheet_lines(sheet, budget)
+            sheet_sections, note = _sheet_sections(sheet, budget)
             if note:
                 notes.append(note)
-            if lines:
-                sections.append(Section(heading_path=(sheet.title,), text="\n\n".join(lines)))
+            sections.extend(sheet_sections)
             if budget.truncated:
                 break
         metadata = _metadata(workbook)
@@ -77,30 +77,16 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
     )
 
 
-def _sheet_lines(sheet, budget: tabular.Budget) -> tuple[list[str], str]:
-    lines: list[str] = []
-    header: list[str] | None = None
-    first = True
+def _sheet_sections(sheet, budget: tabular.Budget) -> tuple[list[Section], str]:
+    """The sheet as a section titled with its name, and a note if its rows were cut short."""
     rows = sheet.iter_rows(max_col=tabular.MAX_COLUMNS, values_only=True)
-    for scanned, row in enumerate(rows):
-        if scanned >= MAX_SCANNED_ROWS:
-            return (
-                lines,
-                f"Sheet {sheet.title}: only the first {MAX_SCANNED_ROWS:,} rows were read.",
-            )
-        cells = [tabular.cell_text(value) for value in row]
-        if not any(cells):
-            continue
-        if first:
-            first = False
-            if tabular.looks_like_header(cells):
-                header = cells
-                continue
-        line = tabular.row_line(cells, header)
-        if not budget.take(line):
-            break
-        lines.append(line)
-    return lines, ""
+    sections, _header = tabular.rows_to_sections(
+        itertools.islice(rows, MAX_SCANNED_ROWS), budget, heading_path=(sheet.title,)
+    )
+    # Cut short by the scan limit, not the budget: the sheet has a row beyond it.
+    if not budget.truncated and next(rows, None) is not None:
+        return sections, f"Sheet {sheet.title}: only the first {MAX_SCANNED_ROWS:,} rows were read."
+    return sections, ""
 
 
 def _metadata(workbook) -> dict[str, str]:

@@ -9,9 +9,10 @@ worker or its memory.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 
-from ingestion.parsers.base import normalize_space
+from ingestion.parsers.base import Section, normalize_space
 
 # A table wider than this is data for machines, not passages for people.
 MAX_COLUMNS = 100
@@ -87,6 +88,35 @@ def row_line(cells: list[str], header: list[str] | None) -> str:
             pairs.append(f"{label}: {cell}" if label else cell)
         return "; ".join(pairs)
     return " | ".join(cell for cell in cells if cell)
+
+
+def rows_to_sections(
+    rows: Iterable[Sequence[object]], budget: Budget, *, heading_path: tuple[str, ...] = ()
+) -> tuple[list[Section], list[str] | None]:
+    """A table's rows as one section of lines (none when no row has text), and its header.
+
+    Empty rows are skipped; the first row with text is the header when it looks like one
+    (``looks_like_header``), and labels the values of every row after it. Reading stops
+    once ``budget`` is spent.
+    """
+    lines = []
+    header: list[str] | None = None
+    first = True
+    for row in rows:
+        cells = [cell_text(value) for value in row]
+        if not any(cells):
+            continue
+        if first:
+            first = False
+            if looks_like_header(cells):
+                header = cells
+                continue
+        line = row_line(cells, header)
+        if not budget.take(line):
+            break
+        lines.append(line)
+    sections = [Section(heading_path=heading_path, text="\n\n".join(lines))] if lines else []
+    return sections, header
 
 
 def _is_number(text: str) -> bool:
