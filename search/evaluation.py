@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 from statistics import fmean
@@ -71,6 +71,13 @@ class Dataset:
     corpus: dict[str, CorpusEntry]  # in file order
     queries: dict[str, str]  # only the evaluated ones, in file order
     qrels: dict[str, dict[str, int]]  # query id -> {corpus id: relevance score}
+    # query id -> the query's ``metadata`` object (``category``, ``language``, ...), if any
+    query_metadata: dict[str, dict] = field(default_factory=dict)
+
+    def category(self, query_id: str) -> str | None:
+        """The query's ``metadata.category`` if it is a non-empty string, else None."""
+        category = self.query_metadata.get(query_id, {}).get("category")
+        return category if isinstance(category, str) and category else None
 
 
 def _lines(path: Path, *, shown: str) -> Iterator[tuple[int, str]]:
@@ -122,6 +129,15 @@ def _jsonl_load(path: Path, *, with_title: bool) -> dict[str, tuple[str, str]]:
     return records
 
 
+def _metadata_load(path: Path) -> dict[str, dict]:
+    """``_id`` -> ``metadata`` of every query that carries a JSON object there."""
+    return {
+        str(record["_id"]): record["metadata"]
+        for _, record in _jsonl_records(path)
+        if isinstance(record.get("metadata"), dict)
+    }
+
+
 def _qrels_load(path: Path, *, queries: Mapping[str, str]) -> dict[str, dict[str, int]]:
     shown = f"qrels/{path.name}"
     qrels: dict[str, dict[str, int]] = {}
@@ -162,7 +178,14 @@ def dataset_load(*, path: Path) -> Dataset:
         raise DatasetError("qrels/test.tsv judges no query relevant to any document.")
     if not corpus:
         raise DatasetError("corpus.jsonl holds no documents.")
-    return Dataset(path=path, corpus=corpus, queries=queries, qrels={q: qrels[q] for q in queries})
+    metadata = _metadata_load(path / "queries.jsonl")
+    return Dataset(
+        path=path,
+        corpus=corpus,
+        queries=queries,
+        qrels={q: qrels[q] for q in queries},
+        query_metadata={q: metadata[q] for q in queries if q in metadata},
+    )
 
 
 def dataset_limit(
@@ -181,7 +204,10 @@ def dataset_limit(
         others = (corpus_id for corpus_id in corpus if corpus_id not in judged)
         kept = judged | set(islice(others, max(corpus_limit - len(judged & corpus.keys()), 0)))
         corpus = {corpus_id: entry for corpus_id, entry in corpus.items() if corpus_id in kept}
-    return Dataset(path=dataset.path, corpus=corpus, queries=queries, qrels=qrels)
+    metadata = {q: dataset.query_metadata[q] for q in queries if q in dataset.query_metadata}
+    return Dataset(
+        path=dataset.path, corpus=corpus, queries=queries, qrels=qrels, query_metadata=metadata
+    )
 
 
 # --- Metrics (pure) -----------------------------------------------------------------
@@ -227,19 +253,24 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def documents_from_chunks(
-    ranked: Sequence[Ranked], *, chunk_documents: Mapping[int, str], limit: int
+    ranked: Sequence[Ranked], *, chunk_documents: Mapping[int, str | Sequence[str]], limit: int
 ) -> list[str]:
-    """Document ids in the order of their best chunk, each once, at most ``limit``."""
+    """Corpus ids in the order of their best chunk, each once, at most ``limit``.
+
+    A chunk may stand for several corpus ids (entries with identical content share one
+    indexed document): they follow each other at that chunk's place, in corpus order.
+    """
     documents: list[str] = []
     seen: set[str] = set()
     for item in ranked:
-        document = chunk_documents.get(item.chunk_id)
-        if document is None or document in seen:
-            continue
-        seen.add(document)
-        documents.append(document)
-        if len(documents) == limit:
-            break
+        found = chunk_documents.get(item.chunk_id)
+        for document in (found,) if isinstance(found, str) else found or ():
+            if document in seen:
+                continue
+            seen.add(document)
+            documents.append(document)
+            if len(documents) == limit:
+                return documents
     return documents
 
 
@@ -267,9 +298,21 @@ class EvaluationReport:
     kept: bool
     timings: dict[str, float]
     methods: dict[str, MethodScores]
+    categories: dict[str, dict[str, MethodScores]] = field(default_factory=dict)
+    category_sizes: dict[str, int] = field(default_factory=dict)
+    per_query: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The report without the per-query rows (``per_query_lines`` has those)."""
+        report = asdict(self)
+        del report["per_query"]
+        return report
+
+    def per_query_lines(self) -> Iterator[str]:
+        """One JSON object per query: its id, text, category and, per method, the
+        metrics and the rank of each relevant corpus id (null: not in the top 100)."""
+        for row in self.per_query:
+            yield json.dumps(row, ensure_ascii=False)
 
 
 # The evaluation acts for no person: it measures ranking over every document.
@@ -332,16 +375,26 @@ def _as_markdown(corpus_id: str, entry: CorpusEntry) -> SimpleUploadedFile:
 
 def corpus_ingest(
     *, corpus: Mapping[str, CorpusEntry], workspace: Workspace, user: User, progress: Progress
-) -> dict[int, str]:
-    """Upload and index every entry in the current schema; returns document id -> corpus id."""
-    documents: dict[int, str] = {}
+) -> dict[int, list[str]]:
+    """Upload and index every entry in the current schema; returns document id -> corpus ids.
+
+    Entries with identical content are one document to the product (the upload's
+    duplicate detection returns the first), so that document stands for all their corpus
+    ids. File names are made unique, so that no entry replaces another as a new version.
+    """
+    documents: dict[int, list[str]] = {}
+    names: set[str] = set()
     started = time.perf_counter()
     with _indexing_in_process():
         for done, (corpus_id, entry) in enumerate(corpus.items(), start=1):
-            document = document_upload(
-                workspace=workspace, user=user, file=_as_markdown(corpus_id, entry)
-            )
-            documents[document.pk] = corpus_id
+            file = _as_markdown(corpus_id, entry)
+            stem, suffix = file.name.removesuffix(".md"), 1
+            while file.name in names:
+                suffix += 1
+                file.name = f"{stem}-{suffix}.md"
+            names.add(file.name)
+            document = document_upload(workspace=workspace, user=user, file=file)
+            documents.setdefault(document.pk, []).append(corpus_id)
             if done % PROGRESS_EVERY_DOCUMENTS == 0 or done == len(corpus):
                 rate = done / (time.perf_counter() - started)
                 progress(f"indexed {done}/{len(corpus)} documents ({rate:.1f} docs/s)")
@@ -352,71 +405,111 @@ def fusion_method_name(weights: tuple[float, float]) -> str:
     return f"hybrid {weights[0]:g}:{weights[1]:g}"
 
 
+def _relevant_ranks(ranking: Sequence[str], judgments: Mapping[str, int]) -> dict[str, int | None]:
+    """Rank (1-based) of each relevant corpus id in ``ranking``; None if it is not there."""
+    position = {document: rank for rank, document in enumerate(ranking, start=1)}
+    return {doc: position.get(doc) for doc, score in judgments.items() if score > 0}
+
+
+def _aggregate(rows: Sequence[Mapping], methods: Sequence[str]) -> dict[str, MethodScores]:
+    """Mean metrics and latency percentiles of each method over ``rows`` (per-query rows)."""
+    scores: dict[str, MethodScores] = {}
+    for method in methods:
+        results = [row["methods"][method] for row in rows]
+        latencies = [result["latency_ms"] for result in results]
+        scores[method] = MethodScores(
+            ndcg_at_10=fmean(result["ndcg_at_10"] for result in results),
+            recall_at_10=fmean(result["recall_at_10"] for result in results),
+            recall_at_100=fmean(result["recall_at_100"] for result in results),
+            mrr_at_10=fmean(result["mrr_at_10"] for result in results),
+            latency_p50_ms=percentile(latencies, 50),
+            latency_p95_ms=percentile(latencies, 95),
+            documents_returned=fmean(result["documents_returned"] for result in results),
+        )
+    return scores
+
+
+@dataclass(frozen=True)
+class Scored:
+    methods: dict[str, MethodScores]
+    # category -> method -> scores, over the queries of that category (empty: no categories)
+    categories: dict[str, dict[str, MethodScores]]
+    category_sizes: dict[str, int]
+    per_query: list[dict]  # one row per query: id, category, each method's metrics and ranks
+
+
 def methods_score(
     *,
     queries: Mapping[str, str],
     qrels: Mapping[str, Mapping[str, int]],
     workspace_ids: Sequence[int],
-    chunk_documents: Mapping[int, str],
+    chunk_documents: Mapping[int, str | Sequence[str]],
     progress: Progress,
     fusion_weights: Sequence[tuple[float, float]] = (),
-) -> dict[str, MethodScores]:
-    """Rank every query with every method and average the metrics over the queries.
+    categories: Mapping[str, str | None] | None = None,
+) -> Scored:
+    """Rank every query with every method; average the metrics overall and per category.
 
     A method's latency covers the whole ranking call, including the query embedding.
     Each (keyword, vector) pair of ``fusion_weights`` adds a method ``hybrid k:v``: the
     same two rankings fused with those weights (its latency is the hybrid's).
+    ``categories`` maps a query id to its category; queries without one count only in
+    the overall figures.
     """
     embed_texts(["warm-up"])  # load the model before anything is timed
+    categories = categories or {}
     methods = [*METHODS, *(fusion_method_name(weights) for weights in fusion_weights)]
-    per_query: dict[str, list[tuple[float, float, float, float, int]]] = {m: [] for m in methods}
-    latencies: dict[str, list[float]] = {m: [] for m in methods}
+    rows: list[dict] = []
 
-    def score(method: str, ranked: Sequence[Ranked], judgments: Mapping[str, int]) -> None:
+    def score(ranked: Sequence[Ranked], judgments: Mapping[str, int], latency: float) -> dict:
         ranking = documents_from_chunks(
             ranked, chunk_documents=chunk_documents, limit=TOP_DOCUMENTS
         )
-        per_query[method].append(
-            (
-                ndcg_at_k(ranking, judgments, 10),
-                recall_at_k(ranking, judgments, 10),
-                recall_at_k(ranking, judgments, 100),
-                mrr_at_k(ranking, judgments, 10),
-                len(ranking),
-            )
-        )
+        return {
+            "ndcg_at_10": ndcg_at_k(ranking, judgments, 10),
+            "recall_at_10": recall_at_k(ranking, judgments, 10),
+            "recall_at_100": recall_at_k(ranking, judgments, 100),
+            "mrr_at_10": mrr_at_k(ranking, judgments, 10),
+            "latency_ms": latency,
+            "documents_returned": len(ranking),
+            "relevant_ranks": _relevant_ranks(ranking, judgments),
+        }
 
     for done, (query_id, text) in enumerate(queries.items(), start=1):
         judgments = qrels[query_id]
         rankings: dict[str, list[Ranked]] = {}
+        results: dict[str, dict] = {}
         for method in METHODS:
             started = time.perf_counter()
             rankings[method] = RANKERS[method](text, workspace_ids)
-            latencies[method].append((time.perf_counter() - started) * 1000)
-            score(method, rankings[method], judgments)
+            latency = (time.perf_counter() - started) * 1000
+            results[method] = score(rankings[method], judgments, latency)
         for weights in fusion_weights:
-            method = fusion_method_name(weights)
             fused = reciprocal_rank_fusion(
                 rankings["keyword"], rankings["vector"], k=settings.FUSION_RRF_K, weights=weights
             )
-            latencies[method].append(latencies["hybrid"][-1])
-            score(method, fused, judgments)
+            latency = results["hybrid"]["latency_ms"]
+            results[fusion_method_name(weights)] = score(fused, judgments, latency)
+        rows.append(
+            {
+                "query_id": query_id,
+                "text": text,
+                "category": categories.get(query_id),
+                "methods": results,
+            }
+        )
         if done % PROGRESS_EVERY_QUERIES == 0 or done == len(queries):
             progress(f"ranked {done}/{len(queries)} queries")
-    scores: dict[str, MethodScores] = {}
-    for method in methods:
-        columns = zip(*per_query[method], strict=True)
-        ndcg, r10, r100, mrr, returned = (fmean(column) for column in columns)
-        scores[method] = MethodScores(
-            ndcg_at_10=ndcg,
-            recall_at_10=r10,
-            recall_at_100=r100,
-            mrr_at_10=mrr,
-            latency_p50_ms=percentile(latencies[method], 50),
-            latency_p95_ms=percentile(latencies[method], 95),
-            documents_returned=returned,
-        )
-    return scores
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["category"] is not None:
+            grouped.setdefault(row["category"], []).append(row)
+    return Scored(
+        methods=_aggregate(rows, methods),
+        categories={name: _aggregate(members, methods) for name, members in grouped.items()},
+        category_sizes={name: len(members) for name, members in grouped.items()},
+        per_query=rows,
+    )
 
 
 def _organization_discard(slug: str, progress: Progress) -> None:
@@ -484,6 +577,7 @@ def evaluation_run(
                 chunk_documents=chunk_documents,
                 progress=progress,
                 fusion_weights=fusion_weights,
+                categories={q: dataset.category(q) for q in dataset.queries},
             )
             timings["ranking_s"] = time.perf_counter() - started
     finally:
@@ -503,12 +597,16 @@ def evaluation_run(
         organization=slug,
         kept=keep,
         timings=timings,
-        methods=scores,
+        methods=scores.methods,
+        categories=scores.categories,
+        category_sizes=scores.category_sizes,
+        per_query=scores.per_query,
     )
 
 
 def report_table(report: EvaluationReport) -> str:
-    """The report as a plain-text table, one row per method."""
+    """The report as plain-text tables: one row per method, then (if the queries carry
+    categories) one row per category with each method's nDCG@10."""
     lines = [
         f"Dataset: {report.dataset}",
         f"Corpus: {report.corpus_size} documents ({report.documents_failed} failed); "
@@ -525,4 +623,22 @@ def report_table(report: EvaluationReport) -> str:
             f"{s.mrr_at_10:>7.3f} {s.latency_p50_ms:>7.1f} {s.latency_p95_ms:>7.1f} "
             f"{s.documents_returned:>5.1f}"
         )
+    if report.categories:
+        methods = list(report.methods)
+        width = max(len("category"), *(len(name) for name in report.categories))
+        lines += [
+            "",
+            "nDCG@10 by query category:",
+            f"{'category':<{width}} {'queries':>7} "
+            + " ".join(f"{method:>{max(len(method), 7)}}" for method in methods),
+        ]
+        for name in sorted(report.categories):
+            by_method = report.categories[name]
+            lines.append(
+                f"{name:<{width}} {report.category_sizes[name]:>7} "
+                + " ".join(
+                    f"{by_method[method].ndcg_at_10:>{max(len(method), 7)}.3f}"
+                    for method in methods
+                )
+            )
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from search.evaluation import (
 from search.retrieval import Ranked
 
 BEIR_MINI = Path(__file__).resolve().parents[1] / "data" / "beir_mini"
+BEIR_CATEGORIES = Path(__file__).resolve().parents[1] / "data" / "beir_categories"
 METRICS = ("ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10")
 
 # Ranking a b c d; b is highly relevant (2), d and e (never retrieved) relevant (1).
@@ -82,6 +83,13 @@ def test_a_document_ranks_by_its_best_chunk_and_appears_once():
     assert documents_from_chunks(ranked, chunk_documents=chunks, limit=2) == ["x", "y"]
 
 
+def test_a_chunk_of_identical_entries_ranks_each_of_their_corpus_ids():
+    ranked = [Ranked(chunk_id, 1.0) for chunk_id in (1, 2, 3)]
+    chunks = {1: ("a", "b"), 2: ("a", "b"), 3: ["c"]}
+    assert documents_from_chunks(ranked, chunk_documents=chunks, limit=10) == ["a", "b", "c"]
+    assert documents_from_chunks(ranked, chunk_documents=chunks, limit=1) == ["a"]
+
+
 # --- Reading a dataset --------------------------------------------------------------
 
 
@@ -122,6 +130,22 @@ def test_a_malformed_dataset_names_the_file_and_line(tmp_path, corpus, queries, 
     root = write_dataset(tmp_path, corpus=corpus, queries=queries, qrels=qrels)
     with pytest.raises(DatasetError, match=re.escape(message)):
         dataset_load(path=root)
+
+
+def test_dataset_keeps_each_querys_metadata_and_category(tmp_path):
+    queries = (
+        '{"_id": "q1", "text": "one?", "metadata": {"category": "name", "language": "de"}}\n'
+        '{"_id": "q2", "text": "two?", "metadata": {"123": [{"label": "SUPPORT"}]}}\n'
+        '{"_id": "q3", "text": "three?", "metadata": {"category": 7}}\n'
+    )
+    qrels = "q1\td1\t1\nq2\td2\t1\nq3\td1\t1\n"
+    dataset = dataset_load(
+        path=write_dataset(tmp_path, corpus=CORPUS, queries=queries, qrels=qrels)
+    )
+    assert dataset.query_metadata["q1"] == {"category": "name", "language": "de"}
+    assert [dataset.category(q) for q in ("q1", "q2", "q3")] == ["name", None, None]
+    limited = dataset_limit(dataset, query_limit=1)
+    assert limited.query_metadata == {"q1": {"category": "name", "language": "de"}}
 
 
 def test_a_missing_file_is_named(tmp_path):
@@ -273,3 +297,79 @@ def test_evaluate_removes_its_organization_when_the_run_fails(committed_db, monk
             stderr=StringIO(),
         )
     assert evaluation_organizations() == before
+
+
+def test_evaluate_reports_categories_and_ranks_every_corpus_id(committed_db, tmp_path):
+    """Identical content, names that collide once made safe, categories, per-query rows."""
+    out, report_path = StringIO(), tmp_path / "report.json"
+    per_query_path = tmp_path / "per-query.jsonl"
+    call_command(
+        "evaluate",
+        "--dataset",
+        str(BEIR_CATEGORIES),
+        "--json",
+        str(report_path),
+        "--per-query",
+        str(per_query_path),
+        stdout=out,
+        stderr=StringIO(),
+    )
+    report = json.loads(report_path.read_text())
+    rows = {
+        row["query_id"]: row for row in map(json.loads, per_query_path.read_text().split("\n")[:-1])
+    }
+    assert report["corpus_size"] == 8
+    assert list(rows) == ["q1", "q2", "q3", "q4", "q5"]
+    assert "per_query" not in report
+
+    # d1 and d2 are one stored document with two corpus ids: both are ranked, each once.
+    for method in ("keyword", "vector", "hybrid"):
+        q1 = rows["q1"]["methods"][method]
+        assert set(q1["relevant_ranks"].values()) == {1, 2}
+        assert q1["recall_at_10"] == 1.0
+        assert q1["ndcg_at_10"] == pytest.approx(1.0)
+    # guide.a and guide_a share a safe file name; neither replaces the other.
+    assert rows["q2"]["methods"]["keyword"]["relevant_ranks"] == {"guide.a": 1}
+    assert rows["q3"]["methods"]["keyword"]["relevant_ranks"] == {"guide_a": 1}
+
+    # Categories: alpha (q1, q2), beta (q3, q4); q5 has none and counts only overall.
+    assert report["category_sizes"] == {"alpha": 2, "beta": 2}
+    assert [rows[q]["category"] for q in rows] == ["alpha", "alpha", "beta", "beta", None]
+    for category, members in (("alpha", ["q1", "q2"]), ("beta", ["q3", "q4"])):
+        for method in ("keyword", "vector", "hybrid"):
+            figures = report["categories"][category][method]
+            for metric in METRICS:
+                mean = sum(rows[q]["methods"][method][metric] for q in members) / 2
+                assert figures[metric] == pytest.approx(mean)
+    overall = sum(row["methods"]["keyword"]["ndcg_at_10"] for row in rows.values()) / 5
+    assert report["methods"]["keyword"]["ndcg_at_10"] == pytest.approx(overall)
+
+    table = out.getvalue()
+    assert "nDCG@10 by query category:" in table
+    alpha_row = next(line for line in table.splitlines() if line.startswith("alpha "))
+    assert alpha_row.split() == [
+        "alpha",
+        "2",
+        *(f"{report['categories']['alpha'][m]['ndcg_at_10']:.3f}" for m in report["methods"]),
+    ]
+
+
+def test_evaluate_without_categories_prints_no_category_table(committed_db, tmp_path):
+    out = StringIO()
+    call_command(
+        "evaluate",
+        "--dataset",
+        str(BEIR_MINI),
+        "--limit-queries",
+        "3",
+        "--limit-corpus",
+        "10",
+        "--per-query",
+        str(tmp_path / "rows.jsonl"),
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert "by query category" not in out.getvalue()
+    rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert [row["category"] for row in rows] == [None, None, None]
+    assert all(set(row["methods"]) == {"keyword", "vector", "hybrid"} for row in rows)

@@ -62,7 +62,8 @@ def _quiet(names):
 class Command(BaseCommand):
     help = (
         "Index a BEIR-format dataset into a throwaway organization and report nDCG@10, "
-        "Recall@10/100, MRR@10 and latency of keyword, vector and hybrid retrieval."
+        "Recall@10/100, MRR@10 and latency of keyword, vector and hybrid retrieval, overall and "
+        "per query category (the queries' metadata.category)."
     )
 
     def add_arguments(self, parser):
@@ -79,6 +80,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--limit-queries", type=_positive_int, help="evaluate N queries")
         parser.add_argument("--json", type=Path, dest="json_path", help="also write JSON here")
+        parser.add_argument(
+            "--per-query",
+            type=Path,
+            dest="per_query_path",
+            help="write one JSON line per query here: its category, and per method its "
+            "metrics and the rank of each relevant document (null: not in the top 100)",
+        )
         parser.add_argument(
             "--keep", action="store_true", help="keep the evaluation organization afterwards"
         )
@@ -97,6 +105,7 @@ class Command(BaseCommand):
         limit_corpus,
         limit_queries,
         json_path,
+        per_query_path,
         keep,
         fusion_weights,
         **options,
@@ -121,3 +130,7 @@ class Command(BaseCommand):
         self.stdout.write(report_table(report))
         if json_path:
             json_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+        if per_query_path:
+            with per_query_path.open("w", encoding="utf-8") as handle:
+                for line in report.per_query_lines():
+                    handle.write(line + "\n")
