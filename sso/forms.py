@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from sso import services
-from sso.models import IdentityProvider
+from sso.models import OIDC_SETTINGS_FIELDS, IdentityProvider
 
 
 class IdentityProviderForm(forms.ModelForm):
@@ -45,22 +45,7 @@ class IdentityProviderForm(forms.ModelForm):
 
     class Meta:
         model = IdentityProvider
-        fields = [
-            "enabled",
-            "name",
-            "issuer",
-            "discovery_url",
-            "client_id",
-            "client_secret",
-            "scopes",
-            "allowed_email_domains",
-            "auto_provision",
-            "link_existing_accounts",
-            "role_claim",
-            "role_mapping",
-            "group_mapping",
-            "password_sign_in_disabled",
-        ]
+        fields = list(OIDC_SETTINGS_FIELDS)
         labels = {
             "client_id": "Client ID",
             "allowed_email_domains": "Allowed email domains",

@@ -96,6 +96,26 @@ class IdentityProvider(models.Model):
         ]
 
 
+# The provider's settings a person edits, in the order forms show them (the portal's page
+# and the admin); ``client_secret`` is written encrypted and never shown back.
+OIDC_SETTINGS_FIELDS = (
+    "enabled",
+    "name",
+    "issuer",
+    "discovery_url",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "allowed_email_domains",
+    "auto_provision",
+    "link_existing_accounts",
+    "role_claim",
+    "role_mapping",
+    "group_mapping",
+    "password_sign_in_disabled",
+)
+
+
 class ExternalIdentity(models.Model):
     """A person as the identity provider knows them: (issuer, subject), never the email."""
 

@@ -25,7 +25,7 @@ from django_tenants.utils import get_public_schema_name
 from accounts.audit import AuditAction, AuditContext, audit_context, audit_record
 from accounts.models import User
 from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_metadata
-from sso.models import ExternalIdentity, IdentityProvider
+from sso.models import OIDC_SETTINGS_FIELDS, ExternalIdentity, IdentityProvider
 from workspaces.models import ROLE_ORDER, Group, GroupMember, Membership, Role, Workspace
 from workspaces.rls import organization_scope
 
@@ -125,21 +125,7 @@ def identity_provider_validate(*, provider: IdentityProvider) -> None:
 
 # What the audit log records of a change to the provider (the client secret only as
 # "changed", never its value).
-AUDITED_FIELDS = [
-    "enabled",
-    "name",
-    "issuer",
-    "discovery_url",
-    "client_id",
-    "scopes",
-    "allowed_email_domains",
-    "auto_provision",
-    "link_existing_accounts",
-    "role_claim",
-    "role_mapping",
-    "group_mapping",
-    "password_sign_in_disabled",
-]
+AUDITED_FIELDS = [name for name in OIDC_SETTINGS_FIELDS if name != "client_secret"]
 
 
 def identity_provider_save(
