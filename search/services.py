@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -271,13 +272,17 @@ def question_record(
 class _Asking:
     """One question on its way to an answer: what is searched, by whom, with which LLMs."""
 
+    user: User | None
+    workspace: Workspace
     text: str
     standalone: str
     chain: list[LLMConfig]
-    workspace: Workspace
     readers: ReaderScope
     # Taken before any passage is read (``search.cache.answer_key``); None: Redis is down.
     cache_key: str | None
+    audit: AuditContext | None
+    conversation: Conversation | None
+    started: float  # time.perf_counter() when the question came in
 
     @classmethod
     def start(
@@ -287,15 +292,18 @@ class _Asking:
         workspace: Workspace,
         text: str,
         conversation: Conversation | None,
+        audit: AuditContext | None,
+        started: float,
     ) -> _Asking:
         chain = llm_chain()
         standalone = standalone_question(text, conversation, chain)
         readers = reader_scope(user, [workspace])
         return cls(
+            user=user,
+            workspace=workspace,
             text=text,
             standalone=standalone,
             chain=chain,
-            workspace=workspace,
             readers=readers,
             cache_key=answer_key(
                 standalone,
@@ -303,16 +311,19 @@ class _Asking:
                 readers=readers,
                 model=chain[0].model if chain else EXTRACTIVE,
             ),
+            audit=audit,
+            conversation=conversation,
+            started=started,
         )
-
-    @property
-    def model(self) -> str:
-        return self.chain[0].model if self.chain else EXTRACTIVE
 
     def cached(self, *, fresh: bool) -> Answer | None:
         if fresh:
             return None
         return answer_cached(self.cache_key, readers=self.readers)
+
+    def passages(self) -> tuple[list[Passage], int]:
+        """The passages to answer from, and how long finding them took (ms)."""
+        return _passages(self.standalone, self.workspace, self.readers)
 
     def settle(self, answer: Answer | None, passages: list[Passage]) -> Answer:
         """The answer to give, cached when it is the one meant: the LLM's ``answer``;
@@ -324,6 +335,20 @@ class _Asking:
                 return answer
         answer_store(self.cache_key, answer)
         return answer
+
+    def record(self, answer: Answer, retrieval_ms: int) -> Question:
+        """Log the answered question (:func:`question_record`)."""
+        return question_record(
+            user=self.user,
+            workspace=self.workspace,
+            text=self.text,
+            answer=answer,
+            retrieval_ms=retrieval_ms,
+            started=self.started,
+            audit=self.audit,
+            conversation=self.conversation,
+            standalone=self.standalone,
+        )
 
 
 def answer_question(
@@ -347,55 +372,25 @@ def answer_question(
     started = time.perf_counter()
     text = question_validate(question)
     quotas.question_admit()
-    asking = _Asking.start(user=user, workspace=workspace, text=text, conversation=conversation)
-    standalone, chain = asking.standalone, asking.chain
-    answer = asking.cached(fresh=fresh)
-    retrieval_ms = 0
-    if answer is None:
-        passages, retrieval_ms = _passages(standalone, workspace, asking.readers)
-        answer = asking.settle(
-            _llm_answer(standalone, passages, chain) if passages else None, passages
-        )
-    return question_record(
+    asking = _Asking.start(
         user=user,
         workspace=workspace,
         text=text,
-        answer=answer,
-        retrieval_ms=retrieval_ms,
-        started=started,
-        audit=audit,
         conversation=conversation,
-        standalone=standalone,
+        audit=audit,
+        started=started,
     )
+    answer = asking.cached(fresh=fresh)
+    retrieval_ms = 0
+    if answer is None:
+        passages, retrieval_ms = asking.passages()
+        answer = asking.settle(
+            _llm_answer(asking.standalone, passages, asking.chain) if passages else None, passages
+        )
+    return asking.record(answer, retrieval_ms)
 
 
 def answer_question_stream(
-    *,
-    user: User | None,
-    workspace: Workspace,
-    question: str,
-    audit: AuditContext | None = None,
-    conversation: Conversation | None = None,
-    fresh: bool = False,
-) -> Iterator[tuple[str, object]]:
-    """The events of :func:`_answer_question_events`, once the plan admits the question.
-
-    Not a generator itself: ``QuotaExceeded`` (429/402) is raised here, before a
-    streaming response has started, so the caller can still answer with its status.
-    """
-    text = question_validate(question)
-    quotas.question_admit()
-    return _answer_question_events(
-        user=user,
-        workspace=workspace,
-        question=text,
-        audit=audit,
-        conversation=conversation,
-        fresh=fresh,
-    )
-
-
-def _answer_question_events(
     *,
     user: User | None,
     workspace: Workspace,
@@ -411,53 +406,70 @@ def _answer_question_events(
     answer is final: citations validated and renumbered. An LLM that fails before
     writing anything hands over to the next of the chain; one that fails midway, or
     the end of the chain, gives the extractive answer (the ``done`` event carries it).
-    ``question`` must already be valid: :func:`answer_question_stream` validates it.
+
+    Not a generator itself: ``QuotaExceeded`` (429/402) is raised here, before a
+    streaming response has started, so the caller can still answer with its status.
+    The rest (the clock included) starts when the first event is read.
     """
-    started = time.perf_counter()
-    text = question  # validated by answer_question_stream
-    asking = _Asking.start(user=user, workspace=workspace, text=text, conversation=conversation)
-    standalone, chain = asking.standalone, asking.chain
+    text = question_validate(question)
+    quotas.question_admit()
+    start = functools.partial(
+        _Asking.start,
+        user=user,
+        workspace=workspace,
+        text=text,
+        conversation=conversation,
+        audit=audit,
+    )
+    return _answer_question_events(start, fresh=fresh)
+
+
+def _answer_question_events(
+    start: Callable[..., _Asking], *, fresh: bool
+) -> Iterator[tuple[str, object]]:
+    """The events of :func:`answer_question_stream`; ``start(started=...)`` begins the
+    question (already validated and admitted)."""
+    asking = start(started=time.perf_counter())
     answer = asking.cached(fresh=fresh)
     retrieval_ms = 0
     if answer is not None:
         yield "sources", [citation.passage for citation in answer.citations]
         yield "delta", answer.text
     else:
-        passages, retrieval_ms = _passages(standalone, workspace, asking.readers)
+        passages, retrieval_ms = asking.passages()
         yield "sources", passages
-        for config in chain if passages else []:
-            llm_started = time.perf_counter()
-            streamed = False
-            try:
-                for piece in stream_with_llm(standalone, passages, config):
-                    if isinstance(piece, Answer):
-                        answer = piece
-                    else:
-                        streamed = True
-                        yield "delta", piece
-            except LLMError as exc:
-                _llm_observe(llm_started, None)
-                logger.warning("LLM failed while streaming: %s", exc)
-                if streamed:
-                    break  # text already sent: the extractive answer replaces it in "done"
-                continue
-            _llm_observe(llm_started, answer)
-            break
+        chain = asking.chain if passages else []
+        answer = yield from _llm_stream(asking.standalone, passages, chain)
         extractive = answer is None
         answer = asking.settle(answer, passages)
         if extractive:
             yield "delta", answer.text
-    yield (
-        "done",
-        question_record(
-            user=user,
-            workspace=workspace,
-            text=text,
-            answer=answer,
-            retrieval_ms=retrieval_ms,
-            started=started,
-            audit=audit,
-            conversation=conversation,
-            standalone=standalone,
-        ),
-    )
+    yield "done", asking.record(answer, retrieval_ms)
+
+
+def _llm_stream(
+    text: str, passages: list[Passage], chain: list[LLMConfig]
+) -> Generator[tuple[str, object], None, Answer | None]:
+    """Like :func:`_llm_answer`, streaming: yields ``("delta", text)`` pieces and returns
+    the answer. An endpoint that fails before writing hands over to the next; one that
+    fails after writing ends the chain (None: its text is replaced by the extractive one)."""
+    answer = None
+    for config in chain:
+        started = time.perf_counter()
+        streamed = False
+        try:
+            for piece in stream_with_llm(text, passages, config):
+                if isinstance(piece, Answer):
+                    answer = piece
+                else:
+                    streamed = True
+                    yield "delta", piece
+        except LLMError as exc:
+            _llm_observe(started, None)
+            logger.warning("LLM failed while streaming: %s", exc)
+            if streamed:
+                break  # text already sent: the extractive answer replaces it in "done"
+            continue
+        _llm_observe(started, answer)
+        break
+    return answer
