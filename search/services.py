@@ -7,15 +7,20 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.audit import AuditAction, AuditContext, audit_record, question_extra
 from accounts.models import User
-from infra import metrics, outbound
-from infra.crypto import decrypt
+from infra import metrics
+from search.answer_settings import (
+    answer_cost,
+    fusion_weights,
+    llm_chain,
+    recency_half_life_days,
+    reranker,
+)
 from search.answering import Answer, Passage, answer_extractive
 from search.cache import answer_cached, answer_key, answer_store
 from search.confidence import answer_confidence
@@ -27,8 +32,7 @@ from search.llm import (
     rewrite_standalone,
     stream_with_llm,
 )
-from search.models import AnswerSettings, Conversation, Question
-from search.ranking import HttpReranker
+from search.models import Conversation, Question
 from search.retrieval import hybrid_search
 from tenants import metering, quotas
 from workspaces.models import Workspace
@@ -39,93 +43,6 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 # The cache's name for "no LLM": answers quoted from the passages.
 EXTRACTIVE = "extractive"
-
-
-def _endpoint_allowed(url: str) -> bool:
-    """An endpoint the organization set may be called (``infra.outbound``): checked at
-    every question, since its name may resolve elsewhere than when it was saved."""
-    try:
-        outbound.url_check(url)
-    except outbound.OutboundRefused as exc:
-        logger.warning("organization LLM endpoint skipped: %s", exc)
-        return False
-    return True
-
-
-def llm_chain() -> list[LLMConfig]:
-    """The chat endpoints to try in order: the organization's own, else the environment's.
-
-    Empty when OPAA answers extractively. When one fails the next is tried; after the
-    last, the extractive answer is given.
-    """
-    own = AnswerSettings.current()
-    chain = [
-        LLMConfig(
-            api_base=base,
-            model=model or settings.LLM_MODEL,
-            api_key=decrypt(key),
-            timeout=settings.LLM_TIMEOUT_S,
-        )
-        for base, model, key in (
-            (own.llm_api_base, own.llm_model, own.llm_api_key_encrypted),
-            (own.fallback_llm_api_base, own.fallback_llm_model, own.fallback_llm_api_key_encrypted),
-        )
-        if base and _endpoint_allowed(base)
-    ]
-    if not chain and settings.LLM_API_BASE:
-        chain.append(
-            LLMConfig(
-                api_base=settings.LLM_API_BASE,
-                model=settings.LLM_MODEL,
-                api_key=settings.LLM_API_KEY,
-                timeout=settings.LLM_TIMEOUT_S,
-            )
-        )
-    return chain
-
-
-def fusion_weights() -> tuple[float, float]:
-    """(keyword, vector) fusion weights: the organization's, else the environment's."""
-    own = AnswerSettings.current()
-    keyword, vector = own.fusion_keyword_weight, own.fusion_vector_weight
-    return (
-        settings.FUSION_KEYWORD_WEIGHT if keyword is None else keyword,
-        settings.FUSION_VECTOR_WEIGHT if vector is None else vector,
-    )
-
-
-def recency_half_life_days() -> float | None:
-    """The organization's recency half-life, else the environment's; None when off."""
-    own = AnswerSettings.current().recency_half_life_days
-    days = settings.RECENCY_HALF_LIFE_DAYS if own is None else own
-    return days or None
-
-
-def reranker() -> HttpReranker | None:
-    """The configured reranker, or None (no reranking)."""
-    if not settings.RERANK_API_BASE:
-        return None
-    return HttpReranker(
-        api_base=settings.RERANK_API_BASE,
-        model=settings.RERANK_MODEL,
-        api_key=settings.RERANK_API_KEY,
-        timeout=settings.RERANK_TIMEOUT_S,
-    )
-
-
-def answer_cost(answer: Answer) -> Decimal:
-    """What ``answer``'s tokens cost at the organization's prices, else the environment's."""
-    own = AnswerSettings.current()
-    prompt_price = own.llm_prompt_price_per_million
-    if prompt_price is None:
-        prompt_price = Decimal(str(settings.LLM_PROMPT_PRICE_PER_MILLION))
-    completion_price = own.llm_completion_price_per_million
-    if completion_price is None:
-        completion_price = Decimal(str(settings.LLM_COMPLETION_PRICE_PER_MILLION))
-    cost = (answer.prompt_tokens * prompt_price + answer.completion_tokens * completion_price) / (
-        Decimal(1_000_000)
-    )
-    return cost.quantize(Decimal("0.000001"))
 
 
 def question_validate(text: str) -> str:
