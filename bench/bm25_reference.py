@@ -1,6 +1,6 @@
 """Reference BM25 (the ``bm25s`` package) on a BEIR dataset, to compare with OPAA's.
 
-OPAA scores BM25 inside Postgres (``search/keyword.py``); this runs the reference
+OPAA scores BM25 inside Postgres (``ingestion/index.py``); this runs the reference
 implementation on the same corpus with the same parameters (k1=1.2, b=0.75, the
 Lucene IDF) and the same kind of text processing (Snowball English stemmer, English
 stop words), over whole documents (title + text), and reports the metrics with

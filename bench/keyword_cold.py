@@ -40,7 +40,7 @@ def main() -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from search.keyword import _bm25_sql
+    from ingestion.index import _bm25_sql
     from tenants.models import Organization
     from tenants.services import organization_delete
     from workspaces.models import Workspace

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from accounts.audit import AuditAction, AuditContext, audit_record
+from ingestion.index import index_changed
 from ingestion.models import Document
-from search.cache import index_changed
 from workspaces.readers import readers_normalize
 
 

@@ -20,7 +20,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db import InterfaceError, OperationalError, models, transaction
 from django.utils import timezone
 
 from accounts.audit import (
@@ -36,12 +36,11 @@ from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
 from ingestion.embedding import embed_texts
 from ingestion.enqueue import document_enqueue_indexing
+from ingestion.index import chunks_write, index_changed
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import OriginalMissing, original_discard, original_read, original_store
-from search.cache import index_changed
 from search.erasure import answers_cache_delete, answers_citing_erase
-from search.keyword import postings_write
 from tenants import metering, quotas
 from workspaces.models import Workspace
 from workspaces.readers import reader_scope
@@ -276,52 +275,6 @@ def chunks_embed(drafts: list[ChunkDraft], *, title: str, workspace_id: int) -> 
         cached.update(zip(missing, embed_texts([text_of[key] for key in missing]), strict=True))
     vectors = [[float(value) for value in cached[key]] for key in keys]
     return EmbeddedChunks(vectors=vectors, keys=keys, embedded=len(missing))
-
-
-def chunks_write(
-    *,
-    document: Document,
-    drafts: list[ChunkDraft],
-    vectors: list[list[float]],
-    keys: list[str] | None = None,
-) -> None:
-    """Replace the document's chunks in one transaction (the caller holds it)."""
-    Chunk.objects.filter(document=document).delete()
-    Chunk.objects.bulk_create(
-        Chunk(
-            workspace_id=document.workspace_id,
-            document=document,
-            ordinal=draft.ordinal,
-            text=draft.text,
-            heading_path=list(draft.heading_path),
-            token_count=draft.token_count,
-            embedding=vector,
-            # No readers here: the database copies the document's current readers into
-            # every chunk it inserts (ingestion migration 0009), so readers set while
-            # this document was being embedded are the ones its chunks get.
-            content_sha256=key,
-        )
-        for draft, vector, key in zip(drafts, vectors, keys or [""] * len(drafts), strict=True)
-    )
-    # The words keyword search sees, stemmed in the document's language: title and
-    # heading path (repeated in each of the document's chunks) and the chunk's text.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE ingestion_chunk AS c
-               SET search_vector =
-                   setweight(to_tsvector(d.language::regconfig, d.title), 'B')
-                || setweight(
-                       to_tsvector(d.language::regconfig, array_to_string(c.heading_path, ' ')), 'B'
-                   )
-                || setweight(to_tsvector(d.language::regconfig, c.text), 'D')
-              FROM ingestion_document AS d
-             WHERE d.id = c.document_id AND c.document_id = %s
-            """,
-            [document.pk],
-        )
-    postings_write(document_id=document.pk)
-    index_changed(workspace_id=document.workspace_id)
 
 
 def metadata_clean(values: dict) -> dict:

@@ -1,10 +1,11 @@
 """The answer cache (Redis): the same question in the same scope gets the same answer.
 
-A key is made of the organization, the workspace, the workspace's *index version*,
-the asker's *readable scope* (``ReaderScope.cache_key``: which of the workspace's
-restricted documents they may read) and a hash of the normalized question and the
-answering model. Every change to the workspace's index (a document indexed,
-re-indexed, deleted or given other readers) bumps the version, so older answers are
+A key is made of the organization, the workspace, the workspace's *index version*
+(``ingestion.index.index_version``), the asker's *readable scope*
+(``ReaderScope.cache_key``: which of the workspace's restricted documents they may
+read) and a hash of the normalized question and the answering model. Every change to
+the workspace's index (a document indexed, re-indexed, deleted or given other
+readers) bumps the version (``ingestion.index.index_changed``), so older answers are
 never served again and simply expire. An answer is therefore only served to askers
 who may read exactly the documents it was written from.
 
@@ -22,10 +23,11 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ingestion.index import index_version
 from ingestion.models import Chunk
 from search.answering import Answer, Citation, Passage
 from workspaces.readers import ReaderScope
@@ -33,34 +35,6 @@ from workspaces.readers import ReaderScope
 logger = logging.getLogger(__name__)
 
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
-
-
-def _version_key(workspace_id: int) -> str:
-    return f"index-version:{connection.schema_name}:{workspace_id}"
-
-
-def index_version(workspace_id: int) -> int:
-    return int(cache.get(_version_key(workspace_id), 0))
-
-
-def index_changed(*, workspace_id: int) -> None:
-    """Invalidate the workspace's cached answers once the current transaction commits."""
-
-    def bump() -> None:
-        key = _version_key(workspace_id)
-        try:
-            cache.add(key, 0, timeout=None)
-            cache.incr(key)
-        except _REDIS_DOWN as exc:
-            # Committed already: failing now would only hide the change from its caller.
-            # Cached answers are checked against readers when served, so none leaks.
-            logger.warning(
-                "cached answers of workspace %s not invalidated (Redis unavailable: %s)",
-                workspace_id,
-                exc,
-            )
-
-    transaction.on_commit(bump)
 
 
 def answer_key(question: str, *, workspace_id: int, readers: ReaderScope, model: str) -> str | None:

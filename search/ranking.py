@@ -18,16 +18,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import httpx
 from django.utils import timezone
 
+from ingestion.index import Ranked
 from ingestion.models import Chunk
 from search.answering import Passage
-
-if TYPE_CHECKING:
-    from search.retrieval import Ranked
 
 logger = logging.getLogger(__name__)
 

@@ -1,22 +1,22 @@
 """Hybrid retrieval: BM25 over Postgres and pgvector nearest neighbours, fused by rank.
 
-Every query is restricted to the workspaces passed in and to the chunks the asker may
-read (``workspaces.readers.ReaderScope``), inside the SQL itself: an unreadable chunk
-is never a candidate, so it can neither be returned nor push readable ones out.
+Both rankings come from the index (``ingestion.index``); this module fuses them, loads
+the passages and hands them to the optional second steps (``search.ranking``). Every
+query is restricted to the workspaces passed in and to the chunks the asker may read
+(``workspaces.readers.ReaderScope``), inside the SQL itself: an unreadable chunk is
+never a candidate, so it can neither be returned nor push readable ones out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
 
 from ingestion.embedding import embed_texts
+from ingestion.index import Ranked, bm25_ranking, vector_ranking
 from ingestion.models import Chunk
 from search.answering import Passage
-from search.keyword import bm25_ranking
 from search.ranking import RERANK_CANDIDATES, Reranker, recency_boost, reranker_apply
 from workspaces.readers import ReaderScope
 
@@ -27,110 +27,11 @@ CANDIDATES_PER_RANKER = 50
 MAX_PASSAGES_PER_DOCUMENT = 2
 
 
-def _vector_sql(readers: ReaderScope) -> str:
-    return f"""
-    SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
-      FROM ingestion_chunk AS c
-     WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-  ORDER BY c.embedding <=> %(vector)s::vector, c.id
-     LIMIT %(limit)s
-"""  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
-
-
-def _vector_exact_sql(readers: ReaderScope) -> str:
-    """The same query, but ordering by an expression the HNSW index cannot serve, so
-    Postgres computes the exact distance of every readable chunk in scope."""
-    return f"""
-    SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
-      FROM ingestion_chunk AS c
-     WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-  ORDER BY (c.embedding <=> %(vector)s::vector) + 0, c.id
-     LIMIT %(limit)s
-"""  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
-
-
-@dataclass(frozen=True)
-class Ranked:
-    chunk_id: int
-    score: float
-
-
-def _vector_literal(vector: Sequence[float]) -> str:
-    """pgvector's text form, cast to ``vector`` in the SQL."""
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
-
-
 def keyword_ranking(
     query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
 ) -> list[Ranked]:
     """Readable chunks scored by BM25 over the workspaces' inverted index, best first."""
-    return [
-        Ranked(item.chunk_id, item.score)
-        for item in bm25_ranking(query, workspace_ids=workspace_ids, readers=readers, limit=limit)
-    ]
-
-
-def scope_size(workspace_ids: Sequence[int], *, readers: ReaderScope | None = None) -> int:
-    """How many chunks the workspaces hold; with ``readers``, how many of them it may read.
-
-    Without ``readers`` the count is index-only (``chunk_workspace_length``); with them
-    each chunk's readers are read, which costs more on a large workspace.
-    """
-    with connection.cursor() as cursor:
-        readable = f" AND {readers.sql('c')}" if readers is not None else ""
-        sql = f"""
-            SELECT count(*) FROM ingestion_chunk AS c
-             WHERE c.workspace_id = ANY(%(workspaces)s){readable}
-        """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
-        params = readers.params() if readers is not None else {}
-        cursor.execute(sql, {"workspaces": list(workspace_ids), **params})
-        return int(cursor.fetchone()[0])
-
-
-def vector_ranking(
-    vector: Sequence[float],
-    *,
-    workspace_ids: Sequence[int],
-    readers: ReaderScope,
-    limit: int,
-    exact: bool | None = None,
-) -> list[Ranked]:
-    """The nearest readable chunks of ``workspace_ids`` by cosine distance.
-
-    The pgvector in use filters HNSW results after the index scan, so a selective
-    workspace or readers filter can leave fewer than ``limit`` results. Hence the
-    strategy: scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are searched
-    exactly (all distances computed: perfect recall, and cheap at that size); larger
-    ones go through HNSW, and if that returns fewer than ``limit`` results while more
-    chunks are readable, the search is redone exactly (so k readable results come
-    back whenever k exist). ``exact`` forces one way, without the fallback.
-    """
-    params = {
-        "vector": _vector_literal(vector),
-        "workspaces": list(workspace_ids),
-        "limit": limit,
-        **readers.params(),
-    }
-    fallback = exact is None
-    if exact is None:
-        exact = scope_size(workspace_ids) <= settings.VECTOR_EXACT_MAX_CHUNKS
-    with transaction.atomic(), connection.cursor() as cursor:
-        if not exact:
-            # set_config(..., true) is SET LOCAL: it ends with this transaction.
-            ef_search = max(settings.HNSW_EF_SEARCH, limit)
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-            cursor.execute(_vector_sql(readers), params)
-            rows = cursor.fetchall()
-            # Fewer than asked: either that is all the asker may read, or the filter
-            # starved the index scan; only the (costlier) readable count tells which.
-            if (
-                len(rows) >= limit
-                or not fallback
-                or len(rows) >= scope_size(workspace_ids, readers=readers)
-            ):
-                return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
-        cursor.execute(_vector_exact_sql(readers), params)
-        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+    return bm25_ranking(query, workspace_ids=workspace_ids, readers=readers, limit=limit)
 
 
 def reciprocal_rank_fusion(

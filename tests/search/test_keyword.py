@@ -7,8 +7,8 @@ import math
 import pytest
 from django.db import connection
 
+from ingestion.index import BM25_B, BM25_K1, bm25_ranking
 from ingestion.models import Chunk
-from search.keyword import BM25_B, BM25_K1, bm25_ranking
 from search.models import Posting
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope

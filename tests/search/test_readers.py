@@ -16,10 +16,10 @@ from django.test import override_settings
 from accounts.audit import AuditContext
 from accounts.models import AuditEvent, User
 from ingestion.embedding import embed_texts
+from ingestion.index import bm25_ranking, vector_ranking
 from ingestion.models import Chunk, Document
 from ingestion.readers import document_readers_set
-from search.keyword import bm25_ranking
-from search.retrieval import hybrid_search, vector_ranking
+from search.retrieval import hybrid_search
 from tests.conftest import PASSWORD, portal_client
 from tests.fakes.openai_server import FakeOpenAIServer
 from workspaces.models import Workspace

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingestion.embedding import embed_texts
-from search.retrieval import vector_ranking
+from ingestion.index import vector_ranking
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope
 

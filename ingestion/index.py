@@ -1,0 +1,357 @@
+"""The index of a workspace's documents: written here, read by search.
+
+This module owns every structure search reads: the chunks (text, heading path,
+vector, readers), each chunk's ``search_vector``, the postings (``Posting``: the
+inverted index BM25 scores from) and the workspace's index version (which keys the
+answer cache). It also holds the two queries that read them, BM25 and the nearest
+vectors, each returning :class:`Ranked` chunks; search fuses, reranks and answers.
+
+The contract between the write half and the read half, which must agree:
+
+- ``search_vector`` holds a chunk's words as Postgres' text search stems them in the
+  document's language: title and heading path (weight B, repeated in each of the
+  document's chunks) and the chunk's text (weight D). BM25 ignores the weights.
+- A posting is one (chunk, word); its ``tf`` is the number of positions of the word
+  in ``search_vector`` (whatever their weight; capped at 32767 for the column, far
+  above the positions Postgres keeps per word).
+- A chunk's ``lexeme_count`` is the sum of its postings' ``tf``: its length in BM25.
+- Every write of a workspace's chunks or of their readers calls ``index_changed``,
+  so answers cached from the old index are never served again.
+
+Each chunk's words come from Postgres' own text search (``to_tsvector``: stemming and
+stop words of the document's detected language; a question is stemmed in each
+language of the documents searched). ``postings_write`` stores one row per (chunk,
+word) with its frequency, in the same transaction as the chunk; the database deletes
+them with the chunk. A query is scored in one SQL statement with Okapi BM25, with the
+collection statistics (chunk count, mean length, document frequencies) counted over
+only the chunks the asker may read in the workspaces searched: scores are exact for
+exactly what the asker may read, and an unreadable document changes neither the
+candidates nor any score, so its existence cannot be inferred from the results.
+Every query here is restricted to the workspaces passed in and to the chunks the
+asker may read (``workspaces.readers.ReaderScope``), inside the SQL itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ingestion.chunking import ChunkDraft
+from ingestion.models import Chunk, Document
+from workspaces.readers import ReaderScope
+
+logger = logging.getLogger(__name__)
+
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+# Okapi BM25 parameters: the values of Robertson et al. that most systems use
+# (Lucene, Anserini, bm25s); term-frequency saturation and length normalisation.
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A chunk and its score in one ranking (BM25, cosine similarity, fused)."""
+
+    chunk_id: int
+    score: float
+
+
+# --- Writing: chunks, their words, the postings, the version -------------------------
+
+
+def chunks_write(
+    *,
+    document: Document,
+    drafts: list[ChunkDraft],
+    vectors: list[list[float]],
+    keys: list[str] | None = None,
+) -> None:
+    """Replace the document's chunks in one transaction (the caller holds it)."""
+    chunks_replace(document=document, drafts=drafts, vectors=vectors, keys=keys)
+    search_vector_write(document_id=document.pk)
+    postings_write(document_id=document.pk)
+    index_changed(workspace_id=document.workspace_id)
+
+
+def chunks_replace(
+    *,
+    document: Document,
+    drafts: list[ChunkDraft],
+    vectors: list[list[float]],
+    keys: list[str] | None = None,
+) -> None:
+    """Delete the document's chunks and insert ``drafts`` with their ``vectors``."""
+    Chunk.objects.filter(document=document).delete()
+    Chunk.objects.bulk_create(
+        Chunk(
+            workspace_id=document.workspace_id,
+            document=document,
+            ordinal=draft.ordinal,
+            text=draft.text,
+            heading_path=list(draft.heading_path),
+            token_count=draft.token_count,
+            embedding=vector,
+            # No readers here: the database copies the document's current readers into
+            # every chunk it inserts (ingestion migration 0009), so readers set while
+            # this document was being embedded are the ones its chunks get.
+            content_sha256=key,
+        )
+        for draft, vector, key in zip(drafts, vectors, keys or [""] * len(drafts), strict=True)
+    )
+
+
+def search_vector_write(*, document_id: int) -> None:
+    """Set the words keyword search sees on each of the document's chunks."""
+    # Stemmed in the document's language: title and heading path (repeated in each of
+    # the document's chunks) and the chunk's text.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE ingestion_chunk AS c
+               SET search_vector =
+                   setweight(to_tsvector(d.language::regconfig, d.title), 'B')
+                || setweight(
+                       to_tsvector(d.language::regconfig, array_to_string(c.heading_path, ' ')), 'B'
+                   )
+                || setweight(to_tsvector(d.language::regconfig, c.text), 'D')
+              FROM ingestion_document AS d
+             WHERE d.id = c.document_id AND c.document_id = %s
+            """,
+            [document_id],
+        )
+
+
+def postings_write(*, document_id: int) -> None:
+    """Index the words of ``document_id``'s chunks (their ``search_vector`` must be set).
+
+    Also stores each chunk's length in words. Call inside the transaction that wrote
+    the chunks; re-running it for unchanged chunks is harmless (old rows are replaced).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            DELETE FROM search_posting
+             WHERE chunk_id IN (SELECT id FROM ingestion_chunk WHERE document_id = %(doc)s)
+            """,
+            {"doc": document_id},
+        )
+        cursor.execute(
+            """
+            INSERT INTO search_posting (chunk_id, workspace_id, lexeme, tf)
+            SELECT c.id, c.workspace_id, t.lexeme, LEAST(cardinality(t.positions), 32767)
+              FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
+             WHERE c.document_id = %(doc)s
+            """,
+            {"doc": document_id},
+        )
+        cursor.execute(
+            """
+            UPDATE ingestion_chunk AS c
+               SET lexeme_count = COALESCE(
+                       (SELECT sum(cardinality(t.positions)) FROM unnest(c.search_vector) AS t), 0)
+             WHERE c.document_id = %(doc)s
+            """,
+            {"doc": document_id},
+        )
+
+
+def _version_key(workspace_id: int) -> str:
+    return f"index-version:{connection.schema_name}:{workspace_id}"
+
+
+def index_version(workspace_id: int) -> int:
+    """The workspace's index version (Redis); raises while Redis is unavailable."""
+    return int(cache.get(_version_key(workspace_id), 0))
+
+
+def index_changed(*, workspace_id: int) -> None:
+    """Invalidate the workspace's cached answers once the current transaction commits."""
+
+    def bump() -> None:
+        key = _version_key(workspace_id)
+        try:
+            cache.add(key, 0, timeout=None)
+            cache.incr(key)
+        except _REDIS_DOWN as exc:
+            # Committed already: failing now would only hide the change from its caller.
+            # Cached answers are checked against readers when served, so none leaks.
+            logger.warning(
+                "cached answers of workspace %s not invalidated (Redis unavailable: %s)",
+                workspace_id,
+                exc,
+            )
+
+    transaction.on_commit(bump)
+
+
+# --- Reading: BM25 and the nearest vectors ------------------------------------------
+
+
+def _bm25_sql(readers: ReaderScope) -> str:
+    """The BM25 query; every table read is filtered by workspace and by ``readers``.
+
+    Only module constants and fixed aliases are interpolated; every input is a bound
+    parameter. The question's terms, the collection's size and the terms' document
+    frequencies are computed once each (MATERIALIZED): inlined, a planner without
+    statistics yet (a workspace just indexed, before autovacuum's ANALYZE) nests the
+    document-frequency count inside the scan of the postings, and a question takes
+    seconds instead of milliseconds (bench/RESULTS.md).
+    """
+    return f"""
+    WITH languages AS (
+        -- The question is stemmed in every language the readable documents use.
+        SELECT DISTINCT d.language::regconfig AS cfg
+          FROM ingestion_document AS d
+         WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'indexed'
+           AND {readers.sql("d")}
+    ),
+    query AS MATERIALIZED (
+        SELECT DISTINCT t.lexeme
+          FROM languages, unnest(to_tsvector(languages.cfg, %(text)s)) AS t
+    ),
+    collection AS MATERIALIZED (
+        SELECT count(*)::float AS n, GREATEST(avg(c.lexeme_count), 1)::float AS avgdl
+          FROM ingestion_chunk AS c
+         WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+    ),
+    df AS MATERIALIZED (
+        SELECT p.lexeme, count(*)::float AS df
+          FROM search_posting AS p
+          JOIN query USING (lexeme)
+          JOIN ingestion_chunk AS c ON c.id = p.chunk_id
+         WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+      GROUP BY p.lexeme
+    )
+    SELECT p.chunk_id,
+           sum(
+               ln(1 + (collection.n - df.df + 0.5) / (df.df + 0.5))
+             * p.tf * ({BM25_K1} + 1)
+             / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * c.lexeme_count / collection.avgdl))
+           ) AS score
+      FROM search_posting AS p
+      JOIN df USING (lexeme)
+      JOIN ingestion_chunk AS c ON c.id = p.chunk_id
+     CROSS JOIN collection
+     WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+  GROUP BY p.chunk_id
+  ORDER BY score DESC, p.chunk_id
+     LIMIT %(limit)s
+"""  # noqa: S608
+
+
+def bm25_ranking(
+    query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
+) -> list[Ranked]:
+    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25."""
+    if not query.strip() or not workspace_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _bm25_sql(readers),
+            {
+                "text": query,
+                "workspaces": list(workspace_ids),
+                "limit": limit,
+                **readers.params(),
+            },
+        )
+        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+
+
+def _vector_sql(readers: ReaderScope) -> str:
+    return f"""
+    SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
+      FROM ingestion_chunk AS c
+     WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+  ORDER BY c.embedding <=> %(vector)s::vector, c.id
+     LIMIT %(limit)s
+"""  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
+
+
+def _vector_exact_sql(readers: ReaderScope) -> str:
+    """The same query, but ordering by an expression the HNSW index cannot serve, so
+    Postgres computes the exact distance of every readable chunk in scope."""
+    return f"""
+    SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
+      FROM ingestion_chunk AS c
+     WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+  ORDER BY (c.embedding <=> %(vector)s::vector) + 0, c.id
+     LIMIT %(limit)s
+"""  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
+
+
+def _vector_literal(vector: Sequence[float]) -> str:
+    """pgvector's text form, cast to ``vector`` in the SQL."""
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+def scope_size(workspace_ids: Sequence[int], *, readers: ReaderScope | None = None) -> int:
+    """How many chunks the workspaces hold; with ``readers``, how many of them it may read.
+
+    Without ``readers`` the count is index-only (``chunk_workspace_length``); with them
+    each chunk's readers are read, which costs more on a large workspace.
+    """
+    with connection.cursor() as cursor:
+        readable = f" AND {readers.sql('c')}" if readers is not None else ""
+        sql = f"""
+            SELECT count(*) FROM ingestion_chunk AS c
+             WHERE c.workspace_id = ANY(%(workspaces)s){readable}
+        """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
+        params = readers.params() if readers is not None else {}
+        cursor.execute(sql, {"workspaces": list(workspace_ids), **params})
+        return int(cursor.fetchone()[0])
+
+
+def vector_ranking(
+    vector: Sequence[float],
+    *,
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+    limit: int,
+    exact: bool | None = None,
+) -> list[Ranked]:
+    """The nearest readable chunks of ``workspace_ids`` by cosine distance.
+
+    The pgvector in use filters HNSW results after the index scan, so a selective
+    workspace or readers filter can leave fewer than ``limit`` results. Hence the
+    strategy: scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are searched
+    exactly (all distances computed: perfect recall, and cheap at that size); larger
+    ones go through HNSW, and if that returns fewer than ``limit`` results while more
+    chunks are readable, the search is redone exactly (so k readable results come
+    back whenever k exist). ``exact`` forces one way, without the fallback.
+    """
+    params = {
+        "vector": _vector_literal(vector),
+        "workspaces": list(workspace_ids),
+        "limit": limit,
+        **readers.params(),
+    }
+    fallback = exact is None
+    if exact is None:
+        exact = scope_size(workspace_ids) <= settings.VECTOR_EXACT_MAX_CHUNKS
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not exact:
+            # set_config(..., true) is SET LOCAL: it ends with this transaction.
+            ef_search = max(settings.HNSW_EF_SEARCH, limit)
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+            cursor.execute(_vector_sql(readers), params)
+            rows = cursor.fetchall()
+            # Fewer than asked: either that is all the asker may read, or the filter
+            # starved the index scan; only the (costlier) readable count tells which.
+            if (
+                len(rows) >= limit
+                or not fallback
+                or len(rows) >= scope_size(workspace_ids, readers=readers)
+            ):
+                return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
+        cursor.execute(_vector_exact_sql(readers), params)
+        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
