@@ -1,8 +1,8 @@
 """Answers from any OpenAI-compatible chat-completions endpoint.
 
 Works with OpenAI itself and with servers that copy its protocol (Ollama,
-vLLM, LM Studio, LiteLLM and other proxies): one non-streaming
-``POST {api_base}/chat/completions`` per question, no SDK.
+vLLM, LM Studio, LiteLLM and other proxies): one
+``POST {api_base}/chat/completions`` per question (streamed or not), no SDK.
 
 The model sees the passages as numbered, delimited data and is told to cite
 them as ``[n]`` (``search.prompts``); its markers are then checked and renumbered by
