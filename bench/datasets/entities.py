@@ -713,25 +713,30 @@ def _description_questions(rng, entities, count, language):
         else:
             e = rng.choice(places)
             (l1, l2) = e.attrs["landmarks"]
-            same = [p.id for p in places if {x[0] for x in p.attrs["landmarks"]} == {l1[0], l2[0]}]
-            country = e.attrs["country"]
+            pair = {l1[0], l2[0]}
+            country, kind = e.attrs["country"], e.attrs["place_kind"]
             if language == "en":
-                text = rng.choice(
-                    [
-                        f"Which place in {country[2]} has {l1[0]} and a {l2[0]}?".replace(
-                            "a the", "the"
-                        ),
-                        f"the {e.attrs['place_kind'][0]} famous for its {l2[0]} and {l1[0]}",
-                        f"Where can I see {l1[0]} and {l2[0]} in {country[2]}?",
-                    ]
-                )
+                shape = rng.randrange(3)
+                text = [
+                    f"Which place in {country[2]} has {l1[0]} and {l2[0]}?",
+                    f"the {kind[0]} famous for its {l2[0]} and {l1[0]}",
+                    f"Where can I see {l1[0]} and {l2[0]} in {country[2]}?",
+                ][shape]
             else:
-                text = rng.choice(
-                    [
-                        f"Welcher Ort in {country[3]} ist für {l1[1]} und {l2[1]} bekannt?",
-                        f"Wo in {country[3]} gibt es {l1[1]} und {l2[1]}?",
-                    ]
+                shape = rng.choice([0, 2])
+                text = (
+                    f"Welcher Ort in {country[3]} ist für {l1[1]} und {l2[1]} bekannt?"
+                    if shape == 0
+                    else f"Wo in {country[3]} gibt es {l1[1]} und {l2[1]}?"
                 )
+            # Relevant: every place with both landmarks and with what else the question
+            # names (its country, or its kind of place).
+            same = [
+                p.id
+                for p in places
+                if {x[0] for x in p.attrs["landmarks"]} == pair
+                and (p.attrs["place_kind"] == kind if shape == 1 else p.attrs["country"] == country)
+            ]
             out.append(Question(text, "description", language, same))
     return out
 
