@@ -1,34 +1,31 @@
 """The index of a workspace's documents: written here, read by search.
 
-This module owns every structure search reads: the chunks (text, heading path,
-vector, readers), each chunk's ``search_vector``, the postings (``Posting``: the
-inverted index BM25 scores from) and the workspace's index version (which keys the
-answer cache). It also holds the two queries that read them, BM25 and the nearest
+This module owns what search reads: the chunks (text, heading path, vector, readers),
+each chunk's ``search_vector``, the postings (``ingestion.models.Posting``, the
+inverted index BM25 scores from) and the workspace's index version (part of every
+answer cache key). It also holds the two queries that read them, BM25 and the nearest
 vectors, each returning :class:`Ranked` chunks; search fuses, reranks and answers.
 
-The contract between the write half and the read half, which must agree:
+The write half and the read half agree on this:
 
 - ``search_vector`` holds a chunk's words as Postgres' text search stems them in the
-  document's language: title and heading path (weight B, repeated in each of the
-  document's chunks) and the chunk's text (weight D). BM25 ignores the weights.
-- A posting is one (chunk, word); its ``tf`` is the number of positions of the word
-  in ``search_vector`` (whatever their weight; capped at 32767 for the column, far
+  document's language (``to_tsvector``: Snowball stemming and stop words): title and
+  heading path (weight B, repeated in each of the document's chunks) and the chunk's
+  text (weight D). BM25 ignores the weights; a question is stemmed in each language
+  of the readable documents searched.
+- A posting is one (chunk, word), written in the transaction that wrote the chunk and
+  deleted by the database with it. Its ``tf`` is the number of positions of the word
+  in ``search_vector``, whatever their weight (capped at 32767 for the column, far
   above the positions Postgres keeps per word).
-- A chunk's ``lexeme_count`` is the sum of its postings' ``tf``: its length in BM25.
-- Every write of a workspace's chunks or of their readers calls ``index_changed``,
-  so answers cached from the old index are never served again.
+- A chunk's ``lexeme_count``, its length in BM25, is the sum of its postings' ``tf``.
+- Every write of a workspace's chunks or of their readers calls ``index_changed``, so
+  answers cached from the old index are never served again.
 
-Each chunk's words come from Postgres' own text search (``to_tsvector``: stemming and
-stop words of the document's detected language; a question is stemmed in each
-language of the documents searched). ``postings_write`` stores one row per (chunk,
-word) with its frequency, in the same transaction as the chunk; the database deletes
-them with the chunk. A query is scored in one SQL statement with Okapi BM25, with the
-collection statistics (chunk count, mean length, document frequencies) counted over
-only the chunks the asker may read in the workspaces searched: scores are exact for
-exactly what the asker may read, and an unreadable document changes neither the
-candidates nor any score, so its existence cannot be inferred from the results.
-Every query here is restricted to the workspaces passed in and to the chunks the
-asker may read (``workspaces.readers.ReaderScope``), inside the SQL itself.
+Every query is restricted, inside its SQL, to the workspaces passed in and to the
+chunks the asker may read (``workspaces.readers.ReaderScope``). BM25's collection
+statistics (chunk count, mean length, document frequencies) are counted over exactly
+those chunks: an unreadable document changes neither the candidates nor any score, so
+its existence cannot be inferred from the results.
 """
 
 from __future__ import annotations

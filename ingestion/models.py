@@ -1,4 +1,5 @@
-"""Documents and their chunks; connectors and sources that bring documents in; sync runs."""
+"""Documents, their chunks and the chunks' postings (the keyword index); connectors and
+sources that bring documents in; sync runs."""
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -158,6 +159,41 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+
+class Posting(models.Model):
+    """One word of one chunk: the inverted index BM25 scores from.
+
+    Rows are written with their chunk (``ingestion.index.postings_write``) and removed
+    by the database when the chunk goes (ON DELETE CASCADE, added in search migration
+    0002), so deleting chunks in bulk never loads postings into Python. The table keeps
+    the name it had in search (``search_posting``): ingestion took it over in migration
+    0010 without touching it.
+    """
+
+    chunk = models.ForeignKey(
+        Chunk, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    lexeme = models.TextField()
+    # How often the word occurs in the chunk (title and headings included).
+    tf = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "search_posting"
+        indexes = [
+            models.Index(
+                name="posting_workspace_lexeme",
+                fields=["workspace", "lexeme"],
+                include=["chunk", "tf"],
+            ),
+            models.Index(name="posting_chunk", fields=["chunk"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lexeme}@{self.chunk_id}"
 
 
 class ConnectorKind(models.TextChoices):

@@ -123,38 +123,6 @@ class SourceFeedback(models.Model):
         return f"{self.reason} [{self.citation_number}] of {self.question_id}"
 
 
-class Posting(models.Model):
-    """One word of one chunk: the inverted index BM25 scores from.
-
-    Rows are written with their chunk (``search.keyword.postings_write``) and removed
-    by the database when the chunk goes (ON DELETE CASCADE, added in the migration),
-    so deleting chunks in bulk never loads postings into Python.
-    """
-
-    chunk = models.ForeignKey(
-        "ingestion.Chunk", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    lexeme = models.TextField()
-    # How often the word occurs in the chunk (title and headings included).
-    tf = models.PositiveSmallIntegerField()
-
-    class Meta:
-        indexes = [
-            models.Index(
-                name="posting_workspace_lexeme",
-                fields=["workspace", "lexeme"],
-                include=["chunk", "tf"],
-            ),
-            models.Index(name="posting_chunk", fields=["chunk"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.lexeme}@{self.chunk_id}"
-
-
 class AnswerSettings(models.Model):
     """The organization's own answering settings, overriding the environment's.
 

@@ -8,8 +8,7 @@ import pytest
 from django.db import connection
 
 from ingestion.index import BM25_B, BM25_K1, bm25_ranking
-from ingestion.models import Chunk
-from search.models import Posting
+from ingestion.models import Chunk, Posting
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope
 
