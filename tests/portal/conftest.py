@@ -11,7 +11,7 @@ Screenshots of every page a test looks at are saved at desktop and phone width u
 
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,31 +105,42 @@ def portal(portal_org, _worker_session, django_db_blocker, tmp_path_factory) -> 
     """``make run``'s web server (development settings) serving the session's organization."""
     from opaa import cli
     from opaa.settings.env import DATA_DIR
-    from tests.opaa.test_connections import _database_env, _server
+    from tests.opaa.test_connections import _database_env, _server, _settled
 
     org, workspace = portal_org
     port = free_port()
     logs = tmp_path_factory.mktemp("portal-server")
     command, env = cli.processes(port=port, data_dir=logs)["web"]
-    env = {**env, **_database_env(), "DJANGO_SETTINGS_MODULE": "opaa.settings.dev"}
-    with django_db_blocker.unblock(), _server(command, env, port, logs / "runserver.log"):
-        yield Portal(
-            base_url=f"http://{org.domain}:{port}",
-            workspace=workspace,
-            data_dir=DATA_DIR,
-        )
+    application_name = f"opaa-web-portal-{uuid.uuid4().hex[:8]}"
+    env = {
+        **env,
+        **_database_env(),
+        "DJANGO_SETTINGS_MODULE": "opaa.settings.dev",
+        "DATABASE_APPLICATION_NAME": application_name,
+    }
+    with django_db_blocker.unblock():
+        with _server(command, env, port, logs / "runserver.log"):
+            yield Portal(
+                base_url=f"http://{org.domain}:{port}",
+                workspace=workspace,
+                data_dir=DATA_DIR,
+            )
+        # The test database is dropped at the end of the session: not while the stopped
+        # server's connections are still leaving.
+        _settled(application_name, at_most=0)
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
+def browser(portal) -> Iterator:
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: `make test-services` installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's synchronous API keeps an event loop running in this thread, which
-    # Django takes for async code and refuses database access in; the test code here
-    # is synchronous (Playwright's own advice for Django).
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's synchronous API keeps an event loop running in this thread, where
+    # Django refuses database access (it takes the code for async) and, allowed, would
+    # open connections of its own that outlive the session. So the fixtures that use the
+    # database (the organization, the server, the worker) come first (``portal``) and are
+    # torn down after the browser; the tests themselves only drive the browser.
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True

@@ -33,3 +33,26 @@ def administered_workspace(context) -> str:
     )
     first = administered.order_by("-is_default", "name").first()
     return first.slug if first else ""
+
+
+@register.simple_tag(takes_context=True)
+def role_allows(context, role: str, workspace=None) -> bool:
+    """Whether the signed-in person holds ``role`` in ``workspace`` (default: the page's).
+
+    Pages offer only what the person's role allows (issue 16: viewers were offered Upload,
+    Delete and Sources, then refused). On a page without a workspace: whether they hold
+    ``role`` anywhere, the owner everywhere.
+    """
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_owner:
+        return True
+    workspace = workspace or getattr(request, "workspace", None)
+    if workspace is None:
+        if role == Role.ADMIN:
+            return bool(administered_workspace(context))
+        return any(role_allows(context, role, ws) for ws in workspaces_readable(user))
+    current = role_in(user, workspace)
+    return current is not None and Membership(role=current).allows(role)
