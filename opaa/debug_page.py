@@ -16,6 +16,10 @@ other people sign in to, so:
   password of any ``scheme://user:password@`` URL in a value or a frame's variable.
 
 Error emails (``is_email``) are not gated: they go to the operators, not to a browser.
+
+The plain pages are the product's own (``templates/404.html``, ``403.html``, ``500.html``,
+issue 16): ``ProductNotFoundMiddleware`` gives everyone but that developer the product's
+404 instead of Django's technical one, which lists every URL pattern of the site.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from django.conf import settings
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 _PASSWORD_IN_URL = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@", re.IGNORECASE)
@@ -76,6 +81,17 @@ def is_developer_request(request) -> bool:
         return False
 
 
+def _plain_500_html() -> str:
+    """The product's 500 page (rendered without the request, as Django's own 500 view
+    does), or the constant if even that fails."""
+    try:
+        from django.template import loader
+
+        return loader.get_template("500.html").render()
+    except Exception:
+        return PLAIN_500_HTML
+
+
 class DeveloperOnlyExceptionReporter(ExceptionReporter):
     """The technical error page for the developer only; the plain one for everyone else."""
 
@@ -84,10 +100,44 @@ class DeveloperOnlyExceptionReporter(ExceptionReporter):
 
     def get_traceback_html(self):
         if self._shown_to_browser_of_someone_else():
-            return PLAIN_500_HTML
+            return _plain_500_html()
         return super().get_traceback_html()
 
     def get_traceback_text(self):
         if self._shown_to_browser_of_someone_else():
             return PLAIN_500_TEXT
         return super().get_traceback_text()
+
+
+# A phrase of Django's technical 404 page (django/views/templates/technical_404.html).
+_TECHNICAL_404_MARK = b"DEBUG = True"
+
+
+class ProductNotFoundMiddleware:
+    """With ``DEBUG`` on, Django answers every 404 with its technical page (the URL
+    patterns tried, the settings module); only the developer gets it (``is_developer_request``),
+    everybody else the page production shows: the 404 handler's (JSON under ``/api/``).
+
+    Sits inside the row-level security middleware so the page renders in the request's
+    scope, like the handler does in production.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and settings.DEBUG
+            and response.get("Content-Type", "").startswith("text/html")
+            and not getattr(response, "streaming", False)
+            and _TECHNICAL_404_MARK in response.content
+            and not is_developer_request(request)
+        ):
+            from django.http import Http404
+            from django.urls import get_resolver
+
+            handler = get_resolver(getattr(request, "urlconf", None)).resolve_error_handler(404)
+            return handler(request, Http404())
+        return response

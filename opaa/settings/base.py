@@ -35,6 +35,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Row-level security: statements see only the caller's workspaces (workspaces.rls).
     "workspaces.rls.middleware.RowLevelSecurityMiddleware",
+    # DEBUG on (make run): the product's 404 page for all but the developer (opaa/debug_page.py).
+    "opaa.debug_page.ProductNotFoundMiddleware",
     # The storage of originals down: 503 with Retry-After (the API's views: DRF does it).
     "infra.storage_errors.StorageUnavailableMiddleware",
     # Redis (limits, broker) down: 503 with Retry-After instead of a 500 (infra/unavailable.py).
