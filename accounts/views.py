@@ -32,15 +32,32 @@ def _int(value: str) -> int | None:
         return None
 
 
+# The session key holding a created token until the next page view shows it.
+_CREATED_TOKEN = "token_just_created"  # noqa: S105 - a session key, not a secret
+
+
+def _token_just_created(request) -> dict | None:
+    """The token created by the POST before this page view, with its secret, once."""
+    shown = request.session.pop(_CREATED_TOKEN, None)
+    if not shown:
+        return None
+    token = selectors.tokens_manageable(user=request.user).filter(pk=shown["id"]).first()
+    return {"token": token, "secret": shown["secret"]} if token else None
+
+
 @never_cache
 @login_required
 def token_list(request):
-    """List the caller's tokens; POST creates one and shows it this once."""
-    created = None
+    """List the caller's tokens; POST creates one and shows it this once.
+
+    POST/redirect/GET: a created token's secret waits in the session for the next page
+    view, which takes it out; reloading that page creates nothing and shows it no more.
+    """
+    created = _token_just_created(request)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
-            created = services.token_create(
+            new = services.token_create(
                 creator=request.user,
                 kind=request.POST.get("kind", TokenKind.PERSONAL),
                 name=request.POST.get("name", ""),
@@ -51,6 +68,9 @@ def token_list(request):
             )
         except ValidationError as exc:
             errors = exc.message_dict
+        else:
+            request.session[_CREATED_TOKEN] = {"id": new.token.pk, "secret": new.secret}
+            return redirect("accounts:tokens")
     workspaces = list(workspaces_readable(request.user))
     max_days = services.token_max_days()
     tokens = selectors.tokens_with_workspaces(selectors.tokens_manageable(user=request.user))

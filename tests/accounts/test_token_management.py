@@ -184,9 +184,12 @@ def test_portal_creates_lists_and_revokes(world, acme, alice_portal):
             "workspaces": ["general"],
             "expires_in_days": "30",
         },
+        follow=True,
     )
+    # POST/redirect/GET (issue 16): reloading the page must not create a second token.
+    assert response.redirect_chain == [("/accounts/tokens/", 302)]
     assert response.status_code == 200
-    secret = response.context["created"].secret
+    secret = response.context["created"]["secret"]
     assert secret.encode() in response.content
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
     # Shown once: the list page does not show it again.
