@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from workspaces.access import role_in, workspaces_readable
 from workspaces.models import GroupRole, Membership, Role
@@ -56,3 +57,11 @@ def role_allows(context, role: str, workspace=None) -> bool:
         return any(role_allows(context, role, ws) for ws in workspaces_readable(user))
     current = role_in(user, workspace)
     return current is not None and Membership(role=current).allows(role)
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context, prefix: str) -> str:
+    """``aria-current="page"`` for the top bar's link to the page being shown."""
+    request = context.get("request")
+    path = getattr(request, "path", "") or ""
+    return mark_safe(' aria-current="page"') if path.startswith(prefix) else ""
