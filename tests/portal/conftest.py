@@ -1,9 +1,12 @@
 """Browser tests of the portal (issue 16): headless Chromium driven by Playwright.
 
 One development server (``make run``'s, DEBUG on: what a newcomer sees), one organization
-and one browser serve the whole session; each test opens its own browser context, i.e.
-its own cookies. The session's real Celery worker indexes the uploads. Chromium is
-Debian's (``make test-services`` installs it); Playwright never downloads a browser.
+and one browser serve the whole package; each test opens its own browser context, i.e.
+its own cookies. Package scope, not session: Playwright's sync API runs an event loop in
+the main thread while it is started, and Django refuses database access under a running
+loop, so the browser must be stopped before the tests after this package run. The
+session's real Celery worker indexes the uploads. Chromium is Debian's
+(``make test-services`` installs it); Playwright never downloads a browser.
 
 Screenshots of every page a test looks at are saved at desktop and phone width under
 ``<OPAA_DATA_DIR>/screenshots/`` for a person to look at.
@@ -69,7 +72,7 @@ class Portal:
         return self.base_url + path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal_org(django_db_setup, django_db_blocker):
     """An organization of the session with an owner, an editor and a viewer, committed."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -100,7 +103,7 @@ def portal_org(django_db_setup, django_db_blocker):
             organization_delete(organization=org.organization)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal(portal_org, _worker_session, django_db_blocker, tmp_path_factory) -> Iterator[Portal]:
     """``make run``'s web server (development settings) serving the session's organization."""
     from opaa import cli
@@ -130,7 +133,7 @@ def portal(portal_org, _worker_session, django_db_blocker, tmp_path_factory) -> 
         _settled(application_name, at_most=0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(portal) -> Iterator:
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: `make test-services` installs Debian's chromium")
@@ -151,7 +154,7 @@ def browser(portal) -> Iterator:
             chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def screenshots() -> Path:
     from opaa.settings.env import DATA_DIR
 
@@ -200,7 +203,7 @@ def sign_in(browser, portal) -> Iterator[Callable]:
         context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def indexed_document(browser, portal, _worker_session, tmp_path_factory) -> str:
     """The travel policy, uploaded by the owner through the portal and indexed."""
     folder = tmp_path_factory.mktemp("portal-upload")
