@@ -373,3 +373,18 @@ def test_evaluate_without_categories_prints_no_category_table(committed_db, tmp_
     rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text().splitlines()]
     assert [row["category"] for row in rows] == [None, None, None]
     assert all(set(row["methods"]) == {"keyword", "vector", "hybrid"} for row in rows)
+
+
+@pytest.mark.parametrize("name", ["entities", "german-long"])
+def test_the_committed_evaluation_sets_load_with_categories(name):
+    """bench/datasets/: each set loads, and every judged query carries its category."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "datasets" / name
+    dataset = dataset_load(path=path)
+    assert len(dataset.queries) > 100
+    for query_id in dataset.queries:
+        metadata = dataset.query_metadata[query_id]
+        assert dataset.category(query_id)
+        assert metadata["language"] in {"en", "de"}
+        assert metadata["answerable"] is True
+    judged = {doc for judgments in dataset.qrels.values() for doc in judgments}
+    assert judged <= dataset.corpus.keys()
