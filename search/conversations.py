@@ -76,8 +76,15 @@ def conversation_turns(conversation: Conversation, *, viewer: User) -> list[Ques
     objects are changed in memory only: never save them.
     """
     turns = list(conversation.questions.order_by("created_at", "pk"))
+    votes = dict(
+        Feedback.objects.filter(question__in=turns, user=viewer).values_list(
+            "question_id", "helpful"
+        )
+    )
     for turn in turns:
         turn.hidden = False
+        # ``viewer``'s own vote on the answer: True (helpful), False or None.
+        turn.my_vote = votes.get(turn.pk)
     cited = {c["document_id"] for turn in turns for c in turn.citations}
     if not cited:
         return turns
