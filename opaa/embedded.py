@@ -21,6 +21,9 @@ from urllib.parse import quote
 
 REDIS_START_TIMEOUT_S = 10.0
 
+# The data directories whose Redis this process started (not merely found running).
+_redis_started_here: set[Path] = set()
+
 # pgserver narrates every start and stop at INFO; keep only its warnings.
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 
@@ -184,6 +187,7 @@ def redis_start(data_dir: Path) -> str:
         ],
         check=True,
     )
+    _redis_started_here.add(data_dir)
     deadline = time.monotonic() + REDIS_START_TIMEOUT_S
     while not _redis_answers(port):
         if time.monotonic() > deadline:
@@ -211,3 +215,10 @@ def redis_stop(data_dir: Path) -> None:
         time.sleep(0.05)
     pid_file.unlink(missing_ok=True)
     (data_dir / "redis.port").unlink(missing_ok=True)
+
+
+def redis_stop_started_here() -> None:
+    """Stop each embedded Redis this process started (``manage.py`` calls it at exit, so
+    a command leaves no server behind); one it found already running is left alone."""
+    while _redis_started_here:
+        redis_stop(_redis_started_here.pop())

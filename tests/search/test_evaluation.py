@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -208,11 +213,30 @@ def evaluation_organizations() -> list[str]:
     return list(organizations.values_list("slug", flat=True))
 
 
-def test_evaluate_reports_every_method_and_removes_its_organization(committed_db, tmp_path):
+def test_evaluate_reports_every_method_and_removes_its_organization(
+    committed_db, tmp_path, monkeypatch
+):
     from django.core.files.storage import default_storage
     from django.db import connection
 
     from ingestion.storage import organization_prefix
+    from search import evaluation
+    from search.retrieval import CANDIDATES_PER_RANKER
+
+    # Each query is ranked once by keyword and once by vector; the hybrid fuses those.
+    calls = {"keyword": 0, "vector": 0}
+
+    def counted(name, ranking):
+        def rank(*args, **kwargs):
+            calls[name] += 1
+            return ranking(*args, **kwargs)
+
+        return rank
+
+    monkeypatch.setattr(
+        evaluation, "keyword_ranking", counted("keyword", evaluation.keyword_ranking)
+    )
+    monkeypatch.setattr(evaluation, "vector_ranking", counted("vector", evaluation.vector_ranking))
 
     out, err, report_path = StringIO(), StringIO(), tmp_path / "report.json"
     call_command(
@@ -233,6 +257,12 @@ def test_evaluate_reports_every_method_and_removes_its_organization(committed_db
     assert report["documents_failed"] == 0
     assert report["timings"]["ingestion_s"] > 0
     assert report["timings"]["ingestion_docs_per_s"] > 0
+    assert report["timings"]["ingestion_chunks_per_s"] > 0
+    assert calls == {"keyword": 29, "vector": 29}
+    # Ranked as deep as hybrid_search ranks: each beir_mini document is one chunk, so the
+    # vector ranker returns exactly that many of the 64 documents, not all of them.
+    assert report["methods"]["vector"]["documents_returned"] == CANDIDATES_PER_RANKER
+    assert report["methods"]["hybrid"]["documents_returned"] <= 2 * CANDIDATES_PER_RANKER
     assert set(report["methods"]) == {
         "keyword",
         "vector",
@@ -262,7 +292,10 @@ def test_evaluate_reports_every_method_and_removes_its_organization(committed_db
     for method in ("keyword", "vector", "hybrid"):
         assert method in table
     assert f"{hybrid['ndcg_at_10']:.3f}" in table
-    assert "indexed 64/64 documents" in err.getvalue()
+    assert re.search(
+        r"indexed 64/64 documents, 64 chunks \([\d.]+ docs/s, [\d.]+ chunks/s\)", err.getvalue()
+    )
+    assert "chunks/s" in table
 
     # The throwaway organization, its schema and its stored originals are gone.
     slug = report["organization"]
@@ -388,3 +421,123 @@ def test_the_committed_evaluation_sets_load_with_categories(name):
         assert metadata["answerable"] is True
     judged = {doc for judgments in dataset.qrels.values() for doc in judgments}
     assert judged <= dataset.corpus.keys()
+
+
+def test_evaluate_keeps_nothing_it_did_not_create(committed_db, monkeypatch):
+    from search import evaluation
+
+    def fail(**kwargs):
+        raise RuntimeError("no organization")
+
+    monkeypatch.setattr(evaluation, "organization_create", fail)
+    err = StringIO()
+    with pytest.raises(RuntimeError, match="no organization"):
+        call_command(
+            "evaluate", "--dataset", str(BEIR_MINI), "--keep", stdout=StringIO(), stderr=err
+        )
+    assert "kept" not in err.getvalue()
+
+
+# --- The command in its own process, on a fresh data directory ---------------------------
+
+MANAGE_PY = Path(__file__).resolve().parents[2] / "manage.py"
+
+
+def _fresh_environment(data_dir: Path) -> dict[str, str]:
+    """The environment of a newcomer: embedded servers under a new OPAA_DATA_DIR."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env.pop("CELERY_BROKER_URL", None)
+    env.update(OPAA_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="opaa.settings.dev")
+    return env
+
+
+def _processes_using(path: Path) -> list[str]:
+    """Command lines of running processes that mention ``path`` (the embedded servers)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in text:
+            found.append(text)
+    return found
+
+
+def _organizations_left(data_dir: Path) -> tuple[str, str]:
+    """(organization slugs, eval schemas) in the data directory's database, via psql."""
+    import pgserver
+
+    from opaa.embedded import _psql
+
+    server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+    try:
+        slugs = _psql(server, "SELECT slug FROM tenants_organization;", database="opaa")
+        schemas = _psql(
+            server, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'eval%';", database="opaa"
+        )
+    finally:
+        server.cleanup()
+    return slugs, schemas
+
+
+def test_evaluate_on_a_fresh_data_dir_migrates_and_leaves_no_server_running(tmp_path):
+    data_dir = tmp_path / "opaa"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(MANAGE_PY),
+            "evaluate",
+            "--dataset",
+            str(BEIR_MINI),
+            "--limit-queries",
+            "1",
+            "--limit-corpus",
+            "3",
+            "--keep",
+        ],
+        env=_fresh_environment(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "does not exist" not in result.stderr
+    slug = re.search(r"created organization (eval-[0-9a-f]+)", result.stderr)[1]
+    assert f"kept organization {slug}" in result.stderr
+    assert "hybrid" in result.stdout
+    # Neither the embedded Postgres nor the embedded Redis outlives the command.
+    assert _processes_using(data_dir) == []
+    assert not (data_dir / "redis" / "redis.pid").exists()
+
+
+def test_evaluate_stopped_with_sigterm_removes_its_organization_and_servers(tmp_path):
+    data_dir, log = tmp_path / "opaa", tmp_path / "stderr.txt"
+    with log.open("w") as stderr_file:
+        process = subprocess.Popen(
+            [sys.executable, str(MANAGE_PY), "evaluate", "--dataset", str(BEIR_MINI)],
+            env=_fresh_environment(data_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+        )
+    try:
+        # Stop it once it reports indexing progress (the organization exists by then).
+        while "\nindexed " not in log.read_text() and process.poll() is None:
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = log.read_text()
+    slug = re.search(r"created organization (eval-[0-9a-f]+)", stderr)[1]
+    assert process.returncode != 0
+    assert "Interrupted." in stderr, (process.returncode, stderr)
+    assert f"removed organization {slug}" in stderr
+    assert "kept" not in stderr
+    assert _processes_using(data_dir) == []
+    assert not (data_dir / "redis" / "redis.pid").exists()
+    slugs, schemas = _organizations_left(data_dir)
+    assert slug not in slugs
+    assert schemas.count("eval") == 0

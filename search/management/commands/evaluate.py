@@ -1,11 +1,15 @@
 """``manage.py evaluate --dataset DIR``: retrieval quality on a BEIR-format dataset."""
 
 import argparse
+import io
 import json
 import logging
-from contextlib import contextmanager
+import signal
+import threading
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from search.evaluation import (
@@ -57,6 +61,24 @@ def _quiet(names):
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_interrupts():
+    """SIGTERM stops the run as Ctrl-C does: the organization is removed, and the embedded
+    servers this process started are stopped when it exits (their atexit hooks)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Command(BaseCommand):
@@ -117,14 +139,19 @@ class Command(BaseCommand):
         loaded = dataset_limit(loaded, corpus_limit=limit_corpus, query_limit=limit_queries)
         quiet = PER_DOCUMENT_LOGGERS if options["verbosity"] < 2 else ()
         try:
-            # An operator's tool: it works on the whole throwaway organization it creates.
-            with _quiet(quiet), organization_scope():
-                report = evaluation_run(
-                    dataset=loaded,
-                    keep=keep,
-                    progress=self.stderr.write,
-                    fusion_weights=fusion_weights,
-                )
+            with _sigterm_interrupts():
+                # A fresh installation has no tables yet: migrate the public schema, as
+                # ``opaa run`` does, before creating the organization in it.
+                with redirect_stdout(io.StringIO()):
+                    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+                # An operator's tool: it works on the whole throwaway organization it creates.
+                with _quiet(quiet), organization_scope():
+                    report = evaluation_run(
+                        dataset=loaded,
+                        keep=keep,
+                        progress=self.stderr.write,
+                        fusion_weights=fusion_weights,
+                    )
         except KeyboardInterrupt:
             raise CommandError("Interrupted.") from None
         self.stdout.write(report_table(report))
