@@ -541,3 +541,22 @@ def test_evaluate_stopped_with_sigterm_removes_its_organization_and_servers(tmp_
     slugs, schemas = _organizations_left(data_dir)
     assert slug not in slugs
     assert schemas.count("eval") == 0
+
+
+def test_a_manage_py_command_stops_only_the_embedded_redis_it_started(tmp_path):
+    from opaa.embedded import _redis_answers, redis_start, redis_stop
+
+    data_dir = tmp_path / "opaa"
+    command = [sys.executable, str(MANAGE_PY), "check"]
+    env = _fresh_environment(data_dir)
+    subprocess.run(command, env=env, capture_output=True, timeout=300, check=True)
+    assert _processes_using(data_dir) == []
+    assert not (data_dir / "redis" / "redis.pid").exists()
+
+    # A Redis that was already running (another process's) is left running.
+    url = redis_start(data_dir / "redis")
+    try:
+        subprocess.run(command, env=env, capture_output=True, timeout=300, check=True)
+        assert _redis_answers(int(url.rsplit(":", 1)[1].split("/")[0]))
+    finally:
+        redis_stop(data_dir / "redis")
