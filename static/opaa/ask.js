@@ -68,6 +68,16 @@
 
   const form = document.querySelector("form.ask[data-stream-url]");
   const live = document.getElementById("live-answer");
+  // Enter sends the question; Shift+Enter starts a new line (and Enter while an input
+  // method is composing a character is left to it).
+  if (form) {
+    form.question.addEventListener("keydown", (key) => {
+      if (key.key !== "Enter" || key.shiftKey || key.isComposing) return;
+      key.preventDefault();
+      if (form.requestSubmit) form.requestSubmit();
+      else if (form.reportValidity()) form.submit();
+    });
+  }
   if (!form || !live || !window.fetch || !window.ReadableStream) return;
   const text = live.querySelector(".answer-text");
   const meta = live.querySelector(".answer-meta");
