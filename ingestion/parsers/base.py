@@ -65,6 +65,21 @@ class FormatParser(Protocol):
         ...
 
 
+# Longest first line taken as a document's title: a longer one is a sentence, not a title.
+MAX_TITLE_LINE_CHARS = 200
+
+
+def title_from_first_line(text: str) -> str:
+    """The first non-blank line of ``text`` (a leading "#" dropped), or "" when it is too
+    long to be a title: the title of a document that names none (issue 16: text files
+    were titled by their file name's slug)."""
+    for line in text.splitlines():
+        line = normalize_space(line.strip().lstrip("#"))
+        if line:
+            return line if len(line) <= MAX_TITLE_LINE_CHARS else ""
+    return ""
+
+
 def title_from_filename(filename: str) -> str:
     """The filename without folders or extension: the title when a document has none."""
     name = PureWindowsPath(filename).name  # splits on both "/" and "\\"

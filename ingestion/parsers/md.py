@@ -3,14 +3,21 @@
 This is a light reading, not a full CommonMark parser: emphasis, links, images and
 inline code lose their syntax and keep their text; code fences keep their content
 verbatim; list items and table rows become paragraphs; YAML front matter is skipped
-(its ``title:`` is used as the title when present).
+(its ``title:`` is used as the title when present; else the first level-1 heading,
+the first heading of any level, the first line, and last the filename).
 """
 
 from __future__ import annotations
 
 import re
 
-from ingestion.parsers.base import ParsedDocument, Section, normalize_space, title_from_filename
+from ingestion.parsers.base import (
+    ParsedDocument,
+    Section,
+    normalize_space,
+    title_from_filename,
+    title_from_first_line,
+)
 from ingestion.parsers.encoding import decode_text
 from ingestion.parsers.sections import SectionBuilder
 
@@ -60,7 +67,13 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
     for line in lines:
         reader.feed(line)
     sections = reader.finish()
-    title = front_title or reader.first_h1 or title_from_filename(filename)
+    title = (
+        front_title
+        or reader.first_h1
+        or reader.first_heading
+        or (title_from_first_line(sections[0].text) if sections else "")
+        or title_from_filename(filename)
+    )
     return ParsedDocument(title=title, sections=sections, mime_type=MIME_TYPES[0], metadata={})
 
 
@@ -84,6 +97,7 @@ class _Reader:
     def __init__(self) -> None:
         self.builder = SectionBuilder()
         self.first_h1 = ""
+        self.first_heading = ""  # of any level
         self._paragraph: list[str] = []
         self._paragraph_is_plain = False  # a setext underline may only follow plain text
         self._fence = ""  # the opening fence while inside a code block
@@ -157,4 +171,6 @@ class _Reader:
         text = normalize_space(strip_inline(text))
         if level == 1 and text and not self.first_h1:
             self.first_h1 = text
+        if text and not self.first_heading:
+            self.first_heading = text
         self.builder.heading(level, text)

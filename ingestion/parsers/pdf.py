@@ -33,6 +33,12 @@ BINARY = True
 MAX_PDF_PAGES = 2000
 # Longest first line taken as a title when the PDF's metadata has none.
 _MAX_TITLE_CHARS = 200
+# Titles writing programs put in the metadata of a document nobody titled: not a title.
+_PLACEHOLDER_TITLE = re.compile(
+    r"^(?:untitled(?:\s+document)?(?:\s*\d+)?|no title|title|document\s*\d*|"
+    r"microsoft (?:word|powerpoint|excel) - .*)$",
+    re.IGNORECASE,
+)
 # The specification lets the header appear anywhere in the first 1,024 bytes.
 _HEADER_WINDOW = 1024
 
@@ -87,7 +93,10 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
     metadata["pages"] = str(page_count)
     if unreadable:
         metadata["unreadable_pages"] = ", ".join(unreadable)
-    title = metadata.pop("title", "") or first_line or title_from_filename(filename)
+    title = metadata.pop("title", "")
+    if _PLACEHOLDER_TITLE.match(title):
+        title = ""
+    title = title or first_line or title_from_filename(filename)
     return ParsedDocument(
         title=title, sections=sections, mime_type=MIME_TYPES[0], metadata=metadata
     )

@@ -1,10 +1,17 @@
-"""Plain text: paragraphs are separated by blank lines; the title is the filename."""
+"""Plain text: paragraphs are separated by blank lines; the title is the first line
+(the filename when that line is too long to be a title)."""
 
 from __future__ import annotations
 
 import re
 
-from ingestion.parsers.base import ParsedDocument, Section, normalize_space, title_from_filename
+from ingestion.parsers.base import (
+    ParsedDocument,
+    Section,
+    normalize_space,
+    title_from_filename,
+    title_from_first_line,
+)
 from ingestion.parsers.encoding import decode_text
 
 EXTENSIONS = (".txt", ".text")
@@ -25,7 +32,7 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
     paragraphs = [normalize_space(block) for block in _BLANK_LINES.split(text)]
     body = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
     return ParsedDocument(
-        title=title_from_filename(filename),
+        title=title_from_first_line(text) or title_from_filename(filename),
         sections=[Section(heading_path=(), text=body)] if body else [],
         mime_type=MIME_TYPES[0],
         metadata={},

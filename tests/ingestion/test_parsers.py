@@ -51,14 +51,15 @@ def paths_and_texts(document: parsers.ParsedDocument) -> list[tuple[tuple[str, .
 # --- plain text -------------------------------------------------------------------
 
 
-def test_txt_keeps_paragraphs_and_takes_its_title_from_the_filename():
-    data = b"First line\nwrapped here.\r\n\r\nSecond   paragraph.\n\n\n"
+def test_txt_keeps_paragraphs_and_takes_its_title_from_the_first_line():
+    """Issue 16: a text file was titled by its file name's slug, not its first line."""
+    data = b"\n  Travel policy \nwrapped here.\r\n\r\nSecond   paragraph.\n\n\n"
 
-    document = parsers.parse(data, filename="uploads/Travel policy.txt")
+    document = parsers.parse(data, filename="uploads/travel-policy-v2.txt")
 
     assert document.title == "Travel policy"
     assert document.mime_type == "text/plain"
-    assert paths_and_texts(document) == [((), "First line wrapped here.\n\nSecond paragraph.")]
+    assert paths_and_texts(document) == [((), "Travel policy wrapped here.\n\nSecond paragraph.")]
 
 
 def test_txt_that_is_not_utf8_is_decoded_as_windows_1252():
@@ -122,12 +123,21 @@ def test_markdown_headings_build_paths_and_inline_syntax_is_stripped():
     ]
 
 
-def test_markdown_title_comes_from_front_matter_then_filename():
+def test_markdown_title_comes_from_front_matter_then_a_heading_then_the_first_line():
     with_front_matter = b'---\ntitle: "Expense rules"\n---\n## Scope\n\nAll staff.\n'
-    without_h1 = b"## Scope\n\nAll staff.\n"
+    without_h1 = b"## Scope\n\nAll staff.\n# Later\n"
+    without_headings = b"\n**Expense rules** for 2025\n\nAll staff.\n"
 
     assert parsers.parse(with_front_matter, filename="x.md").title == "Expense rules"
-    assert parsers.parse(without_h1, filename="expenses.md").title == "expenses"
+    assert parsers.parse(without_h1, filename="expenses.md").title == "Later"
+    assert parsers.parse(b"## Scope\n\nAll staff.\n", filename="expenses.md").title == "Scope"
+    assert parsers.parse(without_headings, filename="expenses.md").title == "Expense rules for 2025"
+
+
+def test_a_text_file_whose_first_line_is_a_paragraph_is_titled_by_its_filename():
+    sentence = ("All staff must keep every receipt of a business trip " * 5).encode()
+    assert parsers.parse(sentence, filename="receipts.txt").title == "receipts"
+    assert parsers.parse(sentence, filename="receipts.md").title == "receipts"
 
 
 # --- HTML -------------------------------------------------------------------------
@@ -202,6 +212,17 @@ def test_pdf_without_metadata_title_takes_its_first_line():
     data = make_pdf([["Expense Guide", "Keep every receipt."]])
 
     assert parsers.parse(data, filename="scan0001.pdf").title == "Expense Guide"
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    ["", "   ", "untitled", "Untitled document", "Untitled 3", "Microsoft Word - x.docx"],
+)
+def test_pdf_with_an_empty_or_placeholder_metadata_title_takes_its_first_line(placeholder):
+    """Issue 16: PDFs whose metadata title was empty were titled "untitled"."""
+    data = make_pdf([["Expense Guide", "Keep every receipt."]], info={"Title": placeholder})
+
+    assert parsers.parse(data, filename="untitled.pdf").title == "Expense Guide"
 
 
 def test_pdf_outline_entries_become_headings():
