@@ -27,6 +27,7 @@ def test_feedback_buttons_are_named_and_show_the_vote_given(
     assert helpful.get_attribute("aria-pressed") == "false"
     assert unhelpful.get_attribute("aria-pressed") == "false"
 
+    card.get_by_label("Comment").fill("Misses the limit abroad")
     with page.expect_navigation():
         unhelpful.click()
     card = page.locator("section.answer[id^=question-]").last
@@ -40,6 +41,15 @@ def test_feedback_buttons_are_named_and_show_the_vote_given(
         assert pressed_colour != helpful.evaluate("b => getComputedStyle(b).backgroundColor")
         page.reload()
     shoot(page, "ask-feedback-given")
+
+    # The admins' review of unhelpful answers says so in words, not with an emoji.
+    ask_url = page.url
+    page.goto(portal.url(f"/ask/review?workspace={portal.workspace}"))
+    verdict = page.locator("article.review li").filter(has_text="Misses the limit abroad")
+    assert verdict.inner_text() == "Not helpful: Misses the limit abroad"
+    shoot(page, "ask-review")
+    page.goto(ask_url)
+    card = page.locator("section.answer[id^=question-]").last
 
     with page.expect_navigation():
         card.get_by_role("button", name="Helpful", exact=True).click()
