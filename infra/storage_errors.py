@@ -8,8 +8,8 @@ are no outage (a missing key, refused credentials, a bug) pass through unchanged
 
 ``StorageUnavailable`` is a DRF ``APIException`` (503, and ``wait`` sets Retry-After),
 so every API view answers it the same way without handling it; for the portal,
-``StorageUnavailableMiddleware`` renders it (JSON for the page's scripts, a page for
-a browser). Nothing is half-stored when it is raised during an upload
+``infra.unavailable.ServiceUnavailableMiddleware`` renders it (JSON for the page's
+scripts, a page for a browser). Nothing is half-stored when it is raised during an upload
 (``ingestion.services.upload_receive`` creates no row without its object).
 """
 
@@ -20,8 +20,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.http import JsonResponse
-from django.shortcuts import render
 from rest_framework.exceptions import APIException
 
 logger = logging.getLogger(__name__)
@@ -91,33 +89,3 @@ def storage_calls(action: str) -> Iterator[None]:
             raise
         logger.warning("storage unavailable: could not %s: %s: %s", action, type(exc).__name__, exc)
         raise StorageUnavailable() from exc
-
-
-def _wants_json(request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return request.path.startswith("/api/") or "text/html" not in accept
-
-
-class StorageUnavailableMiddleware:
-    """Answer ``StorageUnavailable`` raised by a portal view with 503 and Retry-After:
-    JSON (``detail``, ``code``) for scripts, a page for a browser. API views answer it
-    themselves (DRF)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_exception(self, request, exception):
-        if not isinstance(exception, StorageUnavailable):
-            return None
-        detail = str(exception.detail)
-        if _wants_json(request):
-            response = JsonResponse({"detail": detail, "code": exception.default_code}, status=503)
-        else:
-            response = render(
-                request, "ingestion/storage_unavailable.html", {"detail": detail}, status=503
-            )
-        response["Retry-After"] = str(exception.wait)
-        return response

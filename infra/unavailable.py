@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import logging
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from infra.storage_errors import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,25 @@ DETAIL = (
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BrokerUnavailable)
 
 
-class RedisUnavailableMiddleware:
-    """Answer a request whose view met an unreachable Redis with 503 and Retry-After."""
+def _unavailable_response(
+    request, *, title: str, detail: str, code: str, retry_after: int
+) -> HttpResponse:
+    """503 with Retry-After: JSON (``detail``, ``code``) for the API and scripts, a page
+    for a browser."""
+    if request.path.startswith("/api/") or "text/html" not in request.headers.get("Accept", ""):
+        response = JsonResponse({"detail": detail, "code": code}, status=503)
+    else:
+        response = render(
+            request, "unavailable.html", {"title": title, "detail": detail}, status=503
+        )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+class ServiceUnavailableMiddleware:
+    """Answer a view that met an unavailable service with 503 and Retry-After: Redis or
+    the broker (any view, the API's too: DRF passes these errors on), and the storage of
+    originals (``StorageUnavailable``; raised in an API view, DRF answers it itself)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,6 +62,14 @@ class RedisUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, StorageUnavailable):
+            return _unavailable_response(
+                request,
+                title="Storage unavailable",
+                detail=str(exception.detail),
+                code=exception.default_code,
+                retry_after=exception.wait,
+            )
         if not isinstance(exception, UNAVAILABLE):
             return None
         # The error's class and message name the socket, never a password.
@@ -53,9 +80,10 @@ class RedisUnavailableMiddleware:
             type(exception).__name__,
             exception,
         )
-        if request.path.startswith("/api/") or "text/html" not in request.headers.get("Accept", ""):
-            response = JsonResponse({"detail": DETAIL, "code": "redis_unavailable"}, status=503)
-        else:
-            response = render(request, "unavailable.html", {"detail": DETAIL}, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_S)
-        return response
+        return _unavailable_response(
+            request,
+            title="Temporarily unavailable",
+            detail=DETAIL,
+            code="redis_unavailable",
+            retry_after=RETRY_AFTER_S,
+        )

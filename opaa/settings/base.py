@@ -37,10 +37,9 @@ MIDDLEWARE = [
     "workspaces.rls.middleware.RowLevelSecurityMiddleware",
     # DEBUG on (make run): the product's 404 page for all but the developer (opaa/debug_page.py).
     "opaa.debug_page.ProductNotFoundMiddleware",
-    # The storage of originals down: 503 with Retry-After (the API's views: DRF does it).
-    "infra.storage_errors.StorageUnavailableMiddleware",
-    # Redis (limits, broker) down: 503 with Retry-After instead of a 500 (infra/unavailable.py).
-    "infra.unavailable.RedisUnavailableMiddleware",
+    # Redis, the broker or the storage of originals down: 503 with Retry-After instead of
+    # a 500 (infra/unavailable.py).
+    "infra.unavailable.ServiceUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
