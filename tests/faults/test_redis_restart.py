@@ -59,6 +59,7 @@ def test_redis_restart_fails_cleanly_and_loses_no_queued_work(
     share.mkdir()
     (share / "parking.md").write_bytes(PARKING)
     probe = Client()
+    log_mark = worker.log_path.stat().st_size
     with redis.down():
         # The sync is requested while Redis is down: refused cleanly, or queued.
         ready = probe.get("/readyz")
@@ -75,11 +76,24 @@ def test_redis_restart_fails_cleanly_and_loses_no_queued_work(
             assert time.monotonic() - started < 30  # no hang (the client would time out)
 
     assert probe.get("/readyz").json()["checks"]["redis"]["status"] == "ok"
+
     # Celery's Redis transport sometimes ends the worker on the lost connection
-    # ("Unrecoverable error" in kombu's restore of unacknowledged messages); compose
-    # (restart: unless-stopped) and Kubernetes start it again, so does this test. What
-    # must hold either way: the queued work is done after it.
-    if worker.process.poll() is not None:
+    # ("Unrecoverable error" in kombu's restore of unacknowledged messages), and the
+    # process may take a while to exit; compose (restart: unless-stopped) and Kubernetes
+    # start it again, so does this test. What must hold either way: the queued work is
+    # done after it.
+    def worker_settled() -> str:
+        """the worker to reconnect to Redis or to have failed"""
+        with worker.log_path.open() as log:
+            log.seek(log_mark)
+            since = log.read()
+        if worker.process.poll() is not None or "Unrecoverable error" in since:
+            return "failed"
+        return "reconnected" if "Connected to redis" in since else ""
+
+    if eventually(worker_settled, timeout=60, every=0.5) == "failed":
+        if worker.process.poll() is None:
+            worker.kill()
         worker.start()
     # A sync queued right after the restart and one document uploaded: both done.
     with schema_context(acme.org.schema):
