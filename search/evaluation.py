@@ -9,6 +9,7 @@ definitions: graded gain taken as the qrels score, log2 discount.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -537,8 +538,29 @@ def methods_score(
     )
 
 
+def _connection_renew() -> None:
+    """Start the clean-up on a new database connection.
+
+    Ctrl-C or SIGTERM raises ``KeyboardInterrupt`` wherever the run is, also inside a
+    query: that connection is left mid-command ("another command is already in
+    progress"), and its server process may still hold locks on the organization's
+    schema. The command is cancelled on the server and the connection closed; Django
+    opens a new one on the next query.
+    """
+    raw = connection.connection
+    if raw is not None:
+        # The connection is being thrown away: a failure to cancel or close it is moot.
+        with contextlib.suppress(Exception):
+            raw.cancel()
+    try:
+        connection.close()
+    except Exception:
+        connection.connection = None
+
+
 def _organization_discard(slug: str, progress: Progress) -> None:
     """Delete the throwaway organization, its schema and its stored originals, if any."""
+    _connection_renew()
     connection.set_schema_to_public()
     organization = Organization.objects.filter(slug=slug).first()
     if organization is None:

@@ -42,6 +42,8 @@ from workspaces.models import Workspace
 
 SECRET_V1 = "# Zephyrine protocol\n\nThe zephyrine quarantine lasts nine days in bay 7731.\n"
 SECRET_V2 = "# Zephyrine protocol\n\nThe zephyrine quarantine now lasts eleven days in bay 7731.\n"
+# Searched for as "bay 7731": a bare "7731" also turns up inside random ids (task ids in
+# Redis key names, request ids) that have nothing to do with the document.
 
 
 # --- where traces could hide ------------------------------------------------------------
@@ -136,13 +138,13 @@ def test_deleting_a_document_leaves_no_trace(
         question_id=asked["id"], user=alice, citation_number=1, document_id=document.pk,
         reason="wrong",
     )  # fmt: skip
-    assert redis_mentioning("7731"), "the answer should be cached before the deletion"
+    assert redis_mentioning("bay 7731"), "the answer should be cached before the deletion"
 
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_api.delete(f"/api/v1/documents/{document.pk}")
     assert response.status_code == 204
 
-    for needle in ("zephyrine", "7731"):
+    for needle in ("zephyrine", "bay 7731"):
         assert rows_mentioning(acme.schema, needle) == [], needle
         assert redis_mentioning(needle) == [], needle
     assert not Document.objects.filter(pk=document.pk).exists()
@@ -180,7 +182,7 @@ def test_deleting_a_workspace_in_the_admin_erases_its_documents_and_originals(
     assert not Workspace.objects.filter(pk=projects.pk).exists()
     assert not Document.objects.filter(pk__in=[first["id"], second["id"]]).exists()
     assert keys.isdisjoint(stored_keys(acme.schema))
-    for needle in ("zephyrine", "7731"):
+    for needle in ("zephyrine", "bay 7731"):
         assert rows_mentioning(acme.schema, needle) == [], needle
 
     # The default workspace cannot be deleted, alone or in a bulk deletion.
