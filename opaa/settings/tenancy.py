@@ -74,6 +74,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # The top: management commands and cross-app wiring (opaa/apps.py); no models.
+    "opaa",
 ]
 # Apps whose tables exist once per organization schema: everything an organization owns.
 TENANT_APPS = [
@@ -87,6 +89,7 @@ TENANT_APPS = [
     "ingestion",
     "search",
     "sso",
+    "opaa",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
