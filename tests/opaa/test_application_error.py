@@ -1,0 +1,42 @@
+"""``ApplicationError`` is answered the same way by the API and by the portal (infra.errors)."""
+
+from __future__ import annotations
+
+from django.test import RequestFactory
+
+from infra.errors import ApplicationError, ApplicationErrorMiddleware
+from opaa.api import exception_handler
+
+
+def _refused() -> ApplicationError:
+    return ApplicationError(
+        "Not now.", status_code=429, payload={"code": "busy", "limit": 3}, retry_after=7
+    )
+
+
+def test_the_api_answers_its_status_and_body():
+    response = exception_handler(_refused(), {})
+
+    assert response.status_code == 429
+    assert response.data == {"detail": "Not now.", "code": "busy", "limit": 3}
+    assert response["Retry-After"] == "7"
+
+
+def test_the_portal_answers_the_same_json_to_a_script():
+    request = RequestFactory().get("/documents/", HTTP_ACCEPT="application/json")
+    middleware = ApplicationErrorMiddleware(lambda request: None)
+
+    response = middleware.process_exception(request, _refused())
+
+    assert response.status_code == 429
+    assert response.json() == {"detail": "Not now.", "code": "busy", "limit": 3}
+    assert response["Retry-After"] == "7"
+    assert middleware.process_exception(request, ValueError("other")) is None
+
+
+def test_a_plain_error_is_a_400_with_detail_only():
+    response = exception_handler(ApplicationError("Bad input."), {})
+
+    assert response.status_code == 400
+    assert response.data == {"detail": "Bad input."}
+    assert "Retry-After" not in response
