@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.test import RequestFactory
 
 from infra.errors import ApplicationError, ApplicationErrorMiddleware
@@ -29,7 +31,7 @@ def test_the_portal_answers_the_same_json_to_a_script():
     response = middleware.process_exception(request, _refused())
 
     assert response.status_code == 429
-    assert response.json() == {"detail": "Not now.", "code": "busy", "limit": 3}
+    assert json.loads(response.content) == {"detail": "Not now.", "code": "busy", "limit": 3}
     assert response["Retry-After"] == "7"
     assert middleware.process_exception(request, ValueError("other")) is None
 
