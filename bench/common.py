@@ -61,7 +61,7 @@ def sample_corpus_upload(*, workspace, user) -> None:
     when tasks are eager). Call it inside the organization's schema and scope."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from ingestion.services import document_upload
+    from ingestion.uploads import document_upload
 
     for path in sorted((ROOT / "sample_corpus").iterdir()):
         if path.is_file() and path.name != "README.md" and path.suffix != ".json":

@@ -148,8 +148,9 @@ def main() -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
+    from ingestion.erasure import document_delete
     from ingestion.models import Document
-    from ingestion.services import document_delete, document_upload
+    from ingestion.uploads import document_upload
     from opaa.celery import app
     from workspaces.models import Workspace
     from workspaces.rls import organization_scope

@@ -217,8 +217,9 @@ def ingestion_benchmark_run(*, documents: int, seed: int, progress=print) -> Ing
     from django_tenants.utils import schema_context
 
     from ingestion.embedding import embed_texts, get_provider
+    from ingestion.indexing import index_stage_timings
     from ingestion.models import Chunk, Document, DocumentStatus
-    from ingestion.services import document_upload, index_stage_timings
+    from ingestion.uploads import document_upload
     from search.evaluation import _indexing_in_process, _organization_discard
     from tenants.services import organization_create
     from workspaces.models import Workspace

@@ -46,7 +46,12 @@ def _marker(document_id: int) -> str:
 
 def document_index_send(document_id: int) -> bool:
     """Send the indexing message of a committed document now; False when the broker
-    is unavailable (logged: the unqueued sweep sends it later)."""
+    is unavailable (logged: the unqueued sweep sends it later).
+
+    The task is imported here, not at the top: ``ingestion.tasks`` imports this module
+    (and the services that queue documents through it), so a top-level import would be
+    a cycle.
+    """
     from ingestion.tasks import index_document
 
     client = get_redis_connection("default")
@@ -80,6 +85,14 @@ def document_enqueue_indexing(*, document: Document) -> None:
     """Queue ``document`` for indexing once the current transaction commits."""
     document_id = document.pk
     transaction.on_commit(lambda: document_index_send(document_id))
+
+
+def document_reindex(*, document: Document) -> None:
+    """Queue ``document`` to be parsed and embedded again (e.g. retry after a failure)."""
+    document.status = DocumentStatus.PENDING
+    document.error_message = ""
+    document.save(update_fields=["status", "error_message", "updated_at"])
+    document_enqueue_indexing(document=document)
 
 
 def document_index_done(document_id: int) -> None:

@@ -16,8 +16,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.audit import AuditAction, audit_record
 from infra import crypto
 from ingestion.connectors import ConnectorError, SourceSpec, connector_for
+from ingestion.enqueue import document_reindex
+from ingestion.erasure import documents_erase
 from ingestion.locks import source_sync_locked
 from ingestion.models import Connector, Document, Source, SyncRun, SyncStatus, SyncTrigger
 from workspaces.models import Workspace
@@ -191,8 +194,6 @@ def workspace_reindex(*, workspace: Workspace) -> int:
 
     Returns the number of uploaded documents queued; sources' documents follow their runs.
     """
-    from ingestion.services import document_reindex
-
     for source in workspace.sources.select_related("connector"):
         source_sync_request(source=source, trigger=SyncTrigger.REINDEX, full=True)
     uploads = Document.objects.filter(workspace=workspace, synced_from__isnull=True)
@@ -247,9 +248,6 @@ def source_delete(*, source: Source, audit=None) -> int:
     A sync running meanwhile would find its source gone and stop; the sync lock is
     not needed, because every document goes through the same erasure either way.
     """
-    from accounts.audit import AuditAction, audit_record
-    from ingestion.services import documents_erase
-
     source_id = source.pk
     with transaction.atomic():
         count = documents_erase(documents=Document.objects.filter(synced_from=source), audit=audit)

@@ -35,17 +35,14 @@ from django.utils import timezone
 
 from infra import metrics
 from ingestion.connectors import ConnectorError, Item, ItemError, connector_for
+from ingestion.enqueue import document_enqueue_indexing
+from ingestion.erasure import document_delete
+from ingestion.indexing import metadata_clean
 from ingestion.locks import SourceRunGuard
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
-from ingestion.services import (
-    UploadRejected,
-    document_delete,
-    document_enqueue_indexing,
-    metadata_clean,
-    upload_validate,
-)
 from ingestion.sources import UNFINISHED, source_spec
 from ingestion.storage import original_discard, original_store
+from ingestion.uploads import UploadRejected, upload_validate
 from tenants import quotas
 from workspaces.readers import readers_coerce
 

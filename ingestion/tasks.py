@@ -15,7 +15,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from infra.celery import app
 from infra.storage_errors import StorageUnavailable
-from ingestion import enqueue, fairness, services, sources, storage, sync
+from ingestion import enqueue, fairness, indexing, sources, storage, sync
 from workspaces.rls.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)
@@ -91,9 +91,9 @@ def index_document(self, document_id: int, deferrals: int = 0) -> None:
     try:
         attempts = deliveries_count(self.request)
         if attempts >= MAX_DELIVERIES:
-            services.document_index_abandon(document_id=document_id, attempts=attempts - 1)
+            indexing.document_index_abandon(document_id=document_id, attempts=attempts - 1)
         else:
-            services.document_index(document_id=document_id)
+            indexing.document_index(document_id=document_id)
     finally:
         if slot is not None:
             slot.release()

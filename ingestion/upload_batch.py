@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from accounts.audit import AuditContext
 from accounts.models import User
 from infra.storage_errors import StorageUnavailable
-from ingestion import services
+from ingestion import uploads
 from ingestion.models import Document
 from tenants.quotas import QuotaExceeded
 from workspaces.models import Workspace
@@ -42,7 +42,7 @@ def upload_batch_receive(
     files: list[UploadedFile],
     audit: AuditContext | None = None,
 ) -> list[FileResult]:
-    """Receive each of ``files`` with ``services.upload_receive``, in order.
+    """Receive each of ``files`` with ``uploads.upload_receive``, in order.
 
     A refused file (empty, unsupported type, too large, over a plan limit) is reported
     and the next one is received all the same; each stored file is committed on its own
@@ -55,10 +55,10 @@ def upload_batch_receive(
     for file in files:
         name = file.name or "upload"
         try:
-            received = services.upload_receive(
+            received = uploads.upload_receive(
                 workspace=workspace, user=user, file=file, audit=audit
             )
-        except services.UploadRejected as exc:
+        except uploads.UploadRejected as exc:
             results.append(
                 FileResult(
                     name,
@@ -90,7 +90,7 @@ def upload_batch_receive(
                 )
             )
             continue
-        outcome = services.UploadOutcome(received.outcome)
-        status = 201 if outcome == services.UploadOutcome.CREATED else 200
+        outcome = uploads.UploadOutcome(received.outcome)
+        status = 201 if outcome == uploads.UploadOutcome.CREATED else 200
         results.append(FileResult(name, status, outcome.value, outcome.label, received.document))
     return results

@@ -255,8 +255,8 @@ def _indexing_resume(schema: str, warnings: list[str]) -> int:
     """Queue for indexing the restored documents still pending or processing; returns
     how many. A failure to queue (the broker down) is a warning, not a failed restore:
     Retry on each document queues it later."""
+    from ingestion.enqueue import document_reindex
     from ingestion.models import Document, DocumentStatus
-    from ingestion.services import document_reindex
     from workspaces.rls import organization_scope
 
     busy = [DocumentStatus.PENDING, DocumentStatus.PROCESSING]

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from ingestion.models import Document, DocumentStatus
-from ingestion.services import document_upload
+from ingestion.uploads import document_upload
 from tenants.models import Organization
 from tenants.services import organization_create
 from workspaces.models import Workspace

@@ -9,6 +9,8 @@ workspace are deleted from Redis outright, not merely made unreachable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.cache import cache
 from django.db import connection, transaction
 
@@ -42,3 +44,15 @@ def answers_citing_erase(*, document_ids: list[int]) -> int:
             changed += 1
     SourceFeedback.objects.filter(document_id__in=document_ids).delete()
     return changed
+
+
+@dataclass(frozen=True)
+class AnswersErasure:
+    """Search's part of erasing documents (``ingestion.erasure.DocumentsErasure``),
+    registered by ``SearchConfig.ready()``."""
+
+    def before_delete(self, *, document_ids: list[int]) -> None:
+        answers_citing_erase(document_ids=document_ids)
+
+    def after_delete(self, *, workspace_id: int) -> None:
+        answers_cache_delete(workspace_id=workspace_id)

@@ -31,8 +31,8 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from ingestion.embedding import embed_texts
 from ingestion.models import Chunk, Document, DocumentStatus
-from ingestion.services import document_upload
 from ingestion.storage import original_delete
+from ingestion.uploads import document_upload
 from search.retrieval import (
     CANDIDATES_PER_RANKER,
     Ranked,

@@ -314,17 +314,17 @@ def test_a_connection_that_never_set_the_scope_sees_nothing(committed_org):
 
 
 def test_tasks_see_their_documents_workspace_only(two_workspaces, monkeypatch):
-    import ingestion.services
+    import ingestion.indexing
     from ingestion.tasks import index_document
 
     seen = []
-    original = ingestion.services.document_index
+    original = ingestion.indexing.document_index
 
     def spy(*, document_id):
         seen.append(set(Document.objects.values_list("workspace_id", flat=True)))
         return original(document_id=document_id)
 
-    monkeypatch.setattr(ingestion.services, "document_index", spy)
+    monkeypatch.setattr(ingestion.indexing, "document_index", spy)
     index_document.apply(args=[two_workspaces["canary_id"]]).get()
     index_document.apply(args=[two_workspaces["sales_doc_id"]]).get()
     # Each run saw (and re-indexed within) its own document's workspace only.

@@ -17,27 +17,23 @@ class WorkspaceAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     # Deleting erases the workspace's documents with their stored originals
-    # (``ingestion.services.workspace_delete``), not only its rows.
+    # (``services.workspace_delete``), not only its rows.
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_default:
             return False
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        from ingestion.services import workspace_delete
-
-        workspace_delete(workspace=obj, audit=audit_context(request))
+        services.workspace_delete(workspace=obj, audit=audit_context(request))
 
     def delete_queryset(self, request, queryset):
-        from ingestion.services import workspace_delete
-
         audit = audit_context(request)
         if queryset.filter(is_default=True).exists():
             self.message_user(
                 request, "The default workspace cannot be deleted; it was kept.", messages.WARNING
             )
         for workspace in queryset.exclude(is_default=True):
-            workspace_delete(workspace=workspace, audit=audit)
+            services.workspace_delete(workspace=workspace, audit=audit)
 
     def save_formset(self, request, form, formset, change):
         """Memberships change through the service, so each change is audited."""

@@ -1,9 +1,11 @@
-"""Membership and group changes: the one place they are made, each recorded in the
-audit log."""
+"""Membership and group changes, and deleting a workspace: the one place they are
+made, each recorded in the audit log."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,6 +14,8 @@ from django.utils.text import slugify
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
 from workspaces.models import Group, GroupMember, GroupRole, Membership, Role, Workspace
+
+logger = logging.getLogger(__name__)
 
 
 def _record(action: str, membership: Membership, audit: AuditContext | None, **extra) -> None:
@@ -169,3 +173,43 @@ def group_role_set(
             previous_role=previous,
         )
     return current
+
+
+class WorkspaceContentEraser(Protocol):
+    """Erases what an app keeps in a workspace before its row goes; returns how many
+    documents went. Runs inside ``workspace_delete``'s transaction."""
+
+    def __call__(self, *, workspace: Workspace, audit: AuditContext | None) -> int: ...
+
+
+workspace_content_erasers: list[WorkspaceContentEraser] = []
+
+
+def workspace_content_eraser_register(eraser: WorkspaceContentEraser) -> None:
+    """Have ``eraser`` run by every ``workspace_delete`` from now on (from an app's
+    ``ready()``: the apps above workspaces offer their erasure; workspaces never imports
+    them). Registering it again changes nothing."""
+    if eraser not in workspace_content_erasers:
+        workspace_content_erasers.append(eraser)
+
+
+def workspace_delete(*, workspace: Workspace, audit: AuditContext | None = None) -> int:
+    """Erase a workspace with everything in it; returns how many documents went.
+
+    Its documents are erased first by the registered content erasers (ingestion's:
+    rows, chunks, vectors, postings, titles in audit events, stored originals once
+    committed, answers citing them); then the workspace row takes its sources and sync
+    runs, memberships, group roles, conversations, questions and feedback with it (ON
+    DELETE CASCADE), all in one transaction. Connectors stay (other workspaces' sources
+    may use them). The default workspace is never deleted.
+    """
+    if workspace.is_default:
+        raise ValidationError("The default workspace cannot be deleted.")
+    workspace_id = workspace.pk  # ``delete()`` sets it to None
+    with transaction.atomic():
+        count = sum(
+            eraser(workspace=workspace, audit=audit) for eraser in workspace_content_erasers
+        )
+        workspace.delete()
+    logger.info("workspace deleted id=%s documents=%s", workspace_id, count)
+    return count

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from ingestion import embedding
+from ingestion.enqueue import document_reindex
 from ingestion.models import Chunk
-from ingestion.services import document_reindex
 from tests.conftest import named_file
 from tests.fakes.openai_server import FakeOpenAIServer, fake_embedding
 

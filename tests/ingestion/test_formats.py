@@ -14,7 +14,7 @@ from pptx.util import Inches
 
 from ingestion import parsers
 from ingestion.parsers import ParseError, jsondoc, package, sheets, slides, tabular
-from ingestion.services import UploadRejected, upload_validate
+from ingestion.uploads import UploadRejected, upload_validate
 
 # --- files built with the formats' own libraries ----------------------------------
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from accounts.models import AuditEvent
-from ingestion import services
+from ingestion import indexing
 from ingestion.models import Document, DocumentStatus
 
 NOTE = b"# Archive\n\n## Retention\n\nInvoices are kept for ten years in the archive room.\n"
@@ -35,7 +35,7 @@ def test_a_missing_original_is_explained_on_download_and_on_indexing(
     # Nothing was downloaded, so nothing is recorded as downloaded.
     assert AuditEvent.objects.filter(action="document.downloaded").count() == downloaded
 
-    services.document_index(document_id=document_id)
+    indexing.document_index(document_id=document_id)
     document.refresh_from_db()
     assert document.status == DocumentStatus.FAILED
-    assert document.error_message == services.ORIGINAL_MISSING_REASON
+    assert document.error_message == indexing.ORIGINAL_MISSING_REASON

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from accounts.audit import AuditContext
-from ingestion import services
+from ingestion import index, indexing
 from ingestion.chunking import ChunkDraft
 from ingestion.embedding import embed_texts
 from ingestion.models import Chunk, Document
@@ -73,7 +73,7 @@ def test_readers_set_while_embedding_reach_the_chunks(
     document_id = created.json()["id"]
 
     # The admin restricts the document after the indexer loaded it, before it writes.
-    embed = services.chunks_embed
+    embed = indexing.chunks_embed
 
     def embed_then_restrict(*args, **kwargs):
         embedded = embed(*args, **kwargs)
@@ -84,8 +84,8 @@ def test_readers_set_while_embedding_reach_the_chunks(
         )
         return embedded
 
-    monkeypatch.setattr(services, "chunks_embed", embed_then_restrict)
-    indexed = services.document_index(document_id=document_id)
+    monkeypatch.setattr(indexing, "chunks_embed", embed_then_restrict)
+    indexed = indexing.document_index(document_id=document_id)
 
     assert indexed.status == "indexed"
     chunks = list(Chunk.objects.filter(document_id=document_id))
@@ -153,7 +153,7 @@ def test_chunks_written_while_a_readers_change_is_uncommitted_take_the_new_reade
         drafts = [ChunkDraft(ordinal=0, text="vault passphrase", heading_path=(), token_count=2)]
         vectors = embed_texts(["vault passphrase"])
         with transaction.atomic():
-            services.chunks_write(document=stale, drafts=drafts, vectors=vectors)
+            index.chunks_write(document=stale, drafts=drafts, vectors=vectors)
         finished.set()
     thread.join(timeout=30)
     assert not errors, errors

@@ -89,7 +89,7 @@ def test_stemming_and_stop_words(corpus):
 
 
 def test_postings_follow_their_chunks(corpus, alice_api, django_capture_on_commit_callbacks):
-    from ingestion.services import document_index
+    from ingestion.indexing import document_index
 
     document_id = corpus["coffee.md"]
     count = Posting.objects.filter(chunk__document_id=document_id).count()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ingestion import services
+from ingestion import indexing
 from ingestion.models import Chunk, Document, Source, SyncRun
 from ingestion.sync import source_sync
 from tests.conftest import filesystem_source
@@ -22,13 +22,13 @@ class EmbedSpy:
 @pytest.fixture
 def embed_spy(monkeypatch) -> EmbedSpy:
     spy = EmbedSpy()
-    real = services.embed_texts
+    real = indexing.embed_texts
 
     def counting(texts):
         spy.calls.append(len(texts))
         return real(texts)
 
-    monkeypatch.setattr(services, "embed_texts", counting)
+    monkeypatch.setattr(indexing, "embed_texts", counting)
     return spy
 
 

@@ -1,0 +1,228 @@
+"""Indexing one document: the pipeline and its stages.
+
+Pipeline for one document: fetch the stored original -> parse -> chunk -> embed ->
+write (``ingestion.index``). Each step is a small function; ``document_index``
+orchestrates them. The task ``index_document`` calls it (through this module's
+attribute, so tests may wrap it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from infra import metrics
+from infra.storage_errors import StorageUnavailable
+from ingestion import parsers
+from ingestion.chunking import ChunkDraft, chunk_sections
+from ingestion.embedding import embed_texts
+from ingestion.index import chunks_write
+from ingestion.language import detect_language
+from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.storage import OriginalMissing, original_read
+
+logger = logging.getLogger(__name__)
+
+# Seconds spent in each stage of ``document_index``, summed, while a caller (the
+# ingestion benchmark) collects them with ``index_stage_timings``; None otherwise.
+_stage_seconds: ContextVar[dict[str, float] | None] = ContextVar("stage_seconds", default=None)
+
+
+@contextmanager
+def index_stage_timings() -> Iterator[dict[str, float]]:
+    """Collect seconds per indexing stage (fetch, parse, chunk, embed, language, write)."""
+    totals: dict[str, float] = {}
+    token = _stage_seconds.set(totals)
+    try:
+        yield totals
+    finally:
+        _stage_seconds.reset(token)
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    totals = _stage_seconds.get()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if totals is not None:
+            totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
+
+
+def _embedding_key(text: str) -> str:
+    """The cache key of a text's vector: it changes with the model as with the text."""
+    model = ":".join(
+        [settings.EMBEDDING_PROVIDER, settings.EMBEDDING_MODEL, str(settings.EMBEDDING_DIMENSIONS)]
+    )
+    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EmbeddedChunks:
+    vectors: list[list[float]]
+    # One per vector: the key it is cached under (``Chunk.content_sha256``).
+    keys: list[str]
+    # How many texts the model embedded (the others' vectors came from the cache).
+    embedded: int
+
+
+def chunks_embed(drafts: list[ChunkDraft], *, title: str, workspace_id: int) -> EmbeddedChunks:
+    """Vectors for the chunks; each is embedded with its title and heading path for context.
+
+    A chunk whose exact text (title and heading path included) the same model has
+    already embedded in this workspace reuses that vector: re-indexing a document
+    where one section changed sends only that section's chunks to the model.
+    """
+    texts = [" > ".join([title, *draft.heading_path]) + "\n" + draft.text for draft in drafts]
+    keys = [_embedding_key(text) for text in texts]
+    cached = dict(
+        Chunk.objects.filter(workspace_id=workspace_id, content_sha256__in=set(keys))
+        .order_by()
+        .values_list("content_sha256", "embedding")
+    )
+    missing = list(dict.fromkeys(key for key in keys if key not in cached))
+    if missing:
+        text_of = dict(zip(keys, texts, strict=True))
+        cached.update(zip(missing, embed_texts([text_of[key] for key in missing]), strict=True))
+    vectors = [[float(value) for value in cached[key]] for key in keys]
+    return EmbeddedChunks(vectors=vectors, keys=keys, embedded=len(missing))
+
+
+def metadata_clean(values: dict) -> dict:
+    """``values`` made JSON-safe: text, numbers, booleans and None kept, the rest as text."""
+    return {
+        str(key): value
+        if value is None or isinstance(value, bool | int | float | str)
+        else str(value)
+        for key, value in values.items()
+    }
+
+
+def document_metadata(*, document: Document, parsed: parsers.ParsedDocument) -> dict:
+    """The parser's metadata of this content, and the source's kept under ``source``."""
+    metadata = metadata_clean(parsed.metadata)
+    metadata.pop("source", None)
+    source = (document.metadata or {}).get("source")
+    if source:
+        metadata["source"] = source
+    return metadata
+
+
+ORIGINAL_MISSING_REASON = (
+    "The original file is no longer in the document storage, so it cannot be indexed: "
+    "upload it again."
+)
+STORAGE_UNAVAILABLE_REASON = (
+    "The stored original could not be read: the document storage is unavailable. "
+    "Indexing is tried again automatically; if it stays failed, use Retry once the "
+    "storage is back."
+)
+
+
+def _mark(document: Document, status: str, error: str = "") -> None:
+    document.status = status
+    document.error_message = error
+    fields = ["status", "error_message", "updated_at"]
+    if status == DocumentStatus.INDEXED:
+        document.indexed_at = timezone.now()
+        fields.append("indexed_at")
+    document.save(update_fields=fields)
+
+
+def document_index(*, document_id: int) -> Document | None:
+    """Parse, chunk, embed and write one document; returns it, or None if it was deleted.
+
+    Idempotent: running it twice replaces the chunks with identical ones. A file that
+    cannot be parsed ends ``failed`` with a reason a user can read, and keeps no chunks;
+    an unexpected error also ends ``failed`` (and is logged) rather than staying
+    ``processing`` forever. The storage unavailable: ``failed`` with
+    ``STORAGE_UNAVAILABLE_REASON``, and ``StorageUnavailable`` raised for the task to retry.
+    """
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return None
+    started = time.perf_counter()
+    _mark(document, DocumentStatus.PROCESSING)
+    try:
+        with _stage("fetch"):
+            data = original_read(document.storage_key)
+        with _stage("parse"):
+            parsed = parsers.parse(data, filename=document.original_filename)
+        with _stage("chunk"):
+            drafts = chunk_sections(
+                parsed.sections,
+                max_tokens=settings.CHUNK_MAX_TOKENS,
+                overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
+            )
+        if not drafts:
+            raise parsers.ParseError("No text could be extracted from this file.")
+        title = (parsed.title or document.title)[:500]
+        with _stage("embed"):
+            embedded = chunks_embed(drafts, title=title, workspace_id=document.workspace_id)
+        with _stage("language"):
+            language = detect_language("\n".join(draft.text for draft in drafts))
+        with _stage("write"), transaction.atomic():
+            document.title = title
+            document.mime_type = parsed.mime_type or document.mime_type
+            document.language = language
+            document.metadata = document_metadata(document=document, parsed=parsed)
+            document.save(
+                update_fields=["title", "mime_type", "language", "metadata", "updated_at"]
+            )
+            chunks_write(
+                document=document, drafts=drafts, vectors=embedded.vectors, keys=embedded.keys
+            )
+            _mark(document, DocumentStatus.INDEXED)
+    except parsers.ParseError as exc:
+        logger.info("document %s failed to parse: %s", document.pk, exc.reason)
+        _mark(document, DocumentStatus.FAILED, exc.reason)
+    except OriginalMissing:
+        logger.warning("document %s: its original is missing from storage", document.pk)
+        _mark(document, DocumentStatus.FAILED, ORIGINAL_MISSING_REASON)
+    except StorageUnavailable:
+        # Not stuck in "processing": failed with the reason, and the task tries again
+        # with backoff (the original is kept; Retry works once the storage is back).
+        _mark(document, DocumentStatus.FAILED, STORAGE_UNAVAILABLE_REASON)
+        raise
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the task retries with backoff
+    except SoftTimeLimitExceeded:
+        logger.warning("document %s took too long to index", document.pk)
+        _mark(
+            document,
+            DocumentStatus.FAILED,
+            f"Indexing took longer than {settings.INDEX_TIME_LIMIT_S} seconds and was stopped: "
+            "the file is too large or too complex.",
+        )
+    except Exception:
+        logger.exception("document %s failed to index", document.pk)
+        _mark(document, DocumentStatus.FAILED, "An internal error stopped indexing; it was logged.")
+    metrics.document_indexed_observe(outcome=document.status, seconds=time.perf_counter() - started)
+    return document
+
+
+def document_index_abandon(*, document_id: int, attempts: int) -> None:
+    """Fail a document whose indexing stopped its worker ``attempts`` times (killed past
+    the hard time limit, or by the out-of-memory killer) instead of trying it again."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return
+    logger.warning("document %s abandoned after %s interrupted attempts", document.pk, attempts)
+    _mark(
+        document,
+        DocumentStatus.FAILED,
+        f"Indexing was interrupted {attempts} times (the worker was stopped: out of memory "
+        "or past the time limit) and was given up: the file is too large or too complex.",
+    )
+    metrics.document_indexed_observe(outcome=document.status, seconds=0)
