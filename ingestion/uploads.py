@@ -20,6 +20,7 @@ from django.db import models, transaction
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
+from infra.errors import ApplicationError
 from ingestion import parsers
 from ingestion.enqueue import document_enqueue_indexing
 from ingestion.models import Document, DocumentStatus
@@ -31,12 +32,15 @@ from workspaces.readers import reader_scope
 logger = logging.getLogger(__name__)
 
 
-class UploadRejected(ValidationError):
-    """An upload refused before anything was stored; ``status_code`` is the HTTP answer."""
+class UploadRejected(ApplicationError, ValidationError):
+    """An upload refused before anything was stored; ``status_code`` is the HTTP answer.
+
+    An ``ApplicationError`` (answered as ``{"detail": message}`` with its status where
+    no caller catches it) and still a ``ValidationError``: callers read ``.messages``.
+    """
 
     def __init__(self, message: str, *, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+        super().__init__(message, status_code=status_code)
 
 
 def _sha256(file: UploadedFile) -> str:
