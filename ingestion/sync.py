@@ -14,8 +14,8 @@ transaction**, and the indexing task is sent only after it commits. So a run kil
 any point resumes after the last item it committed, with no duplicate (a document is
 unique per source and external id) and no loss (a document left pending is queued again
 when its item is seen). Finally a full listing of the ids that still exist removes the
-documents whose items are gone, through ``document_delete``. A source that cannot be
-listed at all fails the run; nothing is deleted then.
+documents whose items are gone, all in one transaction through ``documents_erase``. A
+source that cannot be listed at all fails the run; nothing is deleted then.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import hashlib
 import logging
 import mimetypes
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -35,14 +35,14 @@ from django.utils import timezone
 
 from infra import metrics
 from ingestion.connectors import ConnectorError, Item, ItemError, connector_for
-from ingestion.enqueue import document_enqueue_indexing
-from ingestion.erasure import document_delete
+from ingestion.enqueue import document_enqueue_indexing, document_reindex
+from ingestion.erasure import documents_erase
 from ingestion.indexing import metadata_clean
 from ingestion.locks import SourceRunGuard
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
 from ingestion.sources import UNFINISHED, source_spec
 from ingestion.storage import original_discard, original_store
-from ingestion.uploads import UploadRejected, upload_validate
+from ingestion.uploads import UploadRejected, document_replace, upload_validate
 from tenants import quotas
 from workspaces.readers import readers_coerce
 
@@ -113,6 +113,23 @@ def source_sync(
 
 
 def _run_execute(source: Source, run: SyncRun, guard: SourceRunGuard) -> SyncRun:
+    now = _run_start(source, run)
+    connector = connector_for(source.connector.kind)
+    try:
+        spec = source_spec(source)
+        known = _known_load(source, stalled_before=now - STALLED_AFTER)
+        for item in connector.items(spec, after=run.checkpoint):
+            if not guard.held():
+                raise SyncInterrupted(f"run {run.pk} lost its lock")
+            _item_sync(source, run, item, known.get(item.external_id))
+        _vanished_erase(source, run, present={item.external_id for item in connector.items(spec)})
+    except ConnectorError as exc:
+        return _run_failed(source, run, exc.reason)
+    return _run_succeeded(source, run)
+
+
+def _run_start(source: Source, run: SyncRun) -> datetime:
+    """Mark ``run`` running (a resumed one queues again what it left pending); returns now."""
     resumed = run.status == SyncStatus.RUNNING
     now = timezone.now()
     run.status = SyncStatus.RUNNING
@@ -128,36 +145,38 @@ def _run_execute(source: Source, run: SyncRun, guard: SourceRunGuard) -> SyncRun
     )
     if resumed:
         _requeue_unfinished(source, run)
-    connector = connector_for(source.connector.kind)
-    stalled_before = now - STALLED_AFTER
-    try:
-        spec = source_spec(source)
-        known = {
-            row["external_id"]: Known(
-                row["id"],
-                row["source_version"],
-                row["sha256"],
-                row["status"],
-                stalled=row["status"] not in TERMINAL and row["updated_at"] < stalled_before,
-            )
-            for row in source.documents.values(
-                "id", "external_id", "source_version", "sha256", "status", "updated_at"
-            )
-        }
-        for item in connector.items(spec, after=run.checkpoint):
-            if not guard.held():
-                raise SyncInterrupted(f"run {run.pk} lost its lock")
-            _item_sync(source, run, item, known.get(item.external_id))
-        present = {item.external_id for item in connector.items(spec)}
-        stored = dict(source.documents.values_list("external_id", "id"))
-        gone = [
-            document_id for external_id, document_id in stored.items() if external_id not in present
-        ]
-        for document in Document.objects.filter(pk__in=gone):
-            document_delete(document=document)
-            SyncRun.objects.filter(pk=run.pk).update(deleted=F("deleted") + 1)
-    except ConnectorError as exc:
-        return _run_failed(source, run, exc.reason)
+    return now
+
+
+def _known_load(source: Source, *, stalled_before: datetime) -> dict[str, Known]:
+    """The source's documents by external id, as a sync compares items with them."""
+    return {
+        row["external_id"]: Known(
+            row["id"],
+            row["source_version"],
+            row["sha256"],
+            row["status"],
+            stalled=row["status"] not in TERMINAL and row["updated_at"] < stalled_before,
+        )
+        for row in source.documents.values(
+            "id", "external_id", "source_version", "sha256", "status", "updated_at"
+        )
+    }
+
+
+def _vanished_erase(source: Source, run: SyncRun, *, present: set[str]) -> None:
+    """Erase the source's documents whose items are no longer ``present``, in one
+    transaction (``documents_erase``), and count them as the run's ``deleted``."""
+    stored = dict(source.documents.values_list("external_id", "id"))
+    gone = [
+        document_id for external_id, document_id in stored.items() if external_id not in present
+    ]
+    count = documents_erase(documents=Document.objects.filter(pk__in=gone))
+    if count:
+        SyncRun.objects.filter(pk=run.pk).update(deleted=F("deleted") + count)
+
+
+def _run_succeeded(source: Source, run: SyncRun) -> SyncRun:
     run.refresh_from_db()
     run.status = SyncStatus.SUCCEEDED
     run.finished_at = timezone.now()
@@ -265,11 +284,31 @@ def _item_plan(source: Source, run: SyncRun, item: Item, known: Known | None):
     if item.refused:
         return "failed", item.refused, None
     if known and item.version and known.source_version == item.version:
-        if run.full:
-            return "updated", "", _reindex(known.id)
-        if known.stalled:
-            return "unchanged", "", _reindex(known.id)
-        return "unchanged", "", None
+        return _item_unchanged_plan(run, known)
+    fetched = _item_fetch_admitted(item, known)
+    if isinstance(fetched, str):
+        return "failed", fetched, None
+    data = fetched
+    sha256 = hashlib.sha256(data).hexdigest()
+    if known and known.sha256 == sha256 and not run.full:
+        return "unchanged", "", _item_remember(item, known)
+    key = original_store(ContentFile(data))
+    return ("updated" if known else "added"), "", _document_write(source, item, known, data, key)
+
+
+def _item_unchanged_plan(run: SyncRun, known: Known):
+    """The item's change marker matches: nothing is read; re-indexed only when the run
+    is full or the document's indexing task was lost."""
+    if run.full:
+        return "updated", "", _reindex(known.id)
+    if known.stalled:
+        return "unchanged", "", _reindex(known.id)
+    return "unchanged", "", None
+
+
+def _item_fetch_admitted(item: Item, known: Known | None) -> bytes | str:
+    """The item's bytes, once its name, size and the plan's limits admit it; or the
+    reason (for people) why it fails alone."""
     try:
         upload_validate(filename=item.name, size=item.size if item.size is not None else 1)
         data = item.fetch()
@@ -277,36 +316,29 @@ def _item_plan(source: Source, run: SyncRun, item: Item, known: Known | None):
         # The plan's documents, storage and file size (the item fails alone when reached).
         quotas.document_admit(size=len(data), new_document=known is None)
     except quotas.QuotaExceeded as exc:
-        return "failed", exc.payload["detail"], None
+        return exc.payload["detail"]
     except (UploadRejected, ItemError) as exc:
-        reason = exc.messages[0] if isinstance(exc, UploadRejected) else exc.reason
-        return "failed", reason, None
-    sha256 = hashlib.sha256(data).hexdigest()
-    if known and known.sha256 == sha256 and not run.full:
-        # Touched but not changed: remember the new marker, index nothing.
-        def remember() -> None:
-            Document.objects.filter(pk=known.id).update(source_version=item.version)
-            # The source may change who reads an item without changing its bytes (a new
-            # Confluence restriction): the readers are written, and the chunks with them.
-            readers = readers_coerce(item.readers)
-            regranted = Document.objects.filter(pk=known.id).exclude(readers=readers)
-            if regranted.update(readers=readers) or known.stalled:
-                _reindex(known.id)()
+        return exc.messages[0] if isinstance(exc, UploadRejected) else exc.reason
+    return data
 
-        return "unchanged", "", remember
-    key = original_store(ContentFile(data))
-    return ("updated" if known else "added"), "", _document_write(source, item, known, data, key)
+
+def _item_remember(item: Item, known: Known):
+    """Touched but not changed: the write that remembers the new marker, indexes nothing."""
+
+    def remember() -> None:
+        Document.objects.filter(pk=known.id).update(source_version=item.version)
+        # The source may change who reads an item without changing its bytes (a new
+        # Confluence restriction): the readers are written, and the chunks with them.
+        readers = readers_coerce(item.readers)
+        regranted = Document.objects.filter(pk=known.id).exclude(readers=readers)
+        if regranted.update(readers=readers) or known.stalled:
+            _reindex(known.id)()
+
+    return remember
 
 
 def _reindex(document_id: int):
-    def write() -> None:
-        document = Document.objects.get(pk=document_id)
-        document.status = DocumentStatus.PENDING
-        document.error_message = ""
-        document.save(update_fields=["status", "error_message", "updated_at"])
-        document_enqueue_indexing(document=document)
-
-    return write
+    return lambda: document_reindex(document=Document.objects.get(pk=document_id))
 
 
 def _document_write(source: Source, item: Item, known: Known | None, data: bytes, key: str):
@@ -317,7 +349,6 @@ def _document_write(source: Source, item: Item, known: Known | None, data: bytes
             "workspace_id": source.workspace_id,
             "source": source.connector.kind,
             "original_filename": item.name[:255],
-            "storage_key": key,
             "mime_type": mimetypes.guess_type(item.name)[0] or "application/octet-stream",
             "size_bytes": len(data),
             "sha256": sha256,
@@ -334,17 +365,13 @@ def _document_write(source: Source, item: Item, known: Known | None, data: bytes
                 synced_from=source,
                 external_id=item.external_id,
                 title=PurePath(item.name).stem[:500] or item.name[:500],
+                storage_key=key,
                 **fields,
             )
+            document_enqueue_indexing(document=document)
         else:
             document = Document.objects.select_for_update().get(pk=known.id)
-            old_key = document.storage_key
-            for name, value in fields.items():
-                setattr(document, name, value)
-            document.version += 1
-            document.save()
-            transaction.on_commit(lambda: original_discard(old_key))
-        document_enqueue_indexing(document=document)
+            document_replace(document=document, key=key, fields=fields)
 
     # Deleted by _item_record when the item's transaction does not commit.
     write.stored_key = key  # type: ignore[attr-defined]

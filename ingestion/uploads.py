@@ -2,7 +2,8 @@
 
 An upload is checked (size, type, the plan's limits) before anything is stored, its
 original stored, and its row written and queued for indexing (``ingestion.enqueue``)
-in one transaction.
+in one transaction. ``document_replace`` is the one way a document's content is
+replaced in place, for an upload's new version as for a sync's changed item.
 """
 
 from __future__ import annotations
@@ -106,18 +107,20 @@ def _uploads_seen_by(workspace: Workspace, user: User | None) -> models.QuerySet
     return uploads.filter(reader_scope(user, [workspace]).q())
 
 
-def _upload_new_version(*, previous: Document, file: UploadedFile, sha256: str, key: str) -> None:
-    """Replace ``previous`` in place with new content: same id, version + 1, re-indexed."""
-    old_key = previous.storage_key
-    previous.storage_key = key
-    previous.sha256 = sha256
-    previous.size_bytes = file.size
-    previous.version += 1
-    previous.status = DocumentStatus.PENDING
-    previous.error_message = ""
-    previous.save()
+def document_replace(*, document: Document, key: str, fields: dict) -> None:
+    """Replace ``document``'s content in place with the original stored under ``key``:
+    same id (links and citations stay valid), ``fields`` set, ``version`` + 1, queued
+    for indexing once committed. The old original is deleted once committed, so a
+    rollback never leaves the row without its file. For an upload's new version and a
+    sync's changed item alike; the caller holds the row (``select_for_update``)."""
+    old_key = document.storage_key
+    document.storage_key = key
+    for name, value in fields.items():
+        setattr(document, name, value)
+    document.version += 1
+    document.save()
     transaction.on_commit(lambda: original_discard(old_key))
-    document_enqueue_indexing(document=previous)
+    document_enqueue_indexing(document=document)
 
 
 def upload_receive(
@@ -160,7 +163,16 @@ def upload_receive(
                 seen.select_for_update().filter(original_filename=filename).order_by("-id").first()
             )
             if previous is not None:
-                _upload_new_version(previous=previous, file=file, sha256=sha256, key=key)
+                document_replace(
+                    document=previous,
+                    key=key,
+                    fields={
+                        "sha256": sha256,
+                        "size_bytes": file.size,
+                        "status": DocumentStatus.PENDING,
+                        "error_message": "",
+                    },
+                )
                 logger.info("document new version id=%s version=%s", previous.pk, previous.version)
                 return Upload(previous, UploadOutcome.NEW_VERSION)
             document = Document.objects.create(
