@@ -5,6 +5,7 @@ from django_tenants.utils import get_public_schema_name
 from accounts import services
 from accounts.audit import audit_context
 from accounts.models import AccessSettings, ApiToken, AuditEvent, User
+from tenants.quotas import member_admit
 
 
 @admin.register(User)
@@ -16,8 +17,6 @@ class UserAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            from tenants.quotas import member_admit
-
             member_admit()  # the plan's number of members (402 when reached)
         super().save_model(request, obj, form, change)
 

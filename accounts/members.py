@@ -23,6 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
+from tenants.quotas import member_admit
 from workspaces.models import Membership, Role, Workspace
 from workspaces.services import membership_delete, membership_save
 
@@ -100,8 +101,6 @@ def member_add(
         user = User.objects.filter(email__iexact=email).first()
         invited = user is None
         if user is None:
-            from tenants.quotas import member_admit
-
             member_admit()  # the plan's number of members (402 when reached)
             user = User.objects.create_user(email, None)
         elif user.is_service_account:

@@ -1,4 +1,4 @@
-"""Reads of tokens and the audit log."""
+"""Reads of people, tokens and the audit log."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.audit import AuditAction
 from accounts.models import ApiToken, AuditEvent, User
+
+
+def members_count() -> int:
+    """People of the current organization: active accounts, not counting service accounts
+    (a service account belongs to an API token, not to a person). Accounts are not under
+    row-level security: this is the whole organization."""
+    return User.objects.filter(is_active=True, is_service_account=False).count()
 
 
 def token_by_digest(digest: str) -> ApiToken | None:

@@ -276,46 +276,9 @@ def _token_keys_delete(tokens: list[ApiToken]) -> None:
             redis.delete(key)
 
 
-# Where a person can be named as a reader (``workspaces.readers``): documents, their
-# chunks, and the sources that set them.
-READER_TABLES = ("ingestion_document", "ingestion_chunk", "ingestion_source")
-
-
-def _readers_pseudonymize(email: str, pseudonym: str) -> None:
-    """Name an erased person by pseudonym in reader lists.
-
-    Replaced, not removed: a list left empty would mean "every member may read".
-    The stand-in matches nobody (``.invalid`` is a reserved domain).
-    """
-    stand_in = f"user:{pseudonym}@erased.invalid"
-    named = [f"user:{email}", email]
-    with connection.cursor() as cursor:
-        for table in READER_TABLES:
-            cursor.execute(
-                f"UPDATE {table} SET readers = "  # noqa: S608 - fixed table names
-                "array_replace(array_replace(readers, %s, %s), %s, %s) "
-                "WHERE readers && %s::varchar[]",
-                [named[0], stand_in, named[1], stand_in, named],
-            )
-
-
-def user_erase(*, user: User, audit: AuditContext | None = None) -> str:
-    """Erase a person from their organization (GDPR); returns their audit pseudonym.
-
-    Deleted: the account, its sessions, memberships, sign-in identities, API tokens (and
-    their Redis counters), conversations, every question it asked with the answers and
-    feedback on them, its feedback on others' answers, and the organization's cached
-    answers. Documents it uploaded belong to their workspace and stay (uploader blanked);
-    where it is named as a reader, a stand-in that matches nobody takes its place.
-    The audit log keeps its events with the person replaced by a keyed pseudonym
-    (``accounts.audit.audit_pseudonymize_user``); a ``user.erased`` event records the
-    erasure itself. The organization's only owner cannot be erased (delete the
-    organization instead). Raises ValidationError then. Not idempotent by nature: the
-    user row is gone afterwards.
-    """
-    from search.erasure import answers_cache_delete
-    from search.models import Question
-
+def user_erasable_check(*, user: User) -> None:
+    """Raise ValidationError if ``user`` may not be erased: the organization's only owner
+    (delete the organization instead)."""
     if (
         user.is_owner
         and not User.objects.filter(is_owner=True, is_active=True).exclude(pk=user.pk).exists()
@@ -323,23 +286,30 @@ def user_erase(*, user: User, audit: AuditContext | None = None) -> str:
         raise ValidationError(
             {"user": "The organization's only owner cannot be erased; delete the organization."}
         )
+
+
+def user_delete(*, user: User, audit: AuditContext | None = None) -> str:
+    """Delete a person's account, sessions, memberships, sign-in identities, API tokens
+    (and their Redis counters once committed) and feedback; returns their audit pseudonym.
+
+    The accounts half of erasing a person (``opaa.actions.erasure.user_erase`` runs the
+    whole of it in one transaction): the audit log keeps its events with the person
+    replaced by a keyed pseudonym (``accounts.audit.audit_pseudonymize_user``), and a
+    ``user.erased`` event records the erasure itself. Call inside a transaction.
+    """
+    user_erasable_check(user=user)
     tokens = list(ApiToken.objects.filter(user=user))
     user_id, email = user.pk, user.email
-    with transaction.atomic():
-        Question.objects.filter(asked_by=user).delete()
-        user.conversations.all().delete()
-        _sessions_delete(user_id)
-        user.delete()  # memberships, tokens, identities, feedback: ON DELETE CASCADE
-        # Recorded first, so a self-erasure's own event is pseudonymized with the rest.
-        audit_record(
-            action=AuditAction.USER_ERASED,
-            context=audit,
-            target_type="user",
-            target_id=user_id,
-            extra={"pseudonym": audit_pseudonym(user_id=user_id)},
-        )
-        pseudonym = audit_pseudonymize_user(user_id=user_id, email=email)
-        _readers_pseudonymize(email, pseudonym)
-        answers_cache_delete()
-        transaction.on_commit(lambda: _token_keys_delete(tokens))
+    _sessions_delete(user_id)
+    user.delete()  # memberships, tokens, identities, feedback: ON DELETE CASCADE
+    # Recorded first, so a self-erasure's own event is pseudonymized with the rest.
+    audit_record(
+        action=AuditAction.USER_ERASED,
+        context=audit,
+        target_type="user",
+        target_id=user_id,
+        extra={"pseudonym": audit_pseudonym(user_id=user_id)},
+    )
+    pseudonym = audit_pseudonymize_user(user_id=user_id, email=email)
+    transaction.on_commit(lambda: _token_keys_delete(tokens))
     return pseudonym

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from ingestion.index import index_changed
@@ -45,3 +45,27 @@ def document_readers_set(
         )
     document.readers = new
     return locked
+
+
+# Where a person can be named as a reader (``workspaces.readers``): documents, their
+# chunks, and the sources that set them.
+READER_TABLES = ("ingestion_document", "ingestion_chunk", "ingestion_source")
+
+
+def readers_pseudonymize(*, email: str, pseudonym: str) -> None:
+    """Name an erased person by pseudonym in every reader list of the organization.
+
+    Replaced, not removed: a list left empty would mean "every member may read".
+    The stand-in matches nobody (``.invalid`` is a reserved domain). Chunks take their
+    readers from their document (migrations 0007 and 0009) whatever this writes to them.
+    """
+    stand_in = f"user:{pseudonym}@erased.invalid"
+    named = [f"user:{email}", email]
+    with connection.cursor() as cursor:
+        for table in READER_TABLES:
+            cursor.execute(
+                f"UPDATE {table} SET readers = "  # noqa: S608 - fixed table names
+                "array_replace(array_replace(readers, %s, %s), %s, %s) "
+                "WHERE readers && %s::varchar[]",
+                [named[0], stand_in, named[1], stand_in, named],
+            )

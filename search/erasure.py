@@ -1,4 +1,5 @@
-"""What erasing a document or a workspace's content removes from the query log and cache.
+"""What erasing a document, a workspace's content or a person removes from the query log
+and cache.
 
 An answer is made of its cited passages: an extractive answer *is* their text, and a
 written one paraphrases them. So when a document is erased, every answer that cited it
@@ -14,9 +15,17 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from search.models import Question, SourceFeedback
+from search.models import Conversation, Question, SourceFeedback
 
 ERASED_ANSWER = "This answer cited a document that has since been deleted, so it was removed."
+
+
+def questions_of_user_delete(*, user_id: int) -> None:
+    """Delete everything a person asked: their questions (with the answers and the
+    feedback on them) and their conversations. Runs before their account is deleted,
+    which would otherwise leave the questions behind with no asker."""
+    Question.objects.filter(asked_by_id=user_id).delete()
+    Conversation.objects.filter(owner_id=user_id).delete()
 
 
 def answers_cache_delete(*, workspace_id: int | None = None, schema: str | None = None) -> None:

@@ -26,6 +26,7 @@ from accounts.audit import AuditAction, AuditContext, audit_context, audit_recor
 from accounts.models import User
 from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_metadata
 from sso.models import OIDC_SETTINGS_FIELDS, ExternalIdentity, IdentityProvider
+from tenants.quotas import member_admit
 from workspaces.models import ROLE_ORDER, Group, GroupMember, Membership, Role, Workspace
 from workspaces.rls import organization_scope
 
@@ -293,8 +294,6 @@ def _first_sign_in_user(provider: IdentityProvider, issuer: str, claims: dict, e
             "You do not have an account in this organization yet. Ask an owner to invite you."
         )
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""
-    from tenants.quotas import member_admit
-
     member_admit()  # the plan's number of members (402 when reached)
     return User.objects.create_user(email, None, full_name=name[:200])
 

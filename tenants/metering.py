@@ -7,7 +7,8 @@ Two writers keep it:
 - ``usage_measure`` (Celery beat, every few minutes, and on demand), which measures
   the levels — documents, stored bytes — and today's sync runs in the organization's
   schema, and raises today's question and token counts to what the query log holds
-  (so a count lost with a failed write is repaired; counts never go down).
+  (so a count lost with a failed write is repaired; counts never go down). The apps
+  that own those rows count them (``tenants.usage``); metering imports none of them.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Sum
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tenants import quotas
+from tenants import quotas, usage
 from tenants.models import Organization, OrganizationStatus, UsageDay
 
 logger = logging.getLogger(__name__)
@@ -78,35 +78,22 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 def usage_measure(*, organization: Organization, day: date | None = None) -> UsageDay:
     """Measure ``organization``'s usage for ``day`` (default today) in its schema.
 
-    Idempotent: running it twice writes the same row. Counts kept by the services are
-    only ever raised to what the organization's own tables show, never lowered (a
-    retention purge must not give back questions already asked today).
+    The counts come from the apps that own the rows (``tenants.usage``). Idempotent:
+    running it twice writes the same row. Counts kept by the services are only ever
+    raised to what the organization's own tables show, never lowered (a retention purge
+    must not give back questions already asked today).
     """
-    from ingestion.models import Document, SyncRun
-    from search.models import Question
-
     day = day or timezone.now().date()
     start, end = _day_bounds(day)
-    from workspaces.rls import organization_scope
-
-    # Beat runs this in the public schema with no row-level security scope: the
-    # measurement is organization-wide.
-    with schema_context(organization.schema_name), organization_scope():
-        documents = Document.objects.aggregate(count=Count("id"), size=Sum("size_bytes"))
-        questions = Question.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
-            count=Count("id"), prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens")
-        )
-        sync_runs = SyncRun.objects.filter(started_at__gte=start, started_at__lt=end).count()
-        added = Document.objects.filter(created_at__gte=start, created_at__lt=end).count()
+    # Beat runs this in the public schema; each counter counts the whole organization.
+    with schema_context(organization.schema_name):
+        documents, stored = quotas.documents_level()
+        activity = usage.activity_count(start=start, end=end)
     row, _ = UsageDay.objects.get_or_create(organization=organization, day=day)
-    row.documents = documents["count"] or 0
-    row.storage_bytes = int(documents["size"] or 0)
-    row.sync_runs = max(row.sync_runs, sync_runs)
-    row.documents_added = max(row.documents_added, added)
-    row.questions = max(row.questions, questions["count"] or 0)
-    row.llm_tokens = max(
-        row.llm_tokens, (questions["prompt"] or 0) + (questions["completion"] or 0)
-    )
+    row.documents = documents
+    row.storage_bytes = stored
+    for name in _COUNTERS:
+        setattr(row, name, max(getattr(row, name), activity[name]))
     row.measured_at = timezone.now()
     row.save()
     return row

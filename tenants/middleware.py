@@ -3,8 +3,8 @@
 ``OrganizationStatusMiddleware`` runs right after django-tenants picked the
 organization: a suspended one answers every request with 403 (a page, or JSON under
 ``/api/``), one awaiting email verification with a "check your email" page; the
-health probes are answered before this middleware. It also renders ``QuotaExceeded``
-raised by a portal view (the API renders its own, as JSON).
+health probes are answered before this middleware. (A plan limit a portal view hits,
+``QuotaExceeded``, is answered by ``infra.errors.ApplicationErrorMiddleware``.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from tenants.models import Organization, OrganizationStatus
-from tenants.quotas import QuotaExceeded
 
 
 def _wants_json(request) -> bool:
@@ -55,21 +54,3 @@ class OrganizationStatusMiddleware:
             {"organization": organization, "message": message, "code": code},
             status=403,
         )
-
-    def process_exception(self, request, exception):
-        if not isinstance(exception, QuotaExceeded):
-            return None
-        # A page the browser navigates to asks for HTML; the portal's scripts (fetch,
-        # e.g. the streamed answer) do not, and read ``detail`` from JSON.
-        if _wants_json(request) or "text/html" not in request.headers.get("Accept", ""):
-            response = JsonResponse(exception.payload, status=exception.status_code)
-        else:
-            response = render(
-                request,
-                "tenants/quota_exceeded.html",
-                {"quota": exception.payload, "status": exception.status_code},
-                status=exception.status_code,
-            )
-        if exception.retry_after:
-            response["Retry-After"] = str(exception.retry_after)
-        return response

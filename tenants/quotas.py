@@ -8,15 +8,16 @@ Services call an ``*_admit`` function before they do the thing that counts; it r
 - **429 Too Many Requests** for the per-day rate (questions per day), with
   ``Retry-After`` until midnight UTC.
 
-The body names the limit, the usage, what the plan allows and the plan. The API
-renders it as JSON (it is a DRF ``APIException``); ``tenants.middleware`` renders it for
-portal pages. An organization without a plan (on-premises, or made by an operator) has
-no limits; per-organization overrides in ``Organization.quota_overrides`` win over
-the plan's values.
+The body names the limit, the usage, what the plan allows and the plan. It is an
+``infra.errors.ApplicationError``: the API answers it as JSON, the portal with the
+quota page (or the same JSON to its scripts). An organization without a plan
+(on-premises, or made by an operator) has no limits; per-organization overrides in
+``Organization.quota_overrides`` win over the plan's values.
 
 Hot counters live in Redis (atomic ``INCR``, seeded from the durable ``UsageDay``
 rows when a key is missing, e.g. after a Redis restart); levels (documents, storage,
-members, sources) are counted in the organization's schema when they are checked.
+members, sources) are counted in the organization's schema when they are checked, by the
+apps that own those rows (``tenants.usage``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from django.db.models import Sum
 from django.utils import timezone
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name
-from rest_framework.exceptions import APIException
 
+from infra.errors import ApplicationError
 from tenants.models import LIMITS, Organization, UsageDay
+from tenants.usage import level_count
 
 LABELS = {
     "members": "members",
@@ -44,16 +46,21 @@ LABELS = {
 }
 
 
-class QuotaExceeded(APIException):
-    """A plan limit (402) or the per-day rate (429) was hit; ``detail`` says which."""
+class QuotaExceeded(ApplicationError):
+    """A plan limit (402) or the per-day rate (429) was hit; the message says which.
+
+    The body (API and portal scripts alike) is ``payload``: ``detail``, ``code``
+    ("quota_exceeded"), ``limit``, ``usage``, ``allowed`` and ``plan``; a browser gets
+    the quota page.
+    """
 
     status_code = 402
-    default_code = "quota_exceeded"
+    code = "quota_exceeded"
+    template_name = "tenants/quota_exceeded.html"
 
     def __init__(
         self, *, limit: str, usage: int, allowed: int, plan: str, status_code: int = 402
     ) -> None:
-        self.status_code = status_code
         self.limit = limit
         verb = "reached" if status_code == 429 else "exceeded"
         message = (
@@ -64,18 +71,15 @@ class QuotaExceeded(APIException):
             message += " The count starts again at midnight UTC."
         else:
             message += " Ask your organization's owner to change the plan."
-        self.payload = {
+        payload = {
             "detail": message,
-            "code": self.default_code,
+            "code": self.code,
             "limit": limit,
             "usage": usage,
             "allowed": allowed,
             "plan": plan,
         }
-        super().__init__(detail=self.payload)
-        # DRF renders a dict ``detail`` as is; set after __init__, which would turn
-        # every value into a string.
-        self.detail = self.payload
+        super().__init__(message, status_code=status_code, payload=payload)
 
     @property
     def retry_after(self) -> int | None:
@@ -86,10 +90,8 @@ class QuotaExceeded(APIException):
         midnight = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=now.tzinfo)
         return max(1, int((midnight - now).total_seconds()))
 
-    @property
-    def wait(self) -> int | None:
-        """DRF's name for it: the API sends it as ``Retry-After``."""
-        return self.retry_after
+    def page_context(self) -> dict:
+        return {"quota": self.payload, "status": self.status_code}
 
 
 @dataclass(frozen=True)
@@ -248,14 +250,9 @@ def question_admit() -> None:
 
 def documents_level() -> tuple[int, int]:
     """(documents, stored bytes) of the current organization, all workspaces."""
-    from ingestion.models import Document
-    from workspaces.rls import organization_scope
-
-    # Limits are the organization's: counted over every workspace, not only those of the
-    # person whose request asks (row-level security would show only theirs).
-    with organization_scope():
-        totals = Document.objects.aggregate(size=Sum("size_bytes"))
-        return Document.objects.count(), int(totals["size"] or 0)
+    # Limits are the organization's: each counter counts over every workspace, not only
+    # those of the person whose request asks (row-level security would show only theirs).
+    return level_count("documents"), level_count("storage_bytes")
 
 
 def upload_limit() -> int | None:
@@ -288,9 +285,7 @@ def document_admit(*, size: int, new_document: bool = True) -> None:
 def members_count() -> int:
     """People of the current organization: active accounts, not counting service accounts
     (a service account belongs to an API token, not to a person)."""
-    from accounts.models import User
-
-    return User.objects.filter(is_active=True, is_service_account=False).count()
+    return level_count("members")
 
 
 def member_admit() -> None:
@@ -305,11 +300,7 @@ def member_admit() -> None:
 
 def sources_count() -> int:
     """Connected sources of the current organization, in every workspace."""
-    from ingestion.models import Source
-    from workspaces.rls import organization_scope
-
-    with organization_scope():
-        return Source.objects.count()
+    return level_count("sources")
 
 
 def source_admit() -> None:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
+from accounts.audit import AuditAction, audit_record
 from accounts.models import User
 from infra.organization_residue import organization_keys_delete, organization_tasks_purge
 from infra.storage import objects_delete_under, organization_prefix
@@ -117,10 +118,6 @@ def organization_delete(*, organization: Organization, audit=None) -> dict[str, 
     the storage layout and the organization's residue (``infra.storage``,
     ``infra.organization_residue``).
     """
-    from django_tenants.utils import get_public_schema_name
-
-    from accounts.audit import AuditAction, audit_record
-
     schema, slug, organization_id = organization.schema_name, organization.slug, organization.pk
     counts = {"tasks": organization_tasks_purge(schema)}
     counts["objects"] = objects_delete_under(organization_prefix(schema))

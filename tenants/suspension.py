@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants.models import Organization, OrganizationStatus
+from tenants.quotas import organization_current
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ def organization_is_active(organization: Organization | None = None) -> bool:
     Reads the row (not the copy a long task started with), so a suspension reaches
     work already queued.
     """
-    from tenants.quotas import organization_current
-
     organization = organization or organization_current()
     if organization is None:
         return True

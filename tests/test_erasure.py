@@ -20,11 +20,11 @@ from django_redis import get_redis_connection
 from django_tenants.utils import schema_context
 
 from accounts.models import ApiToken, AuditEvent, User
-from accounts.services import user_erase
 from infra.organization_residue import organization_keys
 from ingestion.models import Chunk, Document, Source, SyncRun
 from ingestion.storage import objects_under, organization_prefix
 from ingestion.sync import source_sync
+from opaa.actions.erasure import user_erase
 from opaa.celery import app
 from search.erasure import ERASED_ANSWER
 from search.models import Conversation, Feedback, Question, SourceFeedback

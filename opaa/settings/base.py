@@ -27,6 +27,9 @@ MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     # A suspended or unconfirmed organization answers 403; plan limits render as 402/429.
     "tenants.middleware.OrganizationStatusMiddleware",
+    # An ApplicationError a portal view let through (a plan limit, a refused upload):
+    # its status with its page, or the same JSON as the API to the portal's scripts.
+    "infra.errors.ApplicationErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

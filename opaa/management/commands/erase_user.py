@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from accounts.services import user_erase
+from opaa.actions.erasure import user_erase
 from tenants.models import Organization
 from workspaces.rls import organization_scope
 
