@@ -17,7 +17,7 @@ from accounts.audit import AuditAction, audit_context
 from accounts.exports import export_response
 from accounts.models import AccessSettings, TokenKind
 from accounts.scopes import Scope
-from workspaces.access import is_admin_anywhere, owner_check, workspace_for, workspaces_readable
+from workspaces.access import is_admin_anywhere, object_for, owner_check, workspaces_readable
 from workspaces.models import Membership, Role
 from workspaces.portal import workspace_view
 
@@ -169,14 +169,9 @@ def member_list(request):
 
 def _admin_membership(request, pk: int) -> Membership:
     """The membership if the user is an admin of its workspace; 404 for non-members."""
-    membership = get_object_or_404(
-        Membership.objects.select_related("user", "workspace").filter(
-            workspace__in=workspaces_readable(request.user)
-        ),
-        pk=pk,
+    return object_for(
+        request.user, Membership.objects.select_related("user", "workspace"), pk=pk, role=Role.ADMIN
     )
-    workspace_for(request.user, membership.workspace.slug, role=Role.ADMIN)
-    return membership
 
 
 @login_required

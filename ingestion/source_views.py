@@ -7,13 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record, audit_source
 from ingestion import services, sources
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
-from workspaces.access import workspace_for, workspaces_readable
+from workspaces.access import object_for, workspace_for, workspaces_readable
 from workspaces.models import Role
 from workspaces.portal import workspace_view
 
@@ -24,13 +24,13 @@ BUSY = (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
 
 def _admin_source(request, pk: int) -> Source:
     """The source if the user is an admin of its workspace; 404 for non-members."""
-    source = get_object_or_404(
-        Source.objects.select_related("workspace", "connector").filter(
-            workspace__in=workspaces_readable(request.user)
-        ),
+    source = object_for(
+        request.user,
+        Source.objects.select_related("workspace", "connector"),
         pk=pk,
+        role=Role.ADMIN,
     )
-    request.workspace = workspace_for(request.user, source.workspace.slug, role=Role.ADMIN)
+    request.workspace = source.workspace
     request.workspaces = workspaces_readable(request.user)
     return source
 
@@ -221,13 +221,9 @@ def workspace_reindex(request):
 @login_required
 @require_POST
 def document_retry(request, pk: int):
-    document = get_object_or_404(
-        Document.objects.select_related("workspace").filter(
-            workspace__in=workspaces_readable(request.user)
-        ),
-        pk=pk,
+    document = object_for(
+        request.user, Document.objects.select_related("workspace"), pk=pk, role=Role.ADMIN
     )
-    workspace_for(request.user, document.workspace.slug, role=Role.ADMIN)
     services.document_reindex(document=document)
     audit_record(
         action=AuditAction.DOCUMENT_REINDEX_REQUESTED,

@@ -5,39 +5,26 @@ from io import BytesIO
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record
 from ingestion import services
-from ingestion.models import Document, DocumentStatus
+from ingestion.document_events import document_opened
+from ingestion.models import DocumentStatus
 from ingestion.readers import document_readers_set
+from ingestion.selectors import document_for, documents_readable
 from ingestion.storage import OriginalMissing, original_read
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
-from workspaces.access import role_in, workspace_for, workspaces_readable
+from workspaces.access import role_in
 from workspaces.models import Role
 from workspaces.portal import workspace_view
-from workspaces.readers import reader_scope
 
 
 def _wants_json(request) -> bool:
     """The page's upload script asks for JSON; a plain form post gets a redirect."""
     return "application/json" in request.headers.get("Accept", "")
-
-
-def _readable_document(request, pk: int, *, role: str = Role.VIEWER) -> Document:
-    document = get_object_or_404(
-        Document.objects.select_related("workspace").filter(
-            workspace__in=workspaces_readable(request.user)
-        ),
-        pk=pk,
-    )
-    scope = reader_scope(request.user, [document.workspace])
-    if not scope.can_read(workspace_id=document.workspace_id, readers=document.readers):
-        raise Http404("No such document.")  # as if it did not exist, whatever the action
-    workspace_for(request.user, document.workspace.slug, role=role)
-    return document
 
 
 def _upload(request):
@@ -93,8 +80,7 @@ def _upload(request):
 def document_list(request):
     if request.method == "POST":
         return _upload(request)
-    scope = reader_scope(request.user, [request.workspace])
-    documents = Document.objects.filter(scope.q(), workspace=request.workspace).select_related(
+    documents = documents_readable(request.user, workspaces=[request.workspace]).select_related(
         "uploaded_by"
     )
     return render(
@@ -107,8 +93,7 @@ def document_list(request):
 @workspace_view(Role.VIEWER)
 def document_status(request):
     """Statuses of the workspace's documents (polled by the documents page)."""
-    scope = reader_scope(request.user, [request.workspace])
-    rows = Document.objects.filter(scope.q(), workspace=request.workspace).values(
+    rows = documents_readable(request.user, workspaces=[request.workspace]).values(
         "id", "status", "error_message", "title"
     )
     return JsonResponse({"documents": list(rows)})
@@ -116,14 +101,8 @@ def document_status(request):
 
 @login_required
 def document_detail(request, pk: int):
-    document = _readable_document(request, pk)
-    audit_record(
-        action=AuditAction.DOCUMENT_OPENED,
-        context=audit_context(request),
-        target_type="document",
-        target_id=document.pk,
-        extra={"workspace": document.workspace.slug, "via": "portal"},
-    )
+    document = document_for(request.user, pk)
+    document_opened(document=document, audit=audit_context(request), via="portal")
     return render(
         request,
         "ingestion/document_detail.html",
@@ -140,7 +119,7 @@ def document_detail(request, pk: int):
 @require_POST
 def document_readers(request, pk: int):
     """Set who may read the document (workspace admins): one reader a line, or none."""
-    document = _readable_document(request, pk, role=Role.ADMIN)
+    document = document_for(request.user, pk, role=Role.ADMIN)
     readers = request.POST.get("readers", "").split()
     try:
         document_readers_set(document=document, readers=readers, audit=audit_context(request))
@@ -155,7 +134,7 @@ def document_readers(request, pk: int):
 @login_required
 def document_original(request, pk: int):
     """The original file, always as a download (never rendered in our origin)."""
-    document = _readable_document(request, pk)
+    document = document_for(request.user, pk)
     try:
         data = original_read(document.storage_key)
     except OriginalMissing:
@@ -183,7 +162,7 @@ def document_original(request, pk: int):
 @login_required
 @require_POST
 def document_delete(request, pk: int):
-    document = _readable_document(request, pk, role=Role.EDITOR)
+    document = document_for(request.user, pk, role=Role.EDITOR)
     slug = document.workspace.slug
     services.document_delete(document=document, audit=audit_context(request))
     messages.success(request, f"Deleted {document.title}.")

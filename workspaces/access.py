@@ -6,9 +6,14 @@ nothing else looks up a workspace from request input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
+from typing import TypeVar
+
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from accounts.models import ApiToken, User
 from accounts.scopes import SIGNED_IN_ONLY
@@ -16,6 +21,8 @@ from workspaces.models import ROLE_ORDER, GroupRole, Membership, Role, Workspace
 
 # Not a workspace role: what only the organization's owner may do (e.g. read the audit log).
 OWNER = "owner"
+
+ObjectT = TypeVar("ObjectT", bound=Model)
 
 
 def workspaces_readable(user: User, *, token: ApiToken | None = None) -> QuerySet[Workspace]:
@@ -102,3 +109,39 @@ def workspace_for(
     if current is None or not membership.allows(role):
         raise PermissionDenied(f"This needs the {role} role in the workspace {workspace.name}.")
     return workspace
+
+
+def workspace_of(obj: Model, workspace_field: str = "workspace") -> Workspace:
+    """The workspace ``obj`` belongs to, following ``workspace_field`` (``a__workspace``)."""
+    return attrgetter(workspace_field.replace("__", "."))(obj)
+
+
+def object_for(
+    user: User,
+    queryset: QuerySet[ObjectT],
+    *,
+    role: str,
+    token: ApiToken | None = None,
+    workspace_field: str = "workspace",
+    readable: Callable[[ObjectT], bool] | None = None,
+    **lookup,
+) -> ObjectT:
+    """The object of ``queryset`` matching ``lookup`` if ``user`` holds ``role`` in its
+    workspace: the portal's and the API's one way to open an object by its id.
+
+    In this order: Http404 when no such object lies in a workspace ``user`` may read
+    (with a ``token``, one it is bound to); Http404 when ``readable(obj)`` is False (an
+    object the person may not read is as missing as an unknown id, whatever the
+    action); only then PermissionDenied (403) when their role there is too low.
+    ``workspace_field`` leads from the object to its workspace (``question__workspace``);
+    select it with ``queryset`` (``select_related``) to spare a query.
+    """
+    obj = get_object_or_404(
+        queryset.filter(**{f"{workspace_field}__in": workspaces_readable(user, token=token)}),
+        **lookup,
+    )
+    if readable is not None and not readable(obj):
+        # Existence is not revealed: the same 404 as for an unknown id.
+        raise Http404(f"No such {queryset.model._meta.verbose_name}.")
+    workspace_for(user, workspace_of(obj, workspace_field).slug, role=role, token=token)
+    return obj
