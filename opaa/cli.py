@@ -87,7 +87,8 @@ def processes(*, port: int, data_dir: Path) -> dict[str, tuple[list[str], dict[s
     """
     python = sys.executable
     commands = {
-        "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        # manage.py runserver, with the embedding model loaded in the background (web()).
+        "web": [python, "-m", "opaa.cli", "web", "--port", str(port)],
         "worker": [
             *(python, "-m", "celery", "-A", "opaa", "worker"),
             *("-Q", "default,ingest,fetch", "--concurrency", "2", "-l", "info"),
@@ -147,15 +148,59 @@ def _run(data_dir: Path, port: int) -> int:
     return manager.returncode or 0
 
 
+def _warm() -> None:
+    """Load the local embedding model, saying when it is ready (or why it is not)."""
+    import time
+
+    from ingestion.embedding import embedding_warm
+
+    started = time.monotonic()
+    try:
+        embedding_warm()
+    except Exception as exc:  # any: the first question then loads it and reports why
+        print(f"[web] warming the embedding model failed: {exc}", flush=True)
+        return
+    print(f"[web] embedding model ready ({time.monotonic() - started:.1f} s)", flush=True)
+
+
+def web(port: int) -> None:
+    """``manage.py runserver`` on ``port``, warming the embedding model meanwhile.
+
+    Without this the first question after ``make run`` waited about 19 s for torch and
+    the model to load (issue 16). The model loads in a background thread, so the server
+    answers at once; a question asked meanwhile waits for the same load (the provider
+    holds a lock), not for a second one. ``WEB_WARM_UP=false`` skips it, as in gunicorn.
+    """
+    import atexit
+
+    import django
+    from django.core.management import execute_from_command_line
+
+    from opaa.embedded import redis_stop_started_here
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
+    # As manage.py: the settings start the embedded Redis when REDIS_URL is unset.
+    atexit.register(redis_stop_started_here)
+    django.setup()
+    if os.environ.get("WEB_WARM_UP", "true").lower() not in {"0", "false", "no", "off"}:
+        threading.Thread(target=_warm, name="warm-up", daemon=True).start()
+    execute_from_command_line(["manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opaa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="start OPAA for development (make run)")
     run_parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    web_parser = sub.add_parser("web", help="the development web server alone (opaa run's)")
+    web_parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
     os.chdir(BASE_DIR)
     if args.command == "run":
         return run(args.port)
+    if args.command == "web":
+        web(args.port)
+        return 0
     return 2
 
 

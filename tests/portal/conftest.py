@@ -67,6 +67,7 @@ class Portal:
     base_url: str
     workspace: str
     data_dir: Path
+    server_log: Path
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -127,6 +128,7 @@ def portal(portal_org, _worker_session, django_db_blocker, tmp_path_factory) -> 
                 base_url=f"http://{org.domain}:{port}",
                 workspace=workspace,
                 data_dir=DATA_DIR,
+                server_log=logs / "runserver.log",
             )
         # The test database is dropped at the end of the session: not while the stopped
         # server's connections are still leaving.
@@ -192,8 +194,9 @@ def sign_in(browser, portal) -> Iterator[Callable]:
     """``sign_in(email)``: a new browser context signed in as ``email``; returns a page."""
     contexts = []
 
-    def open_as(email: str, *, viewport: dict | None = None):
-        context = browser.new_context(viewport=viewport or DESKTOP)
+    def open_as(email: str, *, viewport: dict | None = None, **options):
+        # options: further browser-context options, e.g. color_scheme="dark".
+        context = browser.new_context(viewport=viewport or DESKTOP, **options)
         context.set_default_timeout(30_000)
         contexts.append(context)
         return _signed_in(context.new_page(), portal, email)
@@ -218,3 +221,40 @@ def indexed_document(browser, portal, _worker_session, tmp_path_factory) -> str:
     finally:
         context.close()
     return "travel-policy.md"
+
+
+# Text whose colour is too close to its background's, as axe-core's color-contrast rule
+# judges it (WCAG AA: 4.5:1, 3:1 for large text), over the visible text of the page.
+_CONTRAST_JS = """() => {
+  const rgba = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  for (const e of document.querySelectorAll("header *, main *")) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !e.getClientRects().length) continue;
+    const s = getComputedStyle(e);
+    if (s.visibility === "hidden" || parseFloat(s.opacity) === 0) continue;
+    if (e.closest(".sr-only, .skip-link")) continue;
+    const [a, b] = [lum(rgba(s.color)), lum(background(e))].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight, 10) >= 700;
+    const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    const text = e.textContent.trim().slice(0, 40);
+    if (ratio < needed) failures.push(`${e.tagName}.${e.className} "${text}" ${ratio.toFixed(2)}`);
+  }
+  return failures;
+}"""
+
+
+def contrast_failures(page) -> list[str]:
+    """The visible text of ``page`` below WCAG AA contrast (empty when all is readable)."""
+    return page.evaluate(_CONTRAST_JS)
