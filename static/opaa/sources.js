@@ -23,9 +23,28 @@
         badge.className = `status run-status status-${source.run.status}`;
         badge.textContent = source.run.status.charAt(0).toUpperCase() + source.run.status.slice(1);
       }
-      if (bar) { bar.value = source.run.percent; bar.textContent = `${source.run.percent}%`; }
+      const active = source.run.status === "queued" || source.run.status === "running";
+      // Only a sync under way shows progress: a failed one is no full bar but its reason.
+      if (bar) {
+        bar.value = source.run.percent;
+        bar.textContent = `${source.run.percent}%`;
+        bar.hidden = !active;
+      }
       const error = row.querySelector(".run .error-message");
-      if (error) error.textContent = source.run.error_message;
+      if (error) {
+        error.textContent = source.run.error_message || "";
+        error.hidden = !source.run.error_message;
+      }
+      const when = row.querySelector(".run-when");
+      const at = source.run.finished_at || source.run.started_at;
+      if (when && at) {
+        when.textContent = source.run.finished_at ? "finished " : "started ";
+        const time = document.createElement("time");
+        time.setAttribute("datetime", at);
+        time.textContent = at;
+        when.appendChild(time);
+        if (window.opaaTime) window.opaaTime.format(time);
+      }
       const cell = row.querySelector(".counts");
       const indexing = cell.querySelector(".indexing");
       indexing.textContent = `${source.documents} documents` +

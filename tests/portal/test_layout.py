@@ -18,11 +18,17 @@ def test_at_phone_width_the_top_bar_wraps_and_nothing_is_cut_off(
     for path in ("/ask/", "/documents/", "/accounts/tokens/"):
         page.goto(portal.url(f"{path}?workspace={portal.workspace}"))
         assert _page_width(page) <= PHONE["width"], path
-        # Every link of the top bar is on the page, none pushed off its right edge.
-        for link in page.locator("header nav a").all():
-            box = link.bounding_box()
-            assert box["x"] >= 0, path
-            assert box["x"] + box["width"] <= PHONE["width"], path
+        # Every link of the top bar is on the page, none pushed off its right edge: those
+        # shown at once, and those of each menu once it is opened.
+        for menu in [None, *page.locator("header nav details[data-menu]").all()]:
+            if menu is not None:
+                menu.locator("summary").click()
+            for link in page.locator("header nav a:visible, header nav summary").all():
+                box = link.bounding_box()
+                assert box["x"] >= 0, path
+                assert box["x"] + box["width"] <= PHONE["width"], path
+            if menu is not None:
+                page.keyboard.press("Escape")
 
     page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
     table = page.locator("table.documents")
@@ -40,4 +46,9 @@ def test_the_top_bar_marks_the_current_page(sign_in, portal):
     page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
     assert nav.locator("[aria-current=page]").all_inner_texts() == ["Documents"]
     page.goto(portal.url("/accounts/tokens/"))
+    # API tokens is in the account's menu: marked there, and the menu's button with it.
+    assert nav.locator("[aria-current=page]").all_text_contents() == ["API tokens"]
+    account = nav.locator("details.account")
+    assert account.locator("summary").evaluate("e => getComputedStyle(e).fontWeight") == "700"
+    account.locator("summary").click()
     assert nav.locator("[aria-current=page]").all_inner_texts() == ["API tokens"]
