@@ -35,10 +35,10 @@ def main() -> None:
     import django
     import Stemmer
 
-    # search.evaluation is a Django module (it also runs the real evaluation).
+    # opaa.evaluation is a Django package (it also runs the real evaluation).
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
     django.setup()
-    from search.evaluation import dataset_load, mrr_at_k, ndcg_at_k, recall_at_k
+    from opaa.evaluation import dataset_load, mrr_at_k, ndcg_at_k, recall_at_k
 
     dataset = dataset_load(path=args.dataset)
     ids = list(dataset.corpus)

@@ -3,7 +3,7 @@
 Generates N documents from a seed (a mix of Markdown, HTML, DOCX and PDF, 1-5 pages
 of about 450 words each, from a vocabulary of a few thousand made-up words), uploads
 them with ``document_upload`` into a throwaway organization and indexes each one in
-this process as the worker would (``search.evaluation``'s helpers), timing every stage
+this process as the worker would (``opaa.evaluation.run``'s helpers), timing every stage
 of ``document_index`` with ``index_stage_timings``. Then it embeds the very same chunk
 texts with the bare embedding model (the provider alone, no pipeline around it): the
 baseline. The organization, its schema and its stored originals are removed afterwards.
@@ -220,7 +220,7 @@ def ingestion_benchmark_run(*, documents: int, seed: int, progress=print) -> Ing
     from ingestion.indexing import index_stage_timings
     from ingestion.models import Chunk, Document, DocumentStatus
     from ingestion.uploads import document_upload
-    from search.evaluation import _indexing_in_process, _organization_discard
+    from opaa.evaluation.run import _indexing_in_process, _organization_discard
     from tenants.services import organization_create
     from workspaces.models import Workspace
 
@@ -324,7 +324,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from search.evaluation import _organization_discard
+    from opaa.evaluation.run import _organization_discard
     from tenants.models import Organization
     from workspaces.rls import organization_scope
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from search.evaluation import (
+from opaa.evaluation import (
     CorpusEntry,
     Dataset,
     DatasetError,
@@ -220,7 +220,7 @@ def test_evaluate_reports_every_method_and_removes_its_organization(
     from django.db import connection
 
     from ingestion.storage import organization_prefix
-    from search import evaluation
+    from opaa.evaluation import scoring as evaluation
     from search.retrieval import CANDIDATES_PER_RANKER
 
     # Each query is ranked once by keyword and once by vector; the hybrid fuses those.
@@ -310,7 +310,7 @@ def test_evaluate_reports_every_method_and_removes_its_organization(
 
 
 def test_evaluate_removes_its_organization_when_the_run_fails(committed_db, monkeypatch):
-    from search import evaluation
+    from opaa.evaluation import run as evaluation
 
     def fail(**kwargs):
         raise RuntimeError("ranking broke")
@@ -424,7 +424,7 @@ def test_the_committed_evaluation_sets_load_with_categories(name):
 
 
 def test_evaluate_keeps_nothing_it_did_not_create(committed_db, monkeypatch):
-    from search import evaluation
+    from opaa.evaluation import run as evaluation
 
     def fail(**kwargs):
         raise RuntimeError("no organization")

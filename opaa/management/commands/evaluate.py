@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from search.evaluation import (
+from opaa.evaluation import (
     DatasetError,
     dataset_limit,
     dataset_load,
@@ -46,8 +46,14 @@ def _positive_int(value: str) -> int:
     return number
 
 
-# Loggers that write a line or two per indexed document; progress lines replace them.
-PER_DOCUMENT_LOGGERS = ("celery.app.trace", "ingestion.services")
+# Loggers that write a line or two per indexed document (the task's trace, the upload,
+# the indexing); progress lines replace them.
+PER_DOCUMENT_LOGGERS = (
+    "celery.app.trace",
+    "ingestion.services",
+    "ingestion.uploads",
+    "ingestion.indexing",
+)
 
 
 @contextmanager

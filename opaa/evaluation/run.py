@@ -1,0 +1,282 @@
+"""One evaluation run: a throwaway organization, the corpus ingested through the real
+upload and indexing pipeline, every query ranked and scored, the organization removed,
+and the report."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import asdict, dataclass, field
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from infra.celery import app
+from ingestion.embedding import embed_texts
+from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.storage import original_delete
+from ingestion.uploads import document_upload
+from opaa.evaluation.dataset import CorpusEntry, Dataset
+from opaa.evaluation.scoring import MethodScores, Progress, methods_score
+from tenants.models import Organization
+from tenants.services import organization_create, organization_delete
+from workspaces.models import Workspace
+
+PROGRESS_EVERY_DOCUMENTS = 100
+# Also report indexing progress at least this often (long documents index slowly).
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    dataset: str
+    corpus_size: int
+    query_count: int
+    documents_failed: int
+    organization: str
+    kept: bool
+    timings: dict[str, float]
+    methods: dict[str, MethodScores]
+    categories: dict[str, dict[str, MethodScores]] = field(default_factory=dict)
+    category_sizes: dict[str, int] = field(default_factory=dict)
+    per_query: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The report without the per-query rows (``per_query_lines`` has those)."""
+        report = asdict(self)
+        del report["per_query"]
+        return report
+
+    def per_query_lines(self) -> Iterator[str]:
+        """One JSON object per query: its id, text, category and, per method, the
+        metrics and the rank of each relevant corpus id (null: not in the top 100)."""
+        for row in self.per_query:
+            yield json.dumps(row, ensure_ascii=False)
+
+
+@contextmanager
+def _indexing_in_process() -> Iterator[None]:
+    """Run the indexing task that ``document_upload`` enqueues at once, in this process.
+
+    The upload commits and its on-commit hook calls ``index_document.delay``; eager
+    Celery turns that into a direct call of the task (in the organization's schema, as
+    a worker would run it), so the run needs no broker or worker and indexes each
+    document exactly once. Errors the task does not handle itself propagate.
+    """
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+def _as_markdown(corpus_id: str, entry: CorpusEntry) -> SimpleUploadedFile:
+    title = " ".join(entry.title.split())
+    body = f"# {title}\n\n{entry.text}\n" if title else f"{entry.text}\n"
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", corpus_id)[:200] or "document"
+    return SimpleUploadedFile(f"{name}.md", body.encode(), content_type="text/markdown")
+
+
+def corpus_ingest(
+    *, corpus: Mapping[str, CorpusEntry], workspace: Workspace, user: User, progress: Progress
+) -> dict[int, list[str]]:
+    """Upload and index every entry in the current schema; returns document id -> corpus ids.
+
+    Entries with identical content are one document to the product (the upload's
+    duplicate detection returns the first), so that document stands for all their corpus
+    ids. File names are made unique, so that no entry replaces another as a new version.
+    """
+    documents: dict[int, list[str]] = {}
+    names: set[str] = set()
+    started = reported = time.perf_counter()
+    with _indexing_in_process():
+        for done, (corpus_id, entry) in enumerate(corpus.items(), start=1):
+            file = _as_markdown(corpus_id, entry)
+            stem, suffix = file.name.removesuffix(".md"), 1
+            while file.name in names:
+                suffix += 1
+                file.name = f"{stem}-{suffix}.md"
+            names.add(file.name)
+            document = document_upload(workspace=workspace, user=user, file=file)
+            documents.setdefault(document.pk, []).append(corpus_id)
+            now = time.perf_counter()
+            due = done % PROGRESS_EVERY_DOCUMENTS == 0 or now - reported >= PROGRESS_EVERY_SECONDS
+            if due or done == len(corpus):
+                reported, elapsed = now, now - started
+                chunks = Chunk.objects.count()
+                progress(
+                    f"indexed {done}/{len(corpus)} documents, {chunks} chunks "
+                    f"({_rate(done, elapsed)} docs/s, {_rate(chunks, elapsed)} chunks/s)"
+                )
+    return documents
+
+
+def _rate(count: int, seconds: float) -> str:
+    """``count / seconds`` with three significant digits (0.0123, 1.23, 123)."""
+    return f"{count / seconds:.3g}" if seconds > 0 else "-"
+
+
+def _connection_renew() -> None:
+    """Start the clean-up on a new database connection.
+
+    Ctrl-C or SIGTERM raises ``KeyboardInterrupt`` wherever the run is, also inside a
+    query: that connection is left mid-command ("another command is already in
+    progress"), and its server process may still hold locks on the organization's
+    schema. The command is cancelled on the server and the connection closed; Django
+    opens a new one on the next query.
+    """
+    raw = connection.connection
+    if raw is not None:
+        # The connection is being thrown away: a failure to cancel or close it is moot.
+        with contextlib.suppress(Exception):
+            raw.cancel()
+    try:
+        connection.close()
+    except Exception:
+        connection.connection = None
+
+
+def _organization_discard(slug: str, progress: Progress) -> None:
+    """Delete the throwaway organization, its schema and its stored originals, if any."""
+    _connection_renew()
+    connection.set_schema_to_public()
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        return
+    with schema_context(organization.schema_name):
+        keys = list(Document.objects.values_list("storage_key", flat=True))
+    for key in keys:
+        original_delete(key)
+    organization_delete(organization=organization)
+    progress(f"removed organization {slug}")
+
+
+def evaluation_run(
+    *,
+    dataset: Dataset,
+    progress: Progress,
+    keep: bool = False,
+    fusion_weights: Sequence[tuple[float, float]] = (),
+) -> EvaluationReport:
+    """Index ``dataset`` into a new organization ``eval-<hex>``, score the three methods.
+
+    The organization (schema, rows, stored originals) is removed afterwards, also when
+    the run fails or is interrupted, unless ``keep``. Commits as it goes: do not call it
+    inside a transaction.
+    """
+    slug = f"eval-{secrets.token_hex(4)}"
+    timings: dict[str, float] = {}
+    created = None
+    try:
+        started = time.perf_counter()
+        # Creating the schema narrates every migration on stdout, which carries the report.
+        with redirect_stdout(io.StringIO()):
+            created = organization_create(
+                name=f"Evaluation {slug}", slug=slug, owner_email=f"evaluation@{slug}.example"
+            )
+        organization = created.organization
+        timings["organization_create_s"] = time.perf_counter() - started
+        progress(f"created organization {slug}; indexing {len(dataset.corpus)} documents")
+        started = time.perf_counter()
+        embed_texts(["warm-up"])  # so that ingestion throughput excludes loading the model
+        timings["model_load_s"] = time.perf_counter() - started
+        with schema_context(organization.schema_name):
+            workspace = Workspace.objects.get(is_default=True)
+            started = time.perf_counter()
+            documents = corpus_ingest(
+                corpus=dataset.corpus, workspace=workspace, user=created.owner, progress=progress
+            )
+            timings["ingestion_s"] = time.perf_counter() - started
+            timings["ingestion_docs_per_s"] = len(documents) / timings["ingestion_s"]
+            timings["ingestion_chunks_per_s"] = Chunk.objects.count() / timings["ingestion_s"]
+            failed = Document.objects.exclude(status=DocumentStatus.INDEXED).count()
+            if failed:
+                progress(f"warning: {failed} documents could not be indexed")
+            chunk_documents = {
+                chunk_id: documents[document_id]
+                for chunk_id, document_id in Chunk.objects.values_list("id", "document_id")
+            }
+            started = time.perf_counter()
+            scores = methods_score(
+                queries=dataset.queries,
+                qrels=dataset.qrels,
+                workspace_ids=[workspace.pk],
+                chunk_documents=chunk_documents,
+                progress=progress,
+                fusion_weights=fusion_weights,
+                categories={q: dataset.category(q) for q in dataset.queries},
+            )
+            timings["ranking_s"] = time.perf_counter() - started
+    finally:
+        if keep and created is not None:
+            progress(f"kept organization {slug}")
+        elif not keep:
+            try:
+                _organization_discard(slug, progress)
+            except Exception:
+                progress(f"error: could not remove organization {slug}; remove it by hand")
+                raise
+    return EvaluationReport(
+        dataset=str(dataset.path.resolve()),
+        corpus_size=len(dataset.corpus),
+        query_count=len(dataset.queries),
+        documents_failed=failed,
+        organization=slug,
+        kept=keep,
+        timings=timings,
+        methods=scores.methods,
+        categories=scores.categories,
+        category_sizes=scores.category_sizes,
+        per_query=scores.per_query,
+    )
+
+
+def report_table(report: EvaluationReport) -> str:
+    """The report as plain-text tables: one row per method, then (if the queries carry
+    categories) one row per category with each method's nDCG@10."""
+    lines = [
+        f"Dataset: {report.dataset}",
+        f"Corpus: {report.corpus_size} documents ({report.documents_failed} failed); "
+        f"queries: {report.query_count}",
+        f"Ingestion: {report.timings['ingestion_s']:.1f} s "
+        f"({report.timings['ingestion_docs_per_s']:.3g} docs/s, "
+        f"{report.timings.get('ingestion_chunks_per_s', 0):.3g} chunks/s)",
+        "",
+        f"{'method':<14} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6} {'MRR@10':>7} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'docs':>5}",
+    ]
+    for method, s in report.methods.items():
+        lines.append(
+            f"{method:<14} {s.ndcg_at_10:>8.3f} {s.recall_at_10:>6.3f} {s.recall_at_100:>6.3f} "
+            f"{s.mrr_at_10:>7.3f} {s.latency_p50_ms:>7.1f} {s.latency_p95_ms:>7.1f} "
+            f"{s.documents_returned:>5.1f}"
+        )
+    if report.categories:
+        methods = list(report.methods)
+        width = max(len("category"), *(len(name) for name in report.categories))
+        lines += [
+            "",
+            "nDCG@10 by query category:",
+            f"{'category':<{width}} {'queries':>7} "
+            + " ".join(f"{method:>{max(len(method), 7)}}" for method in methods),
+        ]
+        for name in sorted(report.categories):
+            by_method = report.categories[name]
+            lines.append(
+                f"{name:<{width}} {report.category_sizes[name]:>7} "
+                + " ".join(
+                    f"{by_method[method].ndcg_at_10:>{max(len(method), 7)}.3f}"
+                    for method in methods
+                )
+            )
+    return "\n".join(lines)
