@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -55,6 +54,7 @@ class TokenListView(WorkspaceAPIView):
     required_roles = {"GET": Role.VIEWER, "POST": Role.VIEWER}
     required_scopes = {"GET": SIGNED_IN_ONLY, "POST": SIGNED_IN_ONLY}
     workspace_from_request = False
+    workspace_field = None  # tokens belong to people; the selector keeps the caller's own
     pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
@@ -63,7 +63,7 @@ class TokenListView(WorkspaceAPIView):
     @extend_schema(responses=TokenOutput(many=True))
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        page = paginator.paginate_queryset(self.get_queryset(), request, view=self)
         tokens = selectors.tokens_with_workspaces(page)
         return paginator.get_paginated_response(TokenOutput(tokens, many=True).data)
 
@@ -93,13 +93,14 @@ class TokenDetailView(WorkspaceAPIView):
     required_roles = {"DELETE": Role.VIEWER}
     required_scopes = {"DELETE": SIGNED_IN_ONLY}
     workspace_from_request = False
+    workspace_field = None  # as for the list: the caller's own tokens (the owner: all)
 
     def scoped_queryset(self):
         return selectors.tokens_manageable(user=self.request.user)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        token = get_object_or_404(self.scoped_queryset(), pk=pk)
+        token = self.get_object(pk=pk)
         services.token_revoke(token=token, audit=audit_context(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -128,6 +129,7 @@ class AuditListView(WorkspaceAPIView):
     required_roles = {"GET": OWNER}
     required_scopes = {"GET": Scope.AUDIT_READ}
     workspace_from_request = False
+    workspace_field = None  # the organization's log, for its owner only
     pagination_class = LimitOffsetPagination
     renderer_classes = [JSONRenderer, JSONLinesRenderer, CSVRenderer]
 
@@ -150,7 +152,7 @@ class AuditListView(WorkspaceAPIView):
         },
     )
     def get(self, request):
-        events = self.scoped_queryset()
+        events = self.get_queryset()
         fmt = request.accepted_renderer.format
         if fmt in ("jsonl", "csv"):
             return export_response(events, fmt=fmt)

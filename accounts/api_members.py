@@ -5,7 +5,6 @@ Workspace admins (or the owner); a token needs the ``members:admin`` scope.
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -52,7 +51,7 @@ class MemberListView(WorkspaceAPIView):
     pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
-        return members.members_of(workspace=self.workspace)
+        return Membership.objects.select_related("user", "workspace").order_by("user__email")
 
     @extend_schema(
         parameters=[OpenApiParameter("workspace", str, description="A workspace's slug.")],
@@ -60,7 +59,7 @@ class MemberListView(WorkspaceAPIView):
     )
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        page = paginator.paginate_queryset(self.get_queryset(), request, view=self)
         return paginator.get_paginated_response(MemberOutput(page, many=True).data)
 
     @extend_schema(request=MemberInput, responses={201: MemberAddedOutput, 402: QUOTA_ERROR})
@@ -87,18 +86,11 @@ class MemberDetailView(WorkspaceAPIView):
     workspace_from_request = False
 
     def scoped_queryset(self):
-        return Membership.objects.filter(workspace__in=self.readable_workspaces())
-
-    def get_membership(self, pk: int) -> Membership:
-        membership = get_object_or_404(
-            self.scoped_queryset().select_related("user", "workspace"), pk=pk
-        )
-        self.object_workspace_check(membership.workspace)
-        return membership
+        return Membership.objects.select_related("user", "workspace")
 
     @extend_schema(request=RoleInput, responses=MemberOutput)
     def patch(self, request, pk: int):
-        membership = self.get_membership(pk)
+        membership = self.get_object(pk=pk)
         data = RoleInput(data=request.data)
         data.is_valid(raise_exception=True)
         membership = members.member_role_change(
@@ -112,6 +104,6 @@ class MemberDetailView(WorkspaceAPIView):
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         members.member_remove(
-            membership=self.get_membership(pk), actor=request.user, audit=audit_context(request)
+            membership=self.get_object(pk=pk), actor=request.user, audit=audit_context(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,5 @@
 """Documents API: upload, list, read, delete."""
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -9,16 +7,16 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.audit import AuditAction, audit_context, audit_record
+from accounts.audit import audit_context
 from accounts.scopes import Scope
 from ingestion import services
+from ingestion.document_events import document_opened
 from ingestion.models import Document
 from ingestion.readers import document_readers_set
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_schema import ERROR, QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
-from workspaces.readers import reader_scope
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -78,17 +76,15 @@ class DocumentListView(WorkspaceAPIView):
     required_scopes = {"GET": Scope.DOCUMENTS_READ, "POST": Scope.DOCUMENTS_WRITE}
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = LimitOffsetPagination
+    reader_scoped = True
 
     def scoped_queryset(self):
-        readers = reader_scope(self.request.user, [self.workspace])
-        return Document.objects.filter(readers.q(), workspace=self.workspace).select_related(
-            "workspace"
-        )
+        return Document.objects.select_related("workspace")
 
     @extend_schema(responses=DocumentSerializer(many=True))
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        page = paginator.paginate_queryset(self.get_queryset(), request, view=self)
         return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
 
     @extend_schema(
@@ -163,7 +159,7 @@ class DocumentBatchView(WorkspaceAPIView):
     parser_classes = [MultiPartParser]
 
     def scoped_queryset(self):
-        return Document.objects.filter(workspace=self.workspace)
+        return Document.objects.all()
 
     @extend_schema(
         request={"multipart/form-data": BatchUploadSerializer},
@@ -207,35 +203,22 @@ class DocumentDetailView(WorkspaceAPIView):
     }
 
     workspace_from_request = False
+    # Readers before the role: a document the caller may not read is a 404 for every
+    # method, as a missing id is; only a readable one can answer 403 (role too low).
+    reader_scoped = True
 
     def scoped_queryset(self):
-        return Document.objects.filter(workspace__in=self.readable_workspaces())
-
-    def get_document(self, pk: int) -> Document:
-        document = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
-        # Readers before the role: a document the caller may not read is a 404 for every
-        # method, as a missing id is; only a readable one can answer 403 (role too low).
-        readers = reader_scope(self.request.user, [document.workspace])
-        if not readers.can_read(workspace_id=document.workspace_id, readers=document.readers):
-            raise Http404("No such document.")  # existence is not revealed
-        self.object_workspace_check(document.workspace)
-        return document
+        return Document.objects.select_related("workspace")
 
     @extend_schema(responses=DocumentSerializer)
     def get(self, request, pk: int):
-        document = self.get_document(pk)
-        audit_record(
-            action=AuditAction.DOCUMENT_OPENED,
-            context=audit_context(request),
-            target_type="document",
-            target_id=document.pk,
-            extra={"workspace": document.workspace.slug, "via": "api"},
-        )
+        document = self.get_object(pk=pk)
+        document_opened(document=document, audit=audit_context(request), via="api")
         return Response(DocumentSerializer(document).data)
 
     @extend_schema(request=ReadersInput, responses=DocumentSerializer)
     def patch(self, request, pk: int):
-        document = self.get_document(pk)
+        document = self.get_object(pk=pk)
         data = ReadersInput(data=request.data)
         data.is_valid(raise_exception=True)
         document = document_readers_set(
@@ -247,5 +230,5 @@ class DocumentDetailView(WorkspaceAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        services.document_delete(document=self.get_document(pk), audit=audit_context(request))
+        services.document_delete(document=self.get_object(pk=pk), audit=audit_context(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -56,7 +55,7 @@ class SourceSyncView(WorkspaceAPIView):
     workspace_from_request = False
 
     def scoped_queryset(self):
-        return Source.objects.filter(workspace__in=self.readable_workspaces())
+        return Source.objects.select_related("workspace")
 
     @extend_schema(
         request=SyncRequestSerializer,
@@ -64,8 +63,7 @@ class SourceSyncView(WorkspaceAPIView):
         parameters=[RETRY_AFTER],
     )
     def post(self, request, pk: int):
-        source = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
-        self.object_workspace_check(source.workspace)
+        source = self.get_object(pk=pk)
         body = SyncRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         full = body.validated_data["full"]
@@ -89,11 +87,10 @@ class SourceDetailView(WorkspaceAPIView):
     workspace_from_request = False
 
     def scoped_queryset(self):
-        return Source.objects.filter(workspace__in=self.readable_workspaces())
+        return Source.objects.select_related("workspace")
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        source = get_object_or_404(self.scoped_queryset().select_related("workspace"), pk=pk)
-        self.object_workspace_check(source.workspace)
+        source = self.get_object(pk=pk)
         sources.source_delete(source=source, audit=audit_context(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

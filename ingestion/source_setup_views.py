@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts.audit import AuditAction, audit_source
 from accounts.scopes import Scope
+from ingestion.models import Source
 from ingestion.source_setup import FORMS, source_setup
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_schema import QUOTA_ERROR
@@ -124,7 +125,7 @@ class SourceCreateView(WorkspaceAPIView):
     required_scopes = {"POST": Scope.CONNECTORS_ADMIN}
 
     def scoped_queryset(self):
-        return self.workspace.sources.all()
+        return Source.objects.all()
 
     @extend_schema(
         request=SourceCreateSerializer, responses={201: SourceOutSerializer, 402: QUOTA_ERROR}

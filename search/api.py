@@ -13,7 +13,7 @@ from rest_framework.settings import api_settings
 
 from accounts.audit import AuditAction, audit_context, audit_record, question_extra
 from accounts.scopes import Scope
-from search import conversations, services
+from search import selectors, services
 from search.models import Conversation
 from search.streaming import (
     EventStreamRenderer,
@@ -43,7 +43,7 @@ def conversation_for_ask(view: WorkspaceAPIView, data: AskInput) -> Conversation
     pk = data.validated_data.get("conversation")
     if pk is None:
         return None
-    conversation = conversations.conversation_get(view.request.user, pk)
+    conversation = selectors.conversation_get(view.request.user, pk)
     if conversation.workspace_id != view.workspace.pk:
         raise NotFound("No such conversation in this workspace.")
     return conversation

@@ -1,7 +1,5 @@
 """Conversations, feedback and batch questions API."""
 
-from django.http import HttpResponse
-from django.utils.text import slugify
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -9,9 +7,9 @@ from rest_framework.response import Response
 
 from accounts.audit import audit_context
 from accounts.scopes import Scope
-from search import conversations, services
+from search import conversations, selectors, services
 from search.api import AnswerOutput
-from search.models import Conversation, SourceReason
+from search.models import Conversation, Question, SourceReason
 from search.streaming import answer_payload
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_schema import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
@@ -58,14 +56,12 @@ class ConversationListView(WorkspaceAPIView):
     pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
-        return conversations.conversations_of(self.request.user, self.workspace).select_related(
-            "workspace"
-        )
+        return Conversation.objects.filter(owner=self.request.user).select_related("workspace")
 
     @extend_schema(responses=ConversationOutput(many=True))
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        page = paginator.paginate_queryset(self.get_queryset(), request, view=self)
         return paginator.get_paginated_response(ConversationOutput(page, many=True).data)
 
     @extend_schema(request=ConversationInput, responses={201: ConversationOutput})
@@ -85,19 +81,18 @@ class ConversationDetailView(WorkspaceAPIView):
     required_scopes = {"GET": Scope.ASK, "PATCH": Scope.ASK, "DELETE": Scope.ASK}
     workspace_from_request = False
 
-    def get_conversation(self, pk: int) -> Conversation:
-        conversation = conversations.conversation_get(self.request.user, pk)
-        self.object_workspace_check(conversation.workspace)
-        return conversation
+    def scoped_queryset(self):
+        # Your own: someone else's conversation is a 404, as an unknown id is.
+        return Conversation.objects.filter(owner=self.request.user).select_related("workspace")
 
     @extend_schema(responses=ConversationDetailOutput)
     def get(self, request, pk: int):
-        conversation = self.get_conversation(pk)
+        conversation = self.get_object(pk=pk)
         return Response(ConversationDetailOutput(conversation, context={"request": request}).data)
 
     @extend_schema(request=ConversationInput, responses=ConversationOutput)
     def patch(self, request, pk: int):
-        conversation = self.get_conversation(pk)
+        conversation = self.get_object(pk=pk)
         data = ConversationInput(data=request.data)
         data.is_valid(raise_exception=True)
         if "title" in data.validated_data:
@@ -112,7 +107,7 @@ class ConversationDetailView(WorkspaceAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        conversations.conversation_delete(conversation=self.get_conversation(pk))
+        conversations.conversation_delete(conversation=self.get_object(pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -124,14 +119,8 @@ class ConversationExportView(ConversationDetailView):
 
     @extend_schema(responses={(200, "text/markdown"): str})
     def get(self, request, pk: int):
-        conversation = self.get_conversation(pk)
-        response = HttpResponse(
-            conversations.conversation_markdown(conversation, viewer=request.user),
-            content_type="text/markdown; charset=utf-8",
-        )
-        name = slugify(conversation.title)[:60] or "conversation"
-        response["Content-Disposition"] = f'attachment; filename="{name}.md"'
-        return response
+        conversation = self.get_object(pk=pk)
+        return conversations.conversation_export_response(conversation, viewer=request.user)
 
 
 class SharedConversationView(WorkspaceAPIView):
@@ -141,10 +130,12 @@ class SharedConversationView(WorkspaceAPIView):
     required_scopes = {"GET": Scope.ASK}
     workspace_from_request = False
 
+    def scoped_queryset(self):
+        return Conversation.objects.exclude(share_token=None).select_related("workspace", "owner")
+
     @extend_schema(responses=ConversationDetailOutput)
     def get(self, request, token: str):
-        conversation = conversations.conversation_shared(request.user, token)
-        self.object_workspace_check(conversation.workspace)
+        conversation = self.get_object(share_token=token)
         return Response(ConversationDetailOutput(conversation, context={"request": request}).data)
 
 
@@ -187,12 +178,18 @@ class FeedbackView(WorkspaceAPIView):
     pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
-        return conversations.questions_rated_unhelpful(self.workspace)
+        # GET: the workspace's (``get_queryset``); POST: the rated answer (``get_object``).
+        if self.request.method == "POST":
+            return Question.objects.select_related("conversation", "workspace")
+        return conversations.questions_rated_unhelpful()
+
+    def object_readable(self, obj: Question) -> bool:
+        return selectors.question_rateable(self.request.user, obj)
 
     @extend_schema(responses=UnhelpfulAnswerOutput(many=True))
     def get(self, request):
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(self.scoped_queryset(), request, view=self)
+        page = paginator.paginate_queryset(self.get_queryset(), request, view=self)
         return paginator.get_paginated_response(UnhelpfulAnswerOutput(page, many=True).data)
 
     @extend_schema(
@@ -213,10 +210,7 @@ class FeedbackView(WorkspaceAPIView):
     def post(self, request):
         data = FeedbackInput(data=request.data)
         data.is_valid(raise_exception=True)
-        question = conversations.question_for_feedback(
-            request.user, data.validated_data["question"]
-        )
-        self.object_workspace_check(question.workspace)
+        question = self.get_object(pk=data.validated_data["question"])
         conversations.feedback_submit(
             user=request.user,
             question=question,

@@ -1,4 +1,7 @@
-"""Conversations (multi-turn questions) and feedback on answers: services and selectors."""
+"""Conversations (multi-turn questions) and feedback on answers: services and selectors.
+
+Opening one by its id (who may) is ``search.selectors``.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,12 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import HttpResponse
+from django.utils.text import slugify
 
 from accounts.models import User
 from ingestion.models import Document
 from search.models import Conversation, Feedback, Question, SourceFeedback, SourceReason
-from workspaces.access import workspaces_readable
 from workspaces.models import Workspace
 from workspaces.readers import reader_scope
 
@@ -38,32 +41,6 @@ _REFERRING = re.compile(
 def conversations_of(user: User, workspace: Workspace) -> QuerySet[Conversation]:
     """The user's own conversations in ``workspace``, most recent first."""
     return Conversation.objects.filter(workspace=workspace, owner=user)
-
-
-def conversation_get(user: User, pk: int) -> Conversation:
-    """One of the user's own conversations in a workspace they can still read; else 404."""
-    conversation = (
-        Conversation.objects.filter(pk=pk, owner=user, workspace__in=workspaces_readable(user))
-        .select_related("workspace")
-        .first()
-    )
-    if conversation is None:
-        raise Http404("No such conversation.")
-    return conversation
-
-
-def conversation_shared(user: User, token: str) -> Conversation:
-    """A conversation shared by link, for a member of its workspace; else 404."""
-    conversation = (
-        Conversation.objects.filter(share_token=token, workspace__in=workspaces_readable(user))
-        .select_related("workspace", "owner")
-        .first()
-        if token
-        else None
-    )
-    if conversation is None:
-        raise Http404("No such conversation.")
-    return conversation
 
 
 def conversation_turns(conversation: Conversation, *, viewer: User) -> list[Question]:
@@ -110,27 +87,14 @@ def _documents_readable(viewer: User, workspace: Workspace, ids: set[int]) -> se
     )
 
 
-def question_for_feedback(user: User, pk: int) -> Question:
-    """A question the user may rate: their own, or one in a conversation shared with them."""
-    readable = workspaces_readable(user)
-    question = (
-        Question.objects.filter(pk=pk, workspace__in=readable)
-        .select_related("conversation", "workspace")
-        .first()
-    )
-    if question is None:
-        raise Http404("No such answer.")
-    shared = question.conversation is not None and question.conversation.share_token
-    if question.asked_by_id != user.pk and not shared:
-        raise Http404("No such answer.")
-    return question
-
-
-def questions_rated_unhelpful(workspace: Workspace) -> QuerySet[Question]:
-    """Answers someone found unhelpful, with their feedback, for workspace admins."""
+def questions_rated_unhelpful(workspace: Workspace | None = None) -> QuerySet[Question]:
+    """Answers someone found unhelpful, with their feedback, for workspace admins: in
+    ``workspace``, or in any when None (the API's base view adds the workspace)."""
+    questions = Question.objects.filter(feedback__helpful=False)
+    if workspace is not None:
+        questions = questions.filter(workspace=workspace)
     return (
-        Question.objects.filter(workspace=workspace, feedback__helpful=False)
-        .distinct()
+        questions.distinct()
         .select_related("asked_by")
         .prefetch_related("feedback", "source_feedback")
         .order_by("-created_at")
@@ -191,6 +155,17 @@ def conversation_markdown(conversation: Conversation, *, viewer: User) -> str:
                 lines.append(f"{citation['number']}. {citation['document_title']}{suffix}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def conversation_export_response(conversation: Conversation, *, viewer: User) -> HttpResponse:
+    """The conversation as a Markdown file to download (portal and API alike)."""
+    response = HttpResponse(
+        conversation_markdown(conversation, viewer=viewer),
+        content_type="text/markdown; charset=utf-8",
+    )
+    name = slugify(conversation.title)[:60] or "conversation"
+    response["Content-Disposition"] = f'attachment; filename="{name}.md"'
+    return response
 
 
 def followup_standalone(question: str, history: Sequence[Question]) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_context
-from search import conversations, services
+from search import conversations, selectors, services
 from search.models import Conversation
 from search.streaming import sse_response
 from workspaces.access import role_in
@@ -35,7 +34,7 @@ def _conversation_from(request, value: str | None) -> Conversation | None:
         pk = int(value)
     except ValueError:
         pk = 0
-    conversation = conversations.conversation_get(request.user, pk)
+    conversation = selectors.conversation_get(request.user, pk)
     if conversation.workspace_id != request.workspace.pk:
         raise Http404("No such conversation in this workspace.")
     return conversation
@@ -113,7 +112,7 @@ def ask_stream(request):
 @login_required
 def shared(request, token: str):
     """A conversation shared by link, read-only, for members of its workspace."""
-    conversation = conversations.conversation_shared(request.user, token)
+    conversation = selectors.conversation_shared(request.user, token)
     request.workspace = conversation.workspace
     context = {
         "conversation": conversation,
@@ -127,7 +126,7 @@ def shared(request, token: str):
 @login_required
 @require_POST
 def conversation_rename(request, pk: int):
-    conversation = conversations.conversation_get(request.user, pk)
+    conversation = selectors.conversation_get(request.user, pk)
     try:
         conversations.conversation_rename(
             conversation=conversation, title=request.POST.get("title", "")
@@ -140,7 +139,7 @@ def conversation_rename(request, pk: int):
 @login_required
 @require_POST
 def conversation_share(request, pk: int):
-    conversation = conversations.conversation_get(request.user, pk)
+    conversation = selectors.conversation_get(request.user, pk)
     shared_now = request.POST.get("shared") == "1"
     conversations.conversation_share(conversation=conversation, shared=shared_now)
     messages.success(
@@ -155,7 +154,7 @@ def conversation_share(request, pk: int):
 @login_required
 @require_POST
 def conversation_delete(request, pk: int):
-    conversation = conversations.conversation_get(request.user, pk)
+    conversation = selectors.conversation_get(request.user, pk)
     slug = conversation.workspace.slug
     conversations.conversation_delete(conversation=conversation)
     messages.success(request, "Conversation deleted.")
@@ -164,21 +163,15 @@ def conversation_delete(request, pk: int):
 
 @login_required
 def conversation_export(request, pk: int):
-    conversation = conversations.conversation_get(request.user, pk)
-    response = HttpResponse(
-        conversations.conversation_markdown(conversation, viewer=request.user),
-        content_type="text/markdown; charset=utf-8",
-    )
-    name = slugify(conversation.title)[:60] or "conversation"
-    response["Content-Disposition"] = f'attachment; filename="{name}.md"'
-    return response
+    conversation = selectors.conversation_get(request.user, pk)
+    return conversations.conversation_export_response(conversation, viewer=request.user)
 
 
 @login_required
 @require_POST
 def feedback(request, pk: int):
     """👍/👎 on an answer, with an optional comment and one flagged source."""
-    question = conversations.question_for_feedback(request.user, pk)
+    question = selectors.question_for_feedback(request.user, pk)
     flagged = []
     if request.POST.get("flag"):
         number, _, reason = request.POST["flag"].partition(":")

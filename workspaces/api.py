@@ -10,7 +10,6 @@ members"). Every call needs the ``members:admin`` scope with a token.
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -102,9 +101,10 @@ class GroupListView(WorkspaceAPIView):
 
     required_roles = {"GET": Role.ADMIN, "POST": OWNER}
     required_scopes = {"GET": Scope.MEMBERS_ADMIN, "POST": Scope.MEMBERS_ADMIN}
+    # Groups belong to the organization (this schema), not to a workspace.
+    workspace_field = None
 
     def scoped_queryset(self):
-        # Groups belong to the organization (this schema), not to a workspace.
         return _groups()
 
     @extend_schema(
@@ -113,7 +113,7 @@ class GroupListView(WorkspaceAPIView):
     )
     def get(self, request):
         context = {"members_visible": group_members_visible(request.user)}
-        return Response(GroupOutput(self.scoped_queryset(), many=True, context=context).data)
+        return Response(GroupOutput(self.get_queryset(), many=True, context=context).data)
 
     @extend_schema(request=GroupInput, responses={201: GroupOutput})
     def post(self, request):
@@ -127,7 +127,7 @@ class GroupListView(WorkspaceAPIView):
             services.group_members_change(
                 group=group, add=data.validated_data["members"], audit=audit
             )
-        group = self.scoped_queryset().get(pk=group.pk)
+        group = self.get_object(pk=group.pk)
         return Response(GroupOutput(group).data, status=status.HTTP_201_CREATED)
 
 
@@ -140,21 +140,19 @@ class GroupDetailView(WorkspaceAPIView):
         "PATCH": Scope.MEMBERS_ADMIN,
         "DELETE": Scope.MEMBERS_ADMIN,
     }
+    workspace_field = None  # as for the list: the organization's groups
 
     def scoped_queryset(self):
         return _groups()
 
-    def get_group(self, slug: str) -> Group:
-        return get_object_or_404(self.scoped_queryset(), slug=slug)
-
     @extend_schema(responses=GroupOutput)
     def get(self, request, slug: str):
         context = {"members_visible": group_members_visible(request.user)}
-        return Response(GroupOutput(self.get_group(slug), context=context).data)
+        return Response(GroupOutput(self.get_object(slug=slug), context=context).data)
 
     @extend_schema(request=GroupChangeInput, responses=GroupOutput)
     def patch(self, request, slug: str):
-        group = self.get_group(slug)
+        group = self.get_object(slug=slug)
         data = GroupChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
         audit = audit_context(request)
@@ -166,11 +164,11 @@ class GroupDetailView(WorkspaceAPIView):
             remove=data.validated_data.get("remove_members", []),
             audit=audit,
         )
-        return Response(GroupOutput(self.get_group(slug)).data)
+        return Response(GroupOutput(self.get_object(slug=slug)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, slug: str):
-        services.group_delete(group=self.get_group(slug), audit=audit_context(request))
+        services.group_delete(group=self.get_object(slug=slug), audit=audit_context(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -180,14 +178,14 @@ class GroupRoleView(WorkspaceAPIView):
     required_roles = {"PUT": Role.ADMIN, "DELETE": Role.ADMIN}
     required_scopes = {"PUT": Scope.MEMBERS_ADMIN, "DELETE": Scope.MEMBERS_ADMIN}
     workspace_from_request = False
+    workspace_field = None  # the group is the organization's; the workspace is in the URL
 
     def scoped_queryset(self):
         return Group.objects.all()
 
     def _resolve(self, slug: str, workspace_slug: str):
-        workspace = get_object_or_404(self.readable_workspaces(), slug=workspace_slug)
-        self.object_workspace_check(workspace)
-        return get_object_or_404(self.scoped_queryset(), slug=slug), workspace
+        workspace = self.workspace_named(workspace_slug)
+        return self.get_object(slug=slug), workspace
 
     @extend_schema(request=GroupRoleInput, responses=GroupRoleOutput)
     def put(self, request, slug: str, workspace: str):

@@ -1,5 +1,9 @@
 """The base of every organization API view: resolves the caller's workspace, role and scope."""
 
+from typing import final
+
+from django.db.models import Model, QuerySet
+from django.shortcuts import get_object_or_404
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -7,13 +11,16 @@ from rest_framework.views import APIView
 from accounts.models import ApiToken
 from workspaces.access import (
     OWNER,
+    object_for,
     owner_check,
     token_scope_check,
     workspace_for,
+    workspace_of,
     workspaces_readable,
 )
 from workspaces.api_schema import ApiAutoSchema
 from workspaces.models import Role, Workspace
+from workspaces.readers import reader_scope
 
 
 class WorkspaceAPIView(APIView):
@@ -24,17 +31,28 @@ class WorkspaceAPIView(APIView):
     without the scope answers 403 (a method without a declared scope refuses tokens);
     session and basic requests are checked by role only. The workspace comes from the
     ``workspace`` parameter (its slug) or is the caller's default one; a workspace the
-    caller is not a member of, or the token is not bound to, answers 404. Subclasses read
-    data only through ``scoped_queryset()``, never an unscoped manager.
+    caller is not a member of, or the token is not bound to, answers 404.
+
+    Scoping is done here, once, and cannot be skipped: a subclass says what it reads in
+    ``scoped_queryset()`` (the model, ``select_related``, its own narrowing such as "the
+    caller's own"), and reads it through ``get_queryset()`` and ``get_object()``, which
+    add the workspace (``workspace_field``) and, with ``reader_scoped``, the document
+    readers. Neither may be overridden (tests/accounts/test_api_scoping_meta.py).
     """
 
     required_roles: dict[str, str] = {"GET": Role.VIEWER, "HEAD": Role.VIEWER}
     required_scopes: dict[str, str] = {}
     schema = ApiAutoSchema()
-    # False for detail views: the object names its workspace, and ``object_workspace_check``
-    # verifies the caller's role there.
+    # False for detail views: the object names its workspace, and ``get_object`` verifies
+    # the caller's role there.
     workspace_from_request = True
     workspace: Workspace
+    # The lookup from a row to its workspace ("workspace", "question__workspace", ...);
+    # None for rows of the organization rather than of a workspace (groups, tokens, the
+    # audit log), whose ``scoped_queryset`` is the caller's share of them by itself.
+    workspace_field: str | None = "workspace"
+    # True: the rows have ``readers`` (documents); only those the caller may read are seen.
+    reader_scoped = False
 
     def handle_exception(self, exc):
         # An error is JSON whatever the request asked for (the audit log's ``?format=csv``,
@@ -77,11 +95,66 @@ class WorkspaceAPIView(APIView):
         """The workspaces the caller may read (those the token is bound to, for a token)."""
         return workspaces_readable(self.request.user, token=self.token)
 
-    def object_workspace_check(self, workspace: Workspace) -> None:
-        """Raise 404/403 unless the caller holds the required role in ``workspace``."""
-        self.workspace = workspace_for(
-            self.request.user, workspace.slug, role=self.required_role(), token=self.token
-        )
-
-    def scoped_queryset(self):
+    def scoped_queryset(self) -> QuerySet:
+        """What the view reads, before scoping: subclasses narrow only (model,
+        ``select_related``, their own filters); ``get_queryset()`` adds the scope."""
         raise NotImplementedError
+
+    @final
+    def get_queryset(self) -> QuerySet:
+        """``scoped_queryset()`` within the caller's reach: the request's workspace (or,
+        for a detail view, every workspace the caller may read, as one subquery), and
+        with ``reader_scoped`` only the rows whose readers include the caller."""
+        queryset = self.scoped_queryset()
+        if self.workspace_field is None:
+            return queryset
+        if not self.workspace_from_request:
+            return queryset.filter(**{f"{self.workspace_field}__in": self.readable_workspaces()})
+        queryset = queryset.filter(**{self.workspace_field: self.workspace})
+        if self.reader_scoped:
+            queryset = queryset.filter(reader_scope(self.request.user, [self.workspace]).q())
+        return queryset
+
+    @final
+    def get_object(self, **lookup) -> Model:
+        """The one row matching ``lookup`` (``pk=...``): 404 when it is not in a workspace
+        the caller may read, 404 when the caller may not read it (``reader_scoped``),
+        and only then 403 when the caller's role in its workspace is too low
+        (``workspaces.access.object_for``). The object's workspace becomes
+        ``self.workspace``."""
+        if self.workspace_field is None:
+            return get_object_or_404(self.get_queryset(), **lookup)
+        obj = object_for(
+            self.request.user,
+            self.scoped_queryset(),
+            role=self.required_role(),
+            token=self.token,
+            workspace_field=self.workspace_field,
+            readable=self.object_readable,
+            **lookup,
+        )
+        self.workspace = workspace_of(obj, self.workspace_field)
+        return obj
+
+    def object_readable(self, obj: Model) -> bool:
+        """Whether the caller may read ``obj`` (found in a workspace they may read); a
+        subclass may add a rule of its own (an answer: only its asker, unless shared)."""
+        if not self.reader_scoped:
+            return True
+        workspace = workspace_of(obj, self.workspace_field or "workspace")
+        readers = reader_scope(self.request.user, [workspace])
+        return readers.can_read(workspace_id=workspace.pk, readers=obj.readers)
+
+    def workspace_named(self, slug: str) -> Workspace:
+        """The workspace ``slug`` names, if the caller holds the required role there
+        (404 for one they may not read, 403 for a role too low); it becomes
+        ``self.workspace``."""
+        self.workspace = workspace_for(
+            self.request.user, slug, role=self.required_role(), token=self.token
+        )
+        return self.workspace
+
+    def unscoped_queryset(self) -> QuerySet:
+        """``scoped_queryset()`` without the workspace scope: the named escape hatch, for
+        a read that must see past the caller's workspaces. Say why where it is used."""
+        return self.scoped_queryset()
