@@ -8,6 +8,7 @@ from accounts.audit import audit_context
 from ingestion import sources
 from ingestion.models import Connector, Document, Source, SyncRun
 from ingestion.readers import document_readers_set
+from tenants.quotas import source_admit
 from workspaces.readers import readers_normalize
 
 
@@ -105,8 +106,6 @@ class SourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            from tenants.quotas import source_admit
-
             source_admit()  # the plan's number of sources (402 when reached)
         obj.next_run_at = sources.schedule_next(obj.schedule)
         super().save_model(request, obj, form, change)

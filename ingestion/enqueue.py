@@ -29,6 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ingestion.models import Document, DocumentStatus
+from workspaces.rls import organization_scope
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +109,6 @@ def documents_unqueued_send() -> int:
     (no marker, pending for more than ``UNQUEUED_AFTER_S``, or processing for longer
     than indexing may take); returns how many.
     Reads every workspace of the organization. Idempotent."""
-    from workspaces.rls import organization_scope
-
     now = timezone.now()
     # One left ``processing`` (its worker died, its message gone with Redis) counts once
     # it has been so for longer than indexing may take.

@@ -23,6 +23,8 @@ from ingestion.enqueue import document_reindex
 from ingestion.erasure import documents_erase
 from ingestion.locks import source_sync_locked
 from ingestion.models import Connector, Document, Source, SyncRun, SyncStatus, SyncTrigger
+from tenants.quotas import source_admit
+from tenants.suspension import organization_is_active
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -111,8 +113,6 @@ def source_create(
 
     Raises ``QuotaExceeded`` (402) when the plan's number of sources is reached.
     """
-    from tenants.quotas import source_admit
-
     source_admit()
     source = Source(
         connector=connector,
@@ -163,6 +163,7 @@ def source_update(
 
 
 def _enqueue(source_id: int) -> None:
+    # Imported here: ``ingestion.tasks`` imports this module, so at the top it would be a cycle.
     from ingestion.tasks import sync_source
 
     transaction.on_commit(lambda: sync_source.delay(source_id))
@@ -211,8 +212,6 @@ def sources_sync_due(*, now: datetime | None = None) -> list[int]:
     its ``next_run_at`` has passed; its next time is computed from now, so a beat that
     was down for hours runs a source once, not once per missed slot.
     """
-    from tenants.suspension import organization_is_active
-
     if not organization_is_active():
         return []  # suspended since beat listed it: nothing runs
     now = now or timezone.now()

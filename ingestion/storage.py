@@ -31,6 +31,8 @@ from infra.storage import (
     organization_prefix,
 )
 from infra.storage_errors import StorageUnavailable, storage_calls
+from ingestion.models import Document
+from workspaces.rls import organization_scope
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +102,6 @@ def originals_sweep(*, grace: timedelta | None = None) -> list[str] | None:
     Reads every document of the organization (all workspaces: row-level security would
     otherwise hide some, and their originals would look orphaned). Idempotent.
     """
-    from ingestion.models import Document
-    from workspaces.rls import organization_scope
-
     prefix = f"{organization_prefix()}documents/"
     if grace is None:
         grace = timedelta(seconds=settings.ORIGINALS_SWEEP_GRACE_S)

@@ -44,6 +44,7 @@ from ingestion.sources import UNFINISHED, source_spec
 from ingestion.storage import original_discard, original_store
 from ingestion.uploads import UploadRejected, document_replace, upload_validate
 from tenants import quotas
+from tenants.suspension import organization_is_active
 from workspaces.readers import readers_coerce
 
 logger = logging.getLogger(__name__)
@@ -90,8 +91,6 @@ def source_sync(
     background); raises SyncBusy when either is taken, so the task retries later. Returns the
     run, or None when the source no longer exists.
     """
-    from tenants.suspension import organization_is_active
-
     if not organization_is_active():
         logger.info("sync skipped: organization suspended source=%s", source_id)
         return None  # its run stays queued and resumes when the organization does

@@ -16,6 +16,8 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from infra.celery import app
 from infra.storage_errors import StorageUnavailable
 from ingestion import enqueue, fairness, indexing, sources, storage, sync
+from tenants.models import Organization, OrganizationStatus
+from tenants.suspension import organizations_schedulable
 from workspaces.rls.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)
@@ -134,8 +136,6 @@ def sources_sync_due() -> None:
     Runs in the public schema; each task is sent from inside its organization's schema
     so it carries the organization (``OrganizationTask`` refuses to run without one).
     """
-    from tenants.suspension import organizations_schedulable
-
     # Active organizations only: a suspended one's syncs do not run.
     organizations = organizations_schedulable().exclude(schema_name=get_public_schema_name())
     for schema in organizations.values_list("schema_name", flat=True):
@@ -148,8 +148,6 @@ def documents_unqueued_send_all() -> int:
     """Beat, every 5 minutes: in every active organization, send again the indexing
     messages of pending documents whose message was lost (``enqueue``). Returns how
     many. Idempotent."""
-    from tenants.suspension import organizations_schedulable
-
     sent = 0
     organizations = organizations_schedulable().exclude(schema_name=get_public_schema_name())
     for schema in organizations.values_list("schema_name", flat=True):
@@ -167,8 +165,6 @@ def originals_sweep_all() -> int:
     """Beat, hourly: delete, in every organization, stored originals no document names
     (``storage.originals_sweep``): erased or replaced while the storage was down or a
     backup ran. Returns how many. Idempotent; skipped while a backup runs."""
-    from tenants.models import Organization, OrganizationStatus
-
     deleted = 0
     # Suspended organizations too: an erased original must go all the same.
     organizations = Organization.objects.filter(
