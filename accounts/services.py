@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_redis import get_redis_connection
 
@@ -31,6 +31,7 @@ from accounts.models import (
 )
 from accounts.scopes import SERVICE_ACCOUNT_ROLE_FOR_SCOPE, Scope
 from accounts.tokens import token_digest, token_display_prefix, token_generate
+from infra.schema import schema_current
 from workspaces.access import role_in, workspaces_readable
 from workspaces.models import ROLE_ORDER, Membership, Role, Workspace
 
@@ -219,7 +220,7 @@ def token_revoke(*, token: ApiToken, audit: AuditContext) -> None:
 
 def _key(token: ApiToken, what: str) -> str:
     # Per organization and per token (the digest, unlike the id, is never reused).
-    return f"{what}:{connection.schema_name}:{token.digest[:32]}"
+    return f"{what}:{schema_current()}:{token.digest[:32]}"
 
 
 def token_rate_limit(*, token: ApiToken) -> int | None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import Sum
 
 from ingestion.models import Document, Source, SyncRun
+from tenants.usage import Activity
 from workspaces.rls import organization_scope
 
 
@@ -30,7 +31,7 @@ def sources_count() -> int:
         return Source.objects.count()
 
 
-def activity_of(*, start: datetime, end: datetime) -> dict[str, int]:
+def activity_of(*, start: datetime, end: datetime) -> dict[Activity, int]:
     """Sync runs started and documents added in ``[start, end)``."""
     with organization_scope():
         return {

@@ -8,10 +8,11 @@ from datetime import datetime
 from django.db.models import Count, Sum
 
 from search.models import Question
+from tenants.usage import Activity
 from workspaces.rls import organization_scope
 
 
-def activity_of(*, start: datetime, end: datetime) -> dict[str, int]:
+def activity_of(*, start: datetime, end: datetime) -> dict[Activity, int]:
     """Questions asked in ``[start, end)`` and their prompt + completion tokens."""
     with organization_scope():
         totals = Question.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(

@@ -116,6 +116,10 @@ OIDC_SETTINGS_FIELDS = (
 )
 
 
+# OIDC allows subjects of up to 255 ASCII characters (Core 1.0, section 2).
+SUBJECT_MAX_LENGTH = 255
+
+
 class ExternalIdentity(models.Model):
     """A person as the identity provider knows them: (issuer, subject), never the email."""
 
@@ -123,7 +127,7 @@ class ExternalIdentity(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities"
     )
     issuer = models.CharField(max_length=500)
-    subject = models.CharField(max_length=255)
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
     # Workspace ids whose membership the role mapping granted at the last sign-in, so a
     # later sign-in can take back what the provider no longer grants (and nothing else).
     managed_workspace_ids = models.JSONField(default=list, blank=True, editable=False)

@@ -18,19 +18,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from accounts.audit import AuditAction, AuditContext, audit_context, audit_record
 from accounts.models import User
+from infra.schema import schema_current
 from sso.discovery import ProviderMetadata, ProviderUnavailable, provider_metadata
-from sso.models import OIDC_SETTINGS_FIELDS, ExternalIdentity, IdentityProvider
+from sso.models import (
+    OIDC_SETTINGS_FIELDS,
+    SUBJECT_MAX_LENGTH,
+    ExternalIdentity,
+    IdentityProvider,
+)
 from tenants.quotas import member_admit
 from workspaces.models import ROLE_ORDER, Group, GroupMember, Membership, Role, Workspace
 from workspaces.rls import organization_scope
 
-MAX_SUBJECT_LENGTH = ExternalIdentity._meta.get_field("subject").max_length
+MAX_SUBJECT_LENGTH = SUBJECT_MAX_LENGTH
 MAX_EMAIL_LENGTH = 254
 
 
@@ -47,7 +53,7 @@ class SignInRefused(Exception):
 
 def identity_provider_get() -> IdentityProvider | None:
     """The organization's identity provider, configured or not (None in the public schema)."""
-    if connection.schema_name == get_public_schema_name():
+    if schema_current() == get_public_schema_name():
         return None
     return IdentityProvider.objects.first()
 
@@ -293,7 +299,8 @@ def _first_sign_in_user(provider: IdentityProvider, issuer: str, claims: dict, e
         raise SignInRefused(
             "You do not have an account in this organization yet. Ask an owner to invite you."
         )
-    name = claims.get("name") if isinstance(claims.get("name"), str) else ""
+    name = claims.get("name")
+    name = name if isinstance(name, str) else ""
     member_admit()  # the plan's number of members (402 when reached)
     return User.objects.create_user(email, None, full_name=name[:200])
 
@@ -308,8 +315,8 @@ def sso_sign_in(*, provider: IdentityProvider, issuer: str, claims: dict, reques
     same person racing each other: one wins, the other is refused (409) and may retry.
     """
     subject = claims["sub"]
-    email = claims.get("email") if isinstance(claims.get("email"), str) else ""
-    email = email.strip().lower()
+    email = claims.get("email")
+    email = email.strip().lower() if isinstance(email, str) else ""
     if len(subject) > MAX_SUBJECT_LENGTH or len(email) > MAX_EMAIL_LENGTH:
         raise SignInRefused("The identity provider sent an over-long subject or email.", 400)
     _email_check(provider, email)

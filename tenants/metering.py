@@ -25,7 +25,7 @@ from tenants.models import Organization, OrganizationStatus, UsageDay
 
 logger = logging.getLogger(__name__)
 
-_COUNTERS = ("questions", "llm_tokens", "documents_added", "sync_runs")
+_COUNTERS: tuple[usage.Activity, ...] = ("questions", "llm_tokens", "documents_added", "sync_runs")
 
 
 def _bump(organization_id: int, day: date, **deltas: int) -> None:

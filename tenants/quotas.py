@@ -32,6 +32,7 @@ from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name
 
 from infra.errors import ApplicationError
+from infra.schema import schema_current
 from tenants.models import LIMITS, Organization, UsageDay
 from tenants.usage import level_count
 
@@ -128,13 +129,13 @@ def limits_for(organization: Organization) -> Limits:
 
 def organization_current() -> Organization | None:
     """The organization whose schema is active; None in the public schema."""
-    if connection.schema_name == get_public_schema_name():
+    if schema_current() == get_public_schema_name():
         return None
     tenant = getattr(connection, "tenant", None)
     if isinstance(tenant, Organization):
         return tenant
     # schema_context() sets a stand-in tenant that carries only the schema's name.
-    return Organization.objects.filter(schema_name=connection.schema_name).first()
+    return Organization.objects.filter(schema_name=schema_current()).first()
 
 
 def _check(limits: Limits, limit: str, usage: int, *, status_code: int = 402) -> None:
