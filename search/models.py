@@ -15,6 +15,15 @@ class AnswerMode(models.TextChoices):
     NO_ANSWER = "no_answer", "No answer found"
 
 
+class Channel(models.TextChoices):
+    """How a question came in (analytics breaks usage down by it)."""
+
+    PORTAL = "portal", "Portal"
+    API = "api", "API"
+    CHAT = "chat", "Chat"
+    MCP = "mcp", "MCP"
+
+
 class Conversation(models.Model):
     """A thread of questions by one person; follow-ups are read in its context."""
 
@@ -60,6 +69,8 @@ class Question(models.Model):
     confidence = models.FloatField(default=0.0)
     retrieval_ms = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(default=0)
+    # Empty for questions logged before the channel was recorded.
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

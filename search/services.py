@@ -32,7 +32,7 @@ from search.llm import (
     rewrite_standalone,
     stream_with_llm,
 )
-from search.models import Conversation, Question
+from search.models import Channel, Conversation, Question
 from search.retrieval import hybrid_search
 from tenants import metering, quotas
 from workspaces.models import Workspace
@@ -137,8 +137,12 @@ def question_record(
     audit: AuditContext | None,
     conversation: Conversation | None = None,
     standalone: str = "",
+    channel: str | None = None,
 ) -> Question:
-    """Log an answered question (query log, metrics, audit) in its conversation."""
+    """Log an answered question (query log, metrics, audit) in its conversation.
+
+    ``channel``: how it came in; by default an API token's question is "api" and any
+    other (a signed-in person) "portal"."""
     metrics.question_observe(
         mode=answer.mode,
         retrieval_seconds=retrieval_ms / 1000,
@@ -170,6 +174,8 @@ def question_record(
         cost_usd=answer_cost(answer),
         retrieval_ms=retrieval_ms,
         latency_ms=int((time.perf_counter() - started) * 1000),
+        channel=channel
+        or (Channel.API if audit is not None and audit.token_id else Channel.PORTAL),
     )
     # Usage metering (tenants.metering): the day's questions and LLM tokens.
     metering.question_metered(tokens=record.prompt_tokens + record.completion_tokens)
