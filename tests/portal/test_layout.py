@@ -15,7 +15,8 @@ def test_at_phone_width_the_top_bar_wraps_and_nothing_is_cut_off(
     """Issue 16: at 375 px the top bar did not wrap; the page was 1152 px wide and the
     documents table was cut off."""
     page = sign_in(OWNER, viewport=PHONE)
-    for path in ("/ask/", "/documents/", "/accounts/tokens/"):
+    pages = ("/ask/", "/documents/", "/accounts/tokens/", "/sources/", "/accounts/members/")
+    for path in (*pages, "/accounts/audit/", "/groups/", "/usage/", "/sso/settings/"):
         page.goto(portal.url(f"{path}?workspace={portal.workspace}"))
         assert _page_width(page) <= PHONE["width"], path
         # Every link of the top bar is on the page, none pushed off its right edge: those

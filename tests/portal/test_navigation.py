@@ -127,9 +127,12 @@ def test_the_theme_follows_the_system_and_a_choice_is_remembered(sign_in, portal
 def test_text_is_readable_in_both_themes(sign_in, portal, indexed_document, shoot, scheme):
     """WCAG AA contrast for every visible text of the main pages, menus open too."""
     page = sign_in(OWNER, color_scheme=scheme)
-    for path in ("/ask/", "/documents/", "/sources/", "/accounts/tokens/", "/accounts/members/"):
+    pages = ("/ask/", "/documents/", "/sources/", "/accounts/tokens/", "/accounts/members/")
+    pages += ("/accounts/audit/", "/accounts/settings/", "/groups/", "/sso/settings/", "/usage/")
+    for path in pages:
         page.goto(portal.url(f"{path}?workspace={portal.workspace}"))
         assert contrast_failures(page) == [], path
+        shoot(page, f"{path.strip('/').replace('/', '-')}-{scheme}")
     page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
     page.get_by_role("link", name="Travel policy").click()
     page.wait_for_load_state()
@@ -145,3 +148,17 @@ def test_text_is_readable_in_both_themes(sign_in, portal, indexed_document, shoo
     page.locator("section.answer form.feedback").first.wait_for()
     assert contrast_failures(page) == [], "answer"
     shoot(page, f"ask-answer-{scheme}")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_sign_in_page_is_readable_in_both_themes(browser, portal, shoot, scheme):
+    context = browser.new_context(color_scheme=scheme)
+    try:
+        page = context.new_page()
+        page.goto(portal.url("/accounts/login/"))
+        assert _is_dark(page) is (scheme == "dark")
+        assert page.get_by_label("Theme").is_visible()  # anyone may switch
+        assert contrast_failures(page) == []
+        shoot(page, f"sign-in-{scheme}")
+    finally:
+        context.close()
