@@ -25,8 +25,8 @@ class ApplicationError(Exception):
     """A request refused by a rule of the application, with the HTTP status to answer."""
 
     status_code: int = 400
-    # The portal's page for it; a subclass with its own page names it here.
-    template_name: str = "403.html"
+    # The portal's page for it (status, message); a subclass with its own page names it.
+    template_name: str = "error.html"
 
     def __init__(
         self,

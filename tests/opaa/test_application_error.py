@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
 from infra.errors import ApplicationError, ApplicationErrorMiddleware
@@ -42,3 +43,19 @@ def test_a_plain_error_is_a_400_with_detail_only():
     assert response.status_code == 400
     assert response.data == {"detail": "Bad input."}
     assert "Retry-After" not in response
+
+
+def test_a_browser_gets_a_page_with_the_status_and_the_message(db):
+    request = RequestFactory().get("/documents/", HTTP_ACCEPT="text/html")
+    request.user = AnonymousUser()
+    middleware = ApplicationErrorMiddleware(lambda request: None)
+
+    response = middleware.process_exception(
+        request, ApplicationError("That file is empty.", status_code=400)
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "That file is empty." in page
+    assert "Error 400" in page
+    assert "403" not in page  # not the "not allowed" page
