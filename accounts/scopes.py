@@ -16,6 +16,7 @@ class Scope(models.TextChoices):
     CONNECTORS_ADMIN = "connectors:admin", "Manage connectors"
     MEMBERS_ADMIN = "members:admin", "Manage members"
     AUDIT_READ = "audit:read", "Read the audit log"
+    ANALYTICS_READ = "analytics:read", "Read analytics"
 
 
 # Declared by API methods no token may call at all: managing tokens needs a signed-in
@@ -30,4 +31,5 @@ SERVICE_ACCOUNT_ROLE_FOR_SCOPE = {
     Scope.DOCUMENTS_WRITE: "editor",
     Scope.CONNECTORS_ADMIN: "admin",
     Scope.MEMBERS_ADMIN: "admin",
+    Scope.ANALYTICS_READ: "admin",
 }

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import api as accounts_api
 from accounts import api_members as members_api
+from analytics.urls import api_urlpatterns as analytics_api
 from ingestion import api as ingestion_api
 from ingestion import source_api, source_setup_views
 from opaa import health
@@ -57,6 +58,7 @@ api_v1 = [
     path("members/<int:pk>", members_api.MemberDetailView.as_view(), name="member"),
     path("organization", tenants_erasure.OrganizationView.as_view(), name="organization"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
+    *analytics_api,
 ]
 
 # Unrouted URLs under /api/ answer a JSON 404 like every API error (opaa/api.py).
@@ -73,6 +75,7 @@ urlpatterns = [
     path("ask/", include("search.urls")),
     path("groups/", include("workspaces.urls")),
     path("usage/", tenants_views.usage_view, name="usage"),
+    path("analytics/", include("analytics.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path(
         "organization/delete",

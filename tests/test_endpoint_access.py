@@ -366,6 +366,10 @@ ROUTES: list[Route] = [
     ),
     Route("ingestion:readers", "post", ADMIN, OBJECT, kwargs=_doc, data=lambda o: {"readers": ""}),
     Route("api:document", "patch", ADMIN, OBJECT, kwargs=_doc, data=lambda o: {"readers": []}),
+    # --- analytics (workspace admins; owners for every workspace) ---------------------
+    Route("analytics:dashboard", "get", ADMIN, WORKSPACE, lists=True),
+    Route("analytics:export", "get", ADMIN, WORKSPACE, kwargs=lambda o: {"chart": "questions"}),
+    Route("api:analytics-series", "get", ADMIN, WORKSPACE, data=_general, lists=True),
 ]
 
 

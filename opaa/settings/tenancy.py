@@ -89,6 +89,7 @@ TENANT_APPS = [
     "ingestion",
     "search",
     "sso",
+    "analytics",
     "opaa",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

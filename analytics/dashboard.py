@@ -1,0 +1,115 @@
+"""The dashboard's charts: which figure of a day each one draws, and its CSV table.
+
+One list (``CHARTS``) drives the page, the tables under the charts and the CSV exports,
+so a chart, its table and its CSV always show the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from analytics.charts import Chart, Series, chart_build
+from analytics.selectors import Figures, Row
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    key: str
+    title: str
+    kind: str
+    unit: str
+    columns: tuple[tuple[str, Callable[[Figures], float | int | None]], ...]
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec("questions", "Questions per day", "bar", "", (("Questions", lambda f: f.questions),)),
+    ChartSpec("people", "Active people per day", "bar", "", (("People", lambda f: f.people),)),
+    ChartSpec(
+        "answered",
+        "Answered vs “not in the documents”",
+        "line",
+        "%",
+        (
+            ("Answered", lambda f: f.answered_rate),
+            ("Not in the documents", lambda f: f.not_in_documents_rate),
+        ),
+    ),
+    ChartSpec(
+        "feedback",
+        "Feedback: 👍 and 👎 rates",
+        "line",
+        "%",
+        (("Helpful", lambda f: f.helpful_rate), ("Unhelpful", lambda f: f.unhelpful_rate)),
+    ),
+    ChartSpec(
+        "latency",
+        "Latency (ms)",
+        "line",
+        "",
+        (("p50", lambda f: f.latency_p50_ms), ("p95", lambda f: f.latency_p95_ms)),
+    ),
+    ChartSpec(
+        "tokens",
+        "LLM tokens per day",
+        "bar",
+        "",
+        (("Prompt", lambda f: f.prompt_tokens), ("Completion", lambda f: f.completion_tokens)),
+    ),
+    ChartSpec("cost", "LLM cost per day (USD)", "bar", "$", (("Cost", lambda f: f.cost_usd),)),
+)
+CHART_KEYS = tuple(spec.key for spec in CHARTS)
+
+# The breakdowns' columns (by channel, by workspace), in the table and the CSV.
+BREAKDOWN_COLUMNS: tuple[tuple[str, Callable[[Figures], float | int | None]], ...] = (
+    ("Questions", lambda f: f.questions),
+    ("People", lambda f: f.people),
+    ("Answered rate", lambda f: f.answered_rate),
+    ("Not in the documents", lambda f: f.not_in_documents),
+    ("Helpful", lambda f: f.helpful),
+    ("Unhelpful", lambda f: f.unhelpful),
+    ("Latency p50 (ms)", lambda f: f.latency_p50_ms),
+    ("Latency p95 (ms)", lambda f: f.latency_p95_ms),
+    ("LLM tokens", lambda f: f.tokens),
+    ("Cost (USD)", lambda f: f.cost_usd),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list]
+
+
+def chart_table(spec: ChartSpec, days: list[Row]) -> Table:
+    return Table(
+        header=["Day", *(name for name, _ in spec.columns)],
+        rows=[
+            [row.key, *(_rounded(value(row.figures)) for _, value in spec.columns)] for row in days
+        ],
+    )
+
+
+def breakdown_table(first: str, rows: list[Row]) -> Table:
+    return Table(
+        header=[first, *(name for name, _ in BREAKDOWN_COLUMNS)],
+        rows=[
+            [row.label, *(_rounded(value(row.figures)) for _, value in BREAKDOWN_COLUMNS)]
+            for row in rows
+        ],
+    )
+
+
+def chart_of(spec: ChartSpec, days: list[Row]) -> Chart:
+    return chart_build(
+        key=spec.key,
+        title=spec.title,
+        labels=[row.key for row in days],
+        series=[Series(name, [value(row.figures) for row in days]) for name, value in spec.columns],
+        kind=spec.kind,
+        unit=spec.unit,
+    )
+
+
+def _rounded(value):
+    return round(value, 6) if isinstance(value, float) else value

@@ -1,0 +1,189 @@
+"""The dashboard's figures, each one aggregate query in SQL over the query log.
+
+Every function takes the workspaces to count (already checked: the caller administers
+them) and a :class:`~analytics.period.Period`. Days are counted in the period's time
+zone; a day without questions is there with zeros. Erased people's questions are
+deleted with them (``search.erasure``), and a deleted workspace's with it, so neither
+counts. Rates are None where there is nothing to divide by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+
+from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+
+from analytics.period import Period
+from search.models import AnswerMode, Channel, Feedback, Question
+from workspaces.models import Workspace
+
+
+class Percentile(Aggregate):
+    """Postgres ``percentile_cont``: the linear interpolation between the two nearest
+    values (numpy's default), e.g. p50 of 100, 200, 300, 400 is 250."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        # A constant of this module, never input: safe in the SQL text.
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one day, channel or workspace counts."""
+
+    questions: int = 0
+    people: int = 0
+    answered: int = 0
+    not_in_documents: int = 0
+    helpful: int = 0
+    unhelpful: int = 0
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def answered_rate(self) -> float | None:
+        return round(self.answered / self.questions, 4) if self.questions else None
+
+    @property
+    def not_in_documents_rate(self) -> float | None:
+        return round(self.not_in_documents / self.questions, 4) if self.questions else None
+
+    @property
+    def helpful_rate(self) -> float | None:
+        rated = self.helpful + self.unhelpful
+        return round(self.helpful / rated, 4) if rated else None
+
+    @property
+    def unhelpful_rate(self) -> float | None:
+        rated = self.helpful + self.unhelpful
+        return round(self.unhelpful / rated, 4) if rated else None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict:
+        return {
+            **asdict(self),
+            "answered_rate": self.answered_rate,
+            "not_in_documents_rate": self.not_in_documents_rate,
+            "helpful_rate": self.helpful_rate,
+            "unhelpful_rate": self.unhelpful_rate,
+            "tokens": self.tokens,
+        }
+
+
+FIGURES = [f.name for f in fields(Figures)]
+
+
+@dataclass(frozen=True)
+class Row:
+    """Figures under a key: a day, a channel or a workspace."""
+
+    key: str
+    label: str
+    figures: Figures
+
+
+def _questions(workspaces: Iterable[Workspace], period: Period) -> QuerySet[Question]:
+    return Question.objects.filter(
+        workspace__in=list(workspaces),
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+    )
+
+
+_QUESTION_AGGREGATES = {
+    "questions": Count("id"),
+    "people": Count("asked_by", distinct=True),
+    "answered": Count("id", filter=~Q(mode=AnswerMode.NO_ANSWER)),
+    "not_in_documents": Count("id", filter=Q(mode=AnswerMode.NO_ANSWER)),
+    "latency_p50_ms": Percentile("latency_ms", 0.5),
+    "latency_p95_ms": Percentile("latency_ms", 0.95),
+    "prompt_tokens": Coalesce(Sum("prompt_tokens"), 0),
+    "completion_tokens": Coalesce(Sum("completion_tokens"), 0),
+    "cost_usd": Coalesce(Sum("cost_usd", output_field=FloatField()), 0.0),
+}
+
+
+def _grouped(questions: QuerySet[Question], key, *, feedback_key: str) -> dict[object, Figures]:
+    """Two queries: the questions' figures by ``key``, and their feedback by the same
+    key (apart, so that a join with feedback cannot count a question twice)."""
+    # order_by(): the model's default ordering would join the GROUP BY.
+    rows = questions.order_by().annotate(_key=key).values("_key").annotate(**_QUESTION_AGGREGATES)
+    votes = {
+        row["_key"]: row
+        for row in Feedback.objects.filter(question__in=questions.values("pk"))
+        .order_by()
+        .annotate(_key=F(feedback_key) if isinstance(feedback_key, str) else feedback_key)
+        .values("_key")
+        .annotate(
+            # Not "helpful": an annotation may not shadow the field it filters on.
+            n_helpful=Count("id", filter=Q(helpful=True)),
+            n_unhelpful=Count("id", filter=Q(helpful=False)),
+        )
+    }
+    grouped = {}
+    for row in rows:
+        vote = votes.get(row["_key"], {})
+        grouped[row["_key"]] = Figures(
+            **{name: row[name] for name in _QUESTION_AGGREGATES},
+            helpful=vote.get("n_helpful", 0),
+            unhelpful=vote.get("n_unhelpful", 0),
+        )
+    return grouped
+
+
+def analytics_daily(*, workspaces: Iterable[Workspace], period: Period) -> list[Row]:
+    """One row per day of the period (zeros on a day without questions), keyed by the
+    ISO date in the period's time zone."""
+    questions = _questions(workspaces, period)
+    by_day = _grouped(
+        questions,
+        TruncDate("created_at", tzinfo=period.tz),
+        feedback_key=TruncDate("question__created_at", tzinfo=period.tz),
+    )
+    return [
+        Row(key=day.isoformat(), label=day.isoformat(), figures=by_day.get(day, Figures()))
+        for day in period.days
+    ]
+
+
+def analytics_by_channel(*, workspaces: Iterable[Workspace], period: Period) -> list[Row]:
+    """One row per channel questions came by (portal, API, ...), most used first."""
+    by_channel = _grouped(
+        _questions(workspaces, period), F("channel"), feedback_key="question__channel"
+    )
+    labels = dict(Channel.choices)
+    rows = [
+        Row(key=key or "unknown", label=labels.get(key, "Not recorded"), figures=figures)
+        for key, figures in by_channel.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.figures.questions, row.key))
+
+
+def analytics_by_workspace(*, workspaces: Iterable[Workspace], period: Period) -> list[Row]:
+    """One row per workspace of ``workspaces`` (zeros for one without questions)."""
+    workspaces = list(workspaces)
+    by_workspace = _grouped(
+        _questions(workspaces, period), F("workspace_id"), feedback_key="question__workspace_id"
+    )
+    rows = [
+        Row(key=w.slug, label=w.name, figures=by_workspace.get(w.pk, Figures())) for w in workspaces
+    ]
+    return sorted(rows, key=lambda row: (-row.figures.questions, row.label))
+
+
+def analytics_totals(*, workspaces: Iterable[Workspace], period: Period) -> Figures:
+    """The whole period's figures (people counted once however many days they asked)."""
+    grouped = _grouped(_questions(workspaces, period), Value(1), feedback_key=Value(1))
+    return next(iter(grouped.values()), Figures())

@@ -1,0 +1,17 @@
+"""The analytics pages (``/analytics/``); the API's routes are in ``api_urlpatterns``."""
+
+from django.urls import path
+
+from analytics import api, views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("", views.dashboard_view, name="dashboard"),
+    path("export/<slug:chart>.csv", views.export_view, name="export"),
+]
+
+# Included in the API's own list (``opaa/urls.py``), so their names are ``api:...``.
+api_urlpatterns = [
+    path("analytics/series", api.SeriesView.as_view(), name="analytics-series"),
+]
