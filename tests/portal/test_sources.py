@@ -33,7 +33,7 @@ def test_a_source_from_the_empty_page_to_a_failed_sync_and_its_deletion(sign_in,
     """Issue 16: the empty page said sources are added in the admin right under "Add a
     source"; a failed sync showed a full blue progress bar and raw ISO timestamps; "Delete
     source and its documents" was blue on red; a submit showed one problem at a time."""
-    page = sign_in(OWNER)
+    page = sign_in(OWNER, timezone_id="Europe/Berlin")
     _sources(page, portal)
     sources_card = page.locator("section.card").first
     text = sources_card.inner_text()
@@ -50,7 +50,20 @@ def test_a_source_from_the_empty_page_to_a_failed_sync_and_its_deletion(sign_in,
         page.wait_for_url(re.compile(r"kind=web"))
     page.fill("#name", "Policies share")
     page.fill("#paths", UNREACHABLE)
+    # Presets first, the cron expression is the advanced option; the next runs are shown
+    # in the reader's time (cron runs in UTC: 03:00 UTC is 04:00 in Berlin in winter).
+    how_often = page.get_by_label("How often")
+    assert how_often.input_value() == "0 * * * *"
+    assert page.locator("#schedule").is_hidden()
+    how_often.select_option(label="Every day at 03:00 UTC")
+    assert page.locator("#schedule").input_value() == "0 3 * * *"
+    runs = page.locator("[data-next-runs] time")
+    assert runs.count() == 3
+    assert all(re.search(r"\b0?4:00\b", text) for text in runs.all_inner_texts())
+    shoot(page, "source-new-schedule")
+    how_often.select_option(label="Custom (cron expression)")
     page.fill("#schedule", "every hour")
+    assert "Not a cron expression" in page.locator("[data-next-runs]").inner_text()
     page.get_by_role("button", name="Add source").click()
     summary = page.locator(".error-summary")
     summary.wait_for()
@@ -62,7 +75,9 @@ def test_a_source_from_the_empty_page_to_a_failed_sync_and_its_deletion(sign_in,
     assert page.locator("#name").input_value() == "Policies share"  # what was typed is kept
     shoot(page, "source-new-errors")
 
-    page.fill("#schedule", "0 * * * *")
+    assert page.locator("#schedule").is_visible()  # a schedule to correct stays open
+    assert page.locator("[data-next-runs]").inner_text() == ""  # said once, by the server
+    page.get_by_label("How often").select_option(label="Every hour")
     page.get_by_role("button", name="Add source").click()
     page.wait_for_url(re.compile(r"/sources/\?workspace="))
     row = page.locator("table.sources-table tr", has_text="Policies share")
