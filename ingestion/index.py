@@ -202,6 +202,11 @@ def _bm25_sql(readers: ReaderScope) -> str:
     statistics yet (a workspace just indexed, before autovacuum's ANALYZE) nests the
     document-frequency count inside the scan of the postings, and a question takes
     seconds instead of milliseconds (bench/RESULTS.md).
+
+    The readable postings of the question's words (``hits``) are found once and serve
+    both the document frequencies and the scores: each posting's chunk is looked up
+    once, not twice. The lookups and the collection's count read the covering index
+    ``chunk_workspace_bm25`` (ingestion migration 0011) instead of the chunk rows.
     """
     return f"""
     WITH languages AS (
@@ -220,27 +225,29 @@ def _bm25_sql(readers: ReaderScope) -> str:
           FROM ingestion_chunk AS c
          WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
     ),
-    df AS MATERIALIZED (
-        SELECT p.lexeme, count(*)::float AS df
+    hits AS MATERIALIZED (
+        SELECT p.chunk_id, p.lexeme, p.tf, c.lexeme_count
           FROM search_posting AS p
           JOIN query USING (lexeme)
-          JOIN ingestion_chunk AS c ON c.id = p.chunk_id
+          JOIN ingestion_chunk AS c
+            ON c.id = p.chunk_id AND c.workspace_id = p.workspace_id
          WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-      GROUP BY p.lexeme
+    ),
+    df AS MATERIALIZED (
+        SELECT hits.lexeme, count(*)::float AS df FROM hits GROUP BY hits.lexeme
     )
-    SELECT p.chunk_id,
+    SELECT hits.chunk_id,
            sum(
                ln(1 + (collection.n - df.df + 0.5) / (df.df + 0.5))
-             * p.tf * ({BM25_K1} + 1)
-             / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * c.lexeme_count / collection.avgdl))
+             * hits.tf * ({BM25_K1} + 1)
+             / (hits.tf + {BM25_K1}
+                * (1 - {BM25_B} + {BM25_B} * hits.lexeme_count / collection.avgdl))
            ) AS score
-      FROM search_posting AS p
+      FROM hits
       JOIN df USING (lexeme)
-      JOIN ingestion_chunk AS c ON c.id = p.chunk_id
      CROSS JOIN collection
-     WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-  GROUP BY p.chunk_id
-  ORDER BY score DESC, p.chunk_id
+  GROUP BY hits.chunk_id
+  ORDER BY score DESC, hits.chunk_id
      LIMIT %(limit)s
 """  # noqa: S608
 
@@ -264,13 +271,33 @@ def bm25_ranking(
         return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 
+# HNSW breadth per result asked for: with k = 50 the index is searched 400 deep. The
+# pgvector in use (0.6) filters the workspace and readers after the index scan, so the
+# breadth must leave k readable among the candidates. In a workspace holding half of
+# 100k chunks (bench/retrieval_scale.py) a breadth of 100 left fewer than 50 for 21-31
+# of 40 questions; 200 and 400 for none; issue 17 measured recall@10 of 0.975 at 300k
+# chunks with 400 (bench/RESULTS.md, docs/scaling.md).
+HNSW_EF_PER_RESULT = 8
+# pgvector's largest hnsw.ef_search; a starved search is retried once at this breadth.
+HNSW_EF_SEARCH_MAX = 1000
+
+
 def _vector_sql(readers: ReaderScope) -> str:
+    """The HNSW query. The index can only serve ``ORDER BY distance`` alone: with a
+    tie-break in the same ORDER BY (``, c.id``), Postgres sorts every readable chunk
+    instead (an exact scan, hundreds of ms at 100k chunks; bench/RESULTS.md). So the
+    index orders the inner query and the outer one breaks ties by id, which keeps equal
+    distances in a stable order."""
     return f"""
-    SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
-      FROM ingestion_chunk AS c
-     WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-  ORDER BY c.embedding <=> %(vector)s::vector, c.id
-     LIMIT %(limit)s
+    SELECT nearest.id, 1 - nearest.distance AS score
+      FROM (
+            SELECT c.id, c.embedding <=> %(vector)s::vector AS distance
+              FROM ingestion_chunk AS c
+             WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+          ORDER BY c.embedding <=> %(vector)s::vector
+             LIMIT %(limit)s
+           ) AS nearest
+  ORDER BY nearest.distance, nearest.id
 """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
 
 
@@ -291,20 +318,30 @@ def _vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
-def scope_size(workspace_ids: Sequence[int], *, readers: ReaderScope | None = None) -> int:
+def scope_size(
+    workspace_ids: Sequence[int],
+    *,
+    readers: ReaderScope | None = None,
+    at_most: int | None = None,
+) -> int:
     """How many chunks the workspaces hold; with ``readers``, how many of them it may read.
 
     Without ``readers`` the count is index-only (``chunk_workspace_length``); with them
-    each chunk's readers are read, which costs more on a large workspace.
+    each chunk's readers are read, which costs more on a large workspace. With
+    ``at_most`` counting stops there (the answer is then ``min(size, at_most)``), so
+    asking whether a large workspace is small costs no more than counting a small one.
     """
     with connection.cursor() as cursor:
         readable = f" AND {readers.sql('c')}" if readers is not None else ""
+        limited = " LIMIT %(at_most)s" if at_most is not None else ""
         sql = f"""
-            SELECT count(*) FROM ingestion_chunk AS c
-             WHERE c.workspace_id = ANY(%(workspaces)s){readable}
-        """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
+            SELECT count(*) FROM (
+                SELECT 1 FROM ingestion_chunk AS c
+                 WHERE c.workspace_id = ANY(%(workspaces)s){readable}{limited}
+            ) AS counted
+        """  # noqa: S608 - only fixed text is interpolated; inputs are bound parameters
         params = readers.params() if readers is not None else {}
-        cursor.execute(sql, {"workspaces": list(workspace_ids), **params})
+        cursor.execute(sql, {"workspaces": list(workspace_ids), "at_most": at_most, **params})
         return int(cursor.fetchone()[0])
 
 
@@ -316,15 +353,17 @@ def vector_ranking(
     limit: int,
     exact: bool | None = None,
 ) -> list[Ranked]:
-    """The nearest readable chunks of ``workspace_ids`` by cosine distance.
+    """The nearest readable chunks of ``workspace_ids`` by cosine distance, nearest
+    first (equal distances by chunk id).
 
     The pgvector in use filters HNSW results after the index scan, so a selective
     workspace or readers filter can leave fewer than ``limit`` results. Hence the
-    strategy: scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are searched
-    exactly (all distances computed: perfect recall, and cheap at that size); larger
-    ones go through HNSW, and if that returns fewer than ``limit`` results while more
-    chunks are readable, the search is redone exactly (so k readable results come
-    back whenever k exist). ``exact`` forces one way, without the fallback.
+    strategy (docs/scaling.md): scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are
+    searched exactly (all distances computed: perfect recall, and cheap at that size);
+    larger ones go through HNSW, ``HNSW_EF_PER_RESULT`` candidates deep per result
+    asked for (at least ``HNSW_EF_SEARCH``), once more at ``HNSW_EF_SEARCH_MAX`` if that
+    returns fewer than ``limit``, and exactly if that is still short (so k readable
+    results come back whenever k exist). ``exact`` forces one way, without the retries.
     """
     params = {
         "vector": _vector_literal(vector),
@@ -334,21 +373,24 @@ def vector_ranking(
     }
     fallback = exact is None
     if exact is None:
-        exact = scope_size(workspace_ids) <= settings.VECTOR_EXACT_MAX_CHUNKS
+        threshold = settings.VECTOR_EXACT_MAX_CHUNKS
+        exact = scope_size(workspace_ids, at_most=threshold + 1) <= threshold
     with transaction.atomic(), connection.cursor() as cursor:
         if not exact:
-            # set_config(..., true) is SET LOCAL: it ends with this transaction.
-            ef_search = max(settings.HNSW_EF_SEARCH, limit)
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-            cursor.execute(_vector_sql(readers), params)
-            rows = cursor.fetchall()
-            # Fewer than asked: either that is all the asker may read, or the filter
-            # starved the index scan; only the (costlier) readable count tells which.
-            if (
-                len(rows) >= limit
-                or not fallback
-                or len(rows) >= scope_size(workspace_ids, readers=readers)
-            ):
-                return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
+            ef_search = min(
+                max(settings.HNSW_EF_SEARCH, HNSW_EF_PER_RESULT * limit), HNSW_EF_SEARCH_MAX
+            )
+            breadths = [ef_search]
+            if fallback and ef_search < HNSW_EF_SEARCH_MAX:
+                breadths.append(HNSW_EF_SEARCH_MAX)
+            for breadth in breadths:
+                # set_config(..., true) is SET LOCAL: it ends with this transaction.
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(breadth)])
+                cursor.execute(_vector_sql(readers), params)
+                rows = cursor.fetchall()
+                if len(rows) >= limit or not fallback:
+                    return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
+            # Still short: the filters starved the index scan, or fewer than ``limit``
+            # chunks are readable at all; the exact query tells which, and returns them.
         cursor.execute(_vector_exact_sql(readers), params)
         return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
