@@ -25,6 +25,9 @@ CANDIDATES_PER_RANKER = 50
 # At most this many passages of one document in the results, so one long document
 # cannot crowd out every other source.
 MAX_PASSAGES_PER_DOCUMENT = 2
+# Ranked chunks loaded at a time per passage asked for; more only if too many were
+# unreadable or from documents already shown twice.
+PASSAGES_LOAD_PER_RESULT = 4
 
 
 def keyword_ranking(
@@ -54,34 +57,42 @@ def reciprocal_rank_fusion(
 def passages_load(ranked: Sequence[Ranked], *, readers: ReaderScope, k: int) -> list[Passage]:
     """The top ``k`` ranked chunks as passages, at most a few per document.
 
-    Loads only chunks ``readers`` may read (a second guard: the rankers already filter).
+    Loads only chunks ``readers`` may read (a second guard: the rankers already filter),
+    best first, a few times ``k`` at a time (the fused ranking holds up to a hundred),
+    and not their vectors and words, which a passage does not show: loading all of them
+    cost more than both rankings at 100k chunks (bench/retrieval_scale.py).
     """
-    chunks = (
-        Chunk.objects.select_related("document")
-        .filter(readers.q())
-        .in_bulk([r.chunk_id for r in ranked])
-    )
+    ranked = list(ranked)
+    window = max(PASSAGES_LOAD_PER_RESULT * k, 20)
     passages: list[Passage] = []
     per_document: dict[int, int] = {}
-    for item in ranked:
-        chunk = chunks.get(item.chunk_id)
-        if chunk is None:
-            continue
-        if per_document.get(chunk.document_id, 0) >= MAX_PASSAGES_PER_DOCUMENT:
-            continue
-        per_document[chunk.document_id] = per_document.get(chunk.document_id, 0) + 1
-        passages.append(
-            Passage(
-                chunk_id=chunk.pk,
-                document_id=chunk.document_id,
-                document_title=chunk.document.title,
-                heading_path=tuple(chunk.heading_path),
-                text=chunk.text,
-                score=item.score,
-            )
+    for start in range(0, len(ranked), window):
+        batch = ranked[start : start + window]
+        chunks = (
+            Chunk.objects.select_related("document")
+            .defer("embedding", "search_vector")
+            .filter(readers.q())
+            .in_bulk([r.chunk_id for r in batch])
         )
-        if len(passages) == k:
-            break
+        for item in batch:
+            chunk = chunks.get(item.chunk_id)
+            if chunk is None:
+                continue
+            if per_document.get(chunk.document_id, 0) >= MAX_PASSAGES_PER_DOCUMENT:
+                continue
+            per_document[chunk.document_id] = per_document.get(chunk.document_id, 0) + 1
+            passages.append(
+                Passage(
+                    chunk_id=chunk.pk,
+                    document_id=chunk.document_id,
+                    document_title=chunk.document.title,
+                    heading_path=tuple(chunk.heading_path),
+                    text=chunk.text,
+                    score=item.score,
+                )
+            )
+            if len(passages) == k:
+                return passages
     return passages
 
 
