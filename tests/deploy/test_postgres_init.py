@@ -178,7 +178,7 @@ def test_owner_script_creates_a_schema_owner_that_is_no_superuser(server):
         db.execute("CREATE POLICY nobody ON org_acme.chunk USING (false)")
         db.execute("GRANT USAGE ON SCHEMA org_acme TO opaa_app")
         db.execute("GRANT SELECT ON org_acme.chunk TO opaa_app")
-        # opaa/backup.py's _reads_every_row, and what it protects: every row is read.
+        # opaa/backup/database.py's _reads_every_row, and what it protects: every row is read.
         assert db.execute(
             "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
         ).fetchone() == (True,)
