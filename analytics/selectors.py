@@ -9,13 +9,28 @@ counts. Rates are None where there is nothing to divide by.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 
-from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from analytics.period import Period
+from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus
 from search.models import AnswerMode, Channel, Feedback, Question
 from workspaces.models import Workspace
 
@@ -187,3 +202,158 @@ def analytics_totals(*, workspaces: Iterable[Workspace], period: Period) -> Figu
     """The whole period's figures (people counted once however many days they asked)."""
     grouped = _grouped(_questions(workspaces, period), Value(1), feedback_key=Value(1))
     return next(iter(grouped.values()), Figures())
+
+
+# --- documents that carry the load --------------------------------------------------
+
+# A document cited by at least this many questions in the period, whose content was last
+# indexed this long ago, is "stale": much relied on, long unchanged.
+STALE_DAYS = 180
+STALE_MIN_QUESTIONS = 3
+DOCUMENTS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class DocumentLoad:
+    id: int
+    title: str
+    workspace: str
+    questions: int  # questions whose answers cited it
+    last_cited: dt.datetime | None
+    indexed_at: dt.datetime | None
+
+
+def _cited_sql() -> str:
+    # Each citation of an answer names its document ("document_id"); a question citing a
+    # document twice counts once. Documents erased since are gone from the citations
+    # (search's erasure hook drops the answers that cite them).
+    return f"""
+        SELECT (c->>'document_id')::bigint AS document_id,
+               COUNT(DISTINCT q.id) AS questions,
+               MAX(q.created_at) AS last_cited
+        FROM {Question._meta.db_table} q
+        CROSS JOIN LATERAL jsonb_array_elements(q.citations) c
+        WHERE q.workspace_id = ANY(%(workspaces)s)
+          AND q.created_at >= %(start)s AND q.created_at < %(end)s
+          AND c ? 'document_id'
+        GROUP BY 1
+    """  # noqa: S608 - table names of our models; every value is a parameter
+
+
+def _documents(sql: str, params: dict) -> list[DocumentLoad]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [DocumentLoad(*row) for row in cursor.fetchall()]
+
+
+def _params(workspaces: Iterable[Workspace], period: Period, **more) -> dict:
+    return {
+        "workspaces": [w.pk for w in workspaces],
+        "start": period.start,
+        "end": period.end,
+        "limit": DOCUMENTS_SHOWN,
+        **more,
+    }
+
+
+_DOCUMENT_COLUMNS = "d.id, d.title, w.name"
+
+
+def _tables() -> dict[str, str]:
+    return {"document": Document._meta.db_table, "workspace": Workspace._meta.db_table}
+
+
+def documents_most_cited(*, workspaces: Iterable[Workspace], period: Period) -> list[DocumentLoad]:
+    """The documents the period's answers cited most (by questions), most first."""
+    t = _tables()
+    sql = f"""
+        WITH cited AS ({_cited_sql()})
+        SELECT {_DOCUMENT_COLUMNS}, cited.questions, cited.last_cited, d.indexed_at
+        FROM cited
+        JOIN {t["document"]} d ON d.id = cited.document_id
+        JOIN {t["workspace"]} w ON w.id = d.workspace_id
+        WHERE d.workspace_id = ANY(%(workspaces)s)
+        ORDER BY cited.questions DESC, d.id
+        LIMIT %(limit)s
+    """  # noqa: S608 - table names of our models; every value is a parameter
+    return _documents(sql, _params(workspaces, period))
+
+
+def documents_never_cited(
+    *, workspaces: Iterable[Workspace], period: Period
+) -> tuple[int, list[DocumentLoad]]:
+    """How many indexed documents no answer of the period cited, and the oldest of them."""
+    t = _tables()
+    base = f"""
+        WITH cited AS ({_cited_sql()})
+        SELECT {{columns}}
+        FROM {t["document"]} d
+        JOIN {t["workspace"]} w ON w.id = d.workspace_id
+        WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = %(indexed)s
+          AND NOT EXISTS (SELECT 1 FROM cited WHERE cited.document_id = d.id)
+    """  # noqa: S608 - table names of our models; every value is a parameter
+    params = _params(workspaces, period, indexed=DocumentStatus.INDEXED)
+    with connection.cursor() as cursor:
+        cursor.execute(base.format(columns="COUNT(*)"), params)
+        (count,) = cursor.fetchone()
+    rows = _documents(
+        base.format(columns=f"{_DOCUMENT_COLUMNS}, 0, NULL::timestamptz, d.indexed_at")
+        + " ORDER BY d.created_at, d.id LIMIT %(limit)s",
+        params,
+    )
+    return count, rows
+
+
+def documents_stale(
+    *, workspaces: Iterable[Workspace], period: Period, now: dt.datetime | None = None
+) -> list[DocumentLoad]:
+    """Documents cited by at least ``STALE_MIN_QUESTIONS`` questions of the period whose
+    content was last indexed more than ``STALE_DAYS`` ago (an unchanged file is not
+    indexed again by a sync, so ``indexed_at`` is when its content last changed)."""
+    t = _tables()
+    before = (now or timezone.now()) - dt.timedelta(days=STALE_DAYS)
+    sql = f"""
+        WITH cited AS ({_cited_sql()})
+        SELECT {_DOCUMENT_COLUMNS}, cited.questions, cited.last_cited, d.indexed_at
+        FROM cited
+        JOIN {t["document"]} d ON d.id = cited.document_id
+        JOIN {t["workspace"]} w ON w.id = d.workspace_id
+        WHERE d.workspace_id = ANY(%(workspaces)s)
+          AND cited.questions >= %(minimum)s
+          AND COALESCE(d.indexed_at, d.created_at) < %(before)s
+        ORDER BY cited.questions DESC, d.id
+        LIMIT %(limit)s
+    """  # noqa: S608 - table names of our models; every value is a parameter
+    return _documents(sql, _params(workspaces, period, minimum=STALE_MIN_QUESTIONS, before=before))
+
+
+@dataclass(frozen=True)
+class FailingSource:
+    id: int
+    name: str
+    workspace: str
+    consecutive_failures: int
+    last_error: str
+    last_failed_at: dt.datetime | None
+
+
+def sources_failing(*, workspaces: Iterable[Workspace]) -> list[FailingSource]:
+    """Sources whose last syncs failed, the most failures first, with the last error."""
+    last_failed = SyncRun.objects.filter(source=OuterRef("pk"), status=SyncStatus.FAILED).order_by(
+        "-finished_at", "-pk"
+    )
+    rows = (
+        Source.objects.filter(workspace__in=list(workspaces), consecutive_failures__gt=0)
+        .annotate(
+            last_error=Subquery(last_failed.values("error_message")[:1]),
+            last_failed_at=Subquery(last_failed.values("finished_at")[:1]),
+        )
+        .order_by("-consecutive_failures", "name", "pk")
+        .values_list(
+            "pk", "name", "workspace__name", "consecutive_failures", "last_error", "last_failed_at"
+        )
+    )
+    return [
+        FailingSource(pk, name, workspace, failures, error or "", at)
+        for pk, name, workspace, failures, error, at in rows
+    ]
