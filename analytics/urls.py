@@ -9,6 +9,10 @@ app_name = "analytics"
 urlpatterns = [
     path("", views.dashboard_view, name="dashboard"),
     path("export/<slug:chart>.csv", views.export_view, name="export"),
+    path("questions/", views.questions_view, name="questions"),
+    path("gaps/", views.gaps_view, name="gaps"),
+    path("gaps/resolve", views.gap_resolve_view, name="gap-resolve"),
+    path("documents/", views.documents_view, name="documents"),
 ]
 
 # Included in the API's own list (``opaa/urls.py``), so their names are ``api:...``.

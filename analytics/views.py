@@ -3,13 +3,17 @@ all; anyone else gets the product's 403 page (``workspace_view``)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
 from analytics import dashboard
 from analytics.exports import csv_response
+from analytics.groups import knowledge_gaps, top_questions
 from analytics.period import PRESETS, Period, period_parse
 from analytics.scope import AnalyticsScope, analytics_scope, workspaces_administered
 from analytics.selectors import (
@@ -17,7 +21,12 @@ from analytics.selectors import (
     analytics_by_workspace,
     analytics_daily,
     analytics_totals,
+    documents_most_cited,
+    documents_never_cited,
+    documents_stale,
+    sources_failing,
 )
+from analytics.services import gap_resolve
 from workspaces.models import Role
 from workspaces.portal import workspace_view
 
@@ -96,3 +105,56 @@ def export_view(request, chart: str):
         raise Http404("No such chart.")
     name = "all" if scope.all_workspaces else request.workspace.slug
     return csv_response(table, filename=f"opaa-{chart}-{name}-{period.first}-{period.last}.csv")
+
+
+@workspace_view(Role.ADMIN)
+def questions_view(request):
+    """The period's questions grouped by meaning, most asked first."""
+    scope, period, context = _context(request)
+    context["grouping"] = top_questions(scope=scope, period=period)
+    return render(request, "analytics/questions.html", context)
+
+
+@workspace_view(Role.ADMIN)
+def gaps_view(request):
+    """What OPAA could not answer well, grouped and ranked; admins mark a gap resolved."""
+    scope, period, context = _context(request)
+    context["grouping"] = knowledge_gaps(scope=scope, period=period)
+    return render(request, "analytics/gaps.html", context)
+
+
+@require_POST
+@workspace_view(Role.ADMIN)
+def gap_resolve_view(request):
+    """Mark the gap of the posted questions (of this workspace) resolved."""
+    ids = [int(v) for v in request.POST.get("questions", "").split(",") if v.strip().isdigit()]
+    try:
+        gap_resolve(
+            workspace=request.workspace,
+            question_ids=ids,
+            user=request.user,
+            note=request.POST.get("note", ""),
+        )
+        messages.success(request, "Marked resolved. Questions asked again will show if it is.")
+    except ValueError as error:
+        messages.error(request, str(error))
+    back = request.POST.get("query", "")
+    query = (
+        back if back.startswith("workspace=") else urlencode({"workspace": request.workspace.slug})
+    )
+    return redirect(f"{reverse('analytics:gaps')}?{query}")
+
+
+@workspace_view(Role.ADMIN)
+def documents_view(request):
+    """The documents answers rest on, those never cited, stale ones, failing sources."""
+    scope, period, context = _context(request)
+    never_count, never = documents_never_cited(workspaces=scope.workspaces, period=period)
+    context.update(
+        most_cited=documents_most_cited(workspaces=scope.workspaces, period=period),
+        never_count=never_count,
+        never=never,
+        stale=documents_stale(workspaces=scope.workspaces, period=period),
+        failing=sources_failing(workspaces=scope.workspaces),
+    )
+    return render(request, "analytics/documents.html", context)

@@ -369,6 +369,16 @@ ROUTES: list[Route] = [
     # --- analytics (workspace admins; owners for every workspace) ---------------------
     Route("analytics:dashboard", "get", ADMIN, WORKSPACE, lists=True),
     Route("analytics:export", "get", ADMIN, WORKSPACE, kwargs=lambda o: {"chart": "questions"}),
+    Route("analytics:questions", "get", ADMIN, WORKSPACE, lists=True),
+    Route("analytics:gaps", "get", ADMIN, WORKSPACE, lists=True),
+    Route(
+        "analytics:gap-resolve",
+        "post",
+        ADMIN,
+        WORKSPACE,
+        data=lambda o: {"questions": str(o.question), "note": "added"},
+    ),
+    Route("analytics:documents", "get", ADMIN, WORKSPACE, lists=True),
     Route("api:analytics-series", "get", ADMIN, WORKSPACE, data=_general, lists=True),
 ]
 

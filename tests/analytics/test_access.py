@@ -141,3 +141,43 @@ def test_api_series_of_every_workspace_for_the_owner(history, world, make_token)
         "general": 5,
         "sales": 1,
     }
+
+
+def test_the_other_pages_for_the_admin_and_not_for_the_viewer(history, world):
+    ana = portal_client(world.acme, "ana@acme.example")
+    vera = portal_client(world.acme, "vera@acme.example")
+    for page in ("/analytics/questions/", "/analytics/gaps/", "/analytics/documents/"):
+        response = ana.get(page, {"workspace": "general", **PERIOD})
+        assert response.status_code == 200, page
+        assert vera.get(page, {"workspace": "general"}).status_code == 403, page
+    gaps = ana.get("/analytics/gaps/", {"workspace": "general", **PERIOD}).content.decode()
+    # q2 and q5: "not in the documents"; the seeded questions have low confidence.
+    assert "Mark resolved" in gaps
+    assert history.questions["q2"].text in gaps
+
+
+def test_marking_a_gap_resolved(history, world):
+    from analytics.models import GapResolution
+    from analytics.services import question_vectors_ensure
+
+    q2 = history.questions["q2"]
+    question_vectors_ensure(
+        questions=[{"pk": q2.pk, "workspace_id": q2.workspace_id, "text": q2.text}]
+    )
+    ana = portal_client(world.acme, "ana@acme.example")
+    response = ana.post(
+        "/analytics/gaps/resolve?workspace=general",
+        {"questions": str(q2.pk), "note": "added the guide"},
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/analytics/gaps/?workspace=general")
+    resolution = GapResolution.objects.get()
+    assert (resolution.note, resolution.questions, resolution.workspace.slug) == (
+        "added the guide",
+        1,
+        "general",
+    )
+    # Sales' question named at General's address is not General's: nothing resolved.
+    sales = history.questions["sales"]
+    ana.post("/analytics/gaps/resolve?workspace=general", {"questions": str(sales.pk)})
+    assert GapResolution.objects.count() == 1
