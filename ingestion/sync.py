@@ -315,7 +315,7 @@ def _item_fetch_admitted(item: Item, known: Known | None) -> bytes | str:
         # The plan's documents, storage and file size (the item fails alone when reached).
         quotas.document_admit(size=len(data), new_document=known is None)
     except quotas.QuotaExceeded as exc:
-        return exc.payload["detail"]
+        return exc.message
     except (UploadRejected, ItemError) as exc:
         return exc.messages[0] if isinstance(exc, UploadRejected) else exc.reason
     return data

@@ -33,7 +33,8 @@ from workspaces.readers import reader_scope
 logger = logging.getLogger(__name__)
 
 
-class UploadRejected(ApplicationError, ValidationError):
+# Both bases type ``message`` (a str here, as ValidationError sets it for one message).
+class UploadRejected(ApplicationError, ValidationError):  # type: ignore[misc]
     """An upload refused before anything was stored; ``status_code`` is the HTTP answer.
 
     An ``ApplicationError`` (answered as ``{"detail": message}`` with its status where
