@@ -50,6 +50,7 @@ class Chart:
     series_names: list[str]
     bars: list[list[Bar]]  # per series (bar charts)
     lines: list[list[str]]  # per series: "x,y x,y" runs, broken where a value is missing
+    points: list[list[Bar]]  # per series (line charts): a dot per value, with its tooltip
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     empty: bool
@@ -70,7 +71,10 @@ def _format(value: float, unit: str) -> str:
     if unit == "%":
         return f"{value * 100:.0f}%"
     if unit == "$":
-        return f"${value:.2f}" if value < 100 else f"${value:.0f}"
+        if value == 0:
+            return "$0"
+        # Cents hide a day's cost of small models: small amounts keep 2 significant digits.
+        return f"${value:.2f}" if value >= 1 else f"${value:.2g}"
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
@@ -100,6 +104,7 @@ def chart_build(
 
     bars: list[list[Bar]] = []
     lines: list[list[str]] = []
+    points: list[list[Bar]] = []
     for index, one in enumerate(series):
         if kind == "bar":
             slot = band * 0.8 / len(series)
@@ -127,6 +132,20 @@ def chart_build(
             if run:
                 runs.append(run)
             lines.append([" ".join(r) for r in runs])
+            # Dots: a day alone between two days without a value is still seen.
+            points.append(
+                [
+                    Bar(
+                        x=round(LEFT + (i + 0.5) * band, 2),
+                        y=round(y_of(v), 2),
+                        width=0,
+                        height=0,
+                        label=f"{labels[i]}: {_format(v, unit)}",
+                    )
+                    for i, v in enumerate(one.values)
+                    if v is not None
+                ]
+            )
     y_ticks = [Tick(round(y_of(top * f), 2), _format(top * f, unit)) for f in (0, 0.5, 1)]
     picks = sorted({0, (count - 1) // 2, count - 1}) if labels else []
     x_ticks = [Tick(round(LEFT + (i + 0.5) * band, 2), labels[i][5:]) for i in picks]
@@ -142,6 +161,7 @@ def chart_build(
         series_names=[s.name for s in series],
         bars=bars,
         lines=lines,
+        points=points,
         y_ticks=y_ticks,
         x_ticks=x_ticks,
         empty=not values,

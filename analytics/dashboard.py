@@ -37,7 +37,7 @@ CHARTS: tuple[ChartSpec, ...] = (
     ),
     ChartSpec(
         "feedback",
-        "Feedback: 👍 and 👎 rates",
+        "Feedback: helpful and unhelpful rates",
         "line",
         "%",
         (("Helpful", lambda f: f.helpful_rate), ("Unhelpful", lambda f: f.unhelpful_rate)),

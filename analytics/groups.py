@@ -126,7 +126,9 @@ def _grouped(
     for cluster in clusters_of([vectors[r["pk"]] for r in rows]):
         members = [rows[i] for i in cluster.members]
         representative = rows[cluster.medoid]
-        examples = [r["text"] for r in members if r is not representative][: EXAMPLES - 1]
+        # Other wordings of the question: each once, never the representative's own.
+        examples = list(dict.fromkeys(r["text"] for r in members))
+        examples = [t for t in examples if t != representative["text"]][: EXAMPLES - 1]
         group = QuestionGroup(
             question_ids=[r["pk"] for r in members],
             questions=len(members),
