@@ -258,3 +258,21 @@ _CONTRAST_JS = """() => {
 def contrast_failures(page) -> list[str]:
     """The visible text of ``page`` below WCAG AA contrast (empty when all is readable)."""
     return page.evaluate(_CONTRAST_JS)
+
+
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+
+
+def axe_violations(page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """axe-core's violations of ``page`` at the given impacts, one line each."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+        for v in results
+        if v["impact"] in impacts
+    ]
