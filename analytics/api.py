@@ -1,31 +1,36 @@
-"""The analytics API (scope ``analytics:read``): the dashboard's series as JSON.
+"""The analytics API (scope ``analytics:read``): what the analytics pages show, as JSON.
 
 A workspace admin reads their workspace's figures; an owner may also ask for every
-workspace at once (``scope=all``). Question text is never part of these series.
+workspace at once (``scope=all``). Question text appears only in the groups of
+questions, and only when the organization keeps it (``AUDIT_RECORD_QUESTION_TEXT``).
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.scopes import Scope
-from analytics.period import period_parse
-from analytics.scope import analytics_scope
+from analytics.groups import QuestionGroup, knowledge_gaps, top_questions
+from analytics.period import Period, period_parse
+from analytics.scope import AnalyticsScope, analytics_scope
 from analytics.selectors import (
     Figures,
     analytics_by_channel,
     analytics_by_workspace,
     analytics_daily,
     analytics_totals,
+    documents_most_cited,
+    documents_never_cited,
+    documents_stale,
+    sources_failing,
 )
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.models import Role
 
 
-class FiguresOutput(serializers.Serializer):
+class AnalyticsFiguresOutput(serializers.Serializer):
     questions = serializers.IntegerField()
     people = serializers.IntegerField(help_text="Distinct people who asked.")
     answered = serializers.IntegerField()
@@ -44,31 +49,31 @@ class FiguresOutput(serializers.Serializer):
     cost_usd = serializers.FloatField()
 
 
-class DayOutput(FiguresOutput):
+class AnalyticsDayOutput(AnalyticsFiguresOutput):
     day = serializers.DateField(help_text="The day, in the period's time zone.")
 
 
-class ChannelOutput(FiguresOutput):
+class AnalyticsChannelOutput(AnalyticsFiguresOutput):
     channel = serializers.CharField(help_text='portal, api, chat, mcp or "unknown".')
 
 
-class WorkspaceFiguresOutput(FiguresOutput):
+class AnalyticsWorkspaceFiguresOutput(AnalyticsFiguresOutput):
     workspace = serializers.CharField(help_text="The workspace's slug.")
 
 
-class PeriodOutput(serializers.Serializer):
+class AnalyticsPeriodOutput(serializers.Serializer):
     first = serializers.DateField()
     last = serializers.DateField()
     tz = serializers.CharField()
 
 
-class SeriesOutput(serializers.Serializer):
+class AnalyticsSeriesOutput(serializers.Serializer):
     workspace = serializers.CharField(allow_null=True, help_text="Null with scope=all.")
-    period = PeriodOutput()
-    totals = FiguresOutput()
-    days = DayOutput(many=True)
-    channels = ChannelOutput(many=True)
-    workspaces = WorkspaceFiguresOutput(many=True, help_text="Only with scope=all.")
+    period = AnalyticsPeriodOutput()
+    totals = AnalyticsFiguresOutput()
+    days = AnalyticsDayOutput(many=True)
+    channels = AnalyticsChannelOutput(many=True)
+    workspaces = AnalyticsWorkspaceFiguresOutput(many=True, help_text="Only with scope=all.")
 
 
 PERIOD_PARAMETERS = [
@@ -84,23 +89,28 @@ def _figures(figures: Figures, **key) -> dict:
     return {**key, **figures.as_dict()}
 
 
-class SeriesView(WorkspaceAPIView):
-    """Questions, people, answer and feedback rates, latency, tokens and cost per day."""
+class AnalyticsView(WorkspaceAPIView):
+    """Base of the analytics reads: admin role, ``analytics:read``, a period and a scope."""
 
     required_roles = {"GET": Role.ADMIN}
     required_scopes = {"GET": Scope.ANALYTICS_READ}
 
-    @extend_schema(parameters=PERIOD_PARAMETERS, responses=SeriesOutput)
-    def get(self, request):
-        try:
-            period = period_parse(request.query_params)
-        except ValidationError as invalid:
-            return Response(invalid.message_dict, status=400)
+    def scope_and_period(self, request) -> tuple[AnalyticsScope, Period]:
+        period = period_parse(request.query_params)  # ValidationError: 400
         scope = analytics_scope(
             user=request.user,
             workspace=self.workspace,
             every=request.query_params.get("scope") == "all",
         )
+        return scope, period
+
+
+class SeriesView(AnalyticsView):
+    """Questions, people, answer and feedback rates, latency, tokens and cost per day."""
+
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses=AnalyticsSeriesOutput)
+    def get(self, request):
+        scope, period = self.scope_and_period(request)
         workspaces = scope.workspaces
         body = {
             "workspace": None if scope.all_workspaces else self.workspace.slug,
@@ -123,4 +133,136 @@ class SeriesView(WorkspaceAPIView):
                 else []
             ),
         }
-        return Response(SeriesOutput(body).data)
+        return Response(AnalyticsSeriesOutput(body).data)
+
+
+class AnalyticsGroupOutput(serializers.Serializer):
+    questions = serializers.IntegerField()
+    people = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    answered_rate = serializers.FloatField()
+    helpful = serializers.IntegerField()
+    unhelpful = serializers.IntegerField()
+    representative = serializers.CharField(
+        allow_null=True, help_text="Null when the organization does not keep question text."
+    )
+    examples = serializers.ListField(child=serializers.CharField())
+    first_asked = serializers.DateTimeField()
+    last_asked = serializers.DateTimeField()
+
+
+class AnalyticsPassageOutput(serializers.Serializer):
+    document_id = serializers.IntegerField(allow_null=True)
+    document_title = serializers.CharField()
+    text = serializers.CharField()
+    times = serializers.IntegerField(help_text="How many of the group's answers cited it.")
+
+
+class AnalyticsGapOutput(AnalyticsGroupOutput):
+    status = serializers.ChoiceField(choices=["open", "resolved", "reopened"])
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    weak_since_resolved = serializers.IntegerField()
+    passages = AnalyticsPassageOutput(many=True)
+
+
+class AnalyticsGroupsOutput(serializers.Serializer):
+    grouped = serializers.IntegerField(help_text="Questions grouped.")
+    truncated = serializers.BooleanField(help_text="Only the most recent were grouped.")
+    groups = AnalyticsGroupOutput(many=True)
+
+
+class AnalyticsGapsOutput(AnalyticsGroupsOutput):
+    groups = AnalyticsGapOutput(many=True)
+
+
+def _group(group: QuestionGroup) -> dict:
+    return {
+        "questions": group.questions,
+        "people": group.people,
+        "answered": group.answered,
+        "answered_rate": group.answered_rate,
+        "helpful": group.helpful,
+        "unhelpful": group.unhelpful,
+        "representative": group.representative,
+        "examples": group.examples,
+        "first_asked": group.first_asked,
+        "last_asked": group.last_asked,
+        "status": group.status,
+        "resolved_at": group.resolution.resolved_at if group.resolution else None,
+        "weak_since_resolved": group.weak_since_resolved,
+        "passages": group.passages,
+    }
+
+
+class TopQuestionsView(AnalyticsView):
+    """The period's questions grouped by meaning, most asked first."""
+
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses=AnalyticsGroupsOutput)
+    def get(self, request):
+        scope, period = self.scope_and_period(request)
+        grouping = top_questions(scope=scope, period=period)
+        body = {
+            "grouped": grouping.grouped,
+            "truncated": grouping.truncated,
+            "groups": [_group(g) for g in grouping.groups],
+        }
+        return Response(AnalyticsGroupsOutput(body).data)
+
+
+class GapsView(AnalyticsView):
+    """Knowledge gaps: the period's weak questions grouped, ranked by people."""
+
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses=AnalyticsGapsOutput)
+    def get(self, request):
+        scope, period = self.scope_and_period(request)
+        grouping = knowledge_gaps(scope=scope, period=period)
+        body = {
+            "grouped": grouping.grouped,
+            "truncated": grouping.truncated,
+            "groups": [_group(g) for g in grouping.groups],
+        }
+        return Response(AnalyticsGapsOutput(body).data)
+
+
+class AnalyticsDocumentLoadOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    workspace = serializers.CharField(help_text="The workspace's name.")
+    questions = serializers.IntegerField(help_text="Questions of the period citing it.")
+    last_cited = serializers.DateTimeField(allow_null=True)
+    indexed_at = serializers.DateTimeField(allow_null=True)
+
+
+class AnalyticsFailingSourceOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    workspace = serializers.CharField()
+    consecutive_failures = serializers.IntegerField()
+    last_error = serializers.CharField()
+    last_failed_at = serializers.DateTimeField(allow_null=True)
+
+
+class AnalyticsDocumentsOutput(serializers.Serializer):
+    most_cited = AnalyticsDocumentLoadOutput(many=True)
+    stale = AnalyticsDocumentLoadOutput(many=True)
+    never_cited_count = serializers.IntegerField()
+    never_cited = AnalyticsDocumentLoadOutput(many=True, help_text="The oldest of them.")
+    failing_sources = AnalyticsFailingSourceOutput(many=True)
+
+
+class DocumentsView(AnalyticsView):
+    """Documents that carry the load: most cited, stale, never cited; failing sources."""
+
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses=AnalyticsDocumentsOutput)
+    def get(self, request):
+        scope, period = self.scope_and_period(request)
+        workspaces = scope.workspaces
+        count, never = documents_never_cited(workspaces=workspaces, period=period)
+        body = {
+            "most_cited": documents_most_cited(workspaces=workspaces, period=period),
+            "stale": documents_stale(workspaces=workspaces, period=period),
+            "never_cited_count": count,
+            "never_cited": never,
+            "failing_sources": sources_failing(workspaces=workspaces),
+        }
+        return Response(AnalyticsDocumentsOutput(body).data)

@@ -18,4 +18,7 @@ urlpatterns = [
 # Included in the API's own list (``opaa/urls.py``), so their names are ``api:...``.
 api_urlpatterns = [
     path("analytics/series", api.SeriesView.as_view(), name="analytics-series"),
+    path("analytics/questions", api.TopQuestionsView.as_view(), name="analytics-questions"),
+    path("analytics/gaps", api.GapsView.as_view(), name="analytics-gaps"),
+    path("analytics/documents", api.DocumentsView.as_view(), name="analytics-documents"),
 ]

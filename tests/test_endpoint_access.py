@@ -380,6 +380,9 @@ ROUTES: list[Route] = [
     ),
     Route("analytics:documents", "get", ADMIN, WORKSPACE, lists=True),
     Route("api:analytics-series", "get", ADMIN, WORKSPACE, data=_general, lists=True),
+    Route("api:analytics-questions", "get", ADMIN, WORKSPACE, data=_general, lists=True),
+    Route("api:analytics-gaps", "get", ADMIN, WORKSPACE, data=_general, lists=True),
+    Route("api:analytics-documents", "get", ADMIN, WORKSPACE, data=_general, lists=True),
 ]
 
 

@@ -181,3 +181,26 @@ def test_marking_a_gap_resolved(history, world):
     sales = history.questions["sales"]
     ana.post("/analytics/gaps/resolve?workspace=general", {"questions": str(sales.pk)})
     assert GapResolution.objects.count() == 1
+
+
+def test_api_groups_and_documents(history, world, make_token, settings):
+    secret = make_token(world.acme, "ana@acme.example", scopes=[Scope.ANALYTICS_READ])
+    client = token_client(world.acme, secret)
+    query = {"workspace": "general", **PERIOD}
+    questions = client.get("/api/v1/analytics/questions", query)
+    assert questions.status_code == 200, questions.content
+    assert questions.json()["grouped"] == 5
+    gaps = client.get("/api/v1/analytics/gaps", query).json()
+    shown = {t for g in gaps["groups"] for t in [g["representative"], *g["examples"]]}
+    assert history.questions["q2"].text in shown
+    assert all(g["status"] == "open" for g in gaps["groups"])
+    documents = client.get("/api/v1/analytics/documents", query).json()
+    assert documents["most_cited"] == []
+    assert documents["failing_sources"] == []
+    # An organization that does not keep question text: none in the groups.
+    settings.AUDIT_RECORD_QUESTION_TEXT = False
+    hidden = client.get("/api/v1/analytics/questions", query).json()
+    assert all(g["representative"] is None and g["examples"] == [] for g in hidden["groups"])
+    for path in ("questions", "gaps", "documents"):
+        refused = client.get(f"/api/v1/analytics/{path}", {"workspace": "general", "days": "5"})
+        assert refused.status_code == 400
