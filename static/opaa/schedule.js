@@ -4,6 +4,14 @@
 // JavaScript the cron field is shown alone, as before.
 (function () {
   "use strict";
+  // form_check.js refuses only what cannot be cron at all (five fields of cron's
+  // characters); names (mon, jan) and the server's other forms are left to the server.
+  window.opaaCron = {
+    plausible: function (text) {
+      const parts = text.trim().split(/\s+/);
+      return parts.length === 5 && parts.every(function (p) { return /^[\w*,\/\-?#]+$/.test(p); });
+    },
+  };
   const input = document.querySelector("input[data-cron]");
   const preset = document.querySelector("select[data-schedule-preset]");
   const advanced = document.querySelector("[data-cron-field]");
@@ -89,6 +97,11 @@
     output.textContent = "";
     output.classList.toggle("error", !cron);
     if (!cron && input.value === refused) return;
+    if (!cron && window.opaaCron.plausible(input.value)) {
+      output.classList.remove("error");
+      output.textContent = "The next runs are shown once the schedule is saved.";
+      return;
+    }
     if (!cron) {
       output.textContent = "Not a cron expression: five fields, minute hour day month weekday " +
         "(e.g. 0 * * * * for hourly).";

@@ -48,8 +48,6 @@ def test_a_source_from_the_empty_page_to_a_failed_sync_and_its_deletion(sign_in,
     if kinds.get_by_role("link", name="Web directory").count():
         kinds.get_by_role("link", name="Web directory").click()
         page.wait_for_url(re.compile(r"kind=web"))
-    page.fill("#name", "Policies share")
-    page.fill("#paths", UNREACHABLE)
     # Presets first, the cron expression is the advanced option; the next runs are shown
     # in the reader's time (cron runs in UTC: 03:00 UTC is 04:00 in Berlin in winter).
     how_often = page.get_by_label("How often")
@@ -61,6 +59,11 @@ def test_a_source_from_the_empty_page_to_a_failed_sync_and_its_deletion(sign_in,
     assert runs.count() == 3
     assert all(re.search(r"\b0?4:00\b", text) for text in runs.all_inner_texts())
     shoot(page, "source-new-schedule")
+
+    # Every problem of a submit at once: no name, no http(s) address, no cron schedule.
+    posts = []
+    page.on("request", lambda request: posts.append(request) if request.method == "POST" else 0)
+    page.fill("#paths", "files.example.com/policies/")
     how_often.select_option(label="Custom (cron expression)")
     page.fill("#schedule", "every hour")
     assert "Not a cron expression" in page.locator("[data-next-runs]").inner_text()
@@ -68,8 +71,22 @@ def test_a_source_from_the_empty_page_to_a_failed_sync_and_its_deletion(sign_in,
     summary = page.locator(".error-summary")
     summary.wait_for()
     assert summary.get_attribute("role") == "alert"
+    assert summary.locator("li").count() == 3, summary.inner_text()
+    for field in ("name", "paths", "schedule"):
+        # Each problem leads to its field, which is marked invalid.
+        assert summary.locator(f"a[href='#{field}']").count() == 1, field
+        assert page.locator(f"#{field}").get_attribute("aria-invalid") == "true", field
+    assert posts == []  # nothing was sent
+    shoot(page, "source-new-problems")
+
+    # What only the server can judge comes back from it, the same way.
+    page.fill("#name", "Policies share")
+    page.fill("#paths", UNREACHABLE)
+    page.fill("#schedule", "99 * * * *")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add source").click()
+    assert len(posts) == 1
     assert "cron" in summary.inner_text()
-    # Each problem leads to its field, which is marked invalid.
     assert summary.locator("a[href='#schedule']").count() == 1
     assert page.locator("#schedule").get_attribute("aria-invalid") == "true"
     assert page.locator("#name").input_value() == "Policies share"  # what was typed is kept
