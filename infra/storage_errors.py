@@ -10,7 +10,7 @@ are no outage (a missing key, refused credentials, a bug) pass through unchanged
 so every API view answers it the same way without handling it; for the portal,
 ``infra.unavailable.ServiceUnavailableMiddleware`` renders it (JSON for the page's
 scripts, a page for a browser). Nothing is half-stored when it is raised during an upload
-(``ingestion.services.upload_receive`` creates no row without its object).
+(``ingestion.uploads.upload_receive`` creates no row without its object).
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ from rest_framework.response import Response
 
 from accounts.audit import audit_context
 from accounts.scopes import Scope
-from ingestion import services
 from ingestion.document_events import document_opened
+from ingestion.erasure import document_delete
 from ingestion.models import Document
 from ingestion.readers import document_readers_set
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
+from ingestion.uploads import UploadOutcome, UploadRejected, upload_receive
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_schema import ERROR, QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
@@ -103,19 +104,19 @@ class DocumentListView(WorkspaceAPIView):
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            received = services.upload_receive(
+            received = upload_receive(
                 workspace=self.workspace,
                 user=request.user,
                 file=upload.validated_data["file"],
                 audit=audit_context(request),
             )
-        except services.UploadRejected as exc:
+        except UploadRejected as exc:
             return Response({"detail": exc.messages[0]}, status=exc.status_code)
         body = DocumentSerializer(received.document).data
-        if received.outcome == services.UploadOutcome.CREATED:
+        if received.outcome == UploadOutcome.CREATED:
             return Response(body, status=status.HTTP_201_CREATED)
         # A duplicate (nothing stored) or a new version of an existing document: 200.
-        outcome = services.UploadOutcome(received.outcome)
+        outcome = UploadOutcome(received.outcome)
         return Response({**body, "outcome": outcome.value, "detail": outcome.label})
 
 
@@ -230,5 +231,5 @@ class DocumentDetailView(WorkspaceAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        services.document_delete(document=self.get_object(pk=pk), audit=audit_context(request))
+        document_delete(document=self.get_object(pk=pk), audit=audit_context(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -153,7 +153,7 @@ class Chunk(models.Model):
             models.Index(name="chunk_workspace_length", fields=["workspace", "lexeme_count"]),
             # Serves ``readers && ARRAY[...]`` and ``readers = '{}'`` in retrieval.
             GinIndex(name="chunk_readers_gin", fields=["readers"]),
-            # The embedding cache's lookup (``ingestion.services.chunks_embed``).
+            # The embedding cache's lookup (``ingestion.indexing.chunks_embed``).
             models.Index(name="chunk_workspace_content", fields=["workspace", "content_sha256"]),
         ]
 

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record, audit_source
-from ingestion import services, sources
+from ingestion import sources
+from ingestion.enqueue import document_reindex
 from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
 from workspaces.access import object_for, workspace_for, workspaces_readable
 from workspaces.models import Role
@@ -224,7 +225,7 @@ def document_retry(request, pk: int):
     document = object_for(
         request.user, Document.objects.select_related("workspace"), pk=pk, role=Role.ADMIN
     )
-    services.document_reindex(document=document)
+    document_reindex(document=document)
     audit_record(
         action=AuditAction.DOCUMENT_REINDEX_REQUESTED,
         context=audit_context(request),

@@ -10,13 +10,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record
-from ingestion import services
+from ingestion import erasure
 from ingestion.document_events import document_opened
 from ingestion.models import DocumentStatus
 from ingestion.readers import document_readers_set
 from ingestion.selectors import document_for, documents_readable
 from ingestion.storage import OriginalMissing, original_read
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
+from ingestion.uploads import UploadOutcome
 from workspaces.access import role_in
 from workspaces.models import Role
 from workspaces.portal import workspace_view
@@ -63,7 +64,7 @@ def _upload(request):
             messages.error(request, f"{result.filename}: {result.detail}")
             continue
         label = result.detail
-        if result.outcome == services.UploadOutcome.DUPLICATE and result.document:
+        if result.outcome == UploadOutcome.DUPLICATE and result.document:
             label = f"{label} (see “{result.document.title}”)"
         messages.success(request, f"{result.filename}: {label[0].lower()}{label[1:]}")
     if len(files) > MAX_FILES_PER_BATCH:
@@ -164,6 +165,6 @@ def document_original(request, pk: int):
 def document_delete(request, pk: int):
     document = document_for(request.user, pk, role=Role.EDITOR)
     slug = document.workspace.slug
-    services.document_delete(document=document, audit=audit_context(request))
+    erasure.document_delete(document=document, audit=audit_context(request))
     messages.success(request, f"Deleted {document.title}.")
     return redirect(f"/documents/?workspace={slug}")

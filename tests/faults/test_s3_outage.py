@@ -145,7 +145,8 @@ def test_uploads_while_s3_is_down_answer_503_and_leave_no_row(
 def test_indexing_while_s3_is_down_fails_clearly_and_succeeds_after_recovery(
     s3, acme, alice_api, django_capture_on_commit_callbacks
 ):
-    from ingestion import services
+    from ingestion.enqueue import document_reindex
+    from ingestion.indexing import STORAGE_UNAVAILABLE_REASON
     from ingestion.tasks import index_document
     from opaa.celery import app
 
@@ -165,13 +166,13 @@ def test_indexing_while_s3_is_down_fails_clearly_and_succeeds_after_recovery(
     assert result.failed()
     document.refresh_from_db()
     assert document.status == DocumentStatus.FAILED  # not stuck in "processing"
-    assert document.error_message == services.STORAGE_UNAVAILABLE_REASON
+    assert document.error_message == STORAGE_UNAVAILABLE_REASON
     assert not document.chunks.exists()
 
     service.up()
     _consistent(bucket)  # the original was kept
     with django_capture_on_commit_callbacks(execute=True):
-        services.document_reindex(document=document)  # what the Retry button does
+        document_reindex(document=document)  # what the Retry button does
     document.refresh_from_db()
     assert document.status == DocumentStatus.INDEXED
     assert document.chunks.exists()

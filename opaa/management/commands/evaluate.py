@@ -50,7 +50,6 @@ def _positive_int(value: str) -> int:
 # the indexing); progress lines replace them.
 PER_DOCUMENT_LOGGERS = (
     "celery.app.trace",
-    "ingestion.services",
     "ingestion.uploads",
     "ingestion.indexing",
 )
