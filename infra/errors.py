@@ -65,6 +65,7 @@ def _wants_json(request) -> bool:
 
 def application_error_response(request, error: ApplicationError) -> HttpResponse:
     """The portal's answer to ``error``: JSON for the API and scripts, a page for a browser."""
+    response: HttpResponse
     if _wants_json(request):
         response = JsonResponse(error.body(), status=error.status_code)
     else:

@@ -157,6 +157,7 @@ def group_role_set(
         if previous == role:
             return current
         if role is None:
+            assert current is not None  # role None and no row was answered above
             current.delete()
             current = None
         elif current is None:
