@@ -59,3 +59,23 @@ class GapResolution(models.Model):
 
     def __str__(self) -> str:
         return f"gap resolved {self.resolved_at:%Y-%m-%d}"
+
+
+class GapDigestSubscription(models.Model):
+    """A workspace admin's opt-in to the weekly email of new knowledge gaps."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The portal's address as the admin saw it when subscribing: the email's links use it
+    # (a task has no request to learn the scheme, host and port from).
+    base_url = models.CharField(max_length=300)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_digest_per_admin")
+        ]
+
+    def __str__(self) -> str:
+        return f"gap digest of workspace {self.workspace_id} for user {self.user_id}"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("questions/", views.questions_view, name="questions"),
     path("gaps/", views.gaps_view, name="gaps"),
     path("gaps/resolve", views.gap_resolve_view, name="gap-resolve"),
+    path("gaps/digest", views.digest_view, name="digest"),
     path("documents/", views.documents_view, name="documents"),
 ]
 

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from analytics import dashboard
+from analytics.digest import digest_subscribe, digest_subscribed
 from analytics.exports import csv_response
 from analytics.groups import knowledge_gaps, top_questions
 from analytics.period import PRESETS, Period, period_parse
@@ -120,6 +121,7 @@ def gaps_view(request):
     """What OPAA could not answer well, grouped and ranked; admins mark a gap resolved."""
     scope, period, context = _context(request)
     context["grouping"] = knowledge_gaps(scope=scope, period=period)
+    context["subscribed"] = digest_subscribed(workspace=request.workspace, user=request.user)
     return render(request, "analytics/gaps.html", context)
 
 
@@ -143,6 +145,25 @@ def gap_resolve_view(request):
         back if back.startswith("workspace=") else urlencode({"workspace": request.workspace.slug})
     )
     return redirect(f"{reverse('analytics:gaps')}?{query}")
+
+
+@require_POST
+@workspace_view(Role.ADMIN)
+def digest_view(request):
+    """Turn the weekly email of new gaps on or off for the signed-in admin."""
+    on = request.POST.get("on") == "1"
+    digest_subscribe(
+        workspace=request.workspace,
+        user=request.user,
+        base_url=request.build_absolute_uri("/"),
+        on=on,
+    )
+    messages.success(
+        request, "You will get new gaps by email weekly." if on else "Weekly email turned off."
+    )
+    return redirect(
+        f"{reverse('analytics:gaps')}?{urlencode({'workspace': request.workspace.slug})}"
+    )
 
 
 @workspace_view(Role.ADMIN)

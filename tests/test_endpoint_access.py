@@ -378,6 +378,7 @@ ROUTES: list[Route] = [
         WORKSPACE,
         data=lambda o: {"questions": str(o.question), "note": "added"},
     ),
+    Route("analytics:digest", "post", ADMIN, WORKSPACE, data=lambda o: {"on": "1"}),
     Route("analytics:documents", "get", ADMIN, WORKSPACE, lists=True),
     Route("api:analytics-series", "get", ADMIN, WORKSPACE, data=_general, lists=True),
     Route("api:analytics-questions", "get", ADMIN, WORKSPACE, data=_general, lists=True),

@@ -1,0 +1,31 @@
+"""Celery tasks of analytics: thin wrappers around the services."""
+
+from django.db import InterfaceError, OperationalError
+from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+
+from analytics.digest import gaps_digest_send
+from infra.celery import app
+from workspaces.rls.tasks import OrganizationTask
+
+
+@app.task(
+    base=OrganizationTask,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def organization_gaps_digest() -> None:
+    """Email this organization's subscribed admins their new gaps. Running twice sends
+    nothing twice: each subscription records when it was last emailed."""
+    gaps_digest_send()
+
+
+@app.task
+def gaps_digest_all() -> None:
+    """Beat, weekly: one ``organization_gaps_digest`` per organization, each sent from
+    inside its schema (``OrganizationTask`` refuses to run without one)."""
+    organizations = get_tenant_model().objects.exclude(schema_name=get_public_schema_name())
+    for schema in organizations.values_list("schema_name", flat=True):
+        with schema_context(schema):
+            organization_gaps_digest.delay()
