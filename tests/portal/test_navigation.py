@@ -34,6 +34,9 @@ def test_the_worker_pages_come_first_and_the_admin_pages_are_one_menu(sign_in, p
     assert summary.get_attribute("aria-expanded") in (None, "true")  # <details> says so itself
     for name in ADMIN_PAGES:
         assert nav.get_by_role("link", name=name, exact=True).is_visible(), name
+    # Workspaces are managed in the Django admin only, and the link says so.
+    workspaces = nav.get_by_role("link", name=re.compile(r"^Workspaces"))
+    assert "Django admin" in workspaces.inner_text()
     shoot(page, "nav-admin-menu-open")
     # Escape closes the menu and leaves the focus on its button; so does a click elsewhere.
     page.keyboard.press("Escape")
