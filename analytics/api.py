@@ -168,6 +168,9 @@ class AnalyticsGapOutput(AnalyticsGroupOutput):
 class AnalyticsGroupsOutput(serializers.Serializer):
     grouped = serializers.IntegerField(help_text="Questions grouped.")
     truncated = serializers.BooleanField(help_text="Only the most recent were grouped.")
+    pending = serializers.IntegerField(
+        help_text="Questions left out until they are embedded in the background."
+    )
     groups = AnalyticsGroupOutput(many=True)
 
 
@@ -204,6 +207,7 @@ class TopQuestionsView(AnalyticsView):
         body = {
             "grouped": grouping.grouped,
             "truncated": grouping.truncated,
+            "pending": grouping.pending,
             "groups": [_group(g) for g in grouping.groups],
         }
         return Response(AnalyticsGroupsOutput(body).data)
@@ -219,6 +223,7 @@ class GapsView(AnalyticsView):
         body = {
             "grouped": grouping.grouped,
             "truncated": grouping.truncated,
+            "pending": grouping.pending,
             "groups": [_group(g) for g in grouping.groups],
         }
         return Response(AnalyticsGapsOutput(body).data)

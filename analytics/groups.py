@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from pgvector.django import CosineDistance
 
@@ -21,12 +22,17 @@ from analytics.models import GapResolution, QuestionVector
 from analytics.period import Period
 from analytics.scope import AnalyticsScope
 from analytics.services import embedder_current, question_vectors_ensure
+from infra.celery import app
 from search.confidence import confidence_label
 from search.models import AnswerMode, Feedback, Question
 
 # Clustering is quadratic in the number of questions: beyond this many in a period,
 # the most recent are grouped (the page says so).
 MAX_GROUPED = 2000
+# Questions a page embeds itself (about 5 s on a busy CPU); the rest are embedded by a
+# task, and the page groups what has a vector meanwhile (it says how many wait).
+INLINE_EMBED_MAX = 200
+VECTORS_FILL_TASK = "analytics.tasks.question_vectors_fill"
 EXAMPLES = 3
 PASSAGES = 3
 
@@ -66,6 +72,7 @@ class Grouping:
     groups: list[QuestionGroup]
     grouped: int  # questions grouped
     truncated: bool  # the period had more than MAX_GROUPED
+    pending: int = 0  # questions left out until the task has embedded them
 
 
 def _is_weak(row: dict) -> bool:
@@ -107,12 +114,10 @@ def _rows(scope: AnalyticsScope, period: Period) -> tuple[list[dict], bool]:
     return sorted(rows[:MAX_GROUPED], key=lambda r: r["pk"]), truncated
 
 
-def _grouped(
-    rows: list[dict], scope: AnalyticsScope, *, with_passages: bool
-) -> list[QuestionGroup]:
-    if not rows:
-        return []
-    vectors = question_vectors_ensure(
+def _vectors(rows: list[dict]) -> tuple[list[dict], dict[int, list[float]], int]:
+    """The rows that have a vector now, their vectors, and how many wait for the task
+    ``analytics.tasks.question_vectors_fill`` (sent once the transaction commits)."""
+    vectors, pending = question_vectors_ensure(
         questions=[
             {
                 "pk": r["pk"],
@@ -120,8 +125,20 @@ def _grouped(
                 "text": r["standalone_text"] or r["text"],
             }
             for r in rows
-        ]
+        ],
+        inline_max=INLINE_EMBED_MAX,
     )
+    if pending:
+        # Sent by name: analytics.tasks imports the digest, which imports this module.
+        transaction.on_commit(lambda: app.send_task(VECTORS_FILL_TASK, args=[pending]))
+    return [r for r in rows if r["pk"] in vectors], vectors, len(pending)
+
+
+def _grouped(
+    rows: list[dict], vectors: dict[int, list[float]], scope: AnalyticsScope, *, with_passages: bool
+) -> list[QuestionGroup]:
+    if not rows:
+        return []
     groups = []
     for cluster in clusters_of([vectors[r["pk"]] for r in rows]):
         members = [rows[i] for i in cluster.members]
@@ -173,9 +190,10 @@ def top_questions(*, scope: AnalyticsScope, period: Period) -> Grouping:
     """The period's questions grouped by meaning, most asked first (by people, then by
     questions)."""
     rows, truncated = _rows(scope, period)
-    groups = _grouped(rows, scope, with_passages=False)
+    rows, vectors, pending = _vectors(rows)
+    groups = _grouped(rows, vectors, scope, with_passages=False)
     groups.sort(key=lambda g: (-g.people, -g.questions, g.question_ids[0]))
-    return Grouping(groups, len(rows), truncated)
+    return Grouping(groups, len(rows), truncated, pending)
 
 
 def knowledge_gaps(*, scope: AnalyticsScope, period: Period) -> Grouping:
@@ -186,8 +204,8 @@ def knowledge_gaps(*, scope: AnalyticsScope, period: Period) -> Grouping:
     and counts the weak questions asked since: none, it is resolved; some, reopened.
     """
     rows, truncated = _rows(scope, period)
-    weak = [r for r in rows if _is_weak(r)]
-    groups = _grouped(weak, scope, with_passages=True)
+    weak, vectors, pending = _vectors([r for r in rows if _is_weak(r)])
+    groups = _grouped(weak, vectors, scope, with_passages=True)
     resolutions = list(
         GapResolution.objects.filter(
             workspace__in=scope.workspaces, embedder=embedder_current()
@@ -206,7 +224,7 @@ def knowledge_gaps(*, scope: AnalyticsScope, period: Period) -> Grouping:
                     by_id[pk]["created_at"] >= candidate.resolved_at for pk in group.question_ids
                 )
     groups.sort(key=lambda g: (g.status == "resolved", -g.people, -g.questions, g.question_ids[0]))
-    return Grouping(groups, len(weak), truncated)
+    return Grouping(groups, len(weak), truncated, pending)
 
 
 def resolution_reasked(*, resolution: GapResolution) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from accounts.models import User
 from analytics.clustering import normalized
 from analytics.models import GapResolution, QuestionVector
 from ingestion.embedding import embed_texts
+from search.models import Question
 from workspaces.models import Workspace
 
 
@@ -19,11 +20,15 @@ def embedder_current() -> str:
     return f"{settings.EMBEDDING_PROVIDER}:{settings.EMBEDDING_MODEL}"
 
 
-def question_vectors_ensure(*, questions: Sequence[dict]) -> dict[int, list[float]]:
+def question_vectors_ensure(
+    *, questions: Sequence[dict], inline_max: int | None = None
+) -> tuple[dict[int, list[float]], list[int]]:
     """The vectors of ``questions`` (dicts with ``pk``, ``workspace_id``, ``text``), by
-    question id: those stored for the current embedder are read, the others embedded
-    in one batch and stored. Idempotent: a second call embeds nothing; two at once may
-    both embed a question, and the second insert is ignored."""
+    question id, and the ids still without one. Stored vectors of the current embedder
+    are read; at most ``inline_max`` of the others (all with None) are embedded now, each
+    distinct text once, and stored; the rest are returned as pending (the caller queues
+    ``analytics.tasks.question_vectors_fill``). Idempotent: a second call embeds nothing;
+    two at once may both embed a question, and the second insert is ignored."""
     embedder = embedder_current()
     wanted = [q["pk"] for q in questions]
     vectors = {
@@ -33,25 +38,52 @@ def question_vectors_ensure(*, questions: Sequence[dict]) -> dict[int, list[floa
         ).values_list("question_id", "vector")
     }
     missing = [q for q in questions if q["pk"] not in vectors]
-    if missing:
-        computed = embed_texts([q["text"] for q in missing])
+    now = missing if inline_max is None else missing[:inline_max]
+    pending = [q["pk"] for q in missing[len(now) :]]
+    if now:
+        # People ask the same thing in the same words: each distinct text is embedded once.
+        texts = list(dict.fromkeys(q["text"] for q in now))
+        by_text = dict(zip(texts, embed_texts(texts), strict=True))
         with transaction.atomic():
             # A vector of the former embedder is replaced, not kept beside the new one.
-            QuestionVector.objects.filter(question_id__in=[q["pk"] for q in missing]).delete()
+            QuestionVector.objects.filter(question_id__in=[q["pk"] for q in now]).delete()
             QuestionVector.objects.bulk_create(
                 [
                     QuestionVector(
                         question_id=q["pk"],
                         workspace_id=q["workspace_id"],
-                        vector=vector,
+                        vector=by_text[q["text"]],
                         embedder=embedder,
                     )
-                    for q, vector in zip(missing, computed, strict=True)
+                    for q in now
                 ],
                 ignore_conflicts=True,
             )
-        vectors.update({q["pk"]: v for q, v in zip(missing, computed, strict=True)})
-    return vectors
+        vectors.update({q["pk"]: by_text[q["text"]] for q in now})
+    return vectors, pending
+
+
+def question_vectors_fill(*, question_ids: Sequence[int]) -> int:
+    """Embed and store the vectors ``question_ids`` lack (those still existing); returns
+    how many were embedded. Idempotent: a second run finds them stored."""
+    rows = Question.objects.filter(pk__in=list(question_ids)).values(
+        "pk", "workspace_id", "text", "standalone_text"
+    )
+    questions = [
+        {
+            "pk": r["pk"],
+            "workspace_id": r["workspace_id"],
+            "text": r["standalone_text"] or r["text"],
+        }
+        for r in rows
+    ]
+    stored = set(
+        QuestionVector.objects.filter(
+            question_id__in=[q["pk"] for q in questions], embedder=embedder_current()
+        ).values_list("question_id", flat=True)
+    )
+    question_vectors_ensure(questions=questions)
+    return len(questions) - len(stored)
 
 
 def gap_resolve(

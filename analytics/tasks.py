@@ -4,6 +4,7 @@ from django.db import InterfaceError, OperationalError
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
 from analytics.digest import gaps_digest_send
+from analytics.services import question_vectors_fill as vectors_fill
 from infra.celery import app
 from workspaces.rls.tasks import OrganizationTask
 
@@ -29,3 +30,17 @@ def gaps_digest_all() -> None:
     for schema in organizations.values_list("schema_name", flat=True):
         with schema_context(schema):
             organization_gaps_digest.delay()
+
+
+@app.task(
+    base=OrganizationTask,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def question_vectors_fill(question_ids: list[int]) -> None:
+    """Embed the questions a page could not embed in time (``analytics.groups``).
+    Running twice embeds nothing twice: the second run finds the vectors stored; a
+    question deleted meanwhile is skipped."""
+    vectors_fill(question_ids=question_ids)

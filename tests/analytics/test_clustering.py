@@ -166,3 +166,24 @@ def test_gap_resolve_only_takes_the_workspaces_questions(history):
             question_ids=[sales_question.pk],
             user=User.objects.get(email="alice@acme.example"),
         )
+
+
+def test_a_page_embeds_a_few_and_leaves_the_rest_to_the_task(
+    history, monkeypatch, django_capture_on_commit_callbacks
+):
+    from analytics import groups
+    from analytics.services import question_vectors_fill
+
+    monkeypatch.setattr(groups, "INLINE_EMBED_MAX", 2)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        grouping = top_questions(scope=_scope(history), period=history.period)
+    assert (grouping.grouped, grouping.pending) == (2, 3)
+    assert len(callbacks) == 1  # the task is sent once the request's transaction commits
+    assert QuestionVector.objects.count() == 2
+    pending = [
+        q.pk for key, q in history.questions.items() if key in ("q1", "q2", "q3", "q4", "q5")
+    ]
+    assert question_vectors_fill(question_ids=pending) == 3
+    assert question_vectors_fill(question_ids=pending) == 0  # twice: nothing more
+    again = top_questions(scope=_scope(history), period=history.period)
+    assert (again.grouped, again.pending) == (5, 0)
