@@ -28,6 +28,7 @@ from analytics.selectors import (
 )
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.models import Role
+from workspaces.readers import reader_scope
 
 
 class AnalyticsFiguresOutput(serializers.Serializer):
@@ -155,7 +156,9 @@ class AnalyticsPassageOutput(serializers.Serializer):
     document_id = serializers.IntegerField(allow_null=True)
     document_title = serializers.CharField()
     text = serializers.CharField()
-    times = serializers.IntegerField(help_text="How many of the group's answers cited it.")
+    times = serializers.IntegerField(
+        help_text="How many of the group's answers cited it; 0: found by a search now."
+    )
 
 
 class AnalyticsGapOutput(AnalyticsGroupOutput):
@@ -219,7 +222,8 @@ class GapsView(AnalyticsView):
     @extend_schema(parameters=PERIOD_PARAMETERS, responses=AnalyticsGapsOutput)
     def get(self, request):
         scope, period = self.scope_and_period(request)
-        grouping = knowledge_gaps(scope=scope, period=period)
+        readers = reader_scope(request.user, scope.workspaces)
+        grouping = knowledge_gaps(scope=scope, period=period, readers=readers)
         body = {
             "grouped": grouping.grouped,
             "truncated": grouping.truncated,

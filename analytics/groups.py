@@ -25,6 +25,8 @@ from analytics.services import embedder_current, question_vectors_ensure
 from infra.celery import app
 from search.confidence import confidence_label
 from search.models import AnswerMode, Feedback, Question
+from search.retrieval import hybrid_search
+from workspaces.readers import ReaderScope
 
 # Clustering is quadratic in the number of questions: beyond this many in a period,
 # the most recent are grouped (the page says so).
@@ -35,6 +37,8 @@ INLINE_EMBED_MAX = 200
 VECTORS_FILL_TASK = "analytics.tasks.question_vectors_fill"
 EXAMPLES = 3
 PASSAGES = 3
+# Gaps a page searches passages for (one hybrid search each); the rest show none.
+GAPS_SEARCHED = 10
 
 
 @dataclass
@@ -52,6 +56,8 @@ class QuestionGroup:
     workspace_id: int
     centroid: np.ndarray = field(repr=False)
     passages: list[dict] = field(default_factory=list)
+    # What a search for the gap's passages looks for (never shown: it is question text).
+    search_text: str = field(default="", repr=False)
     # Knowledge gaps: the resolution this group matches, and the weak questions since it.
     resolution: GapResolution | None = None
     weak_since_resolved: int = 0
@@ -162,6 +168,7 @@ def _grouped(
         )
         if with_passages:
             group.passages = _passages(members)
+            group.search_text = representative["standalone_text"] or representative["text"]
         groups.append(group)
     return groups
 
@@ -196,12 +203,36 @@ def top_questions(*, scope: AnalyticsScope, period: Period) -> Grouping:
     return Grouping(groups, len(rows), truncated, pending)
 
 
-def knowledge_gaps(*, scope: AnalyticsScope, period: Period) -> Grouping:
+def _passages_found(groups: list[QuestionGroup], readers: ReaderScope) -> None:
+    """For the first gaps whose answers cited nothing ("not in the documents"), the
+    passages a search for the representative question finds now, among those the
+    admin may read: what came closest, or proof that nothing does."""
+    searched = [g for g in groups if not g.passages and g.status != "resolved"]
+    for group in searched[:GAPS_SEARCHED]:
+        found = hybrid_search(
+            group.search_text, workspace_ids=[group.workspace_id], readers=readers, k=PASSAGES
+        )
+        group.passages = [
+            {
+                "document_id": p.document_id,
+                "document_title": p.document_title,
+                "text": p.text[:300],
+                "times": 0,
+            }
+            for p in found
+        ]
+
+
+def knowledge_gaps(
+    *, scope: AnalyticsScope, period: Period, readers: ReaderScope | None = None
+) -> Grouping:
     """The period's weak questions (answered "not in the documents", with low
     confidence, or rated 👎) grouped by meaning, ranked by how many people asked them.
 
     A group within ``SIMILARITY`` of a gap an admin resolved carries that resolution,
     and counts the weak questions asked since: none, it is resolved; some, reopened.
+    With ``readers`` (the admin's), gaps whose answers cited nothing get the passages a
+    search finds now (``times`` 0).
     """
     rows, truncated = _rows(scope, period)
     weak, vectors, pending = _vectors([r for r in rows if _is_weak(r)])
@@ -224,6 +255,8 @@ def knowledge_gaps(*, scope: AnalyticsScope, period: Period) -> Grouping:
                     by_id[pk]["created_at"] >= candidate.resolved_at for pk in group.question_ids
                 )
     groups.sort(key=lambda g: (g.status == "resolved", -g.people, -g.questions, g.question_ids[0]))
+    if readers is not None:
+        _passages_found(groups, readers)
     return Grouping(groups, len(weak), truncated, pending)
 
 

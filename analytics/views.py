@@ -30,6 +30,7 @@ from analytics.selectors import (
 from analytics.services import gap_resolve
 from workspaces.models import Role
 from workspaces.portal import workspace_view
+from workspaces.readers import reader_scope
 
 
 def _context(request) -> tuple[AnalyticsScope, Period, dict]:
@@ -120,7 +121,8 @@ def questions_view(request):
 def gaps_view(request):
     """What OPAA could not answer well, grouped and ranked; admins mark a gap resolved."""
     scope, period, context = _context(request)
-    context["grouping"] = knowledge_gaps(scope=scope, period=period)
+    readers = reader_scope(request.user, scope.workspaces)
+    context["grouping"] = knowledge_gaps(scope=scope, period=period, readers=readers)
     context["subscribed"] = digest_subscribed(workspace=request.workspace, user=request.user)
     return render(request, "analytics/gaps.html", context)
 

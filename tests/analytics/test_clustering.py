@@ -187,3 +187,23 @@ def test_a_page_embeds_a_few_and_leaves_the_rest_to_the_task(
     assert question_vectors_fill(question_ids=pending) == 0  # twice: nothing more
     again = top_questions(scope=_scope(history), period=history.period)
     assert (again.grouped, again.pending) == (5, 0)
+
+
+def test_a_gap_without_citations_shows_what_a_search_finds(history, alice_api, upload_indexed):
+    from accounts.models import User
+    from workspaces.readers import reader_scope
+
+    upload_indexed(
+        alice_api,
+        "vpn.md",
+        b"# VPN\n\nTo reset the VPN password, open the self-service portal and choose Reset.\n",
+        workspace="general",
+    )
+    _ask_known(history, modes={t: AnswerMode.NO_ANSWER for t in VPN})
+    alice = User.objects.get(email="alice@acme.example")
+    readers = reader_scope(alice, [history.general])
+    gaps = knowledge_gaps(scope=_scope(history), period=history.period, readers=readers)
+    vpn = gaps.groups[0]
+    assert vpn.passages
+    assert vpn.passages[0]["document_title"].lower().startswith("vpn")
+    assert vpn.passages[0]["times"] == 0  # found now, not cited then
