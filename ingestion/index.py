@@ -203,10 +203,12 @@ def _bm25_sql(readers: ReaderScope) -> str:
     document-frequency count inside the scan of the postings, and a question takes
     seconds instead of milliseconds (bench/RESULTS.md).
 
-    The readable postings of the question's words (``hits``) are found once and serve
-    both the document frequencies and the scores: each posting's chunk is looked up
-    once, not twice. The lookups and the collection's count read the covering index
-    ``chunk_workspace_bm25`` (ingestion migration 0011) instead of the chunk rows.
+    The readable chunks are read once (``readable``, an index-only scan of the covering
+    index ``chunk_workspace_bm25``, ingestion migration 0011) for the collection's
+    statistics and for a hash join with the postings of the question's words; the
+    readable postings (``hits``) then serve both the document frequencies and the
+    scores. Before, each posting's chunk row was looked up twice, one index probe each:
+    half the time at 100k chunks (bench/retrieval_scale.py).
     """
     return f"""
     WITH languages AS (
@@ -220,34 +222,44 @@ def _bm25_sql(readers: ReaderScope) -> str:
         SELECT DISTINCT t.lexeme
           FROM languages, unnest(to_tsvector(languages.cfg, %(text)s)) AS t
     ),
-    collection AS MATERIALIZED (
-        SELECT count(*)::float AS n, GREATEST(avg(c.lexeme_count), 1)::float AS avgdl
+    readable AS MATERIALIZED (
+        -- The chunks the asker may read, with their lengths: read once, from the
+        -- covering index, for both the collection's statistics and the postings' join.
+        SELECT c.id, c.lexeme_count
           FROM ingestion_chunk AS c
          WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
     ),
+    collection AS MATERIALIZED (
+        SELECT count(*)::float AS n, GREATEST(avg(r.lexeme_count), 1)::float AS avgdl
+          FROM readable AS r
+    ),
     hits AS MATERIALIZED (
-        SELECT p.chunk_id, p.lexeme, p.tf, c.lexeme_count
+        SELECT p.chunk_id, p.lexeme, p.tf, r.lexeme_count
           FROM search_posting AS p
           JOIN query USING (lexeme)
-          JOIN ingestion_chunk AS c
-            ON c.id = p.chunk_id AND c.workspace_id = p.workspace_id
-         WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+          JOIN readable AS r ON r.id = p.chunk_id
+         WHERE p.workspace_id = ANY(%(workspaces)s)
     ),
     df AS MATERIALIZED (
         SELECT hits.lexeme, count(*)::float AS df FROM hits GROUP BY hits.lexeme
     )
-    SELECT hits.chunk_id,
-           sum(
-               ln(1 + (collection.n - df.df + 0.5) / (df.df + 0.5))
-             * hits.tf * ({BM25_K1} + 1)
-             / (hits.tf + {BM25_K1}
-                * (1 - {BM25_B} + {BM25_B} * hits.lexeme_count / collection.avgdl))
-           ) AS score
-      FROM hits
-      JOIN df USING (lexeme)
-     CROSS JOIN collection
-  GROUP BY hits.chunk_id
-  ORDER BY score DESC, hits.chunk_id
+    SELECT scored.chunk_id, scored.score
+      FROM (
+            SELECT hits.chunk_id,
+                   sum(
+                       ln(1 + (collection.n - df.df + 0.5) / (df.df + 0.5))
+                     * hits.tf * ({BM25_K1} + 1)
+                     / (hits.tf + {BM25_K1}
+                        * (1 - {BM25_B} + {BM25_B} * hits.lexeme_count / collection.avgdl))
+                   ) AS score
+              FROM hits
+              JOIN df USING (lexeme)
+             CROSS JOIN collection
+          GROUP BY hits.chunk_id
+           ) AS scored
+    -- Equal scores by chunk id: rounded first, since the sum's last bits depend on the
+    -- order Postgres adds the terms in.
+  ORDER BY round(scored.score::numeric, 9) DESC, scored.chunk_id
      LIMIT %(limit)s
 """  # noqa: S608
 

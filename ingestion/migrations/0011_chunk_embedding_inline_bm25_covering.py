@@ -8,10 +8,10 @@
 #    instead when the row is too long. Only rows written from now on are affected: a
 #    document's chunks move when it is next indexed (chunks are replaced, never
 #    updated in place).
-# 2. ``chunk_workspace_bm25``: BM25 looks up the chunk of every posting of the
-#    question's words (length and readers) and counts the readable chunks of the
-#    workspace; with this covering index both are index-only scans, not a visit to
-#    each (wide) chunk row.
+# 2. ``chunk_workspace_bm25``: BM25 reads the readable chunks of the workspaces
+#    searched (id, length, readers) for the collection's statistics and to join the
+#    postings of the question's words; with this covering index that is an index-only
+#    scan, not a visit to each (wide) chunk row.
 #
 # Both are plain SQL, outside Django's model state: the index is not declared in
 # ``Chunk.Meta.indexes`` (so ``makemigrations`` has nothing to write for it).
