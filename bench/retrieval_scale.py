@@ -767,6 +767,27 @@ def main() -> None:
             f"| {case} | {name} | {row['p50']:,.1f} ms | {row['p95']:,.1f} ms |"
             f" {fallbacks} | {recall} |"
         )
+
+    # The BM25 query was rewritten, not its scoring: the same chunks in the same order
+    # (equal scores by chunk id: the old query left their order to the sum's last bits).
+    def tied_by_id(ranking):
+        return sorted(ranking, key=lambda r: (-round(r.score, 9), r.chunk_id))
+
+    for case in cases:
+        if (case, "keyword (before)") in results:
+            same = sum(
+                [r.chunk_id for r in now] == [r.chunk_id for r in tied_by_id(was)]
+                and all(
+                    abs(a.score - b.score) <= 1e-9 * abs(b.score)
+                    for a, b in zip(now, was, strict=True)
+                )
+                for now, was in zip(
+                    results[(case, "keyword")][1],
+                    results[(case, "keyword (before)")][1],
+                    strict=True,
+                )
+            )
+            print(f"{case}: keyword rankings equal to before's: {same} of {len(questions)}")
     shown = plans_path.relative_to(ROOT) if plans_path.is_relative_to(ROOT) else plans_path
     print(f"\nplans: {shown}")
 
