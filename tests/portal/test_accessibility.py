@@ -13,6 +13,7 @@ PAGES = (
     "/documents/",
     "/sources/",
     "/sources/new",
+    "/analytics/",
     "/accounts/tokens/",
     "/accounts/members/",
     "/accounts/audit/",

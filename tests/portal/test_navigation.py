@@ -8,7 +8,8 @@ import pytest
 
 from tests.portal.conftest import OWNER, PHONE, SLOW_MS, VIEWER, contrast_failures
 
-ADMIN_PAGES = ["Sources", "Members", "Groups", "Access", "SSO", "Audit log", "Usage & plan"]
+ADMIN_PAGES = ["Sources", "Analytics", "Members", "Groups", "Access", "SSO", "Audit log"]
+ADMIN_PAGES += ["Usage & plan"]
 
 
 def _top(locator) -> float:
@@ -132,6 +133,7 @@ def test_text_is_readable_in_both_themes(sign_in, portal, indexed_document, shoo
     page = sign_in(OWNER, color_scheme=scheme)
     pages = ("/ask/", "/documents/", "/sources/", "/accounts/tokens/", "/accounts/members/")
     pages += ("/accounts/audit/", "/accounts/settings/", "/groups/", "/sso/settings/", "/usage/")
+    pages += ("/analytics/",)
     for path in pages:
         page.goto(portal.url(f"{path}?workspace={portal.workspace}"))
         assert contrast_failures(page) == [], path
