@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import time
 from contextlib import contextmanager
@@ -494,6 +495,7 @@ def plans_of(statements: list) -> list[str]:
                 continue
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
+            plan = re.sub(r"'\[[-0-9.e,]{200,}\]'", "'[...]'", plan)  # the query vector
             plans.append(f"-- {' '.join(stripped.split())[:300]}\n{plan}")
     return plans
 
