@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -26,6 +27,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -130,9 +132,12 @@ _QUESTION_AGGREGATES = {
 }
 
 
-def _grouped(questions: QuerySet[Question], key, *, feedback_key: str) -> dict[object, Figures]:
+def _grouped(
+    questions: QuerySet[Question], key: Combinable, *, feedback_key: str | Combinable
+) -> dict[object, Figures]:
     """Two queries: the questions' figures by ``key``, and their feedback by the same
-    key (apart, so that a join with feedback cannot count a question twice)."""
+    key seen from a vote (a field path or an expression), apart, so that a join with
+    feedback cannot count a question twice."""
     # order_by(): the model's default ordering would join the GROUP BY.
     rows = questions.order_by().annotate(_key=key).values("_key").annotate(**_QUESTION_AGGREGATES)
     votes = {
@@ -149,9 +154,10 @@ def _grouped(questions: QuerySet[Question], key, *, feedback_key: str) -> dict[o
     }
     grouped = {}
     for row in rows:
-        vote = votes.get(row["_key"], {})
-        grouped[row["_key"]] = Figures(
-            **{name: row[name] for name in _QUESTION_AGGREGATES},
+        figures: dict[str, Any] = dict(row)
+        vote: dict[str, Any] = dict(votes.get(figures["_key"], {}))
+        grouped[figures["_key"]] = Figures(
+            **{name: figures[name] for name in _QUESTION_AGGREGATES},
             helpful=vote.get("n_helpful", 0),
             unhelpful=vote.get("n_unhelpful", 0),
         )
@@ -180,7 +186,7 @@ def analytics_by_channel(*, workspaces: Iterable[Workspace], period: Period) -> 
     )
     labels = dict(Channel.choices)
     rows = [
-        Row(key=key or "unknown", label=labels.get(key, "Not recorded"), figures=figures)
+        Row(key=str(key or "unknown"), label=labels.get(str(key), "Not recorded"), figures=figures)
         for key, figures in by_channel.items()
     ]
     return sorted(rows, key=lambda row: (-row.figures.questions, row.key))
