@@ -125,44 +125,68 @@ FORMS: dict[str, KindForm] = {
 }
 
 
-def _clean_fields(fields: tuple[Field, ...], values: dict, *, key: str) -> dict:
-    """The declared fields of ``values``, typed; ValidationError under ``key`` otherwise."""
+class _Problems:
+    """Every problem of one submit, by field, raised together (``raise_if_any``)."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, key: str, message: str) -> None:
+        self.by_field.setdefault(key, []).append(message)
+
+    def collect(self, exc: ValidationError, *, key: str) -> None:
+        """Add ``exc``'s messages, under their own fields if it has them, else ``key``."""
+        if hasattr(exc, "error_dict"):
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add(field, message)
+        else:
+            for message in exc.messages:
+                self.add(key, message)
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def _clean_fields(
+    fields: tuple[Field, ...], values: dict, *, key: str, problems: _Problems
+) -> dict:
+    """The declared fields of ``values``, typed; each problem is added under ``key``."""
     if not isinstance(values, dict):
-        raise ValidationError({key: "Expected an object of settings."})
+        problems.add(key, "Expected an object of settings.")
+        return {}
     unknown = sorted(set(values) - {field.name for field in fields})
     if unknown:
-        raise ValidationError({key: f"Unknown settings: {', '.join(map(str, unknown))}."})
+        problems.add(key, f"Unknown settings: {', '.join(map(str, unknown))}.")
     cleaned: dict = {}
     for field in fields:
         raw = values.get(field.name, field.default)
         text = "" if raw is None else str(raw).strip()
         if len(text) > field.max_length:
-            raise ValidationError(
-                {key: f"{field.label} is longer than {field.max_length} characters."}
-            )
-        if not text:
+            problems.add(key, f"{field.label} is longer than {field.max_length} characters.")
+        elif not text:
             if field.required:
-                raise ValidationError({key: f"{field.label} is required."})
-            continue
-        if field.kind == "number":
-            if not text.isdigit():
-                raise ValidationError({key: f"{field.label} must be a whole number."})
-            cleaned[field.name] = int(text)
+                problems.add(key, f"{field.label} is required.")
+        elif field.kind == "number":
+            if text.isdigit():
+                cleaned[field.name] = int(text)
+            else:
+                problems.add(key, f"{field.label} must be a whole number.")
         elif field.kind == "choice" and text not in field.choices:
-            raise ValidationError(
-                {key: f"{field.label} must be one of {', '.join(field.choices)}."}
-            )
+            problems.add(key, f"{field.label} must be one of {', '.join(field.choices)}.")
         else:
             cleaned[field.name] = text
     return cleaned
 
 
-def _clean_list(values, *, key: str, limit: int, length: int) -> list[str]:
+def _clean_list(values, *, key: str, limit: int, length: int, problems: _Problems) -> list[str]:
     if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
-        raise ValidationError({key: "Expected a list of strings."})
+        problems.add(key, "Expected a list of strings.")
+        return []
     cleaned = [value.strip() for value in values if value.strip()]
     if len(cleaned) > limit or any(len(value) > length for value in cleaned):
-        raise ValidationError({key: f"At most {limit} entries of {length} characters."})
+        problems.add(key, f"At most {limit} entries of {length} characters.")
     return cleaned
 
 
@@ -183,8 +207,8 @@ def source_setup(
 
     Everything is checked before anything is written: the settings against the kind's
     form, then by the connector itself (which names the problem, never a secret).
-    Raises ValidationError keyed by field (``kind``, ``name``, ``config``, ``secrets``,
-    ``paths``, ``readers``, ``schedule``, globs).
+    Raises ValidationError with every problem found, keyed by field (``kind``, ``name``,
+    ``config``, ``secrets``, ``paths``, ``readers``, ``schedule``, globs).
     """
     form = FORMS.get(kind)
     if form is None:
@@ -192,18 +216,34 @@ def source_setup(
         raise ValidationError(
             {"kind": f"Sources of kind {kind!r} cannot be set up here: {offered}."}
         )
+    problems = _Problems()
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
-        raise ValidationError({"name": f"Give the source a name of 1 to {MAX_NAME} characters."})
-    config = _clean_fields(form.config, config or {}, key="config")
-    secrets = _clean_fields(form.secrets, secrets or {}, key="secrets")
-    paths = _clean_list(paths or [], key="paths", limit=MAX_PATHS, length=1024)
-    readers = _clean_list(readers or [], key="readers", limit=MAX_READERS, length=320)
-    spec = SourceSpec(paths=tuple(paths), readers=tuple(readers), config=config, secrets=secrets)
+        problems.add("name", f"Give the source a name of 1 to {MAX_NAME} characters.")
+    config = _clean_fields(form.config, config or {}, key="config", problems=problems)
+    secrets = _clean_fields(form.secrets, secrets or {}, key="secrets", problems=problems)
+    paths = _clean_list(paths or [], key="paths", limit=MAX_PATHS, length=1024, problems=problems)
+    readers = _clean_list(
+        readers or [], key="readers", limit=MAX_READERS, length=320, problems=problems
+    )
+    globs = {
+        key: _clean_list(values or [], key=key, limit=50, length=300, problems=problems)
+        for key, values in (("include_globs", include_globs), ("exclude_globs", exclude_globs))
+    }
     try:
-        connector_for(kind).validate(spec)
-    except ConnectorError as exc:
-        raise ValidationError({"config": exc.reason}) from None
+        schedule = sources.schedule_validate(schedule)
+    except ValidationError as exc:
+        problems.collect(exc, key="schedule")
+    if not problems.by_field.keys() & {"config", "secrets", "paths", "readers"}:
+        # The connector judges the settings only once they are well-formed.
+        spec = SourceSpec(
+            paths=tuple(paths), readers=tuple(readers), config=config, secrets=secrets
+        )
+        try:
+            connector_for(kind).validate(spec)
+        except ConnectorError as exc:
+            problems.add("config", exc.reason)
+    problems.raise_if_any()
     with transaction.atomic():
         connector = sources.connector_create(name=name, kind=kind, config=config, secrets=secrets)
         return sources.source_create(
@@ -212,11 +252,7 @@ def source_setup(
             name=name,
             paths=paths,
             readers=readers,
-            include_globs=_clean_list(
-                include_globs or [], key="include_globs", limit=50, length=300
-            ),
-            exclude_globs=_clean_list(
-                exclude_globs or [], key="exclude_globs", limit=50, length=300
-            ),
+            include_globs=globs["include_globs"],
+            exclude_globs=globs["exclude_globs"],
             schedule=schedule,
         )

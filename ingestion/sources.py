@@ -139,18 +139,31 @@ def source_update(
     exclude_globs: list[str] | None = None,
     enabled: bool | None = None,
 ) -> Source:
-    """Change what a workspace admin may change from the portal."""
-    fields = []
+    """Change what a workspace admin may change from the portal.
+
+    Raises ValidationError naming every field's problem; nothing changes then.
+    """
+    fields: list[str] = []
+    errors: dict[str, list[str]] = {}
     if schedule is not None:
-        source.schedule = schedule_validate(schedule)
-        source.next_run_at = schedule_next(source.schedule)
-        fields += ["schedule", "next_run_at"]
-    if include_globs is not None:
-        source.include_globs = globs_validate(include_globs, field="include_globs")
-        fields.append("include_globs")
-    if exclude_globs is not None:
-        source.exclude_globs = globs_validate(exclude_globs, field="exclude_globs")
-        fields.append("exclude_globs")
+        try:
+            source.schedule = schedule_validate(schedule)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        else:
+            source.next_run_at = schedule_next(source.schedule)
+            fields += ["schedule", "next_run_at"]
+    for field, globs in (("include_globs", include_globs), ("exclude_globs", exclude_globs)):
+        if globs is None:
+            continue
+        try:
+            setattr(source, field, globs_validate(globs, field=field))
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        else:
+            fields.append(field)
+    if errors:
+        raise ValidationError(errors)
     if enabled is not None:
         source.enabled = enabled
         fields.append("enabled")

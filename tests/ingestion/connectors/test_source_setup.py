@@ -138,3 +138,54 @@ def test_outsiders_cannot_open_the_portal_form(acme, world):
     assert carol_on_acme.get("/sources/new").status_code == 302  # sign in first
     assert carol_on_acme.post("/sources/new?kind=imap", FORM).status_code in (302, 403)
     assert not Source.objects.exists()
+
+
+def test_every_problem_of_a_portal_submit_is_shown_at_once(acme, alice_portal):
+    """Issue 16: the form stopped at the first problem, one error per submit."""
+    response = alice_portal.post(
+        "/sources/new?kind=imap",
+        {
+            **FORM,
+            "name": "",
+            "config_host": "",
+            "config_port": "imap",
+            "secret_password": "",
+            "schedule": "hourly",
+            "exclude_globs": "\n".join(["*.tmp"] * 51),
+        },
+    )
+
+    assert response.status_code == 400
+    errors = response.context["errors"]
+    assert set(errors) == {"name", "config", "secrets", "schedule", "exclude_globs"}
+    assert any("Server is required" in e for e in errors["config"])
+    assert any("whole number" in e for e in errors["config"])
+    html = response.content.decode()
+    for message in ("Give the source a name", "Password is required", "not a cron schedule"):
+        assert message in html
+    assert not Connector.objects.exists()
+
+
+def test_the_api_names_every_problem_in_one_400(acme, alice_api):
+    config = {**BODY["config"], "port": "imap"}
+    body = {**BODY, "config": config, "secrets": {}, "schedule": "hourly"}
+    response = alice_api.post("/api/v1/sources", body, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"config", "secrets", "schedule"}
+    assert not Source.objects.exists()
+
+
+def test_editing_a_source_shows_every_problem_and_changes_nothing(acme, alice_portal):
+    alice_portal.post("/sources/new?kind=imap", FORM)
+    source = Source.objects.get(name="Support mailbox")
+
+    response = alice_portal.post(
+        f"/sources/{source.pk}/edit",
+        {"schedule": "daily", "include_globs": "x" * 301, "exclude_globs": "*.tmp"},
+    )
+
+    assert response.status_code == 400
+    assert set(response.context["errors"]) == {"schedule", "include_globs"}
+    source.refresh_from_db()
+    assert (source.schedule, source.exclude_globs) == ("*/30 * * * *", [])
