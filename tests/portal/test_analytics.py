@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.conftest import EDITOR, OWNER, SLOW_MS, VIEWER
+from tests.portal.conftest import EDITOR, OWNER, SLOW_MS, VIEWER, contrast_failures
 
 # Three things people ask, each in its own words, and one nobody could answer.
 ASKED = [
@@ -105,6 +105,7 @@ def test_the_owner_sees_the_month_in_charts(analytics_history, sign_in, portal, 
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0] == "Day,Questions"
     assert len(lines) == 31
+    assert contrast_failures(page) == []
     shoot(page, "analytics-dashboard")
 
     page.get_by_role("link", name="Top questions").click()
@@ -122,7 +123,15 @@ def test_the_owner_sees_the_month_in_charts(analytics_history, sign_in, portal, 
     page.wait_for_url("**/analytics/gaps/**")
     assert "Marked resolved" in page.locator(".messages").inner_text()
     assert "Resolved" in page.locator(".analytics-group").last.inner_text()
+    assert contrast_failures(page) == []
     shoot(page, "analytics-gaps")
+
+    # The dark theme keeps the charts' text readable too.
+    page.emulate_media(color_scheme="dark")
+    page.get_by_role("link", name="Usage").click()
+    page.locator("#chart-questions svg").wait_for()
+    assert contrast_failures(page) == []
+    shoot(page, "analytics-dashboard-dark")
 
 
 def test_a_viewer_gets_the_403_page(analytics_history, sign_in, portal):
