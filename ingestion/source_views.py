@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record, audit_source
@@ -63,10 +64,12 @@ def _progress(source: Source) -> dict:
     }
     if run is None:
         return state
-    # The number of items is known only when listing ends; until then the documents the
-    # source already has are the best estimate of how many there will be.
-    expected = run.total or max(run.seen, source.document_count, 1)
     done = run.status in (SyncStatus.SUCCEEDED, SyncStatus.FAILED)
+    percent: int | None = 100
+    if not done:
+        # Until the sync has counted its items (run.total) the bar is indeterminate.
+        percent = None if run.total is None else min(99, round(100 * run.seen / max(run.total, 1)))
+    eta = None if done else _eta_seconds(run)
     state["run"] = {
         "id": run.pk,
         "status": run.status,
@@ -79,10 +82,30 @@ def _progress(source: Source) -> dict:
         "unchanged": run.unchanged,
         "deleted": run.deleted,
         "failed": run.failed,
-        "percent": 100 if done else min(99, round(100 * run.seen / expected)),
+        "total": run.total,
+        "percent": percent,
+        "eta_seconds": eta,
+        "eta_text": _time_left(eta) if eta is not None else "",
         "error_message": run.error_message,
     }
     return state
+
+
+def _eta_seconds(run: SyncRun) -> int | None:
+    """Seconds a running sync still needs at its pace so far, when that can be told."""
+    if run.status != SyncStatus.RUNNING or not run.total or not run.seen or not run.started_at:
+        return None
+    elapsed = (timezone.now() - run.started_at).total_seconds()
+    return max(0, round(elapsed / run.seen * (run.total - run.seen)))
+
+
+def _time_left(seconds: int) -> str:
+    if seconds < 60:
+        return "less than a minute left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60} min left"
 
 
 @workspace_view(Role.ADMIN)

@@ -117,6 +117,7 @@ def _run_execute(source: Source, run: SyncRun, guard: SourceRunGuard) -> SyncRun
     try:
         spec = source_spec(source)
         known = _known_load(source, stalled_before=now - STALLED_AFTER)
+        _total_set(run, sum(1 for _ in connector.items(spec, after=run.checkpoint)))
         for item in connector.items(spec, after=run.checkpoint):
             if not guard.held():
                 raise SyncInterrupted(f"run {run.pk} lost its lock")
@@ -125,6 +126,17 @@ def _run_execute(source: Source, run: SyncRun, guard: SourceRunGuard) -> SyncRun
     except ConnectorError as exc:
         return _run_failed(source, run, exc.reason)
     return _run_succeeded(source, run)
+
+
+def _total_set(run: SyncRun, left: int) -> None:
+    """How many items the run will have seen in all, once a listing has counted those left.
+
+    Listing reads no content (an item's bytes are fetched only when it is synced), so
+    counting first costs one more listing and lets the portal show true progress and an
+    estimate of the time left from the start of a first sync.
+    """
+    run.total = run.seen + left
+    run.save(update_fields=["total"])
 
 
 def _run_start(source: Source, run: SyncRun) -> datetime:

@@ -26,9 +26,21 @@
       const active = source.run.status === "queued" || source.run.status === "running";
       // Only a sync under way shows progress: a failed one is no full bar but its reason.
       if (bar) {
-        bar.value = source.run.percent;
-        bar.textContent = `${source.run.percent}%`;
+        // No value: an indeterminate bar, until the sync has counted its items.
+        if (source.run.percent === null) {
+          bar.removeAttribute("value");
+          bar.textContent = "";
+        } else {
+          bar.value = source.run.percent;
+          bar.textContent = `${source.run.percent}%`;
+        }
         bar.hidden = !active;
+      }
+      const eta = row.querySelector(".run-eta");
+      if (eta) {
+        eta.textContent = source.run.eta_seconds === null ? "" :
+          `${source.run.seen} of ${source.run.total} items · ${source.run.eta_text}`;
+        eta.hidden = !active || source.run.eta_seconds === null;
       }
       const error = row.querySelector(".run .error-message");
       if (error) {

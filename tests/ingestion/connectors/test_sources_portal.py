@@ -224,3 +224,51 @@ def test_a_whole_workspace_is_reindexed(
     # ...with their unchanged chunks' vectors from the embedding cache.
     assert embed_spy.calls == []
     assert set(Document.objects.values_list("status", flat=True)) == {DocumentStatus.INDEXED}
+
+
+def test_a_first_sync_knows_its_total_before_its_first_item(
+    acme, alice_portal, fs_source, tmp_path, run_sync, monkeypatch
+):
+    """Issue 16: the total was set only when the run ended, so a first sync showed 99%."""
+    from ingestion import sync
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.md").write_text(f"# {name}\n\nText {name}.\n")
+    source = fs_source(tmp_path, name="Team share")
+    totals_seen = []
+    item_sync = sync._item_sync
+
+    def recording(source, run, item, known):
+        totals_seen.append((SyncRun.objects.get(pk=run.pk).total, run.seen))
+        return item_sync(source, run, item, known)
+
+    monkeypatch.setattr(sync, "_item_sync", recording)
+    run_sync(source)
+
+    assert totals_seen == [(3, 0), (3, 1), (3, 2)]
+
+
+def test_a_running_sync_shows_its_progress_and_time_left(acme, alice_portal, fs_source, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    source = fs_source(tmp_path, name="Team share")
+    run = SyncRun.objects.create(
+        source=source, trigger=SyncTrigger.MANUAL, status=SyncStatus.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=60), seen=10,
+    )  # fmt: skip
+
+    def state() -> dict:
+        return alice_portal.get("/sources/status").json()["sources"][0]["run"]
+
+    # Not counted yet: no percentage (an indeterminate bar) and no estimate.
+    assert (state()["percent"], state()["eta_seconds"]) == (None, None)
+    assert '<progress max="100" aria-label' in alice_portal.get("/sources/").content.decode()
+    SyncRun.objects.filter(pk=run.pk).update(total=40)
+    now = state()
+    assert now["percent"] == 25
+    assert 170 <= now["eta_seconds"] <= 190  # 30 more items at 6 s each
+    assert now["eta_text"] == "about 3 min left"
+    html = alice_portal.get("/sources/").content.decode()
+    assert "10 of 40 items · about 3 min left" in html
