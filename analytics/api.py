@@ -102,6 +102,7 @@ class AnalyticsView(WorkspaceAPIView):
             user=request.user,
             workspace=self.workspace,
             every=request.query_params.get("scope") == "all",
+            readable=self.readable_workspaces(),
         )
         return scope, period
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from accounts.models import User
 from workspaces.access import role_in, workspaces_readable
@@ -34,10 +35,14 @@ def workspaces_administered(user: User) -> list[Workspace]:
     return [w for w in readable if role_in(user, w) == Role.ADMIN]
 
 
-def analytics_scope(*, user: User, workspace: Workspace, every: bool) -> AnalyticsScope:
+def analytics_scope(
+    *, user: User, workspace: Workspace, every: bool, readable: QuerySet[Workspace]
+) -> AnalyticsScope:
     """``workspace`` (its admin role already checked by the view), or with ``every``
-    and an owner, every workspace of the organization."""
+    and an owner, every workspace of ``readable``: what the caller may read, i.e. the
+    whole organization for an owner signed in, and only the workspaces an API token is
+    bound to."""
     if every and user.is_owner:
-        workspaces = list(Workspace.objects.order_by("name"))
+        workspaces = list(readable.order_by("name"))
         return AnalyticsScope(workspaces, True, settings.AUDIT_RECORD_QUESTION_TEXT)
     return AnalyticsScope([workspace], False, settings.AUDIT_RECORD_QUESTION_TEXT)

@@ -35,7 +35,10 @@ from workspaces.readers import reader_scope
 
 def _context(request) -> tuple[AnalyticsScope, Period, dict]:
     scope = analytics_scope(
-        user=request.user, workspace=request.workspace, every=request.GET.get("scope") == "all"
+        user=request.user,
+        workspace=request.workspace,
+        every=request.GET.get("scope") == "all",
+        readable=request.workspaces,
     )
     try:
         period = period_parse(request.GET)

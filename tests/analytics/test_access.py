@@ -204,3 +204,16 @@ def test_api_groups_and_documents(history, world, make_token, settings):
     for path in ("questions", "gaps", "documents"):
         refused = client.get(f"/api/v1/analytics/{path}", {"workspace": "general", "days": "5"})
         assert refused.status_code == 400
+
+
+def test_an_owners_token_sees_all_of_its_workspaces_only(history, world, make_token):
+    secret = make_token(
+        world.acme, "alice@acme.example", scopes=[Scope.ANALYTICS_READ], workspaces=["general"]
+    )
+    body = (
+        token_client(world.acme, secret)
+        .get("/api/v1/analytics/series", {"scope": "all", **PERIOD})
+        .json()
+    )
+    assert [w["workspace"] for w in body["workspaces"]] == ["general"]
+    assert body["totals"]["questions"] == 5
