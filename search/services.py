@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 # The cache's name for "no LLM": answers quoted from the passages.
 EXTRACTIVE = "extractive"
+# Between sentences: after . ! ? (or a line break), before the whitespace that follows.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?\n])(?=\s)")
 
 
 def question_validate(text: str) -> str:
@@ -357,7 +360,7 @@ def _answer_question_events(
     retrieval_ms = 0
     if answer is not None:
         yield "sources", [citation.passage for citation in answer.citations]
-        yield "delta", answer.text
+        yield from _sentence_deltas(answer.text)
     else:
         passages, retrieval_ms = asking.passages()
         yield "sources", passages
@@ -366,8 +369,16 @@ def _answer_question_events(
         extractive = answer is None
         answer = asking.settle(answer, passages)
         if extractive:
-            yield "delta", answer.text
+            yield from _sentence_deltas(answer.text)
     yield "done", asking.record(answer, retrieval_ms)
+
+
+def _sentence_deltas(text: str) -> Iterator[tuple[str, object]]:
+    """``text`` (an answer written at once: extractive or cached) as one delta a sentence;
+    the pieces join to ``text`` exactly."""
+    for piece in _SENTENCE_BREAK.split(text):
+        if piece:
+            yield "delta", piece
 
 
 def _llm_stream(

@@ -76,9 +76,47 @@ def test_stream_without_llm_sends_the_extractive_answer(leave, alice_api):
         "/api/v1/ask?stream=true", {"question": "How many days of annual leave?"}
     )
     stream = events(response)
-    assert [name for name, _ in stream] == ["sources", "delta", "done"]
-    assert "28 days" in stream[1][1]["text"]
-    assert stream[2][1]["mode"] == "extractive"
+    names = [name for name, _ in stream]
+    assert (names[0], set(names[1:-1]), names[-1]) == ("sources", {"delta"}, "done")
+    streamed = "".join(data["text"] for name, data in stream if name == "delta")
+    assert "28 days" in streamed
+    assert stream[-1][1]["mode"] == "extractive"
+    assert streamed == stream[-1][1]["answer"]
+
+
+def test_the_extractive_answer_is_sent_a_sentence_at_a_time(leave, alice_api):
+    response = alice_api.post(
+        "/api/v1/ask?stream=true", {"question": "When do I report sickness to my manager?"}
+    )
+    stream = events(response)
+    deltas = [data["text"] for name, data in stream if name == "delta"]
+    answer = stream[-1][1]["answer"]
+    assert "".join(deltas) == answer
+    assert len(deltas) == answer.count(". ") + 1 > 1
+
+
+def test_each_event_is_sent_as_soon_as_it_is_ready(leave, alice_api):
+    """Issue 16: the answer arrived in one piece. The sources leave before the model is
+    asked, and the first words before the answer is finished and recorded."""
+    with (
+        FakeOpenAIServer(reply=lambda messages: "You get 28 days of annual leave [1].") as server,
+        override_settings(LLM_API_BASE=server.base_url, LLM_MODEL="m1"),
+    ):
+        response = alice_api.post(
+            "/api/v1/ask?stream=true", {"question": "How many days of annual leave do I get?"}
+        )
+        chunks = iter(response.streaming_content)
+        first = next(chunks)
+        assert first.startswith(b"event: sources")
+        assert server.chat_requests() == []  # retrieval is done, the model not yet asked
+        second = next(chunks)
+        assert second.startswith(b"event: delta")
+        assert len(server.chat_requests()) == 1
+        assert not Question.objects.exists()  # the answer is still being written
+        rest = b"".join(chunks)
+    assert rest.count(b"event: delta") >= 5
+    assert b"event: done" in rest
+    assert Question.objects.count() == 1
 
 
 def test_stream_falls_back_when_the_llm_fails(leave, alice_api):
