@@ -1,5 +1,6 @@
 """Documents API: upload, list, read, delete."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -18,6 +19,7 @@ from ingestion.uploads import UploadOutcome, UploadRejected, upload_receive
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_schema import ERROR, QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
+from workspaces.readers import readers_validate
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -50,7 +52,10 @@ class ReadersInput(serializers.Serializer):
         child=serializers.CharField(max_length=320),
         max_length=200,
         allow_empty=True,
-        help_text="user:<email> or group:<slug> each; empty: every member of the workspace.",
+        help_text=(
+            "user:<email> or group:<slug> each (a member or a group of the organization; "
+            "an unknown one is a 400 naming it); empty: every member of the workspace."
+        ),
     )
 
 
@@ -222,11 +227,15 @@ class DocumentDetailView(WorkspaceAPIView):
         document = self.get_object(pk=pk)
         data = ReadersInput(data=request.data)
         data.is_valid(raise_exception=True)
-        document = document_readers_set(
-            document=document,
-            readers=data.validated_data["readers"],
-            audit=audit_context(request),
-        )
+        try:
+            chosen = readers_validate(data.validated_data["readers"], keep=document.readers)
+            document = document_readers_set(
+                document=document,
+                readers=[choice.principal for choice in chosen],
+                audit=audit_context(request),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"readers": exc.messages}) from None
         return Response(DocumentSerializer(document).data)
 
     @extend_schema(responses={204: None})

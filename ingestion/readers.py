@@ -21,13 +21,24 @@ def document_readers_set(
     """Give ``document`` these readers (empty: every member of its workspace), audited.
 
     ``readers`` are validated and normalized (``user:<email>``, ``group:<slug>``); a bad
-    one raises ValidationError and nothing changes. The document's chunks take the new
-    readers in the same statement (a database trigger, ingestion migration 0007, copies
-    them on every update of a document's readers), so a search sees either the old or
-    the new readers on every chunk, never a mix; cached answers of the workspace are
-    dropped once it commits. Setting the readers a document already has records nothing.
+    one raises ValidationError and nothing changes (those the document already has are
+    kept as they are). Whether each names a member or a group of the organization is
+    checked where people type them (``workspaces.readers.readers_validate``).
+
+    The document's chunks take the new readers in the same statement (a database
+    trigger, ingestion migration 0007, copies them on every update of a document's
+    readers), so a search sees either the old or the new readers on every chunk, never
+    a mix; cached answers of the workspace are dropped once it commits. Setting the
+    readers a document already has records nothing.
     """
-    new = readers_normalize(readers)
+    readers = list(readers)
+    current = set(document.readers)
+    # Readers the document already has stay as they are (a connector's principal, an
+    # erased person's stand-in): saving the list unchanged must not fail on them.
+    new = sorted(
+        {r for r in readers if r in current}
+        | set(readers_normalize([r for r in readers if r not in current]))
+    )
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
         before = sorted(locked.readers)

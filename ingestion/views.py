@@ -1,5 +1,6 @@
 """Portal pages for documents: list with live status, upload, read, download, delete."""
 
+import re
 from io import BytesIO
 
 from django.contrib import messages
@@ -21,6 +22,7 @@ from ingestion.uploads import UploadOutcome
 from workspaces.access import role_in
 from workspaces.models import Role
 from workspaces.portal import workspace_view
+from workspaces.readers import ReaderChoice, reader_choices, readers_describe, readers_validate
 
 
 def _wants_json(request) -> bool:
@@ -104,14 +106,22 @@ def document_status(request):
 def document_detail(request, pk: int):
     document = document_for(request.user, pk)
     document_opened(document=document, audit=audit_context(request), via="portal")
+    can_set_readers = role_in(request.user, document.workspace) == Role.ADMIN
+    shown = readers_describe(document.readers)
     return render(
         request,
         "ingestion/document_detail.html",
         {
             "document": document,
             "chunks": document.chunks.all(),
-            "can_set_readers": role_in(request.user, document.workspace) == Role.ADMIN,
-            "readers_text": "\n".join(document.readers),
+            "can_set_readers": can_set_readers,
+            "readers_text": "\n".join(_reader_line(reader) for reader in shown),
+            "readers_shown": shown,
+            # The picker's completion: the organization's members and groups (admins only).
+            "reader_choices": [
+                {"principal": c.principal, "kind": c.kind, "name": c.name, "detail": c.detail}
+                for c in (reader_choices() if can_set_readers else [])
+            ],
         },
     )
 
@@ -121,15 +131,31 @@ def document_detail(request, pk: int):
 def document_readers(request, pk: int):
     """Set who may read the document (workspace admins): one reader a line, or none."""
     document = document_for(request.user, pk, role=Role.ADMIN)
-    readers = request.POST.get("readers", "").split()
+    # One reader a line (or separated by commas): "Finance team" is one group's name.
+    typed = re.split(r"[\n,;]", request.POST.get("readers", ""))
     try:
-        document_readers_set(document=document, readers=readers, audit=audit_context(request))
+        chosen = readers_validate(typed, keep=document.readers)
+        document_readers_set(
+            document=document,
+            readers=[choice.principal for choice in chosen],
+            audit=audit_context(request),
+        )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        shown = ", ".join(document.readers) or "every member of the workspace"
-        messages.success(request, f"Readers saved: {shown}.")
+        messages.error(request, "Nothing was saved. " + " ".join(exc.messages))
+        return redirect("ingestion:document", pk=document.pk)
+    shown = ", ".join(_reader_label(choice) for choice in chosen)
+    messages.success(request, f"Readers saved: {shown or 'every member of the workspace'}.")
     return redirect("ingestion:document", pk=document.pk)
+
+
+def _reader_line(choice: ReaderChoice) -> str:
+    """A reader as the readers box shows it: a group's name, a person's email."""
+    return {"group": choice.name, "person": choice.detail}.get(choice.kind, choice.principal)
+
+
+def _reader_label(choice: ReaderChoice) -> str:
+    kind = {"person": "person", "group": "group"}.get(choice.kind, "unknown")
+    return f"{choice.name} ({kind})"
 
 
 @login_required

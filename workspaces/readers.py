@@ -83,6 +83,84 @@ def readers_normalize(values: Iterable[str]) -> list[str]:
     return sorted(principals)
 
 
+@dataclass(frozen=True)
+class ReaderChoice:
+    """A reader a person can pick: a member or a group of the organization."""
+
+    principal: str
+    kind: str  # "person" or "group"
+    name: str  # the person's name (else their email), the group's name
+    detail: str  # the email, the group's slug
+
+
+def reader_choices() -> list[ReaderChoice]:
+    """Every active member and every group of the organization, as readers (groups first)."""
+    groups = [
+        ReaderChoice(GROUP_PREFIX + slug, "group", name, slug)
+        for slug, name in Group.objects.order_by("name").values_list("slug", "name")
+    ]
+    people = [
+        ReaderChoice(USER_PREFIX + email.lower(), "person", full_name or email, email.lower())
+        for email, full_name in User.objects.filter(is_active=True, is_service_account=False)
+        .order_by("email")
+        .values_list("email", "full_name")
+    ]
+    return groups + people
+
+
+def readers_validate(values: Iterable[str], *, keep: Iterable[str] = ()) -> list[ReaderChoice]:
+    """What people typed as readers, each matched to a member or a group of the organization.
+
+    Accepts ``user:<email>``, ``group:<slug>``, a bare email, a group's slug or its name
+    (``Finance team``). Raises ValidationError naming each entry that is none of the
+    organization's members or groups, so a typo never hides a document from everyone.
+    Entries in ``keep`` (the document's current readers, e.g. a connector's or an erased
+    person's stand-in) are kept as they are, described as unknown.
+    """
+    values = [value.strip() for value in values if value and value.strip()]
+    if len(values) > MAX_READERS:
+        raise ValidationError(f"At most {MAX_READERS} readers.")
+    choices = {choice.principal: choice for choice in reader_choices()}
+    group_names = {c.name.casefold(): c for c in choices.values() if c.kind == "group"}
+    kept = set(keep)
+    found: dict[str, ReaderChoice] = {}
+    errors: list[str] = []
+    for value in values:
+        if value in kept:
+            found[value] = choices.get(value) or ReaderChoice(value, "unknown", value, "")
+            continue
+        named = group_names.get(value.casefold())
+        if named is not None:
+            found[named.principal] = named
+            continue
+        try:
+            principal = principal_normalize(value)
+        except ValidationError:
+            if "@" in value:
+                errors.append(f"{value!r} is not an email address.")
+            else:
+                errors.append(f"{value!r} is not a group of this organization.")
+            continue
+        choice = choices.get(principal) or (
+            ReaderChoice(principal, "unknown", principal, "") if principal in kept else None
+        )
+        if choice is not None:
+            found[principal] = choice
+        elif principal.startswith(USER_PREFIX):
+            errors.append(f"{value!r} is not a member of this organization.")
+        else:
+            errors.append(f"{value!r} is not a group of this organization.")
+    if errors:
+        raise ValidationError(errors)
+    return [found[principal] for principal in sorted(found)]
+
+
+def readers_describe(principals: Iterable[str]) -> list[ReaderChoice]:
+    """What each of a document's readers is (person, group or unknown), with its name."""
+    choices = {choice.principal: choice for choice in reader_choices()}
+    return [choices.get(p) or ReaderChoice(p, "unknown", p, "") for p in principals]
+
+
 def readers_coerce(values: Iterable[str]) -> list[str]:
     """What a connector reports, in the principal format as far as it maps onto it.
 

@@ -242,7 +242,14 @@ def test_document_list_hides_and_detail_404s(world, corpus, bob_api):
         assert bob.get(f"/documents/{corpus['canary']}/{path}").status_code == 404
 
 
-def test_admins_set_readers_through_the_api_audited(corpus, alice_api, bob_api):
+@pytest.fixture
+def finance_and_carl(acme):
+    """The group and the member the reader lists below name: readers must exist."""
+    group_create(name="Finance", audit=None)
+    User.objects.create_user("carl@acme.example", PASSWORD)
+
+
+def test_admins_set_readers_through_the_api_audited(corpus, finance_and_carl, alice_api, bob_api):
     document_id = corpus["readable"][0]
     url = f"/api/v1/documents/{document_id}"
     response = alice_api.patch(
@@ -267,7 +274,7 @@ def test_admins_set_readers_through_the_api_audited(corpus, alice_api, bob_api):
     assert bob_api.get(url).status_code == 200
 
 
-def test_admins_set_readers_in_the_portal(world, corpus, alice_portal):
+def test_admins_set_readers_in_the_portal(world, corpus, finance_and_carl, alice_portal):
     document_id = corpus["readable"][0]
     page = alice_portal.get(f"/documents/{document_id}/").content.decode()
     assert 'name="readers"' in page
@@ -350,3 +357,63 @@ def test_admins_set_readers_in_the_django_admin(corpus, alice_portal):
     assert AuditEvent.objects.filter(
         action="document.readers_changed", target_id=str(document.pk)
     ).exists()
+
+
+def test_readers_that_are_no_member_or_group_are_refused_by_name(
+    world, corpus, finance_and_carl, alice_portal, alice_api
+):
+    """Issue 16: "finance team" became two groups that do not exist, and an outside email
+    was accepted: either hid the document from everyone."""
+    document_id = corpus["readable"][0]
+    typed = "finance team\nout@elsewhere.example\ncarl@acme.example"
+    response = alice_portal.post(f"/documents/{document_id}/readers", {"readers": typed})
+    page = alice_portal.get(response["Location"]).content.decode()
+    assert "Nothing was saved" in page
+    assert "&#x27;finance team&#x27; is not a group of this organization" in page
+    assert "&#x27;out@elsewhere.example&#x27; is not a member of this organization" in page
+    assert "carl@acme.example&#x27;" not in page  # a member: not named as a problem
+    assert Document.objects.get(pk=document_id).readers == []
+
+    url = f"/api/v1/documents/{document_id}"
+    bad = alice_api.patch(url, {"readers": ["group:nobody", "carl@acme.example"]}, format="json")
+    assert bad.status_code == 400
+    assert bad.json() == {"readers": ["'group:nobody' is not a group of this organization."]}
+    assert Document.objects.get(pk=document_id).readers == []
+
+
+def test_a_group_is_named_by_its_name_and_the_page_says_what_each_reader_is(
+    world, corpus, acme, alice_portal
+):
+    group_create(name="Finance team", audit=None)
+    User.objects.create_user("carl@acme.example", PASSWORD, full_name="Carl Jung")
+    document_id = corpus["readable"][0]
+    saved = alice_portal.post(
+        f"/documents/{document_id}/readers", {"readers": "Finance team, CARL@acme.example"}
+    )
+    assert saved.status_code == 302
+    assert Document.objects.get(pk=document_id).readers == [
+        "group:finance-team",
+        "user:carl@acme.example",
+    ]
+    page = alice_portal.get(f"/documents/{document_id}/")
+    html = page.content.decode()
+    assert "Readers saved: Finance team (group), Carl Jung (person)." in html
+    assert page.context["readers_text"] == "Finance team\ncarl@acme.example"
+    kinds = [(r.kind, r.name) for r in page.context["readers_shown"]]
+    assert kinds == [("group", "Finance team"), ("person", "Carl Jung")]
+    # The picker completes over the organization's members and groups.
+    choices = {c["principal"]: c["kind"] for c in page.context["reader_choices"]}
+    assert choices["group:finance-team"] == "group"
+    assert choices["user:bob@acme.example"] == "person"
+    assert 'id="reader-choices-data"' in html
+    # Saved again unchanged, a reader the organization does not know (an erased person's
+    # stand-in) is kept, not refused.
+    Document.objects.filter(pk=document_id).update(readers=["user:x@erased.invalid"])
+    again = alice_portal.post(
+        f"/documents/{document_id}/readers", {"readers": "user:x@erased.invalid\nFinance team"}
+    )
+    assert again.status_code == 302
+    assert Document.objects.get(pk=document_id).readers == [
+        "group:finance-team",
+        "user:x@erased.invalid",
+    ]
