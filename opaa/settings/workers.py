@@ -96,6 +96,11 @@ CELERY_BEAT_SCHEDULE = {
     "originals-sweep": {"task": "ingestion.tasks.originals_sweep_all", "schedule": 3600.0},
     # Deletes signups whose verification link expired unused (they hold a name and a schema).
     "signups-expired-delete": {"task": "tenants.tasks.signups_expired_delete", "schedule": 3600.0},
+    # Emails the workspace admins who opted in their new knowledge gaps, Mondays 07:00 UTC.
+    "analytics-gaps-digest": {
+        "task": "analytics.tasks.gaps_digest_all",
+        "schedule": crontab(day_of_week=1, hour=7, minute=0),
+    },
 }
 # How long a worker heartbeat counts as "recent" for /readyz.
 WORKER_HEARTBEAT_MAX_AGE_S = env.int("WORKER_HEARTBEAT_MAX_AGE_S", default=60)

@@ -59,6 +59,10 @@ MATRIX = [
     ("api:token", "delete", None),
     # Deleting the organization needs its owner, signed in.
     ("api:organization", "delete", None),
+    ("api:analytics-series", "get", Scope.ANALYTICS_READ),
+    ("api:analytics-questions", "get", Scope.ANALYTICS_READ),
+    ("api:analytics-gaps", "get", Scope.ANALYTICS_READ),
+    ("api:analytics-documents", "get", Scope.ANALYTICS_READ),
 ]
 NOT_TOKEN_ENDPOINTS = {"api:schema"}
 # Endpoints this file calls with a real object and body, expecting success; the others
