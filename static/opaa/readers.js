@@ -46,7 +46,7 @@
       item.className = `reader reader-${choice ? choice.kind : "unknown"}`;
       kind.textContent = choice ? kinds[choice.kind] : kinds.unknown;
       item.append(kind, " ", choice ? choice.name : line);
-      if (choice && choice.detail && choice.detail !== choice.name) {
+      if (choice && choice.kind === "person" && choice.detail !== choice.name) {
         const detail = document.createElement("span");
         detail.className = "muted";
         detail.textContent = choice.detail;
@@ -56,7 +56,7 @@
         unknown += 1;
         const why = document.createElement("span");
         why.className = "error";
-        why.textContent = " — no member or group of this name; it will not be saved";
+        why.textContent = " — no member or group of this name: saving will be refused";
         item.append(why);
       }
       list.append(item);
