@@ -23,6 +23,13 @@ MAX_NAME = 200
 MAX_VALUE = 500
 MAX_PATHS = 50
 MAX_READERS = 200
+# What a list field is called in a message that may be shown away from the field.
+LIST_LABELS = {
+    "paths": "Paths",
+    "readers": "Readers",
+    "include_globs": "Include patterns",
+    "exclude_globs": "Exclude patterns",
+}
 
 
 @dataclass(frozen=True)
@@ -186,7 +193,7 @@ def _clean_list(values, *, key: str, limit: int, length: int, problems: _Problem
         return []
     cleaned = [value.strip() for value in values if value.strip()]
     if len(cleaned) > limit or any(len(value) > length for value in cleaned):
-        problems.add(key, f"At most {limit} entries of {length} characters.")
+        problems.add(key, f"{LIST_LABELS[key]}: at most {limit}, of {length} characters each.")
     return cleaned
 
 
@@ -226,14 +233,14 @@ def source_setup(
     readers = _clean_list(
         readers or [], key="readers", limit=MAX_READERS, length=320, problems=problems
     )
-    globs = {
-        key: _clean_list(values or [], key=key, limit=50, length=300, problems=problems)
-        for key, values in (("include_globs", include_globs), ("exclude_globs", exclude_globs))
-    }
     try:
         schedule = sources.schedule_validate(schedule)
     except ValidationError as exc:
         problems.collect(exc, key="schedule")
+    globs = {
+        key: _clean_list(values or [], key=key, limit=50, length=300, problems=problems)
+        for key, values in (("include_globs", include_globs), ("exclude_globs", exclude_globs))
+    }
     if not problems.by_field.keys() & {"config", "secrets", "paths", "readers"}:
         # The connector judges the settings only once they are well-formed.
         spec = SourceSpec(
