@@ -11,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.portal.conftest import OWNER, SLOW_MS
+from tests.portal.conftest import OWNER, SLOW_MS, axe_violations
 
 FILES = 4
 
@@ -94,6 +94,7 @@ def test_a_first_sync_shows_true_progress_and_the_time_left(sign_in, portal, gat
     assert bar.is_visible()
     assert bar.get_attribute("value") == "25"
     assert re.search(r"(about \d+ (h|min)|less than a minute)", eta.inner_text()), eta.inner_text()
+    assert axe_violations(page) == []
     shoot(page, "sources-running-sync")
 
     gate.set()
