@@ -124,7 +124,8 @@ def _call(client, name: str, method: str, document_id: int):
     if name == "api:search":
         return client.get(url, {"q": "meeting room"})
     if name == "api:document" and method == "patch":
-        return client.patch(url, {"readers": ["group:staff"]}, format="json")
+        # A reader the organization has (an unknown one is refused with 400).
+        return client.patch(url, {"readers": ["user:bob@acme.example"]}, format="json")
     if name == "api:tokens" and method == "post":
         return client.post(
             url,
