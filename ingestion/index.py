@@ -26,6 +26,9 @@ chunks the asker may read (``workspaces.readers.ReaderScope``). BM25's collectio
 statistics (chunk count, mean length, document frequencies) are counted over exactly
 those chunks: an unreadable document changes neither the candidates nor any score, so
 its existence cannot be inferred from the results.
+
+A little over 400 lines, on purpose: the writes and the queries above must agree on
+those conventions, and they are kept in one module so that they are changed together.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Answering questions: retrieve the asker's passages, then let the LLM or extraction answer."""
+"""Answering questions: retrieve the asker's passages, then let the LLM or extraction answer.
+
+A little over 400 lines, on purpose: the blocking answer and the streamed one share
+every step here (checks, quota, retrieval, the LLM chain, recording), and keeping both
+paths in one module is what keeps them alike.
+"""
 
 from __future__ import annotations
 
