@@ -1,11 +1,12 @@
 """Celery tasks of analytics: thin wrappers around the services."""
 
 from django.db import InterfaceError, OperationalError
-from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from analytics.digest import gaps_digest_send
 from analytics.services import question_vectors_fill as vectors_fill
 from infra.celery import app
+from tenants.suspension import organizations_schedulable
 from workspaces.rls.tasks import OrganizationTask
 
 
@@ -26,7 +27,8 @@ def organization_gaps_digest() -> None:
 def gaps_digest_all() -> None:
     """Beat, weekly: one ``organization_gaps_digest`` per organization, each sent from
     inside its schema (``OrganizationTask`` refuses to run without one)."""
-    organizations = get_tenant_model().objects.exclude(schema_name=get_public_schema_name())
+    # Active organizations only: a suspended one gets no email.
+    organizations = organizations_schedulable().exclude(schema_name=get_public_schema_name())
     for schema in organizations.values_list("schema_name", flat=True):
         with schema_context(schema):
             organization_gaps_digest.delay()

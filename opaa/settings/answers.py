@@ -17,7 +17,9 @@ CHUNK_MAX_TOKENS = env.int("CHUNK_MAX_TOKENS", default=180)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=30)
 
 RETRIEVAL_TOP_K = env.int("RETRIEVAL_TOP_K", default=6)
-# HNSW search breadth; higher finds more true neighbours at some latency cost.
+# The least HNSW search breadth (hnsw.ef_search): a query uses 8 per result it asks for
+# when that is more (ingestion.index.vector_ranking); higher finds more true neighbours
+# at some latency cost.
 HNSW_EF_SEARCH = env.int("HNSW_EF_SEARCH", default=100)
 # Scopes up to this many chunks are searched exactly (every distance computed): perfect
 # recall under any workspace or reader filter, and a few milliseconds at this size.

@@ -84,3 +84,33 @@ def test_the_gaps_page_turns_it_on_and_off(history, world):
     assert not GapDigestSubscription.objects.exists()
     vera = portal_client(world.acme, "vera@acme.example")
     assert vera.post("/analytics/gaps/digest?workspace=general", {"on": "1"}).status_code == 403
+
+
+def test_beat_emails_the_gaps_of_active_organizations_only(history, world):
+    from django.db import connection
+    from django.utils import timezone
+
+    from analytics.tasks import gaps_digest_all
+    from tenants.suspension import organization_resume, organization_suspend
+
+    recently = (timezone.now() - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    ask(
+        history.general,
+        User.objects.get(email="alice@acme.example"),
+        recently,
+        text=VPN,
+        mode=AnswerMode.NO_ANSWER,
+    )
+    _subscribe(history, "ana@acme.example")
+    organization = world.acme.organization
+
+    organization_suspend(organization=organization)
+    connection.set_schema_to_public()
+    gaps_digest_all.apply()  # beat's task (eager: the per-organization tasks run too)
+    assert mail.outbox == []
+
+    organization_resume(organization=organization)
+    connection.set_schema_to_public()
+    gaps_digest_all.apply()
+    assert [email.to for email in mail.outbox] == [["ana@acme.example"]]
+    connection.set_tenant(organization)
