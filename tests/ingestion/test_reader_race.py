@@ -26,7 +26,7 @@ from ingestion.embedding import embed_texts
 from ingestion.models import Chunk, Document
 from ingestion.readers import document_readers_set
 from tests.conftest import PASSWORD, api_client, named_file
-from workspaces.models import Membership, Role, Workspace
+from workspaces.models import Group, Membership, Role, Workspace
 from workspaces.rls import organization_scope
 
 SECRET = "heliotrope"
@@ -178,6 +178,8 @@ def test_restricting_a_document_while_the_worker_indexes_it_hides_its_passages(
         Membership.objects.create(
             workspace=Workspace.objects.get(slug="general"), user=viewer, role=Role.VIEWER
         )
+        # The readers the owner sets must name a group the organization has.
+        Group.objects.create(name="Finance", slug="finance")
     vic = api_client(org, "vic@slowvault.example")
     # Long enough that embedding takes a while: the restriction lands mid-indexing.
     long_vault = (
