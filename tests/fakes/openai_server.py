@@ -76,6 +76,9 @@ class FakeOpenAIServer:
     - ``requests``: every request received, in order, including rejected ones.
     """
 
+    # The request handler (None: ``_Handler``); a test may subclass it to change replies.
+    handler_class: type | None = None
+
     def __init__(
         self,
         *,
@@ -107,7 +110,7 @@ class FakeOpenAIServer:
     # --- lifecycle ---
 
     def start(self) -> FakeOpenAIServer:
-        handler = type("Handler", (_Handler,), {"fake": self})
+        handler = type("Handler", (self.handler_class or _Handler,), {"fake": self})
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         # A hanging handler must not keep stop() (or the test run) waiting.
         httpd.daemon_threads = True

@@ -47,25 +47,12 @@ class _GatedHandler(_Handler):
 
 
 class GatedOpenAIServer(FakeOpenAIServer):
+    handler_class = _GatedHandler
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.gate = threading.Event()
         self.held = threading.Event()
-
-    def start(self) -> GatedOpenAIServer:
-        from http.server import ThreadingHTTPServer
-
-        handler = type("Handler", (_GatedHandler,), {"fake": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        httpd.block_on_close = False
-        self._httpd = httpd
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
         self.gate.set()
