@@ -269,20 +269,25 @@ def _tables() -> dict[str, str]:
     return {"document": Document._meta.db_table, "workspace": Workspace._meta.db_table}
 
 
-def documents_most_cited(*, workspaces: Iterable[Workspace], period: Period) -> list[DocumentLoad]:
-    """The documents the period's answers cited most (by questions), most first."""
+def _cited_documents_sql(condition: str = "") -> str:
+    """The period's cited documents of the scope's workspaces with their citing questions,
+    most cited first; ``condition`` narrows them (SQL over ``d`` and ``cited``)."""
     t = _tables()
-    sql = f"""
+    return f"""
         WITH cited AS ({_cited_sql()})
         SELECT {_DOCUMENT_COLUMNS}, cited.questions, cited.last_cited, d.indexed_at
         FROM cited
         JOIN {t["document"]} d ON d.id = cited.document_id
         JOIN {t["workspace"]} w ON w.id = d.workspace_id
-        WHERE d.workspace_id = ANY(%(workspaces)s)
+        WHERE d.workspace_id = ANY(%(workspaces)s) {condition}
         ORDER BY cited.questions DESC, d.id
         LIMIT %(limit)s
     """  # noqa: S608 - table names of our models; every value is a parameter
-    return _documents(sql, _params(workspaces, period))
+
+
+def documents_most_cited(*, workspaces: Iterable[Workspace], period: Period) -> list[DocumentLoad]:
+    """The documents the period's answers cited most (by questions), most first."""
+    return _documents(_cited_documents_sql(), _params(workspaces, period))
 
 
 def documents_never_cited(
@@ -316,20 +321,10 @@ def documents_stale(
     """Documents cited by at least ``STALE_MIN_QUESTIONS`` questions of the period whose
     content was last indexed more than ``STALE_DAYS`` ago (an unchanged file is not
     indexed again by a sync, so ``indexed_at`` is when its content last changed)."""
-    t = _tables()
     before = (now or timezone.now()) - dt.timedelta(days=STALE_DAYS)
-    sql = f"""
-        WITH cited AS ({_cited_sql()})
-        SELECT {_DOCUMENT_COLUMNS}, cited.questions, cited.last_cited, d.indexed_at
-        FROM cited
-        JOIN {t["document"]} d ON d.id = cited.document_id
-        JOIN {t["workspace"]} w ON w.id = d.workspace_id
-        WHERE d.workspace_id = ANY(%(workspaces)s)
-          AND cited.questions >= %(minimum)s
-          AND COALESCE(d.indexed_at, d.created_at) < %(before)s
-        ORDER BY cited.questions DESC, d.id
-        LIMIT %(limit)s
-    """  # noqa: S608 - table names of our models; every value is a parameter
+    sql = _cited_documents_sql(
+        "AND cited.questions >= %(minimum)s AND COALESCE(d.indexed_at, d.created_at) < %(before)s"
+    )
     return _documents(sql, _params(workspaces, period, minimum=STALE_MIN_QUESTIONS, before=before))
 
 
