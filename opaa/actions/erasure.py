@@ -6,7 +6,7 @@ from django.db import transaction
 
 from accounts.audit import AuditContext
 from accounts.models import User
-from accounts.services import user_delete, user_erasable_check
+from accounts.services import user_delete
 from ingestion.readers import readers_pseudonymize
 from search.erasure import answers_cache_delete, questions_of_user_delete
 
@@ -25,10 +25,10 @@ def user_erase(*, user: User, audit: AuditContext | None = None) -> str:
     cannot be erased (delete the organization instead): ValidationError, nothing
     deleted. Not idempotent by nature: the user row is gone afterwards.
     """
-    user_erasable_check(user=user)
     email = user.email
     with transaction.atomic():
-        # Before the account: its deletion would leave the questions with no asker.
+        # Before the account: its deletion would leave the questions with no asker. The
+        # only-owner check is user_delete's: refused there, all of this is rolled back.
         questions_of_user_delete(user_id=user.pk)
         pseudonym = user_delete(user=user, audit=audit)
         readers_pseudonymize(email=email, pseudonym=pseudonym)
