@@ -90,6 +90,8 @@ TENANT_APPS = [
     "search",
     "sso",
     "analytics",
+    "chat",
+    "mcp_server",
     "opaa",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

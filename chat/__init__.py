@@ -1,0 +1,1 @@
+"""Chat platforms (Slack, Mattermost, Microsoft Teams, Matrix): OPAA answers where people work."""
