@@ -52,3 +52,8 @@ LLM_COMPLETION_PRICE_PER_MILLION = env.float("LLM_COMPLETION_PRICE_PER_MILLION",
 
 # Answers are cached per workspace until its index changes; 0 turns the cache off.
 ANSWER_CACHE_TTL_S = env.int("ANSWER_CACHE_TTL_S", default=24 * 3600)
+
+# Answer quality (analytics' golden questions): a run whose nDCG@10, recall@10 or share
+# of correct answer/no-answer falls by more than this (0.05: five points) below the
+# previous run's, on the questions both ran, shows a banner and is audited.
+GOLDEN_DROP_THRESHOLD = env.float("GOLDEN_DROP_THRESHOLD", default=0.05)
