@@ -300,3 +300,48 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} run {self.pk}"
+
+
+class Fact(models.Model):
+    """One attribute of one entity as a document states it, with its value normalised.
+
+    Read at indexing time from tables, ``Key: value`` lines, bullet infoboxes, profile
+    lines and spreadsheet rows (``ingestion.facts``), and replaced with the document's
+    chunks. ``number`` is in the attribute's base unit (metres, kilograms, square
+    metres, a year, a count, an amount in ``unit``'s currency). A fact points at the
+    chunk it was read from, for the citation; it goes with that chunk and with its
+    document inside the database (ON DELETE CASCADE, migration 0012), so bulk deletes of
+    chunks never load facts into Python. It is read through its document's readers
+    (``workspaces.readers.ReaderScope``), like chunks.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(
+        Document, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    chunk = models.ForeignKey(
+        Chunk, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    # The page's subject or the row's key, as written.
+    entity = models.CharField(max_length=300)
+    # The normalised attribute name ("height", "price", "birth_year"); ``label`` as written.
+    attribute = models.CharField(max_length=100)
+    label = models.CharField(max_length=200)
+    value_text = models.CharField(max_length=500)
+    # "length", "weight", "area", "money", "year", "count", "number" or "text".
+    kind = models.CharField(max_length=16)
+    number = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=16, blank=True)
+    date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                name="fact_workspace_attribute", fields=["workspace", "attribute", "number"]
+            ),
+            models.Index(name="fact_document", fields=["document"]),
+            models.Index(name="fact_chunk", fields=["chunk"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity}: {self.attribute} = {self.value_text}"
