@@ -1,9 +1,10 @@
 """URLs of an organization's site (``acme.localhost``): portal, API, admin, health."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from accounts import api_members as members_api
@@ -76,6 +77,19 @@ urlpatterns = [
     path("groups/", include("workspaces.urls")),
     path("usage/", tenants_views.usage_view, name="usage"),
     path("analytics/", include("analytics.urls")),
+    # The API's browsable docs for signed-in people, from our own static files (offline).
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        login_required(
+            SpectacularRedocView.as_view(url_name="api:schema", template_name="api_docs/redoc.html")
+        ),
+        name="api-redoc",
+    ),
     path("api/v1/", include((api_v1, "api"))),
     path(
         "organization/delete",

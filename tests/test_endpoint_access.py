@@ -260,6 +260,8 @@ ROUTES: list[Route] = [
     ),
     # --- API ------------------------------------------------------------------------
     Route("api:schema", "get", SIGNED_IN, NONE),
+    Route(":api-docs", "get", SIGNED_IN, NONE),
+    Route(":api-redoc", "get", SIGNED_IN, NONE),
     Route("api:documents", "get", VIEWER, WORKSPACE, data=_general, lists=True),
     Route("api:documents", "post", EDITOR, WORKSPACE, data=_upload, multipart=True),
     Route("api:documents-batch", "post", EDITOR, WORKSPACE, data=_upload, multipart=True),

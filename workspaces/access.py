@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import ApiToken, User
 from accounts.scopes import SIGNED_IN_ONLY
+from infra.errors import ApplicationError
 from workspaces.models import ROLE_ORDER, GroupRole, Membership, Role, Workspace
 
 # Not a workspace role: what only the organization's owner may do (e.g. read the audit log).
@@ -27,32 +28,61 @@ ObjectT = TypeVar("ObjectT", bound=Model)
 
 def workspaces_readable(user: User, *, token: ApiToken | None = None) -> QuerySet[Workspace]:
     """Workspaces ``user`` is a member of (the owner sees all of the organization's);
-    with an API token, only those of them the token is bound to."""
+    with an API token, only those of them the token is bound to. Archived workspaces are
+    nobody's: out of use until the owner restores them (``services.workspace_archive``)."""
     if not user.is_authenticated or not user.is_active:
         return Workspace.objects.none()
+    in_use = Workspace.objects.filter(archived_at__isnull=True)
     if user.is_owner:
-        readable = Workspace.objects.all()
+        readable = in_use
     else:
         # A direct membership or a group's role: ids in a subquery, so no duplicates.
         direct = Membership.objects.filter(user=user).values("workspace_id")
         via_groups = GroupRole.objects.filter(group__memberships__user=user).values("workspace_id")
-        readable = Workspace.objects.filter(Q(pk__in=direct) | Q(pk__in=via_groups))
+        readable = in_use.filter(Q(pk__in=direct) | Q(pk__in=via_groups))
     if token is not None:
         readable = readable.filter(pk__in=token.workspace_ids)
     return readable
 
 
-def token_scope_check(token: ApiToken | None, scope: str | None) -> None:
-    """Raise PermissionDenied (403) unless ``token`` holds ``scope``; no token: no check.
+class ScopeMissing(ApplicationError):
+    """403: the API token lacks the scope an operation needs. The answer names it
+    (``{"detail": ..., "code": "scope_missing", "required_scope": "search:read"}``), so a
+    script's author knows which token to make; a scope is no secret."""
 
-    A method that declares no scope refuses every token (fail closed).
+    status_code = 403
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            f"This needs a token with the {scope} scope.",
+            payload={"code": "scope_missing", "required_scope": scope},
+        )
+        self.scope = scope
+
+
+class TokenRefused(ApplicationError):
+    """403: no API token may do this (managing tokens, an undeclared method)."""
+
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            "API tokens cannot do this; sign in instead.", payload={"code": "token_refused"}
+        )
+
+
+def token_scope_check(token: ApiToken | None, scope: str | None) -> None:
+    """Raise ``ScopeMissing`` (403, naming ``scope``) unless ``token`` holds ``scope``; no
+    token: no check.
+
+    A method that declares no scope refuses every token (fail closed): ``TokenRefused``.
     """
     if token is None:
         return
     if scope is None or scope == SIGNED_IN_ONLY:
-        raise PermissionDenied("API tokens cannot do this; sign in instead.")
+        raise TokenRefused()
     if scope not in token.scopes:
-        raise PermissionDenied(f"This needs a token with the {scope} scope.")
+        raise ScopeMissing(scope)
 
 
 def is_admin_anywhere(user: User) -> bool:

@@ -74,6 +74,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI and ReDoc as static files: the API docs load nothing from outside.
+    "drf_spectacular_sidecar",
     # The top: management commands and cross-app wiring (opaa/apps.py); no models.
     "opaa",
 ]
