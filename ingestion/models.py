@@ -123,6 +123,9 @@ class Chunk(models.Model):
     heading_path = ArrayField(models.TextField(), default=list, blank=True)
     token_count = models.PositiveIntegerField()
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
+    # While the organization moves to another embedding model (``EmbeddingIndex``), the
+    # chunk's vector by that model; the switch copies it into ``embedding``. Never searched.
+    embedding_next = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
     search_vector = SearchVectorField(null=True)
     # Number of indexed words (with repeats): the document length in BM25 scoring.
     lexeme_count = models.PositiveIntegerField(default=0)
@@ -345,3 +348,38 @@ class Fact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity}: {self.attribute} = {self.value_text}"
+
+
+class EmbeddingIndex(models.Model):
+    """Which embedding model the organization's passage vectors come from, and the move
+    to another one while it runs (``ingestion.embedding_index``).
+
+    One row per organization schema. ``chosen_model`` is the admin's choice (empty: the
+    installation's ``EMBEDDING_MODEL``); ``active_model`` made every ``Chunk.embedding``
+    and embeds the questions; ``target_model``, while set, is being written into
+    ``Chunk.embedding_next`` in the background, and replaces the active one in one
+    transaction once every chunk has its vector.
+    """
+
+    chosen_model = models.CharField(
+        "embedding model",
+        max_length=200,
+        blank=True,
+        help_text="Empty: the installation's default. Changing it re-embeds every passage in "
+        "the background; searches use the current model until the new vectors are complete.",
+    )
+    active_model = models.CharField(max_length=200, editable=False)
+    target_model = models.CharField(max_length=200, blank=True, editable=False)
+    target_done = models.PositiveIntegerField(default=0, editable=False)
+    target_total = models.PositiveIntegerField(default=0, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    switched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    error = models.TextField(blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "embedding model"
+        verbose_name_plural = "embedding model"
+
+    def __str__(self) -> str:
+        return "Embedding model"
