@@ -2,8 +2,11 @@
 
 Every change goes through ``workspaces.services`` (``membership_save`` /
 ``membership_delete``), which records it in the audit log; an invitation is recorded
-too (``member.invited``). Callers have already checked that the actor is an admin of
-the workspace (or the owner).
+too (``member.invited``), and so are resending and withdrawing one. Callers have
+already checked that the actor is an admin of the workspace (or the owner).
+
+An invitation is *pending* while the invited account is unused (``invitation_pending``):
+no password set, never signed in, no SSO identity.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.audit import AuditAction, AuditContext, audit_record
-from accounts.models import User
+from accounts.models import ApiToken, User
+from sso.models import ExternalIdentity
 from tenants.quotas import member_admit
 from workspaces.models import Membership, Role, Workspace
 from workspaces.services import membership_delete, membership_save
@@ -38,12 +42,28 @@ class MemberAdded:
 
 
 def members_of(*, workspace: Workspace) -> QuerySet[Membership]:
-    """The workspace's memberships with their users (one query), by email."""
+    """The workspace's memberships with their users (one query), by email; each with
+    ``has_identity`` (an SSO identity), which ``invitation_pending`` reads."""
     return (
         Membership.objects.filter(workspace=workspace)
         .select_related("user", "workspace")
+        .annotate(has_identity=Exists(ExternalIdentity.objects.filter(user=OuterRef("user"))))
         .order_by("user__email")
     )
+
+
+def invitation_pending(membership: Membership) -> bool:
+    """True while the person invited by ``member_add`` has not accepted: no password,
+    never signed in, no SSO identity (the same rule as ``sso.services``' first sign-in).
+
+    Reads ``has_identity`` when ``members_of`` annotated it (no query per row)."""
+    user = membership.user
+    if user.is_service_account or user.last_login is not None or user.has_usable_password():
+        return False
+    has_identity = getattr(membership, "has_identity", None)
+    if has_identity is None:
+        has_identity = user.external_identities.exists()
+    return not has_identity
 
 
 def _role_checked(role: str) -> str:
@@ -129,6 +149,76 @@ def member_add(
                 )
             )
     return MemberAdded(membership=membership, invited=invited)
+
+
+def _pending_checked(membership: Membership, what: str) -> None:
+    if not invitation_pending(membership):
+        raise ValidationError(
+            {
+                "member": f"{membership.user.email} has accepted the invitation already: "
+                f"there is no invitation to {what}."
+            }
+        )
+
+
+def invitation_resend(
+    *, membership: Membership, actor: User, base_url: str, audit: AuditContext
+) -> None:
+    """Send the invitation of ``membership``'s pending person again, with a new link
+    (audited as ``member.invitation_resent``). Earlier links keep working until they
+    expire. Raises ValidationError (400) when the invitation was accepted already."""
+    _pending_checked(membership, "resend")
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.MEMBER_INVITATION_RESENT,
+            context=audit,
+            target_type="user",
+            target_id=membership.user_id,
+            extra={"email": membership.user.email, "workspace": membership.workspace.slug},
+        )
+        transaction.on_commit(
+            lambda: _invitation_send(
+                user=membership.user,
+                workspace=membership.workspace,
+                base_url=base_url,
+                invited_by=actor,
+            )
+        )
+
+
+def invitation_withdraw(*, membership: Membership, audit: AuditContext) -> bool:
+    """Withdraw a pending invitation: the membership goes (``membership.deleted``) and,
+    when the unused account is left without any workspace, group or token, the account
+    too, so its link stops working and it no longer counts against the plan's members.
+    Audited as ``member.invitation_withdrawn``; returns whether the account went.
+
+    Raises ValidationError (400) when the invitation was accepted (remove the member
+    instead)."""
+    _pending_checked(membership, "withdraw")
+    user = membership.user
+    with transaction.atomic():
+        membership_delete(membership=membership, audit=audit)
+        unused = not (
+            user.is_owner
+            or Membership.objects.filter(user=user).exists()
+            or user.group_memberships.exists()
+            or ApiToken.objects.filter(user=user).exists()
+        )
+        audit_record(
+            action=AuditAction.MEMBER_INVITATION_WITHDRAWN,
+            context=audit,
+            target_type="user",
+            target_id=user.pk,
+            extra={
+                "email": user.email,
+                "workspace": membership.workspace.slug,
+                "account_deleted": unused,
+            },
+        )
+        if unused:
+            # Never used (the invitation is pending): nothing of theirs to erase but the row.
+            user.delete()
+    return unused
 
 
 def member_role_change(

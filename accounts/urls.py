@@ -36,5 +36,9 @@ urlpatterns = [
     path("members/", account_views.member_list, name="members"),
     path("members/<int:pk>/role", account_views.member_role, name="member-role"),
     path("members/<int:pk>/remove", account_views.member_remove, name="member-remove"),
+    path("members/<int:pk>/resend", account_views.invitation_resend, name="invitation-resend"),
+    path(
+        "members/<int:pk>/withdraw", account_views.invitation_withdraw, name="invitation-withdraw"
+    ),
     path("settings/", account_views.access_settings, name="settings"),
 ]

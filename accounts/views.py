@@ -160,10 +160,27 @@ def member_list(request):
             email = added.membership.user.email
             messages.success(request, f"Invited {email}." if added.invited else f"Added {email}.")
         return redirect(f"{request.path}?workspace={request.workspace.slug}")
+    return _member_page(request)
+
+
+def _member_page(request, *, workspace=None, error: str = "", status: int = 200):
+    """The members page of ``workspace`` (default: the request's), with ``error`` shown."""
+    workspace = workspace or request.workspace
+    request.workspace = workspace
+    rows = [
+        (membership, members.invitation_pending(membership))
+        for membership in members.members_of(workspace=workspace)
+    ]
     return render(
         request,
         "accounts/member_list.html",
-        {"members": members.members_of(workspace=request.workspace), "roles": Role.choices},
+        {
+            "members": rows,
+            "pending_count": sum(pending for _, pending in rows),
+            "roles": Role.choices,
+            "error": error,
+        },
+        status=status,
     )
 
 
@@ -205,6 +222,40 @@ def member_remove(request, pk: int):
     else:
         messages.success(request, f"Removed {membership.user.email}.")
     return redirect(f"/accounts/members/?workspace={membership.workspace.slug}")
+
+
+@login_required
+@require_POST
+def invitation_resend(request, pk: int):
+    """Send a pending invitation again (workspace admins)."""
+    membership = _admin_membership(request, pk)
+    try:
+        members.invitation_resend(
+            membership=membership,
+            actor=request.user,
+            base_url=request.build_absolute_uri("/"),
+            audit=audit_context(request),
+        )
+    except ValidationError as exc:
+        return _member_page(
+            request, workspace=membership.workspace, error=_error_text(exc), status=400
+        )
+    messages.success(request, f"Sent the invitation to {membership.user.email} again.")
+    return redirect(f"/accounts/members/?workspace={membership.workspace.slug}")
+
+
+@login_required
+@require_POST
+def invitation_withdraw(request, pk: int):
+    """Withdraw a pending invitation (workspace admins)."""
+    membership = _admin_membership(request, pk)
+    workspace, email = membership.workspace, membership.user.email
+    try:
+        members.invitation_withdraw(membership=membership, audit=audit_context(request))
+    except ValidationError as exc:
+        return _member_page(request, workspace=workspace, error=_error_text(exc), status=400)
+    messages.success(request, f"Withdrew the invitation of {email}.")
+    return redirect(f"/accounts/members/?workspace={workspace.slug}")
 
 
 @never_cache

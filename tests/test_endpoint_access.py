@@ -185,6 +185,13 @@ ROUTES: list[Route] = [
         data=lambda o: {"role": "editor"},
     ),
     Route("accounts:member-remove", "post", ADMIN, OBJECT, kwargs=lambda o: {"pk": o.membership}),
+    # gina accepted long ago: the owner's control call is a 400 (nothing to resend).
+    Route(
+        "accounts:invitation-resend", "post", ADMIN, OBJECT, kwargs=lambda o: {"pk": o.membership}
+    ),
+    Route(
+        "accounts:invitation-withdraw", "post", ADMIN, OBJECT, kwargs=lambda o: {"pk": o.membership}
+    ),
     Route("accounts:settings", "get", OWNER, NONE),
     Route("accounts:settings", "post", OWNER, NONE, data=lambda o: {"token_max_days": "30"}),
     Route("sso:settings", "get", OWNER, NONE, refused=404),
@@ -336,6 +343,13 @@ ROUTES: list[Route] = [
         data=lambda o: {"role": "editor"},
     ),
     Route("api:member", "delete", ADMIN, OBJECT, kwargs=lambda o: {"pk": o.membership}),
+    # --- workspaces (workspace admins; archived ones the owner) ------------------------
+    Route("workspace_admin:list", "get", ADMIN, NONE, lists=True),
+    Route("workspace_admin:create", "post", ADMIN, NONE, data=lambda o: {"name": ""}),
+    Route("workspace_admin:rename", "post", ADMIN, WORKSPACE, data=lambda o: {"name": "x"}),
+    # General is the default workspace: the owner's control call is a 400, not an archive.
+    Route("workspace_admin:archive", "post", ADMIN, WORKSPACE),
+    Route("workspace_admin:restore", "post", OWNER, NONE, data=lambda o: {"workspace": "general"}),
     # --- groups and document readers -------------------------------------------------
     Route("workspaces:groups", "get", ADMIN, WORKSPACE, lists=True),
     Route(
@@ -386,6 +400,19 @@ ROUTES: list[Route] = [
     Route("api:analytics-questions", "get", ADMIN, WORKSPACE, data=_general, lists=True),
     Route("api:analytics-gaps", "get", ADMIN, WORKSPACE, data=_general, lists=True),
     Route("api:analytics-documents", "get", ADMIN, WORKSPACE, data=_general, lists=True),
+    Route("analytics:quality", "get", ADMIN, WORKSPACE, lists=True),
+    Route(
+        "analytics:golden-add",
+        "post",
+        ADMIN,
+        WORKSPACE,
+        data=lambda o: {"question": str(o.question)},
+    ),
+    # No golden question 0: the owner's control call is refused with a message (302).
+    Route("analytics:golden-delete", "post", ADMIN, WORKSPACE, data=lambda o: {"golden": "0"}),
+    Route("analytics:golden-adopt", "post", ADMIN, WORKSPACE, data=lambda o: {"golden": "0"}),
+    Route("analytics:golden-run", "post", ADMIN, WORKSPACE),
+    Route("api:analytics-quality", "get", ADMIN, WORKSPACE, data=_general, lists=True),
 ]
 
 

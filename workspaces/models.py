@@ -3,12 +3,19 @@
 from django.conf import settings
 from django.db import models
 
+# Not a workspace's slug: ``?workspace=all`` on a page that lists across workspaces
+# (``portal.workspace_view(allow_all=True)``); no workspace may take it.
+ALL_WORKSPACES = "all"
+
 
 class Workspace(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set while the workspace is archived: out of use for everyone (``workspaces_readable``
+    # leaves it out), its content kept until the owner restores or deletes it.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -1,5 +1,5 @@
-"""Membership and group changes, and deleting a workspace: the one place they are
-made, each recorded in the audit log."""
+"""Membership and group changes, and creating, renaming, archiving, restoring and
+deleting a workspace: the one place they are made, each recorded in the audit log."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ from typing import Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
-from workspaces.models import Group, GroupMember, GroupRole, Membership, Role, Workspace
+from workspaces.models import (
+    ALL_WORKSPACES,
+    Group,
+    GroupMember,
+    GroupRole,
+    Membership,
+    Role,
+    Workspace,
+)
+from workspaces.rls import workspaces_scope
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +184,103 @@ def group_role_set(
             previous_role=previous,
         )
     return current
+
+
+# --- workspaces -------------------------------------------------------------------------
+
+
+def _workspace_record(
+    action: str, workspace: Workspace, audit: AuditContext | None, **extra
+) -> None:
+    audit_record(
+        action=action,
+        context=audit,
+        target_type="workspace",
+        target_id=workspace.pk,
+        extra={"workspace": workspace.slug, **extra},
+    )
+
+
+def _workspace_name(name: str) -> str:
+    name = " ".join((name or "").split())[:200]
+    if not name:
+        raise ValidationError({"name": "A workspace needs a name."})
+    return name
+
+
+def workspace_create(
+    *, name: str, slug: str = "", creator: User, audit: AuditContext | None
+) -> Workspace:
+    """A new workspace; ``creator`` becomes its admin (the owner is one everywhere).
+
+    ``slug`` (in its URLs, tokens' and SSO rules' references) defaults to the slugified
+    name and never changes afterwards. A slug taken by another workspace, archived ones
+    included, is a ValidationError (400).
+    """
+    name = _workspace_name(name)
+    slug = slugify(slug or name)[:63]
+    if not slug:
+        raise ValidationError({"slug": "Give the workspace a slug of letters, digits or dashes."})
+    if slug == ALL_WORKSPACES:
+        raise ValidationError({"slug": f"{slug!r} names every workspace in links; choose another."})
+    with transaction.atomic():
+        if Workspace.objects.filter(slug=slug).exists():
+            raise ValidationError({"slug": f"A workspace with the slug {slug!r} exists already."})
+        workspace = Workspace.objects.create(name=name, slug=slug)
+        _workspace_record(AuditAction.WORKSPACE_CREATED, workspace, audit, name=name)
+        if not creator.is_owner:
+            # The new workspace is in no request's scope yet (row-level security): its
+            # first membership is written in a scope of that workspace alone.
+            with workspaces_scope([workspace.pk]):
+                membership_save(
+                    membership=Membership(workspace=workspace, user=creator, role=Role.ADMIN),
+                    audit=audit,
+                )
+    return workspace
+
+
+def workspace_rename(*, workspace: Workspace, name: str, audit: AuditContext | None) -> Workspace:
+    """Give ``workspace`` a new name (its slug stays); no change, no event."""
+    name = _workspace_name(name)
+    if name != workspace.name:
+        previous = workspace.name
+        workspace.name = name
+        with transaction.atomic():
+            workspace.save(update_fields=["name"])
+            _workspace_record(
+                AuditAction.WORKSPACE_RENAMED, workspace, audit, name=name, previous=previous
+            )
+    return workspace
+
+
+def workspace_archive(*, workspace: Workspace, audit: AuditContext | None) -> Workspace:
+    """Archive ``workspace``: from the next request nobody reaches it (pages, search,
+    answers, API tokens: 404, as for a workspace that does not exist), and its content
+    is kept until the owner restores or deletes it. Its sources are not paused here.
+
+    The default workspace cannot be archived (it is where people land); archiving an
+    archived workspace changes nothing.
+    """
+    if workspace.is_default:
+        raise ValidationError({"workspace": "The default workspace cannot be archived."})
+    if workspace.archived_at is None:
+        workspace.archived_at = timezone.now()
+        with transaction.atomic():
+            workspace.save(update_fields=["archived_at"])
+            _workspace_record(AuditAction.WORKSPACE_ARCHIVED, workspace, audit)
+    return workspace
+
+
+def workspace_restore(*, workspace: Workspace, audit: AuditContext | None) -> Workspace:
+    """Bring an archived workspace back into use, with its members and content as they
+    were. A workspace that is not archived is a ValidationError (400)."""
+    if workspace.archived_at is None:
+        raise ValidationError({"workspace": f"{workspace.name} is not archived."})
+    workspace.archived_at = None
+    with transaction.atomic():
+        workspace.save(update_fields=["archived_at"])
+        _workspace_record(AuditAction.WORKSPACE_RESTORED, workspace, audit)
+    return workspace
 
 
 class WorkspaceContentEraser(Protocol):
