@@ -78,6 +78,7 @@ urlpatterns = [
     path("workspaces/", include("workspaces.workspace_urls")),
     path("usage/", tenants_views.usage_view, name="usage"),
     path("analytics/", include("analytics.urls")),
+    path("chat/", include("chat.urls")),
     # The API's browsable docs for signed-in people, from our own static files (offline).
     path(
         "api/docs/",

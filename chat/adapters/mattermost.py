@@ -1,0 +1,324 @@
+"""Mattermost: a slash command and an outgoing webhook (each verified by its token),
+message buttons for feedback, and a bot account posting through the REST API
+(``/api/v4/posts``), threads by ``root_id``.
+
+Mattermost signs nothing: the slash command and the outgoing webhook carry the token
+Mattermost generated for them (compared in constant time), and a button's request
+carries an HMAC of its context made with a secret OPAA generated (``action_secret``).
+Every call to the server goes through the outbound guard (an httpx request hook).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from urllib.parse import parse_qs
+
+import httpx
+from django.http import HttpRequest, JsonResponse
+
+from chat.adapters.base import (
+    AnswerView,
+    EventKind,
+    Incoming,
+    IncomingFile,
+    Parsed,
+    PlatformError,
+    PlatformRateLimited,
+    RequestRefused,
+)
+from chat.rendering import HELP, THINKING, text_split
+from infra.outbound import OutboundRefused, httpx_request_check, url_check
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_S = 10
+# Mattermost takes 16383 characters a post since 5.0; older servers and many clients
+# cope badly past 4000, so answers are split there.
+POST_CHARS = 4000
+SUBCOMMANDS = {"ask", "search", "sources", "help"}
+_MENTION = re.compile(r"(^|\s)@[\w.\-]+")
+
+
+def action_signature(secret: str, answer_id: int, helpful: bool) -> str:
+    message = f"{answer_id}:{'up' if helpful else 'down'}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds to wait: ``Retry-After``, else ``X-Ratelimit-Reset`` (seconds), else 1."""
+    for header in ("Retry-After", "X-Ratelimit-Reset"):
+        try:
+            return max(float(response.headers[header]), 0.0)
+        except (KeyError, ValueError):
+            continue
+    return 1.0
+
+
+class MattermostAdapter:
+    kind = "mattermost"
+    max_message_chars = POST_CHARS
+
+    def __init__(self, platform, secrets: dict) -> None:
+        self.platform = platform
+        self.bot_token = secrets.get("bot_token", "")
+        self.command_token = secrets.get("command_token", "")
+        self.webhook_token = secrets.get("webhook_token", "")
+        self.action_secret = secrets.get("action_secret", "")
+        self._body: dict | None = None
+
+    # --- inbound ----------------------------------------------------------------------
+
+    def _parsed_body(self, request: HttpRequest) -> dict:
+        if self._body is None:
+            try:
+                if request.content_type == "application/json":
+                    body = json.loads(request.body or b"{}")
+                    if not isinstance(body, dict):
+                        raise ValueError("not an object")
+                else:
+                    body = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RequestRefused(f"malformed Mattermost request: {exc}", status=400) from exc
+            self._body = body
+        return self._body
+
+    def verify(self, request: HttpRequest, endpoint: str) -> None:
+        body = self._parsed_body(request)
+        if endpoint == "actions":
+            context = body.get("context") or {}
+            try:
+                expected = action_signature(
+                    self.action_secret, int(context.get("answer")), context.get("vote") == "up"
+                )
+            except (TypeError, ValueError) as exc:
+                raise RequestRefused("malformed button request", status=400) from exc
+            if not self.action_secret or not hmac.compare_digest(
+                expected, str(context.get("sig", ""))
+            ):
+                raise RequestRefused("bad button signature")
+            return
+        expected = {"command": self.command_token, "webhook": self.webhook_token}.get(endpoint)
+        if expected is None:
+            raise RequestRefused("no such endpoint", status=404)
+        if not expected:
+            raise RequestRefused(f"no {endpoint} token configured", status=404)
+        if not hmac.compare_digest(expected.encode(), str(body.get("token", "")).encode()):
+            raise RequestRefused(f"bad Mattermost {endpoint} token")
+        if self.platform.team_id and body.get("team_id") != self.platform.team_id:
+            raise RequestRefused("request for another Mattermost team", status=403)
+
+    def parse(self, request: HttpRequest, endpoint: str) -> Parsed:
+        body = self._parsed_body(request)
+        try:
+            if endpoint == "command":
+                return self._command(body)
+            if endpoint == "webhook":
+                return self._webhook(body)
+            return self._action(body)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RequestRefused(f"malformed Mattermost request: {exc}", status=400) from exc
+
+    def _command(self, form: dict) -> Parsed:
+        words = (form.get("text") or "").strip()
+        sub, _, rest = words.partition(" ")
+        if sub.lower() in SUBCOMMANDS:
+            command, text = sub.lower(), rest.strip()
+        else:
+            command, text = "ask", words
+        if command == "help" or (command in ("ask", "search") and not text):
+            return Parsed([], JsonResponse({"response_type": "ephemeral", "text": HELP}))
+        incoming = Incoming(
+            kind=EventKind.QUESTION,
+            event_id=f"command:{form.get('trigger_id') or time.time_ns()}",
+            user_id=form["user_id"],
+            user_name=form.get("user_name", ""),
+            channel_id=form["channel_id"],
+            text=text,
+            command=command,
+            thread_id=form.get("root_id", ""),
+            is_direct=form.get("channel_name", "").count("__") == 1,
+            response_url=form.get("response_url", ""),
+        )
+        return Parsed([incoming], JsonResponse({"response_type": "ephemeral", "text": THINKING}))
+
+    def _webhook(self, body: dict) -> Parsed:
+        ok = JsonResponse({})
+        if self.platform.bot_user_id and body.get("user_id") == self.platform.bot_user_id:
+            return Parsed([], ok)
+        file_ids = body.get("file_ids") or ""
+        if isinstance(file_ids, str):
+            file_ids = [f for f in file_ids.split(",") if f]
+        text = _MENTION.sub(" ", body.get("text") or "")
+        trigger = body.get("trigger_word") or ""
+        if trigger and text.strip().startswith(trigger):
+            text = text.strip()[len(trigger) :]
+        incoming = Incoming(
+            kind=EventKind.QUESTION,
+            event_id=f"post:{body['post_id']}",
+            user_id=body["user_id"],
+            user_name=body.get("user_name", ""),
+            channel_id=body["channel_id"],
+            text=" ".join(text.split()),
+            message_id=body["post_id"],
+            files=tuple(IncomingFile(id=f, name="") for f in file_ids),
+        )
+        return Parsed([incoming], ok)
+
+    def _action(self, body: dict) -> Parsed:
+        context = body["context"]
+        incoming = Incoming(
+            kind=EventKind.FEEDBACK,
+            event_id=f"action:{body.get('post_id')}:{body['user_id']}:{context['vote']}",
+            user_id=body["user_id"],
+            channel_id=body.get("channel_id", ""),
+            helpful=context["vote"] == "up",
+            answer_id=int(context["answer"]),
+            target_message_id=body.get("post_id", ""),
+        )
+        return Parsed([incoming], JsonResponse({"ephemeral_text": "Thanks for your feedback."}))
+
+    # --- outbound ---------------------------------------------------------------------
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.platform.api_url.rstrip("/") + "/api/v4/",
+            headers={"Authorization": f"Bearer {self.bot_token}"},
+            timeout=TIMEOUT_S,
+            event_hooks={"request": [httpx_request_check]},
+        )
+
+    def _call(self, method: str, path: str, **kwargs) -> httpx.Response:
+        try:
+            with self._client() as client:
+                response = client.request(method, path, **kwargs)
+        except OutboundRefused as exc:
+            raise PlatformError(str(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise PlatformError(f"Mattermost {method} {path}: {exc.__class__.__name__}") from exc
+        if response.status_code == 429:
+            raise PlatformRateLimited(_retry_after(response))
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("message", "")
+            except ValueError:
+                detail = ""
+            raise PlatformError(
+                f"Mattermost {method} {path}: {response.status_code} {detail}".strip()
+            )
+        return response
+
+    def post(self, *, channel_id: str, thread_id: str, part: dict) -> str:
+        body = {"channel_id": channel_id, "root_id": thread_id or "", **part}
+        return self._call("POST", "posts", json=body).json()["id"]
+
+    def update(self, *, channel_id: str, message_id: str, part: dict) -> None:
+        self._call("PUT", f"posts/{message_id}/patch", json=part)
+
+    def respond(self, *, response_url: str, part: dict) -> None:
+        try:
+            url_check(response_url)
+            with httpx.Client(
+                timeout=TIMEOUT_S, event_hooks={"request": [httpx_request_check]}
+            ) as client:
+                response = client.post(
+                    response_url,
+                    json={"response_type": "ephemeral", "text": part.get("message", "")},
+                )
+        except OutboundRefused as exc:
+            raise PlatformError(str(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise PlatformError(f"Mattermost response_url: {exc.__class__.__name__}") from exc
+        if response.status_code == 429:
+            raise PlatformRateLimited(_retry_after(response))
+        if response.status_code >= 400:
+            raise PlatformError(f"Mattermost response_url answered {response.status_code}")
+
+    def post_private(self, *, channel_id: str, user_id: str, thread_id: str, text: str) -> None:
+        """An ephemeral post (the bot account needs the ``create_post_ephemeral``
+        permission, which Mattermost gives bots with the "post:all" role)."""
+        self._call(
+            "POST",
+            "posts/ephemeral",
+            json={
+                "user_id": user_id,
+                "post": {"channel_id": channel_id, "root_id": thread_id or "", "message": text},
+            },
+        )
+
+    def thread_of(self, incoming: Incoming) -> str:
+        if incoming.thread_id or not incoming.message_id:
+            return incoming.thread_id
+        post = self._call("GET", f"posts/{incoming.message_id}").json()
+        return post.get("root_id") or incoming.message_id
+
+    def user_email(self, user_id: str) -> str | None:
+        """Mattermost vouches for an email it marks ``email_verified``."""
+        user = self._call("GET", f"users/{user_id}").json()
+        email = user.get("email")
+        if email and user.get("email_verified") and not user.get("delete_at"):
+            return email
+        return None
+
+    def file_download(self, file: IncomingFile) -> bytes:
+        return self._call("GET", f"files/{file.id}").content
+
+    def file_name(self, file: IncomingFile) -> str:
+        return self._call("GET", f"files/{file.id}/info").json().get("name") or "upload"
+
+    def bot_identity(self) -> str:
+        return self._call("GET", "users/me").json()["id"]
+
+    # --- rendering --------------------------------------------------------------------
+
+    def render_text(self, text: str) -> dict:
+        return {"message": text}
+
+    def render(self, answer: AnswerView) -> list[dict]:
+        """Markdown; the sources and the feedback buttons go with the last part."""
+        sources = "\n".join(
+            f"{s.number}. [{s.title}]({s.url})" + (f" ({s.where})" if s.where else "")
+            for s in answer.sources
+        )
+        tail = "\n\n".join(
+            t for t in (f"**Sources**\n{sources}" if sources else "", answer.note) if t
+        )
+        pieces = text_split(answer.text, POST_CHARS)
+        if tail:
+            if pieces and len(pieces[-1]) + len(tail) + 2 <= POST_CHARS:
+                pieces[-1] = f"{pieces[-1]}\n\n{tail}"
+            else:
+                pieces += text_split(tail, POST_CHARS)
+        parts: list[dict] = [{"message": piece} for piece in pieces] or [{"message": ""}]
+        if answer.answer_id is not None and self.action_secret:
+            url = self.platform.portal_url.rstrip("/") + "/chat/mattermost/actions"
+            parts[-1]["props"] = {
+                "attachments": [
+                    {
+                        "actions": [
+                            self._button(url, "👍 Helpful", answer.answer_id, True),
+                            self._button(url, "👎 Not helpful", answer.answer_id, False),
+                        ]
+                    }
+                ]
+            }
+        return parts
+
+    def _button(self, url: str, label: str, answer_id: int, helpful: bool) -> dict:
+        vote = "up" if helpful else "down"
+        return {
+            "id": f"opaa{vote}",
+            "name": label,
+            "integration": {
+                "url": url,
+                "context": {
+                    "answer": answer_id,
+                    "vote": vote,
+                    "sig": action_signature(self.action_secret, answer_id, helpful),
+                },
+            },
+        }
