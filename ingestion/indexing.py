@@ -25,7 +25,15 @@ from infra import metrics
 from infra.storage_errors import StorageUnavailable
 from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
-from ingestion.embedding import embed_texts
+from ingestion.embedding import active_model, embed_with, token_fit
+from ingestion.embedding_index import (
+    embedding_index_row,
+    embedding_index_shared,
+    embedding_move_due,
+    embedding_text,
+    wanted_model,
+)
+from ingestion.facts import facts_write
 from ingestion.index import chunks_write
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
@@ -61,11 +69,35 @@ def _stage(name: str) -> Iterator[None]:
 
 
 def _embedding_key(text: str) -> str:
-    """The cache key of a text's vector: it changes with the model as with the text."""
-    model = ":".join(
-        [settings.EMBEDDING_PROVIDER, settings.EMBEDDING_MODEL, str(settings.EMBEDDING_DIMENSIONS)]
+    """The cache key of a chunk's vector: the exact text embedded. The model is not in
+    it: every vector of a column comes from one model (``Chunk.embedding`` from the
+    active one, ``embedding_next`` from the one moved to, emptied when a move starts)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Tokens left free in the model's window besides the chunk and its context: summing the
+# tokens of a chunk's sentences may differ from the tokens of the whole by a few.
+WINDOW_MARGIN = 4
+
+
+def chunks_plan(sections, *, title: str) -> list[ChunkDraft]:
+    """The document's chunks, sized so that each, with the title and heading path
+    embedded with it, fits whole in the window of every local embedding model: counted
+    with the models' own tokenizers (the most tokens any of them makes of a text), at
+    most ``CHUNK_MAX_TOKENS``. A model switch then re-embeds chunks, never re-cuts them."""
+    fit = token_fit()
+
+    def room_for(heading_path: tuple[str, ...]) -> int:
+        context = embedding_text(title, heading_path, "")
+        return fit.room - fit.count(context) - WINDOW_MARGIN
+
+    return chunk_sections(
+        sections,
+        max_tokens=settings.CHUNK_MAX_TOKENS,
+        overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
+        count=fit.count,
+        room_for=room_for,
     )
-    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -73,30 +105,80 @@ class EmbeddedChunks:
     vectors: list[list[float]]
     # One per vector: the key it is cached under (``Chunk.content_sha256``).
     keys: list[str]
-    # How many texts the model embedded (the others' vectors came from the cache).
+    # How many texts the models embedded (the others' vectors came from the cache).
     embedded: int
+    # The model of ``vectors``; while the organization moves to another model, that
+    # model and its vectors (``Chunk.embedding_next``).
+    model: str = ""
+    next_model: str = ""
+    next_vectors: list[list[float]] | None = None
 
 
-def chunks_embed(drafts: list[ChunkDraft], *, title: str, workspace_id: int) -> EmbeddedChunks:
-    """Vectors for the chunks; each is embedded with its title and heading path for context.
+def _vectors_cached(
+    texts: list[str], keys: list[str], *, model: str, field: str, workspace_id: int
+) -> tuple[list[list[float]], int]:
+    cached = dict(
+        Chunk.objects.filter(
+            workspace_id=workspace_id, content_sha256__in=set(keys), **{f"{field}__isnull": False}
+        )
+        .order_by()
+        .values_list("content_sha256", field)
+    )
+    missing = list(dict.fromkeys(key for key in keys if key not in cached))
+    if missing:
+        text_of = dict(zip(keys, texts, strict=True))
+        embedded = embed_with(model, [text_of[key] for key in missing], kind="passage")
+        cached.update(zip(missing, embedded, strict=True))
+    return [[float(value) for value in cached[key]] for key in keys], len(missing)
+
+
+def chunks_embed(
+    drafts: list[ChunkDraft],
+    *,
+    title: str,
+    workspace_id: int,
+    model: str | None = None,
+    next_model: str = "",
+) -> EmbeddedChunks:
+    """Vectors for the chunks by ``model`` (the organization's active one by default),
+    and by ``next_model`` too while the organization moves to it. Each chunk is
+    embedded with its title and heading path for context, the title once
+    (``embedding_index.embedding_text``).
 
     A chunk whose exact text (title and heading path included) the same model has
     already embedded in this workspace reuses that vector: re-indexing a document
     where one section changed sends only that section's chunks to the model.
     """
-    texts = [" > ".join([title, *draft.heading_path]) + "\n" + draft.text for draft in drafts]
+    model = model or active_model()
+    texts = [embedding_text(title, draft.heading_path, draft.text) for draft in drafts]
     keys = [_embedding_key(text) for text in texts]
-    cached = dict(
-        Chunk.objects.filter(workspace_id=workspace_id, content_sha256__in=set(keys))
-        .order_by()
-        .values_list("content_sha256", "embedding")
+    vectors, embedded = _vectors_cached(
+        texts, keys, model=model, field="embedding", workspace_id=workspace_id
     )
-    missing = list(dict.fromkeys(key for key in keys if key not in cached))
-    if missing:
-        text_of = dict(zip(keys, texts, strict=True))
-        cached.update(zip(missing, embed_texts([text_of[key] for key in missing]), strict=True))
-    vectors = [[float(value) for value in cached[key]] for key in keys]
-    return EmbeddedChunks(vectors=vectors, keys=keys, embedded=len(missing))
+    next_vectors = None
+    if next_model:
+        next_vectors, more = _vectors_cached(
+            texts, keys, model=next_model, field="embedding_next", workspace_id=workspace_id
+        )
+        embedded += more
+    return EmbeddedChunks(
+        vectors=vectors,
+        keys=keys,
+        embedded=embedded,
+        model=model,
+        next_model=next_model,
+        next_vectors=next_vectors,
+    )
+
+
+def _embedding_models() -> tuple[str, str]:
+    """(active, next) models to embed with; starts the move the organization's choice
+    implies when none runs yet (``embedding_index.embedding_move_due``)."""
+    row = embedding_index_row()
+    if wanted_model(row) != (row.target_model or row.active_model):
+        embedding_move_due()
+        row = embedding_index_row()
+    return row.active_model, row.target_model
 
 
 def metadata_clean(values: dict) -> dict:
@@ -159,20 +241,34 @@ def document_index(*, document_id: int) -> Document | None:
             data = original_read(document.storage_key)
         with _stage("parse"):
             parsed = parsers.parse(data, filename=document.original_filename)
+        title = (parsed.title or document.title)[:500]
         with _stage("chunk"):
-            drafts = chunk_sections(
-                parsed.sections,
-                max_tokens=settings.CHUNK_MAX_TOKENS,
-                overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
-            )
+            drafts = chunks_plan(parsed.sections, title=title)
         if not drafts:
             raise parsers.ParseError("No text could be extracted from this file.")
-        title = (parsed.title or document.title)[:500]
         with _stage("embed"):
-            embedded = chunks_embed(drafts, title=title, workspace_id=document.workspace_id)
+            model, next_model = _embedding_models()
+            embedded = chunks_embed(
+                drafts,
+                title=title,
+                workspace_id=document.workspace_id,
+                model=model,
+                next_model=next_model,
+            )
         with _stage("language"):
             language = detect_language("\n".join(draft.text for draft in drafts))
         with _stage("write"), transaction.atomic():
+            # The models may have changed while embedding (a move started or switched):
+            # what is written matches the row, which stays as it is until the commit.
+            row = embedding_index_shared()
+            if (row.active_model, row.target_model) != (embedded.model, embedded.next_model):
+                embedded = chunks_embed(
+                    drafts,
+                    title=title,
+                    workspace_id=document.workspace_id,
+                    model=row.active_model,
+                    next_model=row.target_model,
+                )
             document.title = title
             document.mime_type = parsed.mime_type or document.mime_type
             document.language = language
@@ -181,8 +277,13 @@ def document_index(*, document_id: int) -> Document | None:
                 update_fields=["title", "mime_type", "language", "metadata", "updated_at"]
             )
             chunks_write(
-                document=document, drafts=drafts, vectors=embedded.vectors, keys=embedded.keys
+                document=document,
+                drafts=drafts,
+                vectors=embedded.vectors,
+                keys=embedded.keys,
+                next_vectors=embedded.next_vectors,
             )
+            facts_write(document=document, parsed=parsed, original=data)
             _mark(document, DocumentStatus.INDEXED)
     except parsers.ParseError as exc:
         logger.info("document %s failed to parse: %s", document.pk, exc.reason)
