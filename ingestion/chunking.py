@@ -7,7 +7,7 @@ re-indexing a document replaces its chunks with identical ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ingestion.parsers.base import Section, normalize_space
@@ -32,7 +32,7 @@ class ChunkDraft:
     ordinal: int  # position in the document, 0..n-1
     text: str
     heading_path: tuple[str, ...]  # the section the passage comes from
-    token_count: int  # count_tokens(text)
+    token_count: int  # the text's tokens, as counted by the ``count`` it was cut with
 
 
 def count_tokens(text: str) -> int:
@@ -40,15 +40,32 @@ def count_tokens(text: str) -> int:
 
     Cheap and deterministic; it under-counts the word pieces an embedding model sees
     (a rare or long word becomes several pieces), so limits expressed in these tokens
-    need headroom.
+    need headroom. Indexing counts with the embedding models' own tokenizers instead
+    (``ingestion.embedding.token_fit``); this count is the default of ``chunk_sections``.
     """
     return len(_TOKEN.findall(text))
 
 
+# Chunk text is never cut below this many tokens, however long a section's heading path.
+MIN_CHUNK_TOKENS = 32
+
+
 def chunk_sections(
-    sections: Sequence[Section], *, max_tokens: int = 180, overlap_tokens: int = 30
+    sections: Sequence[Section],
+    *,
+    max_tokens: int = 180,
+    overlap_tokens: int = 30,
+    count: Callable[[str], int] = count_tokens,
+    room_for: Callable[[tuple[str, ...]], int] | None = None,
 ) -> list[ChunkDraft]:
     """Chunks of at most ``max_tokens`` tokens each, numbered 0..n-1 across the document.
+
+    Tokens are what ``count`` says (by default ``count_tokens``, an approximation;
+    indexing passes the embedding models' own tokenizers). With ``room_for``, a
+    section's chunks are also at most ``room_for(heading_path)`` tokens: what the
+    embedding model's window leaves beside the title and heading path embedded with
+    each chunk (never below ``MIN_CHUNK_TOKENS``; the overlap shrinks to a quarter of
+    a smaller limit).
 
     Contract:
 
@@ -63,9 +80,10 @@ def chunk_sections(
     - Whitespace is normalized: single spaces within a paragraph, a blank line
       between paragraphs. No chunk is empty.
 
-    Why 180: all-MiniLM-L6-v2 truncates its input at 256 word pieces, the document
-    title and heading path are embedded with each chunk, and ``count_tokens``
-    under-counts word pieces; 180 keeps a whole chunk inside the model's window.
+    Why 180 by default: all-MiniLM-L6-v2 truncates its input at 256 word pieces, the
+    document title and heading path are embedded with each chunk, and ``count_tokens``
+    under-counts word pieces. Counted with the model's tokenizer and ``room_for``, a
+    chunk fits exactly (``ingestion.indexing.chunks_plan``).
 
     Raises ValueError unless ``max_tokens > overlap_tokens >= 0``.
     """
@@ -76,13 +94,18 @@ def chunk_sections(
         )
     drafts: list[ChunkDraft] = []
     for section in sections:
-        for text in _chunk_text(section.text, max_tokens, overlap_tokens):
+        limit, overlap = max_tokens, overlap_tokens
+        if room_for is not None:
+            limit = max(min(max_tokens, room_for(tuple(section.heading_path))), MIN_CHUNK_TOKENS)
+            if limit < max_tokens:
+                overlap = min(overlap_tokens, limit // 4)
+        for text in _chunk_text(section.text, limit, overlap, count):
             drafts.append(
                 ChunkDraft(
                     ordinal=len(drafts),
                     text=text,
                     heading_path=tuple(section.heading_path),
-                    token_count=count_tokens(text),
+                    token_count=count(text),
                 )
             )
     return drafts
@@ -97,7 +120,9 @@ class _Piece:
     joiner: str  # what separates it from the piece before: "\n\n", " " or ""
 
 
-def _chunk_text(text: str, max_tokens: int, overlap_tokens: int) -> list[str]:
+def _chunk_text(
+    text: str, max_tokens: int, overlap_tokens: int, count: Callable[[str], int]
+) -> list[str]:
     packer = _Packer(max_tokens, overlap_tokens)
     # Cuts of an over-long sentence are small enough that the overlap can carry whole
     # cuts, and never larger than the room left beside a full overlap.
@@ -105,7 +130,7 @@ def _chunk_text(text: str, max_tokens: int, overlap_tokens: int) -> list[str]:
     for block in _PARAGRAPH_BREAK.split(text):
         paragraph = normalize_space(block)
         if paragraph:
-            packer.add_paragraph(_pieces(paragraph, max_tokens, cut_size))
+            packer.add_paragraph(_pieces(paragraph, max_tokens, cut_size, count))
     return packer.finish()
 
 
@@ -157,15 +182,17 @@ class _Packer:
             self.current_tokens -= self.current.pop(0).tokens
 
 
-def _pieces(paragraph: str, max_tokens: int, cut_size: int) -> list[_Piece]:
+def _pieces(
+    paragraph: str, max_tokens: int, cut_size: int, count: Callable[[str], int]
+) -> list[_Piece]:
     pieces = []
     for sentence, joiner in _sentences(paragraph):
-        tokens = count_tokens(sentence)
+        tokens = count(sentence)
         if tokens <= max_tokens:
             pieces.append(_Piece(sentence, tokens, joiner))
         else:
-            for index, (cut, cut_joiner) in enumerate(_cuts(sentence, cut_size)):
-                pieces.append(_Piece(cut, count_tokens(cut), joiner if index == 0 else cut_joiner))
+            for index, (cut, cut_joiner) in enumerate(_cuts(sentence, cut_size, count)):
+                pieces.append(_Piece(cut, count(cut), joiner if index == 0 else cut_joiner))
     if pieces:
         pieces[0] = _Piece(pieces[0].text, pieces[0].tokens, "\n\n")
     return pieces
@@ -190,11 +217,24 @@ def _sentences(paragraph: str) -> list[tuple[str, str]]:
     ]
 
 
-def _cuts(sentence: str, size: int) -> list[tuple[str, str]]:
-    """Cut an over-long sentence every ``size`` tokens: (text, joiner) pairs."""
-    starts = [match.start() for match in _TOKEN.finditer(sentence)][::size]
-    bounds = [*starts[1:], len(sentence)]
+def _cuts(sentence: str, size: int, count: Callable[[str], int]) -> list[tuple[str, str]]:
+    """Cut an over-long sentence into pieces of at most ``size`` tokens (by ``count``),
+    between approximate tokens (words, CJK characters, punctuation): (text, joiner)
+    pairs. A model's tokenizer may make several tokens of one word, so a cut holds as
+    many whole approximate tokens as fit (at least one)."""
+    starts = [match.start() for match in _TOKEN.finditer(sentence)]
+    cuts: list[tuple[int, int]] = []
+    index = 0
+    while index < len(starts):
+        end_index = min(index + size, len(starts))
+        while True:
+            end = starts[end_index] if end_index < len(starts) else len(sentence)
+            if end_index == index + 1 or count(sentence[starts[index] : end]) <= size:
+                break
+            end_index = index + max((end_index - index) * 3 // 4, 1)
+        cuts.append((starts[index], end))
+        index = end_index
     return [
         (sentence[start:end].strip(), " " if start > 0 and sentence[start - 1].isspace() else "")
-        for start, end in zip(starts, bounds, strict=True)
+        for start, end in cuts
     ]

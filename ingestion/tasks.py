@@ -15,7 +15,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from infra.celery import app
 from infra.storage_errors import StorageUnavailable
-from ingestion import enqueue, fairness, indexing, sources, storage, sync
+from ingestion import embedding_index, enqueue, fairness, indexing, sources, storage, sync
 from tenants.models import Organization, OrganizationStatus
 from tenants.suspension import organizations_schedulable
 from workspaces.rls.tasks import OrganizationTask
@@ -180,3 +180,35 @@ def originals_sweep_all() -> int:
                 # One broken schema must not keep the others' erased originals.
                 logger.exception("originals sweep failed organization=%s", schema)
     return deleted
+
+
+@app.task(
+    base=OrganizationTask,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=10,
+)
+def embedding_move() -> None:
+    """Move the organization's passages to the embedding model it should use
+    (``ingestion.embedding_index``), for a few minutes at a time: sends itself again
+    until the move is done. Idempotent: a second run (a redelivery, beat) goes on with
+    the chunks that have no new vector yet, or finds the move held and stops."""
+    embedding_index.embedding_move_due(send=False)
+    done = embedding_index.embedding_move_run(seconds=embedding_index.MOVE_TASK_SECONDS)
+    if not done and embedding_index.embedding_status().moving:
+        embedding_index.embedding_move_send()
+
+
+@app.task(ignore_result=True)
+def embedding_moves_due_all() -> None:
+    """Beat, every 5 minutes: in every active organization, start the move to the
+    embedding model it should use (the admin's choice or the installation's
+    ``EMBEDDING_MODEL``), and resume one a stopped worker left unfinished."""
+    organizations = organizations_schedulable().exclude(schema_name=get_public_schema_name())
+    for schema in organizations.values_list("schema_name", flat=True):
+        with schema_context(schema):
+            try:
+                embedding_index.embedding_move_due()
+            except Exception:
+                logger.exception("embedding move check failed organization=%s", schema)

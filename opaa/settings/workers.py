@@ -72,6 +72,7 @@ CELERY_TASK_ROUTES = {
     "ingestion.tasks.sources_sync_due": {"queue": "default"},
     "ingestion.tasks.organization_sources_sync_due": {"queue": "default"},
     "ingestion.tasks.originals_sweep_all": {"queue": "default"},
+    "ingestion.tasks.embedding_moves_due_all": {"queue": "default"},
     "ingestion.tasks.*": {"queue": "ingest"},
 }
 CELERY_BEAT_SCHEDULE = {
@@ -94,6 +95,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Deletes originals no document names (erased while the storage was down or a backup ran).
     "originals-sweep": {"task": "ingestion.tasks.originals_sweep_all", "schedule": 3600.0},
+    # Starts each organization's move to the embedding model it should use, resumes
+    # an interrupted one (ingestion.embedding_index).
+    "embedding-moves-due": {"task": "ingestion.tasks.embedding_moves_due_all", "schedule": 300.0},
     # Deletes signups whose verification link expired unused (they hold a name and a schema).
     "signups-expired-delete": {"task": "tenants.tasks.signups_expired_delete", "schedule": 3600.0},
     # Emails the workspace admins who opted in their new knowledge gaps, Mondays 07:00 UTC.

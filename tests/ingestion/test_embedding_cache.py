@@ -88,9 +88,10 @@ def test_a_new_version_embeds_only_the_changed_section(
         ["Handbook", "Expenses"],
         ["Handbook", "Security"],
     ]
-    # Every chunk, reused or new, carries the vector the model gives its own text.
+    # Every chunk, reused or new, carries the vector the model gives its own text: the
+    # title once (it is also the first heading), the rest of the heading path, the text.
     for chunk in chunks:
-        text = " > ".join(["Handbook", *chunk.heading_path]) + "\n" + chunk.text
+        text = " > ".join(chunk.heading_path) + "\n" + chunk.text
         assert list(chunk.embedding) == pytest.approx(fake_embedding(text, 384), abs=1e-6)
 
     found = alice_api.get("/api/v1/search", {"q": "receipts sixty days", "k": 3}).json()
