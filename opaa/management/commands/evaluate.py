@@ -11,7 +11,9 @@ from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
 
+from ingestion.embedding import LOCAL_MODELS
 from opaa.evaluation import (
     DatasetError,
     dataset_limit,
@@ -44,6 +46,17 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return number
+
+
+@contextmanager
+def _embedding_model(name: str | None):
+    """With ``name``, the run's organization embeds with that local model: it is the
+    installation's model for the run, and a new organization takes it (nothing to move)."""
+    if not name:
+        yield
+        return
+    with override_settings(EMBEDDING_PROVIDER="local", EMBEDDING_MODEL=name):
+        yield
 
 
 # Loggers that write a line or two per indexed document (the task's trace, the upload,
@@ -124,6 +137,12 @@ class Command(BaseCommand):
             help="also score the hybrid with these (keyword:vector) weight pairs, "
             'e.g. "1:0.5,1:2,0.5:1" (the same rankings, fused differently)',
         )
+        parser.add_argument(
+            "--embedding-model",
+            choices=sorted(LOCAL_MODELS),
+            help="embed passages and questions with this local model (default: the "
+            "installation's EMBEDDING_MODEL)",
+        )
 
     def handle(
         self,
@@ -150,7 +169,8 @@ class Command(BaseCommand):
                 with redirect_stdout(io.StringIO()):
                     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
                 # An operator's tool: it works on the whole throwaway organization it creates.
-                with _quiet(quiet), organization_scope():
+                embedding_model = _embedding_model(options.get("embedding_model"))
+                with _quiet(quiet), organization_scope(), embedding_model:
                     report = evaluation_run(
                         dataset=loaded,
                         keep=keep,
