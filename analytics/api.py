@@ -7,13 +7,18 @@ questions, and only when the organization keeps it (``AUDIT_RECORD_QUESTION_TEXT
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.scopes import Scope
 from analytics.groups import QuestionGroup, knowledge_gaps, top_questions
+from analytics.models import GoldenQuestion
 from analytics.period import Period, period_parse
+from analytics.quality import quality_daily, runs_recent
 from analytics.scope import AnalyticsScope, analytics_scope
 from analytics.selectors import (
     Figures,
@@ -276,3 +281,62 @@ class DocumentsView(AnalyticsView):
             "failing_sources": sources_failing(workspaces=workspaces),
         }
         return Response(AnalyticsDocumentsOutput(body).data)
+
+
+class QualityDayOutput(serializers.Serializer):
+    day = serializers.DateField()
+    ndcg = serializers.FloatField(allow_null=True, help_text="nDCG@10 of the day's last run.")
+    recall = serializers.FloatField(allow_null=True, help_text="Recall@10 of that run.")
+    correct = serializers.FloatField(
+        allow_null=True, help_text="Share of golden questions answered (or not) as expected."
+    )
+    helpful_rate = serializers.FloatField(allow_null=True, help_text="The day's 👍 share.")
+
+
+class QualityRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    trigger = serializers.CharField(help_text="schedule or manual.")
+    status = serializers.CharField(help_text="queued, running, done or failed.")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    ndcg = serializers.FloatField(allow_null=True)
+    recall = serializers.FloatField(allow_null=True)
+    correct = serializers.FloatField(allow_null=True)
+    model = serializers.CharField()
+    embedder = serializers.CharField()
+    documents_indexed = serializers.IntegerField()
+    drops = serializers.DictField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        help_text="Metrics that fell beyond the threshold: {metric: [before, after]}.",
+    )
+
+
+class QualityOutput(serializers.Serializer):
+    workspace = serializers.CharField()
+    period = AnalyticsPeriodOutput()
+    threshold = serializers.FloatField(help_text="GOLDEN_DROP_THRESHOLD.")
+    golden_questions = serializers.IntegerField()
+    days = QualityDayOutput(many=True)
+    runs = QualityRunOutput(many=True, help_text="The most recent runs, newest first.")
+
+
+class QualityView(AnalyticsView):
+    """Answer quality: golden-question runs' means per day beside the feedback rate, and
+    the recent runs (one workspace; ``scope=all`` does not apply)."""
+
+    @extend_schema(parameters=PERIOD_PARAMETERS[:4], responses=QualityOutput)
+    def get(self, request):
+        period = period_parse(request.query_params)  # ValidationError: 400
+        workspace = self.workspace
+        body = {
+            "workspace": workspace.slug,
+            "period": {"first": period.first, "last": period.last, "tz": period.tz.key},
+            "threshold": settings.GOLDEN_DROP_THRESHOLD,
+            "golden_questions": GoldenQuestion.objects.filter(workspace=workspace).count(),
+            "days": [asdict(d) for d in quality_daily(workspace=workspace, period=period)],
+            "runs": runs_recent(workspace=workspace),
+        }
+        return Response(QualityOutput(body).data)

@@ -113,3 +113,32 @@ def chart_of(spec: ChartSpec, days: list[Row]) -> Chart:
 
 def _rounded(value):
     return round(value, 6) if isinstance(value, float) else value
+
+
+# --- answer quality (golden questions) -----------------------------------------------
+
+QUALITY_COLUMNS: tuple[tuple[str, Callable], ...] = (
+    ("nDCG@10", lambda d: d.ndcg),
+    ("Recall@10", lambda d: d.recall),
+    ("Correct answer/no answer", lambda d: d.correct),
+    ("Helpful (feedback)", lambda d: d.helpful_rate),
+)
+
+
+def quality_table(days: list) -> Table:
+    """The quality chart's figures: a golden run's means and the feedback, per day."""
+    return Table(
+        header=["Day", *(name for name, _ in QUALITY_COLUMNS)],
+        rows=[[d.day.isoformat(), *(_rounded(v(d)) for _, v in QUALITY_COLUMNS)] for d in days],
+    )
+
+
+def quality_chart(days: list) -> Chart:
+    return chart_build(
+        key="quality",
+        title="Answer quality and feedback",
+        labels=[d.day.isoformat() for d in days],
+        series=[Series(name, [value(d) for d in days]) for name, value in QUALITY_COLUMNS],
+        kind="line",
+        unit="%",
+    )

@@ -61,6 +61,8 @@ class QuestionGroup:
     # Knowledge gaps: the resolution this group matches, and the weak questions since it.
     resolution: GapResolution | None = None
     weak_since_resolved: int = 0
+    # The question the representative text is of (a golden question is added from it).
+    representative_id: int = 0
 
     @property
     def answered_rate(self) -> float:
@@ -165,6 +167,7 @@ def _grouped(
             last_asked=max(r["created_at"] for r in members),
             workspace_id=representative["workspace_id"],
             centroid=cluster.centroid,
+            representative_id=representative["pk"],
         )
         if with_passages:
             group.passages = _passages(members)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics import api, views
+from analytics import api, views, views_quality
 
 app_name = "analytics"
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("gaps/resolve", views.gap_resolve_view, name="gap-resolve"),
     path("gaps/digest", views.digest_view, name="digest"),
     path("documents/", views.documents_view, name="documents"),
+    path("quality/", views_quality.quality_view, name="quality"),
+    path("quality/golden", views_quality.golden_add_view, name="golden-add"),
+    path("quality/golden/delete", views_quality.golden_delete_view, name="golden-delete"),
+    path("quality/golden/adopt", views_quality.golden_adopt_view, name="golden-adopt"),
+    path("quality/run", views_quality.golden_run_view, name="golden-run"),
 ]
 
 # Included in the API's own list (``opaa/urls.py``), so their names are ``api:...``.
@@ -22,4 +27,5 @@ api_urlpatterns = [
     path("analytics/questions", api.TopQuestionsView.as_view(), name="analytics-questions"),
     path("analytics/gaps", api.GapsView.as_view(), name="analytics-gaps"),
     path("analytics/documents", api.DocumentsView.as_view(), name="analytics-documents"),
+    path("analytics/quality", api.QualityView.as_view(), name="analytics-quality"),
 ]

@@ -16,6 +16,7 @@ from analytics.digest import digest_subscribe, digest_subscribed
 from analytics.exports import csv_response
 from analytics.groups import knowledge_gaps, top_questions
 from analytics.period import PRESETS, Period, period_parse
+from analytics.quality import quality_daily
 from analytics.scope import AnalyticsScope, analytics_scope, workspaces_administered
 from analytics.selectors import (
     analytics_by_channel,
@@ -33,11 +34,13 @@ from workspaces.portal import workspace_view
 from workspaces.readers import reader_scope
 
 
-def _context(request) -> tuple[AnalyticsScope, Period, dict]:
+def page_context(request, *, every: bool = True) -> tuple[AnalyticsScope, Period, dict]:
+    """The scope, the period and the picker's context of an analytics page; ``every``:
+    the page may show every workspace together (an owner's ``scope=all``)."""
     scope = analytics_scope(
         user=request.user,
         workspace=request.workspace,
-        every=request.GET.get("scope") == "all",
+        every=every and request.GET.get("scope") == "all",
         readable=request.workspaces,
     )
     try:
@@ -66,7 +69,7 @@ def _context(request) -> tuple[AnalyticsScope, Period, dict]:
 @workspace_view(Role.ADMIN)
 def dashboard_view(request):
     """Charts of the period's questions, each with its table and a CSV link."""
-    scope, period, context = _context(request)
+    scope, period, context = page_context(request)
     days = analytics_daily(workspaces=scope.workspaces, period=period)
     charts = [
         {"chart": dashboard.chart_of(spec, days), "table": dashboard.chart_table(spec, days)}
@@ -91,13 +94,16 @@ def dashboard_view(request):
 
 @workspace_view(Role.ADMIN)
 def export_view(request, chart: str):
-    """One chart's table (or a breakdown: ``channels``, ``workspaces``) as CSV."""
-    scope, period, _ = _context(request)
+    """One chart's table (or a breakdown: ``channels``, ``workspaces``; or ``quality``,
+    the workspace's golden-question means per day) as CSV."""
+    scope, period, _ = page_context(request)
     if chart in dashboard.CHART_KEYS:
         spec = dashboard.CHARTS[dashboard.CHART_KEYS.index(chart)]
         table = dashboard.chart_table(
             spec, analytics_daily(workspaces=scope.workspaces, period=period)
         )
+    elif chart == "quality":
+        table = dashboard.quality_table(quality_daily(workspace=request.workspace, period=period))
     elif chart == "channels":
         table = dashboard.breakdown_table(
             "Channel", analytics_by_channel(workspaces=scope.workspaces, period=period)
@@ -115,7 +121,7 @@ def export_view(request, chart: str):
 @workspace_view(Role.ADMIN)
 def questions_view(request):
     """The period's questions grouped by meaning, most asked first."""
-    scope, period, context = _context(request)
+    scope, period, context = page_context(request)
     context["grouping"] = top_questions(scope=scope, period=period)
     return render(request, "analytics/questions.html", context)
 
@@ -123,7 +129,7 @@ def questions_view(request):
 @workspace_view(Role.ADMIN)
 def gaps_view(request):
     """What OPAA could not answer well, grouped and ranked; admins mark a gap resolved."""
-    scope, period, context = _context(request)
+    scope, period, context = page_context(request)
     readers = reader_scope(request.user, scope.workspaces)
     context["grouping"] = knowledge_gaps(scope=scope, period=period, readers=readers)
     context["subscribed"] = digest_subscribed(workspace=request.workspace, user=request.user)
@@ -174,7 +180,7 @@ def digest_view(request):
 @workspace_view(Role.ADMIN)
 def documents_view(request):
     """The documents answers rest on, those never cited, stale ones, failing sources."""
-    scope, period, context = _context(request)
+    scope, period, context = page_context(request)
     never_count, never = documents_never_cited(workspaces=scope.workspaces, period=period)
     context.update(
         most_cited=documents_most_cited(workspaces=scope.workspaces, period=period),

@@ -400,6 +400,19 @@ ROUTES: list[Route] = [
     Route("api:analytics-questions", "get", ADMIN, WORKSPACE, data=_general, lists=True),
     Route("api:analytics-gaps", "get", ADMIN, WORKSPACE, data=_general, lists=True),
     Route("api:analytics-documents", "get", ADMIN, WORKSPACE, data=_general, lists=True),
+    Route("analytics:quality", "get", ADMIN, WORKSPACE, lists=True),
+    Route(
+        "analytics:golden-add",
+        "post",
+        ADMIN,
+        WORKSPACE,
+        data=lambda o: {"question": str(o.question)},
+    ),
+    # No golden question 0: the owner's control call is refused with a message (302).
+    Route("analytics:golden-delete", "post", ADMIN, WORKSPACE, data=lambda o: {"golden": "0"}),
+    Route("analytics:golden-adopt", "post", ADMIN, WORKSPACE, data=lambda o: {"golden": "0"}),
+    Route("analytics:golden-run", "post", ADMIN, WORKSPACE),
+    Route("api:analytics-quality", "get", ADMIN, WORKSPACE, data=_general, lists=True),
 ]
 
 

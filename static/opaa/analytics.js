@@ -12,3 +12,10 @@
   days?.addEventListener("change", () => { if (days.value) dates.forEach((d) => { d.value = ""; }); });
   dates.forEach((d) => d.addEventListener("change", () => { if (d.value && days) days.value = ""; }));
 })();
+
+// A golden run in progress: the page shows its progress again every few seconds, until
+// the run is done (the server then renders no progress box).
+(function () {
+  if (!document.querySelector("[data-run-progress]")) return;
+  setTimeout(() => window.location.reload(), 3000);
+})();
