@@ -105,6 +105,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.gaps_digest_all",
         "schedule": crontab(day_of_week=1, hour=7, minute=0),
     },
+    # Runs each workspace's golden questions (answer quality), nightly at 04:30 UTC.
+    "analytics-golden-runs": {
+        "task": "analytics.tasks.golden_runs_all",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }
 # How long a worker heartbeat counts as "recent" for /readyz.
 WORKER_HEARTBEAT_MAX_AGE_S = env.int("WORKER_HEARTBEAT_MAX_AGE_S", default=60)

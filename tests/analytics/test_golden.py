@@ -304,6 +304,14 @@ def test_the_schedule_runs_each_workspace_once_and_active_organizations_only(cor
     assert golden_runs_schedule() == []
 
 
+def test_beat_runs_the_golden_questions_nightly(settings):
+    from analytics.tasks import golden_runs_all
+
+    entry = settings.CELERY_BEAT_SCHEDULE["analytics-golden-runs"]
+    assert entry["task"] == golden_runs_all.name == "analytics.tasks.golden_runs_all"
+    assert entry["schedule"].hour == {4}
+
+
 def test_run_now_makes_one_run_and_a_second_click_none(
     corpus, world, django_capture_on_commit_callbacks
 ):
