@@ -17,6 +17,7 @@ from ingestion.embedding import embed_texts
 from ingestion.index import Ranked, bm25_ranking, vector_ranking
 from ingestion.models import Chunk
 from search.answering import Passage
+from search.facts import facts_promote
 from search.ranking import RERANK_CANDIDATES, Reranker, recency_boost, reranker_apply
 from workspaces.readers import ReaderScope
 
@@ -129,6 +130,8 @@ def hybrid_search(
         k=settings.FUSION_RRF_K,
         weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
     )
+    # Questions about attributes and numbers: the entities whose facts satisfy them first.
+    fused = facts_promote(query, fused, workspace_ids=workspace_ids, readers=readers)
     if recency_half_life_days:
         fused = recency_boost(fused, half_life_days=recency_half_life_days)
     if reranker is not None:

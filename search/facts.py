@@ -1,0 +1,398 @@
+"""Questions about attributes and numbers, answered from the facts table.
+
+"Which rowers are taller than 1.95 m?", "products under 50 EUR launched after 2020",
+"all policies approved in 2024", "Orte in Polen mit mehr als 100.000 Einwohnern":
+``question_parse`` reads the conditions on numbers (comparator, number, unit, and the
+attribute they are about, from the unit and the question's words) and the other words
+that say which entities are meant (a country, a kind, a brand). ``facts_match`` finds
+the entities whose facts (``ingestion.facts``) satisfy every condition, among the
+documents the asker may read, and keeps those whose text also has the other words;
+``facts_answer`` lists them with a link to the passage each fact was read from, and
+``facts_promote`` puts their passages first in a fused ranking: one call from
+``search.retrieval.hybrid_search``.
+
+Facts are read only through the workspaces searched and the asker's reader scope
+(``workspaces.readers.ReaderScope``), like chunks, and row-level security applies to
+the table as to every table with a workspace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
+from django.db.models import Q
+from django.urls import reverse
+
+from ingestion.index import Ranked
+from ingestion.models import Chunk, Fact
+from ingestion.quantities import (
+    NUMBER,
+    SCALES,
+    TIME_ATTRIBUTES,
+    UNIT,
+    quantity_parse,
+)
+from search.fact_words import (
+    ATTRIBUTE_CUES,
+    BETWEEN,
+    COMPARATORS,
+    COUNTRIES,
+    GERMAN_MARKERS,
+    STOP_WORDS,
+    TIME_ONLY,
+)
+from workspaces.readers import ReaderScope
+
+# Entities put first in a ranking at most: as many as one ranker contributes.
+MAX_PROMOTED = 50
+# Documents whose words are compared with the question's at most; a filter matching
+# more than this is too broad to promote anything in particular.
+MAX_CANDIDATE_DOCUMENTS = 2000
+# A year in a question: a number of three or four digits in this range.
+YEAR_RANGE = (500, 2100)
+
+_CURRENCY = r"€|\$|£|\b(?:EUR|USD|GBP|CHF)\b"
+_SCALE = "|".join(sorted(SCALES, key=len, reverse=True))
+_AMOUNT = (
+    rf"(?:(?:{_CURRENCY})\s*)?{NUMBER}(?:\s*(?:{_SCALE})\b\.?)?"
+    rf"(?:\s*(?:{UNIT}|{_CURRENCY})(?![a-zäöüß]))?"
+)
+_COMPARATOR_RE = re.compile(
+    r"(?<![\w-])(?P<cmp>"
+    + "|".join(re.escape(c) for c in sorted(COMPARATORS, key=len, reverse=True))
+    + rf")\s+(?:the\s+year\s+|dem\s+jahr\s+)?(?P<amount>{_AMOUNT})",
+    re.IGNORECASE,
+)
+_BETWEEN_RE = re.compile(
+    rf"(?<![\w-])(?:{'|'.join(BETWEEN)})\s+(?P<low>{_AMOUNT})\s+(?:and|und)\s+(?P<high>{_AMOUNT})",
+    re.IGNORECASE,
+)
+_BARE_YEAR_RE = re.compile(r"(?<![\w.,])(1[0-9]{3}|20[0-9]{2})(?![\w.,]*\d)")
+_WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A number an attribute must satisfy: ``low`` < or <= value < or <= ``high``."""
+
+    attribute: str | None  # None: any attribute of ``kind`` (a year: any date)
+    kind: str  # "year", "length", "weight", "area", "money", "count"
+    low: float | None = None
+    high: float | None = None
+    inclusive: bool = False
+    unit: str = ""  # a currency, when one was named
+    text: str = ""  # the phrase as asked
+
+    def q(self) -> Q:
+        if self.attribute:
+            query = Q(attribute=self.attribute)
+        elif self.kind == "year":
+            query = Q(attribute__in=sorted(TIME_ATTRIBUTES))
+        else:
+            query = Q(kind=self.kind)
+        query &= Q(number__isnull=False)
+        if self.low is not None and self.low == self.high:
+            return query & Q(number=self.low)
+        if self.low is not None:
+            query &= Q(number__gte=self.low) if self.inclusive else Q(number__gt=self.low)
+        if self.high is not None:
+            query &= Q(number__lte=self.high) if self.inclusive else Q(number__lt=self.high)
+        if self.unit:
+            query &= Q(unit=self.unit)
+        return query
+
+
+@dataclass(frozen=True)
+class FactQuestion:
+    conditions: tuple[Condition, ...]
+    # Groups of words, each of which a matching entity's page must contain (one word
+    # of the group: "towns or cities", "Polish"/"Poland"/"Polen").
+    terms: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass
+class FactMatch:
+    """An entity that satisfies the question, with the facts that show it."""
+
+    entity: str
+    document_id: int
+    document_title: str
+    chunk_id: int
+    facts: list[tuple[str, str]] = field(default_factory=list)  # (label, value as written)
+
+    @property
+    def url(self) -> str:
+        return reverse("ingestion:document", args=[self.document_id]) + f"#chunk-{self.chunk_id}"
+
+
+def _is_german(question: str) -> bool:
+    words = set(_WORD_RE.findall(question.lower()))
+    return len(words & GERMAN_MARKERS) >= 2 or bool(re.search(r"[äöüß]", question.lower()))
+
+
+def _cued(question: str, attributes: Sequence[str]) -> str | None:
+    lowered = question.lower()
+    for attribute in attributes:
+        for cue in ATTRIBUTE_CUES.get(attribute, ()):
+            if re.search(rf"(?<![\w]){re.escape(cue)}", lowered):
+                return attribute
+    return None
+
+
+def _is_year(amount: str, number: float) -> bool:
+    return (
+        re.fullmatch(r"\d{3,4}", amount.strip()) is not None
+        and YEAR_RANGE[0] <= number <= YEAR_RANGE[1]
+    )
+
+
+_AMOUNT_ATTRIBUTES = {
+    "length": ("height", "elevation"),
+    "weight": ("weight",),
+    "area": ("area",),
+    "money": ("price", "revenue"),
+    "count": ("population", "employees"),
+}
+
+
+def _condition(question: str, cmp: str, amount: str, german: bool) -> Condition | None:
+    quantity = quantity_parse(amount, decimal_comma=german)
+    if quantity is None or quantity.number is None:
+        return None
+    op = COMPARATORS[cmp.lower()]
+    number = quantity.number
+    low = high = None
+    if op in (">", ">="):
+        low = number
+    elif op in ("<", "<="):
+        high = number
+    else:
+        low = high = number
+    inclusive = op in (">=", "<=")
+    time_attributes = ("born", "died", "founded", "launched", "approved")
+    if quantity.kind == "count" and _is_year(amount, number):
+        return Condition(_cued(question, time_attributes), "year", low, high, inclusive)
+    if cmp.lower() in TIME_ONLY:
+        return None  # "in 12 kg", "of 40": not a point in time
+    if quantity.kind in ("count", "number"):
+        money = _cued(question, ("price", "revenue"))
+        attribute = _cued(question, ("population", "employees")) or money
+        if attribute is None:
+            return None  # a bare number about nothing named: no condition
+        kind = "money" if attribute == money else "count"
+        return Condition(attribute, kind, low, high, inclusive)
+    attribute = _cued(question, _AMOUNT_ATTRIBUTES.get(quantity.kind, ()))
+    unit = quantity.unit if quantity.kind == "money" else ""
+    return Condition(attribute, quantity.kind, low, high, inclusive, unit)
+
+
+@lru_cache(maxsize=4096)
+def _stems(word: str) -> frozenset[str]:
+    word = word.lower()
+    return frozenset({word, _english.stemWord(word), _german.stemWord(word)})
+
+
+_english = Stemmer.Stemmer("english")
+_german = Stemmer.Stemmer("german")
+_COUNTRY_OF = {stem: group for group in COUNTRIES for name in group for stem in _stems(name)}
+_CUE_STEMS = frozenset(
+    stem for cues in ATTRIBUTE_CUES.values() for cue in cues for stem in _stems(cue.split()[0])
+)
+_COMPARATOR_WORDS = frozenset(word for c in [*COMPARATORS, *BETWEEN] for word in c.split())
+
+
+def _term_groups(rest: str) -> tuple[tuple[str, ...], ...]:
+    words = _WORD_RE.findall(rest)
+    groups: list[list[str]] = []
+    joined = False
+    for word in words:
+        lowered = word.lower()
+        if lowered in ("or", "oder"):
+            joined = bool(groups)
+            continue
+        stems = _stems(lowered)
+        if lowered in STOP_WORDS or lowered in _COMPARATOR_WORDS or stems & _CUE_STEMS:
+            joined = False
+            continue
+        country = next((_COUNTRY_OF[s] for s in stems if s in _COUNTRY_OF), None)
+        alternatives = list(country) if country else [lowered]
+        if joined:
+            groups[-1].extend(alternatives)
+        else:
+            groups.append(alternatives)
+        joined = False
+    return tuple(tuple(dict.fromkeys(group)) for group in groups)
+
+
+def question_parse(question: str) -> FactQuestion | None:
+    """The conditions on numbers ``question`` asks for and its other words; None when
+    it sets no condition on a number (most questions: then the facts are not asked)."""
+    german = _is_german(question)
+    conditions: list[Condition] = []
+    rest = question
+    for match in _BETWEEN_RE.finditer(question):
+        high = _condition(question, "at most", match.group("high"), german)
+        low_text = match.group("low")
+        if re.fullmatch(NUMBER, low_text.strip()):
+            # "between 20 and 50 EUR": the unit written once, after the second number.
+            low_text = re.sub(NUMBER, low_text.strip(), match.group("high"), count=1)
+        low = _condition(question, "at least", low_text, german)
+        if low and high and low.kind == high.kind:
+            conditions.append(
+                Condition(low.attribute, low.kind, low.low, high.high, True, low.unit, match[0])
+            )
+            rest = rest.replace(match[0], " ")
+    for match in _COMPARATOR_RE.finditer(rest):
+        condition = _condition(question, match.group("cmp"), match.group("amount"), german)
+        if condition:
+            conditions.append(condition)
+            rest = rest.replace(match[0], " ", 1)
+    for match in _BARE_YEAR_RE.finditer(rest):
+        number = float(match.group(1))
+        if YEAR_RANGE[0] <= number <= YEAR_RANGE[1]:
+            attribute = _cued(question, ("born", "died", "founded", "launched", "approved"))
+            conditions.append(Condition(attribute, "year", number, number, text=match[0]))
+            rest = rest.replace(match[0], " ", 1)
+    if not conditions:
+        return None
+    return FactQuestion(conditions=tuple(conditions), terms=_term_groups(rest))
+
+
+def _words_of(texts: Sequence[str]) -> frozenset[str]:
+    words = {word.lower() for text in texts for word in _WORD_RE.findall(text)}
+    return frozenset(stem for word in words for stem in _stems(word))
+
+
+def _matches(group: Sequence[str], words: frozenset[str], text: str) -> bool:
+    for alternative in group:
+        if " " in alternative:
+            if alternative in text:
+                return True
+        elif _stems(alternative) & words:
+            return True
+    return False
+
+
+def facts_match(
+    question: FactQuestion,
+    *,
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+    limit: int = MAX_PROMOTED,
+    rank_of: dict[int, int] | None = None,
+) -> list[FactMatch]:
+    """Entities of readable documents whose facts satisfy every condition and whose
+    page has the question's other words; ordered by ``rank_of`` (document id -> rank in
+    the retrieval's ranking), then by document. At most ``limit``."""
+    if not workspace_ids:
+        return []
+    scope = Fact.objects.filter(workspace_id__in=list(workspace_ids)).filter(
+        readers.q("document__")
+    )
+    found: dict[tuple[int, str], FactMatch] | None = None
+    for condition in question.conditions:
+        rows = scope.filter(condition.q()).values_list(
+            "document_id", "entity", "chunk_id", "label", "value_text", "document__title"
+        )[: MAX_CANDIDATE_DOCUMENTS * 4]
+        these: dict[tuple[int, str], FactMatch] = {}
+        for document_id, entity, chunk_id, label, value, title in rows:
+            key = (document_id, entity)
+            if key not in these:
+                these[key] = FactMatch(entity, document_id, title, chunk_id)
+            these[key].facts.append((label, value))
+        if found is None:
+            found = these
+        else:
+            for key in list(found):
+                if key in these:
+                    found[key].facts.extend(these[key].facts)
+                else:
+                    del found[key]
+        if not found:
+            return []
+    if not found or len({key[0] for key in found}) > MAX_CANDIDATE_DOCUMENTS:
+        return []
+    matches = list(found.values())
+    if question.terms:
+        matches = _with_terms(matches, question.terms)
+    rank_of = rank_of or {}
+    matches.sort(key=lambda m: (rank_of.get(m.document_id, len(rank_of) + 1), m.document_id))
+    return matches[:limit]
+
+
+def _with_terms(matches: list[FactMatch], terms: tuple[tuple[str, ...], ...]) -> list[FactMatch]:
+    """The matches whose page has every word group that any candidate's page has: a
+    word no candidate has (a German noun against English pages, "settlements") cannot
+    decide between them and is left out rather than failing them all."""
+    texts: dict[int, list[str]] = {}
+    for document_id, text in Chunk.objects.filter(
+        document_id__in={m.document_id for m in matches}
+    ).values_list("document_id", "text"):
+        texts.setdefault(document_id, []).append(text)
+    words = {
+        document_id: (_words_of([*parts]), " ".join(parts).lower())
+        for document_id, parts in texts.items()
+    }
+    for match in matches:
+        words.setdefault(match.document_id, (frozenset(), ""))
+        title_words = _words_of([match.document_title, match.entity])
+        words[match.document_id] = (
+            words[match.document_id][0] | title_words,
+            words[match.document_id][1],
+        )
+    known = [
+        group for group in terms if any(_matches(group, *words[m.document_id]) for m in matches)
+    ]
+    return [m for m in matches if all(_matches(group, *words[m.document_id]) for group in known)]
+
+
+def facts_answer(
+    question: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int = 20
+) -> list[FactMatch]:
+    """The entities that answer a filter or range question, each with the facts that
+    satisfy it and a link to the passage they were read from; [] when the question
+    sets no condition on a number or nothing readable satisfies it."""
+    parsed = question_parse(question)
+    if parsed is None:
+        return []
+    return facts_match(parsed, workspace_ids=workspace_ids, readers=readers, limit=limit)
+
+
+def facts_promote(
+    query: str,
+    fused: Sequence[Ranked],
+    *,
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+) -> list[Ranked]:
+    """``fused`` with the passages of the entities that satisfy ``query``'s conditions on
+    numbers first (in the order ``fused`` had their documents, then by document), each
+    by the chunk its fact was read from. Unchanged when the query sets no condition."""
+    parsed = question_parse(query)
+    if parsed is None:
+        return list(fused)
+    chunk_documents = dict(
+        Chunk.objects.filter(pk__in=[item.chunk_id for item in fused]).values_list(
+            "id", "document_id"
+        )
+    )
+    rank_of: dict[int, int] = {}
+    for rank, item in enumerate(fused):
+        document_id = chunk_documents.get(item.chunk_id)
+        if document_id is not None:
+            rank_of.setdefault(document_id, rank)
+    matches = facts_match(parsed, workspace_ids=workspace_ids, readers=readers, rank_of=rank_of)
+    if not matches:
+        return list(fused)
+    top = max((item.score for item in fused), default=0.0)
+    promoted: list[Ranked] = []
+    seen: set[int] = set()
+    for position, match in enumerate(matches):
+        if match.chunk_id not in seen:
+            seen.add(match.chunk_id)
+            promoted.append(Ranked(match.chunk_id, top + len(matches) - position))
+    return promoted + [item for item in fused if item.chunk_id not in seen]
