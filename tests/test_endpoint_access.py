@@ -71,6 +71,9 @@ class Objects:
     canary: str
     # In the names of alice's own conversation and token: never shown to anyone else.
     private_canary: str
+    # A channel of General connected to Acme's Slack, and a pending one-time link.
+    chat_mapping: int = 0
+    chat_link: str = ""
 
 
 @dataclass(frozen=True)
@@ -382,6 +385,42 @@ ROUTES: list[Route] = [
     ),
     Route("ingestion:readers", "post", ADMIN, OBJECT, kwargs=_doc, data=lambda o: {"readers": ""}),
     Route("api:document", "patch", ADMIN, OBJECT, kwargs=_doc, data=lambda o: {"readers": []}),
+    # --- chat platforms (owner: the platform; workspace admins: their channels) --------
+    Route("chat:settings", "get", ADMIN, NONE, lists=True),
+    Route(
+        "chat:platform",
+        "post",
+        OWNER,
+        NONE,
+        kwargs=lambda o: {"kind": "slack"},
+        data=lambda o: {"slack-team_id": ""},
+    ),
+    Route(
+        "chat:test-message",
+        "post",
+        OWNER,
+        NONE,
+        kwargs=lambda o: {"kind": "slack"},
+        data=lambda o: {"channel": "C1"},
+    ),
+    Route(
+        "chat:mapping-add",
+        "post",
+        ADMIN,
+        WORKSPACE,
+        data=lambda o: {"kind": "slack", "channel_id": "CNEW"},
+    ),
+    Route("chat:mapping-delete", "post", ADMIN, OBJECT, kwargs=lambda o: {"pk": o.chat_mapping}),
+    # Whoever opens a one-time link while signed in links the chat user to themselves.
+    Route("chat:link", "get", SIGNED_IN, ORG_OBJECT, kwargs=lambda o: {"token": o.chat_link}),
+    Route("chat:link", "post", SIGNED_IN, ORG_OBJECT, kwargs=lambda o: {"token": o.chat_link}),
+    # Called by the platforms: refused without their signature or token (tests/chat/).
+    Route("chat:slack-events", "post", ANYONE, NONE),
+    Route("chat:slack-commands", "post", ANYONE, NONE),
+    Route("chat:slack-interactivity", "post", ANYONE, NONE),
+    Route("chat:mattermost-command", "post", ANYONE, NONE),
+    Route("chat:mattermost-webhook", "post", ANYONE, NONE),
+    Route("chat:mattermost-actions", "post", ANYONE, NONE),
     # --- analytics (workspace admins; owners for every workspace) ---------------------
     Route("analytics:dashboard", "get", ADMIN, WORKSPACE, lists=True),
     Route("analytics:export", "get", ADMIN, WORKSPACE, kwargs=lambda o: {"chart": "questions"}),
@@ -534,6 +573,7 @@ def things(world, acme, alice_api, make_token) -> Objects:
     make_token(world.acme, "alice@acme.example", workspaces=["general"])
     token = ApiToken.objects.filter(user__email="alice@acme.example").latest("id")
     ApiToken.objects.filter(pk=token.pk).update(name=f"{private} token")
+    chat_mapping, chat_link = _chat_things(general, canary, globex_schema=world.globex.schema)
     if "api:groups" in _tenant_routes():  # made through the API: no model imported here
         made = alice_api.post(
             "/api/v1/groups", {"name": f"{canary} group", "slug": canary}, format="json"
@@ -551,7 +591,37 @@ def things(world, acme, alice_api, make_token) -> Objects:
         group=canary,
         canary=canary,
         private_canary=private,
+        chat_mapping=chat_mapping,
+        chat_link=chat_link,
     )
+
+
+def _chat_things(general: Workspace, canary: str, *, globex_schema: str) -> tuple[int, str]:
+    """Acme's Slack (unreachable: port 9), a channel of General, a pending link."""
+    from accounts.audit import AuditContext
+    from chat import services as chat
+    from chat.models import ChannelMapping
+
+    _past_globex(ChannelMapping, globex_schema=globex_schema)
+    platform = chat.platform_save(
+        kind="slack",
+        enabled=True,
+        team_id="T0ACME",
+        api_url="http://127.0.0.1:9/api/",
+        commands=["ask"],
+        new_secrets={"signing_secret": "s", "bot_token": "xoxb-t"},
+        portal_url="http://acme.localhost/",
+        audit=AuditContext(),
+    )
+    mapping = chat.mapping_add(
+        platform=platform,
+        channel_id="CCANARY",
+        name=f"{canary} channel",
+        workspace=general,
+        audit=AuditContext(),
+    )
+    identity = chat.identity_get(platform=platform, external_id="USOMEONE")
+    return mapping.pk, chat.link_token_issue(identity=identity)
 
 
 @dataclass

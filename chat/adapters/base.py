@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 
 
 class RequestRefused(Exception):
@@ -25,6 +26,15 @@ class RequestRefused(Exception):
     def __init__(self, message: str, *, status: int = 401) -> None:
         super().__init__(message)
         self.status = status
+
+
+def raw_body(request: HttpRequest) -> bytes:
+    """The request's body as sent (signatures are over these bytes). A multipart body
+    already parsed by a middleware is gone: no platform sends one, so it is refused."""
+    try:
+        return request.body
+    except RawPostDataException as exc:
+        raise RequestRefused("unsupported content type", status=400) from exc
 
 
 class PlatformError(Exception):

@@ -30,6 +30,7 @@ from chat.adapters.base import (
     PlatformError,
     PlatformRateLimited,
     RequestRefused,
+    raw_body,
 )
 from chat.rendering import HELP, THINKING, text_split
 from infra.outbound import OutboundRefused, httpx_request_check, url_check
@@ -77,11 +78,11 @@ class MattermostAdapter:
         if self._body is None:
             try:
                 if request.content_type == "application/json":
-                    body = json.loads(request.body or b"{}")
+                    body = json.loads(raw_body(request) or b"{}")
                     if not isinstance(body, dict):
                         raise ValueError("not an object")
                 else:
-                    body = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+                    body = {k: v[0] for k, v in parse_qs(raw_body(request).decode()).items()}
             except (ValueError, UnicodeDecodeError) as exc:
                 raise RequestRefused(f"malformed Mattermost request: {exc}", status=400) from exc
             self._body = body

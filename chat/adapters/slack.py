@@ -30,6 +30,7 @@ from chat.adapters.base import (
     PlatformError,
     PlatformRateLimited,
     RequestRefused,
+    raw_body,
 )
 from chat.rendering import HELP, THINKING, text_split
 from infra.outbound import OutboundRefused, url_check
@@ -77,7 +78,7 @@ class SlackAdapter:
             raise RequestRefused("no signing secret configured", status=404)
         try:
             valid = SignatureVerifier(self.signing_secret).is_valid(
-                body=request.body,
+                body=raw_body(request),
                 timestamp=request.headers.get("X-Slack-Request-Timestamp"),
                 signature=request.headers.get("X-Slack-Signature"),
             )
@@ -93,8 +94,8 @@ class SlackAdapter:
     def parse(self, request: HttpRequest, endpoint: str) -> Parsed:
         try:
             if endpoint == "events":
-                return self._events(json.loads(request.body))
-            form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+                return self._events(json.loads(raw_body(request)))
+            form = {k: v[0] for k, v in parse_qs(raw_body(request).decode()).items()}
             if endpoint == "commands":
                 return self._command(form)
             if endpoint == "interactivity":
