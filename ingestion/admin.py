@@ -5,8 +5,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from accounts.audit import audit_context
-from ingestion import sources
-from ingestion.models import Connector, Document, Source, SyncRun
+from ingestion import embedding_index, sources
+from ingestion.embedding import model_choices
+from ingestion.models import Connector, Document, EmbeddingIndex, Source, SyncRun
 from ingestion.readers import document_readers_set
 from tenants.quotas import source_admit
 from workspaces.readers import readers_normalize
@@ -116,3 +117,57 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_display = ("id", "source", "trigger", "status", "started_at", "seen", "failed")
     list_filter = ("status", "trigger")
     readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+class EmbeddingIndexForm(forms.ModelForm):
+    chosen_model = forms.ChoiceField(
+        label="Embedding model",
+        required=False,
+        help_text=EmbeddingIndex._meta.get_field("chosen_model").help_text,
+    )
+
+    class Meta:
+        model = EmbeddingIndex
+        fields = ["chosen_model"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chosen_model"].choices = [("", "The installation's default"), *model_choices()]
+
+
+@admin.register(EmbeddingIndex)
+class EmbeddingIndexAdmin(admin.ModelAdmin):
+    """The organization's embedding model: choose one, watch the re-embedding."""
+
+    form = EmbeddingIndexForm
+    list_display = ("__str__", "active_model", "progress", "updated_at")
+    readonly_fields = ("active_model", "progress", "started_at", "switched_at", "error")
+
+    @admin.display(description="re-embedding")
+    def progress(self, obj: EmbeddingIndex) -> str:
+        if not obj.target_model:
+            return "none running"
+        percent = int(100 * obj.target_done / obj.target_total) if obj.target_total else 0
+        return (
+            f"to {obj.target_model}: {obj.target_done:,} of {obj.target_total:,} passages "
+            f"({percent}%); searches use {obj.active_model} until it is complete"
+        )
+
+    def has_module_permission(self, request):
+        # Hidden at the public domain (the operators' admin), which has no such table.
+        from django.db import connection
+        from django_tenants.utils import get_public_schema_name
+
+        if connection.schema_name == get_public_schema_name():
+            return False
+        return super().has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False  # one row per organization, made by the migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        embedding_index.embedding_move_due()  # starts the move once this save commits
