@@ -211,7 +211,10 @@ def _run(name: str, dataset, *, before: bool, move_to: str | None, progress) -> 
                 )
                 out["scores"] = _scores_dict(methods_score(**score))
                 if move_to:
-                    out["speed"] = _speed(texts, list(dataset.queries.values()))
+                    try:
+                        out["speed"] = _speed(texts, list(dataset.queries.values()))
+                    except Exception as exc:  # the quality figures still count
+                        progress(f"speed measurement failed: {exc!r}")
                     row = embedding_index_row()
                     row.chosen_model = move_to
                     row.save(update_fields=["chosen_model", "updated_at"])
