@@ -94,7 +94,7 @@ _PROSE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
         (
             "launched",
-            rf"\b(?:launched|released|introduced|erschienen)\b[^.;]{{0,80}}?\bin\s+{YEAR}",
+            rf"\b(?:launched|released|introduced|first\s+sold|went\s+on\s+sale|erschienen)\b[^.;]{{0,80}}?\bin\s+{YEAR}",
         ),
         (
             "approved",

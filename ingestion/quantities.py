@@ -229,6 +229,8 @@ def quantity_parse(text: str, *, decimal_comma: bool = False) -> Quantity | None
         if number is None:
             continue
         scale, unit, pre = match.group("scale"), match.group("unit"), match.group("pre")
+        if unit and unit not in (unit.lower(), unit.upper(), unit.capitalize()):
+            unit = None  # "10 mM" is a concentration, not millimetres
         if scale:
             lowered = scale.lower()
             # "2 m" is two metres, not two million, unless money or a count follows.

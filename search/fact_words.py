@@ -148,6 +148,8 @@ ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
         "launched",
         "released",
         "introduced",
+        "first sold",
+        "on sale",
         "launch",
         "release",
         "erschien",

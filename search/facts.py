@@ -112,6 +112,10 @@ class FactQuestion:
     # Groups of words, each of which a matching entity's page must contain (one word
     # of the group: "towns or cities", "Polish"/"Poland"/"Polen").
     terms: tuple[tuple[str, ...], ...] = ()
+    # False when the only conditions are years named without a comparator or an
+    # attribute ("the 2014 backpack"): too weak to bring in documents retrieval did not
+    # find, strong enough to reorder those it did.
+    strong: bool = True
 
 
 @dataclass
@@ -259,7 +263,8 @@ def question_parse(question: str) -> FactQuestion | None:
             rest = rest.replace(match[0], " ", 1)
     if not conditions:
         return None
-    return FactQuestion(conditions=tuple(conditions), terms=_term_groups(rest))
+    strong = any(c.attribute or c.low != c.high or c.kind != "year" for c in conditions)
+    return FactQuestion(conditions=tuple(conditions), terms=_term_groups(rest), strong=strong)
 
 
 def _words_of(texts: Sequence[str]) -> frozenset[str]:
@@ -386,6 +391,8 @@ def facts_promote(
         if document_id is not None:
             rank_of.setdefault(document_id, rank)
     matches = facts_match(parsed, workspace_ids=workspace_ids, readers=readers, rank_of=rank_of)
+    if not parsed.strong:
+        matches = [match for match in matches if match.document_id in rank_of]
     if not matches:
         return list(fused)
     top = max((item.score for item in fused), default=0.0)
