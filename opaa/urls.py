@@ -11,6 +11,7 @@ from accounts import api_members as members_api
 from analytics.urls import api_urlpatterns as analytics_api
 from ingestion import api as ingestion_api
 from ingestion import source_api, source_setup_views
+from mcp_server.views import McpView
 from opaa import health
 from search import api as search_api
 from search import api_conversations as conversation_api
@@ -93,6 +94,8 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("api/v1/", include((api_v1, "api"))),
+    # The MCP server for AI agents (streamable HTTP, an API token as bearer: docs/mcp.md).
+    path("mcp", McpView.as_view(), name="mcp"),
     path(
         "organization/delete",
         tenants_erasure.organization_delete_view,

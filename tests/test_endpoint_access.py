@@ -92,10 +92,12 @@ class Route:
     # The body names an object of the organization's (e.g. a group): another
     # organization's caller gets 404 although the workspace part is theirs.
     names_org_object: bool = False
+    # An API outside /api/v1/ (the MCP endpoint, /mcp): called as the API is, a JSON body.
+    api_like: bool = False
 
     @property
     def api(self) -> bool:
-        return self.name.startswith("api:")
+        return self.api_like or self.name.startswith("api:")
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.name}"
@@ -272,6 +274,16 @@ ROUTES: list[Route] = [
     Route("api:schema", "get", SIGNED_IN, NONE),
     Route(":api-docs", "get", SIGNED_IN, NONE),
     Route(":api-redoc", "get", SIGNED_IN, NONE),
+    # The MCP endpoint: tokens only; each tool checks the scope and the workspace itself
+    # (tests/mcp_server/). Here: another organization's token is a 401, members list tools.
+    Route(
+        ":mcp",
+        "post",
+        SIGNED_IN,
+        NONE,
+        data=lambda o: {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        api_like=True,
+    ),
     Route("api:documents", "get", VIEWER, WORKSPACE, data=_general, lists=True),
     Route("api:documents", "post", EDITOR, WORKSPACE, data=_upload, multipart=True),
     Route("api:documents-batch", "post", EDITOR, WORKSPACE, data=_upload, multipart=True),
@@ -655,6 +667,9 @@ def _request(persona: Persona, route: Route, o: Objects):
                 response = client.get(url, data)
             elif route.multipart:
                 response = client.post(url, data, format="multipart")
+            elif route.api_like:
+                accept = "application/json, text/event-stream"
+                response = client.post(url, data, format="json", HTTP_ACCEPT=accept)
             else:
                 response = getattr(client, route.method)(url, data, format="json")
         else:
