@@ -1,4 +1,5 @@
-"""Portal pages for documents: list with live status, upload, read, download, delete."""
+"""Portal pages for documents: the document browser (search, filters, sort, pages) with
+live status and upload; a document's preview, its original, its readers; delete."""
 
 import re
 from io import BytesIO
@@ -6,14 +7,15 @@ from io import BytesIO
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record
 from ingestion import erasure
+from ingestion.document_browser import browser_context, original_content_type
 from ingestion.document_events import document_opened
-from ingestion.models import DocumentStatus
+from ingestion.preview import PART_SIZE, preview_blocks
 from ingestion.readers import document_readers_set
 from ingestion.selectors import document_for, documents_readable
 from ingestion.storage import OriginalMissing, original_read
@@ -79,41 +81,87 @@ def _upload(request):
     return redirect(f"{request.path}?workspace={request.workspace.slug}")
 
 
-@workspace_view(Role.VIEWER, post_role=Role.EDITOR)
+def _listed_workspaces(request) -> list:
+    """The workspaces the page lists: the one shown, or all of the person's (``all``)."""
+    return list(request.workspaces) if request.all_workspaces else [request.workspace]
+
+
+@workspace_view(Role.VIEWER, post_role=Role.EDITOR, allow_all=True)
 def document_list(request):
+    """The document browser: GET parameters are its whole state (``document_filters``);
+    a bad one answers 400 with the page saying what to fix. POST uploads."""
     if request.method == "POST":
         return _upload(request)
-    documents = documents_readable(request.user, workspaces=[request.workspace]).select_related(
-        "uploaded_by"
+    context = browser_context(
+        request.user, params=request.GET, workspaces=_listed_workspaces(request)
     )
     return render(
         request,
         "ingestion/document_list.html",
-        {"documents": documents, "statuses": DocumentStatus},
+        context,
+        status=400 if context["errors"] else 200,
     )
 
 
-@workspace_view(Role.VIEWER)
+@workspace_view(Role.VIEWER, allow_all=True)
 def document_status(request):
-    """Statuses of the workspace's documents (polled by the documents page)."""
-    rows = documents_readable(request.user, workspaces=[request.workspace]).values(
-        "id", "status", "error_message", "title"
+    """Statuses of the listed documents (polled by the documents page)."""
+    rows = documents_readable(request.user, workspaces=_listed_workspaces(request)).values(
+        "id", "status", "error_message", "title", "indexed_at"
     )
     return JsonResponse({"documents": list(rows)})
 
 
+def _preview_part(request, document) -> tuple[int, int]:
+    """(part, parts) of the preview to show: ``?part=N`` or the part holding ``?chunk=``
+    (a citation's passage); 400 for a value that is not a number, 404 past the end."""
+    chunks = document.chunks.all()
+    parts = max(1, -(-chunks.count() // PART_SIZE))
+    raw_part, raw_chunk = request.GET.get("part", ""), request.GET.get("chunk", "")
+    if raw_chunk:
+        if not raw_chunk.isdigit():
+            raise ValidationError({"chunk": "A passage is named by its number."})
+        ordinal = chunks.filter(pk=int(raw_chunk)).values_list("ordinal", flat=True).first()
+        if ordinal is None:
+            raise Http404("No such passage in this document.")
+        return ordinal // PART_SIZE + 1, parts
+    if not raw_part:
+        return 1, parts
+    if not raw_part.isdigit() or int(raw_part) < 1:
+        raise ValidationError({"part": "A part is a number from 1."})
+    if int(raw_part) > parts:
+        raise Http404("The preview has no such part.")
+    return int(raw_part), parts
+
+
 @login_required
 def document_detail(request, pk: int):
+    """The document: its details, a preview of its parsed text under its headings, its
+    original to download, its readers (admins)."""
     document = document_for(request.user, pk)
+    try:
+        part, parts = _preview_part(request, document)
+    except ValidationError as exc:
+        return render(
+            request,
+            "error.html",
+            {"status": 400, "detail": " ".join(exc.messages)},
+            status=400,
+        )
     document_opened(document=document, audit=audit_context(request), via="portal")
     can_set_readers = role_in(request.user, document.workspace) == Role.ADMIN
     shown = readers_describe(document.readers)
+    start = (part - 1) * PART_SIZE
+    chunks = document.chunks.only("id", "text", "heading_path", "ordinal").order_by("ordinal")
     return render(
         request,
         "ingestion/document_detail.html",
         {
             "document": document,
-            "chunks": document.chunks.all(),
+            "blocks": preview_blocks(chunks[start : start + PART_SIZE]),
+            "part": part,
+            "parts": range(1, parts + 1) if parts > 1 else None,
+            "content_type": original_content_type(document),
             "can_set_readers": can_set_readers,
             "readers_text": "\n".join(_reader_line(reader) for reader in shown),
             "readers_shown": shown,
@@ -178,12 +226,16 @@ def document_original(request, pk: int):
         target_id=document.pk,
         extra={"workspace": document.workspace.slug},
     )
-    return FileResponse(
+    response = FileResponse(
         BytesIO(data),
         as_attachment=True,
         filename=document.original_filename,
-        content_type="application/octet-stream",
+        content_type=original_content_type(document),
     )
+    # Always a download, never run in our origin, whatever the type says (an HTML file).
+    response["Content-Security-Policy"] = "sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

@@ -86,3 +86,31 @@ def test_anonymous_requests_are_refused(world, db):
     client = APIClient(HTTP_HOST=world.acme.domain)
     assert client.get("/api/v1/documents").status_code == 401
     assert client.post("/api/v1/ask", QUESTION).status_code == 401
+
+
+def test_the_document_browser_finds_nothing_of_another_organization_or_workspace(
+    two_orgs, world, carol_portal
+):
+    """Searching the documents page (titles and text), in one workspace or all of one's
+    own, never lists, counts or offers another organization's or workspace's documents."""
+    from tests.conftest import portal_client
+
+    for params in ({"q": "garage"}, {"q": "kitchen"}, {"workspace": "all", "q": "badges"}):
+        page = carol_portal.get("/documents/", params)
+        assert page.status_code == 200
+        assert b"garage B" not in page.content  # the search box shows the query itself
+        assert b"Kitchen" not in page.content
+        assert b"<mark>" not in page.content  # no passage matched
+    own = carol_portal.get("/documents/", {"workspace": "all"}).content.decode()
+    assert own.count('<td class="doc-title">') == len(two_orgs["globex"])
+    for acme_id in two_orgs["acme"]:
+        assert f"/documents/{acme_id}/" not in own or acme_id in two_orgs["globex"]
+    # bob (Sales only): General's parking policy is not in his "all my workspaces".
+    connection.set_tenant(world.acme.organization)
+    bob = portal_client(world.acme, "bob@acme.example")
+    everything = bob.get("/documents/", {"workspace": "all", "q": "garage"})
+    assert everything.status_code == 200
+    assert b"garage B" not in everything.content
+    assert b"<mark>" not in everything.content
+    assert b"0 of 0 documents match" in everything.content
+    assert bob.get("/documents/", {"workspace": "general", "q": "garage"}).status_code == 404

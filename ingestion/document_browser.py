@@ -1,0 +1,191 @@
+"""What the documents page shows for a query string: the page of documents matching the
+search and filters, the choices each filter offers, the links that sort and page (each
+keeps the rest of the query string), and for a text search the passage that matched.
+
+Reads go through ``ingestion.selectors`` (``documents_browse``), so every row, count
+and choice comes from documents the person may read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchQuery
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
+from django.http import QueryDict
+
+from accounts.models import User
+from ingestion.document_filters import (
+    SORTS,
+    TYPE_LABELS,
+    UPLOADS,
+    DocumentFilters,
+    document_filters_parse,
+)
+from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.parsers import PARSERS
+from ingestion.selectors import (
+    document_languages,
+    document_sources,
+    documents_browse,
+    documents_readable,
+)
+from workspaces.models import Workspace
+
+PAGE_SIZE = 25
+# Characters of a matching passage shown around the first word found.
+SNIPPET_CHARS = 220
+_MIME_TO_TYPE = {mime: key for key, parser in PARSERS.items() for mime in parser.MIME_TYPES}
+_EXTENSION_TO_TYPE = {ext: key for key, parser in PARSERS.items() for ext in parser.EXTENSIONS}
+# Sortable columns: column -> (ascending key, descending key).
+_COLUMNS = {
+    "title": ("title", "-title"),
+    "size": ("size", "-size"),
+    "added": ("added", "-added"),
+    "indexed": (None, "-indexed"),
+}
+
+
+def document_type(document: Document) -> str:
+    """The format key of ``document`` (``"pdf"``), from its type, else its file name."""
+    key = _MIME_TO_TYPE.get(document.mime_type.split(";", 1)[0].strip().lower())
+    if key is None:
+        name = document.original_filename.lower()
+        key = next((k for ext, k in _EXTENSION_TO_TYPE.items() if name.endswith(ext)), "")
+    return key
+
+
+def original_content_type(document: Document) -> str:
+    """The Content-Type to send the original with: its format's MIME type when it is one
+    OPAA reads, else ``application/octet-stream`` (never a type a file name chose)."""
+    key = document_type(document)
+    return PARSERS[key].MIME_TYPES[0] if key else "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Where the search matched in a document's text: before, the match, after."""
+
+    chunk_id: int
+    before: str
+    match: str
+    after: str
+
+
+def _snippet(text: str, chunk_id: int, query: str) -> Snippet | None:
+    """The passage around the first query word found in ``text`` (its stem: the first
+    letters of a word, as the text search matched it, not only its exact form)."""
+    words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 1]
+    found = None
+    for word in words:
+        stem = word[: max(3, len(word) - 2)]
+        hit = re.search(rf"\b{re.escape(stem)}\w*", text, re.IGNORECASE)
+        if hit and (found is None or hit.start() < found.start()):
+            found = hit
+    if found is None:
+        return Snippet(
+            chunk_id, text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else ""), "", ""
+        )
+    side = (SNIPPET_CHARS - len(found.group())) // 2
+    start, end = max(0, found.start() - side), min(len(text), found.end() + side)
+    return Snippet(
+        chunk_id,
+        ("…" if start else "") + text[start : found.start()],
+        found.group(),
+        text[found.end() : end] + ("…" if end < len(text) else ""),
+    )
+
+
+def _with_match(documents, query: str):
+    """Annotate each document with its first passage matching ``query`` in its text."""
+    matching = Chunk.objects.filter(
+        document=OuterRef("pk"),
+        search_vector=SearchQuery(query, config=OuterRef("language"), search_type="websearch"),
+    ).order_by("ordinal")
+    return documents.annotate(
+        match_chunk=Subquery(matching.values("id")[:1]),
+        match_text=Subquery(matching.values("text")[:1]),
+    )
+
+
+def _link(params: QueryDict, **changes) -> str:
+    """``params`` with ``changes`` (None removes one), as a query string (with "?")."""
+    query = params.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value not in (None, ""):
+            query[key] = value
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+def _sort_links(params: QueryDict, current: str) -> dict[str, dict]:
+    """For each sortable column: the link that sorts by it (the other way when it is the
+    current sort) and its ``aria-sort``. A new sort starts at page 1."""
+    links = {}
+    for column, (ascending, descending) in _COLUMNS.items():
+        if current == ascending:
+            state, target = "ascending", descending
+        elif current == descending:
+            state, target = "descending", ascending or descending
+        else:
+            state, target = "none", ascending if column == "title" else descending
+        links[column] = {"url": _link(params, sort=target, page=None), "state": state}
+    return links
+
+
+def browser_context(user: User, *, params: QueryDict, workspaces: Sequence[Workspace]) -> dict:
+    """Everything the documents page renders for ``params`` in ``workspaces`` (which
+    ``user`` may read). Bad parameters: ``errors`` (by parameter) and the unfiltered
+    list, so the page can say what to fix."""
+    try:
+        filters, errors = document_filters_parse(params), {}
+    except ValidationError as exc:
+        filters, errors = DocumentFilters(), exc.message_dict
+    documents = documents_browse(user, workspaces=workspaces, filters=filters).select_related(
+        "workspace", "synced_from", "uploaded_by"
+    )
+    if filters.q:
+        documents = _with_match(documents, filters.q)
+    paginator = Paginator(documents, PAGE_SIZE)
+    page = paginator.get_page(filters.page)  # past the end: the last page
+    rows = []
+    for document in page.object_list:
+        key = document_type(document)
+        snippet = None
+        if filters.q and getattr(document, "match_text", None):
+            snippet = _snippet(document.match_text, document.match_chunk, filters.q)
+        rows.append(
+            {"document": document, "type": TYPE_LABELS.get(key, key.upper()), "snippet": snippet}
+        )
+    total = (
+        documents_readable(user, workspaces=workspaces).count()
+        if filters.narrowed
+        else paginator.count
+    )
+    return {
+        "rows": rows,
+        "page": page,
+        "total": total,
+        "matching": paginator.count,
+        "filters": filters,
+        "errors": errors,
+        "form": params,
+        "statuses": DocumentStatus.choices,
+        "types": [(key, label) for key, label in TYPE_LABELS.items()],
+        "languages": document_languages(user, workspaces=workspaces),
+        "sources": document_sources(user, workspaces=workspaces),
+        "uploads": UPLOADS,
+        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+        "sort_links": _sort_links(params, filters.sort),
+        "previous_url": _link(params, page=page.previous_page_number())
+        if page.has_previous()
+        else "",
+        "next_url": _link(params, page=page.next_page_number()) if page.has_next() else "",
+        "reset_url": _link(QueryDict(mutable=True), workspace=params.get("workspace")),
+        "many_workspaces": len(workspaces) > 1,
+    }
