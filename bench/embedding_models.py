@@ -254,9 +254,7 @@ def judged_subset(dataset, documents: int):
         order += [d for d in dataset.qrels[query_id] if d not in order]
     kept = set(order[:documents])
     queries = {q: t for q, t in dataset.queries.items() if set(dataset.qrels[q]) <= kept}
-    return replace(
-        dataset, queries=queries, qrels={q: dataset.qrels[q] for q in queries}, unanswerable={}
-    )
+    return replace(dataset, queries=queries, qrels={q: dataset.qrels[q] for q in queries})
 
 
 def set_run(
@@ -374,7 +372,7 @@ def main() -> None:
     parser.add_argument("--set", choices=sorted(SETS), help="the evaluation set to run")
     parser.add_argument("--run", choices=("before", "after"), default="after")
     parser.add_argument("--path", type=Path, help="the set's directory (default: its usual place)")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="the results' directory (not for --memory)")
     parser.add_argument("--limit-corpus", type=int)
     parser.add_argument("--limit-queries", type=int)
     parser.add_argument(
@@ -386,6 +384,8 @@ def main() -> None:
     if args.memory:
         print(json.dumps(memory(), indent=2))
         return
+    if not args.out:
+        parser.error("--out is required")
     if args.table_only:
         print(tables_markdown(args.out, list(SETS)))
         return
