@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
-from django.http import Http404
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.audit import AuditAction, AuditContext, audit_record, question_extra
+from accounts.audit import AuditAction, audit_record, question_extra
 from chat import services
 from chat.adapters.base import (
     AnswerView,
@@ -32,24 +28,29 @@ from chat.adapters.base import (
     PlatformRateLimited,
     Source,
 )
+from chat.context import (
+    NO_SOURCES,
+    SWITCHED_OFF,
+    Context,
+    audit_of,
+    member,
+    message_of,
+    workspace_resolve,
+)
+from chat.feedback import feedback_handle
 from chat.models import (
-    ChannelMapping,
     ChatAnswer,
     ChatIdentity,
     ChatPlatform,
     ChatThread,
-    ChatUpload,
     Command,
 )
 from chat.rendering import THINKING, passage_link, sources_from_citations, view_of
+from chat.uploads import upload_handle
 from infra.errors import ApplicationError
-from ingestion.models import DocumentStatus
-from ingestion.uploads import UploadRejected, upload_receive
 from search import conversations
 from search.models import Channel, Question
-from search.selectors import question_for_feedback
 from search.services import answer_question, passages_search, question_validate
-from workspaces.access import workspace_for
 from workspaces.models import Role, Workspace
 from workspaces.readers import reader_scope
 
@@ -57,17 +58,6 @@ logger = logging.getLogger(__name__)
 
 SEARCH_RESULTS = 5
 SNIPPET_CHARS = 300
-
-NOT_LINKED = (
-    "To ask OPAA here, link your chat account to your OPAA account first (once): {url}\n"
-    "The link works for 30 minutes; open it while signed in to OPAA."
-)
-NOT_MAPPED = "This channel is not connected to OPAA. An admin can connect it in the portal."
-NO_ACCESS = "You have no access to the OPAA workspace of this channel."
-NO_WORKSPACE = "You have no workspace in OPAA yet."
-SWITCHED_OFF = "This command is switched off here."
-NO_UPLOAD = "You may not upload documents to {workspace}."
-NO_SOURCES = "There is no answer of mine to you here yet."
 
 
 class DeliveryPostponed(Exception):
@@ -79,43 +69,6 @@ class DeliveryPostponed(Exception):
         self.retry_after = retry_after
 
 
-class _Context:
-    """One event being handled: the platform, its adapter, the event, the thread."""
-
-    def __init__(self, platform: ChatPlatform, adapter: ChatAdapter, incoming: Incoming):
-        self.platform = platform
-        self.adapter = adapter
-        self.incoming = incoming
-        self.thread_id = ""
-        # The chat uploads made, for the caller to watch until they are indexed.
-        self.uploads: list[int] = []
-
-    def tell(self, text: str) -> None:
-        """A message for the asker only: the slash command's response, their direct
-        message, or an ephemeral one in the channel."""
-        incoming = self.incoming
-        try:
-            if incoming.response_url:
-                self.adapter.respond(
-                    response_url=incoming.response_url, part=self.adapter.render_text(text)
-                )
-            elif incoming.is_direct:
-                self.adapter.post(
-                    channel_id=incoming.channel_id,
-                    thread_id=self.thread_id,
-                    part=self.adapter.render_text(text),
-                )
-            else:
-                self.adapter.post_private(
-                    channel_id=incoming.channel_id,
-                    user_id=incoming.user_id,
-                    thread_id=self.thread_id,
-                    text=text,
-                )
-        except PlatformError as exc:
-            logger.warning("chat %s: could not reply: %s", self.platform.kind, exc)
-
-
 def event_handle(*, platform_id: int, incoming: Incoming) -> list[int]:
     """Handle one event; returns the ids of the ``ChatUpload`` rows it made (to watch
     with ``upload_notify``). Raises ``DeliveryPostponed`` when an answer was rate
@@ -123,67 +76,15 @@ def event_handle(*, platform_id: int, incoming: Incoming) -> list[int]:
     platform = ChatPlatform.objects.filter(pk=platform_id, enabled=True).first()
     if platform is None:
         return []
-    context = _Context(platform, services.adapter_for(platform), incoming)
+    context = Context(platform, services.adapter_for(platform), incoming)
     if incoming.kind == EventKind.FEEDBACK:
-        _feedback(context)
+        feedback_handle(context)
     elif incoming.kind == EventKind.QUESTION:
         _question(context)
     return context.uploads
 
 
-def _member(context: _Context) -> ChatIdentity | None:
-    """The linked identity of the asker; else sends them their one-time link."""
-    incoming = context.incoming
-    identity = services.identity_get(
-        platform=context.platform, external_id=incoming.user_id, name=incoming.user_name
-    )
-    if identity.user_id is not None and identity.user.is_active:
-        return identity
-    if identity.user_id is None:
-        try:
-            email = context.adapter.user_email(incoming.user_id)
-        except PlatformError as exc:
-            logger.warning("chat %s: user lookup failed: %s", context.platform.kind, exc)
-            email = None
-        identity = services.identity_by_email(identity=identity, email=email)
-        if identity.user_id is not None:
-            return identity
-    token = services.link_token_issue(identity=identity)
-    url = f"{context.platform.portal_url.rstrip('/')}/chat/link/{token}"
-    context.tell(NOT_LINKED.format(url=url))
-    return None
-
-
-def _workspace(context: _Context, identity: ChatIdentity, role: str) -> Workspace | None:
-    """The workspace the channel maps to (a direct message: the member's default), if the
-    member holds ``role`` there; else tells them why not."""
-    incoming = context.incoming
-    mapping = (
-        ChannelMapping.objects.filter(platform=context.platform, channel_id=incoming.channel_id)
-        .select_related("workspace")
-        .first()
-    )
-    if mapping is None and not incoming.is_direct:
-        context.tell(NOT_MAPPED)
-        return None
-    slug = mapping.workspace.slug if mapping else None
-    try:
-        return workspace_for(identity.user, slug, role=role)
-    except Http404:
-        context.tell(NO_ACCESS if mapping else NO_WORKSPACE)
-    except PermissionDenied:
-        if role == Role.EDITOR and mapping is not None:
-            context.tell(NO_UPLOAD.format(workspace=mapping.workspace.name))
-        else:
-            context.tell(NO_ACCESS)
-    return None
-
-
-def _audit(identity: ChatIdentity) -> AuditContext:
-    return AuditContext(user_id=identity.user.pk, email=identity.user.email)
-
-
-def _question(context: _Context) -> None:
+def _question(context: Context) -> None:
     incoming = context.incoming
     if (
         incoming.only_if_thread_known
@@ -198,13 +99,13 @@ def _question(context: _Context) -> None:
         return
     if not incoming.response_url:
         context.thread_id = context.adapter.thread_of(incoming)
-    identity = _member(context)
+    identity = member(context)
     if identity is None:
         return
     if incoming.files:
-        _upload(context, identity)
+        upload_handle(context, identity)
         return
-    workspace = _workspace(context, identity, Role.VIEWER)
+    workspace = workspace_resolve(context, identity, Role.VIEWER)
     if workspace is None:
         return
     if incoming.command == "search":
@@ -215,7 +116,7 @@ def _question(context: _Context) -> None:
         _ask(context, identity, workspace)
 
 
-def _answer_start(context: _Context, workspace: Workspace) -> tuple[ChatAnswer, bool]:
+def _answer_start(context: Context, workspace: Workspace) -> tuple[ChatAnswer, bool]:
     """The answer row for this event, with a "thinking" placeholder posted; True when it
     is new (False: a redelivered task resumes it)."""
     incoming = context.incoming
@@ -242,7 +143,7 @@ def _answer_start(context: _Context, workspace: Workspace) -> tuple[ChatAnswer, 
     return answer, created
 
 
-def _conversation(context: _Context, identity: ChatIdentity, workspace: Workspace, title: str):
+def _conversation(context: Context, identity: ChatIdentity, workspace: Workspace, title: str):
     """The OPAA conversation of this thread for this person (new for a new thread)."""
     incoming = context.incoming
     if not context.thread_id:
@@ -271,7 +172,7 @@ def _conversation(context: _Context, identity: ChatIdentity, workspace: Workspac
     return thread.conversation
 
 
-def _ask(context: _Context, identity: ChatIdentity, workspace: Workspace) -> None:
+def _ask(context: Context, identity: ChatIdentity, workspace: Workspace) -> None:
     incoming = context.incoming
     answer, created = _answer_start(context, workspace)
     if created or answer.question_id is None:
@@ -282,17 +183,17 @@ def _ask(context: _Context, identity: ChatIdentity, workspace: Workspace) -> Non
                 user=identity.user,
                 workspace=workspace,
                 question=incoming.text,
-                audit=_audit(identity),
+                audit=audit_of(identity),
                 conversation=_conversation(context, identity, workspace, incoming.text),
             )
         except (ValidationError, ApplicationError) as exc:  # empty question, quota
-            _answer_notice(context, answer, _message(exc))
+            _answer_notice(context, answer, message_of(exc))
             return
         # search records a caller without a token as "portal"; this one came by chat.
         Question.objects.filter(pk=question.pk).update(channel=Channel.CHAT)
         audit_record(
             action=services.AUDIT_QUESTION,
-            context=_audit(identity),
+            context=audit_of(identity),
             target_type="question",
             target_id=question.pk,
             extra={
@@ -315,13 +216,7 @@ def _ask(context: _Context, identity: ChatIdentity, workspace: Workspace) -> Non
     answer_deliver(answer=answer, adapter=context.adapter)
 
 
-def _message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(getattr(exc, "message", "") or exc)
-
-
-def _answer_notice(context: _Context, answer: ChatAnswer, text: str) -> None:
+def _answer_notice(context: Context, answer: ChatAnswer, text: str) -> None:
     answer.parts = [context.adapter.render_text(text)]
     answer.save(update_fields=["parts"])
     answer_deliver(answer=answer, adapter=context.adapter)
@@ -358,14 +253,14 @@ def answer_deliver(*, answer: ChatAnswer, adapter: ChatAdapter) -> None:
         answer.save(update_fields=["delivered_at"])
 
 
-def _search(context: _Context, identity: ChatIdentity, workspace: Workspace) -> None:
+def _search(context: Context, identity: ChatIdentity, workspace: Workspace) -> None:
     incoming = context.incoming
     answer, created = _answer_start(context, workspace)
     if created or not answer.parts:
         try:
             query = question_validate(incoming.text)
         except ValidationError as exc:
-            _answer_notice(context, answer, _message(exc))
+            _answer_notice(context, answer, message_of(exc))
             return
         passages = passages_search(
             query,
@@ -375,7 +270,7 @@ def _search(context: _Context, identity: ChatIdentity, workspace: Workspace) -> 
         )
         audit_record(
             action=AuditAction.SEARCH,
-            context=_audit(identity),
+            context=audit_of(identity),
             extra=question_extra(query, workspace=workspace.slug, results=len(passages)),
         )
         portal = context.platform.portal_url
@@ -399,7 +294,7 @@ def _search(context: _Context, identity: ChatIdentity, workspace: Workspace) -> 
     answer_deliver(answer=answer, adapter=context.adapter)
 
 
-def _sources(context: _Context, identity: ChatIdentity, workspace: Workspace) -> None:
+def _sources(context: Context, identity: ChatIdentity, workspace: Workspace) -> None:
     """The sources of the member's last answer in this channel (thread), as they may
     read them now."""
     incoming = context.incoming
@@ -430,109 +325,3 @@ def _sources(context: _Context, identity: ChatIdentity, workspace: Workspace) ->
     answer.parts = context.adapter.render(view)
     answer.save(update_fields=["parts"])
     answer_deliver(answer=answer, adapter=context.adapter)
-
-
-def _feedback(context: _Context) -> None:
-    """👍/👎 (a reaction or a button) on an answer: the member's feedback on it. Anyone
-    else's (unlinked, or not allowed to rate it) is ignored without a reply."""
-    incoming = context.incoming
-    answers = ChatAnswer.objects.filter(platform=context.platform, question__isnull=False)
-    if incoming.answer_id is not None:
-        answer = answers.filter(pk=incoming.answer_id).first()
-    else:
-        answer = answers.filter(
-            channel_id=incoming.channel_id, message_ids__contains=[incoming.target_message_id]
-        ).first()
-    identity = (
-        ChatIdentity.objects.filter(
-            platform=context.platform, external_id=incoming.user_id, user__is_active=True
-        )
-        .select_related("user")
-        .first()
-    )
-    if answer is None or identity is None:
-        return
-    try:
-        question = question_for_feedback(identity.user, answer.question_id)
-    except Http404:
-        return
-    conversations.feedback_submit(
-        user=identity.user, question=question, helpful=bool(incoming.helpful)
-    )
-
-
-def _upload(context: _Context, identity: ChatIdentity) -> None:
-    """Each attached file into the channel's workspace, when the member may upload
-    there (editor); the bot replies now, and again once it is indexed or failed."""
-    workspace = _workspace(context, identity, Role.EDITOR)
-    if workspace is None:
-        return
-    for file in context.incoming.files:
-        name = file.name or getattr(context.adapter, "file_name", lambda f: "upload")(file)
-        try:
-            if file.size and file.size > settings.MAX_UPLOAD_BYTES:
-                raise UploadRejected(f"{name} is larger than the upload limit.", status_code=413)
-            data = context.adapter.file_download(file)
-            with transaction.atomic():
-                received = upload_receive(
-                    workspace=workspace,
-                    user=identity.user,
-                    file=SimpleUploadedFile(name, data),
-                    audit=_audit(identity),
-                )
-                upload = ChatUpload.objects.create(
-                    platform=context.platform,
-                    workspace=workspace,
-                    document=received.document,
-                    channel_id=context.incoming.channel_id,
-                    thread_id=context.thread_id,
-                )
-                audit_record(
-                    action=services.AUDIT_UPLOAD,
-                    context=_audit(identity),
-                    target_type="document",
-                    target_id=received.document.pk,
-                    extra={
-                        "kind": context.platform.kind,
-                        "filename": name,
-                        "workspace": workspace.slug,
-                    },
-                )
-        except (ValidationError, ApplicationError, PlatformError) as exc:
-            context.tell(f"{name} was not uploaded: {_message(exc)}")
-            continue
-        context.uploads.append(upload.pk)
-        _post(context, f"Received {name} into {workspace.name}; I will reply when it is indexed.")
-
-
-def _post(context: _Context, text: str) -> None:
-    try:
-        context.adapter.post(
-            channel_id=context.incoming.channel_id,
-            thread_id=context.thread_id,
-            part=context.adapter.render_text(text),
-        )
-    except PlatformError as exc:
-        logger.warning("chat %s: could not post: %s", context.platform.kind, exc)
-
-
-def upload_notify(*, upload_id: int) -> bool:
-    """Reply in the upload's thread once its document is indexed or failed (with the
-    reason). Returns False while it is still waiting. Idempotent: replies once."""
-    upload = ChatUpload.objects.select_related("document", "platform").filter(pk=upload_id).first()
-    if upload is None or upload.notified_at is not None:
-        return True
-    document = upload.document
-    if document.status == DocumentStatus.INDEXED:
-        text = f"{document.original_filename} is indexed: you can ask about it now."
-    elif document.status == DocumentStatus.FAILED:
-        text = f"{document.original_filename} could not be indexed: {document.error_message}"
-    else:
-        return False
-    adapter = services.adapter_for(upload.platform)
-    adapter.post(
-        channel_id=upload.channel_id, thread_id=upload.thread_id, part=adapter.render_text(text)
-    )
-    upload.notified_at = timezone.now()
-    upload.save(update_fields=["notified_at"])
-    return True

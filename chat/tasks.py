@@ -10,6 +10,7 @@ from chat import handling
 from chat.adapters.base import Incoming, PlatformError, PlatformRateLimited
 from chat.models import ChatAnswer
 from chat.services import adapter_for
+from chat.uploads import upload_notify
 from infra.celery import app
 from workspaces.rls.tasks import OrganizationTask
 
@@ -79,7 +80,7 @@ def chat_upload_watch(self, upload_id: int) -> None:
     """Reply in the upload's thread once its document is indexed or failed; until then,
     look again in a few seconds. Replies once however often it runs."""
     try:
-        done = handling.upload_notify(upload_id=upload_id)
+        done = upload_notify(upload_id=upload_id)
     except PlatformRateLimited as exc:
         raise self.retry(countdown=exc.retry_after) from exc
     except PlatformError:
