@@ -14,7 +14,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from search.confidence import answer_refused
+from search.evidence import asked_fact, evidence_measure, question_terms, states_fact
+from search.wording import _MIN_SENTENCE_WORDS, content_terms, split_sentences, words
+from search.wording import STOP_WORDS as STOP_WORDS  # re-exported: older imports
+from search.wording import stem as stem
 
 NO_ANSWER_TEXT = "The documents available to you do not answer this question."
 
@@ -47,6 +53,9 @@ class Answer:
     model: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # What the passages say about the question (``search.evidence.evidence_measure``),
+    # when the answerer had the question at hand; the confidence is read from it.
+    evidence: dict[str, float] = field(default_factory=dict)
 
 
 def no_answer(*, model: str = "", prompt_tokens: int = 0, completion_tokens: int = 0) -> Answer:
@@ -61,127 +70,6 @@ def no_answer(*, model: str = "", prompt_tokens: int = 0, completion_tokens: int
     )
 
 
-# --- Words -----------------------------------------------------------------
-
-# Function words and question phrasing carry no topic: "how do I reset my
-# password" should match on "reset" and "password" only.
-_STOP_WORDS_TEXT = """
-    a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing done down during each either
-    else etc ever every few for from further get gets got had has have having he her here hers
-    herself him himself his how i if in into is it its itself just let lets like may me might
-    more most much must my myself need no nor not now of off on once only or other our ours
-    ourselves out over own please same shall she should so some such tell than that the their
-    theirs them themselves then there these they this those through to too under until up upon
-    us very want was we were what when where whether which while who whom whose why will with
-    within without would yes yet you your yours yourself yourselves
-    can't didn't doesn't don't i'd i'm i've isn't it's what's where's who's how's won't
-"""
-STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
-
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_VOWELS = frozenset("aeiouy")
-
-# Ordered longest first so "configurations" loses "ations", not just "s".
-# (suffix, replacement); each applies only if at least three letters remain.
-_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("ations", ""),
-    ("ation", ""),
-    ("ingly", ""),
-    ("ments", ""),
-    ("ment", ""),
-    ("ings", ""),
-    ("ing", ""),
-    ("edly", ""),
-    ("ies", "y"),
-    ("ied", "y"),
-    ("ed", ""),
-    ("es", ""),
-    ("ly", ""),
-    ("s", ""),
-)
-
-
-def stem(word: str) -> str:
-    """Light, deterministic suffix stripping for matching, not a linguistic stem.
-
-    The contract is only that inflections of one word meet: "reset", "resets",
-    "resetting" -> "reset"; "configure", "configured", "configuration" ->
-    "configur"; "policy", "policies" -> "policy". A trailing doubled consonant
-    is always collapsed (on plain words too) so "resetting" -> "resett" and
-    "added" -> "add" meet their base forms.
-    """
-    word = word.lower().replace("'", "")
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    for suffix, replacement in _SUFFIXES:
-        if not word.endswith(suffix):
-            continue
-        base = word[: -len(suffix)]
-        # "status", "access", "class": a final s that is not a plural ending.
-        if suffix == "s" and base[-1] in "su":
-            continue
-        # Too short a stem ("used" -> "us"): try a shorter suffix instead.
-        if len(base) + len(replacement) < 3:
-            continue
-        word = base + replacement
-        break
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in _VOWELS:
-        word = word[:-1]
-    return word
-
-
-def words(text: str) -> list[str]:
-    """The lowercased word tokens of ``text`` (letters and digits; apostrophes kept inside)."""
-    return [w.lower() for w in _WORD_RE.findall(text.replace("\u2019", "'"))]
-
-
-def content_terms(text: str) -> set[str]:
-    """Stems of the words of ``text`` that are neither stop words nor single letters."""
-    return {stem(w) for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())}
-
-
-# --- Sentences -------------------------------------------------------------
-
-# A candidate boundary: terminal punctuation (maybe closing quotes/brackets),
-# whitespace, then something that can start a sentence.
-_BOUNDARY_RE = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREVIATIONS = frozenset(
-    {"e.g", "i.e", "etc", "vs", "cf", "mr", "mrs", "ms", "dr", "prof", "st", "no", "fig"}
-    | {"approx", "inc", "ltd", "co", "jr", "sr", "dept"}
-)
-_LIST_MARKER_RE = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
-# Sentences shorter than this are usually headings or table cells, not answers.
-_MIN_SENTENCE_WORDS = 3
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split ``text`` into sentences, verbatim except for collapsed whitespace.
-
-    Lines are split first (list items and table rows rarely end in a period),
-    then lines at terminal punctuation followed by a capital or digit, unless
-    the word before the period is a common abbreviation. Markdown heading
-    lines and list markers are dropped; nothing is added.
-    """
-    sentences: list[str] = []
-    for line in text.splitlines():
-        line = _LIST_MARKER_RE.sub("", line).strip()
-        if not line or line.startswith("#"):
-            continue
-        start = 0
-        for match in _BOUNDARY_RE.finditer(line):
-            before = line[start : match.start()].rsplit(None, 1)
-            last_word = before[-1].lower().rstrip(".") if before else ""
-            if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
-                continue
-            sentences.append(line[start : match.end()].strip())
-            start = match.end()
-        sentences.append(line[start:].strip())
-    return [" ".join(s.split()) for s in sentences if s.strip()]
-
-
 # --- Extractive answers ----------------------------------------------------
 
 # Each step down the ranking costs a little: the fourth passage's sentence
@@ -194,6 +82,29 @@ _MAX_PER_PASSAGE = 2
 # Word-set Jaccard similarity at which two sentences say the same thing
 # (the same paragraph indexed twice, boilerplate repeated across documents).
 _DUPLICATE_JACCARD = 0.8
+# A question's words found in the passage's document title or headings count
+# this much of what they count in the sentence itself: "EUR 65 a day" under
+# "5. Per diem" answers a question about the per diem.
+_CONTEXT_SHARE = 0.5
+# Added to a sentence that states the kind of fact asked for (an amount, a
+# number, a date; ``search.evidence.asked_fact``): the sentence with the
+# amount beats the one that only repeats the question's words.
+_FACT_BONUS = 0.3
+# A sentence under a heading about what is *not* covered ("Non-reimbursable
+# expenses") answers "what is reimbursed" only with a much better match; one
+# that itself denies something, a little.
+_NEGATIVE_HEADING = 0.5
+_NEGATIVE_SENTENCE = 0.85
+_NEGATION_RE = re.compile(
+    r"\b(?:not|never|no|none|non-\w+|except|excluding|nicht|kein\w*|nie|ausgenommen)\b",
+    re.IGNORECASE,
+)
+# Another document's best sentence joins the answer when it scores this close
+# to the best: two sources answer alike (and may disagree: search.conflicts).
+_SECOND_SOURCE = 0.8
+# A heading or title line: short, no closing punctuation.
+_HEADING_MAX_WORDS = 8
+_SECTION_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)*\.?\s+\S")
 
 
 @dataclass(frozen=True)
@@ -203,41 +114,79 @@ class _Candidate:
     text: str
     terms: frozenset[str]
     word_set: frozenset[str]
+    fact: bool  # states the kind of fact the question asks for
 
 
-def answer_extractive(
-    question: str, passages: Sequence[Passage], *, max_sentences: int = 4
-) -> Answer:
-    """Answer by quoting the passage sentences that best match ``question``.
+def _heading_like(sentence: str, passage: Passage) -> bool:
+    """A title or heading line, not an answer: the document title or one of the
+    passage's headings, or a short unpunctuated line that is numbered like a section or
+    mostly capitalised words ("3.2 Rail first", "Business Travel Policy")."""
+    bare = sentence.strip().rstrip(":").strip()
+    folded = bare.casefold()
+    if folded == passage.document_title.strip().casefold() or folded in {
+        h.strip().casefold() for h in passage.heading_path
+    }:
+        return True
+    tokens = bare.split()
+    if len(tokens) > _HEADING_MAX_WORDS or bare[-1:] in ".!?;":
+        return False
+    if _SECTION_NUMBER_RE.match(bare):
+        return True
+    letters = [t for t in tokens if t[:1].isalpha()]
+    capitalised = sum(t[0].isupper() for t in letters)
+    return len(letters) >= 2 and capitalised / len(letters) >= 0.6
 
-    Contract:
-    - Every sentence of the answer is copied from a passage (whitespace
-      collapsed) and followed by ``[n]``, n numbering the distinct passages
-      used, 1..m, in order of first use in the text.
-    - At most ``max_sentences`` sentences, at most two per passage, no near
-      duplicates. Sentences from one passage stay in document order; passages
-      appear in order of their best sentence.
-    - A sentence's score is the IDF-weighted share of the question's content
-      terms it contains, discounted by its passage's rank in ``passages``.
-    - With no passages, no content words in the question, or no sentence
-      sharing a content word with it, returns ``no_answer()``.
-    """
-    question_terms = content_terms(question)
-    if not passages or not question_terms or max_sentences < 1:
-        return no_answer()
 
-    candidates = [
+def _candidates(passages: Sequence[Passage], kind: str | None) -> list[_Candidate]:
+    return [
         _Candidate(
             rank=rank,
             position=position,
             text=sentence,
             terms=frozenset(content_terms(sentence)),
             word_set=frozenset(words(sentence)),
+            fact=states_fact(sentence, kind),
         )
         for rank, passage in enumerate(passages)
         for position, sentence in enumerate(split_sentences(passage.text))
-        if len(words(sentence)) >= _MIN_SENTENCE_WORDS
+        if len(words(sentence)) >= _MIN_SENTENCE_WORDS and not _heading_like(sentence, passage)
     ]
+
+
+def answer_extractive(
+    question: str, passages: Sequence[Passage], *, max_sentences: int = 4
+) -> Answer:
+    """Answer by quoting the passage sentences that best answer ``question``.
+
+    Contract:
+    - Every sentence of the answer is copied from a passage (whitespace
+      collapsed) and followed by ``[n]``, n numbering the distinct passages
+      used, 1..m, in order of first use in the text. Headings and title lines
+      are never quoted.
+    - A sentence's score is the IDF-weighted share of the question's content
+      terms it contains (its passage's title and headings count half), plus a
+      bonus when it states the kind of fact asked for (amount, number, date),
+      discounted by its passage's rank; sentences denying something ("never
+      reimbursed") count less unless the question denies too.
+    - One passage answers when it can: the best sentence's passage gives up to
+      two sentences, plus the sentence nearest to them stating the asked-for
+      fact when they state none. Another document's best sentence joins only
+      when it scores nearly as well, or covers question terms the first did
+      not. At most ``max_sentences`` sentences, no near duplicates; sentences
+      of one passage in document order, passages in order of their best
+      sentence.
+    - With no passages, no content words in the question, or no sentence
+      sharing a content word with it, returns ``no_answer()``; an answer whose
+      evidence (``search.evidence``) says the documents do not answer the
+      question (``search.confidence.answer_refused``) is ``no_answer()`` too.
+    The answer carries its evidence, from which ``search.confidence`` reads the
+    confidence.
+    """
+    terms = question_terms(question) or content_terms(question)
+    if not passages or not terms or max_sentences < 1:
+        return no_answer()
+    kind = asked_fact(question)
+    candidates = _candidates(passages, kind)
     if not candidates:
         return no_answer()
 
@@ -245,34 +194,34 @@ def answer_extractive(
     # set) separate nothing; rare terms point at the answer.
     total = len(candidates)
     weight = {
-        term: math.log(1 + total / (1 + sum(term in c.terms for c in candidates)))
-        for term in question_terms
+        term: math.log(1 + total / (1 + sum(term in c.terms for c in candidates))) for term in terms
     }
     question_weight = sum(weight.values())
+    context = [content_terms(" ".join([p.document_title, *p.heading_path])) for p in passages]
+    negative_heading = [bool(_NEGATION_RE.search(" ".join(p.heading_path))) for p in passages]
+    question_negative = bool(_NEGATION_RE.search(question))
 
-    scored: list[tuple[float, _Candidate]] = []
-    for candidate in candidates:
-        matched = question_terms & candidate.terms
-        if not matched:
-            continue
-        coverage = sum(weight[t] for t in matched) / question_weight
-        scored.append((coverage / (1 + _RANK_DECAY * candidate.rank), candidate))
+    def score(candidate: _Candidate) -> float:
+        matched = terms & candidate.terms
+        own = sum(weight[t] for t in matched) / question_weight
+        around = sum(weight[t] for t in (terms & context[candidate.rank]) - matched)
+        value = own + _CONTEXT_SHARE * around / question_weight
+        if candidate.fact:
+            value += _FACT_BONUS
+        if not question_negative:
+            if negative_heading[candidate.rank]:
+                value *= _NEGATIVE_HEADING
+            elif _NEGATION_RE.search(candidate.text):
+                value *= _NEGATIVE_SENTENCE
+        return value / (1 + _RANK_DECAY * candidate.rank)
+
+    scored = sorted(
+        ((score(c), c) for c in candidates if terms & c.terms),
+        key=lambda item: (-item[0], item[1].rank, item[1].position),
+    )
     if not scored:
         return no_answer()
-
-    scored.sort(key=lambda item: (-item[0], item[1].rank, item[1].position))
-    best_score = scored[0][0]
-    chosen: list[_Candidate] = []
-    per_passage: dict[int, int] = {}
-    for score, candidate in scored:
-        if len(chosen) >= max_sentences or score < best_score * _RELATIVE_CUTOFF:
-            break
-        if per_passage.get(candidate.rank, 0) >= _MAX_PER_PASSAGE:
-            continue
-        if any(_jaccard(candidate.word_set, c.word_set) >= _DUPLICATE_JACCARD for c in chosen):
-            continue
-        chosen.append(candidate)
-        per_passage[candidate.rank] = per_passage.get(candidate.rank, 0) + 1
+    chosen = _sentences_choose(scored, candidates, terms, kind, max_sentences)
 
     # Readable order: passages by their best sentence (first chosen first),
     # sentences within one passage as the document has them.
@@ -285,7 +234,66 @@ def answer_extractive(
         number = numbers.setdefault(candidate.rank, len(numbers) + 1)
         parts.append(f"{candidate.text} [{number}]")
     citations = [Citation(number=n, passage=passages[rank]) for rank, n in numbers.items()]
-    return Answer(text=" ".join(parts), citations=citations, mode="extractive")
+    text = " ".join(parts)
+    evidence = evidence_measure(question, passages, list(numbers), text)
+    if answer_refused(evidence):
+        return Answer(text=NO_ANSWER_TEXT, citations=[], mode="no_answer", evidence=evidence)
+    return Answer(text=text, citations=citations, mode="extractive", evidence=evidence)
+
+
+def _sentences_choose(
+    scored: list[tuple[float, _Candidate]],
+    candidates: list[_Candidate],
+    terms: set[str],
+    kind: str | None,
+    max_sentences: int,
+) -> list[_Candidate]:
+    """The sentences to quote (see :func:`answer_extractive`'s contract)."""
+    best_score, best = scored[0]
+    chosen = [best]
+
+    def fits(candidate: _Candidate) -> bool:
+        # Nearly the same words but other numbers is no duplicate: two versions of a
+        # rule that disagree are shown both (search.conflicts).
+        return len(chosen) < max_sentences and not any(
+            _jaccard(candidate.word_set, c.word_set) >= _DUPLICATE_JACCARD
+            and _numbers(candidate.word_set) == _numbers(c.word_set)
+            for c in chosen
+        )
+
+    # The best passage: its next best sentences.
+    for value, candidate in scored[1:]:
+        if value < best_score * _RELATIVE_CUTOFF:
+            break
+        same = [c for c in chosen if c.rank == best.rank]
+        if candidate.rank == best.rank and len(same) < _MAX_PER_PASSAGE and fits(candidate):
+            chosen.append(candidate)
+    # The asked-for fact, when the chosen sentences do not state it: the nearest
+    # sentence of the same passage that does (a table row after its heading sentence).
+    if kind is not None and not any(c.fact for c in chosen):
+        stating = [c for c in candidates if c.rank == best.rank and c.fact]
+        if stating:
+            nearest = min(stating, key=lambda c: (abs(c.position - best.position), c.position))
+            if fits(nearest):
+                chosen.append(nearest)
+    # Other documents: a source that answers nearly as well, or covers what the
+    # chosen sentences leave out.
+    covered = set().union(*(c.terms & terms for c in chosen))
+    used = {best.rank}
+    for value, candidate in scored[1:]:
+        if value < best_score * _RELATIVE_CUTOFF or candidate.rank in used:
+            continue
+        close = value >= best_score * _SECOND_SOURCE
+        adds = bool((candidate.terms & terms) - covered)
+        if (close or adds) and fits(candidate):
+            chosen.append(candidate)
+            used.add(candidate.rank)
+            covered |= candidate.terms & terms
+    return chosen
+
+
+def _numbers(word_set: frozenset[str]) -> frozenset[str]:
+    return frozenset(w for w in word_set if any(ch.isdigit() for ch in w))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -18,6 +18,7 @@ from opaa.evaluation.dataset import (
     DatasetError,
     dataset_limit,
     dataset_load,
+    dataset_unanswerable_variant,
 )
 from opaa.evaluation.metrics import (
     documents_from_chunks,
@@ -40,6 +41,7 @@ __all__ = [
     "corpus_ingest",
     "dataset_limit",
     "dataset_load",
+    "dataset_unanswerable_variant",
     "documents_from_chunks",
     "evaluation_run",
     "methods_score",

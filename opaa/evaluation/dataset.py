@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ class Dataset:
     qrels: dict[str, dict[str, int]]  # query id -> {corpus id: relevance score}
     # query id -> the query's ``metadata`` object (``category``, ``language``, ...), if any
     query_metadata: dict[str, dict] = field(default_factory=dict)
+    # Queries that no document answers (``metadata.answerable`` false, no judgement): not
+    # in the retrieval figures, but asked by the answerability check (``--answers``).
+    unanswerable: dict[str, str] = field(default_factory=dict)
 
     def category(self, query_id: str) -> str | None:
         """The query's ``metadata.category`` if it is a non-empty string, else None."""
@@ -136,12 +140,18 @@ def dataset_load(*, path: Path) -> Dataset:
     if not corpus:
         raise DatasetError("corpus.jsonl holds no documents.")
     metadata = _metadata_load(path / "queries.jsonl")
+    unanswerable = {
+        q: text
+        for q, text in all_queries.items()
+        if q not in judged and metadata.get(q, {}).get("answerable") is False
+    }
     return Dataset(
         path=path,
         corpus=corpus,
         queries=queries,
         qrels={q: qrels[q] for q in queries},
-        query_metadata={q: metadata[q] for q in queries if q in metadata},
+        query_metadata={q: metadata[q] for q in (*queries, *unanswerable) if q in metadata},
+        unanswerable=unanswerable,
     )
 
 
@@ -161,7 +171,54 @@ def dataset_limit(
         others = (corpus_id for corpus_id in corpus if corpus_id not in judged)
         kept = judged | set(islice(others, max(corpus_limit - len(judged & corpus.keys()), 0)))
         corpus = {corpus_id: entry for corpus_id, entry in corpus.items() if corpus_id in kept}
-    metadata = {q: dataset.query_metadata[q] for q in queries if q in dataset.query_metadata}
+    unanswerable = (
+        dict(islice(dataset.unanswerable.items(), query_limit))
+        if query_limit
+        else dataset.unanswerable
+    )
+    metadata = {
+        q: dataset.query_metadata[q]
+        for q in (*queries, *unanswerable)
+        if q in dataset.query_metadata
+    }
     return Dataset(
-        path=dataset.path, corpus=corpus, queries=queries, qrels=qrels, query_metadata=metadata
+        path=dataset.path,
+        corpus=corpus,
+        queries=queries,
+        qrels=qrels,
+        query_metadata=metadata,
+        unanswerable=unanswerable,
+    )
+
+
+def dataset_unanswerable_variant(dataset: Dataset, *, share: float, seed: int = 13) -> Dataset:
+    """``dataset`` with the relevant documents of about ``share`` of its queries removed.
+
+    The queries chosen (among those with at most two relevant documents, at random with
+    ``seed``) and any other query left without a relevant document become unanswerable:
+    asked by the answerability check, not scored for retrieval. The others keep their
+    remaining judgements. The near-identical neighbours of a removed document stay,
+    which makes this the hard case for "not in the documents".
+    """
+    rng = random.Random(seed)  # noqa: S311 (a reproducible sample, not a secret)
+    candidates = sorted(
+        q for q, judged in dataset.qrels.items() if sum(s > 0 for s in judged.values()) <= 2
+    )
+    chosen = rng.sample(candidates, round(len(dataset.qrels) * share)) if candidates else []
+    removed = {doc for q in chosen for doc, score in dataset.qrels[q].items() if score > 0}
+    qrels: dict[str, dict[str, int]] = {}
+    unanswerable = dict(dataset.unanswerable)
+    for q, judged in dataset.qrels.items():
+        kept = {doc: score for doc, score in judged.items() if doc not in removed}
+        if any(score > 0 for score in kept.values()):
+            qrels[q] = kept
+        else:
+            unanswerable[q] = dataset.queries[q]
+    return Dataset(
+        path=dataset.path,
+        corpus={doc: entry for doc, entry in dataset.corpus.items() if doc not in removed},
+        queries={q: text for q, text in dataset.queries.items() if q in qrels},
+        qrels=qrels,
+        query_metadata=dataset.query_metadata,
+        unanswerable=unanswerable,
     )

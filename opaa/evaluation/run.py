@@ -24,6 +24,7 @@ from ingestion.embedding import embed_texts
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.storage import original_delete
 from ingestion.uploads import document_upload
+from opaa.evaluation.answers import Calibration, answers_score, calibration_table
 from opaa.evaluation.dataset import CorpusEntry, Dataset
 from opaa.evaluation.scoring import MethodScores, Progress, methods_score
 from tenants.models import Organization
@@ -48,11 +49,16 @@ class EvaluationReport:
     categories: dict[str, dict[str, MethodScores]] = field(default_factory=dict)
     category_sizes: dict[str, int] = field(default_factory=dict)
     per_query: list[dict] = field(default_factory=list)
+    # With ``answers``: how answerable and unanswerable questions were labelled
+    # (``opaa.evaluation.answers.Calibration.as_dict``), and one row per question.
+    answers: dict | None = None
+    answer_rows: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The report without the per-query rows (``per_query_lines`` has those)."""
         report = asdict(self)
         del report["per_query"]
+        del report["answer_rows"]
         return report
 
     def per_query_lines(self) -> Iterator[str]:
@@ -60,6 +66,8 @@ class EvaluationReport:
         metrics and the rank of each relevant corpus id (null: not in the top 100)."""
         for row in self.per_query:
             yield json.dumps(row, ensure_ascii=False)
+        for row in self.answer_rows:
+            yield json.dumps({"answer_check": True, **row}, ensure_ascii=False)
 
 
 @contextmanager
@@ -167,8 +175,12 @@ def evaluation_run(
     progress: Progress,
     keep: bool = False,
     fusion_weights: Sequence[tuple[float, float]] = (),
+    answers: bool = False,
 ) -> EvaluationReport:
     """Index ``dataset`` into a new organization ``eval-<hex>``, score the three methods.
+
+    With ``answers``, every question (the unanswerable ones too) is also answered as a
+    person without an LLM is answered (``opaa.evaluation.answers``).
 
     The organization (schema, rows, stored originals) is removed afterwards, also when
     the run fails or is interrupted, unless ``keep``. Commits as it goes: do not call it
@@ -177,6 +189,7 @@ def evaluation_run(
     slug = f"eval-{secrets.token_hex(4)}"
     timings: dict[str, float] = {}
     created = None
+    calibration, answer_rows = None, []
     try:
         started = time.perf_counter()
         # Creating the schema narrates every migration on stdout, which carries the report.
@@ -217,6 +230,16 @@ def evaluation_run(
                 categories={q: dataset.category(q) for q in dataset.queries},
             )
             timings["ranking_s"] = time.perf_counter() - started
+            if answers:
+                started = time.perf_counter()
+                calibration, answer_rows = answers_score(
+                    questions={**dataset.queries, **dataset.unanswerable},
+                    unanswerable=set(dataset.unanswerable),
+                    workspace_ids=[workspace.pk],
+                    document_corpus_ids=documents,
+                    progress=progress,
+                )
+                timings["answering_s"] = time.perf_counter() - started
     finally:
         if keep and created is not None:
             progress(f"kept organization {slug}")
@@ -238,6 +261,8 @@ def evaluation_run(
         categories=scores.categories,
         category_sizes=scores.category_sizes,
         per_query=scores.per_query,
+        answers=calibration.as_dict() if calibration is not None else None,
+        answer_rows=answer_rows,
     )
 
 
@@ -279,4 +304,11 @@ def report_table(report: EvaluationReport) -> str:
                     for method in methods
                 )
             )
+    if report.answers is not None:
+        lines += [
+            "",
+            calibration_table(
+                Calibration(**{key: report.answers[key] for key in ("answerable", "unanswerable")})
+            ),
+        ]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from opaa.evaluation import (
     DatasetError,
     dataset_limit,
     dataset_load,
+    dataset_unanswerable_variant,
     evaluation_run,
     report_table,
 )
@@ -143,6 +144,20 @@ class Command(BaseCommand):
             help="embed passages and questions with this local model (default: the "
             "installation's EMBEDDING_MODEL)",
         )
+        parser.add_argument(
+            "--answers",
+            action="store_true",
+            help="also answer every question (the unanswerable ones too: metadata.answerable "
+            "false) as a person without an LLM is answered, and report per confidence label "
+            "how many answerable and unanswerable questions ended there",
+        )
+        parser.add_argument(
+            "--unanswerable-share",
+            type=float,
+            default=0.0,
+            help="first remove the relevant documents of this share (0-1) of the queries, "
+            "which then count as unanswerable (with --answers)",
+        )
 
     def handle(
         self,
@@ -154,13 +169,20 @@ class Command(BaseCommand):
         per_query_path,
         keep,
         fusion_weights,
+        answers=False,
+        unanswerable_share=0.0,
         **options,
     ):
         try:
             loaded = dataset_load(path=dataset)
         except DatasetError as exc:
             raise CommandError(f"{dataset}: {exc}") from exc
-        loaded = dataset_limit(loaded, corpus_limit=limit_corpus, query_limit=limit_queries)
+        if not 0 <= unanswerable_share < 1:
+            raise CommandError("--unanswerable-share must be at least 0 and below 1.")
+        loaded = dataset_limit(loaded, query_limit=limit_queries)
+        if unanswerable_share:
+            loaded = dataset_unanswerable_variant(loaded, share=unanswerable_share)
+        loaded = dataset_limit(loaded, corpus_limit=limit_corpus)
         quiet = PER_DOCUMENT_LOGGERS if options["verbosity"] < 2 else ()
         try:
             with _sigterm_interrupts():
@@ -176,6 +198,7 @@ class Command(BaseCommand):
                         keep=keep,
                         progress=self.stderr.write,
                         fusion_weights=fusion_weights,
+                        answers=answers,
                     )
         except KeyboardInterrupt:
             raise CommandError("Interrupted.") from None
