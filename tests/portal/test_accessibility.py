@@ -19,6 +19,7 @@ PAGES = (
     "/accounts/audit/",
     "/accounts/settings/",
     "/groups/",
+    "/workspaces/",
     "/sso/settings/",
     "/usage/",
     "/no/such/page/",
