@@ -232,7 +232,7 @@ def answer_deliver(*, answer: ChatAnswer, adapter: ChatAdapter) -> None:
         part = answer.parts[index]
         try:
             if answer.response_url:
-                adapter.respond(response_url=answer.response_url, part=part)
+                adapter.respond(response_url=answer.response_url, part=part, first=index == 0)
                 message_id = ""
             elif index == 0 and answer.placeholder_id:
                 adapter.update(

@@ -148,8 +148,9 @@ class ChatAdapter(Protocol):
 
     def update(self, *, channel_id: str, message_id: str, part: dict) -> None: ...
 
-    def respond(self, *, response_url: str, part: dict) -> None:
-        """Answer a slash command privately through its response URL."""
+    def respond(self, *, response_url: str, part: dict, first: bool = True) -> None:
+        """Answer a slash command privately through its response URL; the ``first`` part
+        replaces the "Thinking…" reply, the others follow it."""
 
     def post_private(self, *, channel_id: str, user_id: str, thread_id: str, text: str) -> None:
         """A message only ``user_id`` sees (the link to their account travels so)."""

@@ -220,7 +220,7 @@ class MattermostAdapter:
     def update(self, *, channel_id: str, message_id: str, part: dict) -> None:
         self._call("PUT", f"posts/{message_id}/patch", json=part)
 
-    def respond(self, *, response_url: str, part: dict) -> None:
+    def respond(self, *, response_url: str, part: dict, first: bool = True) -> None:
         try:
             url_check(response_url)
             with httpx.Client(

@@ -244,14 +244,14 @@ class SlackAdapter:
     def update(self, *, channel_id: str, message_id: str, part: dict) -> None:
         self._call("chat_update", channel=channel_id, ts=message_id, **part)
 
-    def respond(self, *, response_url: str, part: dict) -> None:
+    def respond(self, *, response_url: str, part: dict, first: bool = True) -> None:
         try:
             url_check(response_url)
         except OutboundRefused as exc:
             raise PlatformError(str(exc)) from exc
         try:
             response = WebhookClient(response_url, timeout=TIMEOUT_S).send(
-                response_type="ephemeral", replace_original=True, **part
+                response_type="ephemeral", replace_original=first, **part
             )
         except OSError as exc:
             raise PlatformError(f"Slack response_url: {exc}") from exc

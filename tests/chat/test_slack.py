@@ -224,3 +224,25 @@ def test_reactions_and_buttons_become_feedback(indexed, slack_platform, slack, s
     User.objects.filter(email="bob@acme.example")  # bob is linked by email on his first event
     send(lambda: slack_sender.event({**reaction, "user": "UBOB", "reaction": "-1"}))
     assert Feedback.objects.count() == 1
+
+
+def test_a_long_answer_to_a_slash_command_arrives_in_order_without_replacing_itself(
+    slack_platform, slack
+):
+    from chat.handling import answer_deliver
+    from chat.services import adapter_for
+
+    answer = ChatAnswer.objects.create(
+        platform=slack_platform,
+        event_id="command:long",
+        workspace=slack_platform.channels.get().workspace,
+        channel_id="CGEN",
+        response_url=slack.response_url("long"),
+        parts=[{"text": "first part"}, {"text": "second part"}],
+    )
+    answer_deliver(answer=answer, adapter=adapter_for(slack_platform))
+    assert [(r["text"], r["replace_original"]) for r in slack.responses] == [
+        ("first part", True),
+        ("second part", False),
+    ]
+    assert answer.delivered_at is not None
