@@ -146,7 +146,9 @@ def chart_build(
                     if v is not None
                 ]
             )
-    y_ticks = [Tick(round(y_of(top * f), 2), _format(top * f, unit)) for f in (0, 0.5, 1)]
+    # A count axis has no half ticks ("2.5 questions"): the middle one goes when it would be.
+    fractions = (0, 1) if unit == "" and top * 0.5 != int(top * 0.5) else (0, 0.5, 1)
+    y_ticks = [Tick(round(y_of(top * f), 2), _format(top * f, unit)) for f in fractions]
     picks = sorted({0, (count - 1) // 2, count - 1}) if labels else []
     x_ticks = [Tick(round(LEFT + (i + 0.5) * band, 2), labels[i][5:]) for i in picks]
     return Chart(

@@ -73,12 +73,51 @@ BREAKDOWN_COLUMNS: tuple[tuple[str, Callable[[Figures], float | int | None]], ..
     ("LLM tokens", lambda f: f.tokens),
     ("Cost (USD)", lambda f: f.cost_usd),
 )
+BREAKDOWN_KINDS = ("count", "count", "rate", "count", "count", "count", "ms", "ms", "count", "usd")
+
+
+# How a column's numbers read on the page (the CSV keeps them raw): "day" and "text" as
+# they are, "count" with thousands separators, "rate" as a percentage, "score" (0..1,
+# nDCG) with two decimals, "ms" in whole milliseconds, "usd" in dollars.
+def cell_text(value, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "count":
+        return f"{value:,}"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "score":
+        return f"{value:.2f}"
+    if kind == "ms":
+        return f"{value:,.0f}"
+    if kind == "usd":
+        return f"${value:,.2f}" if value >= 1 or value == 0 else f"${value:.2g}"
+    return str(value)
 
 
 @dataclass(frozen=True)
 class Table:
     header: list[str]
     rows: list[list]
+    # One kind per column (see ``cell_text``); none: every value as it is.
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def cells(self) -> list[list[tuple[str, bool]]]:
+        """The rows as the page shows them: (text, is a number) per cell."""
+        kinds = self.kinds or ("text",) * len(self.header)
+        return [
+            [(cell_text(v, k), k not in ("text", "day")) for v, k in zip(row, kinds, strict=True)]
+            for row in self.rows
+        ]
+
+
+def _kind(spec: ChartSpec) -> str:
+    if spec.unit == "%":
+        return "rate"
+    if spec.unit == "$":
+        return "usd"
+    return "ms" if spec.key == "latency" else "count"
 
 
 def chart_table(spec: ChartSpec, days: list[Row]) -> Table:
@@ -87,6 +126,7 @@ def chart_table(spec: ChartSpec, days: list[Row]) -> Table:
         rows=[
             [row.key, *(_rounded(value(row.figures)) for _, value in spec.columns)] for row in days
         ],
+        kinds=("day", *(_kind(spec) for _ in spec.columns)),
     )
 
 
@@ -97,6 +137,7 @@ def breakdown_table(first: str, rows: list[Row]) -> Table:
             [row.label, *(_rounded(value(row.figures)) for _, value in BREAKDOWN_COLUMNS)]
             for row in rows
         ],
+        kinds=("text", *BREAKDOWN_KINDS),
     )
 
 
@@ -130,6 +171,7 @@ def quality_table(days: list) -> Table:
     return Table(
         header=["Day", *(name for name, _ in QUALITY_COLUMNS)],
         rows=[[d.day.isoformat(), *(_rounded(v(d)) for _, v in QUALITY_COLUMNS)] for d in days],
+        kinds=("day", "score", "rate", "rate", "rate"),
     )
 
 

@@ -217,3 +217,20 @@ def test_an_owners_token_sees_all_of_its_workspaces_only(history, world, make_to
     )
     assert [w["workspace"] for w in body["workspaces"]] == ["general"]
     assert body["totals"]["questions"] == 5
+
+
+def test_tables_show_percentages_and_thousands_separators(history, world):
+    from analytics.dashboard import cell_text
+
+    ana = portal_client(world.acme, "ana@acme.example")
+    body = ana.get("/analytics/", {"workspace": "general", **PERIOD}).content.decode()
+    # By channel: the API's answered rate is 2 of 3 questions.
+    assert '<td class="num">66.7%</td>' in body
+    assert "0.6667" not in body
+    csv_body = ana.get("/analytics/export/channels.csv", {"workspace": "general", **PERIOD})
+    assert "0.6667" in csv_body.content.decode()  # the CSV keeps the raw figure
+    assert cell_text(1234567, "count") == "1,234,567"
+    assert cell_text(1234.4, "ms") == "1,234"
+    assert cell_text(0.00162, "usd") == "$0.0016"
+    assert cell_text(1234.5, "usd") == "$1,234.50"
+    assert cell_text(None, "rate") == "—"

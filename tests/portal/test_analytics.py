@@ -4,6 +4,7 @@ questions, each with its table and CSV; a viewer gets the 403 page."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from pathlib import Path
 
@@ -126,6 +127,11 @@ def test_the_owner_sees_the_month_in_charts(analytics_history, sign_in, portal, 
     assert contrast_failures(page) == []
     shoot(page, "analytics-gaps")
 
+    page.locator(".analytics-tabs").get_by_role("link", name="Documents").click()
+    assert page.get_by_role("heading", name="Documents that carry the load").is_visible()
+    assert contrast_failures(page) == []
+    shoot(page, "analytics-documents")
+
     # The dark theme keeps the charts' text readable too.
     page.emulate_media(color_scheme="dark")
     page.get_by_role("link", name="Usage").click()
@@ -141,3 +147,126 @@ def test_a_viewer_gets_the_403_page(analytics_history, sign_in, portal):
     assert (
         "analytics" not in page.locator("main").inner_text().lower() or page.locator("h1").count()
     )
+
+
+def _seed_quality_history(org_schema: str, days: int = 14) -> None:
+    """Nightly runs of the last ``days`` days in which every golden question of the
+    workspace was found first and answered as expected, committed."""
+    from django.db import connection
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from analytics.models import GoldenQuestion, GoldenRun
+    from workspaces.models import Workspace
+    from workspaces.rls import organization_scope
+
+    try:
+        with schema_context(org_schema), organization_scope():
+            general = Workspace.objects.get(is_default=True)
+            goldens = list(GoldenQuestion.objects.filter(workspace=general))
+            now = timezone.now().replace(hour=4, minute=30, second=0, microsecond=0)
+            for back in range(days, 0, -1):
+                at = now - dt.timedelta(days=back)
+                ndcg = 1.0 if back % 3 else 0.8
+                run = GoldenRun.objects.create(
+                    workspace=general,
+                    trigger="schedule",
+                    status="done",
+                    started_at=at,
+                    finished_at=at,
+                    total=len(goldens),
+                    done=len(goldens),
+                    ndcg=ndcg,
+                    recall=1.0,
+                    correct=1.0,
+                    model="extractive",
+                    documents_indexed=1,
+                    results=[
+                        {
+                            "golden": g.pk,
+                            "ndcg": ndcg if g.documents else None,
+                            "recall": 1.0 if g.documents else None,
+                            "answered": g.expect_answer,
+                            "correct": True,
+                            "found": g.documents,
+                        }
+                        for g in goldens
+                    ],
+                )
+                GoldenRun.objects.filter(pk=run.pk).update(created_at=at)
+    finally:
+        connection.close()
+
+
+def _in_thread(django_db_blocker, target, *args) -> None:
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target(*args)
+        except BaseException as error:  # re-raised in the test's thread
+            failures.append(error)
+
+    with django_db_blocker.unblock():
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join()
+    if failures:
+        raise failures[0]
+
+
+def test_the_answer_quality_dashboard(
+    portal_org, indexed_document, sign_in, portal, shoot, django_db_blocker
+):
+    page = sign_in(OWNER)
+    # One click on an answer makes it a golden question (its text, the cited document).
+    page.goto(portal.url(f"/ask/?workspace={portal.workspace}"))
+    page.locator("#question").fill("What is the nightly hotel limit?")
+    page.click("form.ask button[type=submit]")
+    page.wait_for_url(re.compile(r"conversation=\d+"), timeout=SLOW_MS)
+    page.locator("section.answer form.feedback").first.wait_for()
+    page.get_by_role("button", name="Add as golden question").click()
+    page.wait_for_url(re.compile(r"conversation=\d+"))
+    assert "Added to the golden questions" in page.locator(".messages").inner_text()
+
+    # A question typed on the quality page, expected "not in the documents".
+    page.goto(portal.url(f"/analytics/quality/?workspace={portal.workspace}&days=30"))
+    assert page.get_by_role("heading", name="Answer quality", level=1).is_visible()
+    page.locator("#golden-text").fill("What is the per diem for a trip abroad?")
+    page.get_by_label("The right answer is").check()
+    page.get_by_role("button", name="Add", exact=True).click()
+    assert page.locator("#golden-list > li").count() == 2
+    assert "Travel policy" in page.locator("#golden-list > li").first.inner_text()
+
+    # Two weeks in which both were answered as expected; then a document now answers the
+    # second one: the run started here finds a drop.
+    org, _ = portal_org
+    _in_thread(django_db_blocker, _seed_quality_history, org.schema)
+    page.reload()
+    page.get_by_role("button", name="Run now").click()
+    assert page.locator("#run-progress").is_visible()
+    page.locator("#quality-drop").wait_for(timeout=SLOW_MS)  # the page reloads itself
+    banner = page.locator("#quality-drop").inner_text()
+    assert "correct answer/no answer 100% → 50%" in banner
+    assert page.locator("#last-ndcg").inner_text() == "1.00"
+    assert page.locator("#last-correct").inner_text() == "50%"
+    assert page.locator("#chart-quality svg circle").count() >= 15 * 2
+    first = page.locator("#golden-list > li").first.inner_text()
+    assert "as expected" in first
+    assert "not as expected" in page.locator("#golden-list > li").last.inner_text()
+    assert page.locator("#runs tbody tr").count() == 15
+    assert contrast_failures(page) == []
+    shoot(page, "analytics-quality")
+
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    assert contrast_failures(page) == []
+    shoot(page, "analytics-quality-dark")
+
+
+def test_a_viewer_sees_no_answer_quality(analytics_history, sign_in, portal):
+    page = sign_in(VIEWER)
+    response = page.goto(portal.url(f"/analytics/quality/?workspace={portal.workspace}"))
+    assert response.status == 403
+    page.goto(portal.url(f"/ask/?workspace={portal.workspace}"))
+    assert page.get_by_role("button", name="Add as golden question").count() == 0
