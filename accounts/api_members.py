@@ -27,6 +27,12 @@ class MemberOutput(serializers.Serializer):
     role = serializers.CharField()
     service_account = serializers.BooleanField(source="user.is_service_account")
     created_at = serializers.DateTimeField()
+    invitation_pending = serializers.SerializerMethodField(
+        help_text="True while the invited person has not set a password or signed in."
+    )
+
+    def get_invitation_pending(self, membership: Membership) -> bool:
+        return members.invitation_pending(membership)
 
 
 class MemberAddedOutput(MemberOutput):
@@ -51,7 +57,9 @@ class MemberListView(WorkspaceAPIView):
     pagination_class = LimitOffsetPagination
 
     def scoped_queryset(self):
-        return Membership.objects.select_related("user", "workspace").order_by("user__email")
+        return members.with_invitation_state(
+            Membership.objects.select_related("user", "workspace").order_by("user__email")
+        )
 
     @extend_schema(
         parameters=[OpenApiParameter("workspace", str, description="A workspace's slug.")],

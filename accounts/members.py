@@ -41,13 +41,19 @@ class MemberAdded:
     invited: bool
 
 
+def with_invitation_state(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
+    """``memberships`` each with ``has_identity`` (an SSO identity), which
+    ``invitation_pending`` reads instead of a query per row."""
+    return memberships.annotate(
+        has_identity=Exists(ExternalIdentity.objects.filter(user=OuterRef("user")))
+    )
+
+
 def members_of(*, workspace: Workspace) -> QuerySet[Membership]:
-    """The workspace's memberships with their users (one query), by email; each with
-    ``has_identity`` (an SSO identity), which ``invitation_pending`` reads."""
-    return (
+    """The workspace's memberships with their users (one query), by email."""
+    return with_invitation_state(
         Membership.objects.filter(workspace=workspace)
         .select_related("user", "workspace")
-        .annotate(has_identity=Exists(ExternalIdentity.objects.filter(user=OuterRef("user"))))
         .order_by("user__email")
     )
 
@@ -56,7 +62,8 @@ def invitation_pending(membership: Membership) -> bool:
     """True while the person invited by ``member_add`` has not accepted: no password,
     never signed in, no SSO identity (the same rule as ``sso.services``' first sign-in).
 
-    Reads ``has_identity`` when ``members_of`` annotated it (no query per row)."""
+    Reads ``has_identity`` when ``with_invitation_state`` annotated it (no query per
+    row)."""
     user = membership.user
     if user.is_service_account or user.last_login is not None or user.has_usable_password():
         return False

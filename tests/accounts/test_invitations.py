@@ -150,3 +150,13 @@ def test_a_workspace_admin_may(acme, world, nina, vera):
     admin = portal_client(world.acme, "vera@acme.example")
     assert admin.post(f"/accounts/members/{nina.pk}/withdraw").status_code == 302
     assert not Membership.objects.filter(pk=nina.pk).exists()
+
+
+def test_the_members_api_says_which_invitations_are_pending(acme, alice_api, nina, vera):
+    rows = alice_api.get("/api/v1/members", {"workspace": "general"}).json()["results"]
+    pending = {row["email"]: row["invitation_pending"] for row in rows}
+    assert pending == {
+        "alice@acme.example": False,
+        "nina@acme.example": True,
+        "vera@acme.example": False,
+    }
