@@ -87,6 +87,25 @@ class Condition:
     unit: str = ""  # a currency, when one was named
     text: str = ""  # the phrase as asked
 
+    def holds(self, *, attribute: str, kind: str, number: float | None, unit: str) -> bool:
+        """Whether one fact satisfies the condition: ``q()`` in Python."""
+        if number is None:
+            return False
+        if self.attribute:
+            if attribute != self.attribute:
+                return False
+        elif (attribute not in TIME_ATTRIBUTES) if self.kind == "year" else (kind != self.kind):
+            return False
+        if self.unit and unit != self.unit:
+            return False
+        if self.low is not None and self.low == self.high:
+            return number == self.low
+        if self.low is not None and (
+            number < self.low or (number == self.low and not self.inclusive)
+        ):
+            return False
+        return self.high is None or number < self.high or (number == self.high and self.inclusive)
+
     def q(self) -> Q:
         if self.attribute:
             query = Q(attribute=self.attribute)

@@ -13,6 +13,7 @@ from search.facts import facts_answer, question_parse
 from search.retrieval import hybrid_search
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope, reader_scope
+from workspaces.rls import workspaces_scope
 
 
 def conditions(question: str) -> list[tuple]:
@@ -151,3 +152,32 @@ def test_erased_documents_leave_no_facts_behind(rowers, alice_api):
     )
     assert "Bo Berg" not in {match.entity for match in found}
     assert not Fact.objects.filter(document_id=rowers["bo.md"]).exists()
+
+
+def test_row_level_security_keeps_facts_in_their_workspace(rowers, alice_api, upload_indexed):
+    general = upload_indexed(
+        alice_api, "gus.md", b"# Gus Holm\n\nGus Holm rows.\n\nHeight: 2.10 m\n"
+    )
+    sales = Workspace.objects.get(slug="sales")
+    assert Fact.objects.filter(document_id=general["id"], attribute="height").exists()
+    with workspaces_scope([sales.pk]):
+        # No filter at all: the database's policy is what keeps General's facts out.
+        assert set(Fact.objects.values_list("workspace_id", flat=True)) == {sales.pk}
+        assert not Fact.objects.filter(document_id=general["id"]).exists()
+    # Searching Sales never answers with General's rows, even for an owner.
+    workspace_ids, readers = scope_of("alice@acme.example")
+    found = facts_answer("Who is taller than 2.08 m?", workspace_ids=workspace_ids, readers=readers)
+    assert found == []
+
+
+def test_a_condition_holds_in_python_as_in_its_query():
+    [taller] = question_parse("Who is taller than 1.95 m?").conditions
+    assert taller.holds(attribute="height", kind="length", number=1.96, unit="m")
+    assert not taller.holds(attribute="height", kind="length", number=1.95, unit="m")
+    assert not taller.holds(attribute="elevation", kind="length", number=400.0, unit="m")
+    [cheap] = question_parse("products between 20 and 50 EUR").conditions
+    assert cheap.holds(attribute="price", kind="money", number=50.0, unit="EUR")
+    assert not cheap.holds(attribute="price", kind="money", number=30.0, unit="USD")
+    [year] = question_parse("the 2014 backpack").conditions
+    assert year.holds(attribute="launched", kind="year", number=2014.0, unit="year")
+    assert not year.holds(attribute="price", kind="money", number=2014.0, unit="EUR")
