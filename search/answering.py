@@ -115,6 +115,9 @@ class _Candidate:
     terms: frozenset[str]
     word_set: frozenset[str]
     fact: bool  # states the kind of fact the question asks for
+    # The words of its document title, its passage's headings and the heading line
+    # above it in the passage (plain-text and PDF headings are lines of the text).
+    context: frozenset[str]
 
 
 def _heading_like(sentence: str, passage: Passage) -> bool:
@@ -138,19 +141,28 @@ def _heading_like(sentence: str, passage: Passage) -> bool:
 
 
 def _candidates(passages: Sequence[Passage], kind: str | None) -> list[_Candidate]:
-    return [
-        _Candidate(
-            rank=rank,
-            position=position,
-            text=sentence,
-            terms=frozenset(content_terms(sentence)),
-            word_set=frozenset(words(sentence)),
-            fact=states_fact(sentence, kind),
-        )
-        for rank, passage in enumerate(passages)
-        for position, sentence in enumerate(split_sentences(passage.text))
-        if len(words(sentence)) >= _MIN_SENTENCE_WORDS and not _heading_like(sentence, passage)
-    ]
+    candidates = []
+    for rank, passage in enumerate(passages):
+        around = content_terms(" ".join([passage.document_title, *passage.heading_path]))
+        heading: set[str] = set()
+        for position, sentence in enumerate(split_sentences(passage.text)):
+            if _heading_like(sentence, passage):
+                heading = content_terms(sentence)
+                continue
+            if len(words(sentence)) < _MIN_SENTENCE_WORDS:
+                continue
+            candidates.append(
+                _Candidate(
+                    rank=rank,
+                    position=position,
+                    text=sentence,
+                    terms=frozenset(content_terms(sentence)),
+                    word_set=frozenset(words(sentence)),
+                    fact=states_fact(sentence, kind),
+                    context=frozenset(around | heading),
+                )
+            )
+    return candidates
 
 
 def answer_extractive(
@@ -197,14 +209,13 @@ def answer_extractive(
         term: math.log(1 + total / (1 + sum(term in c.terms for c in candidates))) for term in terms
     }
     question_weight = sum(weight.values())
-    context = [content_terms(" ".join([p.document_title, *p.heading_path])) for p in passages]
     negative_heading = [bool(_NEGATION_RE.search(" ".join(p.heading_path))) for p in passages]
     question_negative = bool(_NEGATION_RE.search(question))
 
     def score(candidate: _Candidate) -> float:
         matched = terms & candidate.terms
         own = sum(weight[t] for t in matched) / question_weight
-        around = sum(weight[t] for t in (terms & context[candidate.rank]) - matched)
+        around = sum(weight[t] for t in (terms & candidate.context) - matched)
         value = own + _CONTEXT_SHARE * around / question_weight
         if candidate.fact:
             value += _FACT_BONUS
@@ -215,8 +226,10 @@ def answer_extractive(
                 value *= _NEGATIVE_SENTENCE
         return value / (1 + _RANK_DECAY * candidate.rank)
 
+    # A sentence that shares a word with the question, or states the asked-for fact
+    # under a heading that does ("It runs on the first Tuesday" under "Orientation day").
     scored = sorted(
-        ((score(c), c) for c in candidates if terms & c.terms),
+        ((score(c), c) for c in candidates if terms & c.terms or (c.fact and terms & c.context)),
         key=lambda item: (-item[0], item[1].rank, item[1].position),
     )
     if not scored:

@@ -112,6 +112,7 @@ def answers_score(
         rows.append(
             {
                 "query_id": query_id,
+                "text": text,
                 "answerable": answerable,
                 **result,
                 "passages": [
