@@ -59,6 +59,21 @@ class CitationOutput(serializers.Serializer):
     url = serializers.CharField()
 
 
+class ConflictStatementOutput(serializers.Serializer):
+    number = serializers.IntegerField(help_text="The citation, as in the answer's [n].")
+    document_id = serializers.IntegerField()
+    document_title = serializers.CharField()
+    chunk_id = serializers.IntegerField()
+    text = serializers.CharField(help_text="The sentence that states the value.")
+    value = serializers.CharField(help_text='The value as written, e.g. "EUR 65".')
+
+
+class ConflictOutput(serializers.Serializer):
+    kind = serializers.CharField(help_text="amount, percent, date, duration, version or count")
+    topic = serializers.CharField(help_text="The words the statements share with the question.")
+    statements = ConflictStatementOutput(many=True)
+
+
 class AnswerOutput(serializers.Serializer):
     id = serializers.IntegerField()
     conversation = serializers.IntegerField(allow_null=True)
@@ -66,10 +81,15 @@ class AnswerOutput(serializers.Serializer):
     answer = serializers.CharField()
     mode = serializers.CharField()
     confidence = serializers.FloatField(
-        help_text="0 to 1: retrieval strength and citation coverage."
+        help_text="0 to 1: how well the cited passages cover the question (docs/answers.md)."
     )
     confidence_label = serializers.CharField(help_text="high, medium or low")
     citations = CitationOutput(many=True)
+    conflicts = ConflictOutput(
+        many=True,
+        help_text="Cited passages of different documents that state different values "
+        "for the same thing; empty when they agree.",
+    )
     model = serializers.CharField(help_text="The LLM that wrote the answer; empty if extractive.")
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
@@ -139,6 +159,7 @@ class AskView(WorkspaceAPIView):
                             "url": "/documents/7/#chunk-88",
                         }
                     ],
+                    "conflicts": [],
                     "model": "gpt-4o-mini",
                     "prompt_tokens": 812,
                     "completion_tokens": 41,

@@ -17,6 +17,7 @@ from django.urls import reverse
 from rest_framework.renderers import BaseRenderer
 
 from search.answering import Passage
+from search.conflicts import conflicts_find
 from search.models import Question
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ def answer_payload(record: Question) -> dict:
         "confidence_label": record.confidence_label,
         "citations": [
             {**c, "url": passage_url(c["document_id"], c["chunk_id"])} for c in record.citations
+        ],
+        "conflicts": [
+            c.as_dict()
+            for c in conflicts_find(record.standalone_text or record.text, record.citations)
         ],
         "model": record.model,
         "prompt_tokens": record.prompt_tokens,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from search import views
+from search import views, views_conflicts
 
 app_name = "search"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.ask, name="ask"),
     path("stream", views.ask_stream, name="ask-stream"),
     path("review", views.review, name="review"),
+    path("conflicts", views_conflicts.conflicts, name="conflicts"),
     path("shared/<str:token>", views.shared, name="shared"),
     path("conversations/<int:pk>/rename", views.conversation_rename, name="conversation-rename"),
     path("conversations/<int:pk>/share", views.conversation_share, name="conversation-share"),

@@ -250,6 +250,7 @@ ROUTES: list[Route] = [
         data=lambda o: {"question": "What is the meeting room called?"},
     ),
     Route("search:review", "get", ADMIN, WORKSPACE, lists=True),
+    Route("search:conflicts", "get", ADMIN, WORKSPACE, lists=True),
     Route("search:shared", "get", VIEWER, SHARED, kwargs=_share),
     Route(
         "search:conversation-rename",
