@@ -1,6 +1,7 @@
-"""Hybrid retrieval: BM25 over Postgres and pgvector nearest neighbours, fused by rank.
+"""Hybrid retrieval: BM25 over Postgres and pgvector nearest neighbours, fused by score.
 
-Both rankings come from the index (``ingestion.index``); this module fuses them, loads
+Both rankings come from the index (``ingestion.index``); this module fuses them
+(``search.fusion``: a per-question weighted mean of normalised scores), loads
 the passages and hands them to the optional second steps (``search.ranking``). Every
 query is restricted to the workspaces passed in and to the chunks the asker may read
 (``workspaces.readers.ReaderScope``), inside the SQL itself: an unreadable chunk is
@@ -18,8 +19,11 @@ from ingestion.index import Ranked, bm25_ranking, vector_ranking
 from ingestion.models import Chunk
 from search.answering import Passage
 from search.facts import facts_promote
+from search.fusion import reciprocal_rank_fusion, score_fusion
 from search.ranking import RERANK_CANDIDATES, Reranker, recency_boost, reranker_apply
 from workspaces.readers import ReaderScope
+
+__all__ = ["reciprocal_rank_fusion", "score_fusion"]  # imported from here by the evaluation
 
 # How many candidates each ranker contributes before fusion.
 CANDIDATES_PER_RANKER = 50
@@ -36,23 +40,6 @@ def keyword_ranking(
 ) -> list[Ranked]:
     """Readable chunks scored by BM25 over the workspaces' inverted index, best first."""
     return bm25_ranking(query, workspace_ids=workspace_ids, readers=readers, limit=limit)
-
-
-def reciprocal_rank_fusion(
-    *rankings: Sequence[Ranked], k: int = 60, weights: Sequence[float] | None = None
-) -> list[Ranked]:
-    """Fuse rankings: each chunk scores the sum of weight / (k + rank) over the rankings.
-
-    k=60 is Cormack et al.'s (2009) constant: it damps the very top ranks so that
-    agreement between rankers wins over one ranker's first place.
-    """
-    weights = weights or [1.0] * len(rankings)
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, item in enumerate(ranking, start=1):
-            fused[item.chunk_id] = fused.get(item.chunk_id, 0.0) + weight / (k + rank)
-    ordered = sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
-    return [Ranked(chunk_id, score) for chunk_id, score in ordered]
 
 
 def passages_load(ranked: Sequence[Ranked], *, readers: ReaderScope, k: int) -> list[Passage]:
@@ -110,7 +97,8 @@ def hybrid_search(
     """The ``k`` best passages for ``query`` within ``workspace_ids`` that ``readers``
     may read (``workspaces.readers.reader_scope``).
 
-    ``weights`` are the (keyword, vector) fusion weights; the settings' by default.
+    ``weights`` are the (keyword, vector) fusion weights, multiplied with each ranker's
+    confidence in this question (``search.fusion.score_fusion``); the settings' by default.
     With ``recency_half_life_days``, recently indexed documents are favoured
     (``search.ranking.recency_boost``); a ``reranker`` reorders the best candidates
     before the top ``k`` are kept.
@@ -124,10 +112,9 @@ def hybrid_search(
     dense = vector_ranking(
         vector, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
     )
-    fused = reciprocal_rank_fusion(
+    fused = score_fusion(
         keyword,
         dense,
-        k=settings.FUSION_RRF_K,
         weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
     )
     # Questions about attributes and numbers: the entities whose facts satisfy them first.

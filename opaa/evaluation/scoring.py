@@ -22,7 +22,7 @@ from search.retrieval import (
     CANDIDATES_PER_RANKER,
     Ranked,
     keyword_ranking,
-    reciprocal_rank_fusion,
+    score_fusion,
     vector_ranking,
 )
 from workspaces.readers import ReaderScope
@@ -66,12 +66,12 @@ def _vector(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
 
 
 def _hybrid(keyword: Sequence[Ranked], vector: Sequence[Ranked]) -> list[Ranked]:
-    """The two rankings fused as ``hybrid_search`` fuses: the configured RRF constant and
-    weights. The hybrid reuses the keyword and vector results rather than ranking again."""
-    return reciprocal_rank_fusion(
+    """The two rankings fused as ``hybrid_search`` fuses (``search.fusion.score_fusion``,
+    the configured weights). The hybrid reuses the keyword and vector results rather than
+    ranking again."""
+    return score_fusion(
         keyword,
         vector,
-        k=settings.FUSION_RRF_K,
         weights=(settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
     )
 
@@ -172,9 +172,7 @@ def methods_score(
         latency += results["keyword"]["latency_ms"] + results["vector"]["latency_ms"]
         results["hybrid"] = score(rankings["hybrid"], judgments, latency)
         for weights in fusion_weights:
-            fused = reciprocal_rank_fusion(
-                rankings["keyword"], rankings["vector"], k=settings.FUSION_RRF_K, weights=weights
-            )
+            fused = score_fusion(rankings["keyword"], rankings["vector"], weights=weights)
             latency = results["hybrid"]["latency_ms"]
             results[fusion_method_name(weights)] = score(fused, judgments, latency)
         rows.append(
