@@ -66,7 +66,12 @@ def llm_chain() -> list[LLMConfig]:
 
 
 def fusion_weights() -> tuple[float, float]:
-    """(keyword, vector) fusion weights: the organization's, else the environment's."""
+    """(keyword, vector) fusion weights: the organization's, else the environment's.
+
+    They multiply each ranker's confidence in the question (``search.fusion``): 1:1
+    leaves the balance to the question, 2:1 trusts keyword twice as much, 1:0 turns the
+    vector side off.
+    """
     own = AnswerSettings.current()
     keyword, vector = own.fusion_keyword_weight, own.fusion_vector_weight
     return (
