@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 
 from ingestion.facts import facts_from_text
@@ -195,3 +198,35 @@ def test_a_new_version_replaces_the_facts_and_erasure_removes_them(
     assert response.status_code == 204, response.content
     assert not Document.objects.filter(pk=document_id).exists()
     assert not Fact.objects.filter(document_id=document_id).exists()
+
+
+def test_csv_rows_become_facts_of_their_row_key(alice_api, upload_indexed):
+    data = "Product,Price,Weight,Launched\nKettle K1,39 EUR,1.2 kg,2021\nKettle K2,€59,900 g,2019\n"
+    body = upload_indexed(alice_api, "products.csv", data.encode())
+    rows = {
+        (fact.entity, fact.attribute): (fact.number, fact.unit)
+        for fact in Fact.objects.filter(document_id=body["id"])
+    }
+    assert rows[("Kettle K1", "price")] == (39.0, "EUR")
+    assert rows[("Kettle K2", "price")] == (59.0, "EUR")
+    assert rows[("Kettle K2", "weight")] == (0.9, "kg")
+    assert rows[("Kettle K1", "launched")] == (2021.0, "year")
+
+
+def test_spreadsheet_rows_become_facts_of_their_row_key(alice_api, upload_indexed):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Town", "Population", "Area (km²)", "Founded"])
+    sheet.append(["Kaelot", 1240000, 45.4, 1120])
+    sheet.append(["Pakor", "about 1,700 people", 12, 1172])
+    out = io.BytesIO()
+    workbook.save(out)
+    body = upload_indexed(alice_api, "towns.xlsx", out.getvalue())
+    rows = {
+        (fact.entity, fact.attribute): fact.number
+        for fact in Fact.objects.filter(document_id=body["id"])
+    }
+    assert rows[("Kaelot", "population")] == 1240000
+    assert rows[("Pakor", "population")] == 1700
+    assert rows[("Kaelot", "area")] == pytest.approx(45.4e6)
+    assert rows[("Pakor", "founded")] == 1172
