@@ -16,9 +16,10 @@ hands the request to this module, which runs the official SDK's
   (``mcp_server.server``), where its database connection and scope are;
 - the SDK's DNS-rebinding check allows only the organization's own host and origin.
 
-The request body is at most ``MAX_BODY_BYTES``, a GET (a server-to-client stream) is
-refused by the SDK in stateless mode with 405, and nothing of the SDK reaches the
-caller but its HTTP answer.
+The request body is at most ``MAX_BODY_BYTES``; only POST reaches here (the view answers
+GET and DELETE with 405); an SDK that has not started its answer after
+``ANSWER_WITHIN_S`` is given up with 504 rather than holding the thread; nothing of the
+SDK reaches the caller but its HTTP answer.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from mcp_server.tools import Caller
 
 # A JSON-RPC call with its arguments; a question is at most 2,000 characters.
 MAX_BODY_BYTES = 256 * 1024
+# Longer than any tool takes (an ask: the LLM chain's timeouts and retrieval); the tools'
+# own work runs on the request's thread and is not cut short by this.
+ANSWER_WITHIN_S = 240
 # Not handed to the SDK: the view has authenticated the request already.
 _PRIVATE_HEADERS = {"authorization", "cookie"}
 
@@ -101,9 +105,16 @@ async def _serve(scope: dict[str, Any], body: bytes, origin: str) -> HttpRespons
             if not message.get("more_body", False):
                 answered.set()
 
-    async with manager.run():
-        await manager.handle_request(scope, receive, send)
+    with anyio.move_on_after(ANSWER_WITHIN_S):
+        async with manager.run():
+            await manager.handle_request(scope, receive, send)
     answered.set()
+    if not chunks and not headers:
+        return HttpResponse(
+            b'{"detail": "The MCP request did not finish in time."}',
+            status=504,
+            content_type="application/json",
+        )
     response = HttpResponse(b"".join(chunks), status=status)
     for name, value in headers:
         if name.lower() not in (b"content-length", b"transfer-encoding", b"connection"):

@@ -53,11 +53,8 @@ class McpView(APIView):
         )
         return mcp_respond(request._request, caller)
 
+    # POST only: stateless, there is no server-to-client stream to open (GET) and no
+    # session to end (DELETE); both answer 405, as the protocol allows. (Handed to the
+    # SDK, a GET would open a stream that holds the worker thread until the client goes.)
     def post(self, request):
-        return self._respond(request)
-
-    def get(self, request):
-        return self._respond(request)
-
-    def delete(self, request):
         return self._respond(request)
