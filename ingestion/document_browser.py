@@ -76,10 +76,12 @@ class Snippet:
     after: str
 
 
-def _snippet(text: str, chunk_id: int, query: str) -> Snippet | None:
+def _snippet(text: str, chunk_id: int, query: str) -> Snippet:
     """The passage around the first query word found in ``text`` (its stem: the first
-    letters of a word, as the text search matched it, not only its exact form)."""
-    words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 1]
+    letters of a word, as the text search matched it, not only its exact form). Words
+    the query excludes (``-word``) and ``or`` are not looked for."""
+    wanted = re.sub(r"(^|\s)-\S+", " ", query.lower())
+    words = [w for w in re.findall(r"\w+", wanted) if len(w) > 1 and w != "or"]
     found = None
     for word in words:
         stem = word[: max(3, len(word) - 2)]
@@ -87,9 +89,8 @@ def _snippet(text: str, chunk_id: int, query: str) -> Snippet | None:
         if hit and (found is None or hit.start() < found.start()):
             found = hit
     if found is None:
-        return Snippet(
-            chunk_id, text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else ""), "", ""
-        )
+        more = "…" if len(text) > SNIPPET_CHARS else ""
+        return Snippet(chunk_id, text[:SNIPPET_CHARS] + more, "", "")
     side = (SNIPPET_CHARS - len(found.group())) // 2
     start, end = max(0, found.start() - side), min(len(text), found.end() + side)
     return Snippet(
@@ -101,15 +102,20 @@ def _snippet(text: str, chunk_id: int, query: str) -> Snippet | None:
 
 
 def _with_match(documents, query: str):
-    """Annotate each document with its first passage matching ``query`` in its text."""
+    """Annotate each document with ``match_chunk``: the id of its first passage whose
+    text matches ``query`` (None when only the title or file name did)."""
     matching = Chunk.objects.filter(
         document=OuterRef("pk"),
         search_vector=SearchQuery(query, config=OuterRef("language"), search_type="websearch"),
     ).order_by("ordinal")
-    return documents.annotate(
-        match_chunk=Subquery(matching.values("id")[:1]),
-        match_text=Subquery(matching.values("text")[:1]),
-    )
+    return documents.annotate(match_chunk=Subquery(matching.values("id")[:1]))
+
+
+def _snippets(documents: list[Document], query: str) -> dict[int, Snippet]:
+    """The matching passage of each document of a page, by document id (one query)."""
+    wanted = {d.match_chunk: d.pk for d in documents if getattr(d, "match_chunk", None)}
+    texts = Chunk.objects.filter(pk__in=wanted).values_list("id", "text")
+    return {wanted[pk]: _snippet(text, pk, query) for pk, text in texts}
 
 
 def _link(params: QueryDict, **changes) -> str:
@@ -153,15 +159,17 @@ def browser_context(user: User, *, params: QueryDict, workspaces: Sequence[Works
         documents = _with_match(documents, filters.q)
     paginator = Paginator(documents, PAGE_SIZE)
     page = paginator.get_page(filters.page)  # past the end: the last page
-    rows = []
-    for document in page.object_list:
-        key = document_type(document)
-        snippet = None
-        if filters.q and getattr(document, "match_text", None):
-            snippet = _snippet(document.match_text, document.match_chunk, filters.q)
-        rows.append(
-            {"document": document, "type": TYPE_LABELS.get(key, key.upper()), "snippet": snippet}
-        )
+    shown = list(page.object_list)
+    snippets = _snippets(shown, filters.q) if filters.q else {}
+    rows = [
+        {
+            "document": document,
+            "type": TYPE_LABELS.get(key, key.upper()),
+            "snippet": snippets.get(document.pk),
+        }
+        for document in shown
+        for key in [document_type(document)]
+    ]
     total = (
         documents_readable(user, workspaces=workspaces).count()
         if filters.narrowed
