@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from search.confidence import answer_refused
+from search.conflicts import conflicts_find
 from search.evidence import asked_fact, evidence_measure, question_terms, states_fact
 from search.wording import _MIN_SENTENCE_WORDS, content_terms, split_sentences, words
 from search.wording import STOP_WORDS as STOP_WORDS  # re-exported: older imports
@@ -249,6 +250,18 @@ def answer_extractive(
     citations = [Citation(number=n, passage=passages[rank]) for rank, n in numbers.items()]
     text = " ".join(parts)
     evidence = evidence_measure(question, passages, list(numbers), text)
+    # Cited documents that disagree: the answer shows both, and is not "high".
+    cited = [
+        {
+            "number": n,
+            "document_id": passages[rank].document_id,
+            "document_title": passages[rank].document_title,
+            "chunk_id": passages[rank].chunk_id,
+            "text": passages[rank].text,
+        }
+        for rank, n in numbers.items()
+    ]
+    evidence["conflict"] = float(bool(conflicts_find(question, cited)))
     if answer_refused(evidence):
         return Answer(text=NO_ANSWER_TEXT, citations=[], mode="no_answer", evidence=evidence)
     return Answer(text=text, citations=citations, mode="extractive", evidence=evidence)

@@ -12,8 +12,9 @@ confidence"), the same for every collection:
   and numbers the question mentions.
 - the **confidence** is that coverage, lowered when a name of the question is missing
   from the passage, when the kind of fact asked for (an amount, a number, a date) is not
-  in the answer, and when another document covers the question as well as the cited
-  one (``lead``), each of which caps it below "high".
+  in the answer, when another document covers the question as well as the cited one
+  (``lead``), and when the cited documents disagree (``search.conflicts``), each of
+  which caps it below "high".
 
 An answer without evidence (an LLM's: the answerer did not measure it) keeps the older
 measure: half retrieval strength, half the share of its sentences that cite a passage.
@@ -59,6 +60,7 @@ def evidence_confidence(evidence: Mapping[str, float]) -> float:
         evidence["names"] < 1.0,
         evidence["fact"] == 0.0,
         evidence["lead"] < LEAD_MIN,
+        evidence.get("conflict", 0.0) == 1.0,  # cited documents disagree (search.conflicts)
     )
     if any(warnings):
         value = min(value, CAPPED)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from search.answering import Passage, answer_extractive
+from search.confidence import answer_confidence, confidence_label
 
 
 def passage(number: int, text: str, title: str = "", headings: tuple[str, ...] = ()) -> Passage:
@@ -90,3 +91,13 @@ def test_two_versions_that_disagree_are_both_quoted():
     assert "EUR 65" in answer.text
     assert "EUR 70" in answer.text
     assert len(answer.citations) == 2
+
+
+def test_an_answer_from_documents_that_disagree_is_not_high():
+    old = passage(1, "The per diem for trips abroad is EUR 65.", "Travel Policy 2023")
+    new = passage(2, "The per diem for trips abroad is EUR 70.", "Travel Policy 2024")
+
+    answer = answer_extractive("How much is the per diem for trips abroad?", [old, new])
+
+    assert answer.evidence["conflict"] == 1.0
+    assert confidence_label(answer_confidence(answer)) == "medium"
