@@ -175,6 +175,8 @@ def _conversation(context: Context, identity: ChatIdentity, workspace: Workspace
 def _ask(context: Context, identity: ChatIdentity, workspace: Workspace) -> None:
     incoming = context.incoming
     answer, created = _answer_start(context, workspace)
+    if answer.delivered_at is not None:
+        return  # a redelivered task: answered already
     if created or answer.question_id is None:
         # No transaction around it: the LLM call may take seconds (search records the
         # question, its audit and metering in one statement sequence of its own).
@@ -249,13 +251,18 @@ def answer_deliver(*, answer: ChatAnswer, adapter: ChatAdapter) -> None:
         answer.parts_posted = index + 1
         answer.save(update_fields=["message_ids", "parts_posted"])
     if answer.delivered_at is None:
+        # The rendered copy is kept only until it is posted: erasing a document later
+        # (search.erasure) must not leave its text here.
         answer.delivered_at = timezone.now()
-        answer.save(update_fields=["delivered_at"])
+        answer.parts = []
+        answer.save(update_fields=["delivered_at", "parts"])
 
 
 def _search(context: Context, identity: ChatIdentity, workspace: Workspace) -> None:
     incoming = context.incoming
     answer, created = _answer_start(context, workspace)
+    if answer.delivered_at is not None:
+        return
     if created or not answer.parts:
         try:
             query = question_validate(incoming.text)
@@ -312,6 +319,8 @@ def _sources(context: Context, identity: ChatIdentity, workspace: Workspace) -> 
         last = last.filter(thread_id=context.thread_id)
     previous = last.order_by("-created_at").first()
     answer, _created = _answer_start(context, workspace)
+    if answer.delivered_at is not None:
+        return
     if previous is None or previous.question.conversation is None:
         _answer_notice(context, answer, NO_SOURCES)
         return

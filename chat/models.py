@@ -153,7 +153,9 @@ class ChatAnswer(models.Model):
     """An answer the bot posts (or is still posting) for a question.
 
     Delivery is resumable: ``parts`` is the rendered answer, ``parts_posted`` how many
-    are on the platform, so a retry after a rate limit posts only what is missing.
+    are on the platform, so a retry after a rate limit posts only what is missing. Once
+    delivered, ``parts`` is emptied: no copy of an answer outlives the erasure of what
+    it cites (``search.erasure``). The platform keeps its own copy of the messages.
     """
 
     platform = models.ForeignKey(ChatPlatform, on_delete=models.CASCADE, related_name="+")

@@ -10,7 +10,6 @@ taken is acknowledged and dropped.
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from django.db import transaction
 from django.http import HttpResponse
@@ -37,9 +36,16 @@ def _receive(request, kind: str, endpoint: str) -> HttpResponse:
         logger.info("chat %s %s refused: %s", kind, endpoint, exc)
         return HttpResponse(status=exc.status)
     for event in parsed.events:
-        if services.event_first_seen(platform=platform, event_id=event.event_id):
-            transaction.on_commit(partial(chat_event_process.delay, platform.pk, event.as_dict()))
-        else:
+        # Sent inside the transaction that remembers the event, not after it: when the
+        # broker is down the send fails, the event is forgotten again and the request
+        # answers 503, so the platform's retry is taken. (The task reads nothing this
+        # transaction writes; a duplicate after a failed commit resumes the same
+        # ChatAnswer, keyed by the event id.)
+        with transaction.atomic():
+            first = services.event_first_seen(platform=platform, event_id=event.event_id)
+            if first:
+                chat_event_process.delay(platform.pk, event.as_dict())
+        if not first:
             logger.info(
                 "chat %s: event already taken (retry %s)",
                 kind,

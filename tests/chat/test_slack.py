@@ -246,3 +246,4 @@ def test_a_long_answer_to_a_slash_command_arrives_in_order_without_replacing_its
         ("second part", False),
     ]
     assert answer.delivered_at is not None
+    assert answer.parts == []  # no copy of the answer is kept once it is posted
