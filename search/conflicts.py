@@ -6,14 +6,19 @@ So two statements conflict only when all of these hold:
 
 - they come from passages of **different documents** (rows of one table, or the rates
   of one policy for different cases, are not a conflict);
-- each is a sentence that talks about the question (it contains at least half of the
-  question's topic words, and at least one);
+- each is a sentence about the question: with its document's title it holds all the
+  question's topic words but one in three, and itself at least one of them ("Andren
+  area" is not answered by another town's "Area: 61.2 square kilometres"), and every
+  name and number of the question ("the Stoneford Drensa 2") in one of the two;
 - each states exactly **one** value of the same kind and unit (a sentence listing
   several amounts is a table or a comparison, not a claim about one thing);
 - the two sentences say the same around the value: their content words (numbers and
   months left out) differ by at most ``MAX_OTHER_WORDS`` word. Two versions of one rule
   do; "the monthly card limit is EUR 5,000" and "the card limit per trip is EUR 300" do
   not, nor do "full-time employees get 25 days" and "part-time employees get 15 days";
+- a word of the question that names one document (is in its title) must also be in the
+  other's title or sentence: "Andren area" is not answered by another town's "Area:
+  61.2 square kilometres";
 - a version or a date in documents with different titles is each document's own (the
   travel policy's "version 3.1" and the expense policy's "version 5.0"): only documents
   whose titles share at least half their words can disagree about those;
@@ -30,7 +35,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from search.evidence import question_terms
+from search.evidence import name_terms, question_terms
 from search.wording import content_terms, split_sentences, stem
 
 # Two sentences state the same thing when their content words (numbers and months left
@@ -42,8 +47,9 @@ MAX_OTHER_WORDS = 1
 SAME_TITLE_JACCARD = 0.5
 # Kinds of value that every document states about itself (its version, its date).
 _OWN_KINDS = frozenset({"version", "date"})
-# A sentence is about the question when it holds this share of its topic words.
-ON_QUESTION = 0.5
+# A sentence is about the question when, with its document's title, it holds all of
+# the question's topic words but one in this many ("paid" / "pays" may differ).
+MISSING_ONE_IN = 3
 
 _NUMBER = r"\d{1,3}(?:[.,\u202f ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 _NUMBER_WORDS = {
@@ -229,13 +235,16 @@ class _Claim:
     terms: frozenset[str]
 
 
-def _claims(question: set[str], citations: Iterable[Mapping]) -> list[_Claim]:
+def _claims(question: set[str], names: set[str], citations: Iterable[Mapping]) -> list[_Claim]:
     claims = []
     for citation in citations:
         for sentence in split_sentences(citation.get("text", "")):
             terms = _topic_terms(sentence)
-            on_topic = question & terms
-            if not on_topic or len(on_topic) < ON_QUESTION * len(question):
+            around = terms | _topic_terms(citation.get("document_title", ""))
+            if not question & terms or len(question - around) > len(question) // MISSING_ONE_IN:
+                continue
+            said = content_terms(" ".join([citation.get("document_title", ""), sentence]))
+            if names - said:  # a name or number of the question is not this statement's
                 continue
             for kind, values in values_of(sentence).items():
                 distinct = {value for value, _ in values}
@@ -253,6 +262,14 @@ def _claims(question: set[str], citations: Iterable[Mapping]) -> list[_Claim]:
     return claims
 
 
+def _other_subject(topic: set[str], first: _Claim, other: _Claim) -> bool:
+    """Whether a word of the question names ``first``'s document (is in its title) but
+    appears neither in ``other``'s title nor in its sentence: "Andren area" answered by
+    Andren's page and by another town's "Area: 61.2 square kilometres"."""
+    named = topic & _topic_terms(first.statement.document_title)
+    return bool(named - _topic_terms(other.statement.document_title) - other.terms)
+
+
 def _same_title(first: _Claim, other: _Claim) -> bool:
     a = frozenset(_topic_terms(first.statement.document_title))
     b = frozenset(_topic_terms(other.statement.document_title))
@@ -267,7 +284,7 @@ def conflicts_find(question: str, citations: Sequence[Mapping]) -> list[Conflict
     topic = {t for t in topic if not any(ch.isdigit() for ch in t)}
     if len({c.get("document_id") for c in citations}) < 2 or not topic:
         return []
-    claims = _claims(topic, citations)
+    claims = _claims(topic, name_terms(question), citations)
     conflicts: list[Conflict] = []
     used: set[int] = set()
     for i, first in enumerate(claims):
@@ -283,6 +300,8 @@ def conflicts_find(question: str, citations: Sequence[Mapping]) -> list[Conflict
             if len(first.terms ^ other.terms) > MAX_OTHER_WORDS:
                 continue
             if first.kind[0] in _OWN_KINDS and not _same_title(first, other):
+                continue
+            if _other_subject(topic, first, other) or _other_subject(topic, other, first):
                 continue
             group.append(other)
             used.add(j)

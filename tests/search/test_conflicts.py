@@ -166,6 +166,20 @@ AGREEMENTS = [
         "How much is the per diem abroad?",
         [cite(1, 1, "The per diem abroad is EUR 65.")],
     ),
+    (
+        "Andren area",
+        [
+            cite(1, 1, "Area: 125.2 km²", "Fenan"),
+            cite(2, 2, "Area: 81.6 km²", "Belpa"),
+        ],
+    ),
+    (
+        "How much does the Stoneford Drensa 2 cost?",
+        [
+            cite(1, 1, "At launch it cost EUR 3,699.00.", "Stoneford Drenfen S"),
+            cite(2, 2, "At launch it cost 621 EUR.", "Stoneford Paka X"),
+        ],
+    ),
 ]
 
 
