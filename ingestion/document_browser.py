@@ -153,7 +153,7 @@ def browser_context(user: User, *, params: QueryDict, workspaces: Sequence[Works
     except ValidationError as exc:
         filters, errors = DocumentFilters(), exc.message_dict
     documents = documents_browse(user, workspaces=workspaces, filters=filters).select_related(
-        "workspace", "synced_from", "uploaded_by"
+        "workspace", "synced_from"
     )
     if filters.q:
         documents = _with_match(documents, filters.q)
