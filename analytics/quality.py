@@ -14,7 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from analytics.golden import RUN_STALE, golden_runnable
+from analytics.golden import RUN_STALE, authors_runnable
 from analytics.models import GoldenQuestion, GoldenRun, GoldenStatus
 from analytics.period import Period
 from analytics.selectors import analytics_daily
@@ -136,6 +136,7 @@ def golden_rows(*, workspace: Workspace, viewer: User, last: GoldenRun | None) -
     ids = {d for g in goldens for d in g.documents}
     ids |= {d for r in results.values() for d in r.get("found", [])}
     titles = _titles(viewer, workspace, ids)
+    runnable = authors_runnable(goldens, workspace)
     rows = []
     for golden in goldens:
         result = results.get(golden.pk)
@@ -147,7 +148,7 @@ def golden_rows(*, workspace: Workspace, viewer: User, last: GoldenRun | None) -
                 expect_answer=golden.expect_answer,
                 documents=[(d, titles.get(d, HIDDEN_TITLE)) for d in golden.documents],
                 author=golden.created_by.email if golden.created_by else "a deleted account",
-                runnable=golden_runnable(golden, workspace),
+                runnable=golden.created_by_id in runnable,
                 result=result,
                 found=[
                     (d, titles.get(d, HIDDEN_TITLE), d in expected)

@@ -126,12 +126,13 @@ def seed(*, people: int, days_back: int) -> None:
                     "people": "person%",
                 },
             )
-            # A twentieth of the questions rated by their asker, 4 of 5 helpful.
+            # A twentieth of each day's questions rated by their asker, 4 of 5 helpful (the
+            # ids of one person's questions step by the number of days: the day picks).
             cursor.execute(
                 f"""
                 INSERT INTO {f} (question_id, user_id, helpful, comment, created_at, updated_at)
                 SELECT id, asked_by_id, mod(id, 5) <> 0, '', created_at, created_at
-                FROM {q} WHERE mod(id, 20) = 0
+                FROM {q} WHERE mod(id, 20) = mod(extract(doy FROM created_at)::int, 20)
                 """  # noqa: S608 - our table names
             )
         golden = GoldenQuestion.objects.bulk_create(

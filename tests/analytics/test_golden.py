@@ -407,3 +407,32 @@ def test_the_api_returns_the_series(corpus, world, make_token):
     assert bad.status_code == 400
     ask_only = token_client(world.acme, make_token(world.acme, alice.email, scopes=["ask"]))
     assert ask_only.get("/api/v1/analytics/quality", {"workspace": "general"}).status_code == 403
+
+
+def test_the_page_and_the_api_read_in_a_fixed_number_of_queries(corpus, world, make_token):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    general, alice = _general(), _alice()
+    client = portal_client(world.acme, alice.email)
+    api = token_client(world.acme, make_token(world.acme, alice.email, scopes=["analytics:read"]))
+
+    def queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as page:
+            assert client.get("/analytics/quality/", {"workspace": "general"}).status_code == 200
+        with CaptureQueriesContext(connection) as series:
+            response = api.get("/api/v1/analytics/quality", {"workspace": "general"})
+            assert response.status_code == 200
+        return len(page), len(series)
+
+    # The token's first use is recorded (last used, audit): not a query of the list.
+    api.get("/api/v1/analytics/quality", {"workspace": "general"})
+    for text in ("What is the daily meal allowance?", "How many vacation days?"):
+        golden_add(workspace=general, user=alice, text=text, documents=[corpus["travel"]])
+    _run(general, alice)
+    one = queries()
+    for text in ("When does the wifi password change?", "What are the salary bands?"):
+        golden_add(workspace=general, user=alice, text=text, documents=[corpus["wifi"]])
+    _run(general, alice)
+    _run(general, alice)
+    assert queries() == one
