@@ -16,7 +16,7 @@ the rest, and after normalisation it stays on top unless the vector side agrees 
 something else.
 
 How sure a ranker is (its **confidence**, 0..1): how far its best chunk stands above
-its typical candidate, i.e. 1 minus the mean normalised score of its ranking. A
+its typical candidate, i.e. 1 minus the mean normalised score of its candidates. A
 ranking whose best result stands out (a name, a rare code, every attribute asked for)
 has most candidates far below it, so a mean near 0 and a confidence near 1; a flat
 ranking (nothing matches well: an English question against German text for MiniLM, a
@@ -57,24 +57,33 @@ def _ordered(fused: dict[int, float]) -> list[Ranked]:
     return [Ranked(chunk_id, score) for chunk_id, score in ordered]
 
 
-def normalised(ranking: Sequence[Ranked]) -> dict[int, float]:
-    """Each chunk's score mapped onto 0..1: the best 1, the last 0 (min-max).
+# The candidates each ranker is asked for (``search.retrieval.CANDIDATES_PER_RANKER``).
+DEPTH = 50
 
-    A ranking of one chunk, or of equal scores, gives each chunk 1.
+
+def normalised(ranking: Sequence[Ranked], *, depth: int = DEPTH) -> dict[int, float]:
+    """Each chunk's score mapped onto 0..1: the best 1, the floor 0 (min-max).
+
+    The floor is the last candidate's score; when the ranker returned fewer than the
+    ``depth`` asked for, every other chunk scored nothing (BM25 0: none of the words),
+    so the floor is 0. A ranking of equal scores gives each chunk 1.
     """
     if not ranking:
         return {}
-    best, last = ranking[0].score, ranking[-1].score
-    spread = best - last
-    return {r.chunk_id: (r.score - last) / spread if spread > 0 else 1.0 for r in ranking}
+    best, floor = ranking[0].score, ranking[-1].score
+    if len(ranking) < depth:
+        floor = min(floor, 0.0)
+    spread = best - floor
+    return {r.chunk_id: (r.score - floor) / spread if spread > 0 else 1.0 for r in ranking}
 
 
-def confidence(scores: dict[int, float]) -> float:
-    """How far a ranking's best chunk stands above its typical one: 1 - the mean of its
-    normalised scores (0..1; an empty ranking 0, a single chunk or equal scores 0)."""
-    if len(scores) < 2:
+def confidence(scores: dict[int, float], *, depth: int = DEPTH) -> float:
+    """How far a ranking's best chunk stands above its typical candidate: 1 - the mean
+    normalised score over the ``depth`` candidates asked for (those not returned count
+    0). 0..1: an empty ranking 0, one far ahead of the rest near 1, a flat one near 0."""
+    if not scores:
         return 0.0
-    return 1.0 - sum(scores.values()) / len(scores)
+    return max(0.0, 1.0 - sum(scores.values()) / max(depth, len(scores)))
 
 
 def score_fusion(
@@ -82,17 +91,20 @@ def score_fusion(
     vector: Sequence[Ranked],
     *,
     weights: tuple[float, float] = (1.0, 1.0),
+    depth: int = DEPTH,
 ) -> list[Ranked]:
-    """The two rankings fused: each chunk scores ``wk * keyword + wv * vector`` (scores
-    normalised to 0..1, 0 where a ranker did not return it), with ``wk + wv = 1`` and
+    """The two rankings (of at most ``depth`` candidates each) fused: each chunk scores
+    ``wk * keyword + wv * vector`` (scores normalised to 0..1, 0 where a ranker did not
+    return it), with ``wk + wv = 1`` and
     each ``w`` proportional to the organization's weight times the ranker's confidence
     in this question. Fused scores lie in 0..1, best first (ties by chunk id).
 
     When neither ranker is sure (both confidences 0) the weights alone decide.
     """
-    keyword_scores, vector_scores = normalised(keyword), normalised(vector)
-    keyword_weight = weights[0] * confidence(keyword_scores)
-    vector_weight = weights[1] * confidence(vector_scores)
+    keyword_scores = normalised(keyword, depth=depth)
+    vector_scores = normalised(vector, depth=depth)
+    keyword_weight = weights[0] * confidence(keyword_scores, depth=depth)
+    vector_weight = weights[1] * confidence(vector_scores, depth=depth)
     if keyword_weight + vector_weight <= 0:
         keyword_weight, vector_weight = weights
     total = keyword_weight + vector_weight

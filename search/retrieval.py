@@ -116,6 +116,7 @@ def hybrid_search(
         keyword,
         dense,
         weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
+        depth=CANDIDATES_PER_RANKER,
     )
     # Questions about attributes and numbers: the entities whose facts satisfy them first.
     fused = facts_promote(query, fused, workspace_ids=workspace_ids, readers=readers)

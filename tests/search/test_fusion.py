@@ -22,16 +22,20 @@ def ids(ranked: list[Ranked]) -> list[int]:
     return [r.chunk_id for r in ranked]
 
 
-def test_scores_are_normalised_best_one_last_zero():
-    assert normalised(ranking((1, 9.0), (2, 5.0), (3, 1.0))) == {1: 1.0, 2: 0.5, 3: 0.0}
-    assert normalised(ranking((1, 3.0), (2, 3.0))) == {1: 1.0, 2: 1.0}
+def test_scores_are_normalised_best_one_floor_zero():
+    three = ranking((1, 9.0), (2, 5.0), (3, 1.0))
+    # All the candidates asked for: the last is the floor.
+    assert normalised(three, depth=3) == {1: 1.0, 2: 0.5, 3: 0.0}
+    # Fewer than asked: every other chunk scored 0 (BM25 found none of the words).
+    assert normalised(three, depth=50) == pytest.approx({1: 1.0, 2: 5 / 9, 3: 1 / 9})
+    assert normalised(ranking((1, 3.0), (2, 3.0)), depth=2) == {1: 1.0, 2: 1.0}
     assert normalised([]) == {}
 
 
 def test_a_ranking_whose_best_stands_out_is_sure_and_a_flat_one_is_not():
     assert confidence(normalised(SURE)) > 0.9
     assert confidence(normalised(FLAT)) < 0.55
-    assert confidence(normalised(ranking((1, 1.0)))) == 0.0
+    assert confidence(normalised(ranking((1, 1.0)))) > 0.9  # the only match of fifty asked
     assert confidence({}) == 0.0
 
 
