@@ -12,7 +12,7 @@ import json
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.mcp_server.conftest import McpSite, mcp_call
+from tests.mcp_server.conftest import VIEWER, McpSite, mcp_call
 
 TOOLS = {"search", "ask", "get_document", "get_passage", "list_workspaces", "recent_documents"}
 
@@ -214,6 +214,7 @@ def test_unknown_workspace_and_bad_arguments_are_clear_errors(mcp_site: McpSite)
 
 def test_the_audit_log_records_what_the_agent_read(mcp_site: McpSite, django_db_blocker):
     from accounts.models import ApiToken, AuditEvent
+    from search.models import Question
     from workspaces.rls import organization_scope
 
     async def body(client):
@@ -235,3 +236,8 @@ def test_the_audit_log_records_what_the_agent_read(mcp_site: McpSite, django_db_
     assert "search.performed" in actions
     assert ("document.opened", "document", str(mcp_site.policy_id)) in events
     assert "question.asked" in actions
+    asked = next(target for action, _, target in events if action == "question.asked")
+    with django_db_blocker.unblock(), schema_context(mcp_site.schema), organization_scope():
+        # In the viewer's history, counted as a question that came through MCP.
+        question = Question.objects.get(pk=asked)
+        assert (question.asked_by.email, question.channel) == (VIEWER, "mcp")
