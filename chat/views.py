@@ -19,11 +19,10 @@ from workspaces.access import (
     is_admin_anywhere,
     object_for,
     owner_check,
-    role_in,
     workspace_for,
-    workspaces_readable,
 )
 from workspaces.models import Role
+from workspaces.selectors import workspaces_administered
 
 ENDPOINTS = {
     PlatformKind.SLACK: [
@@ -39,10 +38,7 @@ ENDPOINTS = {
 
 
 def _admin_workspaces(user):
-    readable = list(workspaces_readable(user))
-    if user.is_owner:
-        return readable
-    return [w for w in readable if role_in(user, w) == Role.ADMIN]
+    return list(workspaces_administered(user))
 
 
 def _page(request, *, forms: dict | None = None, status: int = 200):
