@@ -213,12 +213,12 @@ def answer_extractive(
     negative_heading = [bool(_NEGATION_RE.search(" ".join(p.heading_path))) for p in passages]
     question_negative = bool(_NEGATION_RE.search(question))
 
-    def score(candidate: _Candidate) -> float:
+    def score(candidate: _Candidate, *, fact: bool = True) -> float:
         matched = terms & candidate.terms
         own = sum(weight[t] for t in matched) / question_weight
         around = sum(weight[t] for t in (terms & candidate.context) - matched)
         value = own + _CONTEXT_SHARE * around / question_weight
-        if candidate.fact:
+        if candidate.fact and fact:
             value += _FACT_BONUS
         if not question_negative:
             if negative_heading[candidate.rank]:
@@ -235,6 +235,23 @@ def answer_extractive(
     )
     if not scored:
         return no_answer()
+
+    # The passage that answers best as a whole leads: its best match, plus the bonus
+    # when it states the asked-for fact anywhere (a table row apart from the sentence
+    # that names it), with its rank's discount and its heading's.
+    def passage_score(rank: int) -> float:
+        best_match = max(score(c, fact=False) for _, c in scored if c.rank == rank)
+        if not any(c.fact for c in candidates if c.rank == rank):
+            return best_match
+        bonus = _FACT_BONUS / (1 + _RANK_DECAY * rank)
+        if negative_heading[rank] and not question_negative:
+            bonus *= _NEGATIVE_HEADING
+        return best_match + bonus
+
+    lead_rank = max({c.rank for _, c in scored}, key=lambda r: (passage_score(r), -r))
+    lead = next(item for item in scored if item[1].rank == lead_rank)
+    scored.remove(lead)
+    scored.insert(0, lead)
     chosen = _sentences_choose(scored, candidates, terms, kind, max_sentences)
 
     # Readable order: passages by their best sentence (first chosen first),

@@ -44,7 +44,11 @@ _MONEY = re.compile(
     r"\d[\d.,]*\s*(?:€|\$|£|\b(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds?|Euro)\b)",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"\d")
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|hundred|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf)\b",
+    re.IGNORECASE,
+)
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
     "januar|februar|märz|mai|juni|juli|oktober|dezember"
