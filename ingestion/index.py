@@ -8,11 +8,13 @@ vectors, each returning :class:`Ranked` chunks; search fuses, reranks and answer
 
 The write half and the read half agree on this:
 
-- ``search_vector`` holds a chunk's words as Postgres' text search stems them in the
-  document's language (``to_tsvector``: Snowball stemming and stop words): title and
-  heading path (weight B, repeated in each of the document's chunks) and the chunk's
-  text (weight D). BM25 ignores the weights; a question is stemmed in each language
-  of the readable documents searched.
+- ``search_vector`` holds a chunk's words as Postgres' text search stems them
+  (``to_tsvector``: Snowball stemming and stop words): title and heading path in the
+  document's language (weight B, repeated in each of the document's chunks) and the
+  chunk's text paragraph by paragraph, each in its own language (weight D;
+  ``ingestion.language``). BM25 ignores the weights; a question is stemmed in each
+  language of the readable documents searched, and a word that is a stop word in any
+  of them is dropped in all.
 - A posting is one (chunk, word), written in the transaction that wrote the chunk and
   deleted by the database with it. Its ``tf`` is the number of positions of the word
   in ``search_vector``, whatever their weight (capped at 32767 for the column, far
@@ -44,6 +46,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ingestion.chunking import ChunkDraft
+from ingestion.language import paragraphs_by_language
 from ingestion.models import Chunk, Document
 from workspaces.readers import ReaderScope
 
@@ -123,9 +126,24 @@ def chunks_replace(
 
 
 def search_vector_write(*, document_id: int) -> None:
-    """Set the words keyword search sees on each of the document's chunks."""
-    # Stemmed in the document's language: title and heading path (repeated in each of
-    # the document's chunks) and the chunk's text.
+    """Set the words keyword search sees on each of the document's chunks.
+
+    Title and heading path (repeated in each chunk) are stemmed in the document's
+    language (weight B); the chunk's text (weight D) paragraph by paragraph, each in
+    its own language (``ingestion.language.paragraphs_by_language``): a translated
+    paragraph keeps its stop words out and its neighbours keep theirs out too.
+    """
+    document = Document.objects.only("language").get(pk=document_id)
+    groups: dict[str, tuple[list[int], list[str]]] = {}
+    for chunk_id, text in Chunk.objects.filter(document_id=document_id).values_list("id", "text"):
+        split = paragraphs_by_language(text, default=document.language)
+        for config, body in split.items():
+            ids, bodies = groups.setdefault(config, ([], []))
+            ids.append(chunk_id)
+            bodies.append(body)
+    if not groups:
+        return
+    ids, bodies = groups.pop(document.language)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -135,12 +153,24 @@ def search_vector_write(*, document_id: int) -> None:
                 || setweight(
                        to_tsvector(d.language::regconfig, array_to_string(c.heading_path, ' ')), 'B'
                    )
-                || setweight(to_tsvector(d.language::regconfig, c.text), 'D')
-              FROM ingestion_document AS d
-             WHERE d.id = c.document_id AND c.document_id = %s
+                || setweight(to_tsvector(d.language::regconfig, p.body), 'D')
+              FROM ingestion_document AS d,
+                   unnest(%(ids)s::bigint[], %(bodies)s::text[]) AS p(id, body)
+             WHERE d.id = c.document_id AND c.document_id = %(doc)s AND c.id = p.id
             """,
-            [document_id],
+            {"doc": document_id, "ids": ids, "bodies": bodies},
         )
+        for config, (ids, bodies) in groups.items():
+            cursor.execute(
+                """
+                UPDATE ingestion_chunk AS c
+                   SET search_vector = c.search_vector
+                    || setweight(to_tsvector(%(config)s::regconfig, p.body), 'D')
+                  FROM unnest(%(ids)s::bigint[], %(bodies)s::text[]) AS p(id, body)
+                 WHERE c.document_id = %(doc)s AND c.id = p.id
+                """,
+                {"doc": document_id, "config": config, "ids": ids, "bodies": bodies},
+            )
 
 
 def postings_write(*, document_id: int) -> None:
@@ -234,9 +264,26 @@ def _bm25_sql(readers: ReaderScope) -> str:
          WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'indexed'
            AND {readers.sql("d")}
     ),
+    words AS MATERIALIZED (
+        -- Each word of the question as each language stems it, by its position in the
+        -- question (the same in every language: one parser; a stop word keeps its
+        -- position but yields no lexeme).
+        SELECT languages.cfg, t.lexeme, w.position
+          FROM languages,
+               unnest(to_tsvector(languages.cfg, %(text)s)) AS t,
+               unnest(t.positions) AS w(position)
+    ),
     query AS MATERIALIZED (
-        SELECT DISTINCT t.lexeme
-          FROM languages, unnest(to_tsvector(languages.cfg, %(text)s)) AS t
+        -- A stop word of any of those languages is dropped in all of them: otherwise
+        -- "who" or "about", kept by the French stemmer, would match only the odd text
+        -- indexed as French, with the huge weight of a rare word.
+        SELECT DISTINCT words.lexeme
+          FROM words
+         WHERE words.position IN (
+                   SELECT kept.position FROM words AS kept
+                GROUP BY kept.position
+                  HAVING count(DISTINCT kept.cfg) = (SELECT count(*) FROM languages)
+               )
     ),
     readable AS MATERIALIZED (
         -- The chunks the asker may read, with their lengths: read once, from the
