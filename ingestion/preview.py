@@ -38,7 +38,8 @@ def overlap_strip(previous: str, text: str) -> tuple[str, bool]:
 
     The repeated part is the longest end of ``previous`` that starts a sentence (after a
     space or a paragraph break) and with which ``text`` starts. Nothing repeated: the
-    text as it is, a new paragraph.
+    text as it is, a new paragraph (without overlap to go by, a passage cut inside a
+    paragraph shows as a paragraph break; its words are all there, once).
     """
     limit = min(len(previous), len(text))
     for start in range(len(previous) - limit, len(previous)):
