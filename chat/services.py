@@ -21,6 +21,7 @@ from accounts.audit import AuditContext, audit_record
 from accounts.models import User
 from chat.adapters import SECRETS, adapter_class
 from chat.adapters.base import ChatAdapter, PlatformError
+from chat.adapters.slack import slack_url_check
 from chat.models import (
     ChannelMapping,
     ChatEventSeen,
@@ -97,8 +98,11 @@ def platform_save(
     if not api_url.startswith(("https://", "http://")):
         raise ValidationError({"api_url": "Enter the server's address (https://…)."})
     try:
-        url_check(api_url)
-    except OutboundRefused as exc:
+        if kind == PlatformKind.SLACK:
+            slack_url_check(api_url)
+        else:
+            url_check(api_url)
+    except (OutboundRefused, PlatformError) as exc:
         raise ValidationError({"api_url": str(exc)}) from exc
     platform = ChatPlatform.objects.filter(kind=kind).first() or ChatPlatform(kind=kind)
     stored = platform_secrets(platform) if platform.pk else {}

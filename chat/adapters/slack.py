@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import urllib.request
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from slack_sdk import WebClient
@@ -33,7 +33,7 @@ from chat.adapters.base import (
     raw_body,
 )
 from chat.rendering import HELP, THINKING, text_split
-from infra.outbound import OutboundRefused, url_check
+from infra.outbound import OutboundRefused, private_networks_allowed, url_check
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,29 @@ _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 ACTION_UP, ACTION_DOWN = "opaa_feedback_up", "opaa_feedback_down"
+# Slack's own domains (commercial and GovSlack): API, response URLs, files.
+SLACK_DOMAINS = ("slack.com", "slack-gov.com")
+
+
+def slack_url_check(url: str) -> None:
+    """Raise ``PlatformError`` unless OPAA may call ``url`` for Slack: the outbound guard,
+    and, where private networks are not allowed (a shared installation), https on
+    Slack's own domains only. slack-sdk's urllib follows redirects without asking the
+    guard again; a URL an organization cannot point elsewhere closes that."""
+    if not private_networks_allowed():
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "https" or not any(
+            host == domain or host.endswith(f".{domain}") for domain in SLACK_DOMAINS
+        ):
+            raise PlatformError(
+                f"{host or url} is not Slack's: this installation calls slack.com and "
+                "slack-gov.com only."
+            )
+    try:
+        url_check(url)
+    except OutboundRefused as exc:
+        raise PlatformError(str(exc)) from exc
 
 
 def _escape(text: str) -> str:
@@ -216,10 +239,7 @@ class SlackAdapter:
     # --- outbound ---------------------------------------------------------------------
 
     def _client(self) -> WebClient:
-        try:
-            url_check(self.platform.api_url)
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
+        slack_url_check(self.platform.api_url)
         return WebClient(token=self.bot_token, base_url=self.platform.api_url, timeout=TIMEOUT_S)
 
     def _call(self, method: str, **kwargs) -> dict:
@@ -245,10 +265,7 @@ class SlackAdapter:
         self._call("chat_update", channel=channel_id, ts=message_id, **part)
 
     def respond(self, *, response_url: str, part: dict, first: bool = True) -> None:
-        try:
-            url_check(response_url)
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
+        slack_url_check(response_url)
         try:
             response = WebhookClient(response_url, timeout=TIMEOUT_S).send(
                 response_type="ephemeral", replace_original=first, **part
@@ -284,11 +301,8 @@ class SlackAdapter:
     def file_download(self, file: IncomingFile) -> bytes:
         """The file's bytes (``url_private_download``, with the bot token: scope
         ``files:read``), through the outbound guard."""
-        try:
-            url_check(file.url)
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
-        request = urllib.request.Request(  # noqa: S310 - checked by the outbound guard
+        slack_url_check(file.url)
+        request = urllib.request.Request(  # noqa: S310 - checked by slack_url_check
             file.url, headers={"Authorization": f"Bearer {self.bot_token}"}
         )
         try:
