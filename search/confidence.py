@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # Under this share of the question's weighted words in the best cited passage, the
 # passages talk about something else.
-REFUSE_COVERAGE = 0.34
+REFUSE_COVERAGE = 0.25
 HIGH = 0.7
 MEDIUM = 0.4
 # The most an answer reaches with one of the warning signs above: "medium".
