@@ -12,14 +12,13 @@ from ingestion.models import Document
 from search.models import AnswerSettings, Question
 from tests.fakes.openai_server import FakeOpenAIServer
 
-# The old memo matches "parking" better; the new one is the current rule.
+# The old memo matches "staff parking" better (only it names the staff: both rankers
+# agree, whatever the fusion); the new one is the current rule.
 OLD = (
     b"# Parking memo 2019\n\nParking: staff parking is in lot B. Parking permits for "
     b"parking in lot B come from reception. Parking is free.\n"
 )
-NEW = (
-    b"# Parking memo 2026\n\nStaff parking moved to lot C. Permits come from the facilities desk.\n"
-)
+NEW = b"# Parking memo 2026\n\nParking moved to lot C. Permits come from the facilities desk.\n"
 
 
 def _titles(client, query: str) -> list[str]:
