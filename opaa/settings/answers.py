@@ -33,9 +33,11 @@ HNSW_EF_SEARCH = env.int("HNSW_EF_SEARCH", default=100)
 # recall under any workspace or reader filter, and a few milliseconds at this size.
 VECTOR_EXACT_MAX_CHUNKS = env.int("VECTOR_EXACT_MAX_CHUNKS", default=20000)
 
-# Reciprocal-rank fusion of the keyword (BM25) and vector rankings: each contributes
-# weight / (k + rank). Equal weights and k=60 (Cormack et al.) unless evaluation
-# (manage.py evaluate, bench/RESULTS.md) shows better for your documents.
+# Fusion of the keyword (BM25) and vector rankings (search/fusion.py): the weights
+# multiply each ranker's confidence in the question (1:1 leaves it to the question, 1:0
+# turns vector search off). FUSION_RRF_K no longer changes the ranking: only the older
+# confidence measure of LLM answers reads it. Change the weights only when evaluation
+# (manage.py evaluate --fusion-weights, bench/RESULTS.md) shows better for your documents.
 FUSION_RRF_K = env.int("FUSION_RRF_K", default=60)
 FUSION_KEYWORD_WEIGHT = env.float("FUSION_KEYWORD_WEIGHT", default=1.0)
 FUSION_VECTOR_WEIGHT = env.float("FUSION_VECTOR_WEIGHT", default=1.0)
