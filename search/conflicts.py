@@ -284,7 +284,7 @@ def conflicts_find(question: str, citations: Sequence[Mapping]) -> list[Conflict
     topic = {t for t in topic if not any(ch.isdigit() for ch in t)}
     if len({c.get("document_id") for c in citations}) < 2 or not topic:
         return []
-    claims = _claims(topic, name_terms(question), citations)
+    claims = _claims(topic, _subject_terms(question), citations)
     conflicts: list[Conflict] = []
     used: set[int] = set()
     for i, first in enumerate(claims):
@@ -317,6 +317,17 @@ def conflicts_find(question: str, citations: Sequence[Mapping]) -> list[Conflict
             )
         )
     return conflicts
+
+
+def _subject_terms(question: str) -> set[str]:
+    """The question's names and numbers (``search.evidence.name_terms``), and in any
+    language every capitalised word after the first: German capitalises its nouns, and
+    a statement about "Kernarbeitszeit bei der Moorbach Logistik GmbH" is not one about
+    the Lindenhof Logistik GmbH. Strict on purpose: a conflict must be about the
+    question's subject."""
+    tokens = re.findall(r"[^\W_]+", question)
+    capitalised = {stem(t) for t in tokens[1:] if t[0].isupper()}
+    return name_terms(question) | (capitalised & content_terms(question))
 
 
 def _in(word: str, terms: set[str]) -> bool:

@@ -174,6 +174,23 @@ AGREEMENTS = [
         ],
     ),
     (
+        "Wann ist die Kernarbeitszeit bei der Lindenhof Logistik GmbH?",
+        [
+            cite(
+                1,
+                1,
+                "Während der Kernarbeitszeit von 9 bis 14 Uhr ist die Erreichbarkeit sicherzustellen.",
+                "Homeoffice-Richtlinie der Moorbach Logistik GmbH",
+            ),
+            cite(
+                2,
+                2,
+                "Während der Kernarbeitszeit von 10 bis 16 Uhr ist die Erreichbarkeit sicherzustellen.",
+                "Homeoffice-Richtlinie der Isar Logistik GmbH",
+            ),
+        ],
+    ),
+    (
         "How much does the Stoneford Drensa 2 cost?",
         [
             cite(1, 1, "At launch it cost EUR 3,699.00.", "Stoneford Drenfen S"),
