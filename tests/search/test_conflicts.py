@@ -179,13 +179,13 @@ AGREEMENTS = [
             cite(
                 1,
                 1,
-                "Während der Kernarbeitszeit von 9 bis 14 Uhr ist die Erreichbarkeit sicherzustellen.",
+                "Während der Kernarbeitszeit von 9 bis 14 Uhr ist die Erreichbarkeit sicher.",
                 "Homeoffice-Richtlinie der Moorbach Logistik GmbH",
             ),
             cite(
                 2,
                 2,
-                "Während der Kernarbeitszeit von 10 bis 16 Uhr ist die Erreichbarkeit sicherzustellen.",
+                "Während der Kernarbeitszeit von 10 bis 16 Uhr ist die Erreichbarkeit sicher.",
                 "Homeoffice-Richtlinie der Isar Logistik GmbH",
             ),
         ],
