@@ -169,11 +169,11 @@ def golden_adopt(*, workspace: Workspace, golden_id: int, user: User) -> None:
 def authors_runnable(goldens: Sequence[GoldenQuestion], workspace: Workspace) -> set[int]:
     """The ids of the authors of ``goldens`` a run searches as: active, and administering
     ``workspace`` (the owner does). One role lookup per author, not per question."""
-    authors = {g.created_by_id: g.created_by for g in goldens if g.created_by is not None}
+    authors = {g.created_by.pk: g.created_by for g in goldens if g.created_by is not None}
     return {
         pk
         for pk, author in authors.items()
-        if author is not None and author.is_active and role_in(author, workspace) == Role.ADMIN
+        if author.is_active and role_in(author, workspace) == Role.ADMIN
     }
 
 

@@ -52,7 +52,8 @@ def quality_daily(*, workspace: Workspace, period: Period) -> list[QualityDay]:
         .order_by("finished_at", "pk")
         .values("pk", "day", "ndcg", "recall", "correct")
     )
-    last = {run["day"]: run for run in runs}  # ordered by time: the day's last wins
+    # Ordered by time: the day's last run wins.
+    last: dict[dt.date, dict] = {run["day"]: dict(run) for run in runs}
     feedback = {
         row.key: row.figures.helpful_rate
         for row in analytics_daily(workspaces=[workspace], period=period)
