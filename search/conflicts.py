@@ -1,5 +1,5 @@
 """Conflicting sources: the passages cited for one question state different values for
-the same thing (an amount, a duration, a percentage, a date, a version).
+the same thing (an amount, a duration, a percentage, a date, a version, a count).
 
 Precision matters more than recall: a false alarm teaches people to ignore the notice.
 So two statements conflict only when all of these hold:
@@ -9,7 +9,8 @@ So two statements conflict only when all of these hold:
 - each is a sentence about the question: with its document's title it holds all the
   question's topic words but one in three, and itself at least one of them ("Andren
   area" is not answered by another town's "Area: 61.2 square kilometres"), and every
-  name and number of the question ("the Stoneford Drensa 2") in one of the two;
+  name and number of the question ("the Stoneford Drensa 2"), and every capitalised
+  word after the first (German nouns: "Lindenhof Logistik GmbH"), in the two together;
 - each states exactly **one** value of the same kind and unit (a sentence listing
   several amounts is a table or a comparison, not a claim about one thing);
 - the two sentences say the same around the value: their content words (numbers and
