@@ -98,7 +98,11 @@ def _question(context: Context) -> None:
         context.tell(SWITCHED_OFF)
         return
     if not incoming.response_url:
-        context.thread_id = context.adapter.thread_of(incoming)
+        try:
+            context.thread_id = context.adapter.thread_of(incoming)
+        except PlatformError as exc:  # e.g. Mattermost's post lookup failed: a new thread
+            logger.warning("chat %s: thread not found: %s", context.platform.kind, exc)
+            context.thread_id = incoming.thread_id or incoming.message_id
     identity = member(context)
     if identity is None:
         return
