@@ -229,7 +229,10 @@ def sources_sync_due(*, now: datetime | None = None) -> list[int]:
         return []  # suspended since beat listed it: nothing runs
     now = now or timezone.now()
     queued = []
-    due = Source.objects.filter(enabled=True, next_run_at__lte=now)
+    # An archived workspace is out of use: its sources wait until it is restored.
+    due = Source.objects.filter(
+        enabled=True, next_run_at__lte=now, workspace__archived_at__isnull=True
+    )
     for source in due:
         source_sync_request(source=source, trigger=SyncTrigger.SCHEDULE)
         source.next_run_at = schedule_next(source.schedule, after=now)

@@ -163,19 +163,26 @@ def test_beat_queues_due_sources_and_computes_the_next_run(
 
     from django.utils import timezone
 
+    from workspaces.models import Workspace
+
     due = fs_source(tmp_path, name="Due", schedule="*/5 * * * *")
     later = fs_source(tmp_path, name="Later")
     off = fs_source(tmp_path, name="Off", enabled=False)
+    archived = fs_source(tmp_path, name="Archived")
+    archived.workspace = Workspace.objects.create(
+        name="Old projects", slug="old-projects", archived_at=timezone.now()
+    )
+    archived.save(update_fields=["workspace"])
     past = timezone.now() - timedelta(minutes=1)
-    type(due).objects.filter(pk__in=[due.pk, off.pk]).update(next_run_at=past)
+    type(due).objects.filter(pk__in=[due.pk, off.pk, archived.pk]).update(next_run_at=past)
     with django_capture_on_commit_callbacks(execute=True):
         queued = sources.sources_sync_due()
-    assert queued == [due.pk]
+    assert queued == [due.pk]  # not the disabled one, nor the archived workspace's
     due.refresh_from_db()
     assert due.next_run_at > timezone.now()
     assert due.next_run_at.minute % 5 == 0
     assert SyncRun.objects.get(source=due).trigger == SyncTrigger.SCHEDULE
-    assert not SyncRun.objects.filter(source__in=[later, off]).exists()
+    assert not SyncRun.objects.filter(source__in=[later, off, archived]).exists()
 
 
 def test_admin_forms_encrypt_secrets_and_refuse_paths_not_allowed(acme, tmp_path):
