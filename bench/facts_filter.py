@@ -27,8 +27,9 @@ def main() -> None:
     parser.add_argument("--show-misses", action="store_true", help="print each imperfect one")
     args = parser.parse_args()
     django_setup("facts-filter")
+    from ingestion.attributes import attribute_normalize
     from ingestion.facts import facts_from_text
-    from ingestion.quantities import attribute_normalize, value_normalize
+    from ingestion.quantities import value_normalize
     from search import facts as search_facts
 
     pages = {}

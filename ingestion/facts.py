@@ -27,18 +27,11 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ingestion.attributes import TIME_ATTRIBUTES, attribute_known, attribute_normalize, fold
 from ingestion.models import Chunk, Document, Fact
 from ingestion.parsers.base import ParsedDocument
 from ingestion.parsers.encoding import decode_text
-from ingestion.quantities import (
-    NUMBER,
-    TIME_ATTRIBUTES,
-    YEAR,
-    attribute_known,
-    attribute_normalize,
-    fold,
-    value_normalize,
-)
+from ingestion.quantities import NUMBER, YEAR, value_normalize
 
 # A huge sheet states facts by the hundred thousand; a question's filter needs the
 # document, not all of them. Keeps one document's facts to a bounded insert.

@@ -27,15 +27,10 @@ import Stemmer
 from django.db.models import Q
 from django.urls import reverse
 
+from ingestion.attributes import TIME_ATTRIBUTES
 from ingestion.index import Ranked
 from ingestion.models import Chunk, Fact
-from ingestion.quantities import (
-    NUMBER,
-    SCALES,
-    TIME_ATTRIBUTES,
-    UNIT,
-    quantity_parse,
-)
+from ingestion.quantities import NUMBER, SCALES, UNIT, quantity_parse
 from search.fact_words import (
     ATTRIBUTE_CUES,
     BETWEEN,

@@ -7,15 +7,10 @@ import io
 import openpyxl
 import pytest
 
+from ingestion.attributes import attribute_normalize
 from ingestion.facts import facts_from_text
 from ingestion.models import Chunk, Document, Fact
-from ingestion.quantities import (
-    attribute_normalize,
-    date_parse,
-    number_parse,
-    quantity_parse,
-    value_normalize,
-)
+from ingestion.quantities import date_parse, number_parse, quantity_parse, value_normalize
 from tests.conftest import named_file
 
 

@@ -1,0 +1,188 @@
+"""Attribute names as people write them, in English and German, and the name facts are
+kept under ("Year of birth", "Born", "Geburtsjahr" -> "born"; "RRP", "Listenpreis" ->
+"price"), with the kind of value each expects. Used by ``ingestion.quantities`` and
+``ingestion.facts`` for documents, and by ``search.facts`` for questions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Attribute names people use for the same thing, English and German, by the name facts
+# are kept under. Kept to attributes of general use (people, products, places,
+# organizations, policies); any other label is kept as its own lower-case name.
+ATTRIBUTE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "born": (
+        "born",
+        "birth",
+        "year of birth",
+        "date of birth",
+        "birth date",
+        "birthdate",
+        "birth year",
+        "birthday",
+        "geboren",
+        "geburtsjahr",
+        "geburtsdatum",
+        "jahrgang",
+    ),
+    "died": ("died", "death", "date of death", "year of death", "gestorben", "todesjahr"),
+    "height": ("height", "tall", "stature", "body height", "körpergröße", "grösse"),
+    "weight": ("weight", "mass", "weighs", "gewicht", "masse"),
+    "price": (
+        "price",
+        "list price",
+        "rrp",
+        "msrp",
+        "retail price",
+        "cost",
+        "costs",
+        "price (eur)",
+        "preis",
+        "listenpreis",
+        "uvp",
+        "kosten",
+        "kostet",
+    ),
+    "launched": (
+        "launched",
+        "launch",
+        "launch year",
+        "launch date",
+        "released",
+        "release",
+        "release date",
+        "release year",
+        "introduced",
+        "on sale since",
+        "market launch",
+        "year of introduction",
+        "available since",
+        "erschienen",
+        "markteinführung",
+        "einführung",
+        "veröffentlicht",
+        "eingeführt",
+    ),
+    "founded": (
+        "founded",
+        "established",
+        "year founded",
+        "founding",
+        "foundation",
+        "founded in",
+        "incorporated",
+        "gegründet",
+        "gründung",
+        "gründungsjahr",
+        "first mentioned",
+        "first recorded",
+        "first documented",
+        "erstmals erwähnt",
+        "erste erwähnung",
+    ),
+    "approved": (
+        "approved",
+        "approval",
+        "approval date",
+        "adopted",
+        "date approved",
+        "effective",
+        "effective date",
+        "effective from",
+        "valid from",
+        "in force since",
+        "genehmigt",
+        "beschlossen",
+        "gültig ab",
+        "in kraft seit",
+        "verabschiedet",
+        "freigegeben",
+    ),
+    "population": (
+        "population",
+        "inhabitants",
+        "residents",
+        "population size",
+        "einwohner",
+        "einwohnerzahl",
+        "bevölkerung",
+    ),
+    "area": ("area", "surface area", "total area", "land area", "fläche", "gesamtfläche"),
+    "elevation": (
+        "elevation",
+        "altitude",
+        "height above sea level",
+        "höhe über meer",
+        "höhenlage",
+        "seehöhe",
+    ),
+    "nationality": ("nationality", "citizenship", "nationalität", "staatsangehörigkeit"),
+    "occupation": ("occupation", "profession", "job", "role", "beruf", "tätigkeit"),
+    "country": (
+        "country",
+        "origin",
+        "country of origin",
+        "made in",
+        "manufactured in",
+        "country of manufacture",
+        "produced in",
+        "land",
+        "herkunft",
+        "herkunftsland",
+        "hergestellt in",
+    ),
+    "brand": ("brand", "manufacturer", "maker", "make", "marke", "hersteller"),
+    "category": ("category", "type", "kind", "product type", "kategorie", "art", "typ"),
+    "revenue": ("revenue", "turnover", "sales", "annual revenue", "umsatz", "jahresumsatz"),
+    "employees": (
+        "employees",
+        "staff",
+        "headcount",
+        "number of employees",
+        "mitarbeiter",
+        "mitarbeitende",
+        "beschäftigte",
+    ),
+}
+_ATTRIBUTE_OF = {
+    synonym: name for name, synonyms in ATTRIBUTE_SYNONYMS.items() for synonym in synonyms
+}
+# Attributes whose value is a point in time: a number in them is a year.
+TIME_ATTRIBUTES = frozenset({"born", "died", "launched", "founded", "approved"})
+# Attributes whose value is a quantity of this kind (a bare number gets the base unit).
+ATTRIBUTE_KINDS = {
+    "height": "length",
+    "elevation": "length",
+    "weight": "weight",
+    "area": "area",
+    "price": "money",
+    "revenue": "money",
+    "population": "count",
+    "employees": "count",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, single spaces, no markup: the form labels are compared in."""
+    text = unicodedata.normalize("NFC", text).lower()
+    text = re.sub(r"[*_`#|]+", " ", text)
+    return " ".join(text.strip(" :.-").split())
+
+
+def attribute_normalize(label: str) -> str:
+    """The name a label's facts are kept under: "Year of birth" -> "born", "RRP" -> "price";
+    an unknown label, folded ("Battery life")."""
+    folded = fold(label)
+    if folded in _ATTRIBUTE_OF:
+        return _ATTRIBUTE_OF[folded]
+    # "Height (cm)", "Price in EUR": the label without its unit.
+    bare = re.sub(r"\s*(\(.*\)|\bin\s+\S+)$", "", folded).strip()
+    return _ATTRIBUTE_OF.get(bare, folded)[:100]
+
+
+def attribute_known(label: str) -> bool:
+    """Whether ``label`` is one of the attribute names of ``ATTRIBUTE_SYNONYMS``."""
+    folded = fold(label)
+    return folded in _ATTRIBUTE_OF or folded in ATTRIBUTE_SYNONYMS
