@@ -24,6 +24,7 @@ from analytics.golden import (
     golden_delete,
     golden_run_request,
 )
+from analytics.models import GoldenQuestion
 from analytics.quality import (
     documents_choices,
     golden_rows,
@@ -140,6 +141,9 @@ def golden_adopt_view(request):
 @workspace_view(Role.ADMIN)
 def golden_run_view(request):
     """Run the golden questions now (a task; the page shows its progress)."""
+    if not GoldenQuestion.objects.filter(workspace=request.workspace).exists():
+        messages.error(request, "Add a golden question first.")
+        return _back(request)
     run, new = golden_run_request(workspace=request.workspace, user=request.user)
     if new:
         # Sent once the run is committed: the worker must find it.

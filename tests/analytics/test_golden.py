@@ -312,6 +312,13 @@ def test_beat_runs_the_golden_questions_nightly(settings):
     assert entry["schedule"].hour == {4}
 
 
+def test_run_now_without_golden_questions_says_so(acme, world):
+    client = portal_client(world.acme, "alice@acme.example")
+    response = client.post("/analytics/quality/run?workspace=general", follow=True)
+    assert "Add a golden question first." in response.content.decode()
+    assert not GoldenRun.objects.exists()
+
+
 def test_run_now_makes_one_run_and_a_second_click_none(
     corpus, world, django_capture_on_commit_callbacks
 ):
