@@ -49,7 +49,7 @@ from chat.rendering import THINKING, passage_link, sources_from_citations, view_
 from chat.uploads import upload_handle
 from infra.errors import ApplicationError
 from search import conversations
-from search.models import Channel, Question
+from search.models import Channel
 from search.services import answer_question, passages_search, question_validate
 from workspaces.models import Role, Workspace
 from workspaces.readers import reader_scope
@@ -191,12 +191,11 @@ def _ask(context: Context, identity: ChatIdentity, workspace: Workspace) -> None
                 question=incoming.text,
                 audit=audit_of(identity),
                 conversation=_conversation(context, identity, workspace, incoming.text),
+                channel=Channel.CHAT,
             )
         except (ValidationError, ApplicationError) as exc:  # empty question, quota
             _answer_notice(context, answer, message_of(exc))
             return
-        # search records a caller without a token as "portal"; this one came by chat.
-        Question.objects.filter(pk=question.pk).update(channel=Channel.CHAT)
         audit_record(
             action=services.AUDIT_QUESTION,
             context=audit_of(identity),

@@ -39,7 +39,7 @@ from ingestion.document_events import document_opened
 from ingestion.models import Chunk, Document
 from ingestion.selectors import document_for, documents_readable
 from search import services
-from search.models import Channel, Question
+from search.models import Channel
 from search.streaming import answer_payload, passage_url
 from workspaces.access import token_scope_check, workspace_for, workspaces_readable
 from workspaces.models import Role, Workspace
@@ -133,11 +133,12 @@ def ask(caller: Caller, *, question: str, workspace: str | None) -> dict[str, An
     scope_check(caller, "ask")
     space = _workspace(caller, workspace)
     record = services.answer_question(
-        user=caller.user, workspace=space, question=question, audit=caller.audit
+        user=caller.user,
+        workspace=space,
+        question=question,
+        audit=caller.audit,
+        channel=Channel.MCP,  # analytics counts questions by the way they came
     )
-    # Analytics counts questions by channel; answer_question records an API token's as
-    # "api" (the chat app relabels its own the same way).
-    Question.objects.filter(pk=record.pk).update(channel=Channel.MCP)
     answer = answer_payload(record)
     for citation in answer["citations"]:
         citation["url"] = caller.link(citation["url"])

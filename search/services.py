@@ -214,6 +214,7 @@ class _Asking:
     audit: AuditContext | None
     conversation: Conversation | None
     started: float  # time.perf_counter() when the question came in
+    channel: str | None = None  # how it came in (question_record's default if None)
 
     @classmethod
     def start(
@@ -225,6 +226,7 @@ class _Asking:
         conversation: Conversation | None,
         audit: AuditContext | None,
         started: float,
+        channel: str | None = None,
     ) -> _Asking:
         chain = llm_chain()
         standalone = standalone_question(text, conversation, chain)
@@ -245,6 +247,7 @@ class _Asking:
             audit=audit,
             conversation=conversation,
             started=started,
+            channel=channel,
         )
 
     def cached(self, *, fresh: bool) -> Answer | None:
@@ -279,6 +282,7 @@ class _Asking:
             audit=self.audit,
             conversation=self.conversation,
             standalone=self.standalone,
+            channel=self.channel,
         )
 
 
@@ -290,6 +294,7 @@ def answer_question(
     audit: AuditContext | None = None,
     conversation: Conversation | None = None,
     fresh: bool = False,
+    channel: str | None = None,
 ) -> Question:
     """Answer ``question`` from ``workspace``'s documents, log it and audit it as ``audit``.
 
@@ -299,6 +304,8 @@ def answer_question(
     cache (an extractive fallback for failed LLMs is not cached); ``fresh`` (the
     portal's *Regenerate*) skips the cached answer and replaces it. Raises
     ``QuotaExceeded`` (429/402) when the organization's plan allows no more questions.
+    ``channel`` (a ``search.models.Channel``) says how it came in, for analytics; by
+    default an API token's question is "api", anyone else's "portal".
     """
     started = time.perf_counter()
     text = question_validate(question)
@@ -310,6 +317,7 @@ def answer_question(
         conversation=conversation,
         audit=audit,
         started=started,
+        channel=channel,
     )
     answer = asking.cached(fresh=fresh)
     retrieval_ms = 0
