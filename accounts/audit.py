@@ -66,6 +66,13 @@ class AuditAction(models.TextChoices):
     USER_ERASED = "user.erased", "User erased"
     ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
     ORGANIZATION_RESTORED = "organization.restored", "Organization restored from a backup"
+    CHAT_SETTINGS_CHANGED = "chat.settings_changed", "Chat platform settings changed"
+    CHAT_CHANNEL_MAPPED = "chat.channel_mapped", "Chat channel connected to a workspace"
+    CHAT_CHANNEL_UNMAPPED = "chat.channel_unmapped", "Chat channel disconnected"
+    CHAT_IDENTITY_LINKED = "chat.identity_linked", "Chat account linked"
+    CHAT_QUESTION = "chat.question", "Asked in a chat"
+    CHAT_UPLOAD = "chat.upload", "Uploaded from a chat"
+    ANSWER_QUALITY_DROPPED = "answer_quality.dropped", "Answer quality dropped"
 
 
 USER_AGENT_MAX = 500

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.audit import AuditContext, audit_record
+from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
 from chat.adapters import SECRETS, adapter_class
 from chat.adapters.base import ChatAdapter, PlatformError
@@ -36,20 +36,23 @@ from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
-# Audit actions of the chat app (accounts.audit.AuditAction has no chat entries yet).
-AUDIT_SETTINGS_CHANGED = "chat.settings_changed"
-AUDIT_CHANNEL_MAPPED = "chat.channel_mapped"
-AUDIT_CHANNEL_UNMAPPED = "chat.channel_unmapped"
-AUDIT_LINKED = "chat.identity_linked"
-AUDIT_QUESTION = "chat.question"
-AUDIT_UPLOAD = "chat.upload"
+# Audit actions of the chat app (named in accounts.audit.AuditAction: the audit log lists them).
+AUDIT_SETTINGS_CHANGED = AuditAction.CHAT_SETTINGS_CHANGED
+AUDIT_CHANNEL_MAPPED = AuditAction.CHAT_CHANNEL_MAPPED
+AUDIT_CHANNEL_UNMAPPED = AuditAction.CHAT_CHANNEL_UNMAPPED
+AUDIT_LINKED = AuditAction.CHAT_IDENTITY_LINKED
+AUDIT_QUESTION = AuditAction.CHAT_QUESTION
+AUDIT_UPLOAD = AuditAction.CHAT_UPLOAD
 
 # How long a one-time link works: long enough to sign in first, short enough that an
 # old message in someone's history is useless.
 LINK_TTL = timedelta(minutes=30)
 # Slack retries for about an hour at most; remembering event ids for a day is plenty.
 EVENTS_REMEMBERED = timedelta(days=1)
-DEFAULT_API_URL: dict[str, str] = {PlatformKind.SLACK.value: "https://slack.com/api/"}
+DEFAULT_API_URL: dict[str, str] = {
+    PlatformKind.SLACK.value: "https://slack.com/api/",
+    PlatformKind.TEAMS.value: "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token",
+}
 
 
 # --- platforms -------------------------------------------------------------------------
