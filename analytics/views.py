@@ -16,7 +16,7 @@ from analytics.digest import digest_subscribe, digest_subscribed
 from analytics.exports import csv_response
 from analytics.groups import knowledge_gaps, top_questions
 from analytics.period import PRESETS, Period, period_parse
-from analytics.quality import quality_daily
+from analytics.quality import quality_daily, run_last_done
 from analytics.scope import AnalyticsScope, analytics_scope, workspaces_administered
 from analytics.selectors import (
     analytics_by_channel,
@@ -88,6 +88,8 @@ def dashboard_view(request):
             if scope.all_workspaces
             else None
         ),
+        # The answer-quality banner shows here too while the last golden run dropped.
+        quality_last=None if scope.all_workspaces else run_last_done(workspace=request.workspace),
     )
     return render(request, "analytics/dashboard.html", context)
 

@@ -244,6 +244,8 @@ def test_a_drop_beyond_the_threshold_raises_a_banner_and_an_audit_event(corpus, 
     page = client.get("/analytics/quality/", {"workspace": "general"}).content.decode()
     assert 'id="quality-drop"' in page
     assert "Answer quality dropped" in page
+    usage = client.get("/analytics/", {"workspace": "general"}).content.decode()
+    assert 'id="quality-drop-notice"' in usage
 
     # The next run scores the same: no drop against it, no banner, no second event.
     again = _run(general, alice)
@@ -251,6 +253,8 @@ def test_a_drop_beyond_the_threshold_raises_a_banner_and_an_audit_event(corpus, 
     assert AuditEvent.objects.filter(action=QUALITY_DROPPED).count() == 1
     page = client.get("/analytics/quality/", {"workspace": "general"}).content.decode()
     assert 'id="quality-drop"' not in page
+    usage = client.get("/analytics/", {"workspace": "general"}).content.decode()
+    assert 'id="quality-drop-notice"' not in usage
 
 
 def test_within_the_threshold_is_no_drop(corpus):
