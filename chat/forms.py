@@ -10,14 +10,18 @@ from chat.models import ChatPlatform, Command, PlatformKind
 API_URL_LABEL = {
     PlatformKind.SLACK: "Slack API URL",
     PlatformKind.MATTERMOST: "Mattermost server URL",
+    PlatformKind.TEAMS: "Token endpoint",
 }
 API_URL_HELP = {
     PlatformKind.SLACK: "https://slack.com/api/ (GovSlack: https://slack-gov.com/api/).",
     PlatformKind.MATTERMOST: "The address people open Mattermost at, e.g. https://chat.example.com.",
+    PlatformKind.TEAMS: "Empty: https://login.microsoftonline.com/botframework.com/oauth2/v2.0/"
+    "token (single-tenant bots: your tenant id instead of botframework.com).",
 }
 TEAM_HELP = {
     PlatformKind.SLACK: "The Slack workspace's team id (T…): requests of other teams are refused.",
     PlatformKind.MATTERMOST: "Optional: only this team's requests are taken.",
+    PlatformKind.TEAMS: "The Azure Bot's Microsoft App ID (the tokens' audience).",
 }
 
 
@@ -35,7 +39,7 @@ class PlatformForm(forms.Form):
         self.fields["api_url"].label = API_URL_LABEL[kind]
         self.fields["api_url"].help_text = API_URL_HELP[kind]
         self.fields["team_id"].help_text = TEAM_HELP[kind]
-        if kind == PlatformKind.SLACK:
+        if kind in (PlatformKind.SLACK, PlatformKind.TEAMS):
             self.fields["team_id"].required = True
         for name, label in SECRETS[kind].items():
             self.fields[f"secret_{name}"] = forms.CharField(

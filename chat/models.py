@@ -13,6 +13,7 @@ from workspaces.models import Workspace
 class PlatformKind(models.TextChoices):
     SLACK = "slack", "Slack"
     MATTERMOST = "mattermost", "Mattermost"
+    TEAMS = "teams", "Microsoft Teams"
 
 
 class Command(models.TextChoices):
@@ -201,3 +202,28 @@ class ChatUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}: document {self.document_id}"
+
+
+class TeamsConversation(models.Model):
+    """Where the bot answers a Microsoft Teams conversation: its Bot Framework
+    ``serviceUrl`` and full conversation id, learnt from the (verified) activities.
+
+    The framework knows a Teams channel or chat by ``key`` (its ``channel_id``): the
+    conversation id without ``;messageid=…`` when it fits 64 characters (a channel's
+    ``19:…@thread.tacv2``), else a hash of it (personal chats' ``a:…`` ids are longer).
+    """
+
+    platform = models.ForeignKey(ChatPlatform, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    conversation_id = models.TextField()
+    service_url = models.URLField(max_length=500)
+    tenant_id = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "key"], name="one_teams_conversation")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -18,4 +18,5 @@ urlpatterns = [
     path("mattermost/command", webhooks.mattermost_command, name="mattermost-command"),
     path("mattermost/webhook", webhooks.mattermost_webhook, name="mattermost-webhook"),
     path("mattermost/actions", webhooks.mattermost_actions, name="mattermost-actions"),
+    path("teams/messages", webhooks.teams_messages, name="teams-messages"),
 ]

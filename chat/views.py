@@ -34,6 +34,7 @@ ENDPOINTS = {
         ("Slash command /opaa: Request URL", "chat:mattermost-command"),
         ("Outgoing webhook: Callback URL", "chat:mattermost-webhook"),
     ],
+    PlatformKind.TEAMS: [("Azure Bot: Messaging endpoint", "chat:teams-messages")],
 }
 
 

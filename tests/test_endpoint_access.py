@@ -434,6 +434,7 @@ ROUTES: list[Route] = [
     Route("chat:mattermost-command", "post", ANYONE, NONE),
     Route("chat:mattermost-webhook", "post", ANYONE, NONE),
     Route("chat:mattermost-actions", "post", ANYONE, NONE),
+    Route("chat:teams-messages", "post", ANYONE, NONE),  # the Bot Framework JWT
     # --- analytics (workspace admins; owners for every workspace) ---------------------
     Route("analytics:dashboard", "get", ADMIN, WORKSPACE, lists=True),
     Route("analytics:export", "get", ADMIN, WORKSPACE, kwargs=lambda o: {"chart": "questions"}),

@@ -6,10 +6,12 @@ from __future__ import annotations
 from chat.adapters.base import ChatAdapter
 from chat.adapters.mattermost import MattermostAdapter
 from chat.adapters.slack import SlackAdapter
+from chat.adapters.teams import TeamsAdapter
 
 ADAPTERS: dict[str, type] = {
     "slack": SlackAdapter,
     "mattermost": MattermostAdapter,
+    "teams": TeamsAdapter,
 }
 
 # Which secrets each platform needs, with the form's labels (all write-only).
@@ -19,6 +21,10 @@ SECRETS: dict[str, dict[str, str]] = {
         "bot_token": "Bot access token",
         "command_token": "Slash command token",
         "webhook_token": "Outgoing webhook token",
+    },
+    "teams": {
+        "app_password": "Client secret (app password)",
+        "tenant_id": "Directory (tenant) id: only its people; their Entra ID email links them",
     },
 }
 
