@@ -58,7 +58,7 @@ def passages_load(ranked: Sequence[Ranked], *, readers: ReaderScope, k: int) -> 
         batch = ranked[start : start + window]
         chunks = (
             Chunk.objects.select_related("document")
-            .defer("embedding", "search_vector")
+            .defer("embedding", "embedding_next", "search_vector")
             .filter(readers.q())
             .in_bulk([r.chunk_id for r in batch])
         )
