@@ -6,11 +6,12 @@
 
 Runs ``manage.py evaluate`` as ``bench/evaluation_matrix.py`` does (its own throwaway
 organization per set; ingestion now also writes the facts table) and adds one method,
-``hybrid+facts``: the evaluation's hybrid ranking passed through
-``search.facts.facts_promote``, the one call ``search.retrieval.hybrid_search`` makes.
-So "hybrid" is the ranking before this work and "hybrid+facts" after it, on the same
-index, the same questions and in the same run. Prints nDCG@10 and Recall@10 per set and
-category; keeps ``<set>.json`` and ``<set>.per-query.jsonl`` in ``--out``.
+``hybrid+facts``. The evaluation's hybrid is what ``search.retrieval.hybrid_search``
+ranks: the score fusion, then ``search.facts.facts_promote``. Here "hybrid" is the score
+fusion alone (the ranking before this work) and "hybrid+facts" the evaluation's own
+hybrid (after it), on the same index, the same questions and in the same run. Prints
+nDCG@10 and Recall@10 per set and category; keeps ``<set>.json`` and
+``<set>.per-query.jsonl`` in ``--out``.
 """
 
 from __future__ import annotations
@@ -33,18 +34,26 @@ METHODS = ("keyword", "vector", "hybrid", "hybrid+facts")
 
 
 def facts_method_add() -> None:
-    """Add ``hybrid+facts`` to the evaluation's methods (its latency covers both
-    rankings again, the fusion and the facts step)."""
+    """Make the evaluation's "hybrid" the score fusion alone and add ``hybrid+facts``,
+    the evaluation's own hybrid (its latency covers both rankings again, the fusion and
+    the facts step)."""
+    from django.conf import settings
+
     from opaa.evaluation import scoring
-    from search.facts import facts_promote
-    from workspaces.readers import ReaderScope
+    from search.fusion import score_fusion
+
+    product_hybrid = scoring._hybrid
+
+    def fusion_only(text, keyword, vector, workspace_ids):
+        weights = (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT)
+        return score_fusion(keyword, vector, weights=weights)
 
     def hybrid_facts(text, workspace_ids):
-        fused = scoring._hybrid(
-            scoring._keyword(text, workspace_ids), scoring._vector(text, workspace_ids)
-        )
-        readers = ReaderScope.everything(workspace_ids)
-        return facts_promote(text, fused, workspace_ids=workspace_ids, readers=readers)
+        keyword = scoring._keyword(text, workspace_ids)
+        vector = scoring._vector(text, workspace_ids)
+        return product_hybrid(text, keyword, vector, workspace_ids)
+
+    scoring._hybrid = fusion_only
 
     scoring.RANKERS["hybrid+facts"] = hybrid_facts
     scoring.METHODS = (*scoring.METHODS, "hybrid+facts")

@@ -18,6 +18,7 @@ from opaa.evaluation.metrics import (
     percentile,
     recall_at_k,
 )
+from search.facts import facts_promote
 from search.retrieval import (
     CANDIDATES_PER_RANKER,
     Ranked,
@@ -65,15 +66,19 @@ def _vector(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
     return vector_ranking(vector, workspace_ids=workspace_ids, readers=readers, limit=CHUNK_DEPTH)
 
 
-def _hybrid(keyword: Sequence[Ranked], vector: Sequence[Ranked]) -> list[Ranked]:
-    """The two rankings fused as ``hybrid_search`` fuses (``search.fusion.score_fusion``,
-    the configured weights). The hybrid reuses the keyword and vector results rather than
-    ranking again."""
-    return score_fusion(
+def _hybrid(
+    text: str, keyword: Sequence[Ranked], vector: Sequence[Ranked], workspace_ids: Sequence[int]
+) -> list[Ranked]:
+    """The two rankings fused as ``hybrid_search`` fuses them (``search.fusion.score_fusion``
+    with the configured weights, then the facts step for questions about attributes and
+    numbers). The hybrid reuses the keyword and vector results rather than ranking again."""
+    fused = score_fusion(
         keyword,
         vector,
         weights=(settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
     )
+    readers = ReaderScope.everything(workspace_ids)
+    return facts_promote(text, fused, workspace_ids=workspace_ids, readers=readers)
 
 
 RANKERS: dict[str, Callable[[str, Sequence[int]], list[Ranked]]] = {
@@ -167,7 +172,7 @@ def methods_score(
             results[method] = score(rankings[method], judgments, latency)
         # The hybrid's latency: both rankings (as hybrid_search runs them) plus the fusion.
         started = time.perf_counter()
-        rankings["hybrid"] = _hybrid(rankings["keyword"], rankings["vector"])
+        rankings["hybrid"] = _hybrid(text, rankings["keyword"], rankings["vector"], workspace_ids)
         latency = (time.perf_counter() - started) * 1000
         latency += results["keyword"]["latency_ms"] + results["vector"]["latency_ms"]
         results["hybrid"] = score(rankings["hybrid"], judgments, latency)
