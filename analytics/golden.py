@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from accounts.audit import AuditContext, audit_record
+from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
 from analytics.models import GoldenQuestion, GoldenRun, GoldenStatus, GoldenTrigger
 from analytics.services import embedder_current
@@ -62,7 +62,7 @@ RUN_STALE = dt.timedelta(hours=1)
 # The schedule runs daily; a second beat (or a retry) within this time adds no run.
 SCHEDULE_EVERY = dt.timedelta(hours=20)
 METRICS = ("ndcg", "recall", "correct")
-QUALITY_DROPPED = "answer_quality.dropped"
+QUALITY_DROPPED = AuditAction.ANSWER_QUALITY_DROPPED
 
 SKIPPED_AUTHOR = "author"  # its author no longer administers the workspace
 SKIPPED_DOCUMENTS = "documents"  # its documents were deleted (or cannot be read)
