@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from search.confidence import answer_refused
 from search.conflicts import conflicts_find
@@ -268,20 +268,41 @@ def answer_extractive(
     text = " ".join(parts)
     evidence = evidence_measure(question, passages, list(numbers), text)
     # Cited documents that disagree: the answer shows both, and is not "high".
-    cited = [
-        {
-            "number": n,
-            "document_id": passages[rank].document_id,
-            "document_title": passages[rank].document_title,
-            "chunk_id": passages[rank].chunk_id,
-            "text": passages[rank].text,
-        }
-        for rank, n in numbers.items()
-    ]
-    evidence["conflict"] = float(bool(conflicts_find(question, cited)))
+    evidence["conflict"] = float(bool(conflicts_find(question, _cited_rows(citations))))
     if answer_refused(evidence):
         return Answer(text=NO_ANSWER_TEXT, citations=[], mode="no_answer", evidence=evidence)
     return Answer(text=text, citations=citations, mode="extractive", evidence=evidence)
+
+
+def _cited_rows(citations: Sequence[Citation]) -> list[dict]:
+    """The citations as ``search.conflicts.conflicts_find`` reads them."""
+    return [
+        {
+            "number": c.number,
+            "document_id": c.passage.document_id,
+            "document_title": c.passage.document_title,
+            "chunk_id": c.passage.chunk_id,
+            "text": c.passage.text,
+        }
+        for c in citations
+    ]
+
+
+def evidence_attach(question: str, answer: Answer, passages: Sequence[Passage]) -> Answer:
+    """``answer`` (an LLM's, citing some of ``passages``) with the evidence its confidence
+    is read from, measured as for an extractive answer. An answer already measured, or
+    citing none of ``passages``, is returned as it is."""
+    if answer.evidence or not answer.citations:
+        return answer
+    position = {p.chunk_id: i for i, p in enumerate(passages)}
+    cited = [
+        position[c.passage.chunk_id] for c in answer.citations if c.passage.chunk_id in position
+    ]
+    if not cited:
+        return answer
+    evidence = evidence_measure(question, passages, cited, answer.text)
+    evidence["conflict"] = float(bool(conflicts_find(question, _cited_rows(answer.citations))))
+    return replace(answer, evidence=evidence)
 
 
 def _sentences_choose(

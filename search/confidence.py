@@ -26,8 +26,6 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-
 if TYPE_CHECKING:
     from search.answering import Answer
 
@@ -83,14 +81,12 @@ def citation_coverage(text: str) -> float:
 
 
 def retrieval_strength(answer: Answer) -> float:
-    """How high the best cited passage ranked, relative to first place in both rankings."""
+    """How high the best cited passage scored: hybrid search's fused scores run from 0
+    (last of both rankings) to 1 (first of both; ``search.fusion.score_fusion``)."""
     if not answer.citations:
         return 0.0
-    best_possible = (settings.FUSION_KEYWORD_WEIGHT + settings.FUSION_VECTOR_WEIGHT) / (
-        settings.FUSION_RRF_K + 1
-    )
     best = max(c.passage.score for c in answer.citations)
-    return max(0.0, min(1.0, best / best_possible))
+    return max(0.0, min(1.0, best))
 
 
 def answer_confidence(answer: Answer) -> float:

@@ -27,7 +27,7 @@ from search.answer_settings import (
     recency_half_life_days,
     reranker,
 )
-from search.answering import Answer, Passage, answer_extractive
+from search.answering import Answer, Passage, answer_extractive, evidence_attach
 from search.cache import answer_cached, answer_key, answer_store
 from search.confidence import answer_confidence
 from search.conversations import HISTORY_TURNS, conversation_touch, followup_standalone
@@ -262,11 +262,14 @@ class _Asking:
     def settle(self, answer: Answer | None, passages: list[Passage]) -> Answer:
         """The answer to give, cached when it is the one meant: the LLM's ``answer``;
         without one, the extractive answer, cached only when no LLM is configured or
-        nothing was found — not when it stands in for LLMs that failed."""
+        nothing was found — not when it stands in for LLMs that failed. An LLM's answer
+        gets its confidence from the same evidence as an extractive one."""
         if answer is None:
             answer = answer_extractive(self.standalone, passages)
             if self.chain and passages:
                 return answer
+        else:
+            answer = evidence_attach(self.standalone, answer, passages)
         answer_store(self.cache_key, answer)
         return answer
 

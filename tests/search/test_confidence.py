@@ -2,7 +2,7 @@
 
 import pytest
 
-from search.answering import Answer, Citation, Passage
+from search.answering import Answer, Citation, Passage, evidence_attach
 from search.confidence import answer_confidence, citation_coverage, confidence_label
 
 
@@ -23,9 +23,8 @@ def test_citation_coverage(text, coverage):
     assert citation_coverage(text) == coverage
 
 
-def test_confidence_combines_retrieval_and_coverage(settings):
-    settings.FUSION_RRF_K = 60
-    best = (settings.FUSION_KEYWORD_WEIGHT + settings.FUSION_VECTOR_WEIGHT) / 61
+def test_confidence_combines_retrieval_and_coverage():
+    best = 1.0  # first in both rankings: score fusion's highest score
     cited = "Meals cost 45 EUR a day [1]."
     strong = Answer(cited, [Citation(1, _passage(best))], "llm")
     weak = Answer(cited, [Citation(1, _passage(best / 10))], "llm")
@@ -45,3 +44,21 @@ def test_api_reports_confidence(acme, alice_api, upload_indexed):
     assert body["confidence_label"] in {"high", "medium", "low"}
     none = alice_api.post("/api/v1/ask", {"question": "Quantum chromodynamics lecture?"}).json()
     assert none["confidence"] == 0.0
+
+
+def test_an_llm_answer_is_as_confident_as_its_evidence():
+    """An LLM's answer is labelled from what its cited passage says about the question,
+    as an extractive one is, not from how high the passage ranked: quoting an unrelated
+    passage that happened to rank first is never "high"."""
+    question = "What is the per-diem rate for a trip to Berlin?"
+    per_diem = Passage(1, 1, "Travel policy", (), "The per-diem rate for Berlin is 45 EUR.", 1.0)
+    parking = Passage(2, 2, "Parking", (), "Staff park for free in the north garage.", 1.0)
+    passages = [parking, per_diem]
+    right = Answer("Berlin's per-diem rate is 45 EUR [1].", [Citation(1, per_diem)], "llm")
+    wrong = Answer("Parking is free for staff [1].", [Citation(1, parking)], "llm")
+    right, wrong = (evidence_attach(question, a, passages) for a in (right, wrong))
+    assert right.evidence
+    assert wrong.evidence
+    assert confidence_label(answer_confidence(right)) == "high"
+    assert confidence_label(answer_confidence(wrong)) != "high"
+    assert answer_confidence(wrong) < answer_confidence(right)
