@@ -36,12 +36,11 @@ from analytics.models import GoldenQuestion, GoldenRun, GoldenStatus, GoldenTrig
 from analytics.services import embedder_current
 from ingestion.models import Document, DocumentStatus
 from search.answer_settings import llm_chain
-from search.answering import Answer, Passage, answer_extractive
-from search.llm import LLMConfig, LLMError, answer_with_llm
+from search.llm import LLMConfig
 from search.models import AnswerMode, Question
 from search.relevance import ndcg_at_k, recall_at_k
 from search.retrieval import CANDIDATES_PER_RANKER
-from search.services import passages_search, question_validate
+from search.services import answer_compose, passages_search, question_validate
 from workspaces.access import role_in
 from workspaces.models import Role, Workspace
 from workspaces.readers import ReaderScope, reader_scope
@@ -229,19 +228,6 @@ def golden_runs_schedule(*, now: dt.datetime | None = None) -> list[int]:
     return ids
 
 
-def _answer(text: str, passages: list[Passage], chain: list[LLMConfig]) -> Answer:
-    """What ``search.services.answer_question`` answers from ``passages``: the first LLM
-    of ``chain`` that answers, else the extractive answer ("not in the documents" when
-    nothing was found)."""
-    if passages:
-        for config in chain:
-            try:
-                return answer_with_llm(text, passages, config)
-            except LLMError as error:
-                logger.warning("golden run: LLM failed: %s", error)
-    return answer_extractive(text, passages)
-
-
 def golden_score(
     golden: GoldenQuestion,
     *,
@@ -253,7 +239,7 @@ def golden_score(
     workspace = golden.workspace
     passages = passages_search(golden.text, workspace=workspace, readers=readers, k=SEARCH_DEPTH)
     found = list(dict.fromkeys(p.document_id for p in passages))[:K]
-    answer = _answer(golden.text, passages[: settings.RETRIEVAL_TOP_K], chain)
+    answer = answer_compose(golden.text, passages[: settings.RETRIEVAL_TOP_K], chain)
     answered = answer.mode != AnswerMode.NO_ANSWER
     ranking = [str(d) for d in found]
     judgments = {str(d): 1 for d in expected}

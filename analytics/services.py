@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
 from analytics.clustering import normalized
 from analytics.models import GapResolution, QuestionVector
-from ingestion.embedding import embed_texts
+from ingestion.embedding import active_model, embed_texts
 from search.models import Question
 from workspaces.models import Workspace
 
 
 def embedder_current() -> str:
-    """The name vectors are stored under: a change of provider or model recomputes them."""
-    return f"{settings.EMBEDDING_PROVIDER}:{settings.EMBEDDING_MODEL}"
+    """The name vectors are stored under: the organization's embedding model (questions
+    are embedded with it), so a change of provider or model recomputes them."""
+    return active_model()
 
 
 def question_vectors_ensure(

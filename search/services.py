@@ -134,6 +134,16 @@ def _llm_answer(text: str, passages: list[Passage], chain: list[LLMConfig]) -> A
     return None
 
 
+def answer_compose(text: str, passages: list[Passage], chain: list[LLMConfig]) -> Answer:
+    """What :func:`answer_question` answers from ``passages``, neither cached nor
+    recorded: the first answer an LLM of ``chain`` gives, else the extractive answer
+    ("not in the documents" when nothing was found). For golden-question runs."""
+    answer = _llm_answer(text, passages, chain) if passages else None
+    if answer is None:
+        return answer_extractive(text, passages)
+    return evidence_attach(text, answer, passages)
+
+
 def question_record(
     *,
     user: User | None,
