@@ -11,17 +11,20 @@ API_URL_LABEL = {
     PlatformKind.SLACK: "Slack API URL",
     PlatformKind.MATTERMOST: "Mattermost server URL",
     PlatformKind.TEAMS: "Token endpoint",
+    PlatformKind.MATRIX: "Homeserver URL",
 }
 API_URL_HELP = {
     PlatformKind.SLACK: "https://slack.com/api/ (GovSlack: https://slack-gov.com/api/).",
     PlatformKind.MATTERMOST: "The address people open Mattermost at, e.g. https://chat.example.com.",
     PlatformKind.TEAMS: "Empty: https://login.microsoftonline.com/botframework.com/oauth2/v2.0/"
     "token (single-tenant bots: your tenant id instead of botframework.com).",
+    PlatformKind.MATRIX: "The homeserver's client-server address, e.g. https://matrix.example.com.",
 }
 TEAM_HELP = {
     PlatformKind.SLACK: "The Slack workspace's team id (T…): requests of other teams are refused.",
     PlatformKind.MATTERMOST: "Optional: only this team's requests are taken.",
     PlatformKind.TEAMS: "The Azure Bot's Microsoft App ID (the tokens' audience).",
+    PlatformKind.MATRIX: "Not used.",
 }
 
 

@@ -14,6 +14,7 @@ class PlatformKind(models.TextChoices):
     SLACK = "slack", "Slack"
     MATTERMOST = "mattermost", "Mattermost"
     TEAMS = "teams", "Microsoft Teams"
+    MATRIX = "matrix", "Matrix"
 
 
 class Command(models.TextChoices):
@@ -227,3 +228,15 @@ class TeamsConversation(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class MatrixSync(models.Model):
+    """Where the Matrix bot's ``/sync`` goes on from: the homeserver's ``next_batch``
+    token (empty: the first sync, whose history is skipped, not answered)."""
+
+    platform = models.OneToOneField(ChatPlatform, on_delete=models.CASCADE, related_name="+")
+    next_batch = models.TextField(blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.platform}: {self.next_batch[:16]}"

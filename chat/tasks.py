@@ -87,3 +87,7 @@ def chat_upload_watch(self, upload_id: int) -> None:
         return  # the platform refuses the reply (bot removed from the channel)
     if not done:
         raise self.retry(countdown=UPLOAD_WATCH_EVERY_S)
+
+
+# The Matrix bot's /sync tasks live beside the adapter; imported so the worker has them.
+import chat.matrix_sync  # noqa: E402, F401

@@ -35,6 +35,7 @@ ENDPOINTS = {
         ("Outgoing webhook: Callback URL", "chat:mattermost-webhook"),
     ],
     PlatformKind.TEAMS: [("Azure Bot: Messaging endpoint", "chat:teams-messages")],
+    PlatformKind.MATRIX: [],  # the bot pulls (/sync): nothing to paste
 }
 
 

@@ -4,6 +4,7 @@ Matrix) is one module implementing ``base.ChatAdapter`` and one line in ``ADAPTE
 from __future__ import annotations
 
 from chat.adapters.base import ChatAdapter
+from chat.adapters.matrix import MatrixAdapter
 from chat.adapters.mattermost import MattermostAdapter
 from chat.adapters.slack import SlackAdapter
 from chat.adapters.teams import TeamsAdapter
@@ -12,6 +13,7 @@ ADAPTERS: dict[str, type] = {
     "slack": SlackAdapter,
     "mattermost": MattermostAdapter,
     "teams": TeamsAdapter,
+    "matrix": MatrixAdapter,
 }
 
 # Which secrets each platform needs, with the form's labels (all write-only).
@@ -26,6 +28,7 @@ SECRETS: dict[str, dict[str, str]] = {
         "app_password": "Client secret (app password)",
         "tenant_id": "Directory (tenant) id: only its people; their Entra ID email links them",
     },
+    "matrix": {"access_token": "The bot user's access token"},
 }
 
 

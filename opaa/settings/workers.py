@@ -77,6 +77,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "opaa.health.worker_heartbeat", "schedule": 15.0},
+    # The Matrix bots' /sync: one short task per organization with Matrix on (chat/).
+    "chat-matrix-sync": {"task": "chat.matrix_sync.matrix_sync_all", "schedule": 5.0},
     # Runs sources whose cron is due, and resumes runs a dead worker left behind.
     "sources-sync-due": {"task": "ingestion.tasks.sources_sync_due", "schedule": 60.0},
     # Purges questions and conversations past each organization's retention, nightly.

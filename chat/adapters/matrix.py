@@ -1,0 +1,275 @@
+"""Matrix: a bot user on the organization's homeserver, through the client-server API
+(``/_matrix/client/v3``) with the bot's access token.
+
+Matrix calls nobody: the bot pulls its events with ``/sync`` (``chat.matrix_sync``, one
+task per organization), so ``verify``/``parse`` refuse every request (404). A message
+mentioning the bot (``m.mentions.user_ids``, or its user id or name in the body) is a
+question, answered in a thread (an ``m.thread`` relation to the question, or to the
+thread it was asked in); a reply in a thread the bot answers in continues it without a
+mention; an ``m.reaction`` 👍/👎 on an answer is feedback. Matrix vouches for no email:
+people link their account with the one-time link, which the bot sends in a direct
+room it opens with them (Matrix has no private messages in a room). Every call goes
+through the outbound guard.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import uuid
+from urllib.parse import quote
+
+import httpx
+from django.http import HttpRequest
+
+from chat.adapters.base import (
+    AnswerView,
+    EventKind,
+    Incoming,
+    IncomingFile,
+    Parsed,
+    PlatformError,
+    PlatformRateLimited,
+    RequestRefused,
+)
+from chat.rendering import text_split
+from infra.outbound import OutboundRefused, httpx_request_check
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_S = 10
+# An event may hold 64 KiB of JSON; the text and its HTML both travel in it.
+MESSAGE_CHARS = 12000
+SUBCOMMANDS = {"ask", "search", "sources"}
+HELPFUL = {"👍", "👍️", "+1", "❤️"}
+UNHELPFUL = {"👎", "👎️", "-1"}
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(float(response.headers["Retry-After"]), 0.0)
+    except (KeyError, ValueError):
+        pass
+    try:
+        return max(float(response.json().get("retry_after_ms", 1000)) / 1000, 0.0)
+    except (ValueError, AttributeError, TypeError):
+        return 1.0
+
+
+class MatrixAdapter:
+    kind = "matrix"
+    max_message_chars = MESSAGE_CHARS
+
+    def __init__(self, platform, secrets: dict) -> None:
+        self.platform = platform
+        self.access_token = secrets.get("access_token", "")
+
+    # --- inbound: none over HTTP (see chat.matrix_sync) -------------------------------
+
+    def verify(self, request: HttpRequest, endpoint: str) -> None:
+        raise RequestRefused("Matrix is pulled by /sync", status=404)
+
+    def parse(self, request: HttpRequest, endpoint: str) -> Parsed:
+        raise RequestRefused("Matrix is pulled by /sync", status=404)
+
+    def events_of(self, sync: dict, bot_user_id: str) -> list[Incoming]:
+        """The questions and feedback in one ``/sync`` response's joined rooms."""
+        found: list[Incoming] = []
+        for room_id, room in ((sync.get("rooms") or {}).get("join") or {}).items():
+            for event in (room.get("timeline") or {}).get("events") or []:
+                try:
+                    incoming = self._event(room_id, event, bot_user_id)
+                except (KeyError, TypeError, AttributeError, ValueError):
+                    logger.info("matrix: malformed event skipped in %s", room_id)
+                    continue
+                if incoming is not None:
+                    found.append(incoming)
+        return found
+
+    def _event(self, room_id: str, event: dict, bot_user_id: str) -> Incoming | None:
+        sender = event["sender"]
+        if sender == bot_user_id:
+            return None
+        content = event.get("content") or {}
+        relates = content.get("m.relates_to") or {}
+        if event.get("type") == "m.reaction":
+            key = str(relates.get("key", "")).strip()
+            if relates.get("rel_type") != "m.annotation" or key not in HELPFUL | UNHELPFUL:
+                return None
+            return Incoming(
+                kind=EventKind.FEEDBACK,
+                event_id=event["event_id"],
+                user_id=sender,
+                channel_id=room_id,
+                helpful=key in HELPFUL,
+                target_message_id=str(relates["event_id"]),
+            )
+        if event.get("type") != "m.room.message" or content.get("msgtype") != "m.text":
+            return None
+        if relates.get("rel_type") == "m.replace":
+            return None  # an edit
+        body = str(content.get("body") or "")
+        localpart = bot_user_id[1:].split(":", 1)[0] if bot_user_id else ""
+        mentioned = bot_user_id in ((content.get("m.mentions") or {}).get("user_ids") or [])
+        mentioned = mentioned or bool(bot_user_id and bot_user_id in body)
+        if localpart and re.match(rf"@?{re.escape(localpart)}\b:?", body, re.I):
+            mentioned = True
+        in_thread = relates.get("rel_type") == "m.thread"
+        if not mentioned and not in_thread:
+            return None
+        text = body.replace(bot_user_id, " ") if bot_user_id else body
+        if localpart:
+            text = re.sub(rf"^\s*@?{re.escape(localpart)}\b:?", " ", text, flags=re.I)
+        words = " ".join(text.split())
+        sub, _, rest = words.partition(" ")
+        command = "ask"
+        if sub.lower() in SUBCOMMANDS:
+            command, words = sub.lower(), rest.strip()
+        if not words and command == "ask":
+            return None
+        return Incoming(
+            kind=EventKind.QUESTION,
+            event_id=event["event_id"],
+            user_id=sender,
+            channel_id=room_id,
+            text=words,
+            command=command,
+            thread_id=str(relates["event_id"]) if in_thread else event["event_id"],
+            message_id=event["event_id"],
+            only_if_thread_known=in_thread and not mentioned,
+        )
+
+    # --- outbound ---------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, timeout: float = TIMEOUT_S, **kwargs) -> dict:
+        base = self.platform.api_url.rstrip("/") + "/_matrix/client/v3/"
+        try:
+            with httpx.Client(
+                base_url=base,
+                headers={"Authorization": f"Bearer {self.access_token}"},
+                timeout=timeout,
+                event_hooks={"request": [httpx_request_check]},
+            ) as client:
+                response = client.request(method, path, **kwargs)
+        except OutboundRefused as exc:
+            raise PlatformError(str(exc)) from exc
+        except httpx.HTTPError as exc:
+            raise PlatformError(f"Matrix {method}: {exc.__class__.__name__}") from exc
+        if response.status_code == 429:
+            raise PlatformRateLimited(_retry_after(response))
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if response.status_code >= 400:
+            raise PlatformError(
+                f"Matrix {method}: {response.status_code} {data.get('errcode', '')}".strip()
+            )
+        return data if isinstance(data, dict) else {}
+
+    def sync(self, since: str, *, timeout_ms: int = 0) -> dict:
+        params = {"timeout": str(timeout_ms)}
+        if since:
+            params["since"] = since
+        else:  # the first sync: where to go on from, without the rooms' history
+            params["filter"] = '{"room":{"timeline":{"limit":0}}}'
+        return self._call("GET", "sync", params=params, timeout=TIMEOUT_S + timeout_ms / 1000)
+
+    def join(self, room_id: str) -> None:
+        self._call("POST", f"join/{quote(room_id, safe='')}", json={})
+
+    def _send(self, room_id: str, content: dict) -> str:
+        path = f"rooms/{quote(room_id, safe='')}/send/m.room.message/{uuid.uuid4().hex}"
+        return str(self._call("PUT", path, json=content).get("event_id", ""))
+
+    def post(self, *, channel_id: str, thread_id: str, part: dict) -> str:
+        content = dict(part)
+        if thread_id:
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread_id,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": thread_id},
+            }
+        return self._send(channel_id, content)
+
+    def update(self, *, channel_id: str, message_id: str, part: dict) -> None:
+        """An edit (``m.replace``): clients show the new content in place."""
+        new = {k: v for k, v in part.items() if k != "m.relates_to"}
+        content = {
+            **new,
+            "body": f"* {new.get('body', '')}",
+            "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": message_id},
+        }
+        if "formatted_body" in new:
+            content["formatted_body"] = f"* {new['formatted_body']}"
+        self._send(channel_id, content)
+
+    def respond(self, *, response_url: str, part: dict, first: bool = True) -> None:
+        raise PlatformError("Matrix has no response URLs")
+
+    def post_private(self, *, channel_id: str, user_id: str, thread_id: str, text: str) -> None:
+        """A direct room with ``user_id`` (invited), and ``text`` in it."""
+        room = self._call(
+            "POST",
+            "createRoom",
+            json={"is_direct": True, "invite": [user_id], "preset": "trusted_private_chat"},
+        )
+        room_id = str(room.get("room_id") or "")
+        if not room_id:
+            raise PlatformError("Matrix created no room")
+        self._send(room_id, self.render_text(text))
+
+    def thread_of(self, incoming: Incoming) -> str:
+        return incoming.thread_id
+
+    def user_email(self, user_id: str) -> str | None:
+        return None  # a homeserver shows nobody else's email: the one-time link it is
+
+    def file_download(self, file: IncomingFile) -> bytes:
+        raise PlatformError("files from Matrix are not taken")
+
+    def bot_identity(self) -> str:
+        return str(self._call("GET", "account/whoami").get("user_id", ""))
+
+    # --- rendering --------------------------------------------------------------------
+
+    def render_text(self, text: str) -> dict:
+        return {"msgtype": "m.notice", "body": text}
+
+    def render(self, answer: AnswerView) -> list[dict]:
+        """Markdown-ish ``body`` and HTML ``formatted_body``; the sources on the last."""
+        pieces = text_split(answer.text, MESSAGE_CHARS) or [""]
+        parts = [
+            {
+                "msgtype": "m.notice",
+                "body": piece,
+                "format": "org.matrix.custom.html",
+                "formatted_body": html.escape(piece).replace("\n", "<br>"),
+            }
+            for piece in pieces
+        ]
+        tail_text, tail_html = [], []
+        if answer.sources:
+            tail_text.append("Sources:")
+            items = []
+            for s in answer.sources:
+                where = f" ({s.where})" if s.where else ""
+                tail_text.append(f"{s.number}. {s.title}{where}: {s.url}")
+                items.append(
+                    f'<li><a href="{html.escape(s.url)}">{html.escape(s.title)}</a>'
+                    f"{html.escape(where)}</li>"
+                )
+            tail_html.append(f"<p><strong>Sources</strong></p><ol>{''.join(items)}</ol>")
+        if answer.note:
+            tail_text.append(answer.note)
+            tail_html.append(f"<p><em>{html.escape(answer.note)}</em></p>")
+        if answer.answer_id is not None:
+            tail_text.append("React with 👍 or 👎 to tell us if this helped.")
+            tail_html.append("<p>React with 👍 or 👎 to tell us if this helped.</p>")
+        if tail_text:
+            parts[-1]["body"] += "\n\n" + "\n".join(tail_text)
+            parts[-1]["formatted_body"] += "".join(tail_html)
+        return parts

@@ -1,0 +1,101 @@
+"""The Matrix bot's ``/sync``: Matrix calls nobody, so OPAA asks each organization's
+homeserver for new events, every few seconds (beat: ``matrix_sync_all``).
+
+Fairness: ``matrix_sync_all`` only sends one ``matrix_sync`` task per organization with
+Matrix on; each runs one short ``/sync`` (no long poll: ``timeout=0``, a 10-second HTTP
+timeout) under a lock of its own organization, so a slow or dead homeserver holds one
+worker slot for at most that long and never delays another organization's sync, and two
+runs of the same organization never overlap (the second returns at once). The events
+found go the way every platform's go: remembered once (``event_first_seen``) and
+handed to ``chat_event_process``. The first sync only records where to go on from:
+what was said before the bot was set up is not answered.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from chat import services
+from chat.adapters.base import PlatformError
+from chat.adapters.matrix import MatrixAdapter
+from chat.models import ChatPlatform, MatrixSync, PlatformKind
+from chat.tasks import chat_event_process
+from infra.celery import app
+from tenants.suspension import organizations_schedulable
+from workspaces.rls.tasks import OrganizationTask
+
+logger = logging.getLogger(__name__)
+
+# Longer than one run can take (the HTTP timeout, joins, queueing), so a crashed run's
+# lock frees itself.
+LOCK_S = 60
+
+
+def sync_once(platform: ChatPlatform) -> int:
+    """One ``/sync`` of ``platform``'s bot: joins the rooms it is invited to, queues the
+    questions and feedback; returns how many events were queued."""
+    adapter = services.adapter_for(platform)
+    if not isinstance(adapter, MatrixAdapter):
+        return 0
+    state, _ = MatrixSync.objects.get_or_create(platform=platform)
+    if not platform.bot_user_id:
+        platform.bot_user_id = adapter.bot_identity()[:64]
+        platform.save(update_fields=["bot_user_id", "updated_at"])
+    sync = adapter.sync(state.next_batch)
+    for room_id in (sync.get("rooms") or {}).get("invite") or {}:
+        try:
+            adapter.join(room_id)
+        except PlatformError as exc:
+            logger.info("matrix: could not join %s: %s", room_id, exc)
+    queued = 0
+    if state.next_batch:
+        for event in adapter.events_of(sync, platform.bot_user_id):
+            with transaction.atomic():
+                if services.event_first_seen(platform=platform, event_id=event.event_id):
+                    chat_event_process.delay(platform.pk, event.as_dict())
+                    queued += 1
+    state.next_batch = str(sync.get("next_batch") or state.next_batch)
+    state.synced_at = timezone.now()
+    state.save(update_fields=["next_batch", "synced_at"])
+    return queued
+
+
+@app.task(base=OrganizationTask, ignore_result=True)
+def matrix_sync() -> int:
+    """One ``/sync`` of this organization's Matrix bot, unless one is running."""
+    platform = ChatPlatform.objects.filter(kind=PlatformKind.MATRIX, enabled=True).first()
+    if platform is None:
+        return 0
+    lock = f"chat:matrix-sync:{connection.schema_name}"
+    if not cache.add(lock, 1, LOCK_S):
+        return 0
+    try:
+        return sync_once(platform)
+    except PlatformError as exc:
+        logger.warning("matrix sync failed: %s", exc)
+        return 0
+    finally:
+        cache.delete(lock)
+
+
+@app.task(ignore_result=True)
+def matrix_sync_all() -> int:
+    """Beat, every few seconds: send each organization with Matrix on its own
+    ``matrix_sync`` (one slow homeserver delays only its own organization)."""
+    sent = 0
+    schemas = organizations_schedulable().exclude(schema_name=get_public_schema_name())
+    schemas = schemas.values_list("schema_name", flat=True)
+    for schema in schemas:
+        with schema_context(schema):
+            try:
+                if ChatPlatform.objects.filter(kind=PlatformKind.MATRIX, enabled=True).exists():
+                    matrix_sync.delay()
+                    sent += 1
+            except Exception:
+                logger.exception("matrix sync dispatch failed organization=%s", schema)
+    return sent
