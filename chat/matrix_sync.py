@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 # Longer than one run can take (the HTTP timeout, joins, queueing), so a crashed run's
 # lock frees itself.
 LOCK_S = 60
+# A sync task not started within this long is dropped (beat sends one every 5 s).
+SYNC_EXPIRES_S = 30
 
 
 def sync_once(platform: ChatPlatform) -> int:
@@ -47,14 +49,19 @@ def sync_once(platform: ChatPlatform) -> int:
         platform.bot_user_id = adapter.bot_identity()[:64]
         platform.save(update_fields=["bot_user_id", "updated_at"])
     sync = adapter.sync(state.next_batch)
-    for room_id in (sync.get("rooms") or {}).get("invite") or {}:
+    for room_id, room in ((sync.get("rooms") or {}).get("invite") or {}).items():
         try:
             adapter.join(room_id)
+            inviter = _direct_inviter(room, platform.bot_user_id)
+            if inviter:
+                adapter.direct_add(inviter, room_id)
         except PlatformError as exc:
             logger.info("matrix: could not join %s: %s", room_id, exc)
     queued = 0
-    if state.next_batch:
-        for event in adapter.events_of(sync, platform.bot_user_id):
+    joined = (sync.get("rooms") or {}).get("join") or {}
+    if state.next_batch and joined:
+        direct = {r for rooms in adapter.direct_rooms().values() for r in rooms}
+        for event in adapter.events_of(sync, platform.bot_user_id, direct):
             with transaction.atomic():
                 if services.event_first_seen(platform=platform, event_id=event.event_id):
                     chat_event_process.delay(platform.pk, event.as_dict())
@@ -63,6 +70,18 @@ def sync_once(platform: ChatPlatform) -> int:
     state.synced_at = timezone.now()
     state.save(update_fields=["next_batch", "synced_at"])
     return queued
+
+
+def _direct_inviter(room: dict, bot_user_id: str) -> str:
+    """Who invited the bot to a direct chat (the invite's ``is_direct``), else ""."""
+    for event in (room.get("invite_state") or {}).get("events") or []:
+        if (
+            event.get("type") == "m.room.member"
+            and event.get("state_key") == bot_user_id
+            and (event.get("content") or {}).get("is_direct")
+        ):
+            return str(event.get("sender") or "")
+    return ""
 
 
 @app.task(base=OrganizationTask, ignore_result=True)
@@ -94,7 +113,9 @@ def matrix_sync_all() -> int:
         with schema_context(schema):
             try:
                 if ChatPlatform.objects.filter(kind=PlatformKind.MATRIX, enabled=True).exists():
-                    matrix_sync.delay()
+                    # Dropped, not run late, when the workers are behind: the next
+                    # beat sends a fresh one (the sync token keeps what was missed).
+                    matrix_sync.apply_async(expires=SYNC_EXPIRES_S)
                     sent += 1
             except Exception:
                 logger.exception("matrix sync dispatch failed organization=%s", schema)

@@ -42,6 +42,7 @@ TIMEOUT_S = 10
 # An event may hold 64 KiB of JSON; the text and its HTML both travel in it.
 MESSAGE_CHARS = 12000
 SUBCOMMANDS = {"ask", "search", "sources"}
+ID_CHARS = 64
 HELPFUL = {"👍", "👍️", "+1", "❤️"}
 UNHELPFUL = {"👎", "👎️", "-1"}
 
@@ -73,13 +74,19 @@ class MatrixAdapter:
     def parse(self, request: HttpRequest, endpoint: str) -> Parsed:
         raise RequestRefused("Matrix is pulled by /sync", status=404)
 
-    def events_of(self, sync: dict, bot_user_id: str) -> list[Incoming]:
-        """The questions and feedback in one ``/sync`` response's joined rooms."""
+    def events_of(
+        self, sync: dict, bot_user_id: str, direct: set[str] | frozenset[str] = frozenset()
+    ) -> list[Incoming]:
+        """The questions and feedback in one ``/sync`` response's joined rooms; in the
+        ``direct`` rooms (the bot's direct chats) every message is for the bot."""
         found: list[Incoming] = []
         for room_id, room in ((sync.get("rooms") or {}).get("join") or {}).items():
+            if len(room_id) > ID_CHARS:  # OPAA keeps channel ids of up to 64 characters
+                logger.warning("matrix: room id too long, skipped: %s", room_id[:80])
+                continue
             for event in (room.get("timeline") or {}).get("events") or []:
                 try:
-                    incoming = self._event(room_id, event, bot_user_id)
+                    incoming = self._event(room_id, event, bot_user_id, room_id in direct)
                 except (KeyError, TypeError, AttributeError, ValueError):
                     logger.info("matrix: malformed event skipped in %s", room_id)
                     continue
@@ -87,9 +94,11 @@ class MatrixAdapter:
                     found.append(incoming)
         return found
 
-    def _event(self, room_id: str, event: dict, bot_user_id: str) -> Incoming | None:
+    def _event(
+        self, room_id: str, event: dict, bot_user_id: str, is_direct: bool
+    ) -> Incoming | None:
         sender = event["sender"]
-        if sender == bot_user_id:
+        if sender == bot_user_id or len(sender) > ID_CHARS:
             return None
         content = event.get("content") or {}
         relates = content.get("m.relates_to") or {}
@@ -116,6 +125,7 @@ class MatrixAdapter:
         if localpart and re.match(rf"@?{re.escape(localpart)}\b:?", body, re.I):
             mentioned = True
         in_thread = relates.get("rel_type") == "m.thread"
+        mentioned = mentioned or is_direct
         if not mentioned and not in_thread:
             return None
         text = body.replace(bot_user_id, " ") if bot_user_id else body
@@ -138,6 +148,7 @@ class MatrixAdapter:
             thread_id=str(relates["event_id"]) if in_thread else event["event_id"],
             message_id=event["event_id"],
             only_if_thread_known=in_thread and not mentioned,
+            is_direct=is_direct,
         )
 
     # --- outbound ---------------------------------------------------------------------
@@ -178,6 +189,27 @@ class MatrixAdapter:
 
     def join(self, room_id: str) -> None:
         self._call("POST", f"join/{quote(room_id, safe='')}", json={})
+
+    def _direct_path(self) -> str:
+        bot = self.platform.bot_user_id or self.bot_identity()
+        return f"user/{quote(bot, safe='')}/account_data/m.direct"
+
+    def direct_rooms(self) -> dict[str, list[str]]:
+        """The bot's direct chats (its ``m.direct`` account data: person → room ids)."""
+        try:
+            found = self._call("GET", self._direct_path())
+        except PlatformError as exc:
+            if " 404 " in f"{exc} ":
+                return {}
+            raise
+        return {k: list(v) for k, v in found.items() if isinstance(v, list)}
+
+    def direct_add(self, user_id: str, room_id: str) -> None:
+        """Remember ``room_id`` as the bot's direct chat with ``user_id``."""
+        rooms = self.direct_rooms()
+        if room_id not in rooms.get(user_id, []):
+            rooms[user_id] = [*rooms.get(user_id, []), room_id]
+            self._call("PUT", self._direct_path(), json=rooms)
 
     def _send(self, room_id: str, content: dict) -> str:
         path = f"rooms/{quote(room_id, safe='')}/send/m.room.message/{uuid.uuid4().hex}"
@@ -220,6 +252,7 @@ class MatrixAdapter:
         room_id = str(room.get("room_id") or "")
         if not room_id:
             raise PlatformError("Matrix created no room")
+        self.direct_add(user_id, room_id)  # their questions there are answered
         self._send(room_id, self.render_text(text))
 
     def thread_of(self, incoming: Incoming) -> str:

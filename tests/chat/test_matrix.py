@@ -6,6 +6,7 @@ person or one outside the room's workspace only in a direct room."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
@@ -120,6 +121,21 @@ def test_a_mention_is_answered_in_a_thread_and_the_thread_continues(indexed, roo
     assert Question.objects.count() == 2
 
 
+def test_a_direct_chat_needs_no_mention_and_answers_from_the_default_workspace(
+    indexed, room, people
+):
+    platform, _room_id = room
+    alice, bot = people["alice"], people["opaa"]
+    direct = alice.direct_create(bot.user_id)
+    sync(platform)  # joins, and remembers it as a direct chat (m.direct)
+    alice.say(direct, "Where do staff park?")
+    assert sync(platform) == 1
+    (question,) = Question.objects.all()
+    assert question.workspace.slug == "general"  # alice's default workspace
+    _placeholder, edit = _bot_messages(alice, direct, bot)
+    assert "garage B" in edit["content"]["m.new_content"]["body"]
+
+
 def test_a_reaction_on_an_answer_is_feedback(indexed, room, people):
     platform, room_id = room
     alice, bot = people["alice"], people["opaa"]
@@ -151,6 +167,11 @@ def test_an_unlinked_person_gets_only_a_link_in_a_direct_room(indexed, room, peo
     (link,) = _bot_messages(stranger, direct, bot)
     assert "/chat/link/" in link["content"]["body"]
     assert ChatIdentity.objects.get(external_id=stranger.user_id).user is None
+    # The room the link came in is the bot's direct chat with them: once linked, they
+    # may ask there without a mention.
+    bot_client = people["opaa"]
+    path = f"user/{quote(bot_client.user_id, safe='')}/account_data/m.direct"
+    assert bot_client.call("GET", path) == {stranger.user_id: [direct]}
 
 
 def test_a_member_outside_the_rooms_workspace_gets_nothing(indexed, room, people):

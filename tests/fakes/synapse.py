@@ -151,6 +151,11 @@ class MatrixUser:
         body = {"invite": invite, "preset": "public_chat"}
         return self.call("POST", "createRoom", json=body)["room_id"]
 
+    def direct_create(self, other: str) -> str:
+        """A direct chat with ``other`` (``is_direct`` on the invite)."""
+        body = {"invite": [other], "is_direct": True, "preset": "trusted_private_chat"}
+        return self.call("POST", "createRoom", json=body)["room_id"]
+
     def join(self, room_id: str) -> None:
         self.call("POST", f"join/{quote(room_id, safe='')}", json={})
 
