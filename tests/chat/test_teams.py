@@ -19,6 +19,7 @@ from chat.adapters.teams import TeamsAdapter, caches_clear, conversation_key
 from chat.models import ChatAnswer, ChatEventSeen, ChatIdentity, PlatformKind
 from search.models import Feedback, Question
 from tests.chat.conftest import ALL_COMMANDS
+from tests.conftest import portal_client
 from tests.fakes.teams import FakeBotFramework, rsa_key
 from workspaces.models import Workspace
 
@@ -293,3 +294,28 @@ def test_render_numbers_the_sources_and_splits_long_answers(teams):
     assert "2. [B](http://p/2)" in texts
     assert "actions" not in parts[0]["attachments"][0]["content"]
     assert last["actions"][0]["data"] == {"opaa": "feedback", "answer": 7, "vote": "up"}
+
+
+def test_the_owner_saves_teams_in_the_portal_and_sees_the_endpoint(acme, bot, world):
+    owner = portal_client(world.acme, "alice@acme.example")
+    page = owner.get("/chat/").content.decode()
+    assert f"{world.acme.domain}/chat/teams/messages</code>" in page
+    # The App ID is required; the secrets are write-only.
+    refused = owner.post("/chat/platforms/teams", {"teams-enabled": "on"})
+    assert refused.status_code == 400
+    saved = owner.post(
+        "/chat/platforms/teams",
+        {
+            "teams-enabled": "on",
+            "teams-team_id": APP_ID,
+            "teams-api_url": bot.token_url,
+            "teams-commands": ["ask"],
+            "teams-secret_app_password": APP_PASSWORD,
+            "teams-secret_tenant_id": "tenant-acme",
+        },
+    )
+    assert saved.status_code == 302
+    assert APP_PASSWORD not in owner.get("/chat/").content.decode()
+    platform = services.platform_get(PlatformKind.TEAMS)
+    assert platform.team_id == APP_ID
+    assert services.platform_secrets(platform)["tenant_id"] == "tenant-acme"
