@@ -93,6 +93,9 @@ def _question(context: Context) -> None:
         ).exists()
     ):
         return  # a thread the bot is not part of
+    if incoming.command == "help":  # for anyone, linked or not: it names no document
+        context.tell(context.adapter.help_text)
+        return
     wanted = Command.UPLOAD if incoming.files else incoming.command
     if wanted not in context.platform.commands:
         context.tell(SWITCHED_OFF)

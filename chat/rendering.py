@@ -21,6 +21,14 @@ HELP = (
     "`/opaa sources`: the sources of my last answer here.\n"
     "React with :+1: or :-1: to an answer (or use its buttons) to tell us if it helped."
 )
+# Platforms without slash commands (Teams, Matrix): the same, by mention or direct message.
+MENTION_HELP = (
+    "Ask me a question about your documents: mention me or send me a direct message. "
+    "Reply in the thread to follow up.\n"
+    "`search <words>` (after the mention): the best passages, without an answer.\n"
+    "`sources`: the sources of my last answer here.\n"
+    "React with 👍 or 👎 to an answer (or use its buttons) to tell us if it helped."
+)
 
 
 def passage_link(portal_url: str, document_id: int, chunk_id: int | None) -> str:

@@ -133,6 +133,8 @@ class ChatAdapter(Protocol):
     kind: str
     # The longest message the platform takes (characters); the renderer splits below it.
     max_message_chars: int
+    # What "help" answers (``chat.rendering.HELP`` or ``MENTION_HELP``).
+    help_text: str
 
     # --- inbound (platforms that call us) ---
     def verify(self, request: HttpRequest, endpoint: str) -> None:

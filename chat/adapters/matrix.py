@@ -33,7 +33,7 @@ from chat.adapters.base import (
     PlatformRateLimited,
     RequestRefused,
 )
-from chat.rendering import text_split
+from chat.rendering import MENTION_HELP, text_split
 from infra.outbound import OutboundRefused, httpx_request_check
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 TIMEOUT_S = 10
 # An event may hold 64 KiB of JSON; the text and its HTML both travel in it.
 MESSAGE_CHARS = 12000
-SUBCOMMANDS = {"ask", "search", "sources"}
+SUBCOMMANDS = {"ask", "search", "sources", "help"}
 ID_CHARS = 64
 HELPFUL = {"👍", "👍️", "+1", "❤️"}
 UNHELPFUL = {"👎", "👎️", "-1"}
@@ -61,6 +61,7 @@ def _retry_after(response: httpx.Response) -> float:
 class MatrixAdapter:
     kind = "matrix"
     max_message_chars = MESSAGE_CHARS
+    help_text = MENTION_HELP
 
     def __init__(self, platform, secrets: dict) -> None:
         self.platform = platform

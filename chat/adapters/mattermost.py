@@ -63,6 +63,7 @@ def _retry_after(response: httpx.Response) -> float:
 class MattermostAdapter:
     kind = "mattermost"
     max_message_chars = POST_CHARS
+    help_text = HELP
 
     def __init__(self, platform, secrets: dict) -> None:
         self.platform = platform

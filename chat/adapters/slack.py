@@ -88,6 +88,7 @@ def mrkdwn(text: str) -> str:
 class SlackAdapter:
     kind = "slack"
     max_message_chars = SECTION_CHARS
+    help_text = HELP
 
     def __init__(self, platform, secrets: dict) -> None:
         self.platform = platform

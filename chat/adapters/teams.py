@@ -44,7 +44,7 @@ from chat.adapters.base import (
     RequestRefused,
     raw_body,
 )
-from chat.rendering import text_split
+from chat.rendering import MENTION_HELP, text_split
 from infra.outbound import OutboundRefused, httpx_request_check, url_check
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ METADATA_TTL_S = 24 * 3600
 CARD_CHARS = 12000
 # The framework's thread of a personal or group chat: the whole conversation.
 WHOLE_CONVERSATION = "conversation"
-SUBCOMMANDS = {"ask", "search", "sources"}
+SUBCOMMANDS = {"ask", "search", "sources", "help"}
 HELPFUL_REACTIONS = {"like", "heart"}
 UNHELPFUL_REACTIONS = {"sad", "angry"}
 _AT = re.compile(r"<at>.*?</at>", re.S)
@@ -140,6 +140,7 @@ def caches_clear() -> None:
 class TeamsAdapter:
     kind = "teams"
     max_message_chars = CARD_CHARS
+    help_text = MENTION_HELP
 
     def __init__(self, platform, secrets: dict) -> None:
         self.platform = platform

@@ -319,3 +319,12 @@ def test_the_owner_saves_teams_in_the_portal_and_sees_the_endpoint(acme, bot, wo
     platform = services.platform_get(PlatformKind.TEAMS)
     assert platform.team_id == APP_ID
     assert services.platform_secrets(platform)["tenant_id"] == "tenant-acme"
+
+
+def test_help_explains_how_to_ask_without_slash_commands(indexed, teams, bot, send):
+    personal = "a:1help"
+    send(bot.activity("help", conversation=personal, conversation_type="personal"))
+    (posted,) = bot.in_conversation(personal)
+    assert "mention me" in _card_text(posted)
+    assert "/opaa" not in _card_text(posted)  # Teams has no slash command of ours
+    assert not Question.objects.exists()  # "help" is not a question about documents
