@@ -17,7 +17,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.audit import AuditAction, audit_record, question_extra
+from accounts.audit import audit_record
 from chat import services
 from chat.adapters.base import (
     AnswerView,
@@ -50,9 +50,8 @@ from chat.uploads import upload_handle
 from infra.errors import ApplicationError
 from search import conversations
 from search.models import Channel
-from search.services import answer_question, passages_search, question_validate
+from search.services import answer_question, question_validate, search_audited
 from workspaces.models import Role, Workspace
-from workspaces.readers import reader_scope
 
 logger = logging.getLogger(__name__)
 
@@ -275,16 +274,13 @@ def _search(context: Context, identity: ChatIdentity, workspace: Workspace) -> N
         except ValidationError as exc:
             _answer_notice(context, answer, message_of(exc))
             return
-        passages = passages_search(
+        passages = search_audited(
             query,
+            user=identity.user,
             workspace=workspace,
-            readers=reader_scope(identity.user, [workspace]),
             k=SEARCH_RESULTS,
-        )
-        audit_record(
-            action=AuditAction.SEARCH,
-            context=audit_of(identity),
-            extra=question_extra(query, workspace=workspace.slug, results=len(passages)),
+            audit=audit_of(identity),
+            via="chat",
         )
         portal = context.platform.portal_url
         lines = [

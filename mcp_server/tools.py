@@ -30,7 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import reverse
 
-from accounts.audit import AuditAction, AuditContext, audit_record, question_extra
+from accounts.audit import AuditContext
 from accounts.models import ApiToken, User
 from accounts.scopes import Scope
 from infra.errors import ApplicationError
@@ -43,7 +43,6 @@ from search.models import Channel
 from search.streaming import answer_payload, passage_url
 from workspaces.access import token_scope_check, workspace_for, workspaces_readable
 from workspaces.models import Role, Workspace
-from workspaces.readers import reader_scope
 
 READ_SCOPES = (Scope.ASK, Scope.SEARCH_READ, Scope.DOCUMENTS_READ)
 # The scope a token needs for each tool; a tuple: any one of them.
@@ -114,12 +113,8 @@ def search(caller: Caller, *, query: str, workspace: str | None, k: int) -> dict
     if not 1 <= k <= MAX_K:
         raise ToolRefused(f"k must be a whole number from 1 to {MAX_K}.")
     space = _workspace(caller, workspace)
-    readers = reader_scope(caller.user, [space])
-    passages = services.passages_search(text, workspace=space, readers=readers, k=k)
-    audit_record(
-        action=AuditAction.SEARCH,
-        context=caller.audit,
-        extra=question_extra(text, workspace=space.slug, results=len(passages), via="mcp"),
+    passages = services.search_audited(
+        text, user=caller.user, workspace=space, k=k, audit=caller.audit, via="mcp"
     )
     return {
         "query": text,

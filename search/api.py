@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from accounts.audit import AuditAction, audit_context, audit_record, question_extra
+from accounts.audit import audit_context
 from accounts.scopes import Scope
 from search import selectors, services
 from search.models import Conversation
@@ -24,7 +24,6 @@ from search.streaming import (
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_schema import QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
-from workspaces.readers import reader_scope
 
 
 class AskInput(serializers.Serializer):
@@ -242,12 +241,12 @@ class SearchView(WorkspaceAPIView):
             k = 0
         if not 1 <= k <= 50:
             return Response({"k": ["k must be a whole number from 1 to 50."]}, status=400)
-        readers = reader_scope(request.user, [self.workspace])
-        passages = services.passages_search(query, workspace=self.workspace, readers=readers, k=k)
-        audit_record(
-            action=AuditAction.SEARCH,
-            context=audit_context(request),
-            extra=question_extra(query, workspace=self.workspace.slug, results=len(passages)),
+        passages = services.search_audited(
+            query,
+            user=request.user,
+            workspace=self.workspace,
+            k=k,
+            audit=audit_context(request),
         )
         results = [
             {

@@ -134,6 +134,30 @@ def _llm_answer(text: str, passages: list[Passage], chain: list[LLMConfig]) -> A
     return None
 
 
+def search_audited(
+    text: str,
+    *,
+    user: User | None,
+    workspace: Workspace,
+    k: int,
+    audit: AuditContext | None,
+    via: str = "",
+) -> list[Passage]:
+    """``user``'s search: the ``k`` best passages for ``text`` in ``workspace`` that they
+    may read (:func:`passages_search`), recorded in the audit log as ``audit`` (``via``:
+    the way it came, e.g. "mcp", when not the portal or the API)."""
+    passages = passages_search(
+        text, workspace=workspace, readers=reader_scope(user, [workspace]), k=k
+    )
+    extra = {"via": via} if via else {}
+    audit_record(
+        action=AuditAction.SEARCH,
+        context=audit,
+        extra=question_extra(text, workspace=workspace.slug, results=len(passages), **extra),
+    )
+    return passages
+
+
 def answer_compose(text: str, passages: list[Passage], chain: list[LLMConfig]) -> Answer:
     """What :func:`answer_question` answers from ``passages``, neither cached nor
     recorded: the first answer an LLM of ``chain`` gives, else the extractive answer
