@@ -63,6 +63,7 @@ MATRIX = [
     ("api:analytics-questions", "get", Scope.ANALYTICS_READ),
     ("api:analytics-gaps", "get", Scope.ANALYTICS_READ),
     ("api:analytics-documents", "get", Scope.ANALYTICS_READ),
+    ("api:analytics-quality", "get", Scope.ANALYTICS_READ),
 ]
 NOT_TOKEN_ENDPOINTS = {"api:schema"}
 # Endpoints this file calls with a real object and body, expecting success; the others

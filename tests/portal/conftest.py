@@ -14,6 +14,7 @@ Screenshots of every page a test looks at are saved at desktop and phone width u
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -276,3 +277,22 @@ def axe_violations(page, *, impacts: tuple[str, ...] = ("serious", "critical")) 
         for v in results
         if v["impact"] in impacts
     ]
+
+
+def db_in_thread(django_db_blocker, target, *args) -> None:
+    """Run ``target(*args)`` with database access in a thread of its own (Playwright's
+    event loop makes the test's thread async to Django); its exception is re-raised."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target(*args)
+        except BaseException as error:  # re-raised in the test's thread
+            failures.append(error)
+
+    with django_db_blocker.unblock():
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join()
+    if failures:
+        raise failures[0]

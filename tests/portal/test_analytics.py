@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.conftest import EDITOR, OWNER, SLOW_MS, VIEWER, contrast_failures
+from tests.portal.conftest import (
+    EDITOR,
+    OWNER,
+    SLOW_MS,
+    VIEWER,
+    contrast_failures,
+    db_in_thread,
+)
 
 # Three things people ask, each in its own words, and one nobody could answer.
 ASKED = [
@@ -198,23 +205,6 @@ def _seed_quality_history(org_schema: str, days: int = 14) -> None:
         connection.close()
 
 
-def _in_thread(django_db_blocker, target, *args) -> None:
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            target(*args)
-        except BaseException as error:  # re-raised in the test's thread
-            failures.append(error)
-
-    with django_db_blocker.unblock():
-        worker = threading.Thread(target=run)
-        worker.start()
-        worker.join()
-    if failures:
-        raise failures[0]
-
-
 def test_the_answer_quality_dashboard(
     portal_org, indexed_document, sign_in, portal, shoot, django_db_blocker
 ):
@@ -241,7 +231,7 @@ def test_the_answer_quality_dashboard(
     # Two weeks in which both were answered as expected; then a document now answers the
     # second one: the run started here finds a drop.
     org, _ = portal_org
-    _in_thread(django_db_blocker, _seed_quality_history, org.schema)
+    db_in_thread(django_db_blocker, _seed_quality_history, org.schema)
     page.reload()
     page.get_by_role("button", name="Run now").click()
     assert page.locator("#run-progress").is_visible()

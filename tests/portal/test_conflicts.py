@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.portal.conftest import OWNER, SLOW_MS
+from tests.portal.conftest import OWNER, SLOW_MS, db_in_thread
 
 # Two versions of one rule that disagree. Their words stay away from the travel policy
 # the other tests ask about, so that no other answer cites them.
@@ -18,9 +18,35 @@ Visitors pay a parking fee of EUR 10 for each started day in the garage.
 """
 
 
+def _parking_erase(org_schema: str) -> None:
+    """The two parking rules leave the shared portal workspace (the document browser's
+    test counts and sorts what is there)."""
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from ingestion.erasure import documents_erase
+    from ingestion.models import Document
+    from workspaces.rls import organization_scope
+
+    try:
+        with schema_context(org_schema), organization_scope():
+            documents_erase(
+                documents=Document.objects.filter(original_filename__startswith="parking-")
+            )
+    finally:
+        connection.close()
+
+
 def test_an_answer_from_disagreeing_documents_shows_both_side_by_side(
-    sign_in, portal, tmp_path, shoot
+    sign_in, portal, portal_org, django_db_blocker, tmp_path, shoot
 ):
+    try:
+        _conflict_shown(sign_in, portal, tmp_path, shoot)
+    finally:
+        db_in_thread(django_db_blocker, _parking_erase, portal_org[0].schema)
+
+
+def _conflict_shown(sign_in, portal, tmp_path, shoot) -> None:
     files = []
     for name, body in (("parking-2023.md", PARKING_OLD), ("parking-2024.md", PARKING_NEW)):
         path = tmp_path / name

@@ -22,13 +22,13 @@ class EmbedSpy:
 @pytest.fixture
 def embed_spy(monkeypatch) -> EmbedSpy:
     spy = EmbedSpy()
-    real = indexing.embed_texts
+    real = indexing.embed_with
 
-    def counting(texts):
+    def counting(model, texts, **options):
         spy.calls.append(len(texts))
-        return real(texts)
+        return real(model, texts, **options)
 
-    monkeypatch.setattr(indexing, "embed_texts", counting)
+    monkeypatch.setattr(indexing, "embed_with", counting)
     return spy
 
 
