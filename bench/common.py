@@ -26,8 +26,15 @@ def django_setup(name: str, *, eager: bool = True) -> Path:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if eager:
         os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"  # index in this process
+    import atexit
+
     import django
 
+    from opaa.embedded import redis_stop_started_here
+
+    # The settings start the embedded Redis when REDIS_URL is unset; like manage.py, a
+    # benchmark stops the one it started when it ends.
+    atexit.register(redis_stop_started_here)
     django.setup()
     return data_dir
 
