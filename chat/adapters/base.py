@@ -14,8 +14,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+import httpx
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
+
+from infra.outbound import OutboundRefused, httpx_request_check, url_check
 
 
 class RequestRefused(Exception):
@@ -47,6 +50,25 @@ class PlatformRateLimited(PlatformError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited, retry after {retry_after:g} s")
         self.retry_after = retry_after
+
+
+def platform_request(
+    what: str, method: str, url: str, *, timeout: float, **kwargs
+) -> httpx.Response:
+    """One call of an adapter to its platform, through the outbound guard (``url`` and
+    every request after it, redirects too, checked), a refusal or transport failure
+    raised as ``PlatformError`` naming ``what`` (never the URL: it may hold a token).
+    ``kwargs`` go to ``httpx.Client.request`` (headers, json, data, params)."""
+    try:
+        url_check(url)
+        with httpx.Client(
+            timeout=timeout, event_hooks={"request": [httpx_request_check]}
+        ) as client:
+            return client.request(method, url, **kwargs)
+    except OutboundRefused as exc:
+        raise PlatformError(str(exc)) from exc
+    except httpx.HTTPError as exc:
+        raise PlatformError(f"{what}: {exc.__class__.__name__}") from exc
 
 
 class EventKind:

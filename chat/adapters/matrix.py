@@ -32,9 +32,9 @@ from chat.adapters.base import (
     PlatformError,
     PlatformRateLimited,
     RequestRefused,
+    platform_request,
 )
 from chat.rendering import MENTION_HELP, text_split
-from infra.outbound import OutboundRefused, httpx_request_check
 
 logger = logging.getLogger(__name__)
 
@@ -155,19 +155,14 @@ class MatrixAdapter:
     # --- outbound ---------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, timeout: float = TIMEOUT_S, **kwargs) -> dict:
-        base = self.platform.api_url.rstrip("/") + "/_matrix/client/v3/"
-        try:
-            with httpx.Client(
-                base_url=base,
-                headers={"Authorization": f"Bearer {self.access_token}"},
-                timeout=timeout,
-                event_hooks={"request": [httpx_request_check]},
-            ) as client:
-                response = client.request(method, path, **kwargs)
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise PlatformError(f"Matrix {method}: {exc.__class__.__name__}") from exc
+        response = platform_request(
+            f"Matrix {method}",
+            method,
+            self.platform.api_url.rstrip("/") + "/_matrix/client/v3/" + path,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {self.access_token}"},
+            **kwargs,
+        )
         if response.status_code == 429:
             raise PlatformRateLimited(_retry_after(response))
         try:

@@ -30,10 +30,10 @@ from chat.adapters.base import (
     PlatformError,
     PlatformRateLimited,
     RequestRefused,
+    platform_request,
     raw_body,
 )
 from chat.rendering import HELP, THINKING, text_split
-from infra.outbound import OutboundRefused, httpx_request_check, url_check
 
 logger = logging.getLogger(__name__)
 
@@ -186,22 +186,15 @@ class MattermostAdapter:
 
     # --- outbound ---------------------------------------------------------------------
 
-    def _client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.platform.api_url.rstrip("/") + "/api/v4/",
-            headers={"Authorization": f"Bearer {self.bot_token}"},
-            timeout=TIMEOUT_S,
-            event_hooks={"request": [httpx_request_check]},
-        )
-
     def _call(self, method: str, path: str, **kwargs) -> httpx.Response:
-        try:
-            with self._client() as client:
-                response = client.request(method, path, **kwargs)
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise PlatformError(f"Mattermost {method} {path}: {exc.__class__.__name__}") from exc
+        response = platform_request(
+            f"Mattermost {method} {path}",
+            method,
+            self.platform.api_url.rstrip("/") + "/api/v4/" + path,
+            timeout=TIMEOUT_S,
+            headers={"Authorization": f"Bearer {self.bot_token}"},
+            **kwargs,
+        )
         if response.status_code == 429:
             raise PlatformRateLimited(_retry_after(response))
         if response.status_code >= 400:
@@ -222,19 +215,13 @@ class MattermostAdapter:
         self._call("PUT", f"posts/{message_id}/patch", json=part)
 
     def respond(self, *, response_url: str, part: dict, first: bool = True) -> None:
-        try:
-            url_check(response_url)
-            with httpx.Client(
-                timeout=TIMEOUT_S, event_hooks={"request": [httpx_request_check]}
-            ) as client:
-                response = client.post(
-                    response_url,
-                    json={"response_type": "ephemeral", "text": part.get("message", "")},
-                )
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise PlatformError(f"Mattermost response_url: {exc.__class__.__name__}") from exc
+        response = platform_request(
+            "Mattermost response_url",
+            "POST",
+            response_url,
+            timeout=TIMEOUT_S,
+            json={"response_type": "ephemeral", "text": part.get("message", "")},
+        )
         if response.status_code == 429:
             raise PlatformRateLimited(_retry_after(response))
         if response.status_code >= 400:

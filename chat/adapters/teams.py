@@ -42,6 +42,7 @@ from chat.adapters.base import (
     PlatformError,
     PlatformRateLimited,
     RequestRefused,
+    platform_request,
     raw_body,
 )
 from chat.rendering import MENTION_HELP, text_split
@@ -335,24 +336,18 @@ class TeamsAdapter:
             cached = _tokens.get(cache_key)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        try:
-            url_check(self.platform.api_url)
-            with httpx.Client(
-                timeout=TIMEOUT_S, event_hooks={"request": [httpx_request_check]}
-            ) as client:
-                response = client.post(
-                    self.platform.api_url,
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": self.app_id,
-                        "client_secret": self.app_password,
-                        "scope": TOKEN_SCOPE,
-                    },
-                )
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise PlatformError(f"Teams token: {exc.__class__.__name__}") from exc
+        response = platform_request(
+            "Teams token",
+            "POST",
+            self.platform.api_url,
+            timeout=TIMEOUT_S,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.app_id,
+                "client_secret": self.app_password,
+                "scope": TOKEN_SCOPE,
+            },
+        )
         if response.status_code == 429:
             raise PlatformRateLimited(_retry_after(response))
         try:
@@ -369,19 +364,14 @@ class TeamsAdapter:
         return data["access_token"]
 
     def _call(self, method: str, service_url: str, path: str, body: dict) -> dict:
-        url = service_url.rstrip("/") + "/" + path
-        try:
-            url_check(url)
-            with httpx.Client(
-                timeout=TIMEOUT_S,
-                headers={"Authorization": f"Bearer {self._bot_token()}"},
-                event_hooks={"request": [httpx_request_check]},
-            ) as client:
-                response = client.request(method, url, json=body)
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise PlatformError(f"Teams {method} {path}: {exc.__class__.__name__}") from exc
+        response = platform_request(
+            f"Teams {method} {path}",
+            method,
+            service_url.rstrip("/") + "/" + path,
+            timeout=TIMEOUT_S,
+            headers={"Authorization": f"Bearer {self._bot_token()}"},
+            json=body,
+        )
         if response.status_code == 429:
             raise PlatformRateLimited(_retry_after(response))
         if response.status_code >= 400:
@@ -481,16 +471,7 @@ class TeamsAdapter:
 
     def file_download(self, file: IncomingFile) -> bytes:
         """A file attached in a personal chat (Teams gives a short-lived download URL)."""
-        try:
-            url_check(file.url)
-            with httpx.Client(
-                timeout=TIMEOUT_S, event_hooks={"request": [httpx_request_check]}
-            ) as client:
-                response = client.get(file.url)
-        except OutboundRefused as exc:
-            raise PlatformError(str(exc)) from exc
-        except httpx.HTTPError as exc:
-            raise PlatformError(f"Teams file: {exc.__class__.__name__}") from exc
+        response = platform_request("Teams file", "GET", file.url, timeout=TIMEOUT_S)
         if response.status_code >= 400:
             raise PlatformError(f"Teams file: {response.status_code}")
         return response.content
