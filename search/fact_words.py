@@ -15,6 +15,31 @@ def _words(text: str) -> frozenset[str]:
 
 # Comparators before a number, longest first when matched. "<" and ">" are strict;
 # "at least"/"mindestens" include the bound.
+# Points in time: before, after and in a year.
+_BEFORE = (
+    "before",
+    "earlier than",
+    "prior to",
+    "older than the year",
+    "older than",
+    "vor dem jahr",
+    "vor",
+    "früher als",
+    "älter als das jahr",
+)
+_AFTER = (
+    "after",
+    "later than",
+    "since",
+    "newer than",
+    "younger than the year",
+    "nach dem jahr",
+    "nach",
+    "später als",
+    "seit",
+)
+_IN_YEAR = ("in", "im jahr", "aus dem jahr", "of", "is", "was", "jahrgang", "von")
+
 COMPARATORS: dict[str, str] = {
     **dict.fromkeys(
         [
@@ -67,67 +92,12 @@ COMPARATORS: dict[str, str] = {
     ),
     **dict.fromkeys(["at most", "no more than", "up to", "maximum", "höchstens", "bis zu"], "<="),
     # Points in time.
-    **dict.fromkeys(
-        [
-            "before",
-            "earlier than",
-            "prior to",
-            "older than the year",
-            "older than",
-            "vor dem jahr",
-            "vor",
-            "früher als",
-            "älter als das jahr",
-        ],
-        "<",
-    ),
-    **dict.fromkeys(
-        [
-            "after",
-            "later than",
-            "since",
-            "newer than",
-            "younger than the year",
-            "nach dem jahr",
-            "nach",
-            "später als",
-            "seit",
-        ],
-        ">",
-    ),
-    **dict.fromkeys(["in", "im jahr", "aus dem jahr", "of", "is", "was", "jahrgang", "von"], "="),
+    **dict.fromkeys(_BEFORE, "<"),
+    **dict.fromkeys(_AFTER, ">"),
+    **dict.fromkeys(_IN_YEAR, "="),
 }
 # Comparators that only apply to a point in time (a year), not to an amount.
-TIME_ONLY = frozenset(
-    {
-        "before",
-        "earlier than",
-        "prior to",
-        "older than the year",
-        "older than",
-        "vor dem jahr",
-        "vor",
-        "früher als",
-        "älter als das jahr",
-        "after",
-        "later than",
-        "since",
-        "newer than",
-        "younger than the year",
-        "nach dem jahr",
-        "nach",
-        "später als",
-        "seit",
-        "in",
-        "im jahr",
-        "aus dem jahr",
-        "of",
-        "is",
-        "was",
-        "jahrgang",
-        "von",
-    }
-)
+TIME_ONLY = frozenset(_BEFORE + _AFTER + _IN_YEAR)
 BETWEEN = ("between", "zwischen")
 
 # Words in a question that name the attribute a number is about (stems: a question
