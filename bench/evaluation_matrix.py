@@ -1,7 +1,8 @@
 """The evaluation matrix: ``manage.py evaluate`` on every evaluation set, one after another.
 
     OPAA_DATA_DIR=/tmp/opaa-matrix .venv/bin/python bench/evaluation_matrix.py \\
-        --out /tmp/matrix [--sets entities,german-long,scifact] [--scifact-corpus 1000]
+        --out /tmp/matrix [--sets entities,german-long,scifact] [--scifact-corpus 1000] \\
+        [--embedding-model multilingual-e5-small] [--answers]
     .venv/bin/python bench/evaluation_matrix.py --out /tmp/matrix --table-only
 
 Runs the command exactly as an operator would (its own throwaway organization per set,
@@ -32,10 +33,21 @@ SETS = {
 METHODS = ("keyword", "vector", "hybrid")
 
 
-def set_run(name: str, *, out: Path, scifact_corpus: int | None) -> None:
+def set_run(
+    name: str,
+    *,
+    out: Path,
+    scifact_corpus: int | None,
+    embedding_model: str | None = None,
+    answers: bool = False,
+) -> None:
     from django.core.management import call_command
 
     arguments = ["evaluate", "--dataset", str(SETS[name])]
+    if embedding_model:
+        arguments += ["--embedding-model", embedding_model]
+    if answers:
+        arguments.append("--answers")
     arguments += ["--json", str(out / f"{name}.json")]
     arguments += ["--per-query", str(out / f"{name}.per-query.jsonl")]
     if name == "scifact" and scifact_corpus:
@@ -89,6 +101,15 @@ def main() -> None:
         help="index about N SciFact abstracts (0: all 5,183)",
     )
     parser.add_argument(
+        "--embedding-model",
+        help="passed to manage.py evaluate (default: the installation's EMBEDDING_MODEL)",
+    )
+    parser.add_argument(
+        "--answers",
+        action="store_true",
+        help="also answer every question and report the confidence labels (evaluate --answers)",
+    )
+    parser.add_argument(
         "--table-only",
         action="store_true",
         help="print the matrix from the reports already in --out",
@@ -106,7 +127,13 @@ def main() -> None:
         # The evaluation creates an organization: the public schema must exist first.
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
         for name in names:
-            set_run(name, out=args.out, scifact_corpus=args.scifact_corpus or None)
+            set_run(
+                name,
+                out=args.out,
+                scifact_corpus=args.scifact_corpus or None,
+                embedding_model=args.embedding_model,
+                answers=args.answers,
+            )
     print(matrix_markdown(args.out, names))
 
 
