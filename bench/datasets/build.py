@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from catalogue import catalogue_set
 from entities import entity_set
 from german_docs import COMPANY_STEMS, german_set
 
@@ -37,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 SEED_ENTITIES = 1301
 SEED_GERMAN = 1302
 SEED_REMOVED = 1303
+SEED_CATALOGUE = 1304
 
 
 def _write(
@@ -74,6 +76,20 @@ def entities_build() -> tuple[list[dict], list[dict], list[tuple[str, str]]]:
     for n, question in enumerate(missing, start=1):
         queries.append(
             _query(f"e-missing{n:02d}", question.text, "nonexistent", question.language, False)
+        )
+    return pages, queries, qrels
+
+
+def catalogue_build() -> tuple[list[dict], list[dict], list[tuple[str, str]]]:
+    pages, questions, missing = catalogue_set(random.Random(SEED_CATALOGUE))
+    queries, qrels = [], []
+    for n, question in enumerate(questions, start=1):
+        query_id = f"k{n:03d}"
+        queries.append(_query(query_id, question.text, question.category, question.language, True))
+        qrels += [(query_id, doc) for doc in question.relevant]
+    for n, question in enumerate(missing, start=1):
+        queries.append(
+            _query(f"k-missing{n:02d}", question.text, question.category, question.language, False)
         )
     return pages, queries, qrels
 
@@ -164,7 +180,11 @@ def main() -> None:
         import tempfile
 
         out = Path(tempfile.mkdtemp(prefix="opaa-datasets-"))
-    sets = {"entities": entities_build(), "german-long": german_build()}
+    sets = {
+        "entities": entities_build(),
+        "german-long": german_build(),
+        "catalogue": catalogue_build(),
+    }
     for name, (corpus, queries, qrels) in sets.items():
         _write(out / name, corpus, queries, qrels)
         _write(
