@@ -41,6 +41,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # A non-person holding one service-account token; it never signs in with a password.
     is_service_account = models.BooleanField(default=False)
     date_joined = models.DateTimeField(auto_now_add=True)
+    # The portal's and the e-mails' language; "" = the browser's (accounts/language.py).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     objects = UserManager()
 

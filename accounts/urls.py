@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts import language
 from accounts import views as account_views
 from sso import views as sso_views
 
@@ -28,6 +29,8 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    # The account menu's language switch (German / English / as the browser).
+    path("language/", language.language_set, name="language"),
     # API tokens and the audit log.
     path("tokens/", account_views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke", account_views.token_revoke, name="token-revoke"),

@@ -23,6 +23,10 @@ MIDDLEWARE = [
     "opaa.observability.RequestContextMiddleware",
     # A NUL character in the path, query, form or JSON body: 400 before any view runs.
     "opaa.request_guard.NulCharacterMiddleware",
+    # The language from the browser (Accept-Language), early so that every page, even a
+    # suspended organization's 403, is in it; a signed-in person's own setting wins
+    # further down (accounts.language.UserLanguageMiddleware).
+    "django.middleware.locale.LocaleMiddleware",
     # Picks the organization (schema) from the request's host.
     "django_tenants.middleware.main.TenantMainMiddleware",
     # A suspended or unconfirmed organization answers 403; plan limits render as 402/429.
@@ -36,6 +40,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.language.UserLanguageMiddleware",
     # Row-level security: statements see only the caller's workspaces (workspaces.rls).
     "workspaces.rls.middleware.RowLevelSecurityMiddleware",
     # DEBUG on (make run): the product's 404 page for all but the developer (opaa/debug_page.py).
@@ -57,6 +62,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -74,7 +80,11 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "search:ask"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-LANGUAGE_CODE = "en-us"
+# German and English (docs/i18n.md): the person's setting, else the browser's
+# Accept-Language, else English. Catalogues in locale/, compiled by `make install`.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
