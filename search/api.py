@@ -14,6 +14,7 @@ from rest_framework.settings import api_settings
 from accounts.audit import audit_context
 from accounts.scopes import Scope
 from search import selectors, services
+from search.fact_answers import answer_facts
 from search.models import Conversation
 from search.streaming import (
     EventStreamRenderer,
@@ -73,6 +74,22 @@ class ConflictOutput(serializers.Serializer):
     statements = ConflictStatementOutput(many=True)
 
 
+class FactValueOutput(serializers.Serializer):
+    label = serializers.CharField(help_text='The attribute as the document names it ("Height").')
+    value = serializers.CharField(help_text='The value as written, e.g. "1.96 m".')
+    chunk_id = serializers.IntegerField(help_text="The passage the fact was read from.")
+    url = serializers.CharField(help_text="The document opened at that passage.")
+
+
+class FactOutput(serializers.Serializer):
+    entity = serializers.CharField(help_text="What the facts are about (a page's subject, a row).")
+    document_id = serializers.IntegerField()
+    document_title = serializers.CharField()
+    chunk_id = serializers.IntegerField()
+    url = serializers.CharField()
+    facts = FactValueOutput(many=True, help_text="The facts that satisfy the question.")
+
+
 class AnswerOutput(serializers.Serializer):
     id = serializers.IntegerField()
     conversation = serializers.IntegerField(allow_null=True)
@@ -88,6 +105,13 @@ class AnswerOutput(serializers.Serializer):
         many=True,
         help_text="Cited passages of different documents that state different values "
         "for the same thing; empty when they agree.",
+    )
+    facts = FactOutput(
+        many=True,
+        required=False,
+        help_text='For a question about attributes and numbers ("which rowers are taller '
+        'than 1.95 m?"): the entities whose facts satisfy it, read from the documents you '
+        "may read, each fact with its passage; empty otherwise (docs/answers.md).",
     )
     model = serializers.CharField(help_text="The LLM that wrote the answer; empty if extractive.")
     prompt_tokens = serializers.IntegerField()
@@ -159,6 +183,7 @@ class AskView(WorkspaceAPIView):
                         }
                     ],
                     "conflicts": [],
+                    "facts": [],
                     "model": "gpt-4o-mini",
                     "prompt_tokens": 812,
                     "completion_tokens": 41,
@@ -183,7 +208,8 @@ class AskView(WorkspaceAPIView):
         if request.query_params.get("stream", "").lower() in {"1", "true", "yes"}:
             return sse_response(services.answer_question_stream(**arguments))
         record = services.answer_question(**arguments)
-        return Response(AnswerOutput(answer_payload(record)).data)
+        payload = {**answer_payload(record), "facts": answer_facts(record, viewer=request.user)}
+        return Response(AnswerOutput(payload).data)
 
 
 class SearchResult(serializers.Serializer):

@@ -18,6 +18,7 @@ from rest_framework.renderers import BaseRenderer
 
 from search.answering import Passage
 from search.conflicts import conflicts_find
+from search.fact_answers import answer_facts
 from search.models import Question
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ def answer_sse(events: Iterator[tuple[str, object]]) -> Iterator[bytes]:
             elif name == "delta":
                 yield sse("delta", {"text": value})
             elif name == "done":
-                yield sse("done", answer_payload(value))
+                # Streamed to the asker: the facts they may read (search.fact_answers).
+                facts = answer_facts(value, viewer=value.asked_by)
+                yield sse("done", {**answer_payload(value), "facts": facts})
     except Exception:
         logger.exception("streamed answer failed")
         yield sse("error", {"detail": "The answer could not be completed; please try again."})
