@@ -6,14 +6,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean test-services
+.PHONY: install run test lint format clean test-services messages gettext
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# German (and any further language): locale/<lang>/LC_MESSAGES/*.po, compiled to .mo in
+# pure Python (polib), so no GNU gettext is needed to run. docs/i18n.md.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+locale/%.mo: locale/%.po $(STAMP)
+	$(BIN)/python scripts/compile_messages.py $<
+
+install: $(STAMP) $(CATALOGUES)
+
+# Collects every string marked for translation into the catalogues (new ones untranslated,
+# for you to translate), then compiles them. Needs GNU gettext (xgettext, msgmerge).
+MESSAGES_IGNORE := $(foreach d,.venv tests bench docs docker sample_corpus scripts *.egg-info node_modules vendor,--ignore=$(d))
+messages: install gettext
+	for lang in $$(ls locale | grep -v '^\.'); do \
+	  env -u DJANGO_SETTINGS_MODULE $(BIN)/python -m django makemessages -l $$lang -d django \
+	    -e html,txt,py --no-obsolete --add-location=file $(MESSAGES_IGNORE) && \
+	  env -u DJANGO_SETTINGS_MODULE $(BIN)/python -m django makemessages -l $$lang -d djangojs \
+	    -e js --no-obsolete --add-location=file $(MESSAGES_IGNORE) || exit 1; \
+	done
+	$(BIN)/python scripts/compile_messages.py
 
 run: install
 	$(BIN)/opaa run
@@ -21,7 +40,15 @@ run: install
 # The IMAP connector's tests start a real Dovecot on loopback: Debian's dovecot-imapd
 # (installed here, not started as a service; the tests run their own instance). The
 # portal's browser tests need Debian's chromium (Playwright never downloads a browser).
-test-services:
+# tests/test_i18n.py and `make messages` run makemessages: GNU gettext (xgettext, msgmerge).
+gettext:
+	@command -v xgettext >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    gettext >/dev/null; }
+
+test-services: gettext
 	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \

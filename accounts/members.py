@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import ApiToken, User
@@ -75,7 +76,7 @@ def invitation_pending(membership: Membership) -> bool:
 
 def _role_checked(role: str) -> str:
     if role not in Role.values:
-        raise ValidationError({"role": f"Choose one of: {ROLE_CHOICES}."})
+        raise ValidationError({"role": _("Choose one of: %(roles)s.") % {"roles": ROLE_CHOICES}})
     return role
 
 
@@ -83,7 +84,7 @@ def _not_yourself(membership: Membership, actor: User) -> None:
     # Keeps an admin from locking themself (and maybe everyone) out by accident.
     if membership.user_id == actor.pk:
         raise ValidationError(
-            {"member": "You cannot change or remove your own membership; ask another admin."}
+            {"member": _("You cannot change or remove your own membership; ask another admin.")}
         )
 
 
@@ -95,7 +96,7 @@ def _invitation_send(*, user: User, workspace: Workspace, base_url: str, invited
     link = base_url.rstrip("/") + reverse("accounts:password_reset_confirm", args=[uid, token])
     context = {"link": link, "workspace": workspace, "invited_by": invited_by}
     send_mail(
-        subject=f"You are invited to {workspace.name} on OPAA",
+        subject=_("You are invited to %(workspace)s on OPAA") % {"workspace": workspace.name},
         message=render_to_string("accounts/invitation_email.txt", context),
         from_email=None,
         recipient_list=[user.email],
@@ -122,7 +123,7 @@ def member_add(
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError({"email": "Enter a valid email address."}) from None
+        raise ValidationError({"email": _("Enter a valid email address.")}) from None
     _role_checked(role)
     with transaction.atomic():
         user = User.objects.filter(email__iexact=email).first()
@@ -132,11 +133,14 @@ def member_add(
             user = User.objects.create_user(email, None)
         elif user.is_service_account:
             raise ValidationError(
-                {"email": "Service accounts get their workspaces from their token."}
+                {"email": _("Service accounts get their workspaces from their token.")}
             )
         elif Membership.objects.filter(workspace=workspace, user=user).exists():
             raise ValidationError(
-                {"email": f"{email} is a member already; change their role instead."}
+                {
+                    "email": _("%(email)s is a member already; change their role instead.")
+                    % {"email": email}
+                }
             )
         membership = membership_save(
             membership=Membership(workspace=workspace, user=user, role=role), audit=audit
@@ -162,8 +166,18 @@ def _pending_checked(membership: Membership, what: str) -> None:
     if not invitation_pending(membership):
         raise ValidationError(
             {
-                "member": f"{membership.user.email} has accepted the invitation already: "
-                f"there is no invitation to {what}."
+                "member": (
+                    _(
+                        "%(email)s has accepted the invitation already: "
+                        "there is no invitation to resend."
+                    )
+                    if what == "resend"
+                    else _(
+                        "%(email)s has accepted the invitation already: "
+                        "there is no invitation to withdraw."
+                    )
+                )
+                % {"email": membership.user.email}
             }
         )
 

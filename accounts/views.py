@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -97,7 +98,7 @@ def token_list(request):
 def token_revoke(request, pk: int):
     token = get_object_or_404(selectors.tokens_manageable(user=request.user), pk=pk)
     services.token_revoke(token=token, audit=audit_context(request))
-    messages.success(request, f"Revoked {token.name}.")
+    messages.success(request, _("Revoked %(name)s.") % {"name": token.name})
     return redirect("accounts:tokens")
 
 
@@ -158,7 +159,11 @@ def member_list(request):
             messages.error(request, _error_text(exc))
         else:
             email = added.membership.user.email
-            messages.success(request, f"Invited {email}." if added.invited else f"Added {email}.")
+            messages.success(
+                request,
+                (_("Invited %(email)s.") if added.invited else _("Added %(email)s."))
+                % {"email": email},
+            )
         return redirect(f"{request.path}?workspace={request.workspace.slug}")
     return _member_page(request)
 
@@ -205,7 +210,11 @@ def member_role(request, pk: int):
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, f"{membership.user.email} is now {membership.role}.")
+        messages.success(
+            request,
+            _("%(email)s is now %(role)s.")
+            % {"email": membership.user.email, "role": membership.get_role_display()},
+        )
     return redirect(f"/accounts/members/?workspace={membership.workspace.slug}")
 
 
@@ -220,7 +229,7 @@ def member_remove(request, pk: int):
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, f"Removed {membership.user.email}.")
+        messages.success(request, _("Removed %(email)s.") % {"email": membership.user.email})
     return redirect(f"/accounts/members/?workspace={membership.workspace.slug}")
 
 
@@ -240,7 +249,9 @@ def invitation_resend(request, pk: int):
         return _member_page(
             request, workspace=membership.workspace, error=_error_text(exc), status=400
         )
-    messages.success(request, f"Sent the invitation to {membership.user.email} again.")
+    messages.success(
+        request, _("Sent the invitation to %(email)s again.") % {"email": membership.user.email}
+    )
     return redirect(f"/accounts/members/?workspace={membership.workspace.slug}")
 
 
@@ -254,7 +265,7 @@ def invitation_withdraw(request, pk: int):
         members.invitation_withdraw(membership=membership, audit=audit_context(request))
     except ValidationError as exc:
         return _member_page(request, workspace=workspace, error=_error_text(exc), status=400)
-    messages.success(request, f"Withdrew the invitation of {email}.")
+    messages.success(request, _("Withdrew the invitation of %(email)s.") % {"email": email})
     return redirect(f"/accounts/members/?workspace={workspace.slug}")
 
 
@@ -269,12 +280,12 @@ def access_settings(request):
         value = _int(raw)
         try:
             if raw and value is None:
-                raise ValidationError({"token_max_days": "Enter a whole number of days."})
+                raise ValidationError({"token_max_days": _("Enter a whole number of days.")})
             services.access_settings_update(token_max_days=value, audit=audit_context(request))
         except ValidationError as exc:
             errors = exc.message_dict
         else:
-            messages.success(request, "Access settings saved.")
+            messages.success(request, _("Access settings saved."))
             return redirect("accounts:settings")
     return render(
         request,

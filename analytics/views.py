@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from analytics import dashboard
@@ -150,7 +151,7 @@ def gap_resolve_view(request):
             user=request.user,
             note=request.POST.get("note", ""),
         )
-        messages.success(request, "Marked resolved. Questions asked again will show if it is.")
+        messages.success(request, _("Marked resolved. Questions asked again will show if it is."))
     except ValueError as error:
         messages.error(request, str(error))
     back = request.POST.get("query", "")
@@ -172,7 +173,8 @@ def digest_view(request):
         on=on,
     )
     messages.success(
-        request, "You will get new gaps by email weekly." if on else "Weekly email turned off."
+        request,
+        _("You will get new gaps by email weekly.") if on else _("Weekly email turned off."),
     )
     return redirect(
         f"{reverse('analytics:gaps')}?{urlencode({'workspace': request.workspace.slug})}"

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from analytics import dashboard
@@ -99,9 +100,9 @@ def golden_add_view(request):
                 documents=[int(d) for d in request.POST.getlist("documents") if d.isdigit()],
                 expect_answer=request.POST.get("expect") != "none",
             )
-        messages.success(request, "Added to the golden questions.")
+        messages.success(request, _("Added to the golden questions."))
     except ValueError:
-        messages.error(request, "Give a question's number.")
+        messages.error(request, _("Give a question's number."))
     except ValidationError as invalid:
         messages.error(request, _errors(invalid))
     return _back(request)
@@ -119,7 +120,7 @@ def _golden_id(request) -> int:
 def golden_delete_view(request):
     try:
         golden_delete(workspace=request.workspace, golden_id=_golden_id(request))
-        messages.success(request, "Golden question removed.")
+        messages.success(request, _("Golden question removed."))
     except ValidationError as invalid:
         messages.error(request, _errors(invalid))
     return _back(request)
@@ -131,7 +132,7 @@ def golden_adopt_view(request):
     """The signed-in admin becomes the golden question's author: runs search as them."""
     try:
         golden_adopt(workspace=request.workspace, golden_id=_golden_id(request), user=request.user)
-        messages.success(request, "It now runs with what you may read.")
+        messages.success(request, _("It now runs with what you may read."))
     except ValidationError as invalid:
         messages.error(request, _errors(invalid))
     return _back(request)
@@ -142,13 +143,13 @@ def golden_adopt_view(request):
 def golden_run_view(request):
     """Run the golden questions now (a task; the page shows its progress)."""
     if not GoldenQuestion.objects.filter(workspace=request.workspace).exists():
-        messages.error(request, "Add a golden question first.")
+        messages.error(request, _("Add a golden question first."))
         return _back(request)
     run, new = golden_run_request(workspace=request.workspace, user=request.user)
     if new:
         # Sent once the run is committed: the worker must find it.
         transaction.on_commit(lambda: golden_run.delay(run.pk))
-        messages.success(request, "Run started.")
+        messages.success(request, _("Run started."))
     else:
-        messages.info(request, "A run is already in progress.")
+        messages.info(request, _("A run is already in progress."))
     return _back(request)

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_context
@@ -116,7 +117,9 @@ def platform_view(request, kind: str):
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"{PlatformKind(kind).label} settings saved.")
+            messages.success(
+                request, _("%(platform)s settings saved.") % {"platform": PlatformKind(kind).label}
+            )
             return redirect(f"{reverse('chat:settings')}#{kind}")
     return _page(request, forms={kind: form}, status=400)
 
@@ -128,7 +131,7 @@ def test_message_view(request, kind: str):
     owner_check(request.user)
     platform = services.platform_get(_kind(kind))
     if platform is None:
-        messages.error(request, "Save the platform's settings first.")
+        messages.error(request, _("Save the platform's settings first."))
     else:
         try:
             messages.success(
@@ -151,7 +154,7 @@ def mapping_add_view(request):
     kind = request.POST.get("kind", "")
     platform = services.platform_get(kind) if kind in PlatformKind.values else None
     if platform is None:
-        messages.error(request, "Choose a platform that is set up.")
+        messages.error(request, _("Choose a platform that is set up."))
         return redirect(reverse("chat:settings"))
     try:
         services.mapping_add(
@@ -164,7 +167,9 @@ def mapping_add_view(request):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Channel connected to {workspace.name}.")
+        messages.success(
+            request, _("Channel connected to %(workspace)s.") % {"workspace": workspace.name}
+        )
     return redirect(f"{reverse('chat:settings')}#{kind}")
 
 
@@ -179,7 +184,7 @@ def mapping_delete_view(request, pk: int):
     )
     kind = mapping.platform.kind
     services.mapping_delete(mapping=mapping, audit=audit_context(request))
-    messages.success(request, "Channel disconnected.")
+    messages.success(request, _("Channel disconnected."))
     return redirect(f"{reverse('chat:settings')}#{kind}")
 
 

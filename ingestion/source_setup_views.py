@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -32,7 +33,9 @@ def source_new(request):
     kind = request.GET.get("kind") or next(iter(FORMS))
     form = FORMS.get(kind)
     if form is None:
-        messages.error(request, f"Sources of kind {kind!r} cannot be set up here.")
+        messages.error(
+            request, _("Sources of kind %(kind)r cannot be set up here.") % {"kind": kind}
+        )
         return redirect(f"/sources/?workspace={request.workspace.slug}")
     errors: dict[str, list[str]] = {}
     values = {"schedule": "0 * * * *"}
@@ -62,7 +65,10 @@ def source_new(request):
             audit_source(
                 action=AuditAction.SOURCE_CREATED, request=request, source=source, kind=kind
             )
-            messages.success(request, f"Added {source.name}; its first sync runs on schedule.")
+            messages.success(
+                request,
+                _("Added %(name)s; its first sync runs on schedule.") % {"name": source.name},
+            )
             return redirect(f"/sources/?workspace={request.workspace.slug}")
     config_rows = [
         (field, f"config_{field.name}", values.get(f"config_{field.name}", field.default))

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record, audit_source
@@ -151,8 +152,12 @@ def source_sync(request, pk: int):
     audit_source(
         action=AuditAction.SOURCE_SYNC_REQUESTED, request=request, source=source, full=full
     )
-    what = "A full re-index" if full else "A sync"
-    messages.success(request, f"{what} of {source.name} has been queued.")
+    queued = (
+        _("A full re-index of %(name)s has been queued.")
+        if full
+        else _("A sync of %(name)s has been queued.")
+    )
+    messages.success(request, queued % {"name": source.name})
     return redirect(f"/sources/?workspace={source.workspace.slug}")
 
 
@@ -163,7 +168,9 @@ def source_delete(request, pk: int):
     source = _admin_source(request, pk)
     slug, name = source.workspace.slug, source.name
     count = sources.source_delete(source=source, audit=audit_context(request))
-    messages.success(request, f"Deleted {name} and its {count} documents.")
+    messages.success(
+        request, _("Deleted %(name)s and its %(count)s documents.") % {"name": name, "count": count}
+    )
     return redirect(f"/sources/?workspace={slug}")
 
 
@@ -178,8 +185,8 @@ def source_toggle(request, pk: int):
         source=source,
         changed={"enabled": source.enabled},
     )
-    state = "enabled" if source.enabled else "disabled"
-    messages.success(request, f"{source.name} is {state}.")
+    state = _("%(name)s is enabled.") if source.enabled else _("%(name)s is disabled.")
+    messages.success(request, state % {"name": source.name})
     return redirect(f"/sources/?workspace={source.workspace.slug}")
 
 
@@ -213,7 +220,7 @@ def source_edit(request, pk: int):
                     "exclude_globs": source.exclude_globs,
                 },
             )
-            messages.success(request, f"Saved {source.name}.")
+            messages.success(request, _("Saved %(name)s.") % {"name": source.name})
             return redirect(f"/sources/?workspace={source.workspace.slug}")
     return render(
         request,
@@ -237,7 +244,8 @@ def workspace_reindex(request):
     )
     messages.success(
         request,
-        f"Re-indexing {workspace.name}: every source's full sync and {count} uploads queued.",
+        _("Re-indexing %(name)s: every source's full sync and %(count)s uploads queued.")
+        % {"name": workspace.name, "count": count},
     )
     return redirect(f"/sources/?workspace={workspace.slug}")
 
@@ -256,5 +264,7 @@ def document_retry(request, pk: int):
         target_id=document.pk,
         extra={"workspace": document.workspace.slug},
     )
-    messages.success(request, f"{document.title} is queued to be indexed again.")
+    messages.success(
+        request, _("%(title)s is queued to be indexed again.") % {"title": document.title}
+    )
     return redirect(f"/sources/?workspace={document.workspace.slug}")

@@ -92,5 +92,7 @@ def upload_batch_receive(
             continue
         outcome = uploads.UploadOutcome(received.outcome)
         status = 201 if outcome == uploads.UploadOutcome.CREATED else 200
-        results.append(FileResult(name, status, outcome.value, outcome.label, received.document))
+        results.append(
+            FileResult(name, status, outcome.value, str(outcome.label), received.document)
+        )
     return results

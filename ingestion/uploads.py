@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
@@ -60,26 +62,29 @@ def upload_validate(*, filename: str, size: int, check_size: bool = True) -> Non
     ``quotas.document_admit`` enforces instead of ``MAX_UPLOAD_BYTES``.
     """
     if size == 0:
-        raise UploadRejected("The file is empty.")
+        raise UploadRejected(_("The file is empty."))
     if check_size and size > settings.MAX_UPLOAD_BYTES:
         limit_mb = settings.MAX_UPLOAD_BYTES / (1024 * 1024)
         raise UploadRejected(
-            f"The file is larger than the upload limit of {limit_mb:g} MB.", status_code=413
+            _("The file is larger than the upload limit of %(limit)s MB.")
+            % {"limit": f"{limit_mb:g}"},
+            status_code=413,
         )
     suffix = PurePath(filename).suffix.lower()
     if suffix not in parsers.SUPPORTED_EXTENSIONS:
         supported = ", ".join(sorted(parsers.SUPPORTED_EXTENSIONS))
-        shown = suffix or "without an extension"
+        shown = suffix or _("without an extension")
         raise UploadRejected(
-            f"Files of type {shown} are not supported. Supported types: {supported}.",
+            _("Files of type %(type)s are not supported. Supported types: %(supported)s.")
+            % {"type": shown, "supported": supported},
             status_code=415,
         )
 
 
 class UploadOutcome(models.TextChoices):
-    CREATED = "created", "Uploaded, indexing has started."
-    DUPLICATE = "duplicate", "Identical content is already here; nothing was stored."
-    NEW_VERSION = "new_version", "Uploaded as a new version, indexing has started."
+    CREATED = "created", gettext_lazy("Uploaded, indexing has started.")
+    DUPLICATE = "duplicate", gettext_lazy("Identical content is already here; nothing was stored.")
+    NEW_VERSION = "new_version", gettext_lazy("Uploaded as a new version, indexing has started.")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record
@@ -62,17 +63,23 @@ def _upload(request):
             status=207,
         )
     if not files:
-        messages.error(request, "Choose at least one file to upload.")
+        messages.error(request, _("Choose at least one file to upload."))
     for result in results:
         if result.outcome == "refused":
             messages.error(request, f"{result.filename}: {result.detail}")
             continue
         label = result.detail
         if result.outcome == UploadOutcome.DUPLICATE and result.document:
-            label = f"{label} (see “{result.document.title}”)"
+            label = _("%(label)s (see “%(title)s”)") % {
+                "label": label,
+                "title": result.document.title,
+            }
         messages.success(request, f"{result.filename}: {label[0].lower()}{label[1:]}")
     if len(files) > MAX_FILES_PER_BATCH:
-        messages.error(request, f"Only the first {MAX_FILES_PER_BATCH} files were uploaded.")
+        messages.error(
+            request,
+            _("Only the first %(count)s files were uploaded.") % {"count": MAX_FILES_PER_BATCH},
+        )
     refused_by_plan = next((r.quota for r in results if r.quota is not None), None)
     if refused_by_plan is not None:
         # The plan-limit page (tenants.middleware) says what a bigger plan changes; the
@@ -189,10 +196,11 @@ def document_readers(request, pk: int):
             audit=audit_context(request),
         )
     except ValidationError as exc:
-        messages.error(request, "Nothing was saved. " + " ".join(exc.messages))
+        messages.error(request, _("Nothing was saved.") + " " + " ".join(exc.messages))
         return redirect("ingestion:document", pk=document.pk)
     shown = ", ".join(_reader_label(choice) for choice in chosen)
-    messages.success(request, f"Readers saved: {shown or 'every member of the workspace'}.")
+    shown = shown or _("every member of the workspace")
+    messages.success(request, _("Readers saved: %(readers)s.") % {"readers": shown})
     return redirect("ingestion:document", pk=document.pk)
 
 
@@ -202,7 +210,7 @@ def _reader_line(choice: ReaderChoice) -> str:
 
 
 def _reader_label(choice: ReaderChoice) -> str:
-    kind = {"person": "person", "group": "group"}.get(choice.kind, "unknown")
+    kind = {"person": _("person"), "group": _("group")}.get(choice.kind, _("unknown"))
     return f"{choice.name} ({kind})"
 
 
@@ -215,8 +223,11 @@ def document_original(request, pk: int):
     except OriginalMissing:
         messages.error(
             request,
-            f"The original file of {document.title} is no longer in the document storage; "
-            "upload it again to restore it.",
+            _(
+                "The original file of %(title)s is no longer in the document storage; "
+                "upload it again to restore it."
+            )
+            % {"title": document.title},
         )
         return redirect("ingestion:document", pk=document.pk)
     audit_record(
@@ -244,5 +255,5 @@ def document_delete(request, pk: int):
     document = document_for(request.user, pk, role=Role.EDITOR)
     slug = document.workspace.slug
     erasure.document_delete(document=document, audit=audit_context(request))
-    messages.success(request, f"Deleted {document.title}.")
+    messages.success(request, _("Deleted %(title)s.") % {"title": document.title})
     return redirect(f"/documents/?workspace={slug}")

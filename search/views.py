@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_context
@@ -144,9 +145,9 @@ def conversation_share(request, pk: int):
     conversations.conversation_share(conversation=conversation, shared=shared_now)
     messages.success(
         request,
-        "Members of the workspace can now open this conversation by its link."
+        _("Members of the workspace can now open this conversation by its link.")
         if shared_now
-        else "The conversation is no longer shared.",
+        else _("The conversation is no longer shared."),
     )
     return redirect(_ask_url(conversation))
 
@@ -157,7 +158,7 @@ def conversation_delete(request, pk: int):
     conversation = selectors.conversation_get(request.user, pk)
     slug = conversation.workspace.slug
     conversations.conversation_delete(conversation=conversation)
-    messages.success(request, "Conversation deleted.")
+    messages.success(request, _("Conversation deleted."))
     return redirect(f"{reverse('search:ask')}?workspace={slug}")
 
 
@@ -187,7 +188,7 @@ def feedback(request, pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Thank you for the feedback.")
+        messages.success(request, _("Thank you for the feedback."))
     if question.conversation is not None and question.conversation.owner_id == request.user.pk:
         return redirect(f"{_ask_url(question.conversation)}#question-{question.pk}")
     if question.conversation is not None and question.conversation.share_token:

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
 from django.views.generic import View
 from mozilla_django_oidc.utils import (
     add_state_and_verifier_and_nonce_to_session,
@@ -61,7 +62,7 @@ class SignInStartView(OIDCAuthenticationRequestView):
             metadata = services.identity_provider_metadata(provider=provider)
         except ProviderUnavailable as exc:
             logger.warning("sso provider unavailable: %s", exc)
-            return _refused(request, "The identity provider cannot be reached right now.", 502)
+            return _refused(request, _("The identity provider cannot be reached right now."), 502)
         state = state_mint()
         code_verifier = get_random_string(PKCE_VERIFIER_LENGTH)
         params = {
@@ -104,17 +105,17 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
             return _refused(request, f"The identity provider did not sign you in ({error}).", 400)
         code = request.GET.get("code")
         if not code or not state:
-            return _refused(request, "The sign-in response lacks its code or state.", 400)
+            return _refused(request, _("The sign-in response lacks its code or state."), 400)
         try:
             state_check(state)
         except StateInvalid as exc:
             return _refused(request, str(exc), 400)
         if entry is None:
             return _refused(
-                request, "This sign-in has expired or was already used. Please start again.", 400
+                request, _("This sign-in has expired or was already used. Please start again."), 400
             )
         if entry.get("redirect_uri") != callback_uri(request):
-            return _refused(request, "This sign-in came back to the wrong address.", 400)
+            return _refused(request, _("This sign-in came back to the wrong address."), 400)
         try:
             self.user = authenticate(
                 request,
@@ -131,12 +132,12 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
             return _refused(request, exc.message, exc.status)
         except ProviderUnavailable as exc:
             logger.warning("sso provider unavailable: %s", exc)
-            return _refused(request, "The identity provider cannot be reached right now.", 502)
+            return _refused(request, _("The identity provider cannot be reached right now."), 502)
         except SecretUnreadable:
             logger.error("sso client secret cannot be decrypted; an owner must enter it again")
-            return _refused(request, "Single sign-on is misconfigured. Tell an owner.", 503)
+            return _refused(request, _("Single sign-on is misconfigured. Tell an owner."), 503)
         if self.user is None or not self.user.is_active:
-            return _refused(request, "You could not be signed in.", 403)
+            return _refused(request, _("You could not be signed in."), 403)
         return self.login_success()
 
 
@@ -156,7 +157,7 @@ class LoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         if not services.password_sign_in_allowed():
             return _refused(
-                request, "This organization signs in with single sign-on only.", status=403
+                request, _("This organization signs in with single sign-on only."), status=403
             )
         # The password backend counts and refuses attempts; this only explains the refusal.
         email = str(request.POST.get("username", ""))[:254]
@@ -164,8 +165,11 @@ class LoginView(auth_views.LoginView):
             minutes = settings.PASSWORD_SIGNIN_WINDOW_S // 60
             return _refused(
                 request,
-                f"Too many failed sign-in attempts. Please wait up to {minutes} minutes "
-                "or reset your password.",
+                _(
+                    "Too many failed sign-in attempts. Please wait up to %(minutes)s minutes "
+                    "or reset your password."
+                )
+                % {"minutes": minutes},
                 status=429,
             )
         return super().post(request, *args, **kwargs)
@@ -180,7 +184,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         if not services.password_sign_in_allowed():
             return _refused(
-                self.request, "This organization signs in with single sign-on only.", 403
+                self.request, _("This organization signs in with single sign-on only."), 403
             )
         email = form.cleaned_data["email"]
         if not throttling.password_reset_allowed(
@@ -189,7 +193,8 @@ class PasswordResetView(auth_views.PasswordResetView):
             minutes = settings.PASSWORD_SIGNIN_WINDOW_S // 60
             return _refused(
                 self.request,
-                f"Too many password-reset requests. Please wait up to {minutes} minutes.",
+                _("Too many password-reset requests. Please wait up to %(minutes)s minutes.")
+                % {"minutes": minutes},
                 429,
             )
         # The link points at the domain asked at (Django's RequestSite): the organization's.
@@ -211,7 +216,7 @@ def provider_settings(request):
     form = IdentityProviderForm(request.POST or None, instance=provider)
     if request.method == "POST" and form.is_valid():
         form.save(audit=audit_context(request))
-        messages.success(request, "Single sign-on settings saved.")
+        messages.success(request, _("Single sign-on settings saved."))
         return redirect("sso:settings")
     return render(
         request,
