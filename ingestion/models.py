@@ -6,16 +6,17 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from pgvector.django import HnswIndex, VectorField
 
 from workspaces.models import Workspace
 
 
 class DocumentStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
-    INDEXED = "indexed", "Indexed"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
+    INDEXED = "indexed", _("Indexed")
+    FAILED = "failed", _("Failed")
 
 
 # Parser metadata keys shown on a document's page, with their labels.
@@ -200,11 +201,11 @@ class Posting(models.Model):
 
 
 class ConnectorKind(models.TextChoices):
-    FILESYSTEM = "filesystem", "File system"
-    S3 = "s3", "S3 bucket"
-    IMAP = "imap", "IMAP mailbox"
+    FILESYSTEM = "filesystem", _("File system")
+    S3 = "s3", _("S3 bucket")
+    IMAP = "imap", _("IMAP mailbox")
     CONFLUENCE = "confluence", "Confluence"
-    WEB = "web", "Web directory"
+    WEB = "web", _("Web directory")
 
 
 class Connector(models.Model):
@@ -257,17 +258,17 @@ class Source(models.Model):
 
 
 class SyncTrigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    MANUAL = "manual", "Manual"
+    SCHEDULE = "schedule", _("Schedule")
+    MANUAL = "manual", _("Manual")
     WEBHOOK = "webhook", "Webhook"
-    REINDEX = "reindex", "Full re-index"
+    REINDEX = "reindex", _("Full re-index")
 
 
 class SyncStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class SyncRun(models.Model):

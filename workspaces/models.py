@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # Not a workspace's slug: ``?workspace=all`` on a page that lists across workspaces
 # (``portal.workspace_view(allow_all=True)``); no workspace may take it.
@@ -33,9 +34,9 @@ class Workspace(models.Model):
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    EDITOR = "editor", "Editor"
-    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", _("Viewer")
+    EDITOR = "editor", _("Editor")
+    ADMIN = "admin", _("Admin")
 
 
 # What each role may do; a role includes everything of the roles before it.
