@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.scopes import Scope
 
@@ -57,8 +58,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class TokenKind(models.TextChoices):
-    PERSONAL = "pat", "Personal"
-    SERVICE = "sat", "Service account"
+    PERSONAL = "pat", _("Personal")
+    SERVICE = "sat", _("Service account")
 
 
 class ApiToken(models.Model):

@@ -6,17 +6,18 @@ it declares (``required_roles``), so a demoted owner's token loses power at once
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Scope(models.TextChoices):
-    ASK = "ask", "Ask questions"
-    SEARCH_READ = "search:read", "Search passages"
-    DOCUMENTS_READ = "documents:read", "Read documents"
-    DOCUMENTS_WRITE = "documents:write", "Upload and delete documents"
-    CONNECTORS_ADMIN = "connectors:admin", "Manage connectors"
-    MEMBERS_ADMIN = "members:admin", "Manage members"
-    AUDIT_READ = "audit:read", "Read the audit log"
-    ANALYTICS_READ = "analytics:read", "Read analytics"
+    ASK = "ask", _("Ask questions")
+    SEARCH_READ = "search:read", _("Search passages")
+    DOCUMENTS_READ = "documents:read", _("Read documents")
+    DOCUMENTS_WRITE = "documents:write", _("Upload and delete documents")
+    CONNECTORS_ADMIN = "connectors:admin", _("Manage connectors")
+    MEMBERS_ADMIN = "members:admin", _("Manage members")
+    AUDIT_READ = "audit:read", _("Read the audit log")
+    ANALYTICS_READ = "analytics:read", _("Read analytics")
 
 
 # Declared by API methods no token may call at all: managing tokens needs a signed-in

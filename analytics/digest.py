@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import urlencode
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from analytics.groups import knowledge_gaps
@@ -75,15 +76,19 @@ def gaps_digest_send(*, now: dt.datetime | None = None) -> int:
         if gaps:
             link = subscription.base_url.rstrip("/") + reverse("analytics:gaps")
             link += "?" + urlencode({"workspace": workspace.slug, "days": 7})
-            send_mail(
-                subject=f"OPAA: {len(gaps)} new knowledge gap{'s' if len(gaps) > 1 else ''} "
-                f"in {workspace.name}",
-                message=render_to_string(
+            # In the recipient's language (their setting; else the installation's).
+            with translation.override(user.language or settings.LANGUAGE_CODE):
+                subject = ngettext(
+                    "OPAA: %(count)s new knowledge gap in %(workspace)s",
+                    "OPAA: %(count)s new knowledge gaps in %(workspace)s",
+                    len(gaps),
+                ) % {"count": len(gaps), "workspace": workspace.name}
+                message = render_to_string(
                     "analytics/digest_email.txt",
                     {"gaps": gaps, "workspace": workspace, "link": link},
-                ),
-                from_email=None,
-                recipient_list=[user.email],
+                )
+            send_mail(
+                subject=subject, message=message, from_email=None, recipient_list=[user.email]
             )
             sent += 1
         # Also when there was nothing new: the week is done for this subscriber.

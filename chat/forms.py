@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from chat.adapters import SECRETS
 from chat.models import ChatPlatform, Command, PlatformKind
@@ -29,8 +30,8 @@ TEAM_HELP = {
 
 
 class PlatformForm(forms.Form):
-    enabled = forms.BooleanField(required=False, initial=True, label="Answer on this platform")
-    team_id = forms.CharField(required=False, max_length=64, label="Team id")
+    enabled = forms.BooleanField(required=False, initial=True, label=_("Answer on this platform"))
+    team_id = forms.CharField(required=False, max_length=64, label=_("Team id"))
     api_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
     commands = forms.MultipleChoiceField(
         choices=Command.choices, required=False, widget=forms.CheckboxSelectMultiple
@@ -53,9 +54,9 @@ class PlatformForm(forms.Form):
                 widget=forms.PasswordInput(
                     render_value=False, attrs={"autocomplete": "new-password"}
                 ),
-                help_text="Stored (encrypted). Leave empty to keep it."
+                help_text=_("Stored (encrypted). Leave empty to keep it.")
                 if name in stored
-                else "Not set yet.",
+                else _("Not set yet."),
             )
 
     @classmethod

@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from sso import services
 from sso.models import OIDC_SETTINGS_FIELDS, IdentityProvider
@@ -16,7 +17,7 @@ class IdentityProviderForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
+        help_text=_("Stored encrypted and never shown again; leave empty to keep the current one."),
     )
     issuer = forms.URLField(
         max_length=500,
@@ -24,7 +25,7 @@ class IdentityProviderForm(forms.ModelForm):
         help_text=IdentityProvider._meta.get_field("issuer").help_text,
     )
     discovery_url = forms.URLField(
-        label="Discovery URL",
+        label=_("Discovery URL"),
         max_length=500,
         required=False,
         assume_scheme="https",

@@ -2,17 +2,18 @@
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.utils.translation import gettext_lazy as _
 
 
 class SignupForm(forms.Form):
-    name = forms.CharField(label="Organization name", max_length=200)
+    name = forms.CharField(label=_("Organization name"), max_length=200)
     slug = forms.CharField(
-        label="Address",
+        label=_("Address"),
         max_length=42,
-        help_text="Lowercase letters, digits and hyphens: your organization's address.",
+        help_text=_("Lowercase letters, digits and hyphens: your organization's address."),
     )
-    owner_email = forms.EmailField(label="Your email address", max_length=254)
-    password = forms.CharField(label="Password", widget=forms.PasswordInput, max_length=128)
+    owner_email = forms.EmailField(label=_("Your email address"), max_length=254)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=128)
 
     def clean_slug(self) -> str:
         return self.cleaned_data["slug"].strip().lower()

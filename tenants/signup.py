@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_redis import get_redis_connection
 
 from tenants.models import Organization, OrganizationStatus, Plan
@@ -63,7 +64,7 @@ def signup_validate(*, slug: str, owner_email: str, password: str) -> None:
         errors.update(exc.message_dict)
     else:
         if Organization.objects.filter(slug=slug).exists():
-            errors["slug"] = [f"The name {slug!r} is taken; choose another."]
+            errors["slug"] = [_("The name %(slug)r is taken; choose another.") % {"slug": slug}]
     try:
         validate_password(password)
     except ValidationError as exc:
@@ -95,11 +96,18 @@ def signup_submit(
     )
     link = verify_url.format(token=verification_token(created.organization, created.owner.email))
     send_mail(
-        subject=f"Confirm your OPAA organization {name}",
+        subject=_("Confirm your OPAA organization %(name)s") % {"name": name},
         message=(
-            f"Someone (we hope you) signed up for OPAA as {created.owner.email}, creating the "
-            f"organization {name}.\n\nConfirm your email address to start using it:\n{link}\n\n"
-            "If this was not you, ignore this message; nothing will be usable without it.\n"
+            _(
+                "Someone (we hope you) signed up for OPAA as %(email)s, creating the "
+                "organization %(name)s."
+            )
+            % {"email": created.owner.email, "name": name}
+            + "\n\n"
+            + _("Confirm your email address to start using it:")
+            + f"\n{link}\n\n"
+            + _("If this was not you, ignore this message; nothing will be usable without it.")
+            + "\n"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[created.owner.email],

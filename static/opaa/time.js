@@ -6,11 +6,17 @@
 // The full local date and time is the title either way (shown on hover).
 (function () {
   "use strict";
-  const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-  const withSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-  const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
-  const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
-  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  // The page's language (<html lang>: the person's setting, else the browser's), so a
+  // German page shows German dates even in an English browser; when the browser speaks the
+  // page's language, its own regional format (en-GB, de-AT) is kept.
+  const page = document.documentElement.lang || "";
+  const browser = navigator.language || "";
+  const locale = !page || browser.split("-")[0] === page.split("-")[0] ? undefined : page;
+  const absolute = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+  const withSeconds = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" });
+  const dateOnly = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
+  const full = new Intl.DateTimeFormat(locale, { dateStyle: "full", timeStyle: "long" });
+  const relative = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
   const DAY = 86400;
 
   function format(element) {
