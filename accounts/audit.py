@@ -44,6 +44,7 @@ class AuditAction(models.TextChoices):
     WORKSPACE_RENAMED = "workspace.renamed", "Workspace renamed"
     WORKSPACE_ARCHIVED = "workspace.archived", "Workspace archived"
     WORKSPACE_RESTORED = "workspace.restored", "Workspace restored"
+    WORKSPACE_DELETED = "workspace.deleted", "Workspace deleted"
     DOCUMENT_REINDEX_REQUESTED = "document.reindex_requested", "Document re-index requested"
     ADMIN_ACTION = "admin.action", "Admin: action run"
     DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"

@@ -119,6 +119,10 @@ def _share(o: Objects) -> dict:
     return {"token": o.share_token}
 
 
+def _elsewhere(o: Objects) -> dict:
+    return {"pk": o.document, "workspace": "elsewhere"}
+
+
 def _general(o: Objects) -> dict:
     return {"workspace": "general"}
 
@@ -290,6 +294,11 @@ ROUTES: list[Route] = [
     Route("api:documents-batch", "post", EDITOR, WORKSPACE, data=_upload, multipart=True),
     Route("api:document", "get", VIEWER, OBJECT, kwargs=_doc),
     Route("api:document", "delete", EDITOR, OBJECT, kwargs=_doc),
+    # General's document is shared into Elsewhere (no members) by the fixture.
+    Route("api:document-shares", "get", VIEWER, OBJECT, kwargs=_doc, lists=True),
+    Route("api:document-share", "put", EDITOR, OBJECT, kwargs=_elsewhere),
+    Route("api:document-share", "delete", EDITOR, OBJECT, kwargs=_elsewhere),
+    Route("api:shared-documents", "get", VIEWER, WORKSPACE, data=_general, lists=True),
     Route("api:source-sync", "post", ADMIN, OBJECT, kwargs=_source),
     Route("api:source", "delete", ADMIN, OBJECT, kwargs=_source),
     Route(
@@ -366,6 +375,8 @@ ROUTES: list[Route] = [
     # General is the default workspace: the owner's control call is a 400, not an archive.
     Route("workspace_admin:archive", "post", ADMIN, WORKSPACE),
     Route("workspace_admin:restore", "post", OWNER, NONE, data=lambda o: {"workspace": "general"}),
+    # General is not archived: the owner's call is a 400, never a deletion.
+    Route("workspace_admin:delete", "post", OWNER, NONE, data=lambda o: {"workspace": "general"}),
     # --- groups and document readers -------------------------------------------------
     Route("workspaces:groups", "get", ADMIN, WORKSPACE, lists=True),
     Route(
@@ -550,6 +561,7 @@ def things(world, acme, alice_api, make_token) -> Objects:
     canary = f"canary{secrets.token_hex(4)}"
     private = f"private{secrets.token_hex(4)}"
     general = Workspace.objects.get(slug="general")
+    Workspace.objects.create(name="Elsewhere", slug="elsewhere")
     for email, role in (("vera@acme.example", Role.VIEWER), ("gina@acme.example", Role.VIEWER)):
         user = User.objects.create_user(email, PASSWORD, full_name=f"{canary} {email}")
         membership_save(
@@ -566,6 +578,9 @@ def things(world, acme, alice_api, make_token) -> Objects:
         format="multipart",
     )
     assert upload.status_code == 201, upload.content
+    connection.set_tenant(world.acme.organization)
+    shared = alice_api.put(f"/api/v1/documents/{upload.json()['id']}/shares/elsewhere")
+    assert shared.status_code == 201, shared.content
     connection.set_tenant(world.acme.organization)
     connector = sources.connector_create(name=f"{canary} files", kind="filesystem")
     source = Source.objects.create(

@@ -308,15 +308,23 @@ def workspace_delete(*, workspace: Workspace, audit: AuditContext | None = None)
     rows, chunks, vectors, postings, titles in audit events, stored originals once
     committed, answers citing them); then the workspace row takes its sources and sync
     runs, memberships, group roles, conversations, questions and feedback with it (ON
-    DELETE CASCADE), all in one transaction. Connectors stay (other workspaces' sources
-    may use them). The default workspace is never deleted.
+    DELETE CASCADE), all in one transaction, in the row-level scope of this workspace
+    alone (the caller's scope may not include it: archived workspaces are nobody's).
+    Connectors stay (other workspaces' sources may use them). The default workspace is
+    never deleted.
     """
     if workspace.is_default:
         raise ValidationError("The default workspace cannot be deleted.")
     workspace_id = workspace.pk  # ``delete()`` sets it to None
-    with transaction.atomic():
+    # Exactly this workspace, whoever calls: an archived workspace is outside every
+    # request's scope, and its rows must be seen to be erased (not left to the FK).
+    with workspaces_scope([workspace_id]), transaction.atomic():
         count = sum(
             eraser(workspace=workspace, audit=audit) for eraser in workspace_content_erasers
+        )
+        # Recorded before the row goes: the event keeps the slug and name, not a link.
+        _workspace_record(
+            AuditAction.WORKSPACE_DELETED, workspace, audit, name=workspace.name, documents=count
         )
         workspace.delete()
     logger.info("workspace deleted id=%s documents=%s", workspace_id, count)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("rename", views.workspace_rename, name="rename"),
     path("archive", views.workspace_archive, name="archive"),
     path("restore", views.workspace_restore, name="restore"),
+    path("delete", views.workspace_delete, name="delete"),
 ]

@@ -1,6 +1,7 @@
 """The portal's Workspaces page: the owner and workspace admins create workspaces,
 rename and archive the ones they administer, and go to each one's members and groups;
-the owner restores archived ones. Every action checks the role on the server."""
+the owner restores archived ones or deletes them for good. Every action checks the role
+on the server."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -114,3 +117,36 @@ def workspace_restore(request):
         return _page(request, errors=_errors(exc), status=400)
     messages.success(request, f"Restored {workspace.name}.")
     return redirect(f"/workspaces/#workspace-{workspace.slug}")
+
+
+@login_required
+@require_POST
+def workspace_delete(request):
+    """Delete an archived workspace with everything in it (the owner only). Deleting is
+    for good, so it takes two steps: archive first, then confirm by typing the name."""
+    owner_check(request.user)
+    workspace = Workspace.objects.filter(slug=request.POST.get("workspace", "")).first()
+    if workspace is None:
+        raise Http404("No such workspace.")
+    if workspace.archived_at is None:
+        message = _("Archive %(name)s first: only an archived workspace can be deleted.")
+        return _page(
+            request, errors={"workspace": [message % {"name": workspace.name}]}, status=400
+        )
+    if " ".join(request.POST.get("confirm", "").split()) != workspace.name:
+        message = _("Type the workspace's name, %(name)s, to delete it.")
+        return _page(
+            request, errors={"workspace": [message % {"name": workspace.name}]}, status=400
+        )
+    name = workspace.name
+    try:
+        count = services.workspace_delete(workspace=workspace, audit=audit_context(request))
+    except ValidationError as exc:
+        return _page(request, errors=_errors(exc), status=400)
+    deleted = ngettext(
+        "Deleted %(name)s and its %(count)s document.",
+        "Deleted %(name)s and its %(count)s documents.",
+        count,
+    )
+    messages.success(request, deleted % {"name": name, "count": count})
+    return redirect("/workspaces/")

@@ -101,6 +101,54 @@ def test_bad_input_is_a_400_saying_what_to_fix(acme, alice_portal, path, data, m
     assert list(Workspace.objects.values_list("slug", "name", "archived_at")) == before
 
 
+def test_the_owner_deletes_an_archived_workspace_with_its_documents(acme, world, alice_portal):
+    from ingestion.models import Document
+
+    sales = Workspace.objects.get(slug="sales")
+    for title in ("Price list", "Contract"):
+        Document.objects.create(
+            workspace=sales,
+            title=title,
+            original_filename=f"{title}.md",
+            storage_key=f"test/{title}",
+            mime_type="text/markdown",
+            size_bytes=10,
+            sha256="0" * 64,
+        )
+    documents = 2
+    # Not archived yet: refused, nothing goes.
+    refused = alice_portal.post("/workspaces/delete", {"workspace": "sales", "confirm": "Sales"})
+    assert refused.status_code == 400
+    assert b"Archive Sales first" in refused.content
+    assert alice_portal.post("/workspaces/archive?workspace=sales").status_code == 302
+    listed = alice_portal.get("/workspaces/").content.decode()
+    assert 'aria-label="Delete Sales for good"' in listed.split("<h2>Archived</h2>")[1]
+    # The name typed wrong: refused, nothing goes.
+    wrong = alice_portal.post("/workspaces/delete", {"workspace": "sales", "confirm": "sales"})
+    assert wrong.status_code == 400
+    assert b"Type the workspace&#x27;s name, Sales, to delete it." in wrong.content
+    assert Workspace.objects.filter(slug="sales").exists()
+
+    deleted = alice_portal.post("/workspaces/delete", {"workspace": "sales", "confirm": " Sales "})
+    assert deleted.status_code == 302
+    assert not Workspace.objects.filter(slug="sales").exists()
+    assert not Document.objects.filter(workspace_id=sales.pk).exists()
+    assert _events(AuditAction.WORKSPACE_DELETED) == [
+        {"workspace": "sales", "name": "Sales", "documents": documents}
+    ]
+    assert f"Deleted Sales and its {documents} documents." in (
+        alice_portal.get("/workspaces/").content.decode()
+    )
+
+
+def test_only_the_owner_deletes_a_workspace(acme, world, sales_admin):
+    vera = portal_client(world.acme, "vera@acme.example")
+    assert vera.post("/workspaces/archive?workspace=sales").status_code == 302
+    answer = vera.post("/workspaces/delete", {"workspace": "sales", "confirm": "Sales"})
+    assert answer.status_code == 403
+    assert Workspace.objects.filter(slug="sales").exists()
+
+
 def test_restoring_an_unknown_workspace_is_a_404(acme, alice_portal):
     assert alice_portal.post("/workspaces/restore", {"workspace": "nope"}).status_code == 404
 
