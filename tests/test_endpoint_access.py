@@ -176,6 +176,9 @@ ROUTES: list[Route] = [
         data=lambda o: {"name": "t", "scopes": "ask", "workspaces": "sales", "expires_in_days": 5},
     ),
     Route("accounts:token-revoke", "post", SIGNED_IN, PRIVATE, kwargs=lambda o: {"pk": o.token}),
+    # The account menu's language (the person's own setting) and the scripts' strings.
+    Route("accounts:language", "post", SIGNED_IN, NONE, data=lambda o: {"language": "en"}),
+    Route(":javascript-catalog", "get", ANYONE, NONE),
     Route("accounts:audit", "get", OWNER, NONE, lists=True),
     Route("accounts:members", "get", ADMIN, WORKSPACE, lists=True),
     Route(

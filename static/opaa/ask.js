@@ -3,6 +3,10 @@
 // stream cannot start, the form posts normally and the page shows the whole answer.
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate ||
+    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, key) => values[key]));
   // "Copy answer": the answer's text and its numbered sources, as plain text.
   if (navigator.clipboard) {
     for (const button of document.querySelectorAll("button.copy-answer")) {
@@ -14,14 +18,14 @@
         const sources = [...card.querySelectorAll("ol.sources > li")].map(
           (item) => `[${item.value}] ${item.querySelector("a").textContent} <${item.querySelector("a").href}>`
         );
-        const text = sources.length ? `${answer}\n\nSources:\n${sources.join("\n")}` : answer;
+        const text = sources.length ? `${answer}\n\n${gettext("Sources:")}\n${sources.join("\n")}` : answer;
         try {
           await navigator.clipboard.writeText(text);
-          button.textContent = "Copied";
+          button.textContent = gettext("Copied");
         } catch (error) {
-          button.textContent = "Copy failed";
+          button.textContent = gettext("Copy failed");
         }
-        setTimeout(() => (button.textContent = "Copy answer"), 2000);
+        setTimeout(() => (button.textContent = gettext("Copy answer")), 2000);
       });
     }
   }
@@ -83,9 +87,9 @@
   const meta = live.querySelector(".answer-meta");
   const list = live.querySelector(".sources");
   const modes = {
-    llm: "Written from your documents",
-    extractive: "Quoted from your documents",
-    no_answer: "No answer found in your documents",
+    llm: gettext("Written from your documents"),
+    extractive: gettext("Quoted from your documents"),
+    no_answer: gettext("No answer found in your documents"),
   };
 
   function showSources(sources) {
@@ -113,7 +117,7 @@
   function handle(event, data) {
     if (event === "sources") {
       showSources(data.sources);
-      meta.textContent = "Writing the answer…";
+      meta.textContent = gettext("Writing the answer…");
     } else if (event === "delta") {
       text.textContent += data.text;
     } else if (event === "done") {
@@ -145,7 +149,7 @@
     live.querySelector(".question").textContent = form.question.value;
     text.textContent = "";
     list.replaceChildren();
-    meta.textContent = "Searching your documents…";
+    meta.textContent = gettext("Searching your documents…");
     let response;
     try {
       response = await fetch(form.dataset.streamUrl, {
@@ -159,7 +163,9 @@
     }
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
-      meta.textContent = body.detail || `The question could not be answered (HTTP ${response.status}).`;
+      meta.textContent = body.detail ||
+        interpolate(gettext("The question could not be answered (HTTP %(status)s)."),
+          { status: response.status }, true);
       return;
     }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -2,6 +2,8 @@
 // the text of the element ID and say so for two seconds.
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
   if (!navigator.clipboard) return;
   for (const button of document.querySelectorAll("button[data-copy]")) {
     const source = document.getElementById(button.dataset.copy);
@@ -11,9 +13,9 @@
     button.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(source.textContent.trim());
-        button.textContent = "Copied";
+        button.textContent = gettext("Copied");
       } catch (error) {
-        button.textContent = "Copy failed: select the text and copy it";
+        button.textContent = gettext("Copy failed: select the text and copy it");
       }
       setTimeout(() => (button.textContent = label), 2000);
     });

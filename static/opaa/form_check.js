@@ -5,6 +5,10 @@
 // check would stop at the first problem, so it is switched off while this one runs.
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate ||
+    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, key) => values[key]));
   const forms = document.querySelectorAll("form[data-check-all]");
   if (!forms.length) return;
 
@@ -24,13 +28,18 @@
       field.removeAttribute("aria-invalid");
       let problem = "";
       if (field.required && !value) {
-        problem = `${labelOf(field)} is required.`;
+        problem = interpolate(gettext("%(field)s is required."), { field: labelOf(field) }, true);
       } else if (field.hasAttribute("data-cron") && window.opaaCron && !window.opaaCron.plausible(value)) {
-        problem = `'${value}' is not a cron schedule such as '0 * * * *' (hourly).`;
+        problem = interpolate(
+          gettext("'%(value)s' is not a cron schedule such as '0 * * * *' (hourly)."),
+          { value: value }, true);
       } else if (field.hasAttribute("data-urls")) {
         const wrong = value.split("\n").map(function (line) { return line.trim(); })
           .filter(function (line) { return line && !/^https?:\/\/[^\s/]+/.test(line); });
-        if (wrong.length) problem = `${labelOf(field)}: ${wrong.join(", ")} is not an http(s) address.`;
+        if (wrong.length) {
+          problem = interpolate(gettext("%(field)s: %(addresses)s is not an http(s) address."),
+            { field: labelOf(field), addresses: wrong.join(", ") }, true);
+        }
       }
       if (problem) {
         field.setAttribute("aria-invalid", "true");
@@ -51,7 +60,8 @@
     }
     summary.textContent = "";
     const heading = document.createElement("h2");
-    heading.textContent = problems.length > 1 ? "Please fix these problems" : "Please fix this problem";
+    heading.textContent = problems.length > 1 ? gettext("Please fix these problems") :
+      gettext("Please fix this problem");
     const list = document.createElement("ul");
     problems.forEach(function (problem) {
       const item = document.createElement("li");

@@ -2,6 +2,10 @@
 // what each line will be (person, group, or not known: the server then refuses it).
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate ||
+    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, key) => values[key]));
   const box = document.getElementById("readers");
   const data = document.getElementById("reader-choices-data");
   if (!box || !data) return;
@@ -11,7 +15,7 @@
   const options = document.getElementById("reader-choices");
   const list = document.querySelector(".reader-list");
   const summary = document.getElementById("reader-summary");
-  const kinds = { person: "Person", group: "Group", unknown: "Unknown" };
+  const kinds = { person: gettext("Person"), group: gettext("Group"), unknown: gettext("Unknown") };
 
   for (const choice of choices) {
     const option = document.createElement("option");
@@ -56,14 +60,15 @@
         unknown += 1;
         const why = document.createElement("span");
         why.className = "error";
-        why.textContent = " — no member or group of this name: saving will be refused";
+        why.textContent = " — " + gettext("no member or group of this name: saving will be refused");
         item.append(why);
       }
       list.append(item);
     }
     summary.textContent = !lines().length
-      ? "Every member of the workspace will read it."
-      : unknown ? `Who will read it (${unknown} not known):` : "Who will read it:";
+      ? gettext("Every member of the workspace will read it.")
+      : unknown ? interpolate(gettext("Who will read it (%(unknown)s not known):"), { unknown: unknown }, true)
+        : gettext("Who will read it:");
   }
 
   function add() {

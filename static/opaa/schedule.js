@@ -4,6 +4,8 @@
 // JavaScript the cron field is shown alone, as before.
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
   // form_check.js refuses only what cannot be cron at all (five fields of cron's
   // characters); names (mon, jan) and the server's other forms are left to the server.
   window.opaaCron = {
@@ -99,17 +101,16 @@
     if (!cron && input.value === refused) return;
     if (!cron && window.opaaCron.plausible(input.value)) {
       output.classList.remove("error");
-      output.textContent = "The next runs are shown once the schedule is saved.";
+      output.textContent = gettext("The next runs are shown once the schedule is saved.");
       return;
     }
     if (!cron) {
-      output.textContent = "Not a cron expression: five fields, minute hour day month weekday " +
-        "(e.g. 0 * * * * for hourly).";
+      output.textContent = gettext("Not a cron expression: five fields, minute hour day month weekday (e.g. 0 * * * * for hourly).");
       return;
     }
     const runs = nextRuns(cron, 3);
-    if (!runs.length) { output.textContent = "This schedule never runs."; return; }
-    output.append("Next runs (your time): ");
+    if (!runs.length) { output.textContent = gettext("This schedule never runs."); return; }
+    output.append(gettext("Next runs (your time):") + " ");
     runs.forEach(function (run, index) {
       const time = document.createElement("time");
       time.dateTime = run.toISOString();

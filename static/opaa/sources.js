@@ -1,13 +1,16 @@
 // Live progress on the sources page: poll while a run is queued or running.
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate ||
+    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, key) => values[key]));
   const table = document.querySelector("table.sources-table");
   if (!table) return;
   const busy = () => table.querySelector(".status-queued, .status-running") !== null;
 
   function counts(run) {
-    return `${run.seen} seen · ${run.added} added · ${run.updated} updated · ` +
-      `${run.unchanged} unchanged · ${run.deleted} deleted · ${run.failed} failed`;
+    return interpolate(gettext("%(seen)s seen · %(added)s added · %(updated)s updated · %(unchanged)s unchanged · %(deleted)s deleted · %(failed)s failed"), run, true);
   }
 
   async function refresh() {
@@ -39,7 +42,7 @@
       const eta = row.querySelector(".run-eta");
       if (eta) {
         eta.textContent = source.run.eta_seconds === null ? "" :
-          `${source.run.seen} of ${source.run.total} items · ${source.run.eta_text}`;
+          interpolate(gettext("%(seen)s of %(total)s items · %(eta_text)s"), source.run, true);
         eta.hidden = !active || source.run.eta_seconds === null;
       }
       const error = row.querySelector(".run .error-message");
@@ -50,7 +53,7 @@
       const when = row.querySelector(".run-when");
       const at = source.run.finished_at || source.run.started_at;
       if (when && at) {
-        when.textContent = source.run.finished_at ? "finished " : "started ";
+        when.textContent = (source.run.finished_at ? gettext("finished") : gettext("started")) + " ";
         const time = document.createElement("time");
         time.setAttribute("datetime", at);
         time.textContent = at;
@@ -59,8 +62,8 @@
       }
       const cell = row.querySelector(".counts");
       const indexing = cell.querySelector(".indexing");
-      indexing.textContent = `${source.documents} documents` +
-        (source.indexing ? `, ${source.indexing} indexing` : "");
+      indexing.textContent = interpolate(gettext("%(documents)s documents"), source, true) +
+        (source.indexing ? interpolate(gettext(", %(indexing)s indexing"), source, true) : "");
       cell.firstChild.textContent = counts(source.run) + " ";
     }
     if (busy()) setTimeout(refresh, 1500);

@@ -1,9 +1,14 @@
 // Live document statuses on the documents page: poll while anything is still in progress.
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
   const table = document.querySelector("table.documents");
   if (!table) return;
-  const labels = { pending: "Pending", processing: "Processing", indexed: "Indexed", failed: "Failed" };
+  const labels = {
+    pending: gettext("Pending"), processing: gettext("Processing"),
+    indexed: gettext("Indexed"), failed: gettext("Failed"),
+  };
   const busy = () => table.querySelector(".status-pending, .status-processing") !== null;
 
   async function refresh() {

@@ -3,12 +3,17 @@
 // polled until done. Without this script the form posts all files at once and still works.
 (function () {
   "use strict";
+  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
+  const gettext = window.gettext || ((text) => text);
   const form = document.querySelector("form.dropzone");
   const list = document.querySelector(".upload-results");
   if (!form || !list || !window.XMLHttpRequest || !window.FormData) return;
   const input = form.querySelector("input[type=file]");
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  const labels = { pending: "Pending", processing: "Processing", indexed: "Indexed", failed: "Failed" };
+  const labels = {
+    pending: gettext("Pending"), processing: gettext("Processing"),
+    indexed: gettext("Indexed"), failed: gettext("Failed"),
+  };
   const watching = new Map(); // document id -> result element
   let queue = Promise.resolve();
   let polling = false;
@@ -22,7 +27,7 @@
     bar.value = 0;
     const result = document.createElement("span");
     result.className = "muted";
-    result.textContent = "Waiting…";
+    result.textContent = gettext("Waiting…");
     item.append(name, bar, result);
     list.append(item);
     return { bar, result };
@@ -42,7 +47,7 @@
           shown.bar.max = event.total;
           shown.bar.value = event.loaded;
         }
-        shown.result.textContent = "Uploading…";
+        shown.result.textContent = gettext("Uploading…");
       };
       xhr.onload = () => {
         shown.bar.value = shown.bar.max;
@@ -70,7 +75,7 @@
       };
       xhr.onerror = () => {
         shown.result.className = "error";
-        shown.result.textContent = "The upload was interrupted (network error).";
+        shown.result.textContent = gettext("The upload was interrupted (network error).");
         resolve();
       };
       xhr.send(data);
