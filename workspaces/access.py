@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, User
 from accounts.scopes import SIGNED_IN_ONLY
@@ -97,7 +98,7 @@ def is_admin_anywhere(user: User) -> bool:
 def owner_check(user: User) -> None:
     """Raise PermissionDenied unless ``user`` is the organization's owner."""
     if not (user.is_authenticated and user.is_active and user.is_owner):
-        raise PermissionDenied("Only the organization's owner may do this.")
+        raise PermissionDenied(_("Only the organization's owner may do this."))
 
 
 def role_in(user: User, workspace: Workspace) -> str | None:
@@ -137,7 +138,10 @@ def workspace_for(
     current = role_in(user, workspace)
     membership = Membership(role=current or Role.VIEWER)
     if current is None or not membership.allows(role):
-        raise PermissionDenied(f"This needs the {role} role in the workspace {workspace.name}.")
+        raise PermissionDenied(
+            _("This needs the %(role)s role in the workspace %(workspace)s.")
+            % {"role": Role(role).label, "workspace": workspace.name}
+        )
     return workspace
 
 
