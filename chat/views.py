@@ -82,7 +82,7 @@ def _page(request, *, forms: dict | None = None, status: int = 200):
 def settings_view(request):
     """Owners and workspace admins: the platforms, and the channels of their workspaces."""
     if not is_admin_anywhere(request.user):
-        raise PermissionDenied("Only owners and workspace admins may set up chat platforms.")
+        raise PermissionDenied(_("Only owners and workspace admins may set up chat platforms."))
     return _page(request)
 
 

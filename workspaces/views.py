@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_context
 from workspaces import services
@@ -34,18 +35,27 @@ def _owner_action(request, action: str, audit) -> str:
         group = services.group_create(
             name=post.get("name", ""), slug=post.get("slug", ""), audit=audit
         )
-        return f"Created the group {group.name} (reader: group:{group.slug})."
+        return _("Created the group %(name)s (reader: group:%(slug)s).") % {
+            "name": group.name,
+            "slug": group.slug,
+        }
     group = _group(post.get("group", ""))
     if action == "add-member":
         services.group_members_change(group=group, add=[post.get("email", "")], audit=audit)
-        return f"Added {post.get('email', '').strip()} to {group.name}."
+        return _("Added %(email)s to %(group)s.") % {
+            "email": post.get("email", "").strip(),
+            "group": group.name,
+        }
     if action == "remove-member":
         services.group_members_change(group=group, remove=[post.get("email", "")], audit=audit)
-        return f"Removed {post.get('email', '').strip()} from {group.name}."
+        return _("Removed %(email)s from %(group)s.") % {
+            "email": post.get("email", "").strip(),
+            "group": group.name,
+        }
     if action == "delete":
         services.group_delete(group=group, audit=audit)
-        return f"Deleted the group {group.name}."
-    raise ValidationError("Unknown action.")
+        return _("Deleted the group %(name)s.") % {"name": group.name}
+    raise ValidationError(_("Unknown action."))
 
 
 @workspace_view(Role.ADMIN)
@@ -61,14 +71,18 @@ def group_list(request):
                 services.group_role_set(
                     group=group, workspace=request.workspace, role=role, audit=audit
                 )
-                shown = role or "no role"
-                messages.success(request, f"{group.name} now has {shown} in {request.workspace}.")
+                shown = Role(role).label if role else _("no role")
+                messages.success(
+                    request,
+                    _("%(group)s now has %(role)s in %(workspace)s.")
+                    % {"group": group.name, "role": shown, "workspace": request.workspace},
+                )
             else:
                 messages.success(request, _owner_action(request, action, audit))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         except PermissionDenied:
-            messages.error(request, "Only the organization's owner may change groups.")
+            messages.error(request, _("Only the organization's owner may change groups."))
         return redirect(f"{reverse('workspaces:groups')}?workspace={request.workspace.slug}")
     groups = Group.objects.prefetch_related(
         Prefetch("memberships", queryset=GroupMember.objects.select_related("user")),
