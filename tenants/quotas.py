@@ -28,6 +28,8 @@ from datetime import date, datetime, time, timedelta
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name
 
@@ -37,13 +39,13 @@ from tenants.models import LIMITS, Organization, UsageDay
 from tenants.usage import level_count
 
 LABELS = {
-    "members": "members",
-    "documents": "documents",
-    "storage_bytes": "storage (bytes)",
-    "questions_per_day": "questions per day",
-    "llm_tokens_per_month": "LLM tokens per month",
-    "sources": "connected sources",
-    "max_upload_bytes": "upload size (bytes)",
+    "members": gettext_lazy("members"),
+    "documents": gettext_lazy("documents"),
+    "storage_bytes": gettext_lazy("storage (bytes)"),
+    "questions_per_day": gettext_lazy("questions per day"),
+    "llm_tokens_per_month": gettext_lazy("LLM tokens per month"),
+    "sources": gettext_lazy("connected sources"),
+    "max_upload_bytes": gettext_lazy("upload size (bytes)"),
 }
 
 
@@ -63,15 +65,19 @@ class QuotaExceeded(ApplicationError):
         self, *, limit: str, usage: int, allowed: int, plan: str, status_code: int = 402
     ) -> None:
         self.limit = limit
-        verb = "reached" if status_code == 429 else "exceeded"
-        message = (
-            f"Your organization's plan limit on {LABELS[limit]} is {verb}: "
-            f"{usage} used of {allowed} allowed on the {plan} plan."
-        )
+        values = {"limit": LABELS[limit], "usage": usage, "allowed": allowed, "plan": plan}
         if status_code == 429:
-            message += " The count starts again at midnight UTC."
+            message = _(
+                "Your organization's plan limit on %(limit)s is reached: %(usage)s used of "
+                "%(allowed)s allowed on the %(plan)s plan. The count starts again at midnight UTC."
+            )
         else:
-            message += " Ask your organization's owner to change the plan."
+            message = _(
+                "Your organization's plan limit on %(limit)s is exceeded: %(usage)s used of "
+                "%(allowed)s allowed on the %(plan)s plan. "
+                "Ask your organization's owner to change the plan."
+            )
+        message = message % values
         payload = {
             "detail": message,
             "code": self.code,
