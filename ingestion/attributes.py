@@ -59,7 +59,14 @@ ATTRIBUTE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "market launch",
         "year of introduction",
         "available since",
+        "initial release",
+        "first release",
+        "first released",
+        "first version",
         "erschienen",
+        "erstveröffentlichung",
+        "veröffentlichung",
+        "stapellauf",
         "markteinführung",
         "einführung",
         "veröffentlicht",
@@ -86,6 +93,13 @@ ATTRIBUTE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "approved",
         "approval",
         "approval date",
+        "approval year",
+        "authorised",
+        "authorized",
+        "authorisation",
+        "authorization",
+        "marketing authorisation",
+        "marketing authorization",
         "adopted",
         "date approved",
         "effective",
@@ -95,6 +109,9 @@ ATTRIBUTE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "in force since",
         "genehmigt",
         "beschlossen",
+        "zugelassen",
+        "zulassung",
+        "zulassungsjahr",
         "gültig ab",
         "in kraft seit",
         "verabschiedet",
@@ -108,6 +125,24 @@ ATTRIBUTE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "einwohner",
         "einwohnerzahl",
         "bevölkerung",
+    ),
+    "built": (
+        "built",
+        "year built",
+        "construction year",
+        "completed",
+        "baujahr",
+        "gebaut",
+        "fertigstellung",
+    ),
+    "length": (
+        "length",
+        "overall length",
+        "length overall",
+        "loa",
+        "länge",
+        "gesamtlänge",
+        "länge über alles",
     ),
     "area": ("area", "surface area", "total area", "land area", "fläche", "gesamtfläche"),
     "elevation": (
@@ -140,21 +175,25 @@ ATTRIBUTE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "employees",
         "staff",
         "headcount",
+        "workforce",
         "number of employees",
+        "number of staff",
         "mitarbeiter",
         "mitarbeitende",
         "beschäftigte",
+        "belegschaft",
     ),
 }
 _ATTRIBUTE_OF = {
     synonym: name for name, synonyms in ATTRIBUTE_SYNONYMS.items() for synonym in synonyms
 }
 # Attributes whose value is a point in time: a number in them is a year.
-TIME_ATTRIBUTES = frozenset({"born", "died", "launched", "founded", "approved"})
+TIME_ATTRIBUTES = frozenset({"born", "died", "launched", "founded", "approved", "built"})
 # Attributes whose value is a quantity of this kind (a bare number gets the base unit).
 ATTRIBUTE_KINDS = {
     "height": "length",
     "elevation": "length",
+    "length": "length",
     "weight": "weight",
     "area": "area",
     "price": "money",
@@ -179,7 +218,38 @@ def attribute_normalize(label: str) -> str:
         return _ATTRIBUTE_OF[folded]
     # "Height (cm)", "Price in EUR": the label without its unit.
     bare = re.sub(r"\s*(\(.*\)|\bin\s+\S+)$", "", folded).strip()
-    return _ATTRIBUTE_OF.get(bare, folded)[:100]
+    if bare in _ATTRIBUTE_OF:
+        return _ATTRIBUTE_OF[bare]
+    head = _head(bare.replace("_", " "))
+    return _ATTRIBUTE_OF.get(head, folded)[:100] if head else folded[:100]
+
+
+# Known names a German compound may end in ("Packungspreis", "Gesamtumsatz"): single
+# words of four letters or more, longest first.
+_COMPOUND_HEADS = sorted(
+    (name for name in _ATTRIBUTE_OF if " " not in name and len(name) >= 4), key=len, reverse=True
+)
+
+
+def _head(label: str) -> str | None:
+    """The word a label is about, when the whole label is not a known name: "price" of
+    "Price per pack" and of "Launch price", "release" of "Initial release", "preis" of
+    "Packungspreis" (a German compound names its kind last). None when it has none of
+    the known names."""
+    words = label.split()
+    if not words:
+        return None
+    # "Price per pack", "Place of birth": the head comes before the preposition.
+    for index, word in enumerate(words[1:], start=1):
+        if word in ("of", "per", "for", "pro", "je"):
+            return " ".join(words[:index])
+    if len(words) > 1:
+        return words[-1] if words[-1] in _ATTRIBUTE_OF else None
+    word = words[0]
+    for head in _COMPOUND_HEADS:
+        if word.endswith(head) and len(word) - len(head) >= 3:
+            return head
+    return None
 
 
 def attribute_known(label: str) -> bool:

@@ -31,13 +31,16 @@ from ingestion.attributes import TIME_ATTRIBUTES, attribute_known, attribute_nor
 from ingestion.models import Chunk, Document, Fact
 from ingestion.parsers.base import ParsedDocument
 from ingestion.parsers.encoding import decode_text
-from ingestion.quantities import NUMBER, YEAR, value_normalize
+from ingestion.quantities import NUMBER, SCALES, UNIT_KINDS, YEAR, value_normalize
 
 # A huge sheet states facts by the hundred thousand; a question's filter needs the
 # document, not all of them. Keeps one document's facts to a bounded insert.
 MAX_FACTS_PER_DOCUMENT = 5000
 # A label is a short name, not a sentence that happens to contain a colon.
 MAX_LABEL_WORDS = 6
+# The same without a colon (a dash, "=", aligned columns): fewer words, as a sentence
+# with a dash in it would otherwise pass for one.
+MAX_SEPARATED_LABEL_WORDS = 4
 MAX_VALUE_CHARS = 300
 MAX_VALUE_WORDS = 12
 # Headers of a two-column table that say "these rows are the page's attributes".
@@ -63,15 +66,35 @@ _VALUE_HEADERS = {"", "value", "values", "wert", "werte", "details", "detail"}
 _TEXT_MIME_TYPES = ("text/markdown", "text/plain", "text/x-markdown")
 
 _KEY_VALUE_RE = re.compile(
-    r"^\s*(?:[-*+•]\s+)?(?:\*\*|__)?(?P<key>[^\W\d][^:|]{0,80}?)(?:\*\*|__)?\s*:\s*"
+    r"^\s*(?:[-*+•]\s+)?(?:\*\*|__)?(?P<key>[^\W\d][^:|]{0,80}?)(?:\*\*|__)?\s*::?\s*"
     r"(?:\*\*|__)?\s*(?P<value>\S.*?)\s*$"
 )
+# The other separators people put between a key and its value: a dash with spaces
+# around it ("Founded \u2013 1998"), "=", an arrow, a tab or a run of spaces (the aligned
+# columns of a fact sheet). The key holds no sentence punctuation, so a sentence with a
+# dash in it is not read as one.
+_SEPARATED_RE = re.compile(
+    r"^\s*(?:[-*+•]\s+)?(?:\*\*|__)?(?P<key>[^\W\d][^:|=→.!?;,]{0,60}?)(?:\*\*|__)?"
+    r"(?:\s+[\u2013\u2014-]{1,2}\s+|\s*(?:=>?|→|->)\s*|\s*\t\s*|\s{2,})"
+    r"(?:\*\*|__)?\s*(?P<value>[^\s=→].*?)\s*$"
+)
+# A row of a wiki template ("| founded = 1998", "|revenue=€2.4m").
+_TEMPLATE_ROW_RE = re.compile(r"^\s*\|\s*(?P<key>[^\W\d][^=|]{0,60}?)\s*=\s*(?P<value>[^|]*?)\s*$")
 _SEGMENT_RE = re.compile(
     rf"^(?P<key>[^\W\d][^\d:;]{{1,40}}?)\s+(?P<value>(?:[€$£]\s*)?{NUMBER}.*)$"
 )
 # Prose forms of general use, each read once per paragraph; group 1 is the value.
+_SCALE_WORDS = "|".join(sorted(SCALES, key=len, reverse=True))
 _LEAD = r"(?:on\s+|in\s+|am\s+|im\s+jahr\s+|im\s+|around\s+|about\s+|um\s+)?"
-_SOME = r"(?:about\s+|around\s+|roughly\s+|some\s+|approximately\s+|rund\s+|etwa\s+)?"
+_SOME = (
+    r"(?:about\s+|around\s+|roughly\s+|some\s+|approximately\s+|approx\.\s*|c\.\s*|ca\.\s*"
+    r"|rund\s+|etwa\s+|knapp\s+)?"
+)
+_MONEY = (
+    rf"(?:(?:€|\$|£|\b(?:EUR|USD|GBP|CHF)\b)\s*{NUMBER}(?:\s*(?:{_SCALE_WORDS})\b\.?)?"
+    rf"|{NUMBER}(?:\s*(?:{_SCALE_WORDS})\b\.?)?\s*(?:€|\$|£|EUR\b|USD\b|GBP\b|CHF\b|euros?\b|dollars?\b))"
+)
+_LENGTH = rf"{NUMBER}\s*(?:m|metres|meters|metre|meter|metern|ft|feet)\b\.?(?:\s*\([^)]{{1,30}}\))?"
 _SCALED = rf"{NUMBER}(?:\s+(?:thousand|million|tausend|millionen))?"
 _PROSE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (attribute, re.compile(pattern, re.IGNORECASE))
@@ -116,11 +139,88 @@ _PROSE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"((?:€|\$|£|EUR|USD|GBP|CHF)\s*{NUMBER}|{NUMBER}\s*(?:€|\$|£|EUR|USD|GBP|CHF|euros?|dollars?))",
         ),
         (
+            "price",
+            rf"\b(?:price|preis)\s+(?:is|was|of|von|beträgt|liegt\s+bei)\s+{_SOME}({_MONEY})",
+        ),
+        (
             "weight",
             rf"\b(?:weighs|wiegt)\s+{_SOME}({NUMBER}\s*(?:kg|g|kilograms?|grams?|t|tonnes?|lbs?))\b",
         ),
+        # German puts the verb last ("wurde 1998 in Bremen gegründet"); English may put
+        # words between it and the year ("founded by two engineers in 1998").
+        ("founded", rf"{YEAR}\s+(?:[^.;,]{{0,40}}?\s)?(?:gegründet|erbaut)\b"),
+        (
+            "founded",
+            rf"\b(?:founded|established|set\s+up|incorporated|gegründet|gründung)\b"
+            rf"[^.;]{{0,40}}?\b(?:in|im\s+jahr|erfolgte|since|seit)\s+{YEAR}",
+        ),
+        (
+            "founded",
+            rf"\b(?:(?:trading|in\s+business|operating)\s+since|dates\s+back\s+to|goes\s+back\s+to)"
+            rf"\s+{YEAR}",
+        ),
+        (
+            "launched",
+            rf"\b(?:first|initial|erste)\s+(?:public\s+|stable\s+)?(?:release|version)\b[^.;]{{0,40}}?"
+            rf"\b(?:in|erschien|im\s+jahr)\s+{YEAR}",
+        ),
+        ("launched", rf"\b(?:published|came\s+out)\b[^.;]{{0,30}}?\bin\s+{YEAR}"),
+        ("launched", rf"\b(?:on\s+the\s+market\s+since|erschien|erschienen\s+im\s+jahr)\s+{YEAR}"),
+        (
+            "launched",
+            rf"{YEAR}\s+(?:[^.;,]{{0,40}}?\s)?(?:erschienen|veröffentlicht|vorgestellt|vom\s+stapel)\b",
+        ),
+        (
+            "approved",
+            rf"\b(?:received|granted|obtained|erhielt)\s+(?:its\s+|the\s+|die\s+)?(?:marketing\s+)?"
+            rf"(?:authori[sz]ation|approval|zulassung)\s+{_LEAD}{YEAR}",
+        ),
+        (
+            "approved",
+            rf"\b(?:authori[sz]ed|cleared|licensed)\b[^.;]{{0,30}}?\bin\s+{YEAR}",
+        ),
+        ("approved", rf"{YEAR}\s+(?:[^.;,]{{0,20}}?\s)?(?:zugelassen|genehmigt|beschlossen)\b"),
+        ("built", rf"\b(?:built|constructed|completed|gebaut|erbaut)\s+{_LEAD}{YEAR}"),
+        (
+            "employees",
+            rf"\b(?:employs|employed|beschäftigt)\s+{_SOME}({NUMBER})\b(?!\s*(?:%|per\s*cent|prozent))",
+        ),
+        (
+            "employees",
+            rf"\b(?:workforce|headcount|staff|belegschaft)\b\s+(?:of|numbers|totals|is|was|umfasst|"
+            rf"zählt|von)\s+{_SOME}({NUMBER})",
+        ),
+        (
+            "employees",
+            rf"(?<![\d.,])({NUMBER})\s+(?:employees|staff|workers|mitarbeiter|mitarbeitende|"
+            rf"beschäftigte)",
+        ),
+        (
+            "revenue",
+            rf"\b(?:revenue|revenues|sales|turnover|umsatz)\b[^.;]{{0,40}}?"
+            rf"\b(?:of|to|reached|was|at|totalled|totaled|bei|von|betrug|erreichte)\s+{_SOME}({_MONEY})",
+        ),
+        ("revenue", rf"({_MONEY})\s+(?:in\s+)?(?:revenue|sales|turnover|umsatz)\b"),
+        (
+            "length",
+            rf"\b(?:is|measures|measuring|ist|misst)\s+{_SOME}({_LENGTH})\s*"
+            rf"(?:long|in\s+length|overall|lang)\b",
+        ),
+        (
+            "content",
+            rf"\b(?:contains?|containing|enthält|enthalten)\s+{_SOME}({NUMBER}\s*"
+            rf"(?:µg|mcg|mg|g|kg|ml|l|micrograms?|milligrams?|grams?|kilograms?)\b)",
+        ),
+        ("length", rf"\b(?:length|länge)\s+(?:of|von|is|beträgt)\s+{_SOME}({_LENGTH})"),
     ]
 ]
+# "has 1,204 contributors", "hat 300 Betten": a count of something named after it; the
+# noun is the fact's label.
+_COUNT_NOUN_RE = re.compile(
+    rf"\b(?:has|have|had|counts?|with|hat|haben|zählt|mit)\s+{_SOME}(?P<value>{NUMBER})\s+"
+    rf"(?P<label>[^\W\d_]{{4,}})\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +245,15 @@ def _is_separator(cells: Sequence[str]) -> bool:
 
 
 def _table_facts(lines: list[str], *, subject: str) -> Iterator[FactDraft]:
+    template = [_TEMPLATE_ROW_RE.match(line) for line in lines]
+    if all(template):
+        # A wiki infobox's source: one "| key = value" row per attribute.
+        for match, line in zip(template, lines, strict=True):
+            key = _clean(match.group("key").replace("_", " "))  # type: ignore[union-attr]
+            value = _clean(match.group("value"))  # type: ignore[union-attr]
+            if key and value and len(value) <= MAX_VALUE_CHARS:
+                yield FactDraft(subject, key, value, line)
+        return
     rows = [(_table_cells(line), line) for line in lines]
     header: list[str] | None = None
     if len(rows) > 1 and _is_separator(rows[1][0]):
@@ -167,7 +276,11 @@ def _table_facts(lines: list[str], *, subject: str) -> Iterator[FactDraft]:
 def _key_value(line: str) -> tuple[str, str] | None:
     match = _KEY_VALUE_RE.match(line)
     if not match:
-        return None
+        match = _SEPARATED_RE.match(line)
+        if not match or len(match.group("key").split()) > MAX_SEPARATED_LABEL_WORDS:
+            return None
+        if match.group("value").endswith((".", "!", "?")):
+            return None  # "The ferry - built in 1990 - sails daily.": a sentence
     key, value = _clean(match.group("key")), _clean(match.group("value"))
     if not key or not value or len(key.split()) > MAX_LABEL_WORDS or len(value) > MAX_VALUE_CHARS:
         return None
@@ -203,10 +316,18 @@ def _line_facts(line: str, *, subject: str) -> Iterator[FactDraft]:
 
 
 def _prose_facts(paragraph: str, *, subject: str) -> Iterator[FactDraft]:
+    found: set[str] = set()
     for attribute, pattern in _PROSE_PATTERNS:
+        if attribute in found:
+            continue  # the first form that states it wins
         match = pattern.search(paragraph)
         if match:
+            found.add(attribute)
             yield FactDraft(subject, attribute, match.group(1), match.group(0))
+    for match in _COUNT_NOUN_RE.finditer(paragraph):
+        label = match.group("label")
+        if label.lower() not in UNIT_KINDS and label.lower().rstrip("s") not in UNIT_KINDS:
+            yield FactDraft(subject, label, match.group("value"), match.group(0))
 
 
 def facts_from_text(text: str, *, subject: str) -> list[FactDraft]:
@@ -228,7 +349,9 @@ def facts_from_text(text: str, *, subject: str) -> list[FactDraft]:
         index += 1
         found = list(_line_facts(line, subject=subject))
         drafts.extend(found)
-        if not found:
+        if not any(attribute_known(draft.label) for draft in found):
+            # "The ferry - built in 1990 - sails daily" read as a key and a value is no
+            # reason to skip what the sentence states.
             prose.extend(_prose_facts(line, subject=subject))
     labelled = {(draft.entity, attribute_normalize(draft.label)) for draft in drafts}
     drafts.extend(

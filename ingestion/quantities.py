@@ -105,7 +105,14 @@ _LENGTH = {
     "miles": 1609.344,
 }
 _WEIGHT = {
+    "µg": 1e-9,
+    "mcg": 1e-9,
+    "microgram": 1e-9,
+    "mikrogramm": 1e-9,
     "mg": 1e-6,
+    "milligram": 1e-6,
+    "milligramme": 1e-6,
+    "milligramm": 1e-6,
     "g": 0.001,
     "gram": 0.001,
     "gramm": 0.001,
@@ -160,6 +167,10 @@ _CURRENCY = {
     "franken": "CHF",
     "swiss franc": "CHF",
 }
+_IMPERIAL = frozenset(
+    {"ft", "foot", "feet", "inch", "inches", "mi", "mile", "miles", "lb", "lbs", "pound", "oz"}
+    | {"ounce", "sq mi", "square mile", "acre"}
+)
 UNIT_KINDS = {
     **dict.fromkeys(_LENGTH, "length"),
     **dict.fromkeys(_WEIGHT, "weight"),
@@ -171,7 +182,13 @@ BASE_UNIT = {"length": "m", "weight": "kg", "area": "m2"}
 
 def _singular(word: str) -> str:
     word = word.lower().rstrip(".")
-    for suffix, replacement in (("metres", "metre"), ("meters", "meter"), ("grams", "gram")):
+    for suffix, replacement in (
+        ("metres", "metre"),
+        ("meters", "meter"),
+        ("metern", "meter"),
+        ("grams", "gram"),
+        ("grammes", "gramme"),
+    ):
         if word.endswith(suffix):
             return word[: -len(suffix)] + replacement
     if word.endswith("es") and word[:-2] in UNIT_KINDS:
@@ -187,7 +204,15 @@ def unit_kind(unit: str) -> str | None:
 
 
 _UNIT_WORDS = sorted(
-    {*UNIT_KINDS, *(f"{unit}s" for unit in UNIT_KINDS if unit[-1].isalpha()), "metres", "meters"},
+    {
+        *UNIT_KINDS,
+        *(f"{unit}s" for unit in UNIT_KINDS if unit[-1].isalpha()),
+        "metres",
+        "meters",
+        "metern",
+        "kilometern",
+        "zentimetern",
+    },
     key=len,
     reverse=True,
 )
@@ -245,8 +270,14 @@ def quantity_parse(text: str, *, decimal_comma: bool = False) -> Quantity | None
             if kind == "money":
                 currency = _CURRENCY.get(_singular(unit))
             elif kind:
+                if _singular(unit) in _IMPERIAL:
+                    # "608 ft (185.4 m)": the metric figure beside it is the exact one.
+                    metric = quantity_parse(text[match.end() :], decimal_comma=decimal_comma)
+                    if metric and metric.kind == kind:
+                        return metric
                 factor = {**_LENGTH, **_WEIGHT, **_AREA}[_singular(unit)]
-                return Quantity(kind, round(number * factor, 6), BASE_UNIT[kind])
+                # Ten significant digits, not six decimals: 2.5 mg is 0.0000025 kg.
+                return Quantity(kind, float(f"{number * factor:.10g}"), BASE_UNIT[kind])
         if currency:
             return Quantity("money", number, currency)
         return Quantity("count" if number == int(number) or scale else "number", number)

@@ -122,7 +122,11 @@ ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
         "on sale",
         "launch",
         "release",
+        "first version",
+        "came out",
         "erschien",
+        "veröffentlicht",
+        "vom stapel",
         "herausgebracht",
         "herausgekommen",
         "brachte",
@@ -133,6 +137,12 @@ ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
         "approved",
         "adopted",
         "passed",
+        "authorised",
+        "authorized",
+        "authorisation",
+        "authorization",
+        "zugelassen",
+        "zulassung",
         "genehmigt",
         "beschlossen",
         "verabschiedet",
@@ -146,7 +156,17 @@ ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
         "einwohner",
         "bevölkerung",
     ),
-    "employees": ("employee", "staff", "mitarbeiter", "beschäftigt"),
+    "employees": (
+        "employee",
+        "staff",
+        "workforce",
+        "headcount",
+        "mitarbeiter",
+        "beschäftigt",
+        "belegschaft",
+    ),
+    "built": ("built", "constructed", "baujahr", "gebaut", "erbaut"),
+    "length": ("long", "length", "läng", "lang"),
     "height": ("tall", "height", "groß", "gross", "größe"),
     "elevation": (
         "elevation",
@@ -179,7 +199,7 @@ ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
         "günstig",
         "teuer",
     ),
-    "revenue": ("revenue", "turnover", "umsatz"),
+    "revenue": ("revenue", "turnover", "sales", "umsatz", "umsätze", "erlös"),
     "area": ("area", "fläche"),
 }
 
@@ -199,7 +219,7 @@ STOP_WORDS = _words(
     der die das den dem des ein eine einen einem einer eines und oder mit von vom zum zur
     im in am an auf aus bei für welche welcher welches wer was wann wo wurde wurden ist
     sind war waren hat haben als alle jeder jede jahr jahre jahres dem sich es sie er
-    bitte zeige nenne liste gib mir
+    bitte zeige nenne liste gib mir deren dessen denen pro je per whose
 
     personen person leute menschen orte ort siedlungen siedlung dinge produkte produkt
     """

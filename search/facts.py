@@ -30,7 +30,7 @@ from django.urls import reverse
 from ingestion.attributes import TIME_ATTRIBUTES
 from ingestion.index import Ranked
 from ingestion.models import Chunk, Fact
-from ingestion.quantities import NUMBER, SCALES, UNIT, quantity_parse
+from ingestion.quantities import NUMBER, SCALES, UNIT, UNIT_KINDS, quantity_parse
 from search.fact_words import (
     ATTRIBUTE_CUES,
     BETWEEN,
@@ -59,7 +59,11 @@ _AMOUNT = (
 _COMPARATOR_RE = re.compile(
     r"(?<![\w-])(?P<cmp>"
     + "|".join(re.escape(c) for c in sorted(COMPARATORS, key=len, reverse=True))
-    + rf")\s+(?:the\s+year\s+|dem\s+jahr\s+)?(?P<amount>{_AMOUNT})",
+    + rf")\s+(?:the\s+year\s+|dem\s+jahr\s+)?(?P<amount>{_AMOUNT})"
+    # "50 mg per tablet", "20 € pro Packung": what the amount is measured by, not a kind.
+    + r"(?:\s+(?:per|pro|je)\s+[^\W\d_]+)?"
+    # The word after it, not consumed: it may start the next comparator ("... taller").
+    + r"(?=(?P<noun>\s+[^\W\d_]{3,}))?",
     re.IGNORECASE,
 )
 _BETWEEN_RE = re.compile(
@@ -81,12 +85,18 @@ class Condition:
     inclusive: bool = False
     unit: str = ""  # a currency, when one was named
     text: str = ""  # the phrase as asked
+    # A count of a thing named after the number ("more than 500 contributors"): the
+    # stem the fact's attribute (its label) must contain.
+    noun: str = ""
 
     def holds(self, *, attribute: str, kind: str, number: float | None, unit: str) -> bool:
         """Whether one fact satisfies the condition: ``q()`` in Python."""
         if number is None:
             return False
-        if self.attribute:
+        if self.noun:
+            if self.noun not in attribute or kind not in ("count", "number"):
+                return False
+        elif self.attribute:
             if attribute != self.attribute:
                 return False
         elif (attribute not in TIME_ATTRIBUTES) if self.kind == "year" else (kind != self.kind):
@@ -102,7 +112,9 @@ class Condition:
         return self.high is None or number < self.high or (number == self.high and self.inclusive)
 
     def q(self) -> Q:
-        if self.attribute:
+        if self.noun:
+            query = Q(attribute__contains=self.noun, kind__in=("count", "number"))
+        elif self.attribute:
             query = Q(attribute=self.attribute)
         elif self.kind == "year":
             query = Q(attribute__in=sorted(TIME_ATTRIBUTES))
@@ -168,8 +180,10 @@ def _is_year(amount: str, number: float) -> bool:
     )
 
 
+# Points in time a question may name by its words ("born", "launched"), in this order.
+_TIME_CUED = ("born", "died", "founded", "launched", "approved", "built")
 _AMOUNT_ATTRIBUTES = {
-    "length": ("height", "elevation"),
+    "length": ("height", "elevation", "length"),
     "weight": ("weight",),
     "area": ("area",),
     "money": ("price", "revenue"),
@@ -177,7 +191,19 @@ _AMOUNT_ATTRIBUTES = {
 }
 
 
-def _condition(question: str, cmp: str, amount: str, german: bool) -> Condition | None:
+def _noun_stem(noun: str) -> str:
+    """The stem a label naming ``noun`` contains: "contributor" of "contributors",
+    "mitwirk" of "Mitwirkenden"; "" for a word that names nothing countable here."""
+    word = noun.strip().lower()
+    if word in STOP_WORDS or word in _COMPARATOR_WORDS or word in UNIT_WORDS:
+        return ""
+    stem = min((_english.stemWord(word), _german.stemWord(word)), key=len)
+    return stem if len(stem) >= 4 else ""
+
+
+def _condition(
+    question: str, cmp: str, amount: str, german: bool, noun: str = ""
+) -> Condition | None:
     quantity = quantity_parse(amount, decimal_comma=german)
     if quantity is None or quantity.number is None:
         return None
@@ -191,8 +217,9 @@ def _condition(question: str, cmp: str, amount: str, german: bool) -> Condition 
     else:
         low = high = number
     inclusive = op in (">=", "<=")
-    time_attributes = ("born", "died", "founded", "launched", "approved")
-    if quantity.kind == "count" and _is_year(amount, number):
+    time_attributes = _TIME_CUED
+    counted = cmp.lower() not in TIME_ONLY and _noun_stem(noun) and not _cued(question, _TIME_CUED)
+    if quantity.kind == "count" and _is_year(amount, number) and not counted:
         return Condition(_cued(question, time_attributes), "year", low, high, inclusive)
     if cmp.lower() in TIME_ONLY:
         return None  # "in 12 kg", "of 40": not a point in time
@@ -200,6 +227,9 @@ def _condition(question: str, cmp: str, amount: str, german: bool) -> Condition 
         money = _cued(question, ("price", "revenue"))
         attribute = _cued(question, ("population", "employees")) or money
         if attribute is None:
+            stem = _noun_stem(noun)
+            if stem:  # "more than 500 contributors": a count of what the label names
+                return Condition(None, "count", low, high, inclusive, noun=stem)
             return None  # a bare number about nothing named: no condition
         kind = "money" if attribute == money else "count"
         return Condition(attribute, kind, low, high, inclusive)
@@ -220,11 +250,13 @@ _COUNTRY_OF = {stem: group for group in COUNTRIES for name in group for stem in 
 _CUE_STEMS = frozenset(
     stem for cues in ATTRIBUTE_CUES.values() for cue in cues for stem in _stems(cue.split()[0])
 )
+UNIT_WORDS = frozenset(unit.lower() for unit in UNIT_KINDS)
 _COMPARATOR_WORDS = frozenset(word for c in [*COMPARATORS, *BETWEEN] for word in c.split())
 
 
 def _term_groups(rest: str) -> tuple[tuple[str, ...], ...]:
-    words = _WORD_RE.findall(rest)
+    # "Go-Projekte", "C-Compiler": each part is a word of its own.
+    words = [part for word in _WORD_RE.findall(rest) for part in word.split("-") if part]
     groups: list[list[str]] = []
     joined = False
     for word in words:
@@ -265,14 +297,17 @@ def question_parse(question: str) -> FactQuestion | None:
             )
             rest = rest.replace(match[0], " ")
     for match in _COMPARATOR_RE.finditer(rest):
-        condition = _condition(question, match.group("cmp"), match.group("amount"), german)
+        noun = match.group("noun") or ""
+        condition = _condition(question, match.group("cmp"), match.group("amount"), german, noun)
         if condition:
             conditions.append(condition)
-            rest = rest.replace(match[0], " ", 1)
+            # The counted noun is the attribute; any other word after the amount stays a
+            # word the entity's page must have.
+            rest = rest.replace(match[0] + noun if condition.noun else match[0], " ", 1)
     for match in _BARE_YEAR_RE.finditer(rest):
         number = float(match.group(1))
         if YEAR_RANGE[0] <= number <= YEAR_RANGE[1]:
-            attribute = _cued(question, ("born", "died", "founded", "launched", "approved"))
+            attribute = _cued(question, _TIME_CUED)
             conditions.append(Condition(attribute, "year", number, number, text=match[0]))
             rest = rest.replace(match[0], " ", 1)
     if not conditions:
@@ -305,8 +340,9 @@ def facts_match(
     rank_of: dict[int, int] | None = None,
 ) -> list[FactMatch]:
     """Entities of readable documents whose facts satisfy every condition and whose
-    page has the question's other words; ordered by ``rank_of`` (document id -> rank in
-    the retrieval's ranking), then by document. At most ``limit``."""
+    page has the question's other words (``terms_missed``); ordered by ``rank_of``
+    (document id -> rank in the retrieval's ranking), then by document. At most
+    ``limit``."""
     if not workspace_ids:
         return []
     scope = Fact.objects.filter(workspace_id__in=list(workspace_ids)).filter(
@@ -335,38 +371,67 @@ def facts_match(
             return []
     if not found or len({key[0] for key in found}) > MAX_CANDIDATE_DOCUMENTS:
         return []
-    matches = list(found.values())
-    if question.terms:
-        matches = _with_terms(matches, question.terms)
+    matches = _with_terms(list(found.values()), question.terms)
     rank_of = rank_of or {}
     matches.sort(key=lambda m: (rank_of.get(m.document_id, len(rank_of) + 1), m.document_id))
     return matches[:limit]
 
 
-def _with_terms(matches: list[FactMatch], terms: tuple[tuple[str, ...], ...]) -> list[FactMatch]:
-    """The matches whose page has every word group that any candidate's page has: a
-    word no candidate has (a German noun against English pages, "settlements") cannot
-    decide between them and is left out rather than failing them all."""
-    texts: dict[int, list[str]] = {}
-    for document_id, text in Chunk.objects.filter(
-        document_id__in={m.document_id for m in matches}
-    ).values_list("document_id", "text"):
-        texts.setdefault(document_id, []).append(text)
-    words = {
-        document_id: (_words_of([*parts]), " ".join(parts).lower())
-        for document_id, parts in texts.items()
+@dataclass(frozen=True)
+class PageWords:
+    """What the word groups of a question are checked against: a page's stems, its
+    lower-case text (for names of several words) and its language."""
+
+    stems: frozenset[str]
+    text: str
+    language: str = ""
+
+
+def terms_missed(pages: dict[int, PageWords], terms: tuple[tuple[str, ...], ...]) -> dict[int, int]:
+    """For each candidate page, how many of the question's word groups it lacks, among
+    those that some candidate in the same language has: a word no candidate in a
+    language has (a German noun against English pages, "settlements") cannot decide
+    between them and is left out rather than failing them all."""
+    known: dict[str, list[tuple[str, ...]]] = {}
+    for page in pages.values():
+        if page.language not in known:
+            same = [p for p in pages.values() if p.language == page.language]
+            known[page.language] = [
+                group for group in terms if any(_matches(group, p.stems, p.text) for p in same)
+            ]
+    return {
+        key: sum(not _matches(group, page.stems, page.text) for group in known[page.language])
+        for key, page in pages.items()
     }
-    for match in matches:
-        words.setdefault(match.document_id, (frozenset(), ""))
-        title_words = _words_of([match.document_title, match.entity])
-        words[match.document_id] = (
-            words[match.document_id][0] | title_words,
-            words[match.document_id][1],
+
+
+def terms_kept(missed: dict[int, int]) -> set[int]:
+    """The candidates that lack no more of the word groups than the best one."""
+    fewest = min(missed.values(), default=0)
+    return {key for key, count in missed.items() if count == fewest}
+
+
+def _with_terms(matches: list[FactMatch], terms: tuple[tuple[str, ...], ...]) -> list[FactMatch]:
+    """The matches whose page has the question's other words (``terms_missed``)."""
+    if not terms:
+        return matches
+    texts: dict[int, list[str]] = {}
+    languages: dict[int, str] = {}
+    for document_id, text, language in Chunk.objects.filter(
+        document_id__in={m.document_id for m in matches}
+    ).values_list("document_id", "text", "document__language"):
+        texts.setdefault(document_id, []).append(text)
+        languages[document_id] = language or ""
+    pages = {
+        index: PageWords(
+            _words_of([*texts.get(m.document_id, []), m.document_title, m.entity]),
+            " ".join(texts.get(m.document_id, [])).lower(),
+            languages.get(m.document_id, ""),
         )
-    known = [
-        group for group in terms if any(_matches(group, *words[m.document_id]) for m in matches)
-    ]
-    return [m for m in matches if all(_matches(group, *words[m.document_id]) for group in known)]
+        for index, m in enumerate(matches)
+    }
+    kept = terms_kept(terms_missed(pages, terms))
+    return [match for index, match in enumerate(matches) if index in kept]
 
 
 def facts_answer(

@@ -1,0 +1,130 @@
+"""Facts in the forms other authors write them: other separators, wiki infobox source,
+labels the synonym list does not hold, German word order, units spelled otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingestion.attributes import attribute_normalize
+from ingestion.facts import facts_from_text
+from ingestion.quantities import quantity_parse, value_normalize
+
+
+def facts(text: str, subject: str = "Norra AB", *, german: bool = False) -> dict:
+    """(entity, attribute) -> (kind, number, unit) of every fact ``text`` states."""
+    found = {}
+    for draft in facts_from_text(text, subject=subject):
+        attribute = attribute_normalize(draft.label)
+        quantity = value_normalize(
+            draft.value, attribute=attribute, label=draft.label, decimal_comma=german
+        )
+        found[(draft.entity, attribute)] = (quantity.kind, quantity.number, quantity.unit)
+    return found
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- Founded \u2013 1998",
+        "* Founded \u2014 1998",
+        "\u2022 Founded = 1998",
+        "Founded \u2192 1998",
+        "Founded - 1998",
+        "Founded\t1998",
+        "Founded          1998",
+        "Founded :: 1998",
+    ],
+)
+def test_a_key_and_its_value_with_other_separators(line):
+    assert facts(line)[("Norra AB", "founded")] == ("year", 1998.0, "year")
+
+
+def test_a_sentence_with_a_dash_is_no_key_and_value():
+    found = facts("The ferry - built in the old yard - sails daily.")
+    assert found == {}
+
+
+def test_a_fact_sheet_in_aligned_columns():
+    text = "Key data\n\nEmployees          c. 4,200\nRevenue (2023)     \u20ac2.4m\nHQ    Oslo\n"
+    found = facts(text)
+    assert found[("Norra AB", "employees")] == ("count", 4200.0, "")
+    assert found[("Norra AB", "revenue")] == ("money", 2.4e6, "EUR")
+
+
+def test_wiki_infobox_source():
+    text = (
+        "{{Infobox company\n| name = Norra AB\n| year_founded = 1998\n"
+        "| num_employees = 1,250\n| revenue = EUR 1.2 billion (2023)\n}}\n\nNorra AB makes boats.\n"
+    )
+    found = facts(text)
+    assert found[("Norra AB", "founded")] == ("year", 1998.0, "year")
+    assert found[("Norra AB", "revenue")] == ("money", 1.2e9, "EUR")
+
+
+@pytest.mark.parametrize(
+    ("label", "attribute"),
+    [
+        ("Price per pack", "price"),
+        ("Launch price", "price"),
+        ("Initial release", "launched"),
+        ("Annual turnover", "revenue"),
+        ("Packungspreis", "price"),
+        ("Gesamtumsatz", "revenue"),
+        ("Erstzulassung", "approved"),
+        ("Length overall", "length"),
+        ("Zulassung", "approved"),
+        # The head word decides; a label about something else keeps its own name.
+        ("Place of birth", "place of birth"),
+        ("Sales manager", "sales manager"),
+        ("Zulassungsinhaber", "zulassungsinhaber"),
+        ("Battery life", "battery life"),
+    ],
+)
+def test_labels_are_read_by_their_head_word(label, attribute):
+    assert attribute_normalize(label) == attribute
+
+
+def test_german_prose_with_the_verb_last():
+    found = facts(
+        "Die Norra AB wurde 1932 in Bergen gegründet. Sie beschäftigt rund 11.950 "
+        "Mitarbeiter; der Umsatz lag 2023 bei 2,4 Mio. EUR. Das Mittel wurde 2011 zugelassen.",
+        german=True,
+    )
+    assert found[("Norra AB", "founded")] == ("year", 1932.0, "year")
+    assert found[("Norra AB", "employees")] == ("count", 11950.0, "")
+    assert found[("Norra AB", "revenue")] == ("money", 2.4e6, "EUR")
+    assert found[("Norra AB", "approved")] == ("year", 2011.0, "year")
+
+
+def test_english_prose_forms_of_general_use():
+    found = facts(
+        "Norra AB has been trading since 1911. It employs 4,200 people and reported sales "
+        "of \u20ac26.1m in 2023. The hull is 608 ft (185.4 m) long. The project counts 1,204 "
+        "contributors. The first public release came out in 2009."
+    )
+    assert found[("Norra AB", "founded")] == ("year", 1911.0, "year")
+    assert found[("Norra AB", "employees")] == ("count", 4200.0, "")
+    assert found[("Norra AB", "revenue")] == ("money", 26.1e6, "EUR")
+    assert found[("Norra AB", "length")] == ("length", 185.4, "m")
+    assert found[("Norra AB", "contributors")] == ("count", 1204.0, "")
+    assert found[("Norra AB", "launched")] == ("year", 2009.0, "year")
+
+
+@pytest.mark.parametrize(
+    ("text", "german", "kind", "number", "unit"),
+    [
+        ("608 ft (185.4 m)", False, "length", 185.4, "m"),
+        ("185,4 Metern", True, "length", 185.4, "m"),
+        ("20 milligrams", False, "weight", 2e-5, "kg"),
+        ("250 \u00b5g", False, "weight", 2.5e-7, "kg"),
+        ("2,4 Mio. EUR", True, "money", 2.4e6, "EUR"),
+        ("1,2 Mrd. \u20ac", True, "money", 1.2e9, "EUR"),
+        ("\u20ac2.4m", False, "money", 2.4e6, "EUR"),
+        ("2.400.000 \u20ac", True, "money", 2.4e6, "EUR"),
+    ],
+)
+def test_units_in_other_spellings(text, german, kind, number, unit):
+    quantity = quantity_parse(text, decimal_comma=german)
+    assert quantity is not None
+    assert (quantity.kind, quantity.unit) == (kind, unit)
+    assert quantity.number == pytest.approx(number, rel=1e-3)
