@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from infra import outbound
 from infra.crypto import encrypt
@@ -21,6 +22,18 @@ class QuestionAdmin(admin.ModelAdmin):
     )
     list_filter = ("mode", "workspace")
     readonly_fields = [f.name for f in Question._meta.fields]
+
+
+class _DefaultOnOff(forms.NullBooleanSelect):
+    """Empty, on or off: empty follows the installation's setting."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [
+            ("unknown", _("The installation's default")),
+            ("true", _("On")),
+            ("false", _("Off")),
+        ]
 
 
 class AnswerSettingsForm(forms.ModelForm):
@@ -48,11 +61,14 @@ class AnswerSettingsForm(forms.ModelForm):
 
     class Meta:
         model = AnswerSettings
+        widgets = {"llm_query_rewrite": _DefaultOnOff(), "llm_rerank": _DefaultOnOff()}
         fields = [
             "llm_api_base",
             "llm_model",
             "fallback_llm_api_base",
             "fallback_llm_model",
+            "llm_query_rewrite",
+            "llm_rerank",
             "fusion_keyword_weight",
             "fusion_vector_weight",
             "recency_half_life_days",

@@ -99,6 +99,18 @@ def reranker() -> HttpReranker | None:
     )
 
 
+def llm_steps() -> tuple[bool, bool]:
+    """Whether the LLM rewrites questions and reranks passages before it answers
+    (``search.rewrite``, ``search.rerank``): the organization's choice, else the
+    environment's ``LLM_QUERY_REWRITE`` and ``LLM_RERANK``. Only with an LLM configured."""
+    own = AnswerSettings.current()
+    rewrite, rerank = own.llm_query_rewrite, own.llm_rerank
+    return (
+        settings.LLM_QUERY_REWRITE if rewrite is None else rewrite,
+        settings.LLM_RERANK if rerank is None else rerank,
+    )
+
+
 def answer_cost(answer: Answer) -> Decimal:
     """What ``answer``'s tokens cost at the organization's prices, else the environment's."""
     own = AnswerSettings.current()

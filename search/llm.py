@@ -352,6 +352,48 @@ def _says_no_answer(text: str) -> bool:
     return _NO_ANSWER_NORMALIZED in _normalize(text)
 
 
+@dataclass
+class LLMUsage:
+    """Tokens spent on the steps before the answer (query rewrite, reranking), added to
+    the answer's own so that they are counted and priced like it (``search.services``)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def add(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.calls += 1
+
+
+def chat_text(
+    config: LLMConfig,
+    messages: list[dict[str, str]],
+    *,
+    usage: LLMUsage | None = None,
+    temperature: float = 0.0,
+) -> str:
+    """One non-streamed chat completion: the reply's text, its tokens added to ``usage``.
+
+    Bounded by ``config.timeout`` and ``config.max_tokens``; any failure (as for
+    :func:`answer_with_llm`) raises :class:`LLMError`, never with the API key.
+    """
+    payload = {
+        "model": config.model,
+        "messages": messages,
+        "temperature": temperature,
+        "max_tokens": config.max_tokens,
+        "stream": False,
+    }
+    data = _post(shared_client(), config, payload, _headers(config, "application/json"))
+    content = _reply_content(data)
+    if usage is not None:
+        reported = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage.add(_int(reported.get("prompt_tokens")), _int(reported.get("completion_tokens")))
+    return content
+
+
 REWRITE_PROMPT = (
     "You rewrite a follow-up question from a conversation into one standalone question "
     "that can be understood without the conversation. Keep the user's language and "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from workspaces.models import Workspace
 
@@ -162,6 +163,26 @@ class AnswerSettings(models.Model):
         blank=True,
         help_text="Favour recently changed documents: a document this many days old counts "
         "half as much in ranking. Empty: the environment's setting (off by default).",
+    )
+    # The optional LLM steps before the answer (search.rewrite, search.rerank); empty:
+    # the environment's LLM_QUERY_REWRITE / LLM_RERANK.
+    llm_query_rewrite = models.BooleanField(
+        _("rewrite questions with the LLM"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Also search other wordings of each question and its translation into the "
+            "documents' languages, written by the LLM. Adds one LLM call per question."
+        ),
+    )
+    llm_rerank = models.BooleanField(
+        _("rerank passages with the LLM"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Let the LLM order the best 20 passages before it answers. Adds one LLM call "
+            "per question."
+        ),
     )
     llm_prompt_price_per_million = models.DecimalField(
         "LLM price per million prompt tokens (USD)",

@@ -21,6 +21,8 @@ from search.answering import Passage
 from search.facts import facts_promote
 from search.fusion import reciprocal_rank_fusion, score_fusion
 from search.ranking import RERANK_CANDIDATES, Reranker, recency_boost, reranker_apply
+from search.rerank import LLMReranker
+from search.rewrite import WEIGHT_QUESTION, Rewrite, rankings_fuse
 from workspaces.readers import ReaderScope
 
 __all__ = ["reciprocal_rank_fusion", "score_fusion"]  # imported from here by the evaluation
@@ -93,6 +95,8 @@ def hybrid_search(
     weights: tuple[float, float] | None = None,
     recency_half_life_days: float | None = None,
     reranker: Reranker | None = None,
+    rewrites: Sequence[Rewrite] = (),
+    llm_reranker: LLMReranker | None = None,
 ) -> list[Passage]:
     """The ``k`` best passages for ``query`` within ``workspace_ids`` that ``readers``
     may read (``workspaces.readers.reader_scope``).
@@ -102,27 +106,44 @@ def hybrid_search(
     With ``recency_half_life_days``, recently indexed documents are favoured
     (``search.ranking.recency_boost``); a ``reranker`` reorders the best candidates
     before the top ``k`` are kept.
+
+    ``rewrites`` (the LLM's other queries and translations, ``search.rewrite``) are each
+    ranked like ``query`` and the rankings fused (``search.rewrite.rankings_fuse``); an
+    ``llm_reranker`` (``search.rerank``) then orders the best passages, after ``reranker``.
     """
     if not workspace_ids or not query.strip():
         return []
-    [vector] = embed_texts([query])
-    keyword = keyword_ranking(
-        query, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
-    )
-    dense = vector_ranking(
-        vector, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
-    )
-    fused = score_fusion(
-        keyword,
-        dense,
-        weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
-        depth=CANDIDATES_PER_RANKER,
-    )
+    queries = [query, *(r.text for r in rewrites)]
+    rankings = []
+    for text, vector in zip(queries, embed_texts(queries), strict=True):
+        keyword = keyword_ranking(
+            text, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
+        )
+        dense = vector_ranking(
+            vector, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
+        )
+        rankings.append(
+            score_fusion(
+                keyword,
+                dense,
+                weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
+                depth=CANDIDATES_PER_RANKER,
+            )
+        )
+    fused = rankings[0]
+    if rewrites:
+        fused = rankings_fuse(rankings, [WEIGHT_QUESTION, *(r.weight for r in rewrites)])
     # Questions about attributes and numbers: the entities whose facts satisfy them first.
     fused = facts_promote(query, fused, workspace_ids=workspace_ids, readers=readers)
     if recency_half_life_days:
         fused = recency_boost(fused, half_life_days=recency_half_life_days)
     if reranker is not None:
         candidates = passages_load(fused, readers=readers, k=RERANK_CANDIDATES)
-        return reranker_apply(reranker, query, candidates, k=k)
+        if llm_reranker is None:
+            return reranker_apply(reranker, query, candidates, k=k)
+        candidates = reranker_apply(reranker, query, candidates, k=len(candidates))
+        return llm_reranker.apply(query, candidates)[:k]
+    if llm_reranker is not None:
+        candidates = passages_load(fused, readers=readers, k=max(k, llm_reranker.candidates))
+        return llm_reranker.apply(query, candidates)[:k]
     return passages_load(fused, readers=readers, k=k)

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +24,7 @@ from search.answer_settings import (
     answer_cost,
     fusion_weights,
     llm_chain,
+    llm_steps,
     recency_half_life_days,
     reranker,
 )
@@ -34,12 +35,15 @@ from search.conversations import HISTORY_TURNS, conversation_touch, followup_sta
 from search.llm import (
     LLMConfig,
     LLMError,
+    LLMUsage,
     answer_with_llm,
     rewrite_standalone,
     stream_with_llm,
 )
 from search.models import Channel, Conversation, Question
+from search.rerank import LLMReranker
 from search.retrieval import hybrid_search
+from search.rewrite import query_rewrites
 from tenants import metering, quotas
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope, reader_scope
@@ -82,10 +86,28 @@ def standalone_question(
 
 
 def passages_search(
-    text: str, *, workspace: Workspace, readers: ReaderScope, k: int
+    text: str,
+    *,
+    workspace: Workspace,
+    readers: ReaderScope,
+    k: int,
+    llm: LLMConfig | None = None,
+    steps: tuple[bool, bool] = (False, False),
+    usage: LLMUsage | None = None,
 ) -> list[Passage]:
     """The ``k`` best passages for ``text`` in ``workspace`` that ``readers`` may read,
-    ranked with the organization's settings (fusion weights, recency, reranker)."""
+    ranked with the organization's settings (fusion weights, recency, reranker).
+
+    With an ``llm`` and ``steps`` (rewrite, rerank; ``llm_steps``), the LLM first
+    rewrites the question (``search.rewrite``) and then orders the best passages it
+    retrieved (``search.rerank``), its tokens added to ``usage``; either step that fails
+    is skipped."""
+    rewrite, rerank = steps if llm is not None else (False, False)
+    rewrites = (
+        query_rewrites(text, llm, workspace_ids=[workspace.pk], readers=readers, usage=usage)
+        if rewrite
+        else []
+    )
     return hybrid_search(
         text,
         workspace_ids=[workspace.pk],
@@ -94,13 +116,17 @@ def passages_search(
         weights=fusion_weights(),
         recency_half_life_days=recency_half_life_days(),
         reranker=reranker(),
+        rewrites=rewrites,
+        llm_reranker=LLMReranker.from_settings(llm, usage=usage) if llm and rerank else None,
     )
 
 
-def _passages(text: str, workspace: Workspace, readers: ReaderScope) -> tuple[list[Passage], int]:
+def _passages(
+    text: str, workspace: Workspace, readers: ReaderScope, **llm_steps_args
+) -> tuple[list[Passage], int]:
     started = time.perf_counter()
     passages = passages_search(
-        text, workspace=workspace, readers=readers, k=settings.RETRIEVAL_TOP_K
+        text, workspace=workspace, readers=readers, k=settings.RETRIEVAL_TOP_K, **llm_steps_args
     )
     return passages, int((time.perf_counter() - started) * 1000)
 
@@ -249,6 +275,9 @@ class _Asking:
     conversation: Conversation | None
     started: float  # time.perf_counter() when the question came in
     channel: str | None = None  # how it came in (question_record's default if None)
+    # The LLM steps before the answer (rewrite, rerank: ``llm_steps``) and their tokens.
+    steps: tuple[bool, bool] = (False, False)
+    usage: LLMUsage = field(default_factory=LLMUsage)
 
     @classmethod
     def start(
@@ -265,6 +294,10 @@ class _Asking:
         chain = llm_chain()
         standalone = standalone_question(text, conversation, chain)
         readers = reader_scope(user, [workspace])
+        steps = llm_steps() if chain else (False, False)
+        # Answers ranked with the LLM steps are cached apart from those without.
+        model = chain[0].model if chain else EXTRACTIVE
+        model += "".join(tag for tag, on in zip(("+rewrite", "+rerank"), steps, strict=True) if on)
         return cls(
             user=user,
             workspace=workspace,
@@ -276,12 +309,13 @@ class _Asking:
                 standalone,
                 workspace_id=workspace.pk,
                 readers=readers,
-                model=chain[0].model if chain else EXTRACTIVE,
+                model=model,
             ),
             audit=audit,
             conversation=conversation,
             started=started,
             channel=channel,
+            steps=steps,
         )
 
     def cached(self, *, fresh: bool) -> Answer | None:
@@ -291,21 +325,40 @@ class _Asking:
 
     def passages(self) -> tuple[list[Passage], int]:
         """The passages to answer from, and how long finding them took (ms)."""
-        return _passages(self.standalone, self.workspace, self.readers)
+        llm = self.chain[0] if self.chain else None
+        return _passages(
+            self.standalone,
+            self.workspace,
+            self.readers,
+            llm=llm,
+            steps=self.steps,
+            usage=self.usage,
+        )
 
     def settle(self, answer: Answer | None, passages: list[Passage]) -> Answer:
         """The answer to give, cached when it is the one meant: the LLM's ``answer``;
         without one, the extractive answer, cached only when no LLM is configured or
         nothing was found — not when it stands in for LLMs that failed. An LLM's answer
-        gets its confidence from the same evidence as an extractive one."""
+        gets its confidence from the same evidence as an extractive one. The tokens of
+        the LLM steps before the answer (rewrite, rerank) are counted with it."""
         if answer is None:
             answer = answer_extractive(self.standalone, passages)
             if self.chain and passages:
-                return answer
+                return self._with_step_tokens(answer)
         else:
             answer = evidence_attach(self.standalone, answer, passages)
+        answer = self._with_step_tokens(answer)
         answer_store(self.cache_key, answer)
         return answer
+
+    def _with_step_tokens(self, answer: Answer) -> Answer:
+        if not self.usage.calls:
+            return answer
+        return replace(
+            answer,
+            prompt_tokens=answer.prompt_tokens + self.usage.prompt_tokens,
+            completion_tokens=answer.completion_tokens + self.usage.completion_tokens,
+        )
 
     def record(self, answer: Answer, retrieval_ms: int) -> Question:
         """Log the answered question (:func:`question_record`)."""

@@ -56,6 +56,18 @@ LLM_API_BASE = env.str("LLM_API_BASE", default="")
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
+# Optional LLM steps before the answer (docs/answers.md, "Query rewrite and LLM
+# reranking"), off by default; organizations may switch each on or off. The rewrite asks
+# for up to LLM_QUERY_REWRITE_ALTERNATIVES other queries and the question translated into
+# the documents' main languages; reranking orders the best LLM_RERANK_CANDIDATES passages,
+# each cut to LLM_RERANK_PASSAGE_CHARS characters. Each call gives up after
+# LLM_STEP_TIMEOUT_S and the answer goes on without it.
+LLM_QUERY_REWRITE = env.bool("LLM_QUERY_REWRITE", default=False)
+LLM_QUERY_REWRITE_ALTERNATIVES = env.int("LLM_QUERY_REWRITE_ALTERNATIVES", default=2)
+LLM_RERANK = env.bool("LLM_RERANK", default=False)
+LLM_RERANK_CANDIDATES = env.int("LLM_RERANK_CANDIDATES", default=20)
+LLM_RERANK_PASSAGE_CHARS = env.int("LLM_RERANK_PASSAGE_CHARS", default=700)
+LLM_STEP_TIMEOUT_S = env.float("LLM_STEP_TIMEOUT_S", default=8.0)
 # Prices in USD per million tokens, to record each answer's cost (0: not priced).
 LLM_PROMPT_PRICE_PER_MILLION = env.float("LLM_PROMPT_PRICE_PER_MILLION", default=0.0)
 LLM_COMPLETION_PRICE_PER_MILLION = env.float("LLM_COMPLETION_PRICE_PER_MILLION", default=0.0)

@@ -9,6 +9,14 @@ Implements, from OpenAI's documented formats, what OPAA talks to:
   each input (``encoding_format`` "float" or "base64", optional ``dimensions``);
 - ``GET /v1/models``.
 
+Chat completions answer OPAA's own prompts deterministically (``default_reply``): the
+answer prompt by quoting its first passage; the query-rewrite prompt
+(``search.prompts.QUERY_REWRITE_PROMPT``) with ``{"queries": [the question's words
+without stop words and punctuation, up to the number asked], "translations": []}``; the
+rerank prompt (``search.prompts.RERANK_PROMPT``) with ``{"ranking": [ids]}``: the
+passages sharing a word with the question, by the share of its words they hold (ties
+by id). A test wraps ``default_reply`` for other replies (a translation, a failure).
+
 Errors use OpenAI's shape ``{"error": {"message", "type", "param", "code"}}``.
 Tests script it through attributes (``reply``, ``fail_status``,
 ``hang_seconds``, ``raw_body``) and read what it received from ``requests``.
@@ -33,6 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from search.answering import NO_ANSWER_TEXT
+from search.prompts import QUERY_REWRITE_PROMPT, RERANK_PROMPT
 
 Messages = list[dict[str, Any]]
 
@@ -40,13 +49,89 @@ _PASSAGE_RE = re.compile(r"<passage\b[^>]*>(.*?)</passage>", re.DOTALL)
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s")
 
 
+_NUMBERED_PASSAGE_RE = re.compile(r'<passage id="(\d+)"[^>]*>(.*?)</passage>', re.DOTALL)
+_QUESTION_RE = re.compile(r"^Question: (.*)$", re.MULTILINE)
+_ALTERNATIVES_RE = re.compile(r"^Alternative queries: up to (\d+)$", re.MULTILINE)
+_FAKE_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "do",
+        "does",
+        "for",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+    ]
+)
+
+
+def system_prompt(messages: Messages) -> str:
+    """The system message's text ("" without one)."""
+    texts = [m.get("content") for m in messages if m.get("role") == "system"]
+    return texts[0] if texts and isinstance(texts[0], str) else ""
+
+
+def last_user_message(messages: Messages) -> str:
+    user_texts = [m.get("content") for m in messages if m.get("role") == "user"]
+    return user_texts[-1] if user_texts and isinstance(user_texts[-1], str) else ""
+
+
+def rewrite_reply(messages: Messages) -> str:
+    """The query-rewrite prompt's reply: the question as keywords, no translation."""
+    prompt = last_user_message(messages)
+    question = _QUESTION_RE.search(prompt)
+    wanted = _ALTERNATIVES_RE.search(prompt)
+    words = re.findall(r"\w+", question.group(1).lower()) if question else []
+    keywords = " ".join(w for w in words if w not in _FAKE_STOP_WORDS)
+    queries = [keywords] if keywords and wanted and int(wanted.group(1)) > 0 else []
+    return json.dumps({"queries": queries, "translations": []})
+
+
+def _words_shared(question: str, passage: str) -> float:
+    words = set(re.findall(r"\w+", question.lower())) - _FAKE_STOP_WORDS
+    return len(words & set(re.findall(r"\w+", passage.lower()))) / max(len(words), 1)
+
+
+def rerank_reply(messages: Messages) -> str:
+    """The rerank prompt's reply: passages sharing words with the question, most first."""
+    prompt = last_user_message(messages)
+    question = _QUESTION_RE.search(prompt)
+    text = question.group(1) if question else ""
+    scored = [
+        (_words_shared(text, passage), int(number))
+        for number, passage in _NUMBERED_PASSAGE_RE.findall(prompt)
+    ]
+    ranking = [number for score, number in sorted(scored, key=lambda p: (-p[0], p[1])) if score]
+    return json.dumps({"ranking": ranking})
+
+
 def default_reply(messages: Messages) -> str:
     """Quote the first sentence of the first passage in the last user message, citing [1].
 
-    Without a passage in the prompt, answers with the product's no-answer sentence.
+    Without a passage in the prompt, answers with the product's no-answer sentence. The
+    rewrite and rerank prompts get ``rewrite_reply`` and ``rerank_reply``.
     """
-    user_texts = [m.get("content") for m in messages if m.get("role") == "user"]
-    prompt = user_texts[-1] if user_texts and isinstance(user_texts[-1], str) else ""
+    if system_prompt(messages) == QUERY_REWRITE_PROMPT:
+        return rewrite_reply(messages)
+    if system_prompt(messages) == RERANK_PROMPT:
+        return rerank_reply(messages)
+    prompt = last_user_message(messages)
     passage = _PASSAGE_RE.search(prompt)
     if passage is None or not passage.group(1).strip():
         return NO_ANSWER_TEXT
