@@ -27,6 +27,7 @@ from ingestion.uploads import document_upload
 from opaa.evaluation.answers import Calibration, answers_score, calibration_table
 from opaa.evaluation.dataset import CorpusEntry, Dataset
 from opaa.evaluation.scoring import MethodScores, Progress, methods_score
+from search.llm import LLMConfig
 from tenants.models import Organization
 from tenants.services import organization_create, organization_delete
 from workspaces.models import Workspace
@@ -53,6 +54,8 @@ class EvaluationReport:
     # (``opaa.evaluation.answers.Calibration.as_dict``), and one row per question.
     answers: dict | None = None
     answer_rows: list[dict] = field(default_factory=list)
+    # With LLM steps (``--rewrite``, ``--rerank``): each LLM method's calls and tokens.
+    llm_usage: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The report without the per-query rows (``per_query_lines`` has those)."""
@@ -176,11 +179,15 @@ def evaluation_run(
     keep: bool = False,
     fusion_weights: Sequence[tuple[float, float]] = (),
     answers: bool = False,
+    llm: LLMConfig | None = None,
+    llm_method_names: Sequence[str] = (),
 ) -> EvaluationReport:
     """Index ``dataset`` into a new organization ``eval-<hex>``, score the three methods.
 
     With ``answers``, every question (the unanswerable ones too) is also answered as a
-    person without an LLM is answered (``opaa.evaluation.answers``).
+    person without an LLM is answered (``opaa.evaluation.answers``). With an ``llm``,
+    the methods ``llm_method_names`` (``opaa.evaluation.scoring.LLM_METHODS``: the hybrid
+    with the LLM's query rewrite and/or reranking) are scored too.
 
     The organization (schema, rows, stored originals) is removed afterwards, also when
     the run fails or is interrupted, unless ``keep``. Commits as it goes: do not call it
@@ -228,6 +235,8 @@ def evaluation_run(
                 progress=progress,
                 fusion_weights=fusion_weights,
                 categories={q: dataset.category(q) for q in dataset.queries},
+                llm=llm,
+                llm_method_names=llm_method_names,
             )
             timings["ranking_s"] = time.perf_counter() - started
             if answers:
@@ -263,6 +272,7 @@ def evaluation_run(
         per_query=scores.per_query,
         answers=calibration.as_dict() if calibration is not None else None,
         answer_rows=answer_rows,
+        llm_usage=scores.llm_usage,
     )
 
 
@@ -304,6 +314,13 @@ def report_table(report: EvaluationReport) -> str:
                     for method in methods
                 )
             )
+    for method, spent in report.llm_usage.items():
+        queries = max(report.query_count, 1)
+        lines.append(
+            f"{method}: {spent['calls']} LLM calls, "
+            f"{spent['prompt_tokens'] / queries:.0f} prompt and "
+            f"{spent['completion_tokens'] / queries:.0f} completion tokens per query"
+        )
     if report.answers is not None:
         lines += [
             "",

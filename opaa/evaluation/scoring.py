@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from statistics import fmean
 
 from django.conf import settings
@@ -19,13 +19,17 @@ from opaa.evaluation.metrics import (
     recall_at_k,
 )
 from search.facts import facts_promote
+from search.llm import LLMConfig, LLMUsage
+from search.rerank import LLMReranker
 from search.retrieval import (
     CANDIDATES_PER_RANKER,
     Ranked,
     keyword_ranking,
+    passages_load,
     score_fusion,
     vector_ranking,
 )
+from search.rewrite import WEIGHT_QUESTION, query_rewrites, rankings_fuse
 from workspaces.readers import ReaderScope
 
 METHODS = ("keyword", "vector", "hybrid")
@@ -81,6 +85,98 @@ def _hybrid(
     return facts_promote(text, fused, workspace_ids=workspace_ids, readers=readers)
 
 
+# The methods the LLM steps add (``--rewrite``, ``--rerank``): name -> (rewrite, rerank).
+LLM_METHODS = {
+    "hybrid+rewrite": (True, False),
+    "hybrid+rerank": (False, True),
+    "hybrid+rewrite+rerank": (True, True),
+}
+
+
+def llm_methods(*, rewrite: bool, rerank: bool) -> list[str]:
+    """The LLM methods to score: each step asked for alone, and both when both are."""
+    return [
+        name
+        for name, (rw, rr) in LLM_METHODS.items()
+        if (rw or rr) and (rw <= rewrite) and (rr <= rerank)
+    ]
+
+
+def _fused(keyword: Sequence[Ranked], vector: Sequence[Ranked]) -> list[Ranked]:
+    return score_fusion(
+        keyword, vector, weights=(settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT)
+    )
+
+
+def _rewritten(
+    text: str, fused: list[Ranked], workspace_ids: Sequence[int], llm: LLMConfig, usage: LLMUsage
+) -> list[Ranked]:
+    """``fused`` (the question's fused ranking) fused with those of the LLM's rewrites, as
+    ``hybrid_search`` does with the rewrite on (``search.rewrite``)."""
+    readers = ReaderScope.everything(workspace_ids)
+    rewrites = query_rewrites(text, llm, workspace_ids=workspace_ids, readers=readers, usage=usage)
+    if not rewrites:
+        return fused
+    rankings = [fused]
+    for rewrite in rewrites:
+        rankings.append(
+            _fused(_keyword(rewrite.text, workspace_ids), _vector(rewrite.text, workspace_ids))
+        )
+    return rankings_fuse(rankings, [WEIGHT_QUESTION, *(r.weight for r in rewrites)])
+
+
+def _reranked(
+    text: str, ranked: list[Ranked], workspace_ids: Sequence[int], llm: LLMConfig, usage: LLMUsage
+) -> list[Ranked]:
+    """``ranked`` with its best passages in the LLM's order (``search.rerank``), the
+    rest after them: what ``hybrid_search`` returns with reranking on."""
+    readers = ReaderScope.everything(workspace_ids)
+    reranker = LLMReranker.from_settings(llm, usage=usage)
+    passages = passages_load(ranked, readers=readers, k=reranker.candidates)
+    head = [p.chunk_id for p in reranker.apply(text, passages)]
+    scores = {item.chunk_id: item.score for item in ranked}
+    return [Ranked(c, scores[c]) for c in head] + [r for r in ranked if r.chunk_id not in head]
+
+
+def _llm_rankings(
+    text: str,
+    keyword: Sequence[Ranked],
+    vector: Sequence[Ranked],
+    workspace_ids: Sequence[int],
+    *,
+    llm: LLMConfig,
+    methods: Sequence[str],
+    usage: dict[str, LLMUsage],
+) -> dict[str, tuple[list[Ranked], float]]:
+    """Each LLM method's ranking and the milliseconds its LLM steps and extra rankings
+    took (the rewrite is asked once and shared by the methods that use it)."""
+    readers = ReaderScope.everything(workspace_ids)
+    fused = _fused(keyword, vector)
+    results: dict[str, tuple[list[Ranked], float]] = {}
+    rewritten, rewrite_ms = fused, 0.0
+    if any(LLM_METHODS[m][0] for m in methods):
+        steps = LLMUsage()
+        started = time.perf_counter()
+        rewritten = _rewritten(text, fused, workspace_ids, llm, steps)
+        rewrite_ms = (time.perf_counter() - started) * 1000
+        for method in methods:
+            if LLM_METHODS[method][0]:
+                usage[method].add(steps.prompt_tokens, steps.completion_tokens)
+    for method in methods:
+        rewrite, rerank = LLM_METHODS[method]
+        started = time.perf_counter()
+        ranked = facts_promote(
+            text, rewritten if rewrite else fused, workspace_ids=workspace_ids, readers=readers
+        )
+        if rerank:
+            steps = LLMUsage()
+            ranked = _reranked(text, ranked, workspace_ids, llm, steps)
+            usage[method].add(steps.prompt_tokens, steps.completion_tokens)
+        elapsed = (time.perf_counter() - started) * 1000
+        results[method] = (ranked, elapsed + (rewrite_ms if rewrite else 0.0))
+    return results
+
+
 RANKERS: dict[str, Callable[[str, Sequence[int]], list[Ranked]]] = {
     "keyword": _keyword,
     "vector": _vector,
@@ -122,6 +218,8 @@ class Scored:
     categories: dict[str, dict[str, MethodScores]]
     category_sizes: dict[str, int]
     per_query: list[dict]  # one row per query: id, category, each method's metrics and ranks
+    # The LLM methods' tokens over all queries: method -> {"calls", "prompt_tokens", ...}.
+    llm_usage: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def methods_score(
@@ -133,6 +231,8 @@ def methods_score(
     progress: Progress,
     fusion_weights: Sequence[tuple[float, float]] = (),
     categories: Mapping[str, str | None] | None = None,
+    llm: LLMConfig | None = None,
+    llm_method_names: Sequence[str] = (),
 ) -> Scored:
     """Rank every query with every method; average the metrics overall and per category.
 
@@ -140,11 +240,18 @@ def methods_score(
     Each (keyword, vector) pair of ``fusion_weights`` adds a method ``hybrid k:v``: the
     same two rankings fused with those weights (its latency is the hybrid's).
     ``categories`` maps a query id to its category; queries without one count only in
-    the overall figures.
+    the overall figures. With an ``llm``, each of ``llm_method_names`` (``LLM_METHODS``)
+    adds the hybrid with those LLM steps; its latency is the hybrid's plus theirs.
     """
     embed_texts(["warm-up"])  # load the model before anything is timed
     categories = categories or {}
-    methods = [*METHODS, *(fusion_method_name(weights) for weights in fusion_weights)]
+    llm_method_names = list(llm_method_names) if llm is not None else []
+    methods = [
+        *METHODS,
+        *(fusion_method_name(weights) for weights in fusion_weights),
+        *llm_method_names,
+    ]
+    usage = {method: LLMUsage() for method in llm_method_names}
     rows: list[dict] = []
 
     def score(ranked: Sequence[Ranked], judgments: Mapping[str, int], latency: float) -> dict:
@@ -180,6 +287,25 @@ def methods_score(
             fused = score_fusion(rankings["keyword"], rankings["vector"], weights=weights)
             latency = results["hybrid"]["latency_ms"]
             results[fusion_method_name(weights)] = score(fused, judgments, latency)
+        if llm_method_names:
+            before = {m: (usage[m].prompt_tokens, usage[m].completion_tokens) for m in usage}
+            extra = _llm_rankings(
+                text,
+                rankings["keyword"],
+                rankings["vector"],
+                workspace_ids,
+                llm=llm,
+                methods=llm_method_names,
+                usage=usage,
+            )
+            base = results["keyword"]["latency_ms"] + results["vector"]["latency_ms"]
+            for method, (ranked, llm_ms) in extra.items():
+                results[method] = score(ranked, judgments, base + llm_ms)
+                prompt, completion = before[method]
+                results[method]["llm_prompt_tokens"] = usage[method].prompt_tokens - prompt
+                results[method]["llm_completion_tokens"] = (
+                    usage[method].completion_tokens - completion
+                )
         rows.append(
             {
                 "query_id": query_id,
@@ -199,4 +325,5 @@ def methods_score(
         categories={name: _aggregate(members, methods) for name, members in grouped.items()},
         category_sizes={name: len(members) for name, members in grouped.items()},
         per_query=rows,
+        llm_usage={method: asdict(spent) for method, spent in usage.items()},
     )

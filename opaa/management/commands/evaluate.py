@@ -9,6 +9,7 @@ import threading
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
@@ -22,6 +23,8 @@ from opaa.evaluation import (
     evaluation_run,
     report_table,
 )
+from opaa.evaluation.scoring import llm_methods
+from search.llm import LLMConfig
 from workspaces.rls import organization_scope
 
 
@@ -80,6 +83,23 @@ def _quiet(names):
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def _llm_steps(options) -> tuple[LLMConfig | None, list[str]]:
+    """The LLM and the LLM methods (``--rewrite``, ``--rerank``) to score, if any."""
+    rewrite, rerank = bool(options.get("rewrite")), bool(options.get("rerank"))
+    if not (rewrite or rerank):
+        return None, []
+    url = options.get("llm_url") or settings.LLM_API_BASE
+    if not url:
+        raise CommandError("--rewrite and --rerank need an LLM: --llm-url or LLM_API_BASE.")
+    llm = LLMConfig(
+        api_base=url,
+        model=options.get("llm_model") or settings.LLM_MODEL,
+        api_key=options.get("llm_key") or settings.LLM_API_KEY,
+        timeout=settings.LLM_TIMEOUT_S,
+    )
+    return llm, llm_methods(rewrite=rewrite, rerank=rerank)
 
 
 def _interrupt(signum, frame):
@@ -152,6 +172,29 @@ class Command(BaseCommand):
             "how many answerable and unanswerable questions ended there",
         )
         parser.add_argument(
+            "--rewrite",
+            action="store_true",
+            help="also score the hybrid with the LLM's query rewrite (other queries and "
+            "translations; method hybrid+rewrite): needs an LLM (--llm-url or LLM_API_BASE)",
+        )
+        parser.add_argument(
+            "--rerank",
+            action="store_true",
+            help="also score the hybrid with LLM reranking of the best passages (method "
+            "hybrid+rerank; with --rewrite also hybrid+rewrite+rerank): needs an LLM",
+        )
+        parser.add_argument(
+            "--llm-url",
+            help="OpenAI-compatible endpoint for --rewrite/--rerank, e.g. "
+            "http://127.0.0.1:11434/v1 (default: LLM_API_BASE)",
+        )
+        parser.add_argument("--llm-model", help="its model (default: LLM_MODEL)")
+        parser.add_argument(
+            "--llm-key",
+            help="its API key (default: LLM_API_KEY; prefer the environment, where other "
+            "users of the machine cannot read it)",
+        )
+        parser.add_argument(
             "--unanswerable-share",
             type=float,
             default=0.0,
@@ -179,6 +222,7 @@ class Command(BaseCommand):
             raise CommandError(f"{dataset}: {exc}") from exc
         if not 0 <= unanswerable_share < 1:
             raise CommandError("--unanswerable-share must be at least 0 and below 1.")
+        llm, llm_method_names = _llm_steps(options)
         loaded = dataset_limit(loaded, query_limit=limit_queries)
         if unanswerable_share:
             loaded = dataset_unanswerable_variant(loaded, share=unanswerable_share)
@@ -199,6 +243,8 @@ class Command(BaseCommand):
                         progress=self.stderr.write,
                         fusion_weights=fusion_weights,
                         answers=answers,
+                        llm=llm,
+                        llm_method_names=llm_method_names,
                     )
         except KeyboardInterrupt:
             raise CommandError("Interrupted.") from None
