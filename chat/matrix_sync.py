@@ -8,7 +8,9 @@ worker slot for at most that long and never delays another organization's sync, 
 runs of the same organization never overlap (the second returns at once). The events
 found go the way every platform's go: remembered once (``event_first_seen``) and
 handed to ``chat_event_process``. The first sync only records where to go on from:
-what was said before the bot was set up is not answered.
+what was said before the bot was set up is not answered. An encrypted room (or one
+that becomes encrypted) gets one message saying the bot cannot read it, and the bot
+leaves it: it holds no encryption keys.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import logging
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
+from django.utils.translation import gettext_lazy
 
 from chat import services
 from chat.adapters.base import PlatformError
@@ -26,16 +28,17 @@ from chat.adapters.matrix import MatrixAdapter
 from chat.models import ChatPlatform, MatrixSync, PlatformKind
 from chat.tasks import chat_event_process
 from infra.celery import app
-from tenants.suspension import organizations_schedulable
 from workspaces.rls.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)
 
+ENCRYPTED = gettext_lazy(
+    "I cannot read encrypted rooms, so I am leaving this one. Ask me in a room without "
+    "encryption, or in a direct chat with encryption turned off."
+)
 # Longer than one run can take (the HTTP timeout, joins, queueing), so a crashed run's
 # lock frees itself.
 LOCK_S = 60
-# A sync task not started within this long is dropped (beat sends one every 5 s).
-SYNC_EXPIRES_S = 30
 
 
 def sync_once(platform: ChatPlatform) -> int:
@@ -59,6 +62,9 @@ def sync_once(platform: ChatPlatform) -> int:
             logger.info("matrix: could not join %s: %s", room_id, exc)
     queued = 0
     joined = (sync.get("rooms") or {}).get("join") or {}
+    for room_id in adapter.encrypted_rooms(sync):
+        joined.pop(room_id, None)
+        _encrypted_leave(adapter, room_id)
     if state.next_batch and joined:
         direct = {r for rooms in adapter.direct_rooms().values() for r in rooms}
         for event in adapter.events_of(sync, platform.bot_user_id, direct):
@@ -70,6 +76,19 @@ def sync_once(platform: ChatPlatform) -> int:
     state.synced_at = timezone.now()
     state.save(update_fields=["next_batch", "synced_at"])
     return queued
+
+
+def _encrypted_leave(adapter: MatrixAdapter, room_id: str) -> None:
+    """Say once that the bot cannot read an encrypted room, and leave it (so it says it
+    once: it sees nothing of the room afterwards)."""
+    try:
+        adapter.post(channel_id=room_id, thread_id="", part=adapter.render_text(str(ENCRYPTED)))
+    except PlatformError as exc:
+        logger.info("matrix: could not explain leaving %s: %s", room_id, exc)
+    try:
+        adapter.leave(room_id)
+    except PlatformError as exc:
+        logger.warning("matrix: could not leave encrypted room %s: %s", room_id, exc)
 
 
 def _direct_inviter(room: dict, bot_user_id: str) -> str:
@@ -104,19 +123,10 @@ def matrix_sync() -> int:
 
 @app.task(ignore_result=True)
 def matrix_sync_all() -> int:
-    """Beat, every few seconds: send each organization with Matrix on its own
-    ``matrix_sync`` (one slow homeserver delays only its own organization)."""
-    sent = 0
-    schemas = organizations_schedulable().exclude(schema_name=get_public_schema_name())
-    schemas = schemas.values_list("schema_name", flat=True)
-    for schema in schemas:
-        with schema_context(schema):
-            try:
-                if ChatPlatform.objects.filter(kind=PlatformKind.MATRIX, enabled=True).exists():
-                    # Dropped, not run late, when the workers are behind: the next
-                    # beat sends a fresh one (the sync token keeps what was missed).
-                    matrix_sync.apply_async(expires=SYNC_EXPIRES_S)
-                    sent += 1
-            except Exception:
-                logger.exception("matrix sync dispatch failed organization=%s", schema)
-    return sent
+    """Beat, every few seconds (the schedule names this task): each organization with a
+    polled chat platform on gets its own short task, Matrix' ``matrix_sync`` and
+    Mattermost's ``mattermost_poll`` (``chat.polling``), so one slow server delays only
+    its own organization."""
+    from chat.polling import polls_dispatch
+
+    return polls_dispatch()

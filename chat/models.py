@@ -240,3 +240,19 @@ class MatrixSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}: {self.next_batch[:16]}"
+
+
+class MattermostSync(models.Model):
+    """Where the Mattermost bot's reading of its direct messages goes on from
+    (``chat.mattermost_poll``): each direct channel's ``last_post_at`` already read, and
+    the server's newest post time at the first reading (``baseline_ms``: empty, the
+    first reading is still to come; what was posted before it is not answered)."""
+
+    platform = models.OneToOneField(ChatPlatform, on_delete=models.CASCADE, related_name="+")
+    baseline_ms = models.BigIntegerField(null=True, blank=True)
+    # channel id -> the last_post_at (ms) read up to
+    channels = models.JSONField(default=dict)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.platform}: {len(self.channels)} direct channels"

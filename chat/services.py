@@ -30,6 +30,7 @@ from chat.models import (
     Command,
     PlatformKind,
 )
+from chat.polling import polled_organizations_forget
 from infra.crypto import SecretUnreadable, decrypt, encrypt
 from infra.outbound import OutboundRefused, url_check
 from workspaces.models import Workspace
@@ -122,6 +123,7 @@ def platform_save(
     platform.secrets_encrypted = encrypt(json.dumps(merged))
     with transaction.atomic():
         platform.save()
+        polled_organizations_forget()  # Matrix or Mattermost on/off: beat lists again
         audit_record(
             action=AUDIT_SETTINGS_CHANGED,
             context=audit,

@@ -89,5 +89,7 @@ def chat_upload_watch(self, upload_id: int) -> None:
         raise self.retry(countdown=UPLOAD_WATCH_EVERY_S)
 
 
-# The Matrix bot's /sync tasks live beside the adapter; imported so the worker has them.
-import chat.matrix_sync  # noqa: E402, F401
+# The polled bots' tasks (Matrix' /sync, Mattermost's direct messages) live in their own
+# modules; imported so the worker has them.
+import chat.matrix_sync  # noqa: E402
+import chat.mattermost_poll  # noqa: E402, F401

@@ -41,14 +41,19 @@ def raw_body(request: HttpRequest) -> bytes:
 
 
 class PlatformError(Exception):
-    """The platform refused or failed a call; the message says which (no secret)."""
+    """The platform refused or failed a call; the message says which (no secret).
+    ``status`` is the platform's HTTP status when it answered (0: no answer)."""
+
+    def __init__(self, message: str = "", *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PlatformRateLimited(PlatformError):
     """The platform answered 429: try again in ``retry_after`` seconds."""
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited, retry after {retry_after:g} s")
+        super().__init__(f"rate limited, retry after {retry_after:g} s", status=429)
         self.retry_after = retry_after
 
 

@@ -6,7 +6,10 @@ task per organization), so ``verify``/``parse`` refuse every request (404). A me
 mentioning the bot (``m.mentions.user_ids``, or its user id or name in the body) is a
 question, answered in a thread (an ``m.thread`` relation to the question, or to the
 thread it was asked in); a reply in a thread the bot answers in continues it without a
-mention; an ``m.reaction`` 👍/👎 on an answer is feedback. Matrix vouches for no email:
+mention; an ``m.reaction`` 👍/👎 on an answer is feedback; an ``m.file`` attached so
+(mentioning the bot in its caption, in a thread with it, or in a direct chat) is
+uploaded. Encrypted rooms cannot be read (the bot holds no keys): it says so once
+and leaves them (``chat.matrix_sync``). Matrix vouches for no email:
 people link their account with the one-time link, which the bot sends in a direct
 room it opens with them (Matrix has no private messages in a room). Every call goes
 through the outbound guard.
@@ -43,6 +46,9 @@ TIMEOUT_S = 10
 MESSAGE_CHARS = 12000
 SUBCOMMANDS = {"ask", "search", "sources", "help"}
 ID_CHARS = 64
+# A question (text) or a document to upload (a file attached to a mention, in a
+# thread with the bot, or in a direct chat with it).
+MESSAGES = {"m.text", "m.file"}
 HELPFUL = {"👍", "👍️", "+1", "❤️"}
 UNHELPFUL = {"👎", "👎️", "-1"}
 
@@ -115,11 +121,21 @@ class MatrixAdapter:
                 helpful=key in HELPFUL,
                 target_message_id=str(relates["event_id"]),
             )
-        if event.get("type") != "m.room.message" or content.get("msgtype") != "m.text":
+        if event.get("type") != "m.room.message" or content.get("msgtype") not in MESSAGES:
             return None
         if relates.get("rel_type") == "m.replace":
             return None  # an edit
+        files: tuple[IncomingFile, ...] = ()
         body = str(content.get("body") or "")
+        if content["msgtype"] == "m.file":
+            url = str(content.get("url") or "")
+            if not url.startswith("mxc://"):
+                return None  # an encrypted file ("file" instead of "url"): not readable
+            name = str(content.get("filename") or body or "upload")
+            size = (content.get("info") or {}).get("size")
+            files = (IncomingFile(id=url, name=name[:200], size=int(size or 0), url=url),)
+            # A caption is a body that differs from the file's name (Matrix 1.10).
+            body = body if content.get("filename") and body != content["filename"] else ""
         localpart = bot_user_id[1:].split(":", 1)[0] if bot_user_id else ""
         mentioned = bot_user_id in ((content.get("m.mentions") or {}).get("user_ids") or [])
         mentioned = mentioned or bool(bot_user_id and bot_user_id in body)
@@ -137,7 +153,7 @@ class MatrixAdapter:
         command = "ask"
         if sub.lower() in SUBCOMMANDS:
             command, words = sub.lower(), rest.strip()
-        if not words and command == "ask":
+        if not words and command == "ask" and not files:
             return None
         return Incoming(
             kind=EventKind.QUESTION,
@@ -150,6 +166,7 @@ class MatrixAdapter:
             message_id=event["event_id"],
             only_if_thread_known=in_thread and not mentioned,
             is_direct=is_direct,
+            files=files,
         )
 
     # --- outbound ---------------------------------------------------------------------
@@ -185,6 +202,27 @@ class MatrixAdapter:
 
     def join(self, room_id: str) -> None:
         self._call("POST", f"join/{quote(room_id, safe='')}", json={})
+
+    def leave(self, room_id: str) -> None:
+        self._call("POST", f"rooms/{quote(room_id, safe='')}/leave", json={})
+
+    @staticmethod
+    def encrypted_rooms(sync: dict) -> set[str]:
+        """The joined rooms of a ``/sync`` response that are (or became) encrypted: an
+        ``m.room.encryption`` state event, or ``m.room.encrypted`` events the bot could
+        not read anyway (it holds no keys)."""
+        found = set()
+        for room_id, room in ((sync.get("rooms") or {}).get("join") or {}).items():
+            events = [
+                *((room.get("state") or {}).get("events") or []),
+                *((room.get("timeline") or {}).get("events") or []),
+            ]
+            if any(
+                isinstance(e, dict) and e.get("type") in ("m.room.encryption", "m.room.encrypted")
+                for e in events
+            ):
+                found.add(room_id)
+        return found
 
     def _direct_path(self) -> str:
         bot = self.platform.bot_user_id or self.bot_identity()
@@ -258,7 +296,43 @@ class MatrixAdapter:
         return None  # a homeserver shows nobody else's email: the one-time link it is
 
     def file_download(self, file: IncomingFile) -> bytes:
-        raise PlatformError("files from Matrix are not taken")
+        """The file of an ``mxc://server/media-id`` URL, through the authenticated media
+        API (``/_matrix/client/v1/media/download``, Matrix 1.11) with the bot's token;
+        a homeserver without it (404, ``M_UNRECOGNIZED``) through the older
+        ``/_matrix/media/v3/download``."""
+        match = re.fullmatch(r"mxc://([A-Za-z0-9.:\-\[\]]+)/([A-Za-z0-9_\-]+)", file.url or file.id)
+        if match is None:
+            raise PlatformError("not a Matrix media URL")
+        server, media = match.groups()
+        base = self.platform.api_url.rstrip("/")
+        paths = (
+            f"/_matrix/client/v1/media/download/{server}/{media}",
+            f"/_matrix/media/v3/download/{server}/{media}",
+        )
+        for path in paths:
+            response = platform_request(
+                "Matrix media download",
+                "GET",
+                base + path,
+                timeout=TIMEOUT_S * 3,
+                headers={"Authorization": f"Bearer {self.access_token}"},
+                follow_redirects=True,  # to a media store: each hop passes the guard
+            )
+            if response.status_code == 429:
+                raise PlatformRateLimited(_retry_after(response))
+            if response.status_code in (400, 404) and path is paths[0]:
+                try:
+                    unrecognized = response.json().get("errcode") == "M_UNRECOGNIZED"
+                except ValueError:
+                    unrecognized = True  # a server that knows no such path at all
+                if unrecognized:
+                    continue
+            if response.status_code >= 400:
+                raise PlatformError(
+                    f"Matrix media download: {response.status_code}", status=response.status_code
+                )
+            return response.content
+        raise PlatformError("Matrix media download: not offered by the homeserver")
 
     def bot_identity(self) -> str:
         return str(self._call("GET", "account/whoami").get("user_id", ""))

@@ -1,6 +1,7 @@
 """Mattermost: a slash command and an outgoing webhook (each verified by its token),
 message buttons for feedback, and a bot account posting through the REST API
-(``/api/v4/posts``), threads by ``root_id``.
+(``/api/v4/posts``), threads by ``root_id``. Direct messages to the bot reach no
+webhook: the bot reads them itself (``chat.mattermost_poll``, every few seconds).
 
 Mattermost signs nothing: the slash command and the outgoing webhook carry the token
 Mattermost generated for them (compared in constant time), and a button's request
@@ -203,7 +204,8 @@ class MattermostAdapter:
             except ValueError:
                 detail = ""
             raise PlatformError(
-                f"Mattermost {method} {path}: {response.status_code} {detail}".strip()
+                f"Mattermost {method} {path}: {response.status_code} {detail}".strip(),
+                status=response.status_code,
             )
         return response
 
@@ -228,15 +230,96 @@ class MattermostAdapter:
             raise PlatformError(f"Mattermost response_url answered {response.status_code}")
 
     def post_private(self, *, channel_id: str, user_id: str, thread_id: str, text: str) -> None:
-        """An ephemeral post (the bot account needs the ``create_post_ephemeral``
-        permission, which Mattermost gives bots with the "post:all" role)."""
-        self._call(
-            "POST",
-            "posts/ephemeral",
-            json={
-                "user_id": user_id,
-                "post": {"channel_id": channel_id, "root_id": thread_id or "", "message": text},
-            },
+        """An ephemeral post in the channel (``POST /api/v4/posts/ephemeral``), which
+        only ``user_id`` sees. It needs the ``create_post_ephemeral`` permission; a bot
+        without it (Mattermost answers 403) tells the person in a direct message instead."""
+        try:
+            self._call(
+                "POST",
+                "posts/ephemeral",
+                json={
+                    "user_id": user_id,
+                    "post": {
+                        "channel_id": channel_id,
+                        "root_id": thread_id or "",
+                        "message": text,
+                    },
+                },
+            )
+            return
+        except PlatformError as exc:
+            if exc.status != 403:
+                raise
+        bot = self.platform.bot_user_id or self.bot_identity()
+        direct = self._call("POST", "channels/direct", json=[bot, user_id]).json()
+        self._call("POST", "posts", json={"channel_id": direct["id"], "message": text})
+
+    # --- direct messages (polled: outgoing webhooks never fire in them) ----------------
+
+    def direct_channels(self) -> dict[str, int]:
+        """The bot's direct-message channels and when each last had a post (ms):
+        ``GET /api/v4/users/me/channels`` (Mattermost 6.1+), type ``D``."""
+        channels = self._call("GET", "users/me/channels").json()
+        if not isinstance(channels, list):
+            raise PlatformError("Mattermost listed no channels")
+        return {
+            str(c["id"]): int(c.get("last_post_at") or 0)
+            for c in channels
+            if isinstance(c, dict) and c.get("type") == "D" and c.get("id")
+        }
+
+    def direct_events(self, channel_id: str, since_ms: int, bot_user_id: str) -> list[Incoming]:
+        """The questions in a direct channel posted at ``since_ms`` or later
+        (``GET /api/v4/channels/{id}/posts?since=``), oldest first: every post of the
+        other person is for the bot (no mention needed); a reply in a thread continues
+        it. System messages, edits of older posts, deleted posts and bots' posts are
+        skipped."""
+        found = self._call(
+            "GET", f"channels/{channel_id}/posts", params={"since": str(since_ms)}
+        ).json()
+        posts = [p for p in (found.get("posts") or {}).values() if isinstance(p, dict)]
+        events: list[Incoming] = []
+        for post in sorted(posts, key=lambda p: int(p.get("create_at") or 0)):
+            try:
+                incoming = self._direct_post(post, channel_id, since_ms, bot_user_id)
+            except (KeyError, TypeError, ValueError):
+                logger.info("mattermost: malformed post skipped in %s", channel_id)
+                continue
+            if incoming is not None:
+                events.append(incoming)
+        return events
+
+    def _direct_post(
+        self, post: dict, channel_id: str, since_ms: int, bot_user_id: str
+    ) -> Incoming | None:
+        if (
+            int(post.get("create_at") or 0) < since_ms
+            or post.get("delete_at")
+            or post.get("type")  # system messages (joins, header changes, ...)
+            or post["user_id"] == bot_user_id
+            or (post.get("props") or {}).get("from_bot") in ("true", True)
+            or len(str(post["user_id"])) > 64
+        ):
+            return None
+        words = " ".join(_MENTION.sub(" ", str(post.get("message") or "")).split())
+        sub, _, rest = words.partition(" ")
+        command = "ask"
+        if sub.lower() in SUBCOMMANDS:
+            command, words = sub.lower(), rest.strip()
+        file_ids = [str(f) for f in post.get("file_ids") or [] if f]
+        if not words and command == "ask" and not file_ids:
+            return None
+        return Incoming(
+            kind=EventKind.QUESTION,
+            event_id=f"post:{post['id']}",
+            user_id=str(post["user_id"]),
+            channel_id=channel_id,
+            text=words,
+            command=command,
+            thread_id=str(post.get("root_id") or post["id"]),
+            message_id=str(post["id"]),
+            is_direct=True,
+            files=tuple(IncomingFile(id=f, name="") for f in file_ids),
         )
 
     def thread_of(self, incoming: Incoming) -> str:

@@ -17,6 +17,7 @@ from django.test import Client
 from accounts.audit import AuditContext
 from chat import services
 from chat.models import Command, PlatformKind
+from tests.chat.fake_mattermost import FakeMattermost
 from tests.fakes.chat_platforms import FakeMattermostServer, FakeSlackServer, slack_sign
 from workspaces.models import Workspace
 
@@ -178,7 +179,7 @@ def slack_sender(world):
 
 @pytest.fixture
 def mattermost():
-    with FakeMattermostServer() as server:
+    with FakeMattermost() as server:
         server.users["mmalice"] = mattermost_user("mmalice", "alice@acme.example")
         server.users["mmbob"] = mattermost_user("mmbob", "bob@acme.example")
         server.users["mmnobody"] = mattermost_user("mmnobody", "x@acme.example", verified=False)

@@ -1,23 +1,29 @@
 """Matrix against a real Synapse on loopback (eager tasks): the bot's /sync joins the
 rooms it is invited to, answers a mention in a thread (``m.thread``), continues the
 thread without a mention, takes 👍/👎 reactions as feedback, and tells an unlinked
-person or one outside the room's workspace only in a direct room."""
+person or one outside the room's workspace only in a direct room; a file addressed to it
+is downloaded through the media API and uploaded for an editor; an encrypted room gets
+one message and the bot leaves."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from urllib.parse import quote
 
+import httpx
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import TestCase
+from django_tenants.utils import schema_context
 
 from accounts.audit import AuditContext
 from accounts.models import User
 from chat import services
 from chat.matrix_sync import matrix_sync, matrix_sync_all, sync_once
-from chat.models import ChatIdentity, MatrixSync, PlatformKind
+from chat.models import ChatIdentity, ChatUpload, MatrixSync, PlatformKind
+from ingestion.models import Document, DocumentStatus
 from search.models import Feedback, Question
 from tests.chat.conftest import ALL_COMMANDS
 from tests.fakes.synapse import Synapse
@@ -208,3 +214,168 @@ def test_one_organizations_sync_never_waits_for_another(room, world):
         cache.delete(lock)
     # Beat sends one task per organization with Matrix on (Globex has none).
     assert matrix_sync_all.apply().get() == 1
+
+
+BADGES = b"# Badges\n\nLost badges are replaced at reception.\n"
+
+
+def _media(synapse, person, name: str, data: bytes) -> str:
+    """``person`` uploads ``data`` to the homeserver's media repository: its mxc URL."""
+    response = httpx.post(
+        f"{synapse.url}/_matrix/media/v3/upload",
+        params={"filename": name},
+        content=data,
+        headers={"Authorization": f"Bearer {person.token}", "Content-Type": "text/markdown"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["content_uri"]
+
+
+def _file(url: str, name: str, size: int, *, caption: str = "", thread: str = "") -> dict:
+    content: dict = {
+        "msgtype": "m.file",
+        "body": caption or name,
+        "filename": name,
+        "url": url,
+        "info": {"size": size, "mimetype": "text/markdown"},
+    }
+    if thread:
+        content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread}
+    return content
+
+
+def _configured(synapse, bot, alice, email: str):
+    """The current organization's Matrix bot, a room alice made mapped to General,
+    alice linked to ``email``; after the first sync (joined)."""
+    room_id = alice.room_create(invite=[bot.user_id])
+    platform = services.platform_save(
+        kind=PlatformKind.MATRIX,
+        enabled=True,
+        team_id="",
+        api_url=synapse.url,
+        commands=ALL_COMMANDS,
+        new_secrets={"access_token": bot.token},
+        portal_url="http://acme.localhost/",
+        audit=AuditContext(),
+    )
+    services.mapping_add(
+        platform=platform,
+        channel_id=room_id,
+        name="General",
+        workspace=Workspace.objects.get(slug="general"),
+        audit=AuditContext(),
+    )
+    identity = services.identity_get(platform=platform, external_id=alice.user_id)
+    services.identity_link(
+        identity=identity,
+        user=User.objects.get(email=email),
+        linked_by="link",
+        audit=AuditContext(),
+    )
+    sync_once(platform)
+    return platform, room_id
+
+
+@pytest.mark.worker
+def test_files_addressed_to_the_bot_are_uploaded_and_it_says_when_indexed(
+    worker, committed_org, synapse, people
+):
+    """Through the real worker: a file in a thread with the bot and one whose caption
+    mentions it are downloaded through the media API, uploaded into the room's
+    workspace and indexed; the bot replies in each thread when they are."""
+    org = committed_org("umbrella", "ada@umbrella.example")
+    alice, bot = people["alice"], people["opaa"]
+    with schema_context(org.schema):
+        platform, room_id = _configured(synapse, bot, alice, "ada@umbrella.example")
+    question = alice.say(room_id, f"{bot.user_id}: hello", mention=bot.user_id)
+    url = _media(synapse, alice, "badges.md", BADGES)
+    in_thread = alice.send(room_id, _file(url, "badges.md", len(BADGES), thread=question))
+    menu = b"# Canteen\n\nThe canteen serves soup on Fridays.\n"
+    menu_url = _media(synapse, alice, "canteen.md", menu)
+    captioned = _file(menu_url, "canteen.md", len(menu), caption=f"{bot.user_id} add this")
+    captioned["m.mentions"] = {"user_ids": [bot.user_id]}
+    with_caption = alice.send(room_id, captioned)
+    with schema_context(org.schema):
+        assert sync_once(platform) == 3
+
+    def said(text: str, thread: str):
+        return [
+            m
+            for m in _bot_messages(alice, room_id, bot)
+            if m["content"]["body"] == text
+            and m["content"].get("m.relates_to", {}).get("event_id") == thread
+        ]
+
+    deadline = time.monotonic() + 180
+    while not (
+        said("badges.md is indexed: you can ask about it now.", question)
+        and said("canteen.md is indexed: you can ask about it now.", with_caption)
+    ):
+        assert time.monotonic() < deadline, _bot_messages(alice, room_id, bot)
+        time.sleep(0.5)
+    assert said("Received badges.md into General; I will reply when it is indexed.", question)
+    with schema_context(org.schema):
+        uploads = {u.document.original_filename: u for u in ChatUpload.objects.all()}
+        assert set(uploads) == {"badges.md", "canteen.md"}
+        assert uploads["badges.md"].thread_id == question
+        assert uploads["canteen.md"].document.workspace.slug == "general"
+        assert Document.objects.get(original_filename="badges.md").status == (
+            DocumentStatus.INDEXED
+        )
+    assert in_thread
+
+
+def test_a_file_not_addressed_to_the_bot_or_from_a_non_member_is_not_uploaded(
+    indexed, room, people, synapse
+):
+    platform, room_id = room
+    alice, bob, bot = people["alice"], people["bob"], people["opaa"]
+    # Not addressed to the bot (no mention, no thread of its): not taken.
+    url = _media(synapse, alice, "badges.md", BADGES)
+    alice.send(room_id, _file(url, "badges.md", len(BADGES)))
+    assert sync(platform) == 0
+    # bob, linked but no member of General: told so privately, nothing uploaded.
+    identity = services.identity_get(platform=platform, external_id=bob.user_id)
+    services.identity_link(
+        identity=identity,
+        user=User.objects.get(email="bob@acme.example"),
+        linked_by="link",
+        audit=AuditContext(),
+    )
+    bob.join(room_id)
+    bob_url = _media(synapse, bob, "notes.md", b"# Notes\n\nPlans.\n")
+    caption = _file(bob_url, "notes.md", 16, caption=f"{bot.user_id} please add this")
+    caption["m.mentions"] = {"user_ids": [bot.user_id]}
+    bob.send(room_id, caption)
+    assert sync(platform) == 1
+    assert not Document.objects.filter(original_filename="notes.md").exists()
+    assert not ChatUpload.objects.exists()
+    (direct,) = bob.invites()
+    bob.join(direct)
+    (refusal,) = _bot_messages(bob, direct, bot)
+    assert "no access" in refusal["content"]["body"]
+
+
+def test_an_encrypted_room_gets_one_message_and_the_bot_leaves(room, people):
+    platform, _room_id = room
+    alice, bot = people["alice"], people["opaa"]
+    body = {
+        "invite": [bot.user_id],
+        "preset": "private_chat",
+        "initial_state": [
+            {
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+            }
+        ],
+    }
+    secret_room = alice.call("POST", "createRoom", json=body)["room_id"]
+    sync(platform)  # joins
+    sync(platform)  # sees the room's encryption: says so, leaves
+    sync(platform)  # gone: nothing more
+    (notice,) = _bot_messages(alice, secret_room, bot)
+    assert "cannot read encrypted rooms" in notice["content"]["body"]
+    members = alice.call("GET", f"rooms/{quote(secret_room, safe='')}/joined_members")
+    assert bot.user_id not in members["joined"]

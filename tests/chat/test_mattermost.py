@@ -1,6 +1,7 @@
 """Mattermost against the loopback Mattermost fake (eager tasks): the slash command and
 the outgoing webhook with their tokens, threads by root id, signed feedback buttons,
-rate limits."""
+rate limits, direct messages read by the bot, private replies without the ephemeral
+permission."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 
 from chat.adapters.mattermost import action_signature
+from chat.mattermost_poll import poll_once
 from chat.models import ChatAnswer, ChatEventSeen
 from chat.services import platform_secrets
 from search.models import Feedback, Question
@@ -180,3 +182,84 @@ def test_an_unverified_email_gets_the_link_privately(
     assert private["user_id"] == "mmnobody"
     assert "/chat/link/" in private["post"]["message"]
     assert not [p for p in mattermost.in_channel("mmgeneral") if p["user_id"] != "mmnobody"]
+
+
+def _poll(platform):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return poll_once(platform)
+
+
+def _bot_posts(mattermost, channel_id):
+    return [p for p in mattermost.in_channel(channel_id) if p["user_id"] == mattermost.bot_user_id]
+
+
+def test_a_direct_message_is_answered_without_a_mention_and_its_thread_continues(
+    indexed, mattermost_platform, mattermost
+):
+    """Outgoing webhooks never fire in direct messages: the bot reads them itself."""
+    direct = mattermost.direct("mmalice")
+    mattermost.add_post(channel_id=direct, user_id="mmalice", message="written before the bot")
+    assert _poll(mattermost_platform) == 0  # the first reading answers no history
+    question = mattermost.add_post(
+        channel_id=direct, user_id="mmalice", message="Where do staff park?"
+    )
+    assert _poll(mattermost_platform) == 1
+    (answer,) = _bot_posts(mattermost, direct)
+    assert answer["root_id"] == question
+    assert answer["edited"]  # "Thinking…", patched with the answer
+    assert "garage B" in answer["message"]
+    assert Question.objects.get().workspace.slug == "general"  # alice's default
+    # A reply in the thread continues the conversation; read again, nothing twice.
+    mattermost.add_post(
+        channel_id=direct, user_id="mmalice", message="Which level?", root_id=question
+    )
+    assert _poll(mattermost_platform) == 1
+    assert _poll(mattermost_platform) == 0
+    first, second = Question.objects.order_by("pk")
+    assert first.conversation_id == second.conversation_id
+    assert all(p["root_id"] == question for p in _bot_posts(mattermost, direct))
+
+    # Only a channel with new posts (the bot's own too) is read again.
+    def reads():
+        return [r for r in mattermost.requests if r.path.endswith("/posts") and r.method == "GET"]
+
+    before = len(reads())
+    assert _poll(mattermost_platform) == 0
+    assert len(reads()) == before
+
+
+def test_direct_messages_skip_the_bots_own_system_posts_and_edits(
+    indexed, mattermost_platform, mattermost
+):
+    direct = mattermost.direct("mmalice")
+    _poll(mattermost_platform)
+    mattermost.add_post(
+        channel_id=direct, user_id="mmalice", message="x", kind="system_join_channel"
+    )
+    mattermost.add_post(channel_id=direct, user_id=mattermost.bot_user_id, message="hello")
+    assert _poll(mattermost_platform) == 0
+    assert not Question.objects.exists()
+
+
+def test_an_unlinked_person_gets_the_link_in_their_direct_message(
+    indexed, mattermost_platform, mattermost
+):
+    direct = mattermost.direct("mmnobody")
+    _poll(mattermost_platform)
+    mattermost.add_post(channel_id=direct, user_id="mmnobody", message="Where do staff park?")
+    _poll(mattermost_platform)
+    assert not Question.objects.exists()
+    (link,) = _bot_posts(mattermost, direct)
+    assert "/chat/link/" in link["message"]
+
+
+def test_without_the_ephemeral_permission_the_link_goes_to_a_direct_message(
+    indexed, mattermost_platform, mattermost, client, send
+):
+    mattermost.ephemeral_allowed = False  # the bot lacks create_post_ephemeral
+    send(lambda: _webhook(client, mattermost, "@opaa Where do staff park?", user="mmnobody"))
+    assert not mattermost.ephemeral
+    assert not [p for p in mattermost.in_channel("mmgeneral") if p["user_id"] != "mmnobody"]
+    direct = mattermost.direct("mmnobody")
+    (link,) = _bot_posts(mattermost, direct)
+    assert "/chat/link/" in link["message"]
