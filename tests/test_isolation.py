@@ -3,12 +3,36 @@
 carol (Globex) asks the same question as alice (Acme) and only ever gets Globex's
 documents; ids that exist only in Acme answer 404 to her, on the API and the portal.
 bob, a member of Acme's Sales workspace only, gets 404 for General's documents.
+The chat webhooks and the MCP endpoint: Globex's credentials open none of them at
+Acme's domain; a chat user who is not linked, or bob in General's channel, gets nothing
+of General on any platform (more cases per platform in tests/chat/ and tests/mcp_server/).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 import pytest
 from django.db import connection
+from django.test import Client
+
+from accounts.audit import AuditContext
+from tests.chat.conftest import (
+    ALL_COMMANDS,
+    COMMAND_TOKEN,
+    WEBHOOK_TOKEN,
+    SlackSender,
+    mattermost_configure,
+    mattermost_user,
+    slack_configure,
+    slack_user,
+)
+from tests.chat.fake_mattermost import FakeMattermost
+from tests.chat.test_teams import APP_ID, APP_PASSWORD, GLOBEX_APP_ID, teams_configure
+from tests.fakes.chat_platforms import FakeSlackServer
+from tests.fakes.teams import FakeBotFramework
 
 ACME_POLICY = b"# Parking\n\nAcme staff park in garage B, level 2. Badges open the gate.\n"
 GLOBEX_POLICY = b"# Parking\n\nGlobex staff park in the north lot next to the cafeteria.\n"
@@ -114,3 +138,251 @@ def test_the_document_browser_finds_nothing_of_another_organization_or_workspace
     assert b"<mark>" not in everything.content
     assert b"0 of 0 documents match" in everything.content
     assert bob.get("/documents/", {"workspace": "general", "q": "garage"}).status_code == 404
+
+
+# --- the chat webhooks and the MCP endpoint --------------------------------------------
+# Each row: an endpoint the platforms (or agents) call, with Globex's own credential for
+# it (its signing secret, tokens, app id, API token) sent to Acme's domain: refused, and
+# nothing is remembered or asked. Matrix has no endpoint (the bot pulls; tests/chat/).
+GLOBEX_SLACK_SECRET = "globex-signing-secret-0000000000"
+
+
+def _mattermost_form(token: str) -> dict:
+    return {
+        "token": token,
+        "team_id": "mmteam",
+        "channel_id": "mmgeneral",
+        "user_id": "mmalice",
+        "text": "Where do staff park?",
+        "trigger_id": "isolation",
+        "post_id": "post0",
+    }
+
+
+FOREIGN_REQUESTS = {
+    "chat:slack-events": lambda f: f.slack_globex.mention("Where do staff park?"),
+    "chat:slack-commands": lambda f: f.slack_globex.command("ask Where do staff park?"),
+    "chat:slack-interactivity": lambda f: f.slack_globex.button(1),
+    "chat:mattermost-command": lambda f: f.client.post(
+        "/chat/mattermost/command",
+        urlencode(_mattermost_form("globex-command-token")),
+        content_type="application/x-www-form-urlencoded",
+    ),
+    "chat:mattermost-webhook": lambda f: f.client.post(
+        "/chat/mattermost/webhook",
+        json.dumps(_mattermost_form("globex-webhook-token")),
+        content_type="application/json",
+    ),
+    "chat:mattermost-actions": lambda f: f.client.post(
+        "/chat/mattermost/actions",
+        json.dumps({"user_id": "mmalice", "context": f.globex_button}),
+        content_type="application/json",
+    ),
+    "chat:teams-messages": lambda f: f.client.post(
+        "/chat/teams/messages",
+        json.dumps(f.bot.activity("Where do staff park?")),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {f.bot.sign(aud=GLOBEX_APP_ID)}",
+    ),
+    ":mcp": lambda f: f.client.post(
+        "/mcp",
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        content_type="application/json",
+        HTTP_ACCEPT="application/json, text/event-stream",
+        HTTP_AUTHORIZATION=f"Bearer {f.globex_token}",
+    ),
+}
+
+
+@dataclass
+class ChatFakes:
+    client: Client
+    slack: FakeSlackServer
+    mattermost: FakeMattermost
+    bot: FakeBotFramework
+    slack_sender: SlackSender  # Acme's own (signed with Acme's secret)
+    slack_globex: SlackSender
+    globex_button: dict
+    globex_token: str
+
+    def everything_posted(self) -> str:
+        return str(
+            [
+                self.slack.messages,
+                self.slack.ephemeral,
+                self.slack.responses,
+                self.mattermost.posts,
+                self.mattermost.ephemeral,
+                self.mattermost.responses,
+                self.bot.activities,
+            ]
+        )
+
+
+@pytest.fixture
+def chat_fakes(two_orgs, world, settings, make_token):
+    from chat import services
+    from chat.adapters.mattermost import action_signature
+    from chat.adapters.teams import caches_clear
+
+    with (
+        FakeSlackServer() as slack,
+        FakeMattermost() as mattermost,
+        FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD) as bot,
+    ):
+        settings.CHAT_TEAMS_OPENID_METADATA_URL = bot.metadata_url
+        caches_clear()
+        slack.users["USTRANGER"] = slack_user("USTRANGER", "someone@elsewhere.example")
+        slack.users["UBOB"] = slack_user("UBOB", "bob@acme.example")
+        mattermost.users["mmnobody"] = mattermost_user("mmnobody", "x@acme.example", verified=False)
+        mattermost.users["mmbob"] = mattermost_user("mmbob", "bob@acme.example")
+        for user, email in (
+            ("29:stranger", "x@elsewhere.example"),
+            ("29:bob", "bob@acme.example"),
+        ):
+            bot.members[user] = {"id": user, "email": email, "tenantId": "tenant-acme"}
+        connection.set_tenant(world.globex.organization)
+        slack_configure(slack, secret=GLOBEX_SLACK_SECRET, team="T0GLOBEX")
+        globex_mm = services.platform_save(
+            kind="mattermost",
+            enabled=True,
+            team_id="mmteam",
+            api_url=mattermost.api_url,
+            commands=ALL_COMMANDS,
+            new_secrets={
+                "bot_token": "globex-bot",
+                "command_token": "globex-command-token",
+                "webhook_token": "globex-webhook-token",
+            },
+            portal_url="http://globex.localhost/",
+            audit=AuditContext(),
+        )
+        secret = services.platform_secrets(globex_mm)["action_secret"]
+        teams_configure(bot, app_id=GLOBEX_APP_ID)
+        globex_token = make_token(world.globex, "carol@globex.example")
+        connection.set_tenant(world.acme.organization)
+        slack_configure(slack)
+        mattermost_configure(mattermost)
+        teams_configure(bot)
+        yield ChatFakes(
+            client=Client(HTTP_HOST=world.acme.domain),
+            slack=slack,
+            mattermost=mattermost,
+            bot=bot,
+            slack_sender=SlackSender(world.acme.domain),
+            slack_globex=SlackSender(
+                world.acme.domain, secret=GLOBEX_SLACK_SECRET, team="T0GLOBEX"
+            ),
+            globex_button={"answer": 1, "vote": "up", "sig": action_signature(secret, 1, True)},
+            globex_token=globex_token,
+        )
+        caches_clear()
+
+
+@pytest.mark.parametrize("route", sorted(FOREIGN_REQUESTS))
+def test_another_organizations_credentials_open_no_chat_or_mcp_endpoint(
+    route, chat_fakes, django_capture_on_commit_callbacks
+):
+    from chat.models import ChatEventSeen
+    from search.models import Question
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = FOREIGN_REQUESTS[route](chat_fakes)
+    assert response.status_code in (401, 403), response.content
+    assert not ChatEventSeen.objects.exists()
+    assert not Question.objects.exists()
+    assert "garage" not in chat_fakes.everything_posted()
+
+
+# Each row: a platform's way of asking in General's channel, by a chat user who is not
+# linked (unknown email, or one the platform does not vouch for), then by bob (linked by
+# his vouched email, a member of Sales only): neither gets anything of General.
+CHAT_ASKS = {
+    "slack mention": lambda f, who: f.slack_sender.mention("Where do staff park?", user=who),
+    "slack /opaa": lambda f, who: f.slack_sender.command("ask Where do staff park?", user=who),
+    "mattermost webhook": lambda f, who: f.client.post(
+        "/chat/mattermost/webhook",
+        json.dumps(
+            {
+                **_mattermost_form(WEBHOOK_TOKEN),
+                "user_id": who,
+                "post_id": f.mattermost.add_post(channel_id="mmgeneral", user_id=who, message="x"),
+            }
+        ),
+        content_type="application/json",
+    ),
+    "mattermost /opaa": lambda f, who: f.client.post(
+        "/chat/mattermost/command",
+        urlencode({**_mattermost_form(COMMAND_TOKEN), "user_id": who, "trigger_id": who}),
+        content_type="application/x-www-form-urlencoded",
+    ),
+    "teams mention": lambda f, who: f.client.post(
+        "/chat/teams/messages",
+        json.dumps(f.bot.activity("Where do staff park?", user=who)),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {f.bot.sign()}",
+    ),
+}
+WHO = {
+    "slack mention": ("USTRANGER", "UBOB"),
+    "slack /opaa": ("USTRANGER", "UBOB"),
+    "mattermost webhook": ("mmnobody", "mmbob"),
+    "mattermost /opaa": ("mmnobody", "mmbob"),
+    "teams mention": ("29:stranger", "29:bob"),
+}
+
+
+@pytest.mark.parametrize("way", sorted(CHAT_ASKS))
+def test_an_unlinked_user_or_one_outside_the_channels_workspace_gets_nothing(
+    way, chat_fakes, world, django_capture_on_commit_callbacks
+):
+    from chat.models import ChatIdentity
+    from search.models import Question
+
+    unlinked, outsider = WHO[way]
+    for who in (unlinked, outsider):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert CHAT_ASKS[way](chat_fakes, who).status_code == 200
+    assert not Question.objects.exists()
+    assert ChatIdentity.objects.get(external_id=unlinked).user is None
+    assert ChatIdentity.objects.get(external_id=outsider).user.email == "bob@acme.example"
+    posted = chat_fakes.everything_posted()
+    assert "garage" not in posted
+    assert "/chat/link/" in posted  # the unlinked one got their link
+    assert "no access" in posted  # bob was told, privately
+
+
+def test_mcp_tools_answer_only_from_the_callers_organization_and_workspaces(
+    two_orgs, world, make_token
+):
+    """carol's token at Globex: Globex's parking only; bob's token (Sales): General's
+    documents are not there, by search or by id."""
+    from tests.conftest import token_client
+
+    def call(client, name, **arguments):
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments},
+        }
+        response = client.post(
+            "/mcp",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_ACCEPT="application/json, text/event-stream",
+        )
+        assert response.status_code == 200, response.content
+        return response.json()["result"]
+
+    carol = token_client(world.globex, make_token(world.globex, "carol@globex.example"))
+    found = json.dumps(call(carol, "search", query="where do staff park garage"))
+    assert "north lot" in found
+    assert "garage B" not in found
+    bob = token_client(world.acme, make_token(world.acme, "bob@acme.example"))
+    general = call(bob, "search", query="garage", workspace="general")
+    assert general["isError"] is True
+    assert "garage B" not in json.dumps(general)
+    by_id = call(bob, "get_document", document_id=two_orgs["acme"][1])
+    assert by_id["isError"] is True
+    assert "garage B" not in json.dumps(by_id)
