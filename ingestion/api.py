@@ -1,6 +1,7 @@
 """Documents API: upload, list, read, delete."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -14,6 +15,7 @@ from ingestion.document_events import document_opened
 from ingestion.erasure import document_delete
 from ingestion.models import Document
 from ingestion.readers import document_readers_set
+from ingestion.selectors import document_for
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from ingestion.uploads import UploadOutcome, UploadRejected, upload_receive
 from workspaces.api_base import WorkspaceAPIView
@@ -216,15 +218,24 @@ class DocumentDetailView(WorkspaceAPIView):
     def scoped_queryset(self):
         return Document.objects.select_related("workspace")
 
+    def _document(self, pk: int) -> Document:
+        try:
+            return self.get_object(pk=pk)
+        except Http404:
+            # A document shared into a workspace the caller may read (and whose readers
+            # let them): readable there, read-only (403 for PATCH and DELETE;
+            # ingestion.sharing); anything else, the same 404.
+            return document_for(self.request.user, pk, role=self.required_role(), token=self.token)
+
     @extend_schema(responses=DocumentSerializer)
     def get(self, request, pk: int):
-        document = self.get_object(pk=pk)
+        document = self._document(pk)
         document_opened(document=document, audit=audit_context(request), via="api")
         return Response(DocumentSerializer(document).data)
 
     @extend_schema(request=ReadersInput, responses=DocumentSerializer)
     def patch(self, request, pk: int):
-        document = self.get_object(pk=pk)
+        document = self._document(pk)
         data = ReadersInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -240,5 +251,5 @@ class DocumentDetailView(WorkspaceAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        document_delete(document=self.get_object(pk=pk), audit=audit_context(request))
+        document_delete(document=self._document(pk), audit=audit_context(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

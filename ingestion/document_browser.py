@@ -161,11 +161,14 @@ def browser_context(user: User, *, params: QueryDict, workspaces: Sequence[Works
     page = paginator.get_page(filters.page)  # past the end: the last page
     shown = list(page.object_list)
     snippets = _snippets(shown, filters.q) if filters.q else {}
+    listed = {workspace.pk for workspace in workspaces}
     rows = [
         {
             "document": document,
             "type": TYPE_LABELS.get(key, key.upper()),
             "snippet": snippets.get(document.pk),
+            # Shared into the workspace from another (ingestion.sharing): read-only here.
+            "shared": document.workspace_id not in listed,
         }
         for document in shown
         for key in [document_type(document)]

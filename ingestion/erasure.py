@@ -16,7 +16,8 @@ from django.db import models, transaction
 
 from accounts.audit import AuditAction, AuditContext, audit_pseudonymize_target, audit_record
 from ingestion.index import index_changed
-from ingestion.models import Document
+from ingestion.models import Document, DocumentShare
+from ingestion.sharing import SHARE_ENDED
 from ingestion.storage import original_discard
 from workspaces.models import Workspace
 
@@ -79,10 +80,25 @@ def documents_erase(
                 extra={"workspace": workspace_slug},
             )
         document_ids = [row[0] for row in rows]
+        # Shares go with their documents (the database cascades); the workspaces they
+        # were shared into lose answers and cached answers too.
+        shares = list(
+            DocumentShare.objects.filter(document_id__in=document_ids).values_list(
+                "document_id", "workspace_id", "workspace__slug"
+            )
+        )
+        for document_id, _, target_slug in shares:
+            audit_record(
+                action=SHARE_ENDED,
+                context=audit,
+                target_type="document",
+                target_id=document_id,
+                extra={"shared_into": target_slug, "reason": "the document was erased"},
+            )
         for hook in _erasure_hooks:
             hook.before_delete(document_ids=document_ids)
         Document.objects.filter(pk__in=document_ids).delete()
-        for workspace_id in sorted({row[2] for row in rows}):
+        for workspace_id in sorted({row[2] for row in rows} | {share[1] for share in shares}):
             index_changed(workspace_id=workspace_id)
             for hook in _erasure_hooks:
                 hook.after_delete(workspace_id=workspace_id)

@@ -47,7 +47,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ingestion.chunking import ChunkDraft
 from ingestion.language import paragraphs_by_language
-from ingestion.models import Chunk, Document
+from ingestion.models import Chunk, Document, DocumentShare
 from workspaces.readers import ReaderScope
 
 logger = logging.getLogger(__name__)
@@ -217,21 +217,31 @@ def index_version(workspace_id: int) -> int:
 
 
 def index_changed(*, workspace_id: int) -> None:
-    """Invalidate the workspace's cached answers once the current transaction commits."""
+    """Invalidate the workspace's cached answers once the current transaction commits,
+    and those of the workspaces its documents are shared into (``ingestion.sharing``:
+    a shared document's chunks are part of their answers too). The shares are read now,
+    before a caller deletes them."""
+    targets = set(
+        DocumentShare.objects.filter(source_workspace_id=workspace_id)
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
 
     def bump() -> None:
-        key = _version_key(workspace_id)
-        try:
-            cache.add(key, 0, timeout=None)
-            cache.incr(key)
-        except _REDIS_DOWN as exc:
-            # Committed already: failing now would only hide the change from its caller.
-            # Cached answers are checked against readers when served, so none leaks.
-            logger.warning(
-                "cached answers of workspace %s not invalidated (Redis unavailable: %s)",
-                workspace_id,
-                exc,
-            )
+        for changed in sorted({workspace_id, *targets}):
+            key = _version_key(changed)
+            try:
+                cache.add(key, 0, timeout=None)
+                cache.incr(key)
+            except _REDIS_DOWN as exc:
+                # Committed already: failing now would only hide the change from its
+                # caller. Cached answers are checked against readers when served, so
+                # none leaks.
+                logger.warning(
+                    "cached answers of workspace %s not invalidated (Redis unavailable: %s)",
+                    changed,
+                    exc,
+                )
 
     transaction.on_commit(bump)
 
@@ -261,7 +271,7 @@ def _bm25_sql(readers: ReaderScope) -> str:
         -- The question is stemmed in every language the readable documents use.
         SELECT DISTINCT d.language::regconfig AS cfg
           FROM ingestion_document AS d
-         WHERE d.workspace_id = ANY(%(workspaces)s) AND d.status = 'indexed'
+         WHERE {readers.within_sql("d", document_column="id")} AND d.status = 'indexed'
            AND {readers.sql("d")}
     ),
     words AS MATERIALIZED (
@@ -291,6 +301,7 @@ def _bm25_sql(readers: ReaderScope) -> str:
         SELECT c.id, c.lexeme_count
           FROM ingestion_chunk AS c
          WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+        {_shared_readable(readers)}
     ),
     collection AS MATERIALIZED (
         SELECT count(*)::float AS n, GREATEST(avg(r.lexeme_count), 1)::float AS avgdl
@@ -301,7 +312,7 @@ def _bm25_sql(readers: ReaderScope) -> str:
           FROM search_posting AS p
           JOIN query USING (lexeme)
           JOIN readable AS r ON r.id = p.chunk_id
-         WHERE p.workspace_id = ANY(%(workspaces)s)
+         WHERE p.workspace_id = ANY({_posting_workspaces(readers)})
     ),
     df AS MATERIALIZED (
         SELECT hits.lexeme, count(*)::float AS df FROM hits GROUP BY hits.lexeme
@@ -325,6 +336,31 @@ def _bm25_sql(readers: ReaderScope) -> str:
   ORDER BY round(scored.score::numeric, 9) DESC, scored.chunk_id
      LIMIT %(limit)s
 """  # noqa: S608
+
+
+def _shared_readable(readers: ReaderScope) -> str:
+    """BM25's second branch of the readable chunks: those of documents shared into the
+    workspaces searched (``ingestion.sharing``), found by document, not already in them.
+    Empty when nothing is shared, so the usual query is unchanged."""
+    if not readers.shared_documents:
+        return ""
+    return f"""
+        UNION ALL
+        SELECT c.id, c.lexeme_count
+          FROM ingestion_chunk AS c
+         WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
+           AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}"""  # noqa: S608 - a fixed alias
+
+
+def _posting_workspaces(readers: ReaderScope) -> str:
+    """The workspaces whose postings BM25 reads: those searched, and the workspaces of
+    the documents shared into them (the join with ``readable`` keeps only their chunks)."""
+    if not readers.shared_documents:
+        return "%(workspaces)s"
+    return (
+        "%(workspaces)s::bigint[] || ARRAY(SELECT DISTINCT d.workspace_id"
+        " FROM ingestion_document AS d WHERE d.id = ANY(%(shared_documents)s::bigint[]))"
+    )
 
 
 def bm25_ranking(
@@ -388,6 +424,20 @@ def _vector_exact_sql(readers: ReaderScope) -> str:
 """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
 
 
+def _vector_shared_sql(readers: ReaderScope) -> str:
+    """The nearest chunks of the documents shared into the workspaces searched, not
+    already in them: exact (a few documents' chunks), the second branch of
+    ``vector_ranking``, so the HNSW query of the workspaces themselves is unchanged."""
+    return f"""
+    SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
+      FROM ingestion_chunk AS c
+     WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
+       AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}
+  ORDER BY (c.embedding <=> %(vector)s::vector) + 0, c.id
+     LIMIT %(limit)s
+"""  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
+
+
 def _vector_literal(vector: Sequence[float]) -> str:
     """pgvector's text form, cast to ``vector`` in the SQL."""
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
@@ -429,7 +479,36 @@ def vector_ranking(
     exact: bool | None = None,
 ) -> list[Ranked]:
     """The nearest readable chunks of ``workspace_ids`` by cosine distance, nearest
-    first (equal distances by chunk id).
+    first (equal distances by chunk id), with those of the documents shared into them
+    (``ReaderScope.shared_documents``): the workspaces' own ranking (``exact`` applies to
+    it) merged with an exact ranking of the shared documents' chunks."""
+    own = _vector_ranking_own(
+        vector, workspace_ids=workspace_ids, readers=readers, limit=limit, exact=exact
+    )
+    if not readers.shared_documents or not workspace_ids:
+        return own
+    params = {
+        "vector": _vector_literal(vector),
+        "workspaces": list(workspace_ids),
+        "limit": limit,
+        **readers.params(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_vector_shared_sql(readers), params)
+        shared = [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+    merged = sorted([*own, *shared], key=lambda r: (-r.score, r.chunk_id))
+    return merged[:limit]
+
+
+def _vector_ranking_own(
+    vector: Sequence[float],
+    *,
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+    limit: int,
+    exact: bool | None = None,
+) -> list[Ranked]:
+    """The nearest readable chunks of ``workspace_ids`` themselves.
 
     The pgvector in use filters HNSW results after the index scan, so a selective
     workspace or readers filter can leave fewer than ``limit`` results. Hence the

@@ -384,3 +384,61 @@ class EmbeddingIndex(models.Model):
 
     def __str__(self) -> str:
         return "Embedding model"
+
+
+class DocumentShare(models.Model):
+    """A document shared into another workspace (``workspace``, the target): one copy,
+    its chunks readable there too (``ingestion.sharing``, docs/sharing.md).
+
+    The row belongs to both workspaces: row-level security shows it where the target or
+    the document's own workspace (``source_workspace``) is in scope
+    (``workspaces.rls.policies``). It goes with its document inside the database (ON
+    DELETE CASCADE, migration 0014), so erasing a document ends its shares whoever's
+    scope erases it. A share is honoured only while ``shared_by`` is an editor of both
+    workspaces (``ingestion.sharing.shares_effective``).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    source_workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(
+        Document, on_delete=models.DO_NOTHING, db_constraint=False, related_name="shares"
+    )
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "workspace"], name="document_share_once_per_workspace"
+            )
+        ]
+        indexes = [
+            models.Index(name="share_workspace", fields=["workspace", "document"]),
+            models.Index(name="share_source_workspace", fields=["source_workspace"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} shared into {self.workspace_id}"
+
+
+class ShareNotice(models.Model):
+    """Tells a member of the target workspace that a document was shared into it; shown
+    in the portal until they dismiss it. Goes with its share (ON DELETE CASCADE)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    share = models.ForeignKey(
+        DocumentShare, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(name="share_notice_user", fields=["user", "workspace"])]
+
+    def __str__(self) -> str:
+        return f"share {self.share_id} for {self.user_id}"

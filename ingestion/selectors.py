@@ -13,22 +13,27 @@ from functools import reduce
 from operator import or_
 
 from django.contrib.postgres.search import SearchQuery
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, User
 from ingestion.document_filters import SORTS, UPLOADS, DocumentFilters
-from ingestion.models import Chunk, Document, Source
+from ingestion.models import Chunk, Document, DocumentShare, Source
 from ingestion.parsers import PARSERS
-from workspaces.access import object_for
+from workspaces.access import object_for, workspaces_readable
 from workspaces.models import Role, Workspace
 from workspaces.readers import reader_scope
 
 
 def documents_readable(user: User, *, workspaces: Sequence[Workspace]) -> QuerySet[Document]:
     """The documents of ``workspaces`` (which ``user`` is already allowed into) that
-    ``user`` may read."""
+    ``user`` may read, with those shared into them from other workspaces
+    (``ingestion.sharing``; under their own readers)."""
+    scope = reader_scope(user, workspaces)
     return Document.objects.filter(
-        reader_scope(user, workspaces).q(), workspace__in=[w.pk for w in workspaces]
+        scope.q(), scope.within_q([w.pk for w in workspaces], document_field="pk")
     )
 
 
@@ -42,15 +47,49 @@ def document_for(
     user: User, pk: int, *, role: str = Role.VIEWER, token: ApiToken | None = None
 ) -> Document:
     """The document ``pk`` if ``user`` may read it and holds ``role`` in its workspace:
-    404 out of their workspaces, 404 unreadable, then 403 (``workspaces.access.object_for``)."""
-    return object_for(
-        user,
-        Document.objects.select_related("workspace"),
-        pk=pk,
-        role=role,
-        token=token,
-        readable=lambda document: document_readable(user, document),
+    404 out of their workspaces, 404 unreadable, then 403 (``workspaces.access.object_for``).
+
+    A document shared into a workspace they may read (and whose readers let them) is
+    found too, with ``shared_into`` set to that workspace: read-only there, so any
+    ``role`` above viewer is a 403. Otherwise ``shared_into`` is None.
+    """
+    try:
+        document = object_for(
+            user,
+            Document.objects.select_related("workspace"),
+            pk=pk,
+            role=role,
+            token=token,
+            readable=lambda document: document_readable(user, document),
+        )
+    except Http404:
+        document = _document_shared_for(user, pk, token=token)
+        if role != Role.VIEWER:
+            raise PermissionDenied(
+                _("This document is shared into this workspace: it is read-only here.")
+            ) from None
+        return document
+    document.shared_into = None
+    return document
+
+
+def _document_shared_for(user: User, pk: int, *, token: ApiToken | None) -> Document:
+    """The document ``pk`` through a workspace it is shared into that ``user`` (and the
+    ``token``) may read, if its readers let them; Http404 otherwise."""
+    targets = workspaces_readable(user, token=token).filter(
+        pk__in=DocumentShare.objects.filter(document_id=pk).values("workspace_id")
     )
+    for workspace in targets:
+        scope = reader_scope(user, [workspace])
+        if pk not in scope.shared_documents:
+            continue
+        document = Document.objects.select_related("workspace").filter(pk=pk).first()
+        if document is not None and scope.can_read(
+            workspace_id=document.workspace_id, readers=document.readers
+        ):
+            document.shared_into = workspace
+            return document
+    raise Http404(_("No such document."))
 
 
 def documents_browse(

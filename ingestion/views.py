@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record
-from ingestion import erasure
+from ingestion import erasure, sharing
 from ingestion.document_browser import browser_context, original_content_type
 from ingestion.document_events import document_opened
 from ingestion.preview import PART_SIZE, preview_blocks
@@ -22,7 +22,7 @@ from ingestion.selectors import document_for, documents_readable
 from ingestion.storage import OriginalMissing, original_read
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
 from ingestion.uploads import UploadOutcome
-from workspaces.access import role_in
+from workspaces.access import role_in, workspace_for
 from workspaces.models import Role
 from workspaces.portal import workspace_view
 from workspaces.readers import ReaderChoice, reader_choices, readers_describe, readers_validate
@@ -102,6 +102,9 @@ def document_list(request):
     context = browser_context(
         request.user, params=request.GET, workspaces=_listed_workspaces(request)
     )
+    if not request.all_workspaces:
+        # What was shared into this workspace since the person last dismissed it.
+        context["notices"] = sharing.notices_unseen(request.user, request.workspace)
     return render(
         request,
         "ingestion/document_list.html",
@@ -156,7 +159,9 @@ def document_detail(request, pk: int):
             status=400,
         )
     document_opened(document=document, audit=audit_context(request), via="portal")
-    can_set_readers = role_in(request.user, document.workspace) == Role.ADMIN
+    can_set_readers = (
+        document.shared_into is None and role_in(request.user, document.workspace) == Role.ADMIN
+    )
     shown = readers_describe(document.readers)
     start = (part - 1) * PART_SIZE
     chunks = document.chunks.only("id", "text", "heading_path", "ordinal").order_by("ordinal")
@@ -170,6 +175,14 @@ def document_detail(request, pk: int):
             "parts": range(1, parts + 1) if parts > 1 else None,
             "content_type": original_content_type(document),
             "can_set_readers": can_set_readers,
+            # Sharing (ingestion.sharing): where it is shared and where it may go, for
+            # editors of its workspace; the Remove of an admin of the one shown.
+            "shares": sharing.shares_of(document) if document.shared_into is None else [],
+            "share_targets": sharing.share_targets(request.user, document)
+            if document.shared_into is None
+            else [],
+            "can_remove_share": document.shared_into is not None
+            and role_in(request.user, document.shared_into) == Role.ADMIN,
             "readers_text": "\n".join(_reader_line(reader) for reader in shown),
             "readers_shown": shown,
             # The picker's completion: the organization's members and groups (admins only).
@@ -257,3 +270,52 @@ def document_delete(request, pk: int):
     erasure.document_delete(document=document, audit=audit_context(request))
     messages.success(request, _("Deleted %(title)s.") % {"title": document.title})
     return redirect(f"/documents/?workspace={slug}")
+
+
+@login_required
+@require_POST
+def document_share(request, pk: int):
+    """Share the document into the workspace ``workspace`` (an editor of both)."""
+    document = document_for(request.user, pk, role=Role.EDITOR)
+    target = workspace_for(request.user, request.POST.get("workspace") or "", role=Role.EDITOR)
+    try:
+        sharing.document_share(
+            document=document, workspace=target, user=request.user, audit=audit_context(request)
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Shared into %(workspace)s: its members find it there now.")
+            % {"workspace": target.name},
+        )
+    return redirect("ingestion:document", pk=document.pk)
+
+
+@login_required
+@require_POST
+def document_unshare(request, pk: int):
+    """End the document's share into ``workspace``: an editor of the document's
+    workspace takes it back, an admin of that workspace removes it from there."""
+    document = document_for(request.user, pk)
+    share = sharing.share_for(
+        request.user, document=document, slug=request.POST.get("workspace") or ""
+    )
+    sharing.document_unshare(share=share, user=request.user, audit=audit_context(request))
+    messages.success(
+        request,
+        _("%(title)s is no longer shared into %(workspace)s.")
+        % {"title": document.title, "workspace": share.workspace.name},
+    )
+    if document.shared_into is not None:
+        return redirect(f"/documents/?workspace={share.workspace.slug}")
+    return redirect("ingestion:document", pk=document.pk)
+
+
+@workspace_view(Role.VIEWER)
+@require_POST
+def share_notices_dismiss(request):
+    """Hide the notices of documents shared into the workspace (for this person)."""
+    sharing.notices_dismiss(user=request.user, workspace=request.workspace)
+    return redirect(f"/documents/?workspace={request.workspace.slug}")

@@ -11,6 +11,7 @@ from accounts import api as accounts_api
 from accounts import api_members as members_api
 from analytics.urls import api_urlpatterns as analytics_api
 from ingestion import api as ingestion_api
+from ingestion import api_sharing as sharing_api
 from ingestion import source_api, source_setup_views
 from mcp_server.views import McpView
 from opaa import health
@@ -24,6 +25,21 @@ api_v1 = [
     path("documents", ingestion_api.DocumentListView.as_view(), name="documents"),
     path("documents/<int:pk>", ingestion_api.DocumentDetailView.as_view(), name="document"),
     path("documents/batch", ingestion_api.DocumentBatchView.as_view(), name="documents-batch"),
+    path(
+        "documents/<int:pk>/shares",
+        sharing_api.DocumentSharesView.as_view(),
+        name="document-shares",
+    ),
+    path(
+        "documents/<int:pk>/shares/<slug:workspace>",
+        sharing_api.DocumentShareView.as_view(),
+        name="document-share",
+    ),
+    path(
+        "shared-documents",
+        sharing_api.SharedDocumentListView.as_view(),
+        name="shared-documents",
+    ),
     path("sources", source_setup_views.SourceCreateView.as_view(), name="sources"),
     path("sources/<int:pk>/sync", source_api.SourceSyncView.as_view(), name="source-sync"),
     path("sources/<int:pk>", source_api.SourceDetailView.as_view(), name="source"),

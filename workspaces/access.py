@@ -11,7 +11,7 @@ from operator import attrgetter
 from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -33,14 +33,18 @@ def workspaces_readable(user: User, *, token: ApiToken | None = None) -> QuerySe
     nobody's: out of use until the owner restores them (``services.workspace_archive``)."""
     if not user.is_authenticated or not user.is_active:
         return Workspace.objects.none()
-    in_use = Workspace.objects.filter(archived_at__isnull=True)
+    # A personal workspace ("My Documents") is its member's alone, whoever else holds a
+    # role anywhere (the owner included; ``workspaces.personal``).
+    in_use = Workspace.objects.filter(archived_at__isnull=True).filter(
+        Q(personal_of__isnull=True) | Q(personal_of=user)
+    )
     if user.is_owner:
         readable = in_use
     else:
         # A direct membership or a group's role: ids in a subquery, so no duplicates.
         direct = Membership.objects.filter(user=user).values("workspace_id")
         via_groups = GroupRole.objects.filter(group__memberships__user=user).values("workspace_id")
-        readable = in_use.filter(Q(pk__in=direct) | Q(pk__in=via_groups))
+        readable = in_use.filter(Q(pk__in=direct) | Q(pk__in=via_groups) | Q(personal_of=user))
     if token is not None:
         readable = readable.filter(pk__in=token.workspace_ids)
     return readable
@@ -90,7 +94,10 @@ def is_admin_anywhere(user: User) -> bool:
     """True when ``user`` is the owner or an admin of at least one workspace."""
     return (
         user.is_owner
-        or Membership.objects.filter(user=user, role=Role.ADMIN).exists()
+        # Not counting "My Documents", which everyone administers (workspaces.personal).
+        or Membership.objects.filter(
+            user=user, role=Role.ADMIN, workspace__personal_of__isnull=True
+        ).exists()
         or GroupRole.objects.filter(group__memberships__user=user, role=Role.ADMIN).exists()
     )
 
@@ -107,6 +114,9 @@ def role_in(user: User, workspace: Workspace) -> str | None:
     The highest of the user's own membership's role and the roles their groups hold
     there (``GroupRole``); None when neither gives one.
     """
+    if workspace.personal_of_id is not None:
+        # "My Documents": its member administers it, nobody else has a role there.
+        return Role.ADMIN if user.is_authenticated and workspace.personal_of_id == user.pk else None
     if user.is_owner:
         return Role.ADMIN
     roles = {
@@ -131,7 +141,10 @@ def workspace_for(
     workspace = (
         readable.filter(slug=slug).first()
         if slug
-        else readable.order_by("-is_default", "name").first()
+        # The default workspace, else a team's before "My Documents".
+        else readable.order_by(
+            "-is_default", F("personal_of").asc(nulls_first=True), "name"
+        ).first()
     )
     if workspace is None:
         raise Http404("No such workspace.")

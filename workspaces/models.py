@@ -17,6 +17,15 @@ class Workspace(models.Model):
     # Set while the workspace is archived: out of use for everyone (``workspaces_readable``
     # leaves it out), its content kept until the owner restores or deletes it.
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Set on a member's personal workspace ("My Documents", ``workspaces.personal``): that
+    # member alone reads and administers it, the organization's owner included.
+    personal_of = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="personal_workspace",
+    )
 
     class Meta:
         ordering = ["name"]

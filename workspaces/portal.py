@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 
 from workspaces.access import workspace_for, workspaces_readable
 from workspaces.models import ALL_WORKSPACES, Role
+from workspaces.personal import personal_workspace_ensure
 
 
 def workspace_view(
@@ -35,6 +36,10 @@ def workspace_view(
             )
             if request.all_workspaces:
                 slug = None
+            # Every member has "My Documents" (workspaces.personal), made on the first
+            # page they open (a GET: a form's refusal changes nothing).
+            if request.method == "GET":
+                personal_workspace_ensure(request.user)
             request.workspace = workspace_for(request.user, slug, role=needed)
             request.workspaces = workspaces_readable(request.user)
             return view(request, *args, **kwargs)

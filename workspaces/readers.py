@@ -20,7 +20,7 @@ by ``cache_key``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -208,6 +208,10 @@ class ReaderScope:
 
     principals: tuple[str, ...]
     all_in_workspaces: tuple[int, ...] = ()
+    # Documents of other workspaces shared into the workspaces searched (ingestion's
+    # sharing, docs/sharing.md): their chunks are searched too, under their own readers.
+    # Filled by ``reader_scope`` alone, so no caller can forget them or add any.
+    shared_documents: tuple[int, ...] = ()
 
     @classmethod
     def everything(cls, workspace_ids: Sequence[int]) -> ReaderScope:
@@ -229,7 +233,26 @@ class ReaderScope:
         return {
             "readers_principals": list(self.principals),
             "readers_all": list(self.all_in_workspaces),
+            "shared_documents": list(self.shared_documents),
         }
+
+    def within_sql(self, alias: str, *, document_column: str = "document_id") -> str:
+        """A predicate: ``alias`` lies in the workspaces searched (``%(workspaces)s``) or
+        belongs to a document shared into them (``%(shared_documents)s``, see ``params``).
+        ``alias`` and ``document_column`` are module constants, never input."""
+        if not self.shared_documents:
+            return f"{alias}.workspace_id = ANY(%(workspaces)s)"
+        return (
+            f"({alias}.workspace_id = ANY(%(workspaces)s)"
+            f" OR {alias}.{document_column} = ANY(%(shared_documents)s::bigint[]))"
+        )
+
+    def within_q(self, workspace_ids: Iterable[int], *, document_field: str = "document_id") -> Q:
+        """The same for a queryset (``document_field="pk"`` for documents themselves)."""
+        within = Q(workspace_id__in=list(workspace_ids))
+        if self.shared_documents:
+            within |= Q(**{f"{document_field}__in": list(self.shared_documents)})
+        return within
 
     def q(self, prefix: str = "") -> Q:
         """The same predicate for a queryset of documents (``prefix``: e.g. ``document__``)."""
@@ -254,15 +277,19 @@ class ReaderScope:
         answers; anyone who reads everything (no restricted documents, or an admin)
         gets ``all``.
         """
-        if workspace_id in self.all_in_workspaces:
+        admin = workspace_id in self.all_in_workspaces
+        if admin and not self.shared_documents:
             return "all"
+        # An admin reads every document of the workspace, but a shared one only under
+        # its own readers (their workspace is another).
         with connection.cursor() as cursor:
             cursor.execute(
                 """
                 SELECT DISTINCT readers FROM ingestion_document
-                 WHERE workspace_id = %s AND readers <> '{}'
+                 WHERE ((workspace_id = %s AND NOT %s) OR id = ANY(%s::bigint[]))
+                   AND readers <> '{}'
                 """,
-                [workspace_id],
+                [workspace_id, admin, list(self.shared_documents)],
             )
             restricted = [tuple(sorted(row[0])) for row in cursor.fetchall()]
         mine = set(self.principals)
@@ -273,8 +300,23 @@ class ReaderScope:
         return f"r{digest}"
 
 
+SharedDocuments = Callable[[Sequence[Workspace]], Sequence[int]]
+_shared_documents: list[SharedDocuments] = []
+
+
+def shared_documents_register(provider: SharedDocuments) -> None:
+    """Have ``reader_scope`` add the documents ``provider`` says are shared into the
+    workspaces searched (ingestion registers ``ingestion.sharing.shares_effective`` in
+    its ``AppConfig.ready()``; this app never imports it). Registering again changes
+    nothing."""
+    if provider not in _shared_documents:
+        _shared_documents.append(provider)
+
+
 def reader_scope(user: User | None, workspaces: Iterable[Workspace]) -> ReaderScope:
-    """What ``user`` may read in ``workspaces`` (which they must already be allowed into).
+    """What ``user`` may read in ``workspaces`` (which they must already be allowed into):
+    their documents, and those shared into them from other workspaces (under their own
+    readers).
 
     No user (e.g. the demo's sample question) reads only unrestricted documents.
     """
@@ -286,4 +328,7 @@ def reader_scope(user: User | None, workspaces: Iterable[Workspace]) -> ReaderSc
         if user is not None and user.is_authenticated and user.is_active
         else ()
     )
-    return ReaderScope(principals=principals_of(user), all_in_workspaces=admin_of)
+    shared = sorted({pk for provider in _shared_documents for pk in provider(workspaces)})
+    return ReaderScope(
+        principals=principals_of(user), all_in_workspaces=admin_of, shared_documents=tuple(shared)
+    )

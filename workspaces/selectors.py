@@ -12,7 +12,8 @@ from workspaces.models import GroupRole, Membership, Role, Workspace
 def workspaces_administered(user: User) -> QuerySet[Workspace]:
     """The workspaces in use that ``user`` administers (the owner: all of them), each
     with ``member_count`` (people's own memberships), by name."""
-    readable = workspaces_readable(user)
+    # Not the person's "My Documents": nobody else can be given a role there.
+    readable = workspaces_readable(user).filter(personal_of__isnull=True)
     if not user.is_owner:
         direct = Membership.objects.filter(user=user, role=Role.ADMIN).values("workspace_id")
         via_groups = GroupRole.objects.filter(

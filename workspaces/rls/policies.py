@@ -11,6 +11,7 @@ security does not cover; no DDL). It is idempotent.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -24,6 +25,33 @@ POLICY_CONDITION = (
     "workspace_id = ANY (string_to_array("
     "nullif(current_setting('opaa.workspaces', true), ''), ',')::bigint[])"
 )
+
+# The workspace ids of the transaction's scope, for the conditions of extra policies.
+SCOPE_IDS = "string_to_array(nullif(current_setting('opaa.workspaces', true), ''), ',')::bigint[]"
+
+
+@dataclass(frozen=True)
+class ExtraPolicy:
+    """A second, permissive policy on one table, OR-ed with the workspace policy for
+    ``command``: e.g. ingestion's documents shared into a workspace in scope are readable
+    there (``SELECT`` only, so they cannot be changed from it). ``condition`` may use
+    ``{scope}``, the scope's workspace ids (``SCOPE_IDS``)."""
+
+    table: str
+    name: str
+    condition: str
+    command: str = "SELECT"
+
+
+_extra_policies: dict[tuple[str, str], ExtraPolicy] = {}
+
+
+def extra_policy_register(policy: ExtraPolicy) -> None:
+    """Have ``policy`` created on its table by every ``schema_secure`` from now on (an
+    app registers it in its ``AppConfig.ready()``; this app never names other apps'
+    tables). Registering the same one again changes nothing."""
+    _extra_policies[(policy.table, policy.name)] = policy
+
 
 _TABLES_WITH_WORKSPACE_SQL = """
 SELECT c.table_name FROM information_schema.columns AS c
@@ -72,6 +100,18 @@ def _table_secure(connection, cursor, qualified: str) -> None:
                 f"CREATE POLICY {POLICY} ON {qualified} AS PERMISSIVE FOR ALL"
                 f" USING ({POLICY_CONDITION}) WITH CHECK ({POLICY_CONDITION})"
             )
+            table = qualified.rsplit(".", 1)[1].strip('"')
+            for policy in _extra_policies.values():
+                if policy.table != table:
+                    continue
+                condition = policy.condition.format(scope=SCOPE_IDS)
+                writes = policy.command in ("ALL", "INSERT", "UPDATE")
+                check = f" WITH CHECK ({condition})" if writes else ""
+                cursor.execute(f"DROP POLICY IF EXISTS {_quote(policy.name)} ON {qualified}")
+                raw.execute(
+                    f"CREATE POLICY {_quote(policy.name)} ON {qualified} AS PERMISSIVE"
+                    f" FOR {policy.command} USING ({condition}){check}"
+                )
 
 
 def schema_secure(connection: BaseDatabaseWrapper, schema: str) -> list[str]:

@@ -23,11 +23,12 @@ def administered_workspace(context) -> str:
     if user is None or not user.is_authenticated or user.is_owner:
         return ""
     workspace = getattr(request, "workspace", None)
-    if workspace is not None:
+    if workspace is not None and workspace.personal_of_id is None:
         return workspace.slug if role_in(user, workspace) == Role.ADMIN else ""
-    administered = workspaces_readable(user).filter(
+    # "My Documents" has no members to manage (workspaces.personal).
+    administered = workspaces_readable(user).filter(personal_of__isnull=True).filter(
         pk__in=Membership.objects.filter(user=user, role=Role.ADMIN).values("workspace_id")
-    ) | workspaces_readable(user).filter(
+    ) | workspaces_readable(user).filter(personal_of__isnull=True).filter(
         pk__in=GroupRole.objects.filter(group__memberships__user=user, role=Role.ADMIN).values(
             "workspace_id"
         )
