@@ -123,6 +123,10 @@ def _elsewhere(o: Objects) -> dict:
     return {"pk": o.document, "workspace": "elsewhere"}
 
 
+def _to_elsewhere(o: Objects) -> dict:
+    return {"workspace": "elsewhere"}
+
+
 def _general(o: Objects) -> dict:
     return {"workspace": "general"}
 
@@ -220,6 +224,10 @@ ROUTES: list[Route] = [
     Route("ingestion:document", "get", VIEWER, OBJECT, kwargs=_doc),
     Route("ingestion:original", "get", VIEWER, OBJECT, kwargs=_doc),
     Route("ingestion:delete", "post", EDITOR, OBJECT, kwargs=_doc),
+    # General's document is shared into Elsewhere (no members) by the fixture.
+    Route("ingestion:share", "post", EDITOR, OBJECT, kwargs=_doc, data=_to_elsewhere),
+    Route("ingestion:unshare", "post", EDITOR, OBJECT, kwargs=_doc, data=_to_elsewhere),
+    Route("ingestion:notices-dismiss", "post", VIEWER, WORKSPACE),
     # --- portal: sources ------------------------------------------------------------
     Route("sources:list", "get", ADMIN, WORKSPACE, lists=True),
     Route("sources:status", "get", ADMIN, WORKSPACE, lists=True),
