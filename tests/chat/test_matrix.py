@@ -16,6 +16,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from accounts.audit import AuditContext
@@ -23,6 +24,7 @@ from accounts.models import User
 from chat import services
 from chat.matrix_sync import matrix_sync, matrix_sync_all, sync_once
 from chat.models import ChatIdentity, ChatUpload, MatrixSync, PlatformKind
+from chat.polling import LIST_KEY, polled_organizations
 from ingestion.models import Document, DocumentStatus
 from search.models import Feedback, Question
 from tests.chat.conftest import ALL_COMMANDS
@@ -379,3 +381,27 @@ def test_an_encrypted_room_gets_one_message_and_the_bot_leaves(room, people):
     assert "cannot read encrypted rooms" in notice["content"]["body"]
     members = alice.call("GET", f"rooms/{quote(secret_room, safe='')}/joined_members")
     assert bot.user_id not in members["joined"]
+
+
+def test_beat_lists_the_polled_organizations_once_a_minute_not_every_tick(room, world):
+    """A tick reads the cached list (no query per organization); saving a platform
+    forgets it, so turning Matrix off takes effect at the next tick."""
+    platform, _room_id = room
+    cache.delete(LIST_KEY)
+    acme = connection.schema_name
+    assert polled_organizations() == {acme: ["matrix"]}  # Globex has no polled bot
+    with CaptureQueriesContext(connection) as queries:
+        assert polled_organizations() == {acme: ["matrix"]}
+    assert len(queries) == 0
+    services.platform_save(
+        kind=PlatformKind.MATRIX,
+        enabled=False,
+        team_id="",
+        api_url=platform.api_url,
+        commands=ALL_COMMANDS,
+        new_secrets={},
+        portal_url=platform.portal_url,
+        audit=AuditContext(),
+    )
+    assert polled_organizations() == {}
+    assert matrix_sync_all.apply().get() == 0
