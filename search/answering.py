@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from search.confidence import answer_refused
 from search.conflicts import conflicts_find
+from search.equivalents import equivalents
 from search.evidence import asked_fact, evidence_measure, question_terms, states_fact
 from search.wording import _MIN_SENTENCE_WORDS, content_terms, split_sentences, words
 from search.wording import STOP_WORDS as STOP_WORDS  # re-exported: older imports
@@ -121,6 +122,30 @@ class _Candidate:
     context: frozenset[str]
 
 
+# A clause after the question proper that sets its circumstances ("... when I travel
+# abroad", "... if I am ill"): it says when the question applies, not what it asks for.
+_CIRCUMSTANCE_RE = re.compile(
+    r"^(?P<main>\S.*?\S)\s*,?\s+(?:when|whenever|if|while|wenn|falls|sobald)\s", re.IGNORECASE
+)
+
+
+def _main_clause(question: str) -> str:
+    """``question`` without a trailing clause of circumstances: "What is the daily
+    allowance when I travel?" asks for an amount, not a date."""
+    match = _CIRCUMSTANCE_RE.match(question.strip())
+    return match.group("main") if match else question
+
+
+def _says(candidate: _Candidate, term: str, terms: set[str]) -> bool:
+    """Whether the sentence has the question's ``term`` or a word equivalent to it that
+    is not one of the question's other ``terms`` ("annual leave per year": "year" does
+    not stand in for "annual")."""
+    if term in candidate.terms:
+        return True
+    alternatives = equivalents(term) - terms
+    return bool(alternatives & candidate.terms or alternatives & candidate.word_set)
+
+
 def _heading_like(sentence: str, passage: Passage) -> bool:
     """A title or heading line, not an answer: the document title or one of the
     passage's headings, or a short unpunctuated line that is numbered like a section or
@@ -198,23 +223,26 @@ def answer_extractive(
     terms = question_terms(question) or content_terms(question)
     if not passages or not terms or max_sentences < 1:
         return no_answer()
-    kind = asked_fact(question)
+    kind = asked_fact(_main_clause(question))
     candidates = _candidates(passages, kind)
     if not candidates:
         return no_answer()
 
     # Terms found in every sentence (the product name, the topic of the whole
-    # set) separate nothing; rare terms point at the answer.
+    # set) separate nothing; rare terms point at the answer. A term is found in a
+    # sentence that has it or a word that says the same ("at least" for "minimum":
+    # search.equivalents).
     total = len(candidates)
     weight = {
-        term: math.log(1 + total / (1 + sum(term in c.terms for c in candidates))) for term in terms
+        term: math.log(1 + total / (1 + sum(_says(c, term, terms) for c in candidates)))
+        for term in terms
     }
     question_weight = sum(weight.values())
     negative_heading = [bool(_NEGATION_RE.search(" ".join(p.heading_path))) for p in passages]
     question_negative = bool(_NEGATION_RE.search(question))
 
     def score(candidate: _Candidate, *, fact: bool = True) -> float:
-        matched = terms & candidate.terms
+        matched = {term for term in terms if _says(candidate, term, terms)}
         own = sum(weight[t] for t in matched) / question_weight
         around = sum(weight[t] for t in (terms & candidate.context) - matched)
         value = own + _CONTEXT_SHARE * around / question_weight
@@ -230,7 +258,11 @@ def answer_extractive(
     # A sentence that shares a word with the question, or states the asked-for fact
     # under a heading that does ("It runs on the first Tuesday" under "Orientation day").
     scored = sorted(
-        ((score(c), c) for c in candidates if terms & c.terms or (c.fact and terms & c.context)),
+        (
+            (score(c), c)
+            for c in candidates
+            if any(_says(c, t, terms) for t in terms) or (c.fact and terms & c.context)
+        ),
         key=lambda item: (-item[0], item[1].rank, item[1].position),
     )
     if not scored:
