@@ -104,6 +104,42 @@ def test_member_of_another_workspace_gets_404(two_orgs, world, bob_api):
     assert bob_api.get("/api/v1/documents").json()["results"] == []
 
 
+def test_a_shared_document_reaches_its_target_workspace_and_nobody_else(
+    two_orgs, world, alice_api, bob_api, carol_api, make_token
+):
+    """General's parking policy shared into HR (docs/sharing.md): bob (Sales only),
+    carol (Globex) and a token of alice's bound to Sales get nothing of it."""
+    from rest_framework.test import APIClient
+
+    from tests.conftest import token_client
+    from workspaces.models import Workspace
+
+    connection.set_tenant(world.acme.organization)
+    Workspace.objects.create(name="HR", slug="hr")
+    parking = two_orgs["acme"][1]
+    assert alice_api.put(f"/api/v1/documents/{parking}/shares/hr").status_code == 201
+    hr_search = alice_api.get("/api/v1/search", {"q": "garage B badges", "workspace": "hr"})
+    assert parking in {r["document_id"] for r in hr_search.json()["results"]}
+
+    assert bob_api.get(f"/api/v1/documents/{parking}").status_code == 404
+    assert bob_api.get(f"/api/v1/documents/{parking}/shares").status_code == 404
+    assert bob_api.get("/api/v1/shared-documents", {"workspace": "hr"}).status_code == 404
+    assert bob_api.get("/api/v1/shared-documents").json()["results"] == []
+    assert bob_api.put(f"/api/v1/documents/{parking}/shares/sales").status_code == 404
+    assert bob_api.delete(f"/api/v1/documents/{parking}/shares/hr").status_code == 404
+    assert "garage" not in bob_api.post("/api/v1/ask", QUESTION).json()["answer"]
+    for client in (carol_api, APIClient(HTTP_HOST=world.globex.domain)):
+        assert client.get(f"/api/v1/documents/{parking}").status_code in (401, 404)
+        assert client.put(f"/api/v1/documents/{parking}/shares/hr").status_code in (401, 404)
+    sales_only = token_client(
+        world.acme, make_token(world.acme, "alice@acme.example", workspaces=["sales"])
+    )
+    assert sales_only.get(f"/api/v1/documents/{parking}").status_code == 404
+    assert sales_only.delete(f"/api/v1/documents/{parking}/shares/hr").status_code == 404
+    found = sales_only.get("/api/v1/search", {"q": "garage B badges", "workspace": "sales"})
+    assert parking not in {r["document_id"] for r in found.json()["results"]}
+
+
 def test_anonymous_requests_are_refused(world, db):
     from rest_framework.test import APIClient
 
