@@ -3,7 +3,8 @@
 the outgoing webhook gets "Thinking…" posted through the REST API in the thread (root
 id), patched with the answer; a 429 with Retry-After is posted after it, once; a direct
 message is read by the bot from beat's poll (outgoing webhooks never fire in direct
-messages) and answered in its thread, which continues the conversation."""
+messages) and answered in its thread, which continues the conversation; a file sent
+there is uploaded and the bot says when it is indexed."""
 
 from __future__ import annotations
 
@@ -144,3 +145,19 @@ def test_mattermost_through_the_worker(worker, committed_org):
         with schema_context(org.schema):
             first = Question.objects.filter(text="Where do staff park?").latest("pk")
             assert followup.conversation_id == first.conversation_id
+
+        # 5. A file sent in the direct message: uploaded into peter's default workspace,
+        # and the bot says so in its thread when it is indexed.
+        mm.files["f1"] = ("badges.md", b"# Badges\n\nLost badges are replaced at reception.\n")
+        sent = mm.add_post(channel_id=direct, user_id="mmpeter", message="", file_ids=("f1",))
+
+        def indexed_reply(s):
+            matrix_sync_all.delay()
+            time.sleep(0.5)
+            return [
+                p
+                for p in s.in_thread(direct, sent)
+                if p["user_id"] == s.bot_user_id and "badges.md is indexed" in p["message"]
+            ]
+
+        mm.wait_for(indexed_reply, timeout=120)
