@@ -17,6 +17,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from infra import metrics
 from search.answering import NO_ANSWER_TEXT, Answer, Passage, no_answer, renumber_citations
 from search.prompts import build_messages
 
@@ -386,11 +388,25 @@ def chat_text(
         "max_tokens": config.max_tokens,
         "stream": False,
     }
-    data = _post(shared_client(), config, payload, _headers(config, "application/json"))
-    content = _reply_content(data)
+    started = time.perf_counter()
+    try:
+        data = _post(shared_client(), config, payload, _headers(config, "application/json"))
+        content = _reply_content(data)
+    except LLMError:
+        metrics.llm_call_observe(seconds=time.perf_counter() - started, ok=False)
+        raise
+    reported = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    prompt_tokens = _int(reported.get("prompt_tokens"))
+    completion_tokens = _int(reported.get("completion_tokens"))
+    # Counted as the answer's own call is (search.services): duration and tokens.
+    metrics.llm_call_observe(
+        seconds=time.perf_counter() - started,
+        ok=True,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+    )
     if usage is not None:
-        reported = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        usage.add(_int(reported.get("prompt_tokens")), _int(reported.get("completion_tokens")))
+        usage.add(prompt_tokens, completion_tokens)
     return content
 
 

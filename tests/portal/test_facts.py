@@ -68,6 +68,8 @@ def _facts_shown(sign_in, portal, tmp_path, shoot) -> None:
     assert "Aurora Kettle" in row
     assert "640 g" in row
     assert "Boreal" not in table.inner_text()
+    if "do not answer" in card.locator(".answer-text").inner_text():
+        assert "these facts from your documents satisfy" in card.locator(".facts").inner_text()
     shoot(page, "ask-facts")
 
     # The fact's link opens the document at its passage, like a citation.
