@@ -58,9 +58,10 @@ def workspace_conflicts(
     cited = {s.document_id for conflict, _ in found for s in conflict.statements}
     scope = reader_scope(viewer, [workspace])
     readable = set(
-        Document.objects.filter(scope.q(), pk__in=cited, workspace_id=workspace.pk).values_list(
-            "pk", flat=True
-        )
+        # The workspace's documents and those shared into it (docs/sharing.md).
+        Document.objects.filter(
+            scope.q(), scope.within_q([workspace.pk], document_field="pk"), pk__in=cited
+        ).values_list("pk", flat=True)
     )
     groups: dict[tuple, DocumentConflict] = {}
     for conflict, created_at in found:

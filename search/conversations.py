@@ -80,11 +80,9 @@ def _documents_readable(viewer: User, workspace: Workspace, ids: set[int]) -> se
     if not ids:
         return set()
     scope = reader_scope(viewer, [workspace])
-    return set(
-        Document.objects.filter(scope.q(), pk__in=ids, workspace_id=workspace.pk).values_list(
-            "pk", flat=True
-        )
-    )
+    # The workspace's documents and those shared into it (docs/sharing.md).
+    within = scope.within_q([workspace.pk], document_field="pk")
+    return set(Document.objects.filter(scope.q(), within, pk__in=ids).values_list("pk", flat=True))
 
 
 def questions_rated_unhelpful(workspace: Workspace | None = None) -> QuerySet[Question]:
