@@ -44,6 +44,7 @@ from ingestion.index import index_changed
 from ingestion.models import Document, DocumentShare, ShareNotice
 from workspaces.access import role_in, workspaces_readable
 from workspaces.models import ROLE_ORDER, Role, Workspace
+from workspaces.readers import reader_scope
 from workspaces.rls import organization_scope
 from workspaces.rls.policies import ExtraPolicy
 
@@ -62,8 +63,7 @@ _SHARED_CHUNKS = (
     " WHERE s.workspace_id = ANY ({scope})))"
 )
 # Read-only access to a shared document's rows from its target (row-level security).
-# A share is seen from both of its workspaces; written from either (the sharer is an
-# editor of both; erasure cascades past the policies).
+# Erasing a document cascades to its shares past the policies.
 POLICIES = (
     ExtraPolicy("ingestion_document", "opaa_shared_documents", f"id IN {_SHARED_INTO_SCOPE}"),
     ExtraPolicy("ingestion_chunk", "opaa_shared_documents", f"document_id IN {_SHARED_INTO_SCOPE}"),
@@ -73,11 +73,16 @@ POLICIES = (
         "opaa_shared_documents",
         _SHARED_CHUNKS,
     ),
+    # Made only with the target in scope (the workspace policy); seen and ended from
+    # the document's workspace too.
+    ExtraPolicy(
+        "ingestion_documentshare", "opaa_share_source_read", "source_workspace_id = ANY ({scope})"
+    ),
     ExtraPolicy(
         "ingestion_documentshare",
-        "opaa_share_source",
+        "opaa_share_source_delete",
         "source_workspace_id = ANY ({scope})",
-        command="ALL",
+        command="DELETE",
     ),
 )
 
@@ -273,9 +278,12 @@ def shared_into(workspace: Workspace, document_ids: Sequence[int]) -> dict[int, 
 
 
 def notices_unseen(user: User, workspace: Workspace) -> list[ShareNotice]:
-    """What was shared into ``workspace`` that ``user`` has not dismissed yet, newest first."""
+    """What was shared into ``workspace`` that ``user`` has not dismissed yet and may
+    read (a restricted document's title is not shown to others), newest first."""
+    scope = reader_scope(user, [workspace])
     return list(
         ShareNotice.objects.filter(user=user, workspace=workspace, seen_at__isnull=True)
+        .filter(scope.q("share__document__"), share__document_id__in=list(scope.shared_documents))
         .select_related("share__document", "share__source_workspace", "share__shared_by")
         .order_by("-created_at")[:20]
     )

@@ -8,7 +8,7 @@ bob's document about heliotrope lives in Sales; only it mentions the word.
 from __future__ import annotations
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from accounts.audit import AuditContext
 from accounts.models import AuditEvent, User
@@ -172,7 +172,7 @@ def test_losing_the_role_in_the_source_workspace_ends_it_too(people, vault):
     assert AuditEvent.objects.filter(action=SHARE_ENDED, target_id=str(vault)).exists()
 
 
-def test_readers_follow_the_document_into_the_target(people, vault):
+def test_readers_follow_the_document_into_the_target(people, vault, acme):
     """Restricted to bob, the shared document is hidden in Team from dave and from
     Team's admin grace alike (a shared document's readers apply as they are)."""
     _share(people, vault)
@@ -187,6 +187,9 @@ def test_readers_follow_the_document_into_the_target(people, vault):
         listed = people[name].get("/api/v1/shared-documents", {"workspace": "team"}).json()
         assert listed["results"] == []
     assert vault in _found(people["bob"], "team")
+    # Not even the title, in the notice of new shared documents.
+    listing = portal_client(acme, "dave@acme.example").get("/documents/?workspace=team")
+    assert "Vault procedures" not in listing.content.decode()
 
 
 def test_erasing_the_document_erases_its_shares(people, vault):
@@ -221,6 +224,16 @@ def test_row_level_security_shows_a_shared_document_read_only_in_its_target(peop
         assert not Document.objects.filter(pk=vault).exists()
         assert not Chunk.objects.filter(document_id=vault).exists()
         assert not DocumentShare.objects.exists()
+    # A share is made only with its target in scope: the document's workspace alone
+    # cannot push its documents into another.
+    with (
+        workspaces_scope([people["sales"].pk]),
+        pytest.raises(DatabaseError),
+        transaction.atomic(),
+    ):
+        DocumentShare.objects.create(
+            document_id=vault, workspace=other, source_workspace=people["sales"]
+        )
     DocumentShare.objects.all().delete()
     with workspaces_scope([team.pk]), transaction.atomic():
         assert not Document.objects.filter(pk=vault).exists()
