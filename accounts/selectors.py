@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction
 from accounts.models import ApiToken, AuditEvent, User
@@ -71,7 +72,7 @@ def _moment(value: str, *, name: str, end_of_day: bool) -> datetime | None:
         moment = day = None
     if moment is None:
         if day is None:
-            raise ValidationError({name: "Use an ISO date (2026-11-23) or date-time."})
+            raise ValidationError({name: _("Use an ISO date (2026-11-23) or date-time.")})
         moment = datetime.combine(day, time.min) + (
             timedelta(days=1) if end_of_day else timedelta()
         )
@@ -87,7 +88,7 @@ def audit_filters_parse(params) -> AuditFilters:
     """
     action = (params.get("action") or "").strip()
     if action and action not in AuditAction.values:
-        raise ValidationError({"action": "Unknown action."})
+        raise ValidationError({"action": _("Unknown action.")})
     return AuditFilters(
         action=action,
         user=(params.get("user") or "").strip()[:254],

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
@@ -75,7 +76,9 @@ def _documents_checked(workspace: Workspace, user: User, ids: Sequence[int]) -> 
     may read; otherwise ValidationError naming the problem (never whether it exists)."""
     ids = list(dict.fromkeys(int(i) for i in ids))
     if len(ids) > MAX_DOCUMENTS:
-        raise ValidationError({"documents": [f"At most {MAX_DOCUMENTS} documents."]})
+        raise ValidationError(
+            {"documents": [_("At most %(count)s documents.") % {"count": MAX_DOCUMENTS}]}
+        )
     readers = reader_scope(user, [workspace])
     found = set(
         Document.objects.filter(readers.q(), workspace=workspace, pk__in=ids).values_list(
@@ -85,7 +88,7 @@ def _documents_checked(workspace: Workspace, user: User, ids: Sequence[int]) -> 
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise ValidationError(
-            {"documents": [f"No document {i} in this workspace." for i in unknown]}
+            {"documents": [_("No document %(id)s in this workspace.") % {"id": i} for i in unknown]}
         )
     return ids
 
@@ -106,13 +109,15 @@ def golden_add(
     ids = _documents_checked(workspace, user, documents)
     if expect_answer and not ids:
         raise ValidationError(
-            {"documents": ["Name the documents that should answer it, or expect no answer."]}
+            {"documents": [_("Name the documents that should answer it, or expect no answer.")]}
         )
     existing = GoldenQuestion.objects.filter(workspace=workspace)
     if existing.filter(text=text).exists():
-        raise ValidationError({"text": ["This question is already a golden question."]})
+        raise ValidationError({"text": [_("This question is already a golden question.")]})
     if existing.count() >= MAX_GOLDEN:
-        raise ValidationError({"text": [f"A workspace keeps at most {MAX_GOLDEN}."]})
+        raise ValidationError(
+            {"text": [_("A workspace keeps at most %(count)s.") % {"count": MAX_GOLDEN}]}
+        )
     return GoldenQuestion.objects.create(
         workspace=workspace,
         text=text,
@@ -131,10 +136,10 @@ def golden_add_from_question(
     question needs ``show_text`` (the organization keeps question text)."""
     question = Question.objects.filter(workspace=workspace, pk=question_id).first()
     if question is None:
-        raise ValidationError({"question": ["No such question in this workspace."]})
+        raise ValidationError({"question": [_("No such question in this workspace.")]})
     if question.asked_by_id != user.pk and not show_text:
         raise ValidationError(
-            {"question": ["This organization does not keep question text: type it instead."]}
+            {"question": [_("This organization does not keep question text: type it instead.")]}
         )
     cited = [c.get("document_id") for c in question.citations or [] if c.get("document_id")]
     readable = set(
@@ -156,13 +161,13 @@ def golden_add_from_question(
 
 def golden_delete(*, workspace: Workspace, golden_id: int) -> None:
     if not GoldenQuestion.objects.filter(workspace=workspace, pk=golden_id).delete()[0]:
-        raise ValidationError({"golden": ["No such golden question in this workspace."]})
+        raise ValidationError({"golden": [_("No such golden question in this workspace.")]})
 
 
 def golden_adopt(*, workspace: Workspace, golden_id: int, user: User) -> None:
     """``user`` (an admin of ``workspace``) becomes the author: runs search as them."""
     if not GoldenQuestion.objects.filter(workspace=workspace, pk=golden_id).update(created_by=user):
-        raise ValidationError({"golden": ["No such golden question in this workspace."]})
+        raise ValidationError({"golden": [_("No such golden question in this workspace.")]})
 
 
 def authors_runnable(goldens: Sequence[GoldenQuestion], workspace: Workspace) -> set[int]:

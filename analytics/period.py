@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 PRESETS = (7, 30, 90)
 # A year and a day: a dashboard over more would be slow and unreadable.
@@ -51,14 +52,16 @@ def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or settings.TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValidationError({"tz": [f"Unknown time zone: {name}."]}) from error
+        raise ValidationError(
+            {"tz": [_("Unknown time zone: %(name)s.") % {"name": name}]}
+        ) from error
 
 
 def _date(name: str, value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as error:
-        raise ValidationError({name: ["Give a date as YYYY-MM-DD."]}) from error
+        raise ValidationError({name: [_("Give a date as YYYY-MM-DD.")]}) from error
 
 
 def period_parse(params, *, now: dt.datetime | None = None) -> Period:
@@ -72,14 +75,16 @@ def period_parse(params, *, now: dt.datetime | None = None) -> Period:
         first = _date("start", start) if start else today - dt.timedelta(days=29)
         last = _date("end", end) if end else today
         if last < first:
-            raise ValidationError({"end": ["The end comes before the start."]})
+            raise ValidationError({"end": [_("The end comes before the start.")]})
         if (last - first).days + 1 > MAX_DAYS:
-            raise ValidationError({"start": [f"A period is at most {MAX_DAYS} days."]})
+            raise ValidationError(
+                {"start": [_("A period is at most %(count)s days.") % {"count": MAX_DAYS}]}
+            )
         return Period(first=first, last=last, tz=tz)
     try:
         days = int(params.get("days") or 30)
     except ValueError:
         days = 0
     if days not in PRESETS:
-        raise ValidationError({"days": ["Choose 7, 30 or 90 days, or a start and an end."]})
+        raise ValidationError({"days": [_("Choose 7, 30 or 90 days, or a start and an end.")]})
     return Period(first=today - dt.timedelta(days=days - 1), last=today, tz=tz, preset=days)

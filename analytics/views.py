@@ -99,7 +99,7 @@ def dashboard_view(request):
 def export_view(request, chart: str):
     """One chart's table (or a breakdown: ``channels``, ``workspaces``; or ``quality``,
     the workspace's golden-question means per day) as CSV."""
-    scope, period, _ = page_context(request)
+    scope, period, _context = page_context(request)
     if chart in dashboard.CHART_KEYS:
         spec = dashboard.CHARTS[dashboard.CHART_KEYS.index(chart)]
         table = dashboard.chart_table(

@@ -60,7 +60,7 @@ def _back(request):
 @workspace_view(Role.ADMIN)
 def quality_view(request):
     """Golden questions, the last runs, and their means per day beside the feedback."""
-    _, period, context = page_context(request, every=False)
+    _scope, period, context = page_context(request, every=False)
     workspace = request.workspace
     days = quality_daily(workspace=workspace, period=period)
     last = run_last_done(workspace=workspace)
@@ -85,7 +85,7 @@ def golden_add_view(request):
     """Add a golden question: typed with its documents, or from a logged ``question``."""
     try:
         if request.POST.get("question"):
-            scope, _, _ = page_context(request)
+            scope, _period, _context = page_context(request)
             golden_add_from_question(
                 workspace=request.workspace,
                 user=request.user,

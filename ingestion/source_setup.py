@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ingestion import sources
 from ingestion.connectors import ConnectorError, SourceSpec, connector_for
@@ -161,27 +162,37 @@ def _clean_fields(
 ) -> dict:
     """The declared fields of ``values``, typed; each problem is added under ``key``."""
     if not isinstance(values, dict):
-        problems.add(key, "Expected an object of settings.")
+        problems.add(key, _("Expected an object of settings."))
         return {}
     unknown = sorted(set(values) - {field.name for field in fields})
     if unknown:
-        problems.add(key, f"Unknown settings: {', '.join(map(str, unknown))}.")
+        problems.add(
+            key, _("Unknown settings: %(names)s.") % {"names": ", ".join(map(str, unknown))}
+        )
     cleaned: dict = {}
     for field in fields:
         raw = values.get(field.name, field.default)
         text = "" if raw is None else str(raw).strip()
         if len(text) > field.max_length:
-            problems.add(key, f"{field.label} is longer than {field.max_length} characters.")
+            problems.add(
+                key,
+                _("%(label)s is longer than %(max_length)s characters.")
+                % {"label": field.label, "max_length": field.max_length},
+            )
         elif not text:
             if field.required:
-                problems.add(key, f"{field.label} is required.")
+                problems.add(key, _("%(label)s is required.") % {"label": field.label})
         elif field.kind == "number":
             if text.isdigit():
                 cleaned[field.name] = int(text)
             else:
-                problems.add(key, f"{field.label} must be a whole number.")
+                problems.add(key, _("%(label)s must be a whole number.") % {"label": field.label})
         elif field.kind == "choice" and text not in field.choices:
-            problems.add(key, f"{field.label} must be one of {', '.join(field.choices)}.")
+            problems.add(
+                key,
+                _("%(label)s must be one of %(choices)s.")
+                % {"label": field.label, "choices": ", ".join(field.choices)},
+            )
         else:
             cleaned[field.name] = text
     return cleaned
@@ -189,11 +200,15 @@ def _clean_fields(
 
 def _clean_list(values, *, key: str, limit: int, length: int, problems: _Problems) -> list[str]:
     if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
-        problems.add(key, "Expected a list of strings.")
+        problems.add(key, _("Expected a list of strings."))
         return []
     cleaned = [value.strip() for value in values if value.strip()]
     if len(cleaned) > limit or any(len(value) > length for value in cleaned):
-        problems.add(key, f"{LIST_LABELS[key]}: at most {limit}, of {length} characters each.")
+        problems.add(
+            key,
+            _("%(field)s: at most %(limit)s, of %(length)s characters each.")
+            % {"field": LIST_LABELS[key], "limit": limit, "length": length},
+        )
     return cleaned
 
 
@@ -221,12 +236,18 @@ def source_setup(
     if form is None:
         offered = ", ".join(sorted(FORMS))
         raise ValidationError(
-            {"kind": f"Sources of kind {kind!r} cannot be set up here: {offered}."}
+            {
+                "kind": _("Sources of kind %(kind)r cannot be set up here: %(offered)s.")
+                % {"kind": kind, "offered": offered}
+            }
         )
     problems = _Problems()
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
-        problems.add("name", f"Give the source a name of 1 to {MAX_NAME} characters.")
+        problems.add(
+            "name",
+            _("Give the source a name of 1 to %(count)s characters.") % {"count": MAX_NAME},
+        )
     config = _clean_fields(form.config, config or {}, key="config", problems=problems)
     secrets = _clean_fields(form.secrets, secrets or {}, key="secrets", problems=problems)
     paths = _clean_list(paths or [], key="paths", limit=MAX_PATHS, length=1024, problems=problems)

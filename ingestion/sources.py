@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, audit_record
 from infra import crypto
@@ -81,7 +82,10 @@ def schedule_validate(schedule: str) -> str:
     schedule = " ".join(schedule.split())
     if len(schedule.split(" ")) != 5 or not croniter.is_valid(schedule):
         raise ValidationError(
-            {"schedule": f"{schedule!r} is not a cron schedule such as '0 * * * *' (hourly)."}
+            {
+                "schedule": _("%(schedule)r is not a cron schedule such as '0 * * * *' (hourly).")
+                % {"schedule": schedule}
+            }
         )
     return schedule
 
@@ -93,7 +97,9 @@ def schedule_next(schedule: str, *, after: datetime | None = None) -> datetime:
 def globs_validate(globs: list[str], *, field: str) -> list[str]:
     cleaned = [glob.strip() for glob in globs if glob.strip()]
     if len(cleaned) > MAX_GLOBS or any(len(glob) > 300 for glob in cleaned):
-        raise ValidationError({field: f"At most {MAX_GLOBS} patterns of 300 characters."})
+        raise ValidationError(
+            {field: _("At most %(count)s patterns of 300 characters.") % {"count": MAX_GLOBS}}
+        )
     return cleaned
 
 

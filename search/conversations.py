@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from ingestion.models import Document
@@ -111,7 +112,7 @@ def conversation_create(*, user: User, workspace: Workspace, title: str = "") ->
 def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
     title = " ".join((title or "").split())
     if not title:
-        raise ValidationError({"title": "The title may not be empty."})
+        raise ValidationError({"title": _("The title may not be empty.")})
     conversation.title = title[:MAX_TITLE_CHARS]
     conversation.save(update_fields=["title", "updated_at"])
     return conversation
@@ -206,11 +207,13 @@ def feedback_submit(
         raise ValidationError({"sources": ANSWER_HIDDEN_NOT_FLAGGABLE})
     for number, reason in flagged:
         if number not in cited:
-            raise ValidationError({"sources": f"The answer has no source [{number}]."})
+            raise ValidationError(
+                {"sources": _("The answer has no source [%(number)s].") % {"number": number}}
+            )
         if reason not in SourceReason.values:
-            raise ValidationError({"sources": f"Unknown reason {reason!r}."})
+            raise ValidationError({"sources": _("Unknown reason %(reason)r.") % {"reason": reason}})
     with transaction.atomic():
-        feedback, _ = Feedback.objects.update_or_create(
+        feedback, _created = Feedback.objects.update_or_create(
             question=question,
             user=user,
             defaults={"helpful": helpful, "comment": (comment or "").strip()[:2000]},

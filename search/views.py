@@ -175,7 +175,7 @@ def feedback(request, pk: int):
     question = selectors.question_for_feedback(request.user, pk)
     flagged = []
     if request.POST.get("flag"):
-        number, _, reason = request.POST["flag"].partition(":")
+        number, _colon, reason = request.POST["flag"].partition(":")
         flagged.append((int(number) if number.isdigit() else 0, reason))
     try:
         conversations.feedback_submit(

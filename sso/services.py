@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 
 from accounts.audit import AuditAction, AuditContext, audit_context, audit_record
@@ -76,21 +77,28 @@ def identity_provider_metadata(*, provider: IdentityProvider) -> ProviderMetadat
 def role_mapping_validate(rules: object) -> list[dict]:
     """``rules`` as a clean list of {value, workspace, role}, or ValidationError."""
     if not isinstance(rules, list):
-        raise ValidationError("The role mapping must be a list of rules.")
+        raise ValidationError(_("The role mapping must be a list of rules."))
     clean = []
     for number, rule in enumerate(rules, start=1):
         if not isinstance(rule, dict) or set(rule) != {"value", "workspace", "role"}:
             raise ValidationError(
-                f"Rule {number} must have exactly the keys value, workspace and role."
+                _("Rule %(number)s must have exactly the keys value, workspace and role.")
+                % {"number": number}
             )
         if not all(isinstance(rule[k], str) and rule[k] for k in rule):
-            raise ValidationError(f"Rule {number}: value, workspace and role must be text.")
+            raise ValidationError(
+                _("Rule %(number)s: value, workspace and role must be text.") % {"number": number}
+            )
         if rule["role"] not in Role.values:
             raise ValidationError(
-                f"Rule {number}: the role must be one of {', '.join(Role.values)}."
+                _("Rule %(number)s: the role must be one of %(values)s.")
+                % {"number": number, "values": ", ".join(Role.values)}
             )
         if not Workspace.objects.filter(slug=rule["workspace"]).exists():
-            raise ValidationError(f"Rule {number}: there is no workspace {rule['workspace']!r}.")
+            raise ValidationError(
+                _("Rule %(number)s: there is no workspace %(workspace)r.")
+                % {"number": number, "workspace": rule["workspace"]}
+            )
         clean.append({k: rule[k] for k in ("value", "workspace", "role")})
     return clean
 
@@ -98,17 +106,23 @@ def role_mapping_validate(rules: object) -> list[dict]:
 def group_mapping_validate(rules: object) -> list[dict]:
     """``rules`` as a clean list of {value, group} (a group's slug), or ValidationError."""
     if not isinstance(rules, list):
-        raise ValidationError("The group mapping must be a list of rules.")
+        raise ValidationError(_("The group mapping must be a list of rules."))
     clean = []
     for number, rule in enumerate(rules, start=1):
         if not isinstance(rule, dict) or set(rule) != {"value", "group"}:
             raise ValidationError(
-                f"Group rule {number} must have exactly the keys value and group."
+                _("Group rule %(number)s must have exactly the keys value and group.")
+                % {"number": number}
             )
         if not all(isinstance(rule[k], str) and rule[k] for k in rule):
-            raise ValidationError(f"Group rule {number}: value and group must be text.")
+            raise ValidationError(
+                _("Group rule %(number)s: value and group must be text.") % {"number": number}
+            )
         if not Group.objects.filter(slug=rule["group"]).exists():
-            raise ValidationError(f"Group rule {number}: there is no group {rule['group']!r}.")
+            raise ValidationError(
+                _("Group rule %(number)s: there is no group %(group)r.")
+                % {"number": number, "group": rule["group"]}
+            )
         clean.append({k: rule[k] for k in ("value", "group")})
     return clean
 
@@ -116,10 +130,10 @@ def group_mapping_validate(rules: object) -> list[dict]:
 def identity_provider_validate(*, provider: IdentityProvider) -> None:
     """Raise ValidationError when an enabled provider could not be used as configured."""
     if provider.password_sign_in_disabled and not provider.enabled:
-        raise ValidationError("Password sign-in can only be disabled while SSO is enabled.")
+        raise ValidationError(_("Password sign-in can only be disabled while SSO is enabled."))
     if provider.enabled:
         if not provider.client_secret_encrypted:
-            raise ValidationError("Enter the client secret.")
+            raise ValidationError(_("Enter the client secret."))
         try:
             provider_metadata(
                 discovery_url=provider.discovery_document_url,
@@ -127,7 +141,9 @@ def identity_provider_validate(*, provider: IdentityProvider) -> None:
                 use_cache=False,
             )
         except ProviderUnavailable as exc:
-            raise ValidationError(f"The provider's configuration could not be used: {exc}") from exc
+            raise ValidationError(
+                _("The provider's configuration could not be used: %(exc)s") % {"exc": exc}
+            ) from exc
 
 
 # What the audit log records of a change to the provider (the client secret only as
@@ -236,12 +252,12 @@ def _group_memberships_apply(
     """
     user = identity.user
     for group in Group.objects.filter(id__in=granted).order_by("id"):
-        _, created = GroupMember.objects.get_or_create(group=group, user=user)
+        _member, created = GroupMember.objects.get_or_create(group=group, user=user)
         if created:
             _group_member_record(AuditAction.GROUP_MEMBER_ADDED, group, user, audit)
     withdrawn = set(identity.managed_group_ids) - granted
     for group in Group.objects.filter(id__in=withdrawn).order_by("id"):
-        deleted, _ = GroupMember.objects.filter(group=group, user=user).delete()
+        deleted, _counts = GroupMember.objects.filter(group=group, user=user).delete()
         if deleted:
             _group_member_record(AuditAction.GROUP_MEMBER_REMOVED, group, user, audit)
     identity.managed_group_ids = sorted(granted)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.audit import AuditAction, audit_record
@@ -42,10 +43,12 @@ class OrganizationCreated:
 def organization_slug_validate(slug: str) -> str:
     if not SLUG_RE.match(slug):
         raise ValidationError(
-            {"slug": "Use 3-42 lowercase letters, digits and hyphens, starting with a letter."}
+            {"slug": _("Use 3-42 lowercase letters, digits and hyphens, starting with a letter.")}
         )
     if slug in RESERVED_SLUGS or slug.startswith(RESERVED_PREFIXES):
-        raise ValidationError({"slug": f"The name {slug!r} is reserved; choose another."})
+        raise ValidationError(
+            {"slug": _("The name %(slug)r is reserved; choose another.") % {"slug": slug}}
+        )
     return slug
 
 
@@ -69,9 +72,13 @@ def organization_create(
     organization_slug_validate(slug)
     domain = (domain or f"{slug}.{settings.ORGANIZATION_DOMAIN_SUFFIX}").lower()
     if Organization.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": f"An organization named {slug!r} already exists."})
+        raise ValidationError(
+            {"slug": _("An organization named %(slug)r already exists.") % {"slug": slug}}
+        )
     if Domain.objects.filter(domain=domain).exists():
-        raise ValidationError({"domain": f"The domain {domain} is already in use."})
+        raise ValidationError(
+            {"domain": _("The domain %(domain)s is already in use.") % {"domain": domain}}
+        )
     password = owner_password or secrets.token_urlsafe(12)
 
     try:
@@ -82,7 +89,9 @@ def organization_create(
             )
             organization.save()  # creates and migrates the schema
     except IntegrityError as exc:  # a concurrent signup took the name first
-        raise ValidationError({"slug": f"An organization named {slug!r} already exists."}) from exc
+        raise ValidationError(
+            {"slug": _("An organization named %(slug)r already exists.") % {"slug": slug}}
+        ) from exc
     try:
         with transaction.atomic():
             Domain.objects.create(domain=domain, tenant=organization, is_primary=True)

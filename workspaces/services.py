@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
@@ -87,13 +88,15 @@ def group_create(*, name: str, slug: str = "", audit: AuditContext | None) -> Gr
     the slugified name and never changes afterwards, so readers lists stay valid."""
     name = " ".join((name or "").split())[:200]
     if not name:
-        raise ValidationError({"name": "A group needs a name."})
+        raise ValidationError({"name": _("A group needs a name.")})
     slug = slugify(slug or name)[:63]
     if not slug:
-        raise ValidationError({"slug": "Give the group a slug of letters, digits or dashes."})
+        raise ValidationError({"slug": _("Give the group a slug of letters, digits or dashes.")})
     with transaction.atomic():
         if Group.objects.filter(slug=slug).exists():
-            raise ValidationError({"slug": f"A group with the slug {slug!r} exists already."})
+            raise ValidationError(
+                {"slug": _("A group with the slug %(slug)r exists already.") % {"slug": slug}}
+            )
         group = Group.objects.create(name=name, slug=slug)
         _group_record(AuditAction.GROUP_CREATED, group, audit, name=name)
     return group
@@ -102,7 +105,7 @@ def group_create(*, name: str, slug: str = "", audit: AuditContext | None) -> Gr
 def group_rename(*, group: Group, name: str, audit: AuditContext | None) -> Group:
     name = " ".join((name or "").split())[:200]
     if not name:
-        raise ValidationError({"name": "A group needs a name."})
+        raise ValidationError({"name": _("A group needs a name.")})
     if name != group.name:
         previous = group.name
         group.name = name
@@ -127,7 +130,9 @@ def _users_by_email(emails: Iterable[str]) -> list[User]:
     found = list(User.objects.filter(email__in=wanted, is_active=True))
     unknown = wanted - {u.email for u in found}
     if unknown:
-        raise ValidationError({"members": [f"No active member {e!r}." for e in sorted(unknown)]})
+        raise ValidationError(
+            {"members": [_("No active member %(email)r.") % {"email": e} for e in sorted(unknown)]}
+        )
     return found
 
 
@@ -145,11 +150,11 @@ def group_members_change(
     adding, removing = _users_by_email(add), _users_by_email(remove)
     with transaction.atomic():
         for user in adding:
-            _, created = GroupMember.objects.get_or_create(group=group, user=user)
+            _member, created = GroupMember.objects.get_or_create(group=group, user=user)
             if created:
                 _group_record(AuditAction.GROUP_MEMBER_ADDED, group, audit, user=user.email)
         for user in removing:
-            deleted, _ = GroupMember.objects.filter(group=group, user=user).delete()
+            deleted, _counts = GroupMember.objects.filter(group=group, user=user).delete()
             if deleted:
                 _group_record(AuditAction.GROUP_MEMBER_REMOVED, group, audit, user=user.email)
     return group
@@ -160,7 +165,9 @@ def group_role_set(
 ) -> GroupRole | None:
     """Give ``group`` ``role`` in ``workspace`` (None: no role there), audited."""
     if role is not None and role not in Role.values:
-        raise ValidationError({"role": f"Choose one of {', '.join(Role.values)}, or none."})
+        raise ValidationError(
+            {"role": _("Choose one of %(values)s, or none.") % {"values": ", ".join(Role.values)}}
+        )
     with transaction.atomic():
         current = GroupRole.objects.filter(group=group, workspace=workspace).first()
         previous = current.role if current else None
@@ -204,7 +211,7 @@ def _workspace_record(
 def _workspace_name(name: str) -> str:
     name = " ".join((name or "").split())[:200]
     if not name:
-        raise ValidationError({"name": "A workspace needs a name."})
+        raise ValidationError({"name": _("A workspace needs a name.")})
     return name
 
 
@@ -220,12 +227,18 @@ def workspace_create(
     name = _workspace_name(name)
     slug = slugify(slug or name)[:63]
     if not slug:
-        raise ValidationError({"slug": "Give the workspace a slug of letters, digits or dashes."})
+        raise ValidationError(
+            {"slug": _("Give the workspace a slug of letters, digits or dashes.")}
+        )
     if slug == ALL_WORKSPACES:
-        raise ValidationError({"slug": f"{slug!r} names every workspace in links; choose another."})
+        raise ValidationError(
+            {"slug": _("%(slug)r names every workspace in links; choose another.") % {"slug": slug}}
+        )
     with transaction.atomic():
         if Workspace.objects.filter(slug=slug).exists():
-            raise ValidationError({"slug": f"A workspace with the slug {slug!r} exists already."})
+            raise ValidationError(
+                {"slug": _("A workspace with the slug %(slug)r exists already.") % {"slug": slug}}
+            )
         workspace = Workspace.objects.create(name=name, slug=slug)
         _workspace_record(AuditAction.WORKSPACE_CREATED, workspace, audit, name=name)
         if not creator.is_owner:
@@ -262,7 +275,7 @@ def workspace_archive(*, workspace: Workspace, audit: AuditContext | None) -> Wo
     archived workspace changes nothing.
     """
     if workspace.is_default:
-        raise ValidationError({"workspace": "The default workspace cannot be archived."})
+        raise ValidationError({"workspace": _("The default workspace cannot be archived.")})
     if workspace.archived_at is None:
         workspace.archived_at = timezone.now()
         with transaction.atomic():
@@ -275,7 +288,9 @@ def workspace_restore(*, workspace: Workspace, audit: AuditContext | None) -> Wo
     """Bring an archived workspace back into use, with its members and content as they
     were. A workspace that is not archived is a ValidationError (400)."""
     if workspace.archived_at is None:
-        raise ValidationError({"workspace": f"{workspace.name} is not archived."})
+        raise ValidationError(
+            {"workspace": _("%(name)s is not archived.") % {"name": workspace.name}}
+        )
     workspace.archived_at = None
     with transaction.atomic():
         workspace.save(update_fields=["archived_at"])
@@ -314,7 +329,7 @@ def workspace_delete(*, workspace: Workspace, audit: AuditContext | None = None)
     never deleted.
     """
     if workspace.is_default:
-        raise ValidationError("The default workspace cannot be deleted.")
+        raise ValidationError(_("The default workspace cannot be deleted."))
     workspace_id = workspace.pk  # ``delete()`` sets it to None
     # Exactly this workspace, whoever calls: an archived workspace is outside every
     # request's scope, and its rows must be seen to be erased (not left to the FK).
