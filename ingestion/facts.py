@@ -31,7 +31,14 @@ from ingestion.attributes import TIME_ATTRIBUTES, attribute_known, attribute_nor
 from ingestion.models import Chunk, Document, Fact
 from ingestion.parsers.base import ParsedDocument
 from ingestion.parsers.encoding import decode_text
-from ingestion.quantities import NUMBER, SCALES, UNIT_KINDS, YEAR, value_normalize
+from ingestion.quantities import (
+    MEASURE_WORDS,
+    NUMBER,
+    SCALES,
+    UNIT_KINDS,
+    YEAR,
+    value_normalize,
+)
 
 # A huge sheet states facts by the hundred thousand; a question's filter needs the
 # document, not all of them. Keeps one document's facts to a bounded insert.
@@ -217,7 +224,7 @@ _PROSE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # "has 1,204 contributors", "hat 300 Betten": a count of something named after it; the
 # noun is the fact's label.
 _COUNT_NOUN_RE = re.compile(
-    rf"\b(?:has|have|had|counts?|with|hat|haben|zählt|mit)\s+{_SOME}(?P<value>{NUMBER})\s+"
+    rf"\b(?:has|have|had|counts?|hat|haben|zählt)\s+{_SOME}(?P<value>{NUMBER})\s+"
     rf"(?P<label>[^\W\d_]{{4,}})\b",
     re.IGNORECASE,
 )
@@ -326,7 +333,8 @@ def _prose_facts(paragraph: str, *, subject: str) -> Iterator[FactDraft]:
             yield FactDraft(subject, attribute, match.group(1), match.group(0))
     for match in _COUNT_NOUN_RE.finditer(paragraph):
         label = match.group("label")
-        if label.lower() not in UNIT_KINDS and label.lower().rstrip("s") not in UNIT_KINDS:
+        lowered = label.lower()
+        if lowered not in MEASURE_WORDS and lowered.rstrip("s") not in UNIT_KINDS:
             yield FactDraft(subject, label, match.group("value"), match.group(0))
 
 

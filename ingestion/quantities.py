@@ -167,6 +167,15 @@ _CURRENCY = {
     "franken": "CHF",
     "swiss franc": "CHF",
 }
+# Words after a number that measure rather than count things ("6 months", "20
+# percent", "3 times"): never the thing a count is of.
+_MEASURE_TEXT = """
+    second seconds minute minutes hour hours day days week weeks month months year years
+    decade decades century centuries percent per cent percentage times fold point points
+    sekunde sekunden minute minuten stunde stunden tag tage tagen woche wochen monat monate
+    monaten jahr jahre jahren prozent mal
+"""
+MEASURE_WORDS = frozenset(_MEASURE_TEXT.split())
 _IMPERIAL = frozenset(
     {"ft", "foot", "feet", "inch", "inches", "mi", "mile", "miles", "lb", "lbs", "pound", "oz"}
     | {"ounce", "sq mi", "square mile", "acre"}

@@ -30,7 +30,7 @@ from django.urls import reverse
 from ingestion.attributes import TIME_ATTRIBUTES
 from ingestion.index import Ranked
 from ingestion.models import Chunk, Fact
-from ingestion.quantities import NUMBER, SCALES, UNIT, UNIT_KINDS, quantity_parse
+from ingestion.quantities import MEASURE_WORDS, NUMBER, SCALES, UNIT, UNIT_KINDS, quantity_parse
 from search.fact_words import (
     ATTRIBUTE_CUES,
     BETWEEN,
@@ -197,6 +197,8 @@ def _noun_stem(noun: str) -> str:
     word = noun.strip().lower()
     if word in STOP_WORDS or word in _COMPARATOR_WORDS or word in UNIT_WORDS:
         return ""
+    if word in MEASURE_WORDS or not word.isalpha():
+        return ""
     stem = min((_english.stemWord(word), _german.stemWord(word)), key=len)
     return stem if len(stem) >= 4 else ""
 
@@ -345,8 +347,9 @@ def facts_match(
     ``limit``."""
     if not workspace_ids:
         return []
-    # The workspaces' facts and those of documents shared into them, under their readers.
-    scope = Fact.objects.filter(readers.within_q(workspace_ids)).filter(readers.q("document__"))
+    scope = Fact.objects.filter(workspace_id__in=list(workspace_ids)).filter(
+        readers.q("document__")
+    )
     found: dict[tuple[int, str], FactMatch] | None = None
     for condition in question.conditions:
         rows = scope.filter(condition.q()).values_list(

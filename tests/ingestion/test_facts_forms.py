@@ -128,3 +128,8 @@ def test_units_in_other_spellings(text, german, kind, number, unit):
     assert quantity is not None
     assert (quantity.kind, quantity.unit) == (kind, unit)
     assert quantity.number == pytest.approx(number, rel=1e-3)
+
+
+def test_durations_and_shares_are_no_counted_things():
+    found = facts("The trial has 6 months of follow-up and counts 20 percent dropouts.")
+    assert found == {}

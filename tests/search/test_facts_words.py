@@ -64,3 +64,14 @@ def test_a_word_decides_only_between_pages_of_its_language():
     kept = terms_kept(terms_missed(pages, terms))
     # "Fähren" fails the German tanker; no English page has it, so it cannot decide there.
     assert kept == {1, 3}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "deaths happen in newborns aged less than 6 months",  # a duration, not a count
+        "an increase of more than 20 percent",
+    ],
+)
+def test_a_measure_after_a_number_is_no_counted_thing(question):
+    assert question_parse(question) is None
