@@ -89,7 +89,11 @@ def _shared_and_found(sign_in, portal, tmp_path, shoot) -> None:
     assert "Greenhouse watering rota" in card.locator("ol.sources").inner_text()
     assert "Tuesdays" in card.inner_text()
     shoot(viewer, "ask-shared-document")
-    viewer.get_by_role("link", name="Greenhouse watering rota").first.click()
+    viewer.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
+    with viewer.expect_navigation():
+        viewer.locator("tr", has_text="Greenhouse watering rota").locator(
+            "td.doc-title a"
+        ).first.click()
     assert "read-only here" in viewer.locator("main").inner_text()
     assert viewer.get_by_role("button", name="Delete").count() == 0
 
