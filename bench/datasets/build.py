@@ -12,6 +12,10 @@ Writes, under ``bench/datasets/``:
 - ``german-long/``: long German policies, manuals and reports, with German questions
   (``fact``: the document's words; ``paraphrase``), English ones (``en-fact``) and
   questions about companies that do not exist (``nonexistent``).
+- ``catalogue/``: a second entity set written independently of the first (companies,
+  software projects, medicines, ships; a quarter of the pages German; other page shapes
+  and spellings), with the same kinds of questions, ``nonexistent`` ones and ranges
+  nothing satisfies (``empty-range``, ``answerable: false``).
 - ``generated/<set>-unanswerable/`` (not committed; rebuilt in seconds): a copy of
   each set with the relevant documents of some questions removed; those questions are
   ``answerable: false`` and unjudged, the others keep their judgements.
