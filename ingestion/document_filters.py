@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.db.models.expressions import OrderBy
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ingestion.models import DocumentStatus
 from ingestion.parsers import PARSERS
@@ -27,22 +29,22 @@ TYPE_LABELS = {
     "xlsx": "Excel",
     "html": "HTML",
     "md": "Markdown",
-    "txt": "Text",
+    "txt": gettext_lazy("Text"),
     "csv": "CSV",
     "json": "JSON",
-    "eml": "Email",
-    "mbox": "Mailbox",
+    "eml": gettext_lazy("Email"),
+    "mbox": gettext_lazy("Mailbox"),
 }
 
 # Sort key -> (label, ORM ordering). The first is the default: newest first.
 SORTS: dict[str, tuple[str, tuple[str | OrderBy, ...]]] = {
-    "-added": ("Newest first", ("-created_at", "-id")),
-    "added": ("Oldest first", ("created_at", "id")),
-    "title": ("Title A to Z", ("title", "id")),
-    "-title": ("Title Z to A", ("-title", "-id")),
-    "-indexed": ("Recently indexed", (F("indexed_at").desc(nulls_last=True), "-id")),
-    "-size": ("Largest first", ("-size_bytes", "-id")),
-    "size": ("Smallest first", ("size_bytes", "id")),
+    "-added": (gettext_lazy("Newest first"), ("-created_at", "-id")),
+    "added": (gettext_lazy("Oldest first"), ("created_at", "id")),
+    "title": (gettext_lazy("Title A to Z"), ("title", "id")),
+    "-title": (gettext_lazy("Title Z to A"), ("-title", "-id")),
+    "-indexed": (gettext_lazy("Recently indexed"), (F("indexed_at").desc(nulls_last=True), "-id")),
+    "-size": (gettext_lazy("Largest first"), ("-size_bytes", "-id")),
+    "size": (gettext_lazy("Smallest first"), ("size_bytes", "id")),
 }
 DEFAULT_SORT = "-added"
 
@@ -86,7 +88,8 @@ def _date(params: QueryDict, name: str, errors: dict) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        errors[name] = [f"Enter the date as YYYY-MM-DD, e.g. {date.today():%Y-%m-%d}."]  # noqa: DTZ011 - an example only
+        example = f"{date.today():%Y-%m-%d}"  # noqa: DTZ011 - an example only
+        errors[name] = [_("Enter the date as YYYY-MM-DD, e.g. %(example)s.") % {"example": example}]
         return None
 
 
@@ -95,30 +98,32 @@ def document_filters_parse(params: QueryDict) -> DocumentFilters:
     errors: dict[str, list[str]] = {}
     q = " ".join(params.get("q", "").split())
     if len(q) > MAX_QUERY_CHARS:
-        errors["q"] = [f"Search for at most {MAX_QUERY_CHARS} characters."]
+        errors["q"] = [_("Search for at most %(count)s characters.") % {"count": MAX_QUERY_CHARS}]
     type_ = params.get("type", "")
     if type_ and type_ not in PARSERS:
-        errors["type"] = [f"Choose a type of the list, not {type_[:40]!r}."]
+        errors["type"] = [_("Choose a type of the list, not %(type)r.") % {"type": type_[:40]}]
     source = params.get("source", "")
     if source and source != UPLOADS and not source.isdigit():
-        errors["source"] = ["Choose a source of the list."]
+        errors["source"] = [_("Choose a source of the list.")]
     status = params.get("status", "")
     if status and status not in DocumentStatus.values:
-        errors["status"] = [f"Choose one of: {', '.join(DocumentStatus.values)}."]
+        errors["status"] = [
+            _("Choose one of: %(values)s.") % {"values": ", ".join(DocumentStatus.values)}
+        ]
     language = params.get("language", "")
     if language and not _LANGUAGE.match(language):
-        errors["language"] = ["Choose a language of the list."]
+        errors["language"] = [_("Choose a language of the list.")]
     added_from = _date(params, "added_from", errors)
     added_to = _date(params, "added_to", errors)
     if added_from and added_to and added_from > added_to:
-        errors["added_to"] = ["The end date comes before the start date."]
+        errors["added_to"] = [_("The end date comes before the start date.")]
     sort = params.get("sort", "") or DEFAULT_SORT
     if sort not in SORTS:
-        errors["sort"] = [f"Sort by one of: {', '.join(SORTS)}."]
+        errors["sort"] = [_("Sort by one of: %(values)s.") % {"values": ", ".join(SORTS)}]
     raw_page = params.get("page", "") or "1"
     page = int(raw_page) if raw_page.isdigit() else 0
     if page < 1:
-        errors["page"] = ["A page is a number from 1."]
+        errors["page"] = [_("A page is a number from 1.")]
     if errors:
         raise ValidationError(errors)
     return DocumentFilters(
