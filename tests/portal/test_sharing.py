@@ -83,7 +83,7 @@ def _shared_and_found(sign_in, portal, tmp_path, shoot) -> None:
     notice = viewer.locator(".shared-notices")
     assert "Greenhouse watering rota" in notice.inner_text()
     row = viewer.locator("tr", has_text="Greenhouse watering rota")
-    assert "Shared from My Documents" in row.inner_text()
+    assert "Shared from My Documents of eddie@portal.example" in row.inner_text()
     shoot(viewer, "documents-shared-notice")
     card = _ask(viewer, portal, QUESTION)
     assert "Greenhouse watering rota" in card.locator("ol.sources").inner_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from workspaces.access import role_in, workspaces_readable
 from workspaces.models import GroupRole, Membership, Role
@@ -66,3 +67,12 @@ def nav_current(context, prefix: str) -> str:
     request = context.get("request")
     path = getattr(request, "path", "") or ""
     return mark_safe(' aria-current="page"') if path.startswith(prefix) else ""
+
+
+@register.filter
+def workspace_label(workspace, user) -> str:
+    """A workspace's name as ``user`` sees it: someone else's "My Documents" (a document
+    shared from it) names its person (``workspaces.personal``)."""
+    if workspace.personal_of_id and workspace.personal_of_id != getattr(user, "pk", None):
+        return _("My Documents of %(email)s") % {"email": workspace.personal_of.email}
+    return workspace.name
