@@ -131,13 +131,14 @@ SEARCH_INDEXES = {
     "posting_chunk": ("search_posting", "USING btree (chunk_id)"),
     "chunk_workspace_bm25": (
         "ingestion_chunk",
-        "USING btree (workspace_id, id) INCLUDE (lexeme_count, readers)",
+        "USING btree (workspace_id, id) INCLUDE (lexeme_count, readers, document_id)",
     ),
 }
 TABLES = ("ingestion_chunk", "search_posting", "ingestion_document")
-# Ingestion migration 0011's covering index for BM25; dropped for the "before" runs.
+# Ingestion migration 0011's covering index for BM25 (with ``document_id`` since 0014:
+# the shared-documents policy reads it); dropped for the "before" runs.
 COVERING = "chunk_workspace_bm25"
-COVERING_DEFINITION = "USING btree (workspace_id, id) INCLUDE (lexeme_count, readers)"
+COVERING_DEFINITION = "USING btree (workspace_id, id) INCLUDE (lexeme_count, readers, document_id)"
 
 
 def owner_sql(schema: str, *statements: str) -> None:
