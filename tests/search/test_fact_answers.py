@@ -73,3 +73,18 @@ def test_a_question_without_a_condition_on_a_number_has_no_facts(rowers, alice_a
     response = alice_api.post("/api/v1/ask", {"question": "Who is Ann Lind?", "workspace": "sales"})
     assert response.status_code == 200
     assert response.json()["facts"] == []
+
+
+def test_facts_are_read_for_whoever_views_the_answer(rowers, alice_api):
+    from accounts.models import User
+    from search.fact_answers import answer_facts
+    from search.models import Question
+
+    body = alice_api.post("/api/v1/ask", {"question": QUESTION, "workspace": "sales"}).json()
+    record = Question.objects.get(pk=body["id"])
+    alice, bob = (User.objects.get(email=f"{n}@acme.example") for n in ("alice", "bob"))
+    assert "Eve Gran" in {row["entity"] for row in answer_facts(record, viewer=alice)}
+    # A member reading Alice's shared conversation sees only what they may read.
+    assert {row["entity"] for row in answer_facts(record, viewer=bob)} == {"Ann Lind", "Bo Berg"}
+    record.hidden = True  # an answer withheld from the viewer shows no facts either
+    assert answer_facts(record, viewer=alice) == []
