@@ -77,6 +77,9 @@ class Document(models.Model):
     # rewritten at each indexing, and under "source" what the connector reported about
     # the item (its URL, path, mailbox folder...), rewritten at each sync of a new version.
     metadata = models.JSONField(default=dict, blank=True)
+    # Not a column: the workspace it was opened through when it is shared there from its
+    # own (``ingestion.selectors.document_for``; read-only there), else None.
+    shared_into: Workspace | None = None
 
     class Meta:
         ordering = ["-created_at"]
