@@ -280,7 +280,21 @@ def answer_extractive(
             bonus *= _NEGATIVE_HEADING
         return best_match + bonus
 
-    lead_rank = max({c.rank for _, c in scored}, key=lambda r: (passage_score(r), -r))
+    # A question asking for an amount, a number or a date is answered from a passage
+    # that states one, when one matches at least the cut-off share of the best ("the
+    # daily meal allowance abroad": the per-diem table, not the rules for working
+    # abroad, which state no amount).
+    ranks = {c.rank for _, c in scored}
+    if kind is not None:
+        best_of = {r: max(v for v, c in scored if c.rank == r) for r in ranks}
+        stating = {
+            r
+            for r in ranks
+            if best_of[r] >= scored[0][0] * _RELATIVE_CUTOFF
+            and any(c.fact for c in candidates if c.rank == r)
+        }
+        ranks = stating or ranks
+    lead_rank = max(ranks, key=lambda r: (passage_score(r), -r))
     lead = next(item for item in scored if item[1].rank == lead_rank)
     scored.remove(lead)
     scored.insert(0, lead)
