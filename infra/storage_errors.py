@@ -20,6 +20,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from rest_framework.exceptions import APIException
 
 logger = logging.getLogger(__name__)
@@ -45,9 +47,16 @@ class StorageUnavailable(APIException):
 
     status_code = 503
     default_code = "storage_unavailable"
-    default_detail = (
-        f"The document storage is unavailable at the moment. Try again in {RETRY_AFTER_S} seconds."
-    )
+    # Translated when shown (the API's detail follows Accept-Language; docs/i18n.md).
+    default_detail = lazy(
+        lambda: (
+            gettext(
+                "The document storage is unavailable at the moment. Try again in %(seconds)s seconds."
+            )
+            % {"seconds": RETRY_AFTER_S}
+        ),
+        str,
+    )()
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail=detail)

@@ -18,6 +18,7 @@ import logging
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -65,7 +66,7 @@ class ServiceUnavailableMiddleware:
         if isinstance(exception, StorageUnavailable):
             return _unavailable_response(
                 request,
-                title="Storage unavailable",
+                title=_("Storage unavailable"),
                 detail=str(exception.detail),
                 code=exception.default_code,
                 retry_after=exception.wait,
@@ -82,8 +83,12 @@ class ServiceUnavailableMiddleware:
         )
         return _unavailable_response(
             request,
-            title="Temporarily unavailable",
-            detail=DETAIL,
+            title=_("Temporarily unavailable"),
+            detail=_(
+                "OPAA's queue and cache server (Redis) is unavailable at the moment. "
+                "Try again in %(seconds)s seconds."
+            )
+            % {"seconds": RETRY_AFTER_S},
             code="redis_unavailable",
             retry_after=RETRY_AFTER_S,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from tenants.models import Organization, OrganizationStatus
 
@@ -37,12 +38,14 @@ class OrganizationStatusMiddleware:
     def _blocked(self, request, organization: Organization):
         if organization.status == OrganizationStatus.SUSPENDED:
             code = "organization_suspended"
-            message = "This organization is suspended. Contact the OPAA team to resume it."
+            message = _("This organization is suspended. Contact the OPAA team to resume it.")
             if organization.suspension_reason:
-                message += f" Reason: {organization.suspension_reason}"
+                message += " " + _("Reason: %(reason)s") % {
+                    "reason": organization.suspension_reason
+                }
         else:
             code = "organization_not_verified"
-            message = (
+            message = _(
                 "This organization is not yet confirmed: follow the link in the email sent "
                 "to its owner at signup."
             )
