@@ -51,7 +51,8 @@ class StorageUnavailable(APIException):
     default_detail = lazy(
         lambda: (
             gettext(
-                "The document storage is unavailable at the moment. Try again in %(seconds)s seconds."
+                "The document storage is unavailable at the moment. "
+                "Try again in %(seconds)s seconds."
             )
             % {"seconds": RETRY_AFTER_S}
         ),
