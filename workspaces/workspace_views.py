@@ -25,7 +25,7 @@ from workspaces.selectors import workspaces_administered, workspaces_archived
 
 def _admin_anywhere_check(user) -> None:
     if not is_admin_anywhere(user):
-        raise PermissionDenied("Managing workspaces needs the admin role in a workspace.")
+        raise PermissionDenied(_("Managing workspaces needs the admin role in a workspace."))
 
 
 def _page(request, *, errors: dict | None = None, form=None, status: int = 200):
@@ -69,7 +69,9 @@ def workspace_create(request):
     except ValidationError as exc:
         return _page(request, errors=_errors(exc), form=request.POST, status=400)
     messages.success(
-        request, f"Created {workspace.name}. Add its members, then upload or connect a source."
+        request,
+        _("Created %(name)s. Add its members, then upload or connect a source.")
+        % {"name": workspace.name},
     )
     return redirect(f"/workspaces/#workspace-{workspace.slug}")
 
@@ -86,7 +88,9 @@ def workspace_rename(request):
         )
     except ValidationError as exc:
         return _page(request, errors=_errors(exc), status=400)
-    messages.success(request, f"Renamed the workspace to {request.workspace.name}.")
+    messages.success(
+        request, _("Renamed the workspace to %(name)s.") % {"name": request.workspace.name}
+    )
     return redirect(f"/workspaces/#workspace-{request.workspace.slug}")
 
 
@@ -98,8 +102,12 @@ def workspace_archive(request):
         services.workspace_archive(workspace=request.workspace, audit=audit_context(request))
     except ValidationError as exc:
         return _page(request, errors=_errors(exc), status=400)
-    restorer = "You can restore it" if request.user.is_owner else "The owner can restore it"
-    messages.success(request, f"Archived {request.workspace.name}. {restorer} here.")
+    archived = (
+        _("Archived %(name)s. You can restore it here.")
+        if request.user.is_owner
+        else _("Archived %(name)s. The owner can restore it here.")
+    )
+    messages.success(request, archived % {"name": request.workspace.name})
     return redirect("/workspaces/")
 
 
@@ -115,7 +123,7 @@ def workspace_restore(request):
         services.workspace_restore(workspace=workspace, audit=audit_context(request))
     except ValidationError as exc:
         return _page(request, errors=_errors(exc), status=400)
-    messages.success(request, f"Restored {workspace.name}.")
+    messages.success(request, _("Restored %(name)s.") % {"name": workspace.name})
     return redirect(f"/workspaces/#workspace-{workspace.slug}")
 
 
