@@ -11,8 +11,9 @@ from ingestion.models import Document
 from workspaces.models import Workspace
 
 # domain lookup, the workspace, role (membership, group roles) twice (for the workspace
-# and for the reader scope), the caller's groups, count, page; each after a search_path SET
-DOCUMENT_LIST_QUERIES = 18
+# and for the reader scope), the caller's groups, the documents shared into the workspace
+# (docs/sharing.md), count, page; each after a search_path SET
+DOCUMENT_LIST_QUERIES = 20
 
 
 def _document(workspace: Workspace, title: str, readers: list[str]) -> Document:
