@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_redis import get_redis_connection
 
 from accounts.audit import (
@@ -56,7 +57,10 @@ def access_settings_update(*, token_max_days: int | None, audit: AuditContext) -
     """
     if token_max_days is not None and not (1 <= token_max_days <= TOKEN_MAX_DAYS_CEILING):
         raise ValidationError(
-            {"token_max_days": f"Choose 1 to {TOKEN_MAX_DAYS_CEILING} days, or leave it empty."}
+            {
+                "token_max_days": _("Choose 1 to %(count)s days, or leave it empty.")
+                % {"count": TOKEN_MAX_DAYS_CEILING}
+            }
         )
     with transaction.atomic():
         current = AccessSettings.objects.select_for_update().first() or AccessSettings()
@@ -98,27 +102,31 @@ def _validated(
     errors: dict[str, str] = {}
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
-        errors["name"] = "Give the token a name of 1 to 200 characters."
+        errors["name"] = _("Give the token a name of 1 to 200 characters.")
     if kind not in TokenKind.values:
-        errors["kind"] = "The kind is 'pat' (personal) or 'sat' (service account)."
+        errors["kind"] = _("The kind is 'pat' (personal) or 'sat' (service account).")
     unknown = sorted(set(scopes) - set(Scope.values))
     if not scopes or unknown:
-        errors["scopes"] = "Choose one or more of: " + ", ".join(Scope.values) + "."
+        errors["scopes"] = _("Choose one or more of: %(scopes)s.") % {
+            "scopes": ", ".join(Scope.values)
+        }
     if kind == TokenKind.SERVICE and Scope.AUDIT_READ in scopes:
-        errors["scopes"] = "Service-account tokens cannot read the audit log."
+        errors["scopes"] = _("Service-account tokens cannot read the audit log.")
     slugs = sorted(set(workspace_slugs))
     workspaces = list(workspaces_readable(creator).filter(slug__in=slugs))
     if not slugs or len(workspaces) != len(slugs):
         missing = sorted(set(slugs) - {w.slug for w in workspaces})
         errors["workspaces"] = (
-            "Choose at least one workspace." if not slugs else f"No such workspace: {missing[0]}."
+            _("Choose at least one workspace.")
+            if not slugs
+            else _("No such workspace: %(slug)s.") % {"slug": missing[0]}
         )
     max_days = token_max_days()
     if not isinstance(expires_in_days, int) or not (1 <= expires_in_days <= max_days):
-        errors["expires_in_days"] = (
-            f"A token expires after 1 to {max_days} days (required): "
-            f"this organization allows at most {max_days}."
-        )
+        errors["expires_in_days"] = _(
+            "A token expires after 1 to %(count)s days (required): "
+            "this organization allows at most %(count)s."
+        ) % {"count": max_days}
     if errors:
         raise ValidationError(errors)
     return name, sorted(set(scopes)), workspaces
@@ -157,7 +165,7 @@ def token_create(
     bad input and PermissionDenied (403) for a creator who may not.
     """
     if creator.is_service_account:
-        raise PermissionDenied("Service accounts cannot create tokens.")
+        raise PermissionDenied(_("Service accounts cannot create tokens."))
     name, scopes, workspaces = _validated(
         creator=creator,
         kind=kind,
@@ -167,7 +175,7 @@ def token_create(
         expires_in_days=expires_in_days,
     )
     if kind == TokenKind.SERVICE and any(role_in(creator, w) != Role.ADMIN for w in workspaces):
-        raise PermissionDenied("Service-account tokens need the admin role in every workspace.")
+        raise PermissionDenied(_("Service-account tokens need the admin role in every workspace."))
     secret = token_generate(kind)
     with transaction.atomic():
         owner = (
@@ -235,7 +243,7 @@ def token_rate_limit(*, token: ApiToken) -> int | None:
     pipe = get_redis_connection("default").pipeline()
     pipe.incr(key)
     pipe.expire(key, RATE_WINDOW_S * 2)
-    count, _ = pipe.execute()
+    count, _expiry = pipe.execute()
     if count > settings.TOKEN_RATE_LIMIT_PER_MINUTE:
         return max(1, math.ceil((window + 1) * RATE_WINDOW_S - now))
     return None
@@ -285,7 +293,7 @@ def user_erasable_check(*, user: User) -> None:
         and not User.objects.filter(is_owner=True, is_active=True).exclude(pk=user.pk).exists()
     ):
         raise ValidationError(
-            {"user": "The organization's only owner cannot be erased; delete the organization."}
+            {"user": _("The organization's only owner cannot be erased; delete the organization.")}
         )
 
 
