@@ -112,7 +112,8 @@ ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
         "gegründet",
         "gründung",
         "first mentioned",
-        "erstmals",
+        # "erstmals" alone is any first time ("erstmals veröffentlicht"): not a cue.
+        "erwähnt",
     ),
     "launched": (
         "launched",
@@ -219,7 +220,7 @@ STOP_WORDS = _words(
     der die das den dem des ein eine einen einem einer eines und oder mit von vom zum zur
     im in am an auf aus bei für welche welcher welches wer was wann wo wurde wurden ist
     sind war waren hat haben als alle jeder jede jahr jahre jahres dem sich es sie er
-    bitte zeige nenne liste gib mir deren dessen denen pro je per whose
+    bitte zeige nenne liste gib mir deren dessen denen pro je per whose erstmals zuerst
 
     personen person leute menschen orte ort siedlungen siedlung dinge produkte produkt
     """

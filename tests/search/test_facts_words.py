@@ -31,6 +31,15 @@ def conditions(question: str) -> list[tuple]:
         ),
         ("Antibiotika, die nach 2015 zugelassen wurden", [("approved", "year", 2015.0, None, "")]),
         ("drugs authorised after 2000", [("approved", "year", 2000.0, None, "")]),
+        # "erstmals" is any first time; the verb says which.
+        (
+            "Compiler in Go, erstmals ver\u00f6ffentlicht 2016",
+            [("launched", "year", 2016.0, 2016.0, "")],
+        ),
+        (
+            "Orte, die vor 1500 erstmals erw\u00e4hnt wurden",
+            [("founded", "year", None, 1500.0, "")],
+        ),
         ("firms with a workforce over 2,000", [("employees", "count", 2000.0, None, "")]),
         # "born after 1990" must not swallow the comparator after it.
         (
