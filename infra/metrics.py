@@ -94,7 +94,7 @@ SYNC_RUNS = Counter(
 )
 
 # Celery queues whose length /metrics reports (see CELERY_TASK_ROUTES).
-QUEUES = ("default", "ingest", "fetch")
+QUEUES = ("default", "ingest", "embed", "fetch")
 
 
 def status_class(status_code: int) -> str:

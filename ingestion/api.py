@@ -13,7 +13,7 @@ from accounts.audit import audit_context
 from accounts.scopes import Scope
 from ingestion.document_events import document_opened
 from ingestion.erasure import document_delete
-from ingestion.models import Document
+from ingestion.models import Document, DocumentStatus
 from ingestion.readers import document_readers_set
 from ingestion.selectors import document_for
 from ingestion.upload_batch import MAX_FILES_PER_BATCH, upload_batch_receive
@@ -26,6 +26,15 @@ from workspaces.readers import readers_validate
 
 class DocumentSerializer(serializers.ModelSerializer):
     workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    status = serializers.ChoiceField(
+        choices=DocumentStatus.choices,
+        read_only=True,
+        help_text=(
+            "pending, processing, then searchable (found by keyword search; its vectors "
+            "are still being made: 'searchable, improving'), then indexed; or failed "
+            "(see error_message)."
+        ),
+    )
 
     class Meta:
         model = Document

@@ -1,5 +1,11 @@
 """A fair share of each worker's indexing slots per organization.
 
+Embedding tasks (``embed_chunks``, the embedding queue of ``ingestion.embedding_queue``)
+have the same share of slots of their own (kind ``embed``): one organization's backlog
+of vectors leaves a slot free for the others, and never takes the slots its own next
+documents' text is written in (a worker consuming both queues may so run an
+organization's indexing and embedding side by side).
+
 A worker runs as many ``index_document`` tasks at once as its concurrency N. Without a
 limit one organization that queues large documents takes every slot, and another
 organization's one-page upload waits until one of them finishes (minutes for a
@@ -118,8 +124,8 @@ class IndexSlot:
     Not re-entrant.
     """
 
-    def __init__(self, *, hostname: str, limit: int) -> None:
-        self.key = f"opaa:index-slots:{hostname}:{connection.schema_name}"
+    def __init__(self, *, hostname: str, limit: int, kind: str = "index") -> None:
+        self.key = f"opaa:{kind}-slots:{hostname}:{connection.schema_name}"
         self.limit = limit
         self.token = uuid.uuid4().hex
         self.stopped = threading.Event()
@@ -157,17 +163,18 @@ class IndexSlot:
             logger.warning("could not release indexing slot %s", self.key, exc_info=True)
 
 
-def index_slot_take(request) -> IndexSlot | None:
+def index_slot_take(request, *, kind: str = "index") -> IndexSlot | None:
     """The slot a task (its Celery ``request``) runs in, or None when no limit applies:
     outside a worker (eager or direct calls), or when one organization may hold every
-    slot of the worker. Raises ``SlotDeferred`` when the organization holds its share."""
+    slot of the worker. Raises ``SlotDeferred`` when the organization holds its share.
+    ``kind`` names the set of slots: ``index`` (documents) or ``embed`` (vectors)."""
     concurrency = _worker_concurrency
     if request.is_eager or request.hostname is None or concurrency is None:
         return None
     limit = slots_per_organization(concurrency, organizations=organizations_count())
     if limit >= concurrency:
         return None
-    slot = IndexSlot(hostname=request.hostname, limit=limit)
+    slot = IndexSlot(hostname=request.hostname, limit=limit, kind=kind)
     try:
         taken = slot.acquire()
     except RedisError:

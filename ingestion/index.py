@@ -22,6 +22,9 @@ The write half and the read half agree on this:
 - A chunk's ``lexeme_count``, its length in BM25, is the sum of its postings' ``tf``.
 - Every write of a workspace's chunks or of their readers calls ``index_changed``, so
   answers cached from the old index are never served again.
+- A chunk's vector may come after its text (``ingestion.embedding_queue``): BM25 finds
+  a chunk once it is written, the vector ranking once it has a vector, and a document's
+  words count from the moment it is ``searchable``.
 
 Every query is restricted, inside its SQL, to the workspaces passed in and to the
 chunks the asker may read (``workspaces.readers.ReaderScope``). BM25's collection
@@ -75,14 +78,15 @@ def chunks_write(
     *,
     document: Document,
     drafts: list[ChunkDraft],
-    vectors: list[list[float]],
+    vectors: Sequence[Sequence[float] | None],
     keys: list[str] | None = None,
-    next_vectors: list[list[float]] | None = None,
+    next_vectors: Sequence[Sequence[float] | None] | None = None,
 ) -> None:
     """Replace the document's chunks in one transaction (the caller holds it).
 
     ``vectors`` are by the organization's active embedding model; ``next_vectors``, while
-    it moves to another one (``ingestion.embedding_index``), by that one.
+    it moves to another one (``ingestion.embedding_index``), by that one. A vector may be
+    None: the embedding queue makes it later (``ingestion.embedding_queue``).
     """
     chunks_replace(
         document=document, drafts=drafts, vectors=vectors, keys=keys, next_vectors=next_vectors
@@ -96,9 +100,9 @@ def chunks_replace(
     *,
     document: Document,
     drafts: list[ChunkDraft],
-    vectors: list[list[float]],
+    vectors: Sequence[Sequence[float] | None],
     keys: list[str] | None = None,
-    next_vectors: list[list[float]] | None = None,
+    next_vectors: Sequence[Sequence[float] | None] | None = None,
 ) -> None:
     """Delete the document's chunks and insert ``drafts`` with their ``vectors`` (and
     ``next_vectors``, the next embedding model's, when given)."""
@@ -271,7 +275,8 @@ def _bm25_sql(readers: ReaderScope) -> str:
         -- The question is stemmed in every language the readable documents use.
         SELECT DISTINCT d.language::regconfig AS cfg
           FROM ingestion_document AS d
-         WHERE {readers.within_sql("d", document_column="id")} AND d.status = 'indexed'
+         WHERE {readers.within_sql("d", document_column="id")}
+           AND d.status IN ('searchable', 'indexed')
            AND {readers.sql("d")}
     ),
     words AS MATERIALIZED (
@@ -398,13 +403,15 @@ def _vector_sql(readers: ReaderScope) -> str:
     tie-break in the same ORDER BY (``, c.id``), Postgres sorts every readable chunk
     instead (an exact scan, hundreds of ms at 100k chunks; bench/RESULTS.md). So the
     index orders the inner query and the outer one breaks ties by id, which keeps equal
-    distances in a stable order."""
+    distances in a stable order. Chunks still waiting for their vector (searchable by
+    keyword, ``ingestion.embedding_queue``) are not in the index and are left out."""
     return f"""
     SELECT nearest.id, 1 - nearest.distance AS score
       FROM (
             SELECT c.id, c.embedding <=> %(vector)s::vector AS distance
               FROM ingestion_chunk AS c
              WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+               AND c.embedding IS NOT NULL
           ORDER BY c.embedding <=> %(vector)s::vector
              LIMIT %(limit)s
            ) AS nearest
@@ -419,6 +426,7 @@ def _vector_exact_sql(readers: ReaderScope) -> str:
     SELECT c.id, 1 - (c.embedding <=> %(vector)s::vector) AS score
       FROM ingestion_chunk AS c
      WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+       AND c.embedding IS NOT NULL
   ORDER BY (c.embedding <=> %(vector)s::vector) + 0, c.id
      LIMIT %(limit)s
 """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters
@@ -433,6 +441,7 @@ def _vector_shared_sql(readers: ReaderScope) -> str:
       FROM ingestion_chunk AS c
      WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
        AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}
+       AND c.embedding IS NOT NULL
   ORDER BY (c.embedding <=> %(vector)s::vector) + 0, c.id
      LIMIT %(limit)s
 """  # noqa: S608 - only a fixed alias is interpolated; inputs are bound parameters

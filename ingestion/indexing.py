@@ -1,9 +1,16 @@
 """Indexing one document: the pipeline and its stages.
 
-Pipeline for one document: fetch the stored original -> parse -> chunk -> embed ->
-write (``ingestion.index``). Each step is a small function; ``document_index``
-orchestrates them. The task ``index_document`` calls it (through this module's
-attribute, so tests may wrap it).
+Pipeline for one document: fetch the stored original -> parse -> chunk -> write
+(``ingestion.index``: text, words, postings, readers; the vectors the workspace already
+has for the same text) -> "searchable". The vectors still missing are made afterwards,
+batched across documents, by the embedding queue (``ingestion.embedding_queue``), which
+makes the document "indexed" once its last one is in: a document is found by keyword
+seconds after its upload, whatever the embedding backlog (issue 17). With
+``INDEX_EMBED_INLINE`` the chunks are embedded before they are written, as before
+(the baseline of ``bench/time_to_searchable.py``).
+
+Each step is a small function; ``document_index`` orchestrates them. The task
+``index_document`` calls it (through this module's attribute, so tests may wrap it).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from ingestion.embedding_index import (
     embedding_text,
     wanted_model,
 )
+from ingestion.embedding_queue import embedding_enqueue
 from ingestion.facts import facts_write
 from ingestion.index import chunks_write
 from ingestion.language import detect_language
@@ -102,7 +110,8 @@ def chunks_plan(sections, *, title: str) -> list[ChunkDraft]:
 
 @dataclass(frozen=True)
 class EmbeddedChunks:
-    vectors: list[list[float]]
+    # None for a chunk whose vector the embedding queue makes later.
+    vectors: list[list[float] | None]
     # One per vector: the key it is cached under (``Chunk.content_sha256``).
     keys: list[str]
     # How many texts the models embedded (the others' vectors came from the cache).
@@ -111,7 +120,7 @@ class EmbeddedChunks:
     # model and its vectors (``Chunk.embedding_next``).
     model: str = ""
     next_model: str = ""
-    next_vectors: list[list[float]] | None = None
+    next_vectors: list[list[float] | None] | None = None
 
 
 def _vectors_cached(
@@ -130,6 +139,44 @@ def _vectors_cached(
         embedded = embed_with(model, [text_of[key] for key in missing], kind="passage")
         cached.update(zip(missing, embedded, strict=True))
     return [[float(value) for value in cached[key]] for key in keys], len(missing)
+
+
+def _vectors_known(keys: list[str], *, field: str, workspace_id: int) -> list[list[float] | None]:
+    """The vectors the workspace already has for these texts (``field``: ``embedding``
+    or ``embedding_next``), None for the others; no model is called."""
+    known = dict(
+        Chunk.objects.filter(
+            workspace_id=workspace_id, content_sha256__in=set(keys), **{f"{field}__isnull": False}
+        )
+        .order_by()
+        .values_list("content_sha256", field)
+    )
+    return [[float(value) for value in known[key]] if key in known else None for key in keys]
+
+
+def chunks_vectors_known(
+    drafts: list[ChunkDraft], *, title: str, workspace_id: int, next_model: str = ""
+) -> EmbeddedChunks:
+    """What ``chunks_embed`` would return without calling a model: each chunk's vector if
+    the workspace has one for its exact text (an unchanged section of a new version, a
+    duplicate), else None, which the embedding queue fills in later. Call inside the
+    write transaction, after ``embedding_index_shared``: the vectors are the models' of
+    that row."""
+    texts = [embedding_text(title, draft.heading_path, draft.text) for draft in drafts]
+    keys = [_embedding_key(text) for text in texts]
+    vectors = _vectors_known(keys, field="embedding", workspace_id=workspace_id)
+    next_vectors = (
+        _vectors_known(keys, field="embedding_next", workspace_id=workspace_id)
+        if next_model
+        else None
+    )
+    return EmbeddedChunks(
+        vectors=vectors,
+        keys=keys,
+        embedded=0,
+        next_model=next_model,
+        next_vectors=next_vectors,
+    )
 
 
 def chunks_embed(
@@ -223,7 +270,14 @@ def _mark(document: Document, status: str, error: str = "") -> None:
 
 
 def document_index(*, document_id: int) -> Document | None:
-    """Parse, chunk, embed and write one document; returns it, or None if it was deleted.
+    """Parse, chunk and write one document; returns it, or None if it was deleted.
+
+    The chunks are written with the vectors the workspace already has for their exact
+    text; if any is missing the document ends ``searchable`` and the embedding queue is
+    sent for once the write commits (it makes the document ``indexed``), else it ends
+    ``indexed`` at once. A changed text never keeps the vector of the old one: vectors
+    are looked up by the hash of the very text embedded. With ``INDEX_EMBED_INLINE``
+    every chunk is embedded first and the document ends ``indexed``.
 
     Idempotent: running it twice replaces the chunks with identical ones. A file that
     cannot be parsed ends ``failed`` with a reason a user can read, and keeps no chunks;
@@ -246,14 +300,19 @@ def document_index(*, document_id: int) -> Document | None:
             drafts = chunks_plan(parsed.sections, title=title)
         if not drafts:
             raise parsers.ParseError("No text could be extracted from this file.")
+        inline = settings.INDEX_EMBED_INLINE
         with _stage("embed"):
             model, next_model = _embedding_models()
-            embedded = chunks_embed(
-                drafts,
-                title=title,
-                workspace_id=document.workspace_id,
-                model=model,
-                next_model=next_model,
+            embedded = (
+                chunks_embed(
+                    drafts,
+                    title=title,
+                    workspace_id=document.workspace_id,
+                    model=model,
+                    next_model=next_model,
+                )
+                if inline
+                else None
             )
         with _stage("language"):
             language = detect_language("\n".join(draft.text for draft in drafts))
@@ -261,7 +320,14 @@ def document_index(*, document_id: int) -> Document | None:
             # The models may have changed while embedding (a move started or switched):
             # what is written matches the row, which stays as it is until the commit.
             row = embedding_index_shared()
-            if (row.active_model, row.target_model) != (embedded.model, embedded.next_model):
+            if embedded is None:
+                embedded = chunks_vectors_known(
+                    drafts,
+                    title=title,
+                    workspace_id=document.workspace_id,
+                    next_model=row.target_model,
+                )
+            elif (row.active_model, row.target_model) != (embedded.model, embedded.next_model):
                 embedded = chunks_embed(
                     drafts,
                     title=title,
@@ -284,7 +350,11 @@ def document_index(*, document_id: int) -> Document | None:
                 next_vectors=embedded.next_vectors,
             )
             facts_write(document=document, parsed=parsed, original=data)
-            _mark(document, DocumentStatus.INDEXED)
+            # Vectors of the next model missing are the move's to make, not the queue's.
+            if any(vector is None for vector in embedded.vectors):
+                _mark(document, DocumentStatus.SEARCHABLE)
+            else:
+                _mark(document, DocumentStatus.INDEXED)
     except parsers.ParseError as exc:
         logger.info("document %s failed to parse: %s", document.pk, exc.reason)
         _mark(document, DocumentStatus.FAILED, exc.reason)
@@ -309,7 +379,14 @@ def document_index(*, document_id: int) -> Document | None:
     except Exception:
         logger.exception("document %s failed to index", document.pk)
         _mark(document, DocumentStatus.FAILED, "An internal error stopped indexing; it was logged.")
-    metrics.document_indexed_observe(outcome=document.status, seconds=time.perf_counter() - started)
+    # Searchable counts as indexed here: this task's work is done, the vectors follow.
+    outcome = DocumentStatus.INDEXED if document.status == DocumentStatus.SEARCHABLE else None
+    metrics.document_indexed_observe(
+        outcome=outcome or document.status, seconds=time.perf_counter() - started
+    )
+    if document.status == DocumentStatus.SEARCHABLE and embedding_enqueue():
+        # Tasks run in this process (eager): the vectors are in, the document indexed.
+        document.refresh_from_db(fields=["status", "indexed_at", "updated_at"])
     return document
 
 

@@ -15,6 +15,9 @@ from workspaces.models import Workspace
 class DocumentStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     PROCESSING = "processing", _("Processing")
+    # Text, words and readers written: found by keyword search; the vectors follow
+    # (``ingestion.embedding_queue``), and the document is "indexed" once all are in.
+    SEARCHABLE = "searchable", _("Searchable, improving")
     INDEXED = "indexed", _("Indexed")
     FAILED = "failed", _("Failed")
 
@@ -126,7 +129,9 @@ class Chunk(models.Model):
     text = models.TextField()
     heading_path = ArrayField(models.TextField(), default=list, blank=True)
     token_count = models.PositiveIntegerField()
-    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
+    # Empty until the embedding queue reaches the chunk (``ingestion.embedding_queue``):
+    # a chunk is written, and found by keyword, before its vector exists.
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
     # While the organization moves to another embedding model (``EmbeddingIndex``), the
     # chunk's vector by that model; the switch copies it into ``embedding``. Never searched.
     embedding_next = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True, blank=True)
@@ -162,6 +167,12 @@ class Chunk(models.Model):
             GinIndex(name="chunk_readers_gin", fields=["readers"]),
             # The embedding cache's lookup (``ingestion.indexing.chunks_embed``).
             models.Index(name="chunk_workspace_content", fields=["workspace", "content_sha256"]),
+            # The chunks still waiting for their vector, oldest first (the embedding queue).
+            models.Index(
+                name="chunk_embedding_pending",
+                fields=["id"],
+                condition=models.Q(embedding__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,9 @@
 """Celery tasks of ingestion: thin wrappers around the services.
 
 Queues (``CELERY_TASK_ROUTES``): ``fetch`` for syncing sources (reading from the source,
-storing originals), ``ingest`` for parsing and embedding one document, ``default`` for
-the beat dispatch.
+storing originals), ``ingest`` for parsing and writing one document, ``embed`` for the
+vectors of the chunks written without one (``ingestion.embedding_queue``), ``default``
+for the beat dispatch.
 """
 
 import logging
@@ -15,7 +16,17 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from infra.celery import app
 from infra.storage_errors import StorageUnavailable
-from ingestion import embedding_index, enqueue, fairness, indexing, sources, storage, sync
+from ingestion import (
+    embedding_index,
+    embedding_queue,
+    enqueue,
+    fairness,
+    indexing,
+    sources,
+    storage,
+    sync,
+)
+from ingestion.embedding import EmbeddingError
 from tenants.models import Organization, OrganizationStatus
 from tenants.suspension import organizations_schedulable
 from workspaces.rls.tasks import OrganizationTask
@@ -104,6 +115,60 @@ def index_document(self, document_id: int, deferrals: int = 0) -> None:
 
 
 @app.task(
+    bind=True,
+    base=OrganizationTask,  # the whole organization: a batch spans its documents
+    # The endpoint or the database away: tried again with backoff; the chunks wait.
+    autoretry_for=(OperationalError, InterfaceError, EmbeddingError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+)
+def embed_chunks(self, deferrals: int = 0) -> None:
+    """Embed the organization's chunks that have no vector yet, for up to
+    ``EMBED_TASK_SECONDS``, then hand over to its next task at the back of the queue
+    (``ingestion.embedding_queue``).
+
+    Running it twice is harmless: two runs split the chunks (each batch locked, skip
+    locked), and a run that finds none marks finished documents ``indexed`` and ends. A
+    worker killed mid-batch loses the batch's uncommitted vectors; the message is
+    redelivered (acknowledged late) and goes on with the chunks still without one.
+    Over its organization's fair share of the worker's embedding slots (as many as
+    of its indexing slots, counted apart), the task is sent again with a countdown, as
+    ``index_document`` is.
+    """
+    if self.request.is_eager:  # run in the caller (tests, evaluation): all of it, now
+        embedding_queue.embedding_taken()
+        embedding_queue.embedding_run()
+        return
+    try:
+        slot = fairness.index_slot_take(self.request, kind="embed")
+    except fairness.SlotDeferred:
+        countdown = fairness.defer_seconds(deferrals)
+        again = self.signature_from_request(
+            self.request, args=(), kwargs={"deferrals": deferrals + 1}, countdown=countdown
+        )
+        again.apply_async()
+        raise Retry(
+            "the organization holds its share of embedding slots", when=countdown, sig=again
+        ) from None
+    try:
+        embedding_queue.embedding_taken()
+        # More than a batch waiting: queue the organization's next task now, so another
+        # worker process (within the fair share) joins in.
+        if embedding_queue.embedding_backlog(at_most=settings.EMBED_BATCH_CHUNKS + 1) > (
+            settings.EMBED_BATCH_CHUNKS
+        ):
+            embedding_queue.embedding_send()
+        more = embedding_queue.embedding_run(seconds=settings.EMBED_TASK_SECONDS)
+    finally:
+        if slot is not None:
+            slot.release()
+    if more:
+        embedding_queue.embedding_send()
+
+
+@app.task(
     base=OrganizationTask,
     workspace_of="ingestion.Source",  # row-level security: the source's workspace only
     autoretry_for=(OperationalError, InterfaceError, sync.SyncBusy),
@@ -146,14 +211,17 @@ def sources_sync_due() -> None:
 @app.task(ignore_result=True)
 def documents_unqueued_send_all() -> int:
     """Beat, every 5 minutes: in every active organization, send again the indexing
-    messages of pending documents whose message was lost (``enqueue``). Returns how
-    many. Idempotent."""
+    messages of pending documents whose message was lost (``enqueue``), and the
+    embedding task where chunks wait for vectors without one (``embedding_queue``).
+    Returns how many indexing messages. Idempotent."""
     sent = 0
     organizations = organizations_schedulable().exclude(schema_name=get_public_schema_name())
     for schema in organizations.values_list("schema_name", flat=True):
         with schema_context(schema):
             try:
                 sent += enqueue.documents_unqueued_send()
+                # And the embedding task, if chunks wait for vectors without one.
+                embedding_queue.embedding_sweep()
             except Exception:
                 # One broken schema must not keep the others' documents unindexed.
                 logger.exception("unqueued documents sweep failed organization=%s", schema)

@@ -46,6 +46,23 @@ INDEX_TIME_LIMIT_S = env.int("INDEX_TIME_LIMIT_S", default=600)
 # one (N - 1, at least 1), or all N in an installation of one organization
 # (ingestion/fairness.py).
 INDEX_SLOTS_PER_ORGANIZATION = env.int("INDEX_SLOTS_PER_ORGANIZATION", default=0)
+# A document's text and words are written first, and it is found by keyword at once
+# ("searchable"); its vectors follow from the "embed" queue, batched across documents
+# (ingestion/embedding_queue.py). True: embed before writing, as before issue 17 (the
+# document is found only once every chunk is embedded; bench/time_to_searchable.py's
+# baseline).
+INDEX_EMBED_INLINE = env.bool("INDEX_EMBED_INLINE", default=False)
+# Chunks embedded and committed at a time by the embedding queue, from any of the
+# organization's documents: a few model batches (EMBEDDING_BATCH_SIZE), a few seconds
+# on 2 busy cores, so a task hands over soon after EMBED_TASK_SECONDS.
+EMBED_BATCH_CHUNKS = env.int("EMBED_BATCH_CHUNKS", default=16)
+# How long one embedding task runs before it hands over to its organization's next
+# one at the back of the queue: another organization's vectors wait about that long.
+EMBED_TASK_SECONDS = env.float("EMBED_TASK_SECONDS", default=5.0)
+# A worker that consumes "ingest" also consumes "embed" (development, `make run`, one
+# worker for everything). Set it false on the ingest workers of a deployment that runs
+# dedicated embedding workers (`celery worker -Q embed`; docs/deployment.md).
+WORKER_EMBED_WITH_INGEST = env.bool("WORKER_EMBED_WITH_INGEST", default=True)
 # With Redis as broker, a task taken by a worker that died (SIGKILL, out of memory, a
 # lost node) goes back to its queue only after this many seconds (Redis' default: one
 # hour). It must outlast what a live worker holds a message for, or the message would
@@ -73,6 +90,8 @@ CELERY_TASK_ROUTES = {
     "ingestion.tasks.organization_sources_sync_due": {"queue": "default"},
     "ingestion.tasks.originals_sweep_all": {"queue": "default"},
     "ingestion.tasks.embedding_moves_due_all": {"queue": "default"},
+    # Vectors of chunks already searchable by keyword (ingestion/embedding_queue.py).
+    "ingestion.tasks.embed_chunks": {"queue": "embed"},
     "ingestion.tasks.*": {"queue": "ingest"},
 }
 CELERY_BEAT_SCHEDULE = {

@@ -7,9 +7,12 @@
   if (!table) return;
   const labels = {
     pending: gettext("Pending"), processing: gettext("Processing"),
+    searchable: gettext("Searchable, improving"),
     indexed: gettext("Indexed"), failed: gettext("Failed"),
   };
-  const busy = () => table.querySelector(".status-pending, .status-processing") !== null;
+  // "searchable": found by keyword already, its vectors still coming: keep polling.
+  const busy = () =>
+    table.querySelector(".status-pending, .status-processing, .status-searchable") !== null;
 
   async function refresh() {
     const response = await fetch(table.dataset.statusUrl, { credentials: "same-origin" });

@@ -12,6 +12,7 @@
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const labels = {
     pending: gettext("Pending"), processing: gettext("Processing"),
+    searchable: gettext("Searchable, improving"),
     indexed: gettext("Indexed"), failed: gettext("Failed"),
   };
   const watching = new Map(); // document id -> result element

@@ -73,19 +73,22 @@ def test_readers_set_while_embedding_reach_the_chunks(
     document_id = created.json()["id"]
 
     # The admin restricts the document after the indexer loaded it, before it writes.
-    embed = indexing.chunks_embed
+    plan = indexing.chunks_plan
 
-    def embed_then_restrict(*args, **kwargs):
-        embedded = embed(*args, **kwargs)
+    def plan_then_restrict(*args, **kwargs):
+        planned = plan(*args, **kwargs)
         document_readers_set(
             document=Document.objects.get(pk=document_id),
             readers=["group:finance"],
             audit=AuditContext(),
         )
-        return embedded
+        return planned
 
-    monkeypatch.setattr(indexing, "chunks_embed", embed_then_restrict)
-    indexed = indexing.document_index(document_id=document_id)
+    monkeypatch.setattr(indexing, "chunks_plan", plan_then_restrict)
+    # The text is written first; the vectors follow from the embedding queue (on commit).
+    with django_capture_on_commit_callbacks(execute=True):
+        indexing.document_index(document_id=document_id)
+    indexed = Document.objects.get(pk=document_id)
 
     assert indexed.status == "indexed"
     chunks = list(Chunk.objects.filter(document_id=document_id))

@@ -1,0 +1,226 @@
+"""The embedding queue: vectors for chunks written without one, after they are searchable.
+
+Indexing writes a document's text, words, postings and readers first
+(``ingestion.indexing``): the document is found by keyword as soon as that commits, and
+says "searchable" (``DocumentStatus.SEARCHABLE``). Its chunks that have no vector yet
+(``Chunk.embedding`` empty) are embedded here, by the task ``ingestion.tasks.embed_chunks``
+on its own Celery queue ``embed``, so a backlog of vectors never delays the next
+upload's text. Meanwhile hybrid search uses the vectors there are: the vector ranking
+skips chunks without one (``ingestion.index``).
+
+- **Batches across documents.** A task takes the organization's oldest chunks without
+  a vector, ``EMBED_BATCH_CHUNKS`` at a time whichever documents they belong to, embeds
+  them with the organization's active model and commits them; then the documents with
+  no chunk left to embed become ``indexed``. It goes on for ``EMBED_TASK_SECONDS``,
+  then hands over: it sends the organization's next task to the back of the queue.
+- **One organization does not hold up another.** At most one task per organization
+  waits in the queue (a marker in Redis, ``opaa:embed-queued:<schema>``), so another
+  organization's task is at most one task per organization away from the front; and a
+  running task holds one of its worker's slots under the same fair share as indexing
+  (``ingestion.fairness``, kind ``embed``): an organization over its share is sent to
+  the back of the queue again. While there is more to do than one batch, a running task
+  queues the organization's next one at once, so an organization alone uses every
+  worker process its share allows.
+- **Locks.** A batch's chunks are locked (``FOR UPDATE SKIP LOCKED``) while they are
+  embedded, so two tasks never embed the same chunk, and a re-index or an erasure of
+  their document waits for at most one batch. Only ``embedding`` is written: the
+  readers trigger (ingestion migration 0009) is not involved, and a chunk replaced or
+  erased meanwhile is simply gone (nothing is written back for it). Documents are
+  marked ``indexed`` in a transaction of their own that locks their rows first, so a
+  re-index writing new chunks (which holds the document row) is never taken for done.
+- **At least once.** A worker killed mid-batch loses that batch (rolled back); the
+  message comes back (acknowledged late) or beat's sweep (``embedding_sweep``, with the
+  unqueued documents' every 5 minutes) sends the organization's task again.
+- **Model moves** (``ingestion.embedding_index``) go on beside it: the queue fills
+  ``embedding`` with the active model; the move fills ``embedding_next`` for every chunk
+  without one, those written meanwhile included, and switches only once all have one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django_redis import get_redis_connection
+from kombu.exceptions import OperationalError as BrokerUnavailable
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from infra.celery import app
+from ingestion.embedding import embed_with
+from ingestion.embedding_index import embedding_index_shared, embedding_text
+from ingestion.index import index_changed
+from ingestion.models import Chunk, Document, DocumentStatus
+from workspaces.rls import organization_scope
+
+logger = logging.getLogger(__name__)
+
+_UNAVAILABLE = (BrokerUnavailable, RedisConnectionError, RedisTimeoutError)
+# A marker outlives any wait in the queue; past it, a second message is harmless (the
+# two split the chunks, or the second finds none).
+MARKER_TTL_S = 3600
+
+
+# What a batch reads of each chunk: the text embedded is the title, headings and text.
+CHUNK_FIELDS = (
+    *("id", "workspace_id", "document_id", "text", "heading_path", "embedding_next"),
+    "document__title",
+)
+
+
+def _marker() -> str:
+    return f"opaa:embed-queued:{connection.schema_name}"
+
+
+def embedding_send() -> bool:
+    """Send the organization's embedding task unless one is already waiting; False when
+    one was (or the broker is unavailable: logged, beat's sweep sends it later)."""
+    client = get_redis_connection("default")
+    marker = _marker()
+    try:
+        if not client.set(marker, 1, nx=True, ex=MARKER_TTL_S):
+            return False
+        try:
+            app.tasks["ingestion.tasks.embed_chunks"].delay()
+        except _UNAVAILABLE:
+            client.delete(marker)
+            raise
+    except _UNAVAILABLE as exc:
+        logger.warning("embedding task not queued (%s); the sweep will queue it", exc)
+        return False
+    return True
+
+
+def embedding_enqueue() -> bool:
+    """Send the organization's embedding task once the current transaction commits (at
+    once outside a transaction). Where tasks run in the caller (eager: tests, the
+    retrieval evaluation), run it now instead and return True: the vectors are in."""
+    if app.conf.task_always_eager:
+        try:
+            app.tasks["ingestion.tasks.embed_chunks"].delay()
+        except Exception:
+            # The text is written and stays searchable; beat's sweep tries again.
+            logger.exception("embedding the organization's chunks failed")
+            return False
+        return True
+    transaction.on_commit(embedding_send)
+    return False
+
+
+def embedding_taken() -> None:
+    """A task of the organization started: the next write or hand-over may queue another."""
+    with contextlib.suppress(*_UNAVAILABLE):
+        get_redis_connection("default").delete(_marker())
+
+
+def embedding_backlog(*, at_most: int | None = None) -> int:
+    """The organization's chunks without a vector (counted up to ``at_most``)."""
+    with organization_scope():
+        pending = Chunk.objects.filter(embedding__isnull=True).order_by()
+        if at_most is not None:
+            pending = pending[:at_most]
+        return pending.count()
+
+
+def embedding_batch(*, size: int | None = None) -> int:
+    """Embed the organization's oldest ``size`` chunks without a vector (by any of its
+    documents) and commit them; then mark the documents left with none to embed
+    ``indexed``. Returns how many were embedded (0: none left, or all locked by other
+    tasks)."""
+    size = size or settings.EMBED_BATCH_CHUNKS
+    with organization_scope():
+        with transaction.atomic():
+            # The active model cannot switch while this batch is written (the switch
+            # waits for this share lock), so every vector is the active model's.
+            row = embedding_index_shared()
+            chunks = list(
+                Chunk.objects.filter(embedding__isnull=True)
+                .select_related("document")
+                .only(*CHUNK_FIELDS)
+                .order_by("id")
+                .select_for_update(skip_locked=True, of=("self",))[:size]
+            )
+            if not chunks:
+                return 0
+            texts = [
+                embedding_text(chunk.document.title, chunk.heading_path, chunk.text)
+                for chunk in chunks
+            ]
+            vectors = _embedded(row.active_model, texts)
+            for chunk, text in zip(chunks, texts, strict=True):
+                chunk.embedding = vectors[text]
+            fields = ["embedding"]
+            if row.target_model:
+                # A move runs: the next model's vector too, so the move need not come
+                # back for these chunks (as a document indexed inline gets both).
+                moving = [
+                    (chunk, text)
+                    for chunk, text in zip(chunks, texts, strict=True)
+                    if chunk.embedding_next is None
+                ]
+                nexts = _embedded(row.target_model, [text for _, text in moving])
+                for chunk, text in moving:
+                    chunk.embedding_next = nexts[text]
+                fields.append("embedding_next")
+            Chunk.objects.bulk_update(chunks, fields)
+            # Answers cached before these vectors were found without them.
+            for workspace_id in {chunk.workspace_id for chunk in chunks}:
+                index_changed(workspace_id=workspace_id)
+        documents_embedded_mark(document_ids={chunk.document_id for chunk in chunks})
+    return len(chunks)
+
+
+def _embedded(model: str, texts: list[str]) -> dict[str, list[float]]:
+    """Each distinct text's vector by ``model`` (a repeated text is embedded once)."""
+    unique = list(dict.fromkeys(texts))
+    return dict(zip(unique, embed_with(model, unique, kind="passage"), strict=True))
+
+
+def documents_embedded_mark(*, document_ids: set[int] | None = None) -> int:
+    """Make ``indexed`` the searchable documents (of ``document_ids``, or all the
+    organization's) that have no chunk left without a vector; returns how many.
+
+    The rows are locked first, then checked in a new statement (a new snapshot): a
+    re-index holds its document's row until its new chunks commit, so new chunks
+    without vectors are seen here, never taken for done."""
+    with organization_scope(), transaction.atomic():
+        searchable = Document.objects.filter(status=DocumentStatus.SEARCHABLE)
+        if document_ids is not None:
+            searchable = searchable.filter(pk__in=document_ids)
+        locked = list(searchable.order_by("pk").select_for_update().values_list("pk", flat=True))
+        if not locked:
+            return 0
+        now = timezone.now()
+        return (
+            Document.objects.filter(pk__in=locked, status=DocumentStatus.SEARCHABLE)
+            .exclude(Exists(Chunk.objects.filter(document=OuterRef("pk"), embedding__isnull=True)))
+            .update(status=DocumentStatus.INDEXED, indexed_at=now, updated_at=now)
+        )
+
+
+def embedding_run(*, seconds: float | None = None) -> bool:
+    """Embed the organization's chunks batch by batch for up to ``seconds`` (None: until
+    none is left); True if some may be left (time ran out), False when done."""
+    started = time.monotonic()
+    while embedding_batch():
+        if seconds is not None and time.monotonic() - started > seconds:
+            return True
+    # Nothing left (or the rest locked by another task, which marks its own): documents
+    # a killed task left "searchable" with every vector in become indexed now.
+    documents_embedded_mark()
+    return False
+
+
+def embedding_sweep() -> bool:
+    """Send the organization's task if chunks wait without a vector and no task is
+    queued (its message lost: Redis emptied, a restore); mark finished documents.
+    Idempotent; beat calls it every 5 minutes with the unqueued documents' sweep."""
+    documents_embedded_mark()
+    if not embedding_backlog(at_most=1):
+        return False
+    return embedding_send()
