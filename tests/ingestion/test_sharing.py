@@ -290,3 +290,15 @@ def test_the_portal_shares_shows_tells_and_removes(people, vault, acme):
     # Outsiders: another workspace's member, another organization's.
     frank = portal_client(acme, "frank@acme.example")
     assert frank.post(f"/documents/{vault}/share", {"workspace": "other"}).status_code == 404
+
+
+def test_a_document_whose_workspace_is_archived_is_out_of_the_target_until_restored(people, vault):
+    from django.utils import timezone
+
+    _share(people, vault)
+    Workspace.objects.filter(slug="sales").update(archived_at=timezone.now())
+    assert vault not in _found(people["dave"], "team")
+    assert people["dave"].get(f"/api/v1/documents/{vault}").status_code == 404
+    Workspace.objects.filter(slug="sales").update(archived_at=None)
+    assert vault in _found(people["dave"], "team")
+    assert DocumentShare.objects.count() == 1
