@@ -34,24 +34,28 @@ class IdentityProviderForm(forms.ModelForm):
     role_mapping = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text='JSON list, e.g. [{"value": "sales-team", "workspace": "sales", '
-        '"role": "editor"}]. Roles: viewer, editor, admin.',
+        help_text=_(
+            'JSON list, e.g. [{"value": "sales-team", "workspace": "sales", '
+            '"role": "editor"}]. Roles: viewer, editor, admin.'
+        ),
     )
     group_mapping = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='JSON list, e.g. [{"value": "finance-team", "group": "finance"}]: the role '
-        "claim's values that make a person a member of a group (by its slug).",
+        help_text=_(
+            'JSON list, e.g. [{"value": "finance-team", "group": "finance"}]: the role '
+            "claim's values that make a person a member of a group (by its slug)."
+        ),
     )
 
     class Meta:
         model = IdentityProvider
         fields = list(OIDC_SETTINGS_FIELDS)
         labels = {
-            "client_id": "Client ID",
-            "allowed_email_domains": "Allowed email domains",
-            "role_claim": "Role claim",
-            "password_sign_in_disabled": "Disable password sign-in",
+            "client_id": _("Client ID"),
+            "allowed_email_domains": _("Allowed email domains"),
+            "role_claim": _("Role claim"),
+            "password_sign_in_disabled": _("Disable password sign-in"),
         }
         widgets = {"allowed_email_domains": forms.Textarea(attrs={"rows": 2})}
 
