@@ -408,9 +408,10 @@ def terms_missed(pages: dict[int, PageWords], terms: tuple[tuple[str, ...], ...]
 
 
 def terms_kept(missed: dict[int, int]) -> set[int]:
-    """The candidates that lack no more of the word groups than the best one."""
-    fewest = min(missed.values(), default=0)
-    return {key for key, count in missed.items() if count == fewest}
+    """The candidates that lack none of the word groups asked of their language's pages
+    (none when no candidate has them all: "the 2001 tent from Quillon" is no Quillon
+    kettle of 2001 and no other brand's tent)."""
+    return {key for key, count in missed.items() if count == 0}
 
 
 def _with_terms(matches: list[FactMatch], terms: tuple[tuple[str, ...], ...]) -> list[FactMatch]:

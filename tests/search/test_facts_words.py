@@ -84,3 +84,12 @@ def test_a_word_decides_only_between_pages_of_its_language():
 )
 def test_a_measure_after_a_number_is_no_counted_thing(question):
     assert question_parse(question) is None
+
+
+def test_no_page_is_kept_when_none_has_every_word():
+    terms = question_parse("the 2001 tent from Quillon").terms
+    pages = {
+        1: page("Quillon Kabel S: kettle by Quillon, launched in 2001.", "english"),
+        2: page("Norvik Fjell: tent by Norvik, launched in 2001.", "english"),
+    }
+    assert terms_kept(terms_missed(pages, terms)) == set()
