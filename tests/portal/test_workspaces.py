@@ -52,6 +52,32 @@ def test_the_owner_creates_renames_archives_and_restores_a_workspace(sign_in, po
     assert page.locator("table.archived #workspace-legal").count() == 0
     assert page.goto(portal.url("/documents/?workspace=legal")).status == 200
 
+    # Deleting is for good: archived first, then the name typed to confirm.
+    page.goto(portal.url("/workspaces/"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#workspace-legal").get_by_role(
+        "button", name="Archive Legal and compliance"
+    ).click()
+    page.wait_for_url(re.compile(r"/workspaces/$"))
+    archived = page.locator("table.archived #workspace-legal")
+    archived.locator("summary", has_text="Delete").click()
+    archived.get_by_label("Type Legal and compliance to confirm").fill("Legal")
+    archived.get_by_role("button", name="Delete Legal and compliance for good").click()
+    page.wait_for_url(re.compile(r"/workspaces/"))
+    assert "to delete it" in page.locator("main").inner_text()
+    archived = page.locator("table.archived #workspace-legal")
+    archived.locator("summary", has_text="Delete").click()
+    archived.get_by_label("Type Legal and compliance to confirm").fill("Legal and compliance")
+    shoot(page, "workspaces-delete")
+    archived.get_by_role("button", name="Delete Legal and compliance for good").click()
+    page.wait_for_url(re.compile(r"/workspaces/$"))
+    assert (
+        "Deleted Legal and compliance and its 0 documents."
+        in page.locator(".messages").inner_text()
+    )
+    assert page.locator("#workspace-legal").count() == 0
+    assert page.goto(portal.url("/documents/?workspace=legal")).status == 404
+
     page.set_viewport_size(PHONE)
     page.goto(portal.url("/workspaces/"))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
