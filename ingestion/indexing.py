@@ -126,19 +126,21 @@ class EmbeddedChunks:
 def _vectors_cached(
     texts: list[str], keys: list[str], *, model: str, field: str, workspace_id: int
 ) -> tuple[list[list[float]], int]:
-    cached = dict(
-        Chunk.objects.filter(
-            workspace_id=workspace_id, content_sha256__in=set(keys), **{f"{field}__isnull": False}
-        )
-        .order_by()
-        .values_list("content_sha256", field)
+    """Each text's vector: the workspace's for the same text, else embedded by ``model``
+    now; and how many texts were embedded."""
+    known = _vectors_known(keys, field=field, workspace_id=workspace_id)
+    missing = list(
+        dict.fromkeys(key for key, vector in zip(keys, known, strict=True) if not vector)
     )
-    missing = list(dict.fromkeys(key for key in keys if key not in cached))
+    made: dict[str, list[float]] = {}
     if missing:
         text_of = dict(zip(keys, texts, strict=True))
         embedded = embed_with(model, [text_of[key] for key in missing], kind="passage")
-        cached.update(zip(missing, embedded, strict=True))
-    return [[float(value) for value in cached[key]] for key in keys], len(missing)
+        made = {
+            key: [float(value) for value in vector]
+            for key, vector in zip(missing, embedded, strict=True)
+        }
+    return [vector or made[key] for key, vector in zip(keys, known, strict=True)], len(missing)
 
 
 def _vectors_known(keys: list[str], *, field: str, workspace_id: int) -> list[list[float] | None]:
