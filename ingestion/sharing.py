@@ -38,7 +38,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.audit import AuditContext, audit_record
+from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import ApiToken, User
 from ingestion.index import index_changed
 from ingestion.models import Document, DocumentShare, ShareNotice
@@ -48,11 +48,11 @@ from workspaces.readers import reader_scope
 from workspaces.rls import organization_scope
 from workspaces.rls.policies import ExtraPolicy
 
-# Audit actions (``AuditEvent.action``).
-SHARED = "document.shared"
-UNSHARED = "document.unshared"
-SHARE_REMOVED = "document.share_removed"
-SHARE_ENDED = "document.share_ended"
+# Audit actions (``AuditEvent.action``), named in the audit log's filter.
+SHARED = AuditAction.DOCUMENT_SHARED
+UNSHARED = AuditAction.DOCUMENT_UNSHARED
+SHARE_REMOVED = AuditAction.DOCUMENT_SHARE_REMOVED
+SHARE_ENDED = AuditAction.DOCUMENT_SHARE_ENDED
 
 _SHARED_INTO_SCOPE = (
     "(SELECT s.document_id FROM ingestion_documentshare AS s WHERE s.workspace_id = ANY ({scope}))"
