@@ -347,9 +347,8 @@ def facts_match(
     ``limit``."""
     if not workspace_ids:
         return []
-    scope = Fact.objects.filter(workspace_id__in=list(workspace_ids)).filter(
-        readers.q("document__")
-    )
+    # The workspaces' facts and those of documents shared into them, under their readers.
+    scope = Fact.objects.filter(readers.within_q(workspace_ids)).filter(readers.q("document__"))
     found: dict[tuple[int, str], FactMatch] | None = None
     for condition in question.conditions:
         rows = scope.filter(condition.q()).values_list(
