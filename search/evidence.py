@@ -16,6 +16,9 @@ the words of the question and of the passages do not):
   near-identical policy of another company), so which one answers is not settled.
 - **fact**: whether the answer states the kind of fact asked for (an amount, a number,
   a date): 1 yes, 0 no, -1 when the question asks for none of them.
+
+A question's word counts as said by a passage that uses a word meaning the same
+("minimum" / "at least": search.equivalents), as the sentence choice reads it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from search.equivalents import equivalents
 from search.wording import content_terms, stem
 
 if TYPE_CHECKING:
@@ -129,10 +133,16 @@ def passage_terms(passage: Passage) -> set[str]:
     return content_terms(" ".join([passage.document_title, *passage.heading_path, passage.text]))
 
 
+def _said(term: str, found: set[str]) -> bool:
+    """Whether ``found`` says ``term``: the word itself or one that says the same
+    ("minimum" / "at least", "daily" / "per diem": ``search.equivalents``)."""
+    return term in found or not equivalents(term).isdisjoint(found)
+
+
 def _weights(terms: set[str], passages: Sequence[set[str]]) -> dict[str, float]:
     """Inverse document frequency of each term among the passages (absent: the most)."""
     n = len(passages)
-    return {t: math.log(1 + n / (1 + sum(t in p for p in passages))) for t in terms}
+    return {t: math.log(1 + n / (1 + sum(_said(t, p) for p in passages))) for t in terms}
 
 
 def evidence_measure(
@@ -151,7 +161,7 @@ def evidence_measure(
     total = sum(weight.values()) or 1.0
 
     def covered(found: set[str]) -> float:
-        return sum(weight[t] for t in terms & found) / total
+        return sum(weight[t] for t in terms if _said(t, found)) / total
 
     best = max(cited, key=lambda i: covered(every[i]))
     coverage = covered(every[best])
