@@ -20,7 +20,8 @@ it measures, after warming the workers up (one document each organization):
    word only it has, polled every 0.1 s) and upload to ``indexed``;
 2. **N documents** uploaded at once by one organization (``--docs``, default 1,000;
    short Markdown pages of 2 chunks): per document, upload to searchable (status
-   ``searchable`` or ``indexed``, polled every 0.5 s; p50/p95/max) and upload of the
+   ``searchable`` or ``indexed``, polled every 0.25 s, also while the batch is being
+   uploaded; p50/p95/max) and upload of the
    first to the last searchable and the last indexed;
 3. **probes during the backlog**, ``--probe-after`` seconds after the batch's first
    upload: one page of the same organization and one of another organization, each
@@ -255,6 +256,20 @@ def main() -> None:
             time.sleep(0.1)
         return one.result()
 
+    def batch_poll(batch: dict, seen: dict, indexed_at: dict, probes: dict) -> None:
+        """Note the first time each page of the batch is seen searchable and indexed;
+        poll the probes."""
+        now = time.monotonic()
+        for document_id, status in statuses(HEAVY, list(batch)).items():
+            if status in {"searchable", "indexed"}:
+                seen.setdefault(document_id, now)
+            if status == "indexed":
+                indexed_at.setdefault(document_id, now)
+            if status == "failed":
+                raise RuntimeError(f"document {document_id} failed")
+        for one in probes.values():
+            one.poll()
+
     def probes_send(mode: str) -> dict[str, Probe]:
         return {
             "same": Probe(HEAVY, 2, f"sameorg{mode}"),
@@ -291,28 +306,24 @@ def main() -> None:
                 probes: dict[str, Probe] = {}
                 seen: dict[int, float] = {}
                 indexed_at: dict[int, float] = {}
+
+                polled = time.monotonic()
                 for n in range(args.docs):
                     document_id, sent = upload(HEAVY, f"page-{n}.md", page(1000 + n))
                     batch[document_id] = sent
                     if not probes and time.monotonic() - first >= args.probe_after:
                         probes = probes_send(mode)
+                    if time.monotonic() - polled >= 0.25:  # also while uploading
+                        batch_poll(batch, seen, indexed_at, probes)
+                        polled = time.monotonic()
                 uploaded = time.monotonic() - first
                 progress(f"{mode}: {args.docs} uploaded in {uploaded:.0f} s ({load()})")
                 if not probes:
                     probes = probes_send(mode)
                 ids = list(batch)
                 while len(indexed_at) < len(ids) or not all(p.done for p in probes.values()):
-                    now = time.monotonic()
-                    for document_id, status in statuses(HEAVY, ids).items():
-                        if status in {"searchable", "indexed"}:
-                            seen.setdefault(document_id, now)
-                        if status == "indexed":
-                            indexed_at.setdefault(document_id, now)
-                        if status == "failed":
-                            raise RuntimeError(f"document {document_id} failed")
-                    for one in probes.values():
-                        one.poll()
-                    if now > deadline:
+                    batch_poll(batch, seen, indexed_at, probes)
+                    if time.monotonic() > deadline:
                         raise RuntimeError(
                             f"{mode}: {len(indexed_at)}/{len(ids)} indexed at timeout"
                         )
