@@ -51,7 +51,9 @@ logger = logging.getLogger(__name__)
 
 # Enough to show what went wrong without letting one broken share bloat a row.
 MAX_ITEM_ERRORS = 500
-TERMINAL = (DocumentStatus.INDEXED, DocumentStatus.FAILED)
+# Done with indexing: a searchable document's text is written; its vectors come from
+# the embed queue, whose own beat sweep recovers a lost task (not a sync's business).
+TERMINAL = (DocumentStatus.INDEXED, DocumentStatus.SEARCHABLE, DocumentStatus.FAILED)
 # A document still pending after this long has lost its task: it is queued again. Long
 # enough that documents merely waiting in a busy queue are not indexed twice.
 STALLED_AFTER = timedelta(minutes=15)

@@ -105,7 +105,7 @@ def passages_search(
     rewrite, rerank = steps if llm is not None else (False, False)
     rewrites = (
         query_rewrites(text, llm, workspace_ids=[workspace.pk], readers=readers, usage=usage)
-        if rewrite
+        if rewrite and llm is not None
         else []
     )
     return hybrid_search(
