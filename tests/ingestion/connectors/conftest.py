@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ingestion import indexing
+from ingestion import embedding_queue, indexing
 from ingestion.models import Chunk, Document, Source, SyncRun
 from ingestion.sync import source_sync
 from tests.conftest import filesystem_source
@@ -28,7 +28,9 @@ def embed_spy(monkeypatch) -> EmbedSpy:
         spy.calls.append(len(texts))
         return real(model, texts, **options)
 
+    # Passages are embedded inline (INDEX_EMBED_INLINE) or by the embed queue.
     monkeypatch.setattr(indexing, "embed_with", counting)
+    monkeypatch.setattr(embedding_queue, "embed_with", counting)
     return spy
 
 
