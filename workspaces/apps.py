@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -7,8 +8,11 @@ class WorkspacesConfig(AppConfig):
     verbose_name = "Workspaces"
 
     def ready(self) -> None:
+        from workspaces.personal import personal_workspace_on_login
         from workspaces.rls import checks  # noqa: F401 - registers the database roles check
         from workspaces.rls.policies import secure_after_migrate
 
         # Row-level security policies and grants for every schema that was migrated.
         post_migrate.connect(secure_after_migrate, sender=self, dispatch_uid="rls_secure")
+        # Every member's "My Documents" is there when they sign in.
+        user_logged_in.connect(personal_workspace_on_login, dispatch_uid="personal_workspace")

@@ -6,16 +6,18 @@ else's workspaces, the organization's owner's included, and out of the Workspace
 (it is not a workspace to manage members of). Documents in it are shared into team
 workspaces one by one (ingestion's sharing, docs/sharing.md).
 
-It is made the first time its person opens a portal page (``personal_workspace_ensure``
-from ``workspaces.portal.workspace_view``), and for the members there already by
-workspaces migration 0005.
+It is made when its person signs in to the organization's site (``user_logged_in``),
+checked again on the portal's pages (``workspaces.portal.workspace_view``: a session
+older than this feature), and for the members there already by workspaces migration
+0005.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django_tenants.utils import get_public_schema_name
 
 from accounts.models import User
 from workspaces.models import Membership, Role, Workspace
@@ -51,3 +53,11 @@ def personal_workspace_ensure(user: User) -> Workspace | None:
     except IntegrityError:
         return Workspace.objects.filter(personal_of=user).first()
     return workspace
+
+
+def personal_workspace_on_login(sender, request, user, **kwargs) -> None:
+    """``user_logged_in``: the person's "My Documents" exists from their first page on
+    (on an organization's site; the public site has no workspaces)."""
+    if getattr(connection, "schema_name", None) in (None, get_public_schema_name()):
+        return
+    personal_workspace_ensure(user)
