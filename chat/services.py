@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import AuditAction, AuditContext, audit_record
 from accounts.models import User
@@ -94,13 +95,15 @@ def platform_save(
     """Create or change the organization's ``kind`` platform. A secret left empty in
     ``new_secrets`` keeps its stored value. Audited with the names of what changed."""
     if kind not in PlatformKind.values:
-        raise ValidationError({"kind": "Unknown chat platform."})
+        raise ValidationError({"kind": _("Unknown chat platform.")})
     unknown = set(commands) - set(Command.values)
     if unknown:
-        raise ValidationError({"commands": f"Unknown commands: {', '.join(sorted(unknown))}."})
+        raise ValidationError(
+            {"commands": _("Unknown commands: %(names)s.") % {"names": ", ".join(sorted(unknown))}}
+        )
     api_url = (api_url or DEFAULT_API_URL.get(kind, "")).strip()
     if not api_url.startswith(("https://", "http://")):
-        raise ValidationError({"api_url": "Enter the server's address (https://…)."})
+        raise ValidationError({"api_url": _("Enter the server's address (https://…).")})
     try:
         if kind == PlatformKind.SLACK:
             slack_url_check(api_url)
@@ -143,7 +146,7 @@ def test_message_send(*, platform: ChatPlatform, channel_id: str) -> str:
     bot's own user id on the way (so its messages are never taken as questions)."""
     channel_id = channel_id.strip()
     if not channel_id:
-        raise ValidationError({"channel": "Enter a channel id."})
+        raise ValidationError({"channel": _("Enter a channel id.")})
     adapter = adapter_for(platform)
     try:
         bot = adapter.bot_identity()
@@ -153,7 +156,9 @@ def test_message_send(*, platform: ChatPlatform, channel_id: str) -> str:
             part=adapter.render_text("OPAA is connected. Mention me with a question."),
         )
     except PlatformError as exc:
-        raise ValidationError({"channel": f"The test message failed: {exc}"}) from exc
+        raise ValidationError(
+            {"channel": _("The test message failed: %(error)s") % {"error": exc}}
+        ) from exc
     if bot and platform.bot_user_id != bot:
         platform.bot_user_id = bot
         platform.save(update_fields=["bot_user_id", "updated_at"])
@@ -174,7 +179,7 @@ def mapping_add(
     """Answer ``channel_id``'s questions from ``workspace`` (a channel maps to one)."""
     channel_id = channel_id.strip()
     if not channel_id or len(channel_id) > 64:
-        raise ValidationError({"channel_id": "Enter the channel's id (up to 64 characters)."})
+        raise ValidationError({"channel_id": _("Enter the channel's id (up to 64 characters).")})
     try:
         with transaction.atomic():
             mapping = ChannelMapping.objects.create(
@@ -192,7 +197,7 @@ def mapping_add(
             )
     except IntegrityError as exc:
         raise ValidationError(
-            {"channel_id": "This channel is already connected to a workspace."}
+            {"channel_id": _("This channel is already connected to a workspace.")}
         ) from exc
     return mapping
 
@@ -233,7 +238,7 @@ def _token_hash(token: str) -> str:
 
 
 def identity_get(*, platform: ChatPlatform, external_id: str, name: str = "") -> ChatIdentity:
-    identity, _ = ChatIdentity.objects.get_or_create(
+    identity, _created = ChatIdentity.objects.get_or_create(
         platform=platform, external_id=external_id, defaults={"display_name": name[:200]}
     )
     return identity

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -186,10 +187,15 @@ class DocumentBatchView(WorkspaceAPIView):
     def post(self, request):
         files = request.FILES.getlist("file")
         if not files:
-            raise ValidationError({"file": ["Send at least one file (field 'file')."]})
+            raise ValidationError({"file": [_("Send at least one file (field 'file').")]})
         if len(files) > MAX_FILES_PER_BATCH:
             raise ValidationError(
-                {"file": [f"At most {MAX_FILES_PER_BATCH} files per request; {len(files)} sent."]}
+                {
+                    "file": [
+                        _("At most %(limit)d files per request; %(count)d sent.")
+                        % {"limit": MAX_FILES_PER_BATCH, "count": len(files)}
+                    ]
+                }
             )
         results = upload_batch_receive(
             workspace=self.workspace, user=request.user, files=files, audit=audit_context(request)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework.renderers import BaseRenderer
 
 from search.answering import Passage
@@ -85,7 +86,7 @@ def answer_sse(events: Iterator[tuple[str, object]]) -> Iterator[bytes]:
                 yield sse("done", {**answer_payload(value), "facts": facts})
     except Exception:
         logger.exception("streamed answer failed")
-        yield sse("error", {"detail": "The answer could not be completed; please try again."})
+        yield sse("error", {"detail": _("The answer could not be completed; please try again.")})
 
 
 def sse_response(events: Iterator[tuple[str, object]]) -> StreamingHttpResponse:

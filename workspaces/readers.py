@@ -28,6 +28,7 @@ from django.core.validators import validate_email
 from django.db import connection
 from django.db.models import Q
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from workspaces.models import Group, Role, Workspace
@@ -48,18 +49,25 @@ def principal_normalize(value: str) -> str:
     elif sep and kind.lower() == "group":
         slug = name.strip().lower()
         if not slug or slugify(slug) != slug:
-            raise ValidationError(f"{value!r} is not a group: use group:<slug>.")
+            raise ValidationError(
+                _("%(value)r is not a group: use group:<slug>.") % {"value": value}
+            )
         return GROUP_PREFIX + slug
     elif "@" in value:
         email = value.lower()
     elif value and slugify(value) == value.lower():
         return GROUP_PREFIX + value.lower()
     else:
-        raise ValidationError(f"{value!r} is not a reader: use user:<email> or group:<slug>.")
+        raise ValidationError(
+            _("%(value)r is not a reader: use user:<email> or group:<slug>.") % {"value": value}
+        )
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError(f"{value!r} is not a reader: {email!r} is not an email.") from None
+        raise ValidationError(
+            _("%(value)r is not a reader: %(email)r is not an email.")
+            % {"value": value, "email": email}
+        ) from None
     return USER_PREFIX + email
 
 
@@ -67,7 +75,7 @@ def readers_normalize(values: Iterable[str]) -> list[str]:
     """Canonical, de-duplicated, sorted principals; ValidationError names each bad one."""
     values = list(values)
     if len(values) > MAX_READERS:
-        raise ValidationError(f"At most {MAX_READERS} readers.")
+        raise ValidationError(_("At most %(count)d readers.") % {"count": MAX_READERS})
     errors, principals = [], set()
     for value in values:
         try:
@@ -76,7 +84,10 @@ def readers_normalize(values: Iterable[str]) -> list[str]:
             errors.extend(exc.messages)
             continue
         if len(principal) > MAX_PRINCIPAL_CHARS:
-            errors.append(f"{value[:40]!r}… is longer than {MAX_PRINCIPAL_CHARS} characters.")
+            errors.append(
+                _("%(value)r… is longer than %(count)d characters.")
+                % {"value": value[:40], "count": MAX_PRINCIPAL_CHARS}
+            )
         principals.add(principal)
     if errors:
         raise ValidationError(errors)
@@ -119,7 +130,7 @@ def readers_validate(values: Iterable[str], *, keep: Iterable[str] = ()) -> list
     """
     values = [value.strip() for value in values if value and value.strip()]
     if len(values) > MAX_READERS:
-        raise ValidationError(f"At most {MAX_READERS} readers.")
+        raise ValidationError(_("At most %(count)d readers.") % {"count": MAX_READERS})
     choices = {choice.principal: choice for choice in reader_choices()}
     group_names = {c.name.casefold(): c for c in choices.values() if c.kind == "group"}
     kept = set(keep)
@@ -137,9 +148,11 @@ def readers_validate(values: Iterable[str], *, keep: Iterable[str] = ()) -> list
             principal = principal_normalize(value)
         except ValidationError:
             if "@" in value:
-                errors.append(f"{value!r} is not an email address.")
+                errors.append(_("%(value)r is not an email address.") % {"value": value})
             else:
-                errors.append(f"{value!r} is not a group of this organization.")
+                errors.append(
+                    _("%(value)r is not a group of this organization.") % {"value": value}
+                )
             continue
         choice = choices.get(principal) or (
             ReaderChoice(principal, "unknown", principal, "") if principal in kept else None
@@ -147,9 +160,9 @@ def readers_validate(values: Iterable[str], *, keep: Iterable[str] = ()) -> list
         if choice is not None:
             found[principal] = choice
         elif principal.startswith(USER_PREFIX):
-            errors.append(f"{value!r} is not a member of this organization.")
+            errors.append(_("%(value)r is not a member of this organization.") % {"value": value})
         else:
-            errors.append(f"{value!r} is not a group of this organization.")
+            errors.append(_("%(value)r is not a group of this organization.") % {"value": value})
     if errors:
         raise ValidationError(errors)
     return [found[principal] for principal in sorted(found)]
