@@ -8,7 +8,9 @@ Django import, then ``sample_organization``.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,3 +103,58 @@ def sample_organization(slug: str) -> SampleOrganization:
         documents=documents,
         chunks=chunks,
     )
+
+
+class BenchWorker:
+    """A Celery worker process for a benchmark, started as ``make run`` starts one: the
+    given ``queues`` and ``concurrency``, its log appended to ``log_path``. ``start``
+    waits until it is ready (up to ``ready_s``); ``stop`` ends it, killed after a minute."""
+
+    def __init__(
+        self,
+        env: dict,
+        log_path: Path,
+        *,
+        queues: str = "default,ingest,fetch",
+        concurrency: int = 2,
+        name: str | None = None,
+        ready_s: float = 180,
+    ) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.queues = queues
+        self.concurrency = concurrency
+        self.name = name
+        self.ready_s = ready_s
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [
+            *(sys.executable, "-m", "celery", "-A", "opaa", "worker"),
+            *("-Q", self.queues, "--pool", "prefork"),
+            *("--concurrency", str(self.concurrency), "-l", "info"),
+            *("--without-mingle", "--without-gossip"),
+        ]
+        if self.name:
+            command += ["-n", f"{self.name}@%h"]
+        with self.log_path.open("ab") as log:
+            mark = log.tell()
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + self.ready_s
+        while b"ready." not in self.log_path.read_bytes()[mark:]:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"the worker did not start; see {self.log_path}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -31,13 +31,12 @@ import argparse
 import io
 import os
 import platform
-import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from common import ROOT, organization_fresh  # bench/, beside this file
+from common import ROOT, BenchWorker, organization_fresh  # bench/, beside this file
 
 SLUGS = {"heavy": "bench-heavy", "light": "bench-light"}
 WARM_SLUGS = ("bench-warm-a", "bench-warm-b")
@@ -82,45 +81,6 @@ def heavy_pdf(seed: int, pages: int) -> bytes:
 
 
 LIGHT_PAGE = b"# Canteen\n\nLunch is served from 11:30 to 14:00 on every working day.\n"
-
-
-class Worker:
-    def __init__(self, env: dict, log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            mark = log.tell()
-            self.process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "celery", "-A", "opaa", "worker"),
-                    *("-Q", "default,ingest,fetch", "--pool", "prefork"),
-                    *("--concurrency", str(CONCURRENCY), "-l", "info"),
-                    *("--without-mingle", "--without-gossip"),
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 120
-        while b"ready." not in self.log_path.read_bytes()[mark:]:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.kill()
-                raise RuntimeError(f"the worker did not start; see {self.log_path}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def main() -> None:
@@ -206,7 +166,12 @@ def main() -> None:
     try:
         for round_number in range(1, args.rounds + 1):
             for mode, slots in (("off", str(CONCURRENCY)), ("on", "0")):
-                worker = Worker({**env, "INDEX_SLOTS_PER_ORGANIZATION": slots}, log_path)
+                worker = BenchWorker(
+                    {**env, "INDEX_SLOTS_PER_ORGANIZATION": slots},
+                    log_path,
+                    concurrency=CONCURRENCY,
+                    ready_s=120,
+                )
                 worker.start()
                 try:
                     deadline = time.monotonic() + args.timeout

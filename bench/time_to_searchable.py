@@ -40,13 +40,12 @@ import io
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from common import ROOT, organization_fresh  # bench/, beside this file
+from common import ROOT, BenchWorker, organization_fresh  # bench/, beside this file
 
 HEAVY, LIGHT = "bench-tts-heavy", "bench-tts-light"
 MODES = ("inline", "queued", "split")
@@ -87,58 +86,16 @@ def page(n: int, word: str = "") -> bytes:
     return f"# Handbook page {n} {word}\n\n{word}\n\n{sections}\n".encode()
 
 
-class Worker:
-    def __init__(self, env: dict, log_path: Path, *, queues: str, concurrency: int) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.queues = queues
-        self.concurrency = concurrency
-        self.name = "embed" if queues == "embed" else "ingest"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            mark = log.tell()
-            self.process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "celery", "-A", "opaa", "worker"),
-                    *("-Q", self.queues, "--pool", "prefork"),
-                    *("--concurrency", str(self.concurrency), "-l", "info"),
-                    *("--without-mingle", "--without-gossip", "-n", f"{self.name}@%h"),
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 180
-        while b"ready." not in self.log_path.read_bytes()[mark:]:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.kill()
-                raise RuntimeError(f"the worker did not start; see {self.log_path}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def workers_for(mode: str, env: dict, log_path: Path) -> list[Worker]:
+def workers_for(mode: str, env: dict, log_path: Path) -> list[BenchWorker]:
     if mode == "inline":
         inline = {**env, "INDEX_EMBED_INLINE": "true"}
-        return [Worker(inline, log_path, queues="default,ingest,fetch", concurrency=2)]
+        return [BenchWorker(inline, log_path, concurrency=2, name="ingest")]
     if mode == "queued":
-        return [Worker(env, log_path, queues="default,ingest,fetch", concurrency=2)]
+        return [BenchWorker(env, log_path, concurrency=2, name="ingest")]
     ingest_only = {**env, "WORKER_EMBED_WITH_INGEST": "false"}
     return [
-        Worker(ingest_only, log_path, queues="default,ingest,fetch", concurrency=1),
-        Worker(env, log_path, queues="embed", concurrency=1),
+        BenchWorker(ingest_only, log_path, concurrency=1, name="ingest"),
+        BenchWorker(env, log_path, queues="embed", concurrency=1, name="embed"),
     ]
 
 
