@@ -47,8 +47,10 @@ def test_a_new_person_signs_in_and_is_provisioned_with_mapped_roles(acme, acme_i
         assert identity.user.email == "dave@acme.example"
         assert identity.user.full_name == "Dave Example"
         assert not identity.user.has_usable_password()
-        membership = Membership.objects.get(user=identity.user)
+        # The team role the provider maps, beside the person's own My Documents.
+        membership = Membership.objects.get(user=identity.user, workspace__personal_of__isnull=True)
         assert (membership.workspace.slug, membership.role) == ("sales", Role.EDITOR)
+        assert Membership.objects.filter(workspace__personal_of=identity.user).exists()
     assert signed_in(client)
     # The mapped role works: the Sales workspace's documents are readable.
     assert client.get("/api/v1/documents?workspace=sales").status_code == 200
@@ -92,12 +94,14 @@ def test_role_mapping_takes_back_what_the_provider_no_longer_grants(acme, acme_i
     real_provider.set_user("gus-1", email="gus@acme.example", groups=["sales", "sales-leads"])
     sso_sign_in(browser(acme), real_provider, "gus-1")
     with schema_context(acme.schema):
-        assert Membership.objects.get(user__email="gus@acme.example").role == Role.ADMIN
+        team = Membership.objects.filter(workspace__personal_of__isnull=True)
+        assert team.get(user__email="gus@acme.example").role == Role.ADMIN
 
     real_provider.set_user("gus-1", email="gus@acme.example", groups=[])
     sso_sign_in(browser(acme), real_provider, "gus-1")
     with schema_context(acme.schema):
-        assert not Membership.objects.filter(user__email="gus@acme.example").exists()
+        team = Membership.objects.filter(workspace__personal_of__isnull=True)
+        assert not team.filter(user__email="gus@acme.example").exists()
 
 
 def test_an_existing_local_account_is_not_taken_over_unless_configured(
