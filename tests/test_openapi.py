@@ -174,6 +174,8 @@ def fuzz_world(acme, alice_api, upload_indexed, tmp_path, make_token):
     source = filesystem_source(tmp_path)
     known = {
         "/api/v1/documents/{id}": {"id": document["id"]},
+        "/api/v1/documents/{id}/shares": {"id": document["id"]},
+        "/api/v1/documents/{id}/shares/{workspace}": {"id": document["id"], "workspace": "sales"},
         "/api/v1/conversations/{id}": {"id": conversation},
         "/api/v1/conversations/{id}/export": {"id": conversation},
         "/api/v1/conversations/shared/{token}": {"token": shared.json()["share_token"]},

@@ -26,6 +26,10 @@ MATRIX = [
     ("api:document", "get", Scope.DOCUMENTS_READ),
     ("api:document", "delete", Scope.DOCUMENTS_WRITE),
     ("api:document", "patch", Scope.DOCUMENTS_WRITE),
+    ("api:document-shares", "get", Scope.DOCUMENTS_READ),
+    ("api:document-share", "put", Scope.DOCUMENTS_WRITE),
+    ("api:document-share", "delete", Scope.DOCUMENTS_WRITE),
+    ("api:shared-documents", "get", Scope.DOCUMENTS_READ),
     ("api:groups", "get", Scope.MEMBERS_ADMIN),
     ("api:groups", "post", Scope.MEMBERS_ADMIN),
     ("api:group", "get", Scope.MEMBERS_ADMIN),
@@ -111,6 +115,9 @@ def _call(client, name: str, method: str, document_id: int):
         if name == "api:group-role":
             kwargs["workspace"] = "general"
         return getattr(client, method)(reverse(name, kwargs=kwargs), format="json")
+    if name == "api:document-share":  # the document into Sales
+        url = reverse(name, kwargs={"pk": document_id, "workspace": "sales"})
+        return getattr(client, method)(url, format="json")
     try:
         url = reverse(name)
     except NoReverseMatch:  # a detail route: the document's id (for others: no such object)

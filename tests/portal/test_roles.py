@@ -45,7 +45,7 @@ def test_a_refusal_says_why_and_links_back(sign_in, portal, shoot):
     response = page.goto(portal.url(f"/sources/?workspace={portal.workspace}"))
     assert response.status == 403
     assert page.get_by_role("heading", name="You cannot do this here").is_visible()
-    assert "needs the admin role" in page.locator("main").inner_text()
+    assert "needs the admin role" in page.locator("main").inner_text().lower()
     # The page keeps the portal's top bar and leads back.
     assert page.locator("header nav").get_by_role("link", name="Ask").is_visible()
     shoot(page, "forbidden-viewer")
