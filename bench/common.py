@@ -41,6 +41,27 @@ def django_setup(name: str, *, eager: bool = True) -> Path:
     return data_dir
 
 
+def django_setup_for_workers(name: str) -> Path:
+    """Dev settings on the benchmark's own data directory (as ``django_setup``) with its
+    own embedded Postgres and Redis named in the environment, so the Celery workers it
+    starts (``BenchWorker``) use the same servers; tasks go to those workers. Returns
+    the directory."""
+    data_dir = Path(os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / name)))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    from opaa.embedded import postgres_start, redis_start
+
+    app_url, owner_url = postgres_start(data_dir / "pg", database="opaa")
+    os.environ.update(DATABASE_URL=app_url, DATABASE_OWNER_URL=owner_url)
+    os.environ["REDIS_URL"] = redis_start(data_dir / "redis")
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"  # the workers index
+    import django
+
+    django.setup()
+    return data_dir
+
+
 @dataclass(frozen=True)
 class SampleOrganization:
     organization: object

@@ -36,7 +36,12 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from common import ROOT, BenchWorker, organization_fresh  # bench/, beside this file
+from common import (  # bench/, beside this file
+    ROOT,
+    BenchWorker,
+    django_setup_for_workers,
+    organization_fresh,
+)
 
 SLUGS = {"heavy": "bench-heavy", "light": "bench-light"}
 WARM_SLUGS = ("bench-warm-a", "bench-warm-b")
@@ -91,19 +96,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per round, at most")
     args = parser.parse_args()
 
-    data_dir = Path(os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / "bench-fairness")))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    from opaa.embedded import postgres_start, redis_start
-
-    app_url, owner_url = postgres_start(data_dir / "pg", database="opaa")
-    os.environ.update(DATABASE_URL=app_url, DATABASE_OWNER_URL=owner_url)
-    os.environ["REDIS_URL"] = redis_start(data_dir / "redis")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"  # the worker indexes
-    import django
-
-    django.setup()
+    data_dir = django_setup_for_workers("bench-fairness")
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
     from django_tenants.utils import schema_context

@@ -45,7 +45,12 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from common import ROOT, BenchWorker, organization_fresh  # bench/, beside this file
+from common import (  # bench/, beside this file
+    ROOT,
+    BenchWorker,
+    django_setup_for_workers,
+    organization_fresh,
+)
 
 HEAVY, LIGHT = "bench-tts-heavy", "bench-tts-light"
 MODES = ("inline", "queued", "split")
@@ -116,21 +121,7 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     assert set(modes) <= set(MODES), modes
 
-    data_dir = Path(
-        os.environ.setdefault("OPAA_DATA_DIR", str(ROOT / ".opaa" / "bench-searchable"))
-    )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    from opaa.embedded import postgres_start, redis_start
-
-    app_url, owner_url = postgres_start(data_dir / "pg", database="opaa")
-    os.environ.update(DATABASE_URL=app_url, DATABASE_OWNER_URL=owner_url)
-    os.environ["REDIS_URL"] = redis_start(data_dir / "redis")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"  # the workers index
-    import django
-
-    django.setup()
+    data_dir = django_setup_for_workers("bench-searchable")
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
     from django_tenants.utils import schema_context
