@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +25,7 @@ from chat import services
 from chat.adapters.base import PlatformError
 from chat.adapters.matrix import MatrixAdapter
 from chat.models import ChatPlatform, MatrixSync, PlatformKind
+from chat.polling import platform_poll_locked
 from chat.tasks import chat_event_process
 from infra.celery import app
 from workspaces.rls.tasks import OrganizationTask
@@ -36,9 +36,6 @@ ENCRYPTED = gettext_lazy(
     "I cannot read encrypted rooms, so I am leaving this one. Ask me in a room without "
     "encryption, or in a direct chat with encryption turned off."
 )
-# Longer than one run can take (the HTTP timeout, joins, queueing), so a crashed run's
-# lock frees itself.
-LOCK_S = 60
 
 
 def sync_once(platform: ChatPlatform) -> int:
@@ -106,19 +103,7 @@ def _direct_inviter(room: dict, bot_user_id: str) -> str:
 @app.task(base=OrganizationTask, ignore_result=True)
 def matrix_sync() -> int:
     """One ``/sync`` of this organization's Matrix bot, unless one is running."""
-    platform = ChatPlatform.objects.filter(kind=PlatformKind.MATRIX, enabled=True).first()
-    if platform is None:
-        return 0
-    lock = f"chat:matrix-sync:{connection.schema_name}"
-    if not cache.add(lock, 1, LOCK_S):
-        return 0
-    try:
-        return sync_once(platform)
-    except PlatformError as exc:
-        logger.warning("matrix sync failed: %s", exc)
-        return 0
-    finally:
-        cache.delete(lock)
+    return platform_poll_locked(PlatformKind.MATRIX, "matrix-sync", sync_once, "matrix sync failed")
 
 
 @app.task(ignore_result=True)

@@ -23,21 +23,19 @@ from __future__ import annotations
 
 import logging
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from chat import services
-from chat.adapters.base import PlatformError
 from chat.adapters.mattermost import MattermostAdapter
 from chat.models import ChatPlatform, MattermostSync, PlatformKind
+from chat.polling import platform_poll_locked
 from chat.tasks import chat_event_process
 from infra.celery import app
 from workspaces.rls.tasks import OrganizationTask
 
 logger = logging.getLogger(__name__)
 
-LOCK_S = 60
 # Posts are read from this long before where the last reading got to: a post whose
 # create_at was taken just before that reading but committed after it is still found.
 OVERLAP_MS = 60_000
@@ -84,16 +82,9 @@ def poll_once(platform: ChatPlatform) -> int:
 def mattermost_poll() -> int:
     """One reading of this organization's Mattermost direct messages, unless one is
     running."""
-    platform = ChatPlatform.objects.filter(kind=PlatformKind.MATTERMOST, enabled=True).first()
-    if platform is None:
-        return 0
-    lock = f"chat:mattermost-poll:{connection.schema_name}"
-    if not cache.add(lock, 1, LOCK_S):
-        return 0
-    try:
-        return poll_once(platform)
-    except PlatformError as exc:
-        logger.warning("mattermost direct messages not read: %s", exc)
-        return 0
-    finally:
-        cache.delete(lock)
+    return platform_poll_locked(
+        PlatformKind.MATTERMOST,
+        "mattermost-poll",
+        poll_once,
+        "mattermost direct messages not read",
+    )

@@ -13,11 +13,13 @@ to know chat's platforms: the import contracts forbid it.)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from chat.adapters.base import PlatformError
 from chat.models import ChatPlatform, PlatformKind
 from tenants.suspension import organizations_schedulable
 
@@ -90,3 +92,29 @@ def polls_dispatch() -> int:
                 except Exception:
                     logger.exception("chat poll dispatch failed organization=%s", schema)
     return sent
+
+
+# Longer than one poll can take (the HTTP timeout, joins, queueing), so a crashed
+# poll's lock frees itself.
+POLL_LOCK_S = 60
+
+
+def platform_poll_locked(
+    kind: str, name: str, poll: Callable[[ChatPlatform], int], failure: str
+) -> int:
+    """Run ``poll`` once for this organization's enabled ``kind`` platform, unless a
+    poll of the same ``name`` is running (a cache lock per organization); a platform
+    refusal is logged as ``failure`` and counts 0. Returns what ``poll`` returned."""
+    platform = ChatPlatform.objects.filter(kind=kind, enabled=True).first()
+    if platform is None:
+        return 0
+    lock = f"chat:{name}:{connection.schema_name}"
+    if not cache.add(lock, 1, POLL_LOCK_S):
+        return 0
+    try:
+        return poll(platform)
+    except PlatformError as exc:
+        logger.warning("%s: %s", failure, exc)
+        return 0
+    finally:
+        cache.delete(lock)
