@@ -20,6 +20,9 @@ from django.http.request import RawPostDataException
 
 from infra.outbound import OutboundRefused, httpx_request_check, url_check
 
+# The words after the command (``/opaa ask ...``) every platform understands.
+SUBCOMMANDS = frozenset({"ask", "search", "sources", "help"})
+
 
 class RequestRefused(Exception):
     """An incoming request that is not the platform's, or not for this organization.

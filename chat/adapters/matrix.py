@@ -27,6 +27,7 @@ import httpx
 from django.http import HttpRequest
 
 from chat.adapters.base import (
+    SUBCOMMANDS,
     AnswerView,
     EventKind,
     Incoming,
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 TIMEOUT_S = 10
 # An event may hold 64 KiB of JSON; the text and its HTML both travel in it.
 MESSAGE_CHARS = 12000
-SUBCOMMANDS = {"ask", "search", "sources", "help"}
 ID_CHARS = 64
 # A question (text) or a document to upload (a file attached to a mention, in a
 # thread with the bot, or in a direct chat with it).

@@ -23,6 +23,7 @@ import httpx
 from django.http import HttpRequest, JsonResponse
 
 from chat.adapters.base import (
+    SUBCOMMANDS,
     AnswerView,
     EventKind,
     Incoming,
@@ -42,7 +43,6 @@ TIMEOUT_S = 10
 # Mattermost takes 16383 characters a post since 5.0; older servers and many clients
 # cope badly past 4000, so answers are split there.
 POST_CHARS = 4000
-SUBCOMMANDS = {"ask", "search", "sources", "help"}
 _MENTION = re.compile(r"(^|\s)@[\w.\-]+")
 
 

@@ -22,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from chat.adapters.base import (
+    SUBCOMMANDS,
     AnswerView,
     EventKind,
     Incoming,
@@ -43,7 +44,6 @@ TIMEOUT_S = 10
 SECTION_CHARS = 3000
 UP = {"+1", "thumbsup"}
 DOWN = {"-1", "thumbsdown"}
-SUBCOMMANDS = {"ask", "search", "sources", "help"}
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")

@@ -34,6 +34,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from chat.adapters.base import (
+    SUBCOMMANDS,
     AnswerView,
     EventKind,
     Incoming,
@@ -60,7 +61,6 @@ METADATA_TTL_S = 24 * 3600
 CARD_CHARS = 12000
 # The framework's thread of a personal or group chat: the whole conversation.
 WHOLE_CONVERSATION = "conversation"
-SUBCOMMANDS = {"ask", "search", "sources", "help"}
 HELPFUL_REACTIONS = {"like", "heart"}
 UNHELPFUL_REACTIONS = {"sad", "angry"}
 _AT = re.compile(r"<at>.*?</at>", re.S)
