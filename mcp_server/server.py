@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from typing import Annotated, Any
 from asgiref.sync import sync_to_async
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from infra.storage_errors import StorageUnavailable
@@ -101,11 +102,20 @@ async def search(
 async def ask(
     question: Annotated[str, Field(description="The question, in plain words.", max_length=2000)],
     workspace: Workspace = None,
-) -> dict[str, Any]:
+) -> Annotated[CallToolResult, dict[str, Any]]:
     """A written answer to the question from your documents, with numbered citations
-    ([1], [2]) linking to the passages it used (token scope `ask`). Counts as a question
-    of your organization's plan and is kept in your question history."""
-    return await _call(tools.ask, question=question, workspace=workspace)
+    ([1], [2]) linking to the passages it used (token scope `ask`). For a question about
+    attributes and numbers ("which products cost less than 50 EUR?") also the matching
+    `facts`, each linking to the passage it was read from. Counts as a question of your
+    organization's plan and is kept in your question history."""
+    answer = await _call(tools.ask, question=question, workspace=workspace)
+    # The JSON first, as every tool gives it (structuredContent's text form); the facts
+    # again as a table after it, so a client that shows only text shows them legibly.
+    content = [TextContent(type="text", text=json.dumps(answer, indent=2, ensure_ascii=False))]
+    table = await sync_to_async(tools.facts_table, thread_sensitive=True)(answer)
+    if table:
+        content.append(TextContent(type="text", text=table))
+    return CallToolResult(content=content, structured_content=answer)
 
 
 async def get_document(

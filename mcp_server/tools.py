@@ -29,6 +29,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.audit import AuditContext
 from accounts.models import ApiToken, User
@@ -39,7 +40,8 @@ from ingestion.document_events import document_opened
 from ingestion.models import Chunk, Document
 from ingestion.selectors import document_for, documents_readable
 from search import services
-from search.models import Channel
+from search.fact_answers import answer_facts
+from search.models import AnswerMode, Channel
 from search.streaming import answer_payload, passage_url
 from workspaces.access import token_scope_check, workspace_for, workspaces_readable
 from workspaces.models import Role, Workspace
@@ -124,7 +126,9 @@ def search(caller: Caller, *, query: str, workspace: str | None, k: int) -> dict
 
 
 def ask(caller: Caller, *, question: str, workspace: str | None) -> dict[str, Any]:
-    """A cited answer from the workspace's documents, as ``POST /api/v1/ask``."""
+    """A cited answer from the workspace's documents, as ``POST /api/v1/ask``: its
+    citations and, for a question about attributes and numbers, the ``facts`` that
+    satisfy it (``search.fact_answers``: only those of documents the caller may read)."""
     scope_check(caller, "ask")
     space = _workspace(caller, workspace)
     record = services.answer_question(
@@ -134,10 +138,45 @@ def ask(caller: Caller, *, question: str, workspace: str | None) -> dict[str, An
         audit=caller.audit,
         channel=Channel.MCP,  # analytics counts questions by the way they came
     )
-    answer = answer_payload(record)
+    answer = {**answer_payload(record), "facts": answer_facts(record, viewer=caller.user)}
     for citation in answer["citations"]:
         citation["url"] = caller.link(citation["url"])
+    for entity in answer["facts"]:
+        entity["url"] = caller.link(entity["url"])
+        for fact in entity["facts"]:
+            fact["url"] = caller.link(fact["url"])
     return {"workspace": space.slug, **answer}
+
+
+def _cell(text: str) -> str:
+    """``text`` in one Markdown table cell: a ``|`` or a line break would end it."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def facts_table(answer: dict[str, Any]) -> str:
+    """``ask``'s ``facts`` as the ask page shows them, as a Markdown table an agent (or a
+    person) reads at a glance: each entity, the facts that satisfy the question (each
+    value linking to the passage it was read from) and its document; "" when none."""
+    if not answer["facts"]:
+        return ""
+    lines = [f"## {_('Matching facts')}", ""]
+    if answer["mode"] == AnswerMode.NO_ANSWER:
+        lines += [
+            _(
+                "No passage says it in words, but these facts from your documents satisfy "
+                "the question."
+            ),
+            "",
+        ]
+    columns = [_("What"), _("Facts"), _("Source")]
+    lines += ["| " + " | ".join(columns) + " |", "|---|---|---|"]
+    for entity in answer["facts"]:
+        values = "; ".join(
+            f"{_cell(f['label'])}: [{_cell(f['value'])}]({f['url']})" for f in entity["facts"]
+        )
+        document = f"[{_cell(entity['document_title'])}]({entity['url']})"
+        lines.append(f"| {_cell(entity['entity'])} | {values} | {document} |")
+    return "\n".join(lines)
 
 
 def _document(caller: Caller, document: Document) -> dict[str, Any]:

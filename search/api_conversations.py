@@ -1,6 +1,11 @@
 """Conversations, feedback and batch questions API."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -9,6 +14,7 @@ from accounts.audit import audit_context
 from accounts.scopes import Scope
 from search import conversations, selectors, services
 from search.api import AnswerOutput
+from search.fact_answers import answer_facts
 from search.models import Conversation, Question, SourceReason
 from search.streaming import answer_payload
 from workspaces.api_base import WorkspaceAPIView
@@ -36,10 +42,13 @@ class ConversationDetailOutput(ConversationOutput):
     class Meta(ConversationOutput.Meta):
         fields = [*ConversationOutput.Meta.fields, "turns"]
 
+    @extend_schema_field(AnswerOutput(many=True))
     def get_turns(self, conversation) -> list[dict]:
+        """Each turn as ``POST /api/v1/ask`` answered it, for whoever reads it now: the
+        citations and facts (of a follow-up: its standalone question's) they may read."""
         viewer = self.context["request"].user
         turns = conversations.conversation_turns(conversation, viewer=viewer)
-        return [answer_payload(q) for q in turns]
+        return [{**answer_payload(q), "facts": answer_facts(q, viewer=viewer)} for q in turns]
 
 
 class ConversationInput(serializers.Serializer):
@@ -257,15 +266,16 @@ class BatchAskView(WorkspaceAPIView):
         data = BatchInput(data=request.data)
         data.is_valid(raise_exception=True)
         questions = [services.question_validate(q) for q in data.validated_data["questions"]]
-        answers = [
-            answer_payload(
-                services.answer_question(
-                    user=request.user,
-                    workspace=self.workspace,
-                    question=question,
-                    audit=audit_context(request),
-                )
+        answers = []
+        for question in questions:
+            record = services.answer_question(
+                user=request.user,
+                workspace=self.workspace,
+                question=question,
+                audit=audit_context(request),
             )
-            for question in questions
-        ]
+            # As POST /api/v1/ask: the facts the asker may read (search.fact_answers).
+            answers.append(
+                {**answer_payload(record), "facts": answer_facts(record, viewer=request.user)}
+            )
         return Response({"answers": AnswerOutput(answers, many=True).data})

@@ -53,7 +53,8 @@ def conversation_turns(conversation: Conversation, *, viewer: User) -> list[Ques
     deleted since counts as unreadable; such a turn has ``hidden`` set. The returned
     objects are changed in memory only: never save them.
     """
-    turns = list(conversation.questions.order_by("created_at", "pk"))
+    # With their workspace: each turn's facts are read in it (search.fact_answers).
+    turns = list(conversation.questions.select_related("workspace").order_by("created_at", "pk"))
     votes = dict(
         Feedback.objects.filter(question__in=turns, user=viewer).values_list(
             "question_id", "helpful"
