@@ -126,7 +126,7 @@ SEARCH_INDEXES = {
     "chunk_readers_gin": ("ingestion_chunk", "USING gin (readers)"),
     "posting_workspace_lexeme": (
         "search_posting",
-        "USING btree (workspace_id, lexeme) INCLUDE (chunk_id, tf)",
+        "USING btree (workspace_id, lexeme, impact DESC) INCLUDE (chunk_id, tf)",
     ),
     "posting_chunk": ("search_posting", "USING btree (chunk_id)"),
     "chunk_workspace_bm25": (
@@ -275,15 +275,17 @@ def load(schema: str, owner, *, chunks: int, small: int, seed: int, storage: str
             timings["chunks"] = time.perf_counter() - started
             started = time.perf_counter()
             # ingestion.index.postings_write, per workspace instead of per document.
+            from ingestion.index import _IMPACT_SQL
+
             for workspace in workspaces:
                 cursor.execute(
-                    """
-                    INSERT INTO search_posting (chunk_id, workspace_id, lexeme, tf)
-                    SELECT c.id, c.workspace_id, t.lexeme,
-                           LEAST(cardinality(t.positions), 32767)
-                      FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
+                    f"""
+                    INSERT INTO search_posting (chunk_id, workspace_id, lexeme, tf, impact)
+                    SELECT c.id, c.workspace_id, t.lexeme, p.tf, {_IMPACT_SQL}
+                      FROM ingestion_chunk AS c, unnest(c.search_vector) AS t,
+                           LATERAL (SELECT LEAST(cardinality(t.positions), 32767) AS tf) AS p
                      WHERE c.workspace_id = %s
-                    """,
+                    """,  # noqa: S608 - a module constant
                     [workspace.pk],
                 )
             timings["postings"] = time.perf_counter() - started
@@ -527,6 +529,19 @@ def timed(function, questions) -> tuple[list[float], list, int, int]:
 DIM = 384
 
 
+@contextmanager
+def bm25_exhaustive():
+    """``bm25_ranking`` without the pruned query: the exhaustive one for every scope (the
+    product's query before impact-ordered postings: the baseline of the "after" runs)."""
+    import ingestion.index as index
+
+    saved, index.BM25_EXACT_MAX_CHUNKS = index.BM25_EXACT_MAX_CHUNKS, 10**12
+    try:
+        yield
+    finally:
+        index.BM25_EXACT_MAX_CHUNKS = saved
+
+
 def main() -> None:
     global DIM
     parser = argparse.ArgumentParser()
@@ -642,11 +657,20 @@ def main() -> None:
                     index._bm25_sql = bm25_sql_before
                     retrieval.passages_load = passages_load_before
                     try:
-                        return function(q)
+                        with bm25_exhaustive():
+                            return function(q)
                     finally:
                         retrieval.vector_ranking, index._bm25_sql, retrieval.passages_load = saved
 
                 return run
+
+            def keyword_exhaustive(q):
+                with bm25_exhaustive():
+                    return keyword(q)
+
+            def hybrid_exhaustive(q):
+                with bm25_exhaustive():
+                    return hybrid(q)
 
             return {
                 "before": {
@@ -654,7 +678,14 @@ def main() -> None:
                     "vector (before)": lambda q: vector(q, ranking=vector_ranking_before),
                     "hybrid (before)": before(hybrid),
                 },
-                "after": {"keyword": keyword, "vector": vector, "hybrid": hybrid, "exact": exact},
+                "after": {
+                    "keyword (exhaustive)": keyword_exhaustive,
+                    "keyword": keyword,
+                    "vector": vector,
+                    "hybrid (exhaustive BM25)": hybrid_exhaustive,
+                    "hybrid": hybrid,
+                    "exact": exact,
+                },
             }
 
         def measure(case: str, name: str, function) -> None:
@@ -785,12 +816,40 @@ def main() -> None:
                     for a, b in zip(now, was, strict=True)
                 )
                 for now, was in zip(
-                    results[(case, "keyword")][1],
+                    results[(case, "keyword (exhaustive)")][1],
                     results[(case, "keyword (before)")][1],
                     strict=True,
                 )
             )
             print(f"{case}: keyword rankings equal to before's: {same} of {len(questions)}")
+    # The pruned query against the exhaustive one on the same data: same top 10 / 50?
+    for case in cases:
+        if (case, "keyword (exhaustive)") not in results:
+            continue
+        pairs = list(
+            zip(
+                results[(case, "keyword")][1],
+                results[(case, "keyword (exhaustive)")][1],
+                strict=True,
+            )
+        )
+        same = sum([r.chunk_id for r in a] == [r.chunk_id for r in b] for a, b in pairs)
+        overlap10 = statistics.mean(
+            len({r.chunk_id for r in a[:10]} & {r.chunk_id for r in b[:10]}) / max(1, len(b[:10]))
+            for a, b in pairs
+        )
+        overlap50 = statistics.mean(
+            len({r.chunk_id for r in a} & {r.chunk_id for r in b}) / max(1, len(b))
+            for a, b in pairs
+        )
+        worst10 = min(
+            len({r.chunk_id for r in a[:10]} & {r.chunk_id for r in b[:10]}) / max(1, len(b[:10]))
+            for a, b in pairs
+        )
+        print(
+            f"{case}: pruned vs exhaustive keyword: identical rankings {same} of {len(pairs)},"
+            f" top-10 overlap {overlap10:.4f} (min {worst10:.2f}), top-50 overlap {overlap50:.4f}"
+        )
     shown = plans_path.relative_to(ROOT) if plans_path.is_relative_to(ROOT) else plans_path
     print(f"\nplans: {shown}")
 

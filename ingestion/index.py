@@ -30,14 +30,23 @@ Every query is restricted, inside its SQL, to the workspaces passed in and to th
 chunks the asker may read (``workspaces.readers.ReaderScope``). BM25's collection
 statistics (chunk count, mean length, document frequencies) are counted over exactly
 those chunks: an unreadable document changes neither the candidates nor any score, so
-its existence cannot be inferred from the results.
+its existence cannot be inferred from the results. One bounded exception, in scopes of
+more than ``BM25_EXACT_MAX_CHUNKS`` chunks only: the document frequency of a word with
+more than ``BM25_DEPTH`` postings is scaled from the workspace's posting count (see
+``_bm25_pruned``).
 
-A little over 400 lines, on purpose: the writes and the queries above must agree on
+A posting's ``impact`` is its BM25 weight without idf at a fixed reference length
+(``_IMPACT_SQL``), written with it: the order in which the pruned query reads a word's
+postings.
+
+About 800 lines, on purpose: the writes and the queries above must agree on
 those conventions, and they are kept in one module so that they are changed together.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +70,28 @@ _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 # (Lucene, Anserini, bm25s); term-frequency saturation and length normalisation.
 BM25_K1 = 1.2
 BM25_B = 0.75
+
+# Impact-ordered postings (docs/scaling.md, "Keyword side"). Each posting stores its BM25
+# term weight without the idf, with this fixed reference length for the collection's
+# mean, times 1,000 (``impact``, 0-2,200); the index ``posting_workspace_lexeme`` keeps a
+# word's postings best first, so a large workspace's query reads only the
+# ``BM25_DEPTH`` best postings of each word and scores those candidates exactly.
+BM25_IMPACT_LENGTH = 100
+_IMPACT_SQL = (
+    f"round(1000 * p.tf::float8 * {BM25_K1 + 1} / (p.tf + {BM25_K1}"
+    f" * (1 - {BM25_B} + {BM25_B} * c.lexeme_count / {BM25_IMPACT_LENGTH})))::smallint"
+)
+# Scopes (the workspaces searched) of at most this many chunks are scored exhaustively:
+# every readable posting of the question's words, the statistics counted over exactly
+# the readable chunks. Above, the pruned query (``_bm25_pruned_sql``).
+BM25_EXACT_MAX_CHUNKS = 20_000
+# Postings read per word and workspace by the pruned query, best impact first.
+BM25_DEPTH = 2_000
+# Candidates the pruned query scores exactly (at least this, and 4 per result asked).
+BM25_RESCORE = 200
+# How long the pruned query reuses a large scope's statistics (Redis): its readable
+# chunk count and mean length, and each frequent word's posting count.
+BM25_STATISTICS_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -180,8 +211,9 @@ def search_vector_write(*, document_id: int) -> None:
 def postings_write(*, document_id: int) -> None:
     """Index the words of ``document_id``'s chunks (their ``search_vector`` must be set).
 
-    Also stores each chunk's length in words. Call inside the transaction that wrote
-    the chunks; re-running it for unchanged chunks is harmless (old rows are replaced).
+    Also stores each chunk's length in words, then each posting's ``impact`` from it
+    (``_IMPACT_SQL``). Call inside the transaction that wrote the chunks; re-running it
+    for unchanged chunks is harmless (old rows are replaced).
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -193,20 +225,21 @@ def postings_write(*, document_id: int) -> None:
         )
         cursor.execute(
             """
-            INSERT INTO search_posting (chunk_id, workspace_id, lexeme, tf)
-            SELECT c.id, c.workspace_id, t.lexeme, LEAST(cardinality(t.positions), 32767)
-              FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
-             WHERE c.document_id = %(doc)s
-            """,
-            {"doc": document_id},
-        )
-        cursor.execute(
-            """
             UPDATE ingestion_chunk AS c
                SET lexeme_count = COALESCE(
                        (SELECT sum(cardinality(t.positions)) FROM unnest(c.search_vector) AS t), 0)
              WHERE c.document_id = %(doc)s
             """,
+            {"doc": document_id},
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO search_posting (chunk_id, workspace_id, lexeme, tf, impact)
+            SELECT c.id, c.workspace_id, t.lexeme, p.tf, {_IMPACT_SQL}
+              FROM ingestion_chunk AS c, unnest(c.search_vector) AS t,
+                   LATERAL (SELECT LEAST(cardinality(t.positions), 32767) AS tf) AS p
+             WHERE c.document_id = %(doc)s
+            """,  # noqa: S608 - module constants only
             {"doc": document_id},
         )
 
@@ -371,20 +404,218 @@ def _posting_workspaces(readers: ReaderScope) -> str:
 def bm25_ranking(
     query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
 ) -> list[Ranked]:
-    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25."""
+    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25.
+
+    Scopes of at most ``BM25_EXACT_MAX_CHUNKS`` chunks, and any search that includes
+    documents shared into the workspaces, are scored exhaustively (``_bm25_sql``); larger
+    ones by the pruned query (``_bm25_pruned``), which falls back to the exhaustive one
+    when its candidates hold fewer than ``limit`` readable chunks.
+    """
     if not query.strip() or not workspace_ids:
         return []
+    params = {
+        "text": query,
+        "workspaces": list(workspace_ids),
+        "limit": limit,
+        **readers.params(),
+    }
+    if not readers.shared_documents:
+        threshold = BM25_EXACT_MAX_CHUNKS
+        if scope_size(workspace_ids, at_most=threshold + 1) > threshold:
+            pruned = _bm25_pruned(params, readers=readers, limit=limit)
+            if pruned is not None:
+                return pruned
     with connection.cursor() as cursor:
+        cursor.execute(_bm25_sql(readers), params)
+        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+
+
+def _bm25_terms_sql(readers: ReaderScope) -> str:
+    """The question's words (``query`` in ``_bm25_sql``), on their own."""
+    sql = _bm25_sql(readers)
+    head = sql[: sql.index("    readable AS MATERIALIZED")].rstrip().rstrip(",")
+    return head + "\n    SELECT query.lexeme FROM query ORDER BY query.lexeme"  # noqa: S608
+
+
+def _cached(key: str, compute):
+    """``compute()``, kept in Redis for ``BM25_STATISTICS_SECONDS`` (computed each time
+    while Redis is unavailable)."""
+    try:
+        value = cache.get(key)
+    except _REDIS_DOWN:
+        return compute()
+    if value is None:
+        value = compute()
+        with contextlib.suppress(*_REDIS_DOWN):
+            cache.set(key, value, timeout=BM25_STATISTICS_SECONDS)
+    return value
+
+
+def _bm25_pruned(params: dict, *, readers: ReaderScope, limit: int) -> list[Ranked] | None:
+    """BM25 over a large scope without reading every posting of the question's words.
+
+    1. The collection's size and mean length, counted over the readable chunks as the
+       exhaustive query does, but reused for ``BM25_STATISTICS_SECONDS`` per scope and
+       reader (a few minutes' writes change them by a fraction of a percent).
+    2. Each word's postings in each workspace: counted up to ``BM25_DEPTH`` (a word that
+       has no more is read completely and its document frequency counted exactly, over
+       the readable chunks); a frequent word's total is counted once and reused like the
+       statistics.
+    3. ``_bm25_pruned_sql``: the ``BM25_DEPTH`` best postings of each word by impact;
+       the readable ones are the candidates, ranked by idf x impact; the best
+       ``BM25_RESCORE`` are scored exactly from their chunks' words. A frequent word's
+       readable document frequency is its total times the readable share of the
+       postings read.
+
+    Returns None when the candidates hold fewer than ``limit`` readable chunks while a
+    word was cut short: the caller then runs the exhaustive query.
+    """
+    schema = connection.schema_name
+    scope = ",".join(str(w) for w in sorted(params["workspaces"]))
+    who = hashlib.sha256(
+        repr((sorted(readers.principals), sorted(readers.all_in_workspaces))).encode()
+    ).hexdigest()[:24]
+    with connection.cursor() as cursor:
+        cursor.execute(_bm25_terms_sql(readers), params)
+        lexemes = [row[0] for row in cursor.fetchall()]
+        if not lexemes:
+            return []
+
+        def collection() -> tuple[float, float]:
+            cursor.execute(
+                f"""
+                SELECT count(*)::float, GREATEST(avg(c.lexeme_count), 1)::float
+                  FROM ingestion_chunk AS c
+                 WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+                """,  # noqa: S608 - a fixed alias
+                params,
+            )
+            n, avgdl = cursor.fetchone()
+            return float(n), float(avgdl)
+
+        n, avgdl = _cached(f"bm25-collection:{schema}:{scope}:{who}", collection)
+        if not n:
+            return []
+        totals: dict[str, int] = dict.fromkeys(lexemes, 0)
+        for lexeme in lexemes:
+            for workspace_id in params["workspaces"]:
+                cursor.execute(
+                    """
+                    SELECT count(*) FROM (
+                        SELECT 1 FROM search_posting AS p
+                         WHERE p.workspace_id = %s AND p.lexeme = %s LIMIT %s
+                    ) AS counted
+                    """,
+                    [workspace_id, lexeme, BM25_DEPTH + 1],
+                )
+                count = int(cursor.fetchone()[0])
+                if count > BM25_DEPTH:
+
+                    def total(workspace_id=workspace_id, lexeme=lexeme) -> int:
+                        cursor.execute(
+                            "SELECT count(*) FROM search_posting AS p"
+                            " WHERE p.workspace_id = %s AND p.lexeme = %s",
+                            [workspace_id, lexeme],
+                        )
+                        return int(cursor.fetchone()[0])
+
+                    key = hashlib.sha256(lexeme.encode()).hexdigest()[:24]
+                    count = _cached(f"bm25-df:{schema}:{workspace_id}:{key}", total)
+                totals[lexeme] += count
         cursor.execute(
-            _bm25_sql(readers),
+            _bm25_pruned_sql(readers),
             {
-                "text": query,
-                "workspaces": list(workspace_ids),
-                "limit": limit,
-                **readers.params(),
+                **params,
+                "lexemes": lexemes,
+                "totals": [totals[lexeme] for lexeme in lexemes],
+                "n": n,
+                "avgdl": avgdl,
+                "depth": BM25_DEPTH,
+                "rescore": max(BM25_RESCORE, 4 * limit),
             },
         )
-        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+        rows = cursor.fetchall()
+    cut = any(total > BM25_DEPTH for total in totals.values())
+    if len(rows) < limit and cut:
+        return None
+    return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
+
+
+def _bm25_pruned_sql(readers: ReaderScope) -> str:
+    """The pruned BM25 query (``_bm25_pruned``); every input is a bound parameter.
+
+    ``top`` reads each word's ``%(depth)s`` best postings per workspace from the index
+    ``posting_workspace_lexeme`` (workspace, word, impact descending); ``checked`` looks
+    up each one's chunk in the covering index ``chunk_workspace_bm25`` for its readers.
+    A word read completely (fewer postings than its total) has its exact readable
+    document frequency; a frequent one its total times the readable share read. The
+    candidates' exact scores come from their chunks' ``search_vector``, the words the
+    postings were made from (a posting's ``tf`` is the number of positions there).
+    """
+    return f"""
+    WITH terms AS (
+        SELECT t.lexeme, t.total
+          FROM unnest(%(lexemes)s::text[], %(totals)s::bigint[]) AS t(lexeme, total)
+    ),
+    top AS MATERIALIZED (
+        SELECT terms.lexeme, p.workspace_id, p.chunk_id, p.impact
+          FROM terms
+         CROSS JOIN unnest(%(workspaces)s::bigint[]) AS w(id)
+         CROSS JOIN LATERAL (
+               SELECT p.workspace_id, p.chunk_id, p.impact
+                 FROM search_posting AS p
+                WHERE p.workspace_id = w.id AND p.lexeme = terms.lexeme
+             ORDER BY p.impact DESC
+                LIMIT %(depth)s
+               ) AS p
+    ),
+    checked AS MATERIALIZED (
+        SELECT top.lexeme, top.chunk_id, top.impact, {readers.sql("c")} AS readable
+          FROM top
+          JOIN ingestion_chunk AS c ON c.workspace_id = top.workspace_id AND c.id = top.chunk_id
+    ),
+    df AS MATERIALIZED (
+        SELECT terms.lexeme,
+               CASE WHEN count(*) < terms.total
+                    THEN terms.total * count(*) FILTER (WHERE checked.readable)::float
+                         / count(*)
+                    ELSE count(*) FILTER (WHERE checked.readable)::float
+               END AS df
+          FROM terms JOIN checked USING (lexeme)
+      GROUP BY terms.lexeme, terms.total
+    ),
+    idf AS MATERIALIZED (
+        SELECT df.lexeme, ln(1 + (%(n)s - df.df + 0.5) / (df.df + 0.5)) AS idf
+          FROM df WHERE df.df > 0
+    ),
+    candidates AS MATERIALIZED (
+        SELECT checked.chunk_id
+          FROM checked JOIN idf USING (lexeme)
+         WHERE checked.readable
+      GROUP BY checked.chunk_id
+      ORDER BY sum(idf.idf * checked.impact) DESC, checked.chunk_id
+         LIMIT %(rescore)s
+    )
+    SELECT scored.chunk_id, scored.score
+      FROM (
+            SELECT c.id AS chunk_id,
+                   sum(
+                       idf.idf * w.tf * ({BM25_K1} + 1)
+                     / (w.tf + {BM25_K1}
+                        * (1 - {BM25_B} + {BM25_B} * c.lexeme_count / %(avgdl)s))
+                   ) AS score
+              FROM candidates
+              JOIN ingestion_chunk AS c ON c.id = candidates.chunk_id
+             CROSS JOIN LATERAL (
+                   SELECT t.lexeme, LEAST(cardinality(t.positions), 32767) AS tf
+                     FROM unnest(c.search_vector) AS t
+                   ) AS w
+              JOIN idf ON idf.lexeme = w.lexeme
+          GROUP BY c.id
+           ) AS scored
+  ORDER BY round(scored.score::numeric, 9) DESC, scored.chunk_id
+     LIMIT %(limit)s
+"""  # noqa: S608
 
 
 # HNSW breadth per result asked for: with k = 50 the index is searched 400 deep. The

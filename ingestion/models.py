@@ -187,26 +187,41 @@ class Posting(models.Model):
     0002), so deleting chunks in bulk never loads postings into Python. The table keeps
     the name it had in search (``search_posting``): ingestion took it over in migration
     0010 without touching it.
+
+    Kept narrow (ingestion migration 0016): no surrogate key (the primary key declared
+    here, chunk and word, is unique by construction and has no index of its own: no
+    query needs one), no indexes of the foreign keys' own, just the two below.
     """
 
+    pk = models.CompositePrimaryKey("chunk", "lexeme")
     chunk = models.ForeignKey(
-        Chunk, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Chunk, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     workspace = models.ForeignKey(
-        Workspace, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Workspace,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     lexeme = models.TextField()
     # How often the word occurs in the chunk (title and headings included).
     tf = models.PositiveSmallIntegerField()
+    # The posting's BM25 weight without the idf, x 1,000, with a fixed reference length
+    # (``ingestion.index.BM25_IMPACT_LENGTH``): the order the pruned query reads in.
+    impact = models.SmallIntegerField(default=0)
 
     class Meta:
         db_table = "search_posting"
         indexes = [
+            # A word's postings in a workspace, best first: both BM25 queries read them
+            # from this index alone.
             models.Index(
                 name="posting_workspace_lexeme",
-                fields=["workspace", "lexeme"],
+                fields=["workspace", "lexeme", "-impact"],
                 include=["chunk", "tf"],
             ),
+            # Replacing a document's postings, and the cascade from its chunks.
             models.Index(name="posting_chunk", fields=["chunk"]),
         ]
 
