@@ -1,10 +1,10 @@
 """A fair share of each worker's indexing slots per organization.
 
 Embedding tasks (``embed_chunks``, the embedding queue of ``ingestion.embedding_queue``)
-have the same share of slots of their own (kind ``embed``): one organization's backlog
-of vectors leaves a slot free for the others, and never takes the slots its own next
-documents' text is written in (a worker consuming both queues may so run an
-organization's indexing and embedding side by side).
+have the same share of slots of their own (kind ``embed``), and on a worker that
+consumes both queues an organization's slots of both kinds count together: its text and
+its vectors, side by side, still leave a process free for the others (a light
+organization's page never waits for a heavy one's indexing and embedding to end).
 
 A worker runs as many ``index_document`` tasks at once as its concurrency N. Without a
 limit one organization that queues large documents takes every slot, and another
@@ -19,8 +19,24 @@ starts indexing, renews it in a background thread every third of ``LEASE_TTL_S``
 while it runs, and drops it when done; a worker killed mid-task (SIGKILL, the
 out-of-memory killer, the hard time limit) stops renewing, and its leases expire
 after ``LEASE_TTL_S`` seconds. An organization over its share does not wait inside a
-worker slot: its task is sent again with a short countdown (``SlotDeferred``) and the
-slot goes to the next message in the queue.
+worker slot (``SlotDeferred``), and the slot goes to the next message in the queue:
+
+- **Documents are parked, out of the queue.** An ``index_document`` message of an
+  organization over its share puts its document at the end of the organization's
+  backlog in Redis (``opaa:index-backlog:<schema>``, a list) and is acknowledged; the
+  take and the park are one Redis script, so a slot freed meanwhile is never missed.
+  Each indexing task of the organization that ends sends the first parked document
+  again (the release and the pop are one script too), to the back of the ``ingest``
+  queue. So an organization with a thousand documents waiting has about as many
+  messages in the FIFO queue as it runs documents, each organization's next document
+  takes its turn behind the others' (round-robin between the organizations with a
+  backlog), and a light organization's new document waits behind a few messages, not
+  behind the heavy one's whole backlog passing by again and again (issue 17, item 3).
+  Should every task that would drain a backlog be gone (its worker killed and its
+  message lost), beat's unqueued sweep sends the first parked document again
+  (``ingestion.tasks.documents_unqueued_send_all``), whose end sends the next.
+- **Embedding tasks** (one per organization in the queue at a time) are sent again
+  with a short countdown instead (``defer_seconds``).
 """
 
 from __future__ import annotations
@@ -50,17 +66,45 @@ LEASE_TTL_S = 30
 # BROKER_VISIBILITY_TIMEOUT_S, or Redis would hand the message out twice.
 DEFER_MAX_S = 30
 
-# Takes a slot if the organization holds fewer than the limit on this worker. The
+# A parked document waits in its organization's backlog; the list outlives the
+# documents' queue markers (``ingestion.enqueue``, set when each was sent), so a lost
+# backlog's documents are sent again by the unqueued sweep once their markers expire.
+BACKLOG_TTL_S = 8 * 24 * 3600
+
+# Takes a slot if the organization holds fewer than the limit on this worker, counting
+# its slots of the other kind (KEYS[3]) too: on a worker that consumes ``ingest`` and
+# ``embed``, one organization's indexing and embedding together leave a process free
+# for the others (else, with two processes, its text and its vectors take both). The
 # expired members (leases of a dead worker process) are dropped first; the key itself
-# expires when nothing renews it.
+# expires when nothing renews it. Over the limit, ARGV[5] (a document id, if not empty)
+# is parked at the end of the organization's backlog (KEYS[2]) in the same step: a task
+# releasing a slot of the organization after this pops it.
 _LEASE_TAKE = """
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then
+  if ARGV[5] ~= '' then
+    redis.call('RPUSH', KEYS[2], ARGV[5])
+    redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
+  end
+  return 0
+end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
 redis.call('EXPIRE', KEYS[1], 4 * tonumber(ARGV[4]))
 return 1
 """
+
+# Drops the lease (if any) and pops the organization's first parked document, at once.
+_LEASE_RELEASE = """
+if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return redis.call('LPOP', KEYS[2])
+"""
+
+
+def _backlog_key(schema: str | None = None) -> str:
+    return f"opaa:index-backlog:{schema or connection.schema_name}"
+
 
 # The concurrency of the worker this process belongs to, set when the worker starts
 # (before its pool forks); None outside a worker (web processes, eager tasks).
@@ -113,7 +157,13 @@ def defer_seconds(deferrals: int) -> float:
 
 
 class SlotDeferred(Exception):
-    """The organization holds its share of this worker's slots; try again later."""
+    """The organization holds its share of this worker's slots; try again later, or
+    (``parked``) the document was parked in the organization's backlog: a task of the
+    organization that ends sends it again."""
+
+    def __init__(self, *, parked: bool = False) -> None:
+        super().__init__("parked" if parked else "deferred")
+        self.parked = parked
 
 
 class IndexSlot:
@@ -126,14 +176,29 @@ class IndexSlot:
 
     def __init__(self, *, hostname: str, limit: int, kind: str = "index") -> None:
         self.key = f"opaa:{kind}-slots:{hostname}:{connection.schema_name}"
+        other = "embed" if kind == "index" else "index"
+        self.other_key = f"opaa:{other}-slots:{hostname}:{connection.schema_name}"
+        self.backlog = _backlog_key()
         self.limit = limit
         self.token = uuid.uuid4().hex
         self.stopped = threading.Event()
         self.renewer: threading.Thread | None = None
 
-    def acquire(self) -> bool:
+    def acquire(self, *, park: int | None = None) -> bool:
+        """Take the slot; False when the organization holds its share, and then
+        ``park`` (a document id), if given, is at the end of its backlog."""
         taken = get_redis_connection("default").eval(
-            _LEASE_TAKE, 1, self.key, time.time(), self.token, self.limit, LEASE_TTL_S
+            _LEASE_TAKE,
+            3,
+            self.key,
+            self.backlog,
+            self.other_key,
+            time.time(),
+            self.token,
+            self.limit,
+            LEASE_TTL_S,
+            "" if park is None else str(park),
+            BACKLOG_TTL_S,
         )
         if not taken:
             return False
@@ -153,20 +218,45 @@ class IndexSlot:
             except RedisError:  # Redis away: the lease may lapse, the indexing goes on
                 logger.warning("could not renew indexing slot %s", self.key, exc_info=True)
 
-    def release(self) -> None:
+    def release(self) -> int | None:
+        """Drop the lease; returns the organization's first parked document, taken off
+        its backlog (the caller sends it again), or None."""
         self.stopped.set()
         if self.renewer is not None:
             self.renewer.join()
         try:
-            get_redis_connection("default").zrem(self.key, self.token)
+            parked = get_redis_connection("default").eval(
+                _LEASE_RELEASE, 2, self.key, self.backlog, self.token
+            )
         except RedisError:  # it expires by itself
             logger.warning("could not release indexing slot %s", self.key, exc_info=True)
+            return None
+        return None if parked is None else int(parked)
 
 
-def index_slot_take(request, *, kind: str = "index") -> IndexSlot | None:
+def index_backlog_next() -> int | None:
+    """Take the current organization's first parked document off its backlog (None:
+    none, or Redis unavailable). A task that ran without a slot calls it when done, as
+    releasing one does, so a backlog drains whichever worker runs the organization's
+    documents."""
+    try:
+        parked = get_redis_connection("default").eval(_LEASE_RELEASE, 2, "", _backlog_key(), "")
+    except RedisError:
+        logger.warning("indexing backlog unavailable", exc_info=True)
+        return None
+    return None if parked is None else int(parked)
+
+
+def index_backlog_size() -> int:
+    """How many of the current organization's documents are parked."""
+    return int(get_redis_connection("default").llen(_backlog_key()))
+
+
+def index_slot_take(request, *, kind: str = "index", park: int | None = None) -> IndexSlot | None:
     """The slot a task (its Celery ``request``) runs in, or None when no limit applies:
     outside a worker (eager or direct calls), or when one organization may hold every
-    slot of the worker. Raises ``SlotDeferred`` when the organization holds its share.
+    slot of the worker. Raises ``SlotDeferred`` when the organization holds its share,
+    with the document ``park`` (if given) parked in its backlog (``parked``).
     ``kind`` names the set of slots: ``index`` (documents) or ``embed`` (vectors)."""
     concurrency = _worker_concurrency
     if request.is_eager or request.hostname is None or concurrency is None:
@@ -176,11 +266,11 @@ def index_slot_take(request, *, kind: str = "index") -> IndexSlot | None:
         return None
     slot = IndexSlot(hostname=request.hostname, limit=limit, kind=kind)
     try:
-        taken = slot.acquire()
+        taken = slot.acquire(park=park)
     except RedisError:
         # Fairness is worth less than the document: index it without a slot.
         logger.warning("indexing slots unavailable; indexing without one", exc_info=True)
         return None
     if not taken:
-        raise SlotDeferred
+        raise SlotDeferred(parked=park is not None)
     return slot

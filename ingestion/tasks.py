@@ -78,40 +78,47 @@ def index_document(self, document_id: int, deferrals: int = 0) -> None:
     tried again).
 
     When the organization already holds its share of this worker's slots
-    (``ingestion.fairness``), the task is sent again with a countdown and this message
-    acknowledged, so the slot goes to another organization's document; ``deferrals``
-    counts how often that happened. A deferral keeps the task id and retry number and
-    is not counted as a delivery (the count is taken once a slot is held), so neither
-    the database retries nor ``MAX_DELIVERIES`` are used up by waiting. A worker killed
-    between sending the deferred copy and acknowledging this message leaves two
-    messages: the document is indexed twice, which is harmless.
+    (``ingestion.fairness``), the document is parked in the organization's backlog in
+    Redis and this message acknowledged, so the slot and the queue go to other
+    organizations' documents; when a task of the organization ends it sends the first
+    parked document again (to the back of the queue). A parked document keeps its queue
+    marker (``enqueue``): it is still waiting. Parking is not a delivery (the count is
+    taken once a slot is held), so ``MAX_DELIVERIES`` is not used up by waiting.
+    ``deferrals`` is left from the countdown deferrals of before (messages still
+    queued by an older version carry it) and not used.
     """
     try:
-        slot = fairness.index_slot_take(self.request)
+        slot = fairness.index_slot_take(self.request, park=document_id)
     except fairness.SlotDeferred:
-        countdown = fairness.defer_seconds(deferrals)
-        again = self.signature_from_request(
-            self.request,
-            args=(document_id,),
-            kwargs={"deferrals": deferrals + 1},
-            countdown=countdown,
-        )
-        again.apply_async()
-        # Acknowledges this message (acks late) without sending another one.
-        raise Retry(
-            "the organization holds its share of indexing slots", when=countdown, sig=again
-        ) from None
+        logger.debug("document %s parked: its organization holds its share", document_id)
+        return
     try:
         attempts = deliveries_count(self.request)
         if attempts >= MAX_DELIVERIES:
             indexing.document_index_abandon(document_id=document_id, attempts=attempts - 1)
         else:
             indexing.document_index(document_id=document_id)
-    finally:
-        if slot is not None:
-            slot.release()
-    # Handled (not deferred, not to be retried): no longer waiting for a message.
+    except BaseException:
+        # Retried (the database away) or failed: the organization's next document goes on.
+        _index_next_send(slot)
+        raise
+    parked = _index_release(slot)
+    # Handled (not to be retried): no longer waiting for a message. Cleared before the
+    # next parked document is sent, which may be this one again (a second message).
     enqueue.document_index_done(document_id)
+    if parked is not None:
+        enqueue.document_index_send(parked)
+
+
+def _index_release(slot: fairness.IndexSlot | None) -> int | None:
+    """Release the slot (if any) and take the organization's first parked document."""
+    return slot.release() if slot is not None else fairness.index_backlog_next()
+
+
+def _index_next_send(slot: fairness.IndexSlot | None) -> None:
+    parked = _index_release(slot)
+    if parked is not None:
+        enqueue.document_index_send(parked)
 
 
 @app.task(
@@ -162,8 +169,10 @@ def embed_chunks(self, deferrals: int = 0) -> None:
             embedding_queue.embedding_send()
         more = embedding_queue.embedding_run(seconds=settings.EMBED_TASK_SECONDS)
     finally:
+        # The organization's slots of both kinds count together: a document parked
+        # while this task held the slot goes on now.
         if slot is not None:
-            slot.release()
+            _index_next_send(slot)
     if more:
         embedding_queue.embedding_send()
 
@@ -220,6 +229,9 @@ def documents_unqueued_send_all() -> int:
         with schema_context(schema):
             try:
                 sent += enqueue.documents_unqueued_send()
+                # A backlog no running task would drain (its tasks' workers killed, their
+                # messages lost): its first document goes, and its end sends the next.
+                _index_next_send(None)
                 # And the embedding task, if chunks wait for vectors without one.
                 embedding_queue.embedding_sweep()
             except Exception:
