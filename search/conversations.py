@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from ingestion.models import Document
+from search.fact_answers import answer_facts
 from search.models import Conversation, Feedback, Question, SourceFeedback, SourceReason
 from workspaces.models import Workspace
 from workspaces.readers import reader_scope
@@ -141,11 +142,19 @@ def conversation_touch(*, conversation: Conversation, first_question: str) -> No
 
 
 def conversation_markdown(conversation: Conversation, *, viewer: User) -> str:
-    """The conversation as a Markdown document: each question, its answer, its sources
-    (as ``viewer`` may see them: ``conversation_turns``)."""
+    """The conversation as a Markdown document: each question, its answer, the facts
+    that satisfy it and its sources (as ``viewer`` may see them: ``conversation_turns``,
+    ``search.fact_answers``)."""
     lines = [f"# {conversation.title}", ""]
     for turn in conversation_turns(conversation, viewer=viewer):
         lines += [f"## {turn.text}", "", turn.answer, ""]
+        facts = answer_facts(turn, viewer=viewer)
+        if facts:
+            lines += [f"{_('Matching facts')}:", ""]
+            for row in facts:
+                values = "; ".join(f"{f['label']}: {f['value']}" for f in row["facts"])
+                lines.append(f"- {row['entity']}: {values} ({row['document_title']})")
+            lines.append("")
         if turn.citations:
             lines.append("Sources:")
             lines.append("")

@@ -1,7 +1,8 @@
 """Facts wherever the API gives an answer: each answer of ``POST /api/v1/batch`` and each
-turn of a conversation (one's own, and one shared by link) carries the same ``facts`` as
-``POST /api/v1/ask``, read for whoever receives it: a restricted document's facts reach
-only its readers. A follow-up's facts are those of its standalone question."""
+turn of a conversation (one's own, one shared by link, the Markdown export) carries the
+same ``facts`` as ``POST /api/v1/ask``, read for whoever receives it: a restricted
+document's facts reach only its readers. A follow-up's facts are those of its standalone
+question."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
+from search.conversations import conversation_markdown
+from search.models import Conversation
 from tests.search.test_fact_answers import QUESTION, rowers  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("rowers")
@@ -79,6 +83,16 @@ def test_a_conversations_turns_carry_their_facts_for_whoever_reads_them(alice_ap
     assert _entities(first) == {"Ann Lind", "Bo Berg"}
     assert _entities(second) == {"Bo Berg"}
     assert "Eve Gran" not in shared.content.decode()
+
+    # The Markdown export lists them too, under each answer, for whoever exports it.
+    export = alice_api.get(f"{url}/export").content.decode()
+    assert "Matching facts:\n\n- " in export
+    assert "- Ann Lind: Height: 1.96 m (Ann Lind)\n" in export
+    assert "- Eve Gran: Height: 2.05 m (Eve Gran)\n" in export
+    bob = User.objects.get(email="bob@acme.example")
+    as_bob = conversation_markdown(Conversation.objects.get(pk=conversation), viewer=bob)
+    assert "- Ann Lind: Height: 1.96 m (Ann Lind)\n" in as_bob
+    assert "Eve Gran" not in as_bob
 
 
 def test_a_turn_withheld_from_its_reader_shows_no_facts(rowers, alice_api, bob_api):  # noqa: F811
