@@ -239,8 +239,55 @@ class BatchInput(serializers.Serializer):
     workspace = serializers.SlugField(required=False)
 
 
+# The example of a batch answer whose question sets a condition on a number.
+BATCH_FACTS_ANSWER = {
+    "id": 52,
+    "conversation": None,
+    "question": "Which rowers are taller than 1.95 m?",
+    "answer": "Ann Lind is 1.96 m tall [1].",
+    "mode": "extractive",
+    "confidence": 0.71,
+    "confidence_label": "medium",
+    "citations": [
+        {
+            "number": 1,
+            "document_id": 31,
+            "document_title": "Ann Lind",
+            "chunk_id": 402,
+            "heading_path": ["Ann Lind"],
+            "text": "Ann Lind is a Danish rower. Height: 1.96 m",
+            "url": "/documents/31/#chunk-402",
+        }
+    ],
+    "conflicts": [],
+    "facts": [
+        {
+            "entity": "Ann Lind",
+            "document_id": 31,
+            "document_title": "Ann Lind",
+            "chunk_id": 402,
+            "url": "/documents/31/#chunk-402",
+            "facts": [
+                {
+                    "label": "Height",
+                    "value": "1.96 m",
+                    "chunk_id": 402,
+                    "url": "/documents/31/#chunk-402",
+                }
+            ],
+        }
+    ],
+    "model": "",
+    "prompt_tokens": 0,
+    "completion_tokens": 0,
+    "cost_usd": "0.000000",
+    "latency_ms": 184,
+}
+
+
 class BatchAskView(WorkspaceAPIView):
-    """Many questions in one request (at most 20), answered in order."""
+    """Many questions in one request (at most 20), answered in order: each answer as
+    ``POST /api/v1/ask`` gives it, with the ``facts`` you may read."""
 
     required_roles = {"POST": Role.VIEWER}
     required_scopes = {"POST": Scope.ASK}
@@ -259,7 +306,12 @@ class BatchAskView(WorkspaceAPIView):
                 "two questions",
                 request_only=True,
                 value={"questions": ["What is the per diem abroad?", "Who approves travel?"]},
-            )
+            ),
+            OpenApiExample(
+                "a question about numbers",
+                response_only=True,
+                value={"answers": [BATCH_FACTS_ANSWER]},
+            ),
         ],
     )
     def post(self, request):
