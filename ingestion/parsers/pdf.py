@@ -50,6 +50,10 @@ NO_TEXT = (
 )
 
 _HYPHENATED_BREAK = re.compile(r"(\w)-\n(?=[a-z])")
+# "3.", "3.1", "3.1.2" or "3" and a capitalised word: a numbered heading's start
+# ("12.5 kg" and "10 employees joined ..." are not).
+_SECTION_LINE = re.compile(r"^\d{1,2}(?:\.\d{1,2}){0,3}\.?\s+[^\W\d_a-zà-ÿ]")
+_HEADING_MAX_WORDS = 10
 _BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n")
 
 logger = logging.getLogger(__name__)
@@ -120,10 +124,33 @@ def _open(data: bytes) -> PdfReader:
 
 
 def _paragraphs(page_text: str) -> str:
-    """The page's paragraphs: hard-wrapped lines joined, words split by hyphenation rejoined."""
+    """The page's paragraphs: hard-wrapped lines joined, words split by hyphenation
+    rejoined; a numbered heading line ("3.1 Passwords") stays a paragraph of its own."""
     text = _HYPHENATED_BREAK.sub(r"\1", page_text.replace("\r\n", "\n").replace("\r", "\n"))
-    paragraphs = (normalize_space(block) for block in _BLANK_LINES.split(text))
-    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+    paragraphs: list[str] = []
+    for block in _BLANK_LINES.split(text):
+        lines: list[str] = []
+        for line in block.splitlines():
+            if _numbered_heading(line):
+                paragraphs.extend([" ".join(lines), normalize_space(line)])
+                lines = []
+            else:
+                lines.append(line)
+        paragraphs.append(" ".join(lines))
+    return "\n\n".join(p for p in (normalize_space(p) for p in paragraphs) if p)
+
+
+def _numbered_heading(line: str) -> bool:
+    """A line that is a numbered section heading, not a wrapped line of a paragraph:
+    starts with a section number, is short and ends without punctuation. Most PDFs
+    carry no blank line between a heading and its text, so without this the heading's
+    words would open the paragraph after it (and an answer quoting it)."""
+    line = line.strip()
+    return (
+        bool(_SECTION_LINE.match(line))
+        and len(line.split()) <= _HEADING_MAX_WORDS
+        and line[-1:] not in ".,;:!?"
+    )
 
 
 def _first_line(page_text: str) -> str:

@@ -208,6 +208,35 @@ def test_pdf_text_per_page_with_title_from_metadata():
     ]
 
 
+def test_pdf_numbered_headings_stay_apart_from_the_text_under_them():
+    """A PDF's text has no blank line between a heading and its paragraph: a numbered
+    heading line must not open the paragraph (nor an answer quoting it)."""
+    data = make_pdf(
+        [
+            [
+                "Sharing needs a signed agreement.",
+                "3. Passwords and authentication",
+                "3.1 Passwords",
+                "Passwords must be at least 14 characters long. A passphrase is",
+                "easier to remember.",
+                "12.5 kg is the limit for cabin bags and the",
+                "10 employees joined in May and were trained.",
+            ]
+        ]
+    )
+
+    [(_, text)] = paths_and_texts(parsers.parse(data, filename="policy.pdf"))
+
+    assert text.split("\n\n") == [
+        "Sharing needs a signed agreement.",
+        "3. Passwords and authentication",
+        "3.1 Passwords",
+        "Passwords must be at least 14 characters long. A passphrase is easier to remember. "
+        "12.5 kg is the limit for cabin bags and the 10 employees joined in May and were "
+        "trained.",
+    ]
+
+
 def test_pdf_without_metadata_title_takes_its_first_line():
     data = make_pdf([["Expense Guide", "Keep every receipt."]])
 
