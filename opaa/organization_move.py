@@ -350,7 +350,7 @@ def organization_move(
             _copy(target, slug, result)
             state = "copy"
             result.steps.append("copy")
-        failure = _verify(target_database, schema, expected, samples, source_found)
+        failure = _verify(target, target_database, schema, expected, samples, source_found)
         result.steps.append("verify")
         if failure is None:
             break
@@ -386,6 +386,7 @@ def _copy(target: Cluster, slug: str, result: MoveResult) -> None:
 
 
 def _verify(
+    target: Cluster,
     target_database: Database,
     schema: str,
     expected: dict[str, int],
@@ -398,7 +399,8 @@ def _verify(
     if differing:
         table = differing[0]
         return f"{table}: {expected.get(table)} rows here, {rows.get(table)} there"
-    _, target_found = _searches(schema, samples) if samples else ([], [])
+    with cluster_bound(target):
+        _, target_found = _searches(schema, samples)
     if target_found != source_found:
         return "a search returns other passages there"
     return None
