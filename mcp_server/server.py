@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from asgiref.sync import sync_to_async
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import Field
 
 from infra.storage_errors import StorageUnavailable
@@ -111,7 +111,9 @@ async def ask(
     answer = await _call(tools.ask, question=question, workspace=workspace)
     # The JSON first, as every tool gives it (structuredContent's text form); the facts
     # again as a table after it, so a client that shows only text shows them legibly.
-    content = [TextContent(type="text", text=json.dumps(answer, indent=2, ensure_ascii=False))]
+    content: list[ContentBlock] = [
+        TextContent(type="text", text=json.dumps(answer, indent=2, ensure_ascii=False))
+    ]
     table = await sync_to_async(tools.facts_table, thread_sensitive=True)(answer)
     if table:
         content.append(TextContent(type="text", text=table))
