@@ -313,7 +313,9 @@ def organization_move(
         )
     moved = source.suspension_reason.startswith(_MOVED_PREFIX)
     state = _target_state(target, slug, schema)
-    if state == "foreign":
+    if state == "foreign" or (
+        state == "switched" and not moved and source.suspension_reason != MOVING_REASON
+    ):
         raise MoveError(
             f"The target already holds an organization with the slug {slug!r} or the "
             f"schema {schema!r} that this move did not make; nothing was changed."
@@ -342,14 +344,20 @@ def organization_move(
         _leftover_remove(target, schema)
         state = "absent"
 
+    if state == "copy" and source.suspension_reason != MOVING_REASON:
+        # A copy from an earlier move that was resumed here since: it may lack writes.
+        _copy_remove(target, schema)
+        state = "absent"
     source = organization_suspend(organization=source, reason=MOVING_REASON)
-    expected = _rows(source_database, schema)
-    samples, source_found = _searches(schema)
     for attempt in (1, 2):
         if state == "absent":
             _copy(target, slug, result)
             state = "copy"
             result.steps.append("copy")
+        # Read after the copy: a task that was still writing when the organization was
+        # suspended shows as a difference instead of slipping past the snapshot.
+        expected = _rows(source_database, schema)
+        samples, source_found = _searches(schema)
         failure = _verify(target, target_database, schema, expected, samples, source_found)
         result.steps.append("verify")
         if failure is None:
