@@ -14,8 +14,8 @@ organization from this installation's database (the source) into another cell's:
    ``organization_restore`` with this process's connection bound to the target
    (``cluster_bound``): schema, public rows, migrations, row-level security, grants;
    the copy stays suspended there;
-3. **verify**: every table's row count equal on both sides, and keyword searches for
-   sample passages return the same chunks in the same order on both;
+3. **verify**: every table's row count equal on both sides, and keyword and exact
+   vector searches for sample passages return the same chunks in the same order on both;
 4. **switch**: the target's copy is resumed, and the source's reason becomes
    ``MOVED_REASON`` (it stays suspended, untouched, as the fallback); the operator then
    routes the organization's domains to the target cell.
@@ -204,30 +204,34 @@ def _public_migrations(database: Database) -> set[tuple[str, str]]:
 
 
 def _searches(schema: str, samples: list[int] | None = None) -> tuple[list[int], list[list[int]]]:
-    """Keyword searches for sample passages of ``schema``, as everyone in its workspaces
-    would see them: (the sample chunk ids, each search's chunk ids best first). With
-    ``samples`` the same passages are searched (on the other copy)."""
-    from ingestion.index import bm25_ranking
+    """Keyword searches for sample passages of ``schema``, and exact nearest-neighbour
+    searches for their vectors (the HNSW index is rebuilt by the restore, so only the
+    exact ranking must agree), as everyone in its workspaces would see them: (the sample
+    chunk ids, each search's chunk ids best first). With ``samples`` the same passages
+    are searched (on the other copy)."""
+    from ingestion.index import bm25_ranking, vector_ranking
     from ingestion.models import Chunk
     from workspaces.readers import ReaderScope
     from workspaces.rls import organization_scope
 
     with schema_context(schema), organization_scope():
-        chunks = Chunk.objects.exclude(text="").only("id", "text", "workspace_id")
+        chunks = Chunk.objects.exclude(text="").only("id", "text", "workspace_id", "embedding")
         if samples is None:
             chunks = chunks.order_by("id")[:VERIFY_SEARCHES]
         else:
             chunks = chunks.filter(id__in=samples).order_by("id")
         found = []
         for chunk in chunks:
+            scope = {
+                "workspace_ids": [chunk.workspace_id],
+                "readers": ReaderScope.everything([chunk.workspace_id]),
+                "limit": 10,
+            }
             query = " ".join(chunk.text.split()[:12])
-            ranked = bm25_ranking(
-                query,
-                workspace_ids=[chunk.workspace_id],
-                readers=ReaderScope.everything([chunk.workspace_id]),
-                limit=10,
-            )
-            found.append([r.chunk_id for r in ranked])
+            found.append([r.chunk_id for r in bm25_ranking(query, **scope)])
+            if chunk.embedding is not None:
+                nearest = vector_ranking(list(chunk.embedding), exact=True, **scope)
+                found.append([r.chunk_id for r in nearest])
         return [c.id for c in chunks], found
 
 
