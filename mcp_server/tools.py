@@ -153,6 +153,12 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _link(text: str, url: str) -> str:
+    """A Markdown link in a table cell; a bracket in ``text`` would end its label."""
+    label = _cell(text).replace("[", "\\[").replace("]", "\\]")
+    return f"[{label}]({url})"
+
+
 def facts_table(answer: dict[str, Any]) -> str:
     """``ask``'s ``facts`` as the ask page shows them, as a Markdown table an agent (or a
     person) reads at a glance: each entity, the facts that satisfy the question (each
@@ -172,9 +178,9 @@ def facts_table(answer: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(columns) + " |", "|---|---|---|"]
     for entity in answer["facts"]:
         values = "; ".join(
-            f"{_cell(f['label'])}: [{_cell(f['value'])}]({f['url']})" for f in entity["facts"]
+            f"{_cell(f['label'])}: {_link(f['value'], f['url'])}" for f in entity["facts"]
         )
-        document = f"[{_cell(entity['document_title'])}]({entity['url']})"
+        document = _link(entity["document_title"], entity["url"])
         lines.append(f"| {_cell(entity['entity'])} | {values} | {document} |")
     return "\n".join(lines)
 

@@ -63,3 +63,19 @@ def test_a_question_without_a_condition_on_a_number_has_no_table(world, acme, ma
     assert result["structuredContent"]["facts"] == []
     [data] = result["content"]
     assert json.loads(data["text"]) == result["structuredContent"]
+
+
+def test_the_table_keeps_a_value_with_table_or_link_characters_in_its_cell():
+    from mcp_server.tools import facts_table
+
+    url = "https://acme.example/documents/3/#chunk-9"
+    row = {
+        "entity": "Plan A|B",
+        "document_title": "Prices [draft]",
+        "url": url,
+        "facts": [{"label": "Price", "value": "EUR 40\n(net)", "url": url}],
+    }
+    table = facts_table({"mode": "extractive", "facts": [row]})
+    assert table.splitlines()[-1] == (
+        f"| Plan A\\|B | Price: [EUR 40 (net)]({url}) | [Prices \\[draft\\]]({url}) |"
+    )
