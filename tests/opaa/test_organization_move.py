@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -46,7 +47,9 @@ class Cell:
         return ["--to", self.url, "--to-owner", self.owner_url, "--to-name", "cell-2"]
 
     def rows(self, sql: str, params=()) -> list[tuple]:
-        with psycopg.connect(host=self.socket_dir, user="postgres", dbname="opaa_cell") as db:
+        with psycopg.connect(
+            host=self.socket_dir, user="postgres", dbname="opaa_cell", autocommit=True
+        ) as db:
             cursor = db.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
 
@@ -214,6 +217,15 @@ def test_a_move_refuses_bad_input_and_changes_nothing(vault, cell):  # noqa: F81
         _move(cell, slug, "--drop-source")
     with pytest.raises(CommandError, match="is not being moved"):
         _move(cell, slug, "--abort")
+    own = settings.DATABASES["default"]
+    itself = f"postgres://postgres@{quote(own['HOST'], safe='')}/{own['NAME']}"
+    with pytest.raises(CommandError, match="The target is this installation's own"):
+        call_command("move_organization", slug, "--to", itself)
+    cell.rows("DROP DATABASE IF EXISTS opaa_unmigrated")
+    cell.rows("CREATE DATABASE opaa_unmigrated")
+    unmigrated = cell.url.rsplit("/", 1)[0].replace("opaa_app@", "postgres@") + "/opaa_unmigrated"
+    with pytest.raises(CommandError, match="not migrated to this version"):
+        call_command("move_organization", slug, "--to", unmigrated)
     unreachable = Cluster(url="postgres://opaa_app@%2Fnonexistent/opaa").url
     with pytest.raises(CommandError, match="Could not connect") as refused:
         call_command("move_organization", slug, "--to", unreachable)
