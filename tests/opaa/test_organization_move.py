@@ -226,7 +226,7 @@ def test_a_move_refuses_bad_input_and_changes_nothing(vault, cell):  # noqa: F81
     unmigrated = cell.url.rsplit("/", 1)[0].replace("opaa_app@", "postgres@") + "/opaa_unmigrated"
     with pytest.raises(CommandError, match="not migrated to this version"):
         call_command("move_organization", slug, "--to", unmigrated)
-    unreachable = Cluster(url="postgres://opaa_app@%2Fnonexistent/opaa").url
+    unreachable = "postgres://opaa_app:secret@%2Fnonexistent/opaa"
     with pytest.raises(CommandError, match="Could not connect") as refused:
         call_command("move_organization", slug, "--to", unreachable)
     assert "secret" not in str(refused.value)
