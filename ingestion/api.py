@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts.audit import audit_context
 from accounts.scopes import Scope
 from ingestion.document_events import document_opened
+from ingestion.embedding_queue import embedding_progress
 from ingestion.erasure import document_delete
 from ingestion.models import Document, DocumentStatus
 from ingestion.readers import document_readers_set
@@ -23,6 +24,12 @@ from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_schema import ERROR, QUOTA_ERROR, RETRY_AFTER, UNAVAILABLE
 from workspaces.models import Role
 from workspaces.readers import readers_validate
+
+PASSAGES_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {"embedded": {"type": "integer"}, "total": {"type": "integer"}},
+}
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -36,6 +43,25 @@ class DocumentSerializer(serializers.ModelSerializer):
             "(see error_message)."
         ),
     )
+    passages = serializers.SerializerMethodField(
+        help_text=(
+            "While searchable: how many of its passages have their vector so far "
+            "({embedded, total}: 'n of m passages embedded'); null otherwise. A "
+            "searchable document with an error_message had its embedding given up "
+            "(keyword search still finds it; re-index it to try again)."
+        )
+    )
+
+    @extend_schema_field(PASSAGES_SCHEMA)
+    def get_passages(self, document: Document) -> dict | None:
+        if document.status != DocumentStatus.SEARCHABLE:
+            return None
+        # A list precomputes its page's in one query (``passages`` in the context).
+        progress = self.context.get("passages")
+        if progress is None:
+            progress = embedding_progress([document.pk])
+        embedded, total = progress.get(document.pk, (0, 0))
+        return {"embedded": embedded, "total": total}
 
     class Meta:
         model = Document
@@ -49,6 +75,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "size_bytes",
             "sha256",
             "status",
+            "passages",
             "error_message",
             "created_at",
             "updated_at",
@@ -103,7 +130,11 @@ class DocumentListView(WorkspaceAPIView):
     def get(self, request):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(self.get_queryset(), request, view=self)
-        return paginator.get_paginated_response(DocumentSerializer(page, many=True).data)
+        searchable = [d.pk for d in page if d.status == DocumentStatus.SEARCHABLE]
+        context = {"passages": embedding_progress(searchable)}
+        return paginator.get_paginated_response(
+            DocumentSerializer(page, many=True, context=context).data
+        )
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},

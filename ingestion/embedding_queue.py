@@ -31,6 +31,19 @@ skips chunks without one (``ingestion.index``).
 - **At least once.** A worker killed mid-batch loses that batch (rolled back); the
   message comes back (acknowledged late) or beat's sweep (``embedding_sweep``, with the
   unqueued documents' every 5 minutes) sends the organization's task again.
+- **Given up after ``MAX_INTERRUPTIONS``.** A document whose embedding keeps killing its
+  worker (out of memory, SIGKILL) must neither come back for ever nor hold up the
+  others. Each batch counts itself in Redis against its documents before it embeds
+  (``opaa:embed-interrupted:<schema>``, a hash: document id to batches started and not
+  ended); one that fails takes its count back, one that embeds clears its documents'
+  counts: only batches whose worker died count. A batch that would take chunks of such
+  a document embeds
+  that document's chunks alone, so the others of the batch that died go on as before;
+  once a document's batches were interrupted ``MAX_INTERRUPTIONS`` times, its remaining
+  chunks are given up: it stays ``searchable`` (keyword search finds it) with
+  ``EMBEDDING_GIVEN_UP_REASON`` as its error, shown on the document page and among the
+  source page's failed documents, and the queue leaves its chunks alone. Retry (a
+  re-index) writes its chunks again and starts the count afresh.
 - **Model moves** (``ingestion.embedding_index``) go on beside it: the queue fills
   ``embedding`` with the active model; the move fills ``embedding_next`` for every chunk
   without one, those written meanwhile included, and switches only once all have one.
@@ -44,8 +57,9 @@ import time
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 from django_redis import get_redis_connection
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -64,6 +78,17 @@ _UNAVAILABLE = (BrokerUnavailable, RedisConnectionError, RedisTimeoutError)
 # A marker outlives any wait in the queue; past it, a second message is harmless (the
 # two split the chunks, or the second finds none).
 MARKER_TTL_S = 3600
+# A document's chunks are given up once batches of them were interrupted this many times
+# (their worker killed): the next would be the third try, as ``MAX_DELIVERIES`` of
+# indexing. The counts are kept for a day after the last batch of the organization.
+MAX_INTERRUPTIONS = 2
+INTERRUPTIONS_TTL_S = 24 * 3600
+# Stored in the installation's language (as indexing's reasons), translated where shown.
+EMBEDDING_GIVEN_UP_REASON = _(
+    "Keyword search finds this document, but embedding its passages (for search by "
+    "meaning) stopped the worker again and again (out of memory or killed) and was "
+    "given up. Retry indexes it again."
+)
 
 
 # What a batch reads of each chunk: the text embedded is the title, headings and text.
@@ -75,6 +100,96 @@ CHUNK_FIELDS = (
 
 def _marker() -> str:
     return f"opaa:embed-queued:{connection.schema_name}"
+
+
+def _interruptions_key() -> str:
+    return f"opaa:embed-interrupted:{connection.schema_name}"
+
+
+def embedding_interruptions(document_ids) -> dict[int, int]:
+    """How many batches of each document were started and never ended (their worker
+    died), for those with any; {} when Redis is unavailable (nothing is given up)."""
+    ids = sorted(set(document_ids))
+    if not ids:
+        return {}
+    try:
+        counts = get_redis_connection("default").hmget(_interruptions_key(), ids)
+    except _UNAVAILABLE:
+        return {}
+    counted = zip(ids, counts, strict=True)
+    return {pk: int(count) for pk, count in counted if count and int(count) > 0}
+
+
+def embedding_interruptions_clear(document_id: int) -> None:
+    """Start the document's count afresh (its chunks were written again)."""
+    with contextlib.suppress(*_UNAVAILABLE):
+        get_redis_connection("default").hdel(_interruptions_key(), document_id)
+
+
+# Counts a batch against its documents (ARGV[2]: +1 when it starts, -1 when it fails
+# otherwise than by its worker's death, 0: it embedded them, their counts are cleared);
+# a count back at 0 is removed.
+_INTERRUPTIONS_ADD = """
+for i = 3, #ARGV do
+  local delta = tonumber(ARGV[2])
+  if delta == 0 or redis.call('HINCRBY', KEYS[1], ARGV[i], delta) <= 0 then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
+"""
+
+
+@contextlib.contextmanager
+def _batch_counted(document_ids: set[int]):
+    """Count a batch against its documents while it runs: a worker killed inside leaves
+    the count; an error takes it back; done, the documents' counts are cleared (their
+    passages embed: whatever killed a worker before was elsewhere, or is met again
+    alone)."""
+    key, ids = _interruptions_key(), sorted(document_ids)
+
+    def add(delta: int) -> None:
+        try:
+            get_redis_connection("default").eval(
+                _INTERRUPTIONS_ADD, 1, key, INTERRUPTIONS_TTL_S, delta, *ids
+            )
+        except _UNAVAILABLE:
+            logger.warning("embedding batch not counted (Redis unavailable)")
+
+    add(1)
+    try:
+        yield
+    except BaseException:
+        add(-1)
+        raise
+    add(0)
+
+
+def _given_up() -> Exists:
+    """Chunks of documents whose embedding was given up (searchable with an error)."""
+    return Exists(
+        Document.objects.filter(
+            pk=OuterRef("document_id"), status=DocumentStatus.SEARCHABLE
+        ).exclude(error_message="")
+    )
+
+
+def embedding_give_up(*, document_id: int, attempts: int) -> bool:
+    """Leave the document's chunks without vectors: it stays ``searchable`` with
+    ``EMBEDDING_GIVEN_UP_REASON``; False if it is no longer searchable."""
+    given_up = Document.objects.filter(
+        pk=document_id, status=DocumentStatus.SEARCHABLE, error_message=""
+    ).update(error_message=EMBEDDING_GIVEN_UP_REASON, updated_at=timezone.now())
+    if given_up:
+        # Ids and counts only: no text of the document, nothing of the model's endpoint.
+        logger.warning(
+            "embedding of document %s given up after %s interrupted batches organization=%s",
+            document_id,
+            attempts,
+            connection.schema_name,
+        )
+    return bool(given_up)
 
 
 def embedding_send() -> bool:
@@ -118,61 +233,112 @@ def embedding_taken() -> None:
         get_redis_connection("default").delete(_marker())
 
 
+def embedding_progress(document_ids) -> dict[int, tuple[int, int]]:
+    """(passages embedded, passages) of each of these documents that has chunks, in one
+    query under the caller's row-level security (a page's ``searchable`` documents:
+    "n of m passages embedded")."""
+    ids = set(document_ids)
+    if not ids:
+        return {}
+    rows = (
+        Chunk.objects.filter(document_id__in=ids)
+        .order_by()
+        .values("document_id")
+        .annotate(total=Count("id"), embedded=Count("id", filter=Q(embedding__isnull=False)))
+    )
+    return {row["document_id"]: (row["embedded"], row["total"]) for row in rows}
+
+
+def embedding_given_up(document: Document) -> bool:
+    """Whether the document's embedding was given up (searchable, with the reason)."""
+    return document.status == DocumentStatus.SEARCHABLE and bool(document.error_message)
+
+
 def embedding_backlog(*, at_most: int | None = None) -> int:
     """The organization's chunks without a vector (counted up to ``at_most``)."""
     with organization_scope():
-        pending = Chunk.objects.filter(embedding__isnull=True).order_by()
+        pending = Chunk.objects.filter(embedding__isnull=True).exclude(_given_up()).order_by()
         if at_most is not None:
             pending = pending[:at_most]
         return pending.count()
 
 
+def _batch_pick(size: int, *, document_id: int | None = None) -> list[Chunk]:
+    """Lock the oldest ``size`` chunks without a vector (of one document, if given),
+    skipping those other tasks hold and those of documents given up."""
+    pending = Chunk.objects.filter(embedding__isnull=True).exclude(_given_up())
+    if document_id is not None:
+        pending = pending.filter(document_id=document_id)
+    return list(
+        pending.select_related("document")
+        .only(*CHUNK_FIELDS)
+        .order_by("id")
+        .select_for_update(skip_locked=True, of=("self",))[:size]
+    )
+
+
 def embedding_batch(*, size: int | None = None) -> int:
     """Embed the organization's oldest ``size`` chunks without a vector (by any of its
     documents) and commit them; then mark the documents left with none to embed
-    ``indexed``. Returns how many were embedded (0: none left, or all locked by other
-    tasks)."""
+    ``indexed``. Returns how many chunks were handled: embedded, or given up with their
+    document (0: none left, or all locked by other tasks).
+
+    Chunks of a document in a batch that died before (its worker killed) are embedded
+    apart from the others, that document's alone; after ``MAX_INTERRUPTIONS`` such
+    deaths they are given up (``embedding_give_up``)."""
     size = size or settings.EMBED_BATCH_CHUNKS
     with organization_scope():
         with transaction.atomic():
             # The active model cannot switch while this batch is written (the switch
             # waits for this share lock), so every vector is the active model's.
             row = embedding_index_shared()
-            chunks = list(
-                Chunk.objects.filter(embedding__isnull=True)
-                .select_related("document")
-                .only(*CHUNK_FIELDS)
-                .order_by("id")
-                .select_for_update(skip_locked=True, of=("self",))[:size]
-            )
+            chunks = _batch_pick(size)
             if not chunks:
                 return 0
-            texts = [
-                embedding_text(chunk.document.title, chunk.heading_path, chunk.text)
-                for chunk in chunks
-            ]
-            vectors = _embedded(row.active_model, texts)
-            for chunk, text in zip(chunks, texts, strict=True):
-                chunk.embedding = vectors[text]
-            fields = ["embedding"]
-            if row.target_model:
-                # A move runs: the next model's vector too, so the move need not come
-                # back for these chunks (as a document indexed inline gets both).
-                moving = [
-                    (chunk, text)
-                    for chunk, text in zip(chunks, texts, strict=True)
-                    if chunk.embedding_next is None
-                ]
-                nexts = _embedded(row.target_model, [text for _, text in moving])
-                for chunk, text in moving:
-                    chunk.embedding_next = nexts[text]
-                fields.append("embedding_next")
-            Chunk.objects.bulk_update(chunks, fields)
-            # Answers cached before these vectors were found without them.
-            for workspace_id in {chunk.workspace_id for chunk in chunks}:
-                index_changed(workspace_id=workspace_id)
+            suspects = embedding_interruptions(chunk.document_id for chunk in chunks)
+            suspect = min(suspects, default=None)
+            if suspect is not None:
+                # Embedded alone: if it kills this worker again, no other document's
+                # chunks die with it (the others' locks go with this transaction).
+                chunks = [chunk for chunk in chunks if chunk.document_id == suspect]
+            if suspect is None or suspects[suspect] < MAX_INTERRUPTIONS:
+                with _batch_counted({chunk.document_id for chunk in chunks}):
+                    _batch_embed(row, chunks)
+                suspect = None
+        if suspect is not None:
+            # Once the chunks' locks are gone: a re-index holding the document's row
+            # may be waiting for them.
+            embedding_give_up(document_id=suspect, attempts=suspects[suspect])
+            return len(chunks)
         documents_embedded_mark(document_ids={chunk.document_id for chunk in chunks})
     return len(chunks)
+
+
+def _batch_embed(row, chunks: list[Chunk]) -> None:
+    """Embed the locked ``chunks`` and write their vectors (in the caller's transaction)."""
+    texts = [
+        embedding_text(chunk.document.title, chunk.heading_path, chunk.text) for chunk in chunks
+    ]
+    vectors = _embedded(row.active_model, texts)
+    for chunk, text in zip(chunks, texts, strict=True):
+        chunk.embedding = vectors[text]
+    fields = ["embedding"]
+    if row.target_model:
+        # A move runs: the next model's vector too, so the move need not come
+        # back for these chunks (as a document indexed inline gets both).
+        moving = [
+            (chunk, text)
+            for chunk, text in zip(chunks, texts, strict=True)
+            if chunk.embedding_next is None
+        ]
+        nexts = _embedded(row.target_model, [text for _, text in moving])
+        for chunk, text in moving:
+            chunk.embedding_next = nexts[text]
+        fields.append("embedding_next")
+    Chunk.objects.bulk_update(chunks, fields)
+    # Answers cached before these vectors were found without them.
+    for workspace_id in {chunk.workspace_id for chunk in chunks}:
+        index_changed(workspace_id=workspace_id)
 
 
 def _embedded(model: str, texts: list[str]) -> dict[str, list[float]]:

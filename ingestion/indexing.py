@@ -40,7 +40,7 @@ from ingestion.embedding_index import (
     embedding_text,
     wanted_model,
 )
-from ingestion.embedding_queue import embedding_enqueue
+from ingestion.embedding_queue import embedding_enqueue, embedding_interruptions_clear
 from ingestion.facts import facts_write
 from ingestion.index import chunks_write
 from ingestion.language import detect_language
@@ -386,6 +386,10 @@ def document_index(*, document_id: int) -> Document | None:
     metrics.document_indexed_observe(
         outcome=outcome or document.status, seconds=time.perf_counter() - started
     )
+    if document.status == DocumentStatus.SEARCHABLE:
+        # New chunks: batches of the old ones that died count no more (a Retry of a
+        # document whose embedding was given up starts afresh).
+        embedding_interruptions_clear(document.pk)
     if document.status == DocumentStatus.SEARCHABLE and embedding_enqueue():
         # Tasks run in this process (eager): the vectors are in, the document indexed.
         document.refresh_from_db(fields=["status", "indexed_at", "updated_at"])

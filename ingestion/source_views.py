@@ -112,9 +112,15 @@ def _time_left(seconds: int) -> str:
 @workspace_view(Role.ADMIN)
 def source_list(request):
     rows = list(_sources(request.workspace))
-    failed = Document.objects.filter(
-        workspace=request.workspace, status=DocumentStatus.FAILED
-    ).select_related("synced_from")[:FAILED_SHOWN]
+    # Failed, or searchable with their embedding given up (ingestion.embedding_queue).
+    failed = (
+        Document.objects.filter(workspace=request.workspace)
+        .filter(
+            Q(status=DocumentStatus.FAILED)
+            | (Q(status=DocumentStatus.SEARCHABLE) & ~Q(error_message=""))
+        )
+        .select_related("synced_from")[:FAILED_SHOWN]
+    )
     return render(
         request,
         "ingestion/source_list.html",

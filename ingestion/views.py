@@ -16,6 +16,8 @@ from accounts.audit import AuditAction, audit_context, audit_record
 from ingestion import erasure, sharing
 from ingestion.document_browser import browser_context, original_content_type
 from ingestion.document_events import document_opened
+from ingestion.embedding_queue import embedding_given_up, embedding_progress
+from ingestion.models import DocumentStatus
 from ingestion.preview import PART_SIZE, preview_blocks
 from ingestion.readers import document_readers_set
 from ingestion.selectors import document_for, documents_readable
@@ -105,6 +107,15 @@ def document_list(request):
     if not request.all_workspaces:
         # What was shared into this workspace since the person last dismissed it.
         context["notices"] = sharing.notices_unseen(request.user, request.workspace)
+    # "n of m passages embedded" under a searchable document's status (one query, and
+    # only when the page shows one).
+    progress = embedding_progress(
+        row["document"].pk
+        for row in context.get("rows", [])
+        if row["document"].status == DocumentStatus.SEARCHABLE
+    )
+    for row in context.get("rows", []):
+        row["progress"] = progress.get(row["document"].pk)
     return render(
         request,
         "ingestion/document_list.html",
@@ -116,10 +127,21 @@ def document_list(request):
 @workspace_view(Role.VIEWER, allow_all=True)
 def document_status(request):
     """Statuses of the listed documents (polled by the documents page)."""
-    rows = documents_readable(request.user, workspaces=_listed_workspaces(request)).values(
-        "id", "status", "error_message", "title", "indexed_at"
+    rows = list(
+        documents_readable(request.user, workspaces=_listed_workspaces(request)).values(
+            "id", "status", "error_message", "title", "indexed_at"
+        )
     )
-    return JsonResponse({"documents": list(rows)})
+    progress = embedding_progress(
+        row["id"] for row in rows if row["status"] == DocumentStatus.SEARCHABLE
+    )
+    for row in rows:
+        # A searchable document's vectors so far: {"embedded": n, "total": m}, else null.
+        embedded, total = progress.get(row["id"], (None, None))
+        row["passages"] = None if total is None else {"embedded": embedded, "total": total}
+        # Stored in the installation's language; shown in the reader's where translated.
+        row["error_message"] = _(row["error_message"]) if row["error_message"] else ""
+    return JsonResponse({"documents": rows})
 
 
 def _preview_part(request, document) -> tuple[int, int]:
@@ -164,6 +186,10 @@ def document_detail(request, pk: int):
     )
     shown = readers_describe(document.readers)
     start = (part - 1) * PART_SIZE
+    searchable = document.status == DocumentStatus.SEARCHABLE
+    embedded, passages = (
+        embedding_progress([document.pk]).get(document.pk, (0, 0)) if searchable else (0, 0)
+    )
     chunks = document.chunks.only("id", "text", "heading_path", "ordinal").order_by("ordinal")
     return render(
         request,
@@ -175,6 +201,14 @@ def document_detail(request, pk: int):
             "parts": range(1, parts + 1) if parts > 1 else None,
             "content_type": original_content_type(document),
             "can_set_readers": can_set_readers,
+            # While searchable: how many of its passages have their vector yet; and
+            # whether their embedding was given up (the reason and Retry are shown).
+            "passages_embedded": embedded,
+            "passages": passages,
+            "embedding_given_up": embedding_given_up(document),
+            "can_retry": (document.status == DocumentStatus.FAILED or embedding_given_up(document))
+            and document.shared_into is None
+            and role_in(request.user, document.workspace) == Role.ADMIN,
             # Sharing (ingestion.sharing): where it is shared and where it may go, for
             # editors of its workspace; the Remove of an admin of the one shown.
             "shares": sharing.shares_of(document) if document.shared_into is None else [],

@@ -3,6 +3,8 @@
   "use strict";
   // Translations from Django's JavaScript catalogue (base.html loads it); English without.
   const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate ||
+    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, name) => String(values[name])));
   const table = document.querySelector("table.documents");
   if (!table) return;
   const labels = {
@@ -10,9 +12,12 @@
     searchable: gettext("Searchable, improving"),
     indexed: gettext("Indexed"), failed: gettext("Failed"),
   };
-  // "searchable": found by keyword already, its vectors still coming: keep polling.
+  // "searchable": found by keyword already, its vectors still coming: keep polling
+  // (unless their embedding was given up: searchable with an error, Retry brings it back).
   const busy = () =>
-    table.querySelector(".status-pending, .status-processing, .status-searchable") !== null;
+    table.querySelector(".status-pending, .status-processing") !== null ||
+    Array.from(table.querySelectorAll(".status-searchable")).some(
+      (badge) => !badge.closest("tr").querySelector(".error-message").textContent.trim());
 
   async function refresh() {
     const response = await fetch(table.dataset.statusUrl, { credentials: "same-origin" });
@@ -25,6 +30,13 @@
       badge.className = `status status-${doc.status}`;
       badge.textContent = labels[doc.status] || doc.status;
       row.querySelector(".error-message").textContent = doc.error_message;
+      // A searchable document's vectors so far ("n of m passages embedded").
+      const passages = row.querySelector(".passages");
+      if (passages) {
+        passages.textContent = doc.passages && !doc.error_message
+          ? interpolate(gettext("%(embedded)s of %(total)s passages embedded"), doc.passages, true)
+          : "";
+      }
     }
     if (busy()) setTimeout(refresh, 1500);
   }

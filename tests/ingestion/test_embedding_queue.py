@@ -154,3 +154,75 @@ def test_inline_embedding_indexes_at_once(
     assert document.status == DocumentStatus.INDEXED
     assert embedding_queue.embedding_send not in sent
     assert not Chunk.objects.filter(document_id=document_id, embedding__isnull=True).exists()
+
+
+def _interrupted(document_id: int) -> None:
+    """A batch of the document that started and never ended (its worker killed): its
+    count, left in Redis."""
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").hincrby(embedding_queue._interruptions_key(), document_id, 1)
+
+
+def test_progress_shown_and_a_document_that_keeps_killing_its_batch_given_up(
+    acme, alice_api, alice_portal, django_capture_on_commit_callbacks
+):
+    guide = _written(alice_api, django_capture_on_commit_callbacks, "guide.md", GUIDE)
+    hours = _written(
+        alice_api, django_capture_on_commit_callbacks, "hours.md", "# Hours\n\nOpen 8 to 6.\n"
+    )
+    total = Chunk.objects.filter(document_id=guide).count()
+    assert total >= 2
+    assert embedding_queue.embedding_batch(size=1) == 1  # the guide's first passage
+
+    # "n of m passages embedded": the API, the list's poller, the lists and the page.
+    expected = {"embedded": 1, "total": total}
+    assert alice_api.get(f"/api/v1/documents/{guide}").json()["passages"] == expected
+    listed = {d["id"]: d for d in alice_api.get("/api/v1/documents").json()["results"]}
+    assert listed[guide]["passages"] == expected
+    polled = {d["id"]: d for d in alice_portal.get("/documents/status").json()["documents"]}
+    assert polled[guide]["passages"] == expected
+    assert polled[hours]["passages"] == {"embedded": 0, "total": 1}
+    assert f"1 of {total} passages embedded" in alice_portal.get("/documents/").content.decode()
+    page = alice_portal.get(f"/documents/{guide}/").content.decode()
+    assert f"1 of {total} passages embedded" in page
+    german = alice_portal.get(f"/documents/{guide}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f"1 von {total} Passagen eingebettet" in german
+
+    # Two batches of the guide died with their worker: the guide is embedded alone, so
+    # the hours' passage (in those batches too) goes on; the guide is given up.
+    _interrupted(guide)
+    _interrupted(hours)
+    # The lowest suspect alone: the rest of the guide.
+    assert embedding_queue.embedding_batch() == total - 1
+    assert Document.objects.get(pk=guide).status == DocumentStatus.INDEXED
+    assert embedding_queue.embedding_interruptions([guide, hours]) == {hours: 1}
+    _interrupted(hours)  # and its batch alone died again: given up
+    assert embedding_queue.embedding_batch() == 1
+    given_up = Document.objects.get(pk=hours)
+    assert given_up.status == DocumentStatus.SEARCHABLE  # keyword search finds it still
+    assert "given up" in given_up.error_message
+    assert embedding_queue.embedding_backlog() == 0  # the queue leaves it alone
+    assert embedding_queue.embedding_batch() == 0
+    assert embedding_queue.documents_embedded_mark() == 0
+    assert Chunk.objects.filter(document_id=hours, embedding__isnull=True).count() == 1
+
+    # The admin sees why, on the document page and the sources page, with Retry.
+    page = alice_portal.get(f"/documents/{hours}/").content.decode()
+    assert "given up" in page
+    assert f"/sources/documents/{hours}/retry" in page
+    assert "passages embedded" not in page
+    german = alice_portal.get(f"/documents/{hours}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "wurde aufgegeben" in german
+    assert "given up" in alice_portal.get("/sources/").content.decode()
+    api = alice_api.get(f"/api/v1/documents/{hours}").json()
+    assert api["status"] == "searchable"
+    assert "given up" in api["error_message"]
+
+    # Retry: indexed again, the count starts afresh, the vectors are made.
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_portal.post(f"/sources/documents/{hours}/retry")
+    assert embedding_queue.embedding_interruptions([hours]) == {}
+    assert Document.objects.get(pk=hours).status == DocumentStatus.INDEXED
+    assert Document.objects.get(pk=hours).error_message == ""
+    assert alice_api.get(f"/api/v1/documents/{hours}").json()["passages"] is None
