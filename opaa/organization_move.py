@@ -293,6 +293,7 @@ def organization_move(
     from tenants.suspension import organization_resume, organization_suspend
 
     slug = slug_checked(slug)
+    _settings_for(target)  # a bad URL is refused before anything else
     source = _organization(slug)
     if source is None:
         raise MoveError(f"There is no organization {slug!r} here.")

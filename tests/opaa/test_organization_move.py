@@ -211,6 +211,8 @@ def test_a_move_refuses_bad_input_and_changes_nothing(vault, cell):  # noqa: F81
         _move(cell, "nobody")
     with pytest.raises(CommandError, match="must start with postgres://"):
         call_command("move_organization", slug, "--to", "mysql://u:secret@h/db")
+    with pytest.raises(CommandError, match="must start with postgres://"):
+        call_command("move_organization", slug, "--to", "not a url")
     with pytest.raises(CommandError, match="Give the target's database"):
         call_command("move_organization", slug)
     with pytest.raises(CommandError, match="has not been moved"):
