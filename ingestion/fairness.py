@@ -36,7 +36,10 @@ worker slot (``SlotDeferred``), and the slot goes to the next message in the que
   message lost), beat's unqueued sweep sends the first parked document again
   (``ingestion.tasks.documents_unqueued_send_all``), whose end sends the next.
 - **Embedding tasks** (one per organization in the queue at a time) are sent again
-  with a short countdown instead (``defer_seconds``).
+  with a short countdown instead (``defer_seconds``). On a worker that consumes both
+  queues, an organization's embedding task also waits while it has documents parked:
+  with its indexing and embedding sharing its slots, its text goes first (found by
+  keyword), its vectors once its text backlog is written.
 """
 
 from __future__ import annotations
@@ -74,13 +77,16 @@ BACKLOG_TTL_S = 8 * 24 * 3600
 # Takes a slot if the organization holds fewer than the limit on this worker, counting
 # its slots of the other kind (KEYS[3]) too: on a worker that consumes ``ingest`` and
 # ``embed``, one organization's indexing and embedding together leave a process free
-# for the others (else, with two processes, its text and its vectors take both). The
+# for the others (else, with two processes, its text and its vectors take both); and
+# with ARGV[7] set (an embedding task on such a worker) it is refused while the
+# organization has documents parked: its text goes first, its vectors after. The
 # expired members (leases of a dead worker process) are dropped first; the key itself
 # expires when nothing renews it. Over the limit, ARGV[5] (a document id, if not empty)
 # is parked at the end of the organization's backlog (KEYS[2]) in the same step: a task
 # releasing a slot of the organization after this pops it.
 _LEASE_TAKE = """
 local now = tonumber(ARGV[1])
+if ARGV[7] == '1' and redis.call('LLEN', KEYS[2]) > 0 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then
@@ -111,10 +117,19 @@ def _backlog_key(schema: str | None = None) -> str:
 _worker_concurrency: int | None = None
 
 
+# Whether this worker consumes ``ingest`` and ``embed`` both (``infra.celery`` adds
+# ``embed`` to an ``ingest`` worker unless WORKER_EMBED_WITH_INGEST is false).
+_worker_text_and_vectors = False
+
+
 @celeryd_after_setup.connect
 def _worker_concurrency_record(sender, instance, **kwargs) -> None:
-    global _worker_concurrency
+    global _worker_concurrency, _worker_text_and_vectors
     _worker_concurrency = getattr(instance, "max_concurrency", None) or instance.concurrency
+    consumed = set(instance.app.amqp.queues.consume_from or ())
+    _worker_text_and_vectors = "ingest" in consumed and (
+        "embed" in consumed or settings.WORKER_EMBED_WITH_INGEST
+    )
 
 
 def slots_per_organization(concurrency: int, *, organizations: int) -> int:
@@ -184,9 +199,10 @@ class IndexSlot:
         self.stopped = threading.Event()
         self.renewer: threading.Thread | None = None
 
-    def acquire(self, *, park: int | None = None) -> bool:
+    def acquire(self, *, park: int | None = None, text_first: bool = False) -> bool:
         """Take the slot; False when the organization holds its share, and then
-        ``park`` (a document id), if given, is at the end of its backlog."""
+        ``park`` (a document id), if given, is at the end of its backlog. With
+        ``text_first``, also False while the organization has documents parked."""
         taken = get_redis_connection("default").eval(
             _LEASE_TAKE,
             3,
@@ -199,6 +215,7 @@ class IndexSlot:
             LEASE_TTL_S,
             "" if park is None else str(park),
             BACKLOG_TTL_S,
+            "1" if text_first else "0",
         )
         if not taken:
             return False
@@ -266,7 +283,10 @@ def index_slot_take(request, *, kind: str = "index", park: int | None = None) ->
         return None
     slot = IndexSlot(hostname=request.hostname, limit=limit, kind=kind)
     try:
-        taken = slot.acquire(park=park)
+        # An embedding task on a worker that writes text too waits while the
+        # organization's documents are parked: their text first, then the vectors.
+        text_first = kind == "embed" and _worker_text_and_vectors
+        taken = slot.acquire(park=park, text_first=text_first)
     except RedisError:
         # Fairness is worth less than the document: index it without a slot.
         logger.warning("indexing slots unavailable; indexing without one", exc_info=True)

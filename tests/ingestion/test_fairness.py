@@ -217,13 +217,21 @@ def test_a_document_over_the_share_is_parked_and_sent_again_when_a_slot_frees(mo
     assert not first.acquire(park=7)
     assert not second.acquire(park=8)
     assert fairness.index_backlog_size() == 2
-    assert running.release() == 7  # the first parked goes on when a slot frees
-    assert fairness.index_backlog_next() == 8  # as when a task without a slot ends
-    assert fairness.index_backlog_next() is None
+    # On a worker that writes text and vectors both, the organization's vectors wait
+    # while its documents are parked (text first); not on a worker of their own.
+    vectors = fairness.IndexSlot(hostname=f"{running.key}-v", limit=5, kind="embed")
+    assert not vectors.acquire(text_first=True)
+    assert vectors.acquire()
+    # A slot freed, of either kind: the first parked document goes on.
+    assert vectors.release() == 7
+    assert running.release() == 8
+    assert fairness.index_backlog_next() is None  # as when a task without a slot ends
     # A free slot is taken, nothing parked.
     assert first.acquire(park=9)
     assert fairness.index_backlog_size() == 0
     assert first.release() is None
+    assert vectors.acquire(text_first=True)  # nothing parked
+    vectors.release()
 
 
 def _page(n: int, word: str = "") -> bytes:
