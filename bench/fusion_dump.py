@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from common import django_setup
@@ -103,6 +102,7 @@ def main() -> None:
     from ingestion.embedding import embed_texts
     from ingestion.models import Chunk, Document
     from opaa.evaluation import dataset_limit, dataset_load
+    from opaa.evaluation.run import corpus_found
     from search.retrieval import CANDIDATES_PER_RANKER, keyword_ranking, vector_ranking
     from tenants.models import Organization
     from workspaces.models import Workspace
@@ -110,26 +110,6 @@ def main() -> None:
     from workspaces.rls import organization_scope
 
     dataset = dataset_limit(dataset_load(path=args.dataset), corpus_limit=args.limit_corpus)
-    # The upload names of ``opaa.evaluation.run.corpus_ingest``; identical content is one
-    # document (the first upload's), standing for every corpus id that has it.
-    names: dict[str, list[str]] = {}
-    first_of_body: dict[str, str] = {}
-    used: set[str] = set()
-    for corpus_id, entry in dataset.corpus.items():
-        title = " ".join(entry.title.split())
-        body = f"# {title}\n\n{entry.text}\n" if title else f"{entry.text}\n"
-        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", corpus_id)[:200] or "document"
-        name, suffix = f"{stem}.md", 1
-        while name in used:
-            suffix += 1
-            name = f"{stem}-{suffix}.md"
-        used.add(name)
-        if body in first_of_body:
-            names[first_of_body[body]].append(corpus_id)
-        else:
-            first_of_body[body] = name
-            names[name] = [corpus_id]
-
     organization = Organization.objects.get(slug=args.organization)
     with schema_context(organization.schema_name), organization_scope():
         # Only the id: the run's organization may predate columns added since.
@@ -141,12 +121,10 @@ def main() -> None:
             Document.objects.values_list("language").annotate(n=Count("id")).order_by()
         )
         print(f"document languages: {languages}")
-        document_ids = {
-            pk: names.get(filename, [])
-            for pk, filename in Document.objects.values_list("id", "original_filename")
-        }
+        # Each corpus id's document, found by the name the kept run uploaded it under.
+        document_ids = corpus_found(corpus=dataset.corpus)
         chunk_documents = {
-            chunk_id: document_ids[document_id]
+            chunk_id: document_ids.get(document_id, [])
             for chunk_id, document_id in Chunk.objects.values_list("id", "document_id")
         }
         queries = []

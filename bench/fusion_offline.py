@@ -4,17 +4,19 @@
 
 Re-fuses every question's two dumped rankings and prints nDCG@10 per set and category:
 keyword, vector, reciprocal-rank fusion (k 60, 1:1: OPAA's fusion before issue 13),
-and the score fusion of ``search.fusion`` with the per-question confidence weights mixed
-in by ``lambda`` (1: equal weights, i.e. plain normalised-score fusion; 0: the weights
-are the confidences alone, the product's choice). Then each method's worst row against
-the better single ranker (issue 13's bar: at least -0.01 everywhere), and the
-generalisation check: ``lambda`` chosen on the first file's set, its figures on the
-others. Pure Python, seconds.
+``before`` (``search.fusion.score_fusion`` without coverage: the product before the
+coverage factor), ``product`` (with each candidate's coverage of the question, computed
+from the dump's term statistics as ``ingestion.coverage`` computes it in the database),
+and the coverage factor at other strengths ``beta`` (``fused * (1 - beta * (best -
+own))``; the product's is 1). Then each method's worst row against the better single
+ranker (issue 13's bar: at least -0.01 everywhere), and the generalisation check:
+``beta`` chosen on the first file's set, its figures on the others. Pure Python, seconds.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections import defaultdict
@@ -28,35 +30,51 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opaa.settings.dev")
 django.setup()  # no database is used
 
 from ingestion.index import Ranked  # noqa: E402
-from search.fusion import (  # noqa: E402
-    DEPTH,
-    confidence,
-    normalised,
-    reciprocal_rank_fusion,
-    score_fusion,
-)
+from search.fusion import reciprocal_rank_fusion, score_fusion  # noqa: E402
 from search.relevance import documents_from_chunks, ndcg_at_k  # noqa: E402
 
-LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+BETAS = (0.25, 0.5, 0.75, 1.0)
 
 
-def mixed_fusion(keyword: list[Ranked], vector: list[Ranked], mix: float) -> list[Ranked]:
-    """``score_fusion`` with each weight ``mix + (1 - mix) * confidence``."""
-    a, b = normalised(keyword, depth=DEPTH), normalised(vector, depth=DEPTH)
-    wa = (mix + (1 - mix) * confidence(a)) if a else 0.0
-    wb = (mix + (1 - mix) * confidence(b)) if b else 0.0
-    fused = {c: wa * a.get(c, 0.0) + wb * b.get(c, 0.0) for c in a.keys() | b.keys()}
-    ordered = sorted(fused.items(), key=lambda pair: (-pair[1], -(pair[0] in a), pair[0]))
-    return [Ranked(chunk_id, score) for chunk_id, score in ordered]
+def dump_coverage(query: dict) -> dict[int, float]:
+    """Each dumped candidate's share of the question's idf-weighted words: the dump's
+    document frequencies over the collection (words no chunk has count at the highest
+    idf), the words each candidate holds, as ``ingestion.coverage`` computes them."""
+    n = query["terms"]["n"]
+    idf = {
+        lexeme: math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for lexeme, df in query["terms"]["df"].items()
+    }
+    total = sum(idf.values())
+    if not total:
+        return {}
+    chunk_ids = {c for c, _ in query["keyword"]} | {c for c, _ in query["vector"]}
+    return {
+        c: sum(idf.get(lexeme, 0.0) for lexeme in query["matched"].get(str(c), [])) / total
+        for c in chunk_ids
+    }
+
+
+def tempered(kw: list[Ranked], vec: list[Ranked], coverage: dict[int, float], beta: float):
+    """``score_fusion`` without coverage, then ``fused * (1 - beta * (best - own))``."""
+    fused = {r.chunk_id: r.score for r in score_fusion(kw, vec)}
+    if coverage:
+        best = max(coverage.get(c, 0.0) for c in fused)
+        fused = {c: v * (1 - beta * (best - coverage.get(c, 0.0))) for c, v in fused.items()}
+    ordered = sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+    return [Ranked(c, v) for c, v in ordered]
 
 
 def methods() -> dict:
     found = {
-        "rrf": lambda kw, vec: reciprocal_rank_fusion(kw, vec, k=60),
-        "product": lambda kw, vec: score_fusion(kw, vec),
+        "rrf": lambda q, kw, vec: reciprocal_rank_fusion(kw, vec, k=60),
+        "before": lambda q, kw, vec: score_fusion(kw, vec),
+        "product": lambda q, kw, vec: score_fusion(kw, vec, coverage=dump_coverage(q)),
     }
-    for mix in LAMBDAS:
-        found[f"lambda {mix:g}"] = lambda kw, vec, mix=mix: mixed_fusion(kw, vec, mix)
+    for beta in BETAS:
+        found[f"beta {beta:g}"] = lambda q, kw, vec, beta=beta: tempered(
+            kw, vec, dump_coverage(q), beta
+        )
     return found
 
 
@@ -69,7 +87,7 @@ def scored(path: Path) -> dict[str, dict[str, list[float]]]:
         kw = [Ranked(c, s) for c, s in query["keyword"]]
         vec = [Ranked(c, s) for c, s in query["vector"]]
         runs = {"keyword": kw, "vector": vec}
-        runs.update({name: fuse(kw, vec) for name, fuse in methods().items()})
+        runs.update({name: fuse(query, kw, vec) for name, fuse in methods().items()})
         for method, ranked in runs.items():
             docs = documents_from_chunks(ranked, chunk_documents=chunk_documents, limit=100)
             value = ndcg_at_k(docs, query["qrels"], 10)
@@ -101,11 +119,11 @@ def main() -> None:
                 worst[method] = min(worst[method], means[method] - best)
     print("worst row - better single: " + ", ".join(f"{m} {w:+.3f}" for m, w in worst.items()))
     first, *others = list(overall)
-    chosen = max(LAMBDAS, key=lambda mix: overall[first][f"lambda {mix:g}"])
-    print(f"lambda chosen on {first}: {chosen:g}")
+    chosen = max(BETAS, key=lambda beta: overall[first][f"beta {beta:g}"])
+    print(f"beta chosen on {first}: {chosen:g}")
     for name in others:
-        figures = ", ".join(f"{mix:g}: {overall[name][f'lambda {mix:g}']:.3f}" for mix in LAMBDAS)
-        print(f"  {name}: chosen {overall[name][f'lambda {chosen:g}']:.3f} (all: {figures})")
+        figures = ", ".join(f"{b:g}: {overall[name][f'beta {b:g}']:.3f}" for b in BETAS)
+        print(f"  {name}: chosen {overall[name][f'beta {chosen:g}']:.3f} (all: {figures})")
 
 
 if __name__ == "__main__":

@@ -25,11 +25,23 @@ German question against English pages for BM25) has a mean near 1 and little say
 The organization's fusion weights (``search.answer_settings.fusion_weights``) multiply
 the two confidences: 1:1 (the default) leaves the choice to the question, 2:1 trusts
 keyword twice as much, 1:0 turns the vector side off.
+
+**Coverage** tempers the mean (``ingestion.coverage``): each candidate's share of the
+question's idf-weighted words. A candidate holding less of the question than the best-
+covering candidate loses that difference as a factor: ``fused * (1 - (best - own))``.
+Why: in a collection of look-alike sections (thirty companies' password policies) the
+vector ranking reads the topic, not the company's name, and its near-equal scores spread
+over 0..1 by normalisation can lift another company's section above the one asked for;
+the keyword ranking has the right one first, but with a small lead. The name is the
+question's rarest word; the chunk without it covers less and falls back. Where every
+candidate covers the question alike (the words are everywhere, or nowhere: a German
+question over English pages) the factor is the same for all and changes nothing.
+Measured on the evaluation matrix (bench/RESULTS.md, "Coverage in fusion").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ingestion.index import Ranked
 
@@ -92,6 +104,7 @@ def score_fusion(
     *,
     weights: tuple[float, float] = (1.0, 1.0),
     depth: int = DEPTH,
+    coverage: Mapping[int, float] | None = None,
 ) -> list[Ranked]:
     """The two rankings (of at most ``depth`` candidates each) fused: each chunk scores
     ``wk * keyword + wv * vector`` (scores normalised to 0..1, 0 where a ranker did not
@@ -100,6 +113,11 @@ def score_fusion(
     in this question. Fused scores lie in 0..1, best first (ties by chunk id).
 
     When neither ranker is sure (both confidences 0) the weights alone decide.
+
+    ``coverage`` (chunk -> its share of the question's words, ``ingestion.coverage``)
+    multiplies each fused score by ``1 - (best coverage - its coverage)``; a chunk
+    missing from it counts 0. Not applied when the keyword side is weighted 0 (an
+    organization that turned keyword search off asked for meaning alone).
     """
     keyword_scores = normalised(keyword, depth=depth)
     vector_scores = normalised(vector, depth=depth)
@@ -116,6 +134,12 @@ def score_fusion(
         + vector_weight * vector_scores.get(chunk_id, 0.0)
         for chunk_id in keyword_scores.keys() | vector_scores.keys()
     }
+    if coverage and weights[0] > 0:
+        best = max(coverage.get(chunk_id, 0.0) for chunk_id in fused)
+        fused = {
+            chunk_id: score * (1.0 - (best - coverage.get(chunk_id, 0.0)))
+            for chunk_id, score in fused.items()
+        }
     # Equal fused scores: a chunk a weighted ranker returned before one it did not (the
     # last of a ranking normalises to 0, as a chunk it did not return does), then by id.
     support = {

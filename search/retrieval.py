@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 
+from ingestion.coverage import question_coverage
 from ingestion.embedding import embed_texts
 from ingestion.index import Ranked, bm25_ranking, vector_ranking
 from ingestion.models import Chunk
@@ -42,6 +43,34 @@ def keyword_ranking(
 ) -> list[Ranked]:
     """Readable chunks scored by BM25 over the workspaces' inverted index, best first."""
     return bm25_ranking(query, workspace_ids=workspace_ids, readers=readers, limit=limit)
+
+
+def question_fusion(
+    question: str,
+    keyword: Sequence[Ranked],
+    vector: Sequence[Ranked],
+    *,
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+    weights: tuple[float, float] | None = None,
+) -> list[Ranked]:
+    """The question's keyword and vector rankings fused (``search.fusion.score_fusion``),
+    tempered by each candidate's coverage of the question (``ingestion.coverage``);
+    ``weights`` the (keyword, vector) fusion weights, the settings' by default. What
+    ``hybrid_search`` does for each query, and what the evaluation scores as hybrid."""
+    coverage = question_coverage(
+        question,
+        chunk_ids=[r.chunk_id for r in (*keyword, *vector)],
+        workspace_ids=workspace_ids,
+        readers=readers,
+    )
+    return score_fusion(
+        keyword,
+        vector,
+        weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
+        depth=CANDIDATES_PER_RANKER,
+        coverage=coverage,
+    )
 
 
 def passages_load(ranked: Sequence[Ranked], *, readers: ReaderScope, k: int) -> list[Passage]:
@@ -123,11 +152,8 @@ def hybrid_search(
             vector, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
         )
         rankings.append(
-            score_fusion(
-                keyword,
-                dense,
-                weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
-                depth=CANDIDATES_PER_RANKER,
+            question_fusion(
+                text, keyword, dense, workspace_ids=workspace_ids, readers=readers, weights=weights
             )
         )
     fused = rankings[0]

@@ -91,11 +91,25 @@ def _indexing_in_process() -> Iterator[None]:
         app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
-def _as_markdown(corpus_id: str, entry: CorpusEntry) -> SimpleUploadedFile:
+def _markdown(entry: CorpusEntry) -> str:
     title = " ".join(entry.title.split())
-    body = f"# {title}\n\n{entry.text}\n" if title else f"{entry.text}\n"
-    name = re.sub(r"[^A-Za-z0-9_-]+", "_", corpus_id)[:200] or "document"
-    return SimpleUploadedFile(f"{name}.md", body.encode(), content_type="text/markdown")
+    return f"# {title}\n\n{entry.text}\n" if title else f"{entry.text}\n"
+
+
+def upload_names(corpus: Mapping[str, CorpusEntry]) -> dict[str, str]:
+    """corpus id -> the file name its entry is uploaded as: the id made safe, unique
+    within the corpus (``-2``, ``-3`` ... for ids that make the same name)."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for corpus_id in corpus:
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", corpus_id)[:200] or "document"
+        name, suffix = f"{stem}.md", 1
+        while name in used:
+            suffix += 1
+            name = f"{stem}-{suffix}.md"
+        used.add(name)
+        names[corpus_id] = name
+    return names
 
 
 def corpus_ingest(
@@ -108,16 +122,13 @@ def corpus_ingest(
     ids. File names are made unique, so that no entry replaces another as a new version.
     """
     documents: dict[int, list[str]] = {}
-    names: set[str] = set()
+    names = upload_names(corpus)
     started = reported = time.perf_counter()
     with _indexing_in_process():
         for done, (corpus_id, entry) in enumerate(corpus.items(), start=1):
-            file = _as_markdown(corpus_id, entry)
-            stem, suffix = file.name.removesuffix(".md"), 1
-            while file.name in names:
-                suffix += 1
-                file.name = f"{stem}-{suffix}.md"
-            names.add(file.name)
+            file = SimpleUploadedFile(
+                names[corpus_id], _markdown(entry).encode(), content_type="text/markdown"
+            )
             document = document_upload(workspace=workspace, user=user, file=file)
             documents.setdefault(document.pk, []).append(corpus_id)
             now = time.perf_counter()
@@ -129,6 +140,31 @@ def corpus_ingest(
                     f"indexed {done}/{len(corpus)} documents, {chunks} chunks "
                     f"({_rate(done, elapsed)} docs/s, {_rate(chunks, elapsed)} chunks/s)"
                 )
+    return documents
+
+
+def corpus_found(*, corpus: Mapping[str, CorpusEntry]) -> dict[int, list[str]]:
+    """The documents an earlier run (``--keep``) indexed from ``corpus`` in the current
+    schema: document id -> corpus ids, found by the names ``corpus_ingest`` uploads
+    under; an entry whose content an earlier entry had shares that entry's document,
+    as the upload's duplicate detection made it. Raises ``LookupError`` when none is."""
+    by_name = dict(
+        Document.objects.filter(status=DocumentStatus.INDEXED).values_list(
+            "original_filename", "id"
+        )
+    )
+    names = upload_names(corpus)
+    first_of_content: dict[str, int] = {}
+    documents: dict[int, list[str]] = {}
+    for corpus_id, entry in corpus.items():
+        content = _markdown(entry)
+        document_id = by_name.get(names[corpus_id]) or first_of_content.get(content)
+        if document_id is None:
+            continue
+        first_of_content.setdefault(content, document_id)
+        documents.setdefault(document_id, []).append(corpus_id)
+    if not documents:
+        raise LookupError("none of the dataset's documents is indexed in this organization")
     return documents
 
 
@@ -181,8 +217,13 @@ def evaluation_run(
     answers: bool = False,
     llm: LLMConfig | None = None,
     llm_method_names: Sequence[str] = (),
+    reuse: str | None = None,
 ) -> EvaluationReport:
     """Index ``dataset`` into a new organization ``eval-<hex>``, score the three methods.
+
+    With ``reuse`` (the slug of an organization an earlier run kept), nothing is indexed:
+    that organization's documents are scored again (``corpus_found``), e.g. after a change
+    to ranking, fusion or answering; it is never removed.
 
     With ``answers``, every question (the unanswerable ones too) is also answered as a
     person without an LLM is answered (``opaa.evaluation.answers``). With an ``llm``,
@@ -193,33 +234,46 @@ def evaluation_run(
     the run fails or is interrupted, unless ``keep``. Commits as it goes: do not call it
     inside a transaction.
     """
-    slug = f"eval-{secrets.token_hex(4)}"
+    slug = reuse or f"eval-{secrets.token_hex(4)}"
+    keep = keep or bool(reuse)
     timings: dict[str, float] = {}
     created = None
     calibration, answer_rows = None, []
     try:
         started = time.perf_counter()
-        # Creating the schema narrates every migration on stdout, which carries the report.
-        with redirect_stdout(io.StringIO()):
-            created = organization_create(
-                name=f"Evaluation {slug}", slug=slug, owner_email=f"evaluation@{slug}.example"
-            )
-        organization = created.organization
-        timings["organization_create_s"] = time.perf_counter() - started
-        progress(f"created organization {slug}; indexing {len(dataset.corpus)} documents")
+        if reuse:
+            organization = Organization.objects.get(slug=reuse)
+        else:
+            # Creating the schema narrates every migration on stdout, which carries the
+            # report.
+            with redirect_stdout(io.StringIO()):
+                created = organization_create(
+                    name=f"Evaluation {slug}", slug=slug, owner_email=f"evaluation@{slug}.example"
+                )
+            organization = created.organization
+            timings["organization_create_s"] = time.perf_counter() - started
+            progress(f"created organization {slug}; indexing {len(dataset.corpus)} documents")
         started = time.perf_counter()
         embed_texts(["warm-up"])  # so that ingestion throughput excludes loading the model
         timings["model_load_s"] = time.perf_counter() - started
         with schema_context(organization.schema_name):
             workspace = Workspace.objects.get(is_default=True)
-            started = time.perf_counter()
-            documents = corpus_ingest(
-                corpus=dataset.corpus, workspace=workspace, user=created.owner, progress=progress
-            )
-            timings["ingestion_s"] = time.perf_counter() - started
-            timings["ingestion_docs_per_s"] = len(documents) / timings["ingestion_s"]
-            timings["ingestion_chunks_per_s"] = Chunk.objects.count() / timings["ingestion_s"]
-            failed = Document.objects.exclude(status=DocumentStatus.INDEXED).count()
+            if created is None:
+                documents = corpus_found(corpus=dataset.corpus)
+                failed = len(dataset.corpus) - sum(len(ids) for ids in documents.values())
+                progress(f"scoring organization {slug} again: {len(documents)} documents")
+            else:
+                started = time.perf_counter()
+                documents = corpus_ingest(
+                    corpus=dataset.corpus,
+                    workspace=workspace,
+                    user=created.owner,
+                    progress=progress,
+                )
+                timings["ingestion_s"] = time.perf_counter() - started
+                timings["ingestion_docs_per_s"] = len(documents) / timings["ingestion_s"]
+                timings["ingestion_chunks_per_s"] = Chunk.objects.count() / timings["ingestion_s"]
+                failed = Document.objects.exclude(status=DocumentStatus.INDEXED).count()
             if failed:
                 progress(f"warning: {failed} documents could not be indexed")
             chunk_documents = {
@@ -283,9 +337,13 @@ def report_table(report: EvaluationReport) -> str:
         f"Dataset: {report.dataset}",
         f"Corpus: {report.corpus_size} documents ({report.documents_failed} failed); "
         f"queries: {report.query_count}",
-        f"Ingestion: {report.timings['ingestion_s']:.1f} s "
-        f"({report.timings['ingestion_docs_per_s']:.3g} docs/s, "
-        f"{report.timings.get('ingestion_chunks_per_s', 0):.3g} chunks/s)",
+        (
+            f"Ingestion: {report.timings['ingestion_s']:.1f} s "
+            f"({report.timings['ingestion_docs_per_s']:.3g} docs/s, "
+            f"{report.timings.get('ingestion_chunks_per_s', 0):.3g} chunks/s)"
+            if "ingestion_s" in report.timings
+            else f"Ingestion: none (organization {report.organization} scored again)"
+        ),
         "",
         f"{'method':<14} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6} {'MRR@10':>7} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'docs':>5}",

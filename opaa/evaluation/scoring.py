@@ -8,8 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from statistics import fmean
 
-from django.conf import settings
-
 from ingestion.embedding import embed_texts
 from opaa.evaluation.metrics import (
     documents_from_chunks,
@@ -26,7 +24,7 @@ from search.retrieval import (
     Ranked,
     keyword_ranking,
     passages_load,
-    score_fusion,
+    question_fusion,
     vector_ranking,
 )
 from search.rewrite import WEIGHT_QUESTION, query_rewrites, rankings_fuse
@@ -73,14 +71,10 @@ def _vector(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
 def _hybrid(
     text: str, keyword: Sequence[Ranked], vector: Sequence[Ranked], workspace_ids: Sequence[int]
 ) -> list[Ranked]:
-    """The two rankings fused as ``hybrid_search`` fuses them (``search.fusion.score_fusion``
+    """The two rankings fused as ``hybrid_search`` fuses them (``search.retrieval.question_fusion``
     with the configured weights, then the facts step for questions about attributes and
     numbers). The hybrid reuses the keyword and vector results rather than ranking again."""
-    fused = score_fusion(
-        keyword,
-        vector,
-        weights=(settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
-    )
+    fused = _fused(text, keyword, vector, workspace_ids)
     readers = ReaderScope.everything(workspace_ids)
     return facts_promote(text, fused, workspace_ids=workspace_ids, readers=readers)
 
@@ -102,9 +96,16 @@ def llm_methods(*, rewrite: bool, rerank: bool) -> list[str]:
     ]
 
 
-def _fused(keyword: Sequence[Ranked], vector: Sequence[Ranked]) -> list[Ranked]:
-    return score_fusion(
-        keyword, vector, weights=(settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT)
+def _fused(
+    text: str,
+    keyword: Sequence[Ranked],
+    vector: Sequence[Ranked],
+    workspace_ids: Sequence[int],
+    weights: tuple[float, float] | None = None,
+) -> list[Ranked]:
+    readers = ReaderScope.everything(workspace_ids)
+    return question_fusion(
+        text, keyword, vector, workspace_ids=workspace_ids, readers=readers, weights=weights
     )
 
 
@@ -120,7 +121,12 @@ def _rewritten(
     rankings = [fused]
     for rewrite in rewrites:
         rankings.append(
-            _fused(_keyword(rewrite.text, workspace_ids), _vector(rewrite.text, workspace_ids))
+            _fused(
+                rewrite.text,
+                _keyword(rewrite.text, workspace_ids),
+                _vector(rewrite.text, workspace_ids),
+                workspace_ids,
+            )
         )
     return rankings_fuse(rankings, [WEIGHT_QUESTION, *(r.weight for r in rewrites)])
 
@@ -151,7 +157,7 @@ def _llm_rankings(
     """Each LLM method's ranking and the milliseconds its LLM steps and extra rankings
     took (the rewrite is asked once and shared by the methods that use it)."""
     readers = ReaderScope.everything(workspace_ids)
-    fused = _fused(keyword, vector)
+    fused = _fused(text, keyword, vector, workspace_ids)
     results: dict[str, tuple[list[Ranked], float]] = {}
     rewritten, rewrite_ms = fused, 0.0
     if any(LLM_METHODS[m][0] for m in methods):
@@ -284,7 +290,7 @@ def methods_score(
         latency += results["keyword"]["latency_ms"] + results["vector"]["latency_ms"]
         results["hybrid"] = score(rankings["hybrid"], judgments, latency)
         for weights in fusion_weights:
-            fused = score_fusion(rankings["keyword"], rankings["vector"], weights=weights)
+            fused = _fused(text, rankings["keyword"], rankings["vector"], workspace_ids, weights)
             latency = results["hybrid"]["latency_ms"]
             results[fusion_method_name(weights)] = score(fused, judgments, latency)
         if llm_method_names:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_tenants.utils import schema_context
 
 from opaa.evaluation import (
     CorpusEntry,
@@ -436,6 +437,73 @@ def test_evaluate_keeps_nothing_it_did_not_create(committed_db, monkeypatch):
             "evaluate", "--dataset", str(BEIR_MINI), "--keep", stdout=StringIO(), stderr=err
         )
     assert "kept" not in err.getvalue()
+
+
+def test_a_kept_organization_is_scored_again_without_indexing(committed_db, tmp_path):
+    """``--reuse`` finds each corpus id's document again (identical content, colliding
+    names) and scores exactly what the run that kept it scored; it indexes nothing and
+    never removes the organization."""
+    from ingestion.models import Document
+    from tenants.models import Organization
+    from tenants.services import organization_delete
+
+    first, err = tmp_path / "first.jsonl", StringIO()
+    call_command(
+        "evaluate",
+        "--dataset",
+        str(BEIR_CATEGORIES),
+        "--keep",
+        "--per-query",
+        str(first),
+        stdout=StringIO(),
+        stderr=err,
+    )
+    slug = re.search(r"kept organization (eval-[0-9a-f]+)", err.getvalue())[1]
+    organization = Organization.objects.get(slug=slug)
+    try:
+        with schema_context(organization.schema_name):
+            documents = Document.objects.count()
+        again, err = tmp_path / "again.jsonl", StringIO()
+        call_command(
+            "evaluate",
+            "--dataset",
+            str(BEIR_CATEGORIES),
+            "--reuse",
+            slug,
+            "--per-query",
+            str(again),
+            stdout=StringIO(),
+            stderr=err,
+        )
+        assert f"scoring organization {slug} again" in err.getvalue()
+        assert "indexed" not in err.getvalue()
+
+        def ranks(path):
+            rows = [json.loads(line) for line in path.read_text().splitlines()]
+            return {
+                row["query_id"]: {m: v["relevant_ranks"] for m, v in row["methods"].items()}
+                for row in rows
+            }
+
+        assert ranks(again) == ranks(first)
+        # d1 and d2 (identical content) are one document and both ranked again.
+        assert set(ranks(again)["q1"]["hybrid"].values()) == {1, 2}
+        with schema_context(organization.schema_name):
+            assert Document.objects.count() == documents
+        assert Organization.objects.filter(slug=slug).exists()
+    finally:
+        organization_delete(organization=organization)
+
+    with pytest.raises(CommandError, match="No organization 'eval-00000000'"):
+        call_command(
+            "evaluate",
+            "--dataset",
+            str(BEIR_CATEGORIES),
+            "--reuse",
+            "eval-00000000",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
 
 
 # --- The command in its own process, on a fresh data directory ---------------------------

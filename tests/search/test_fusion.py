@@ -84,3 +84,22 @@ def test_equal_scores_are_ordered_by_chunk_id():
     keyword = ranking((5, 1.0), (4, 1.0))
     vector = ranking((7, 0.3), (6, 0.3))
     assert ids(score_fusion(keyword, vector)) == [4, 5, 6, 7]
+
+
+def test_coverage_puts_the_chunk_with_the_questions_rare_word_first():
+    # Thirty companies' password policies: the vector side reads the topic, not the
+    # name, and ranks another company's section first by a hair; keyword has the asked
+    # company's section first with a small lead. Only chunk 1 holds the company's name.
+    keyword = ranking(
+        (1, 11.9), (2, 9.8), (3, 9.4), *((100 + i, 9.0 - i * 0.04) for i in range(47))
+    )
+    vector = ranking((2, 0.740), (3, 0.731), *((200 + i, 0.72 - i * 0.0025) for i in range(48)))
+    assert ids(score_fusion(keyword, vector))[0] == 2  # the look-alike, without coverage
+    coverage = {1: 0.9, 2: 0.5, 3: 0.5}
+    fused = score_fusion(keyword, vector, coverage=coverage)
+    assert ids(fused)[0] == 1
+    # Candidates that cover the question alike keep the order fusion gave them.
+    alike = {c: 0.5 for c in ids(fused)}
+    assert ids(score_fusion(keyword, vector, coverage=alike)) == ids(score_fusion(keyword, vector))
+    # An organization that turned keyword search off asked for meaning alone.
+    assert ids(score_fusion(keyword, vector, weights=(0.0, 1.0), coverage=coverage))[0] == 2

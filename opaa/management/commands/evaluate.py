@@ -25,6 +25,7 @@ from opaa.evaluation import (
 )
 from opaa.evaluation.scoring import llm_methods
 from search.llm import LLMConfig
+from tenants.models import Organization
 from workspaces.rls import organization_scope
 
 
@@ -152,6 +153,13 @@ class Command(BaseCommand):
             "--keep", action="store_true", help="keep the evaluation organization afterwards"
         )
         parser.add_argument(
+            "--reuse",
+            metavar="ORGANIZATION",
+            help="score the organization an earlier run kept (its slug, e.g. eval-1a2b3c4d) "
+            "again, without indexing: after a change to ranking or answering. Give the same "
+            "--dataset, --limit-corpus and --embedding-model as that run",
+        )
+        parser.add_argument(
             "--fusion-weights",
             type=_fusion_weights,
             default=[],
@@ -214,6 +222,7 @@ class Command(BaseCommand):
         fusion_weights,
         answers=False,
         unanswerable_share=0.0,
+        reuse=None,
         **options,
     ):
         try:
@@ -234,6 +243,15 @@ class Command(BaseCommand):
                 # ``opaa run`` does, before creating the organization in it.
                 with redirect_stdout(io.StringIO()):
                     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+                    # A kept organization may predate the code's latest migrations.
+                    kept = Organization.objects.filter(slug=reuse).first() if reuse else None
+                    if kept is not None:
+                        call_command(
+                            "migrate_schemas",
+                            schema_name=kept.schema_name,
+                            interactive=False,
+                            verbosity=0,
+                        )
                 # An operator's tool: it works on the whole throwaway organization it creates.
                 embedding_model = _embedding_model(options.get("embedding_model"))
                 with _quiet(quiet), organization_scope(), embedding_model:
@@ -245,7 +263,12 @@ class Command(BaseCommand):
                         answers=answers,
                         llm=llm,
                         llm_method_names=llm_method_names,
+                        reuse=reuse,
                     )
+        except Organization.DoesNotExist:
+            raise CommandError(f"No organization {reuse!r}: see the slug --keep printed.") from None
+        except LookupError as exc:
+            raise CommandError(f"{reuse}: {exc}.") from None
         except KeyboardInterrupt:
             raise CommandError("Interrupted.") from None
         self.stdout.write(report_table(report))

@@ -1,0 +1,123 @@
+"""How much of a question's information each candidate chunk holds: its **coverage**.
+
+A chunk's coverage is the share of the question's words it contains, each word weighted
+by its BM25 inverse document frequency (idf): 1 when the chunk holds every word of the
+question, 0 when none; a chunk holding only the rare word of a question ("Elbtal" in
+"Wie lang muss ein Passwort bei der Elbtal Energie AG mindestens sein?") covers more
+than one holding its three common ones. Words no readable chunk contains count in the
+whole (at the highest idf), so a question most of whose words the collection lacks (an
+English question over German documents) has low coverage everywhere and little
+difference between its candidates.
+
+Hybrid search uses it to temper fusion (``search.fusion.score_fusion``): a candidate
+that lacks words of the question that another candidate holds is demoted by that share.
+The vector ranking reads meaning, not names, so among thirty companies' password
+policies it ranks another company's section as high as the asked one; the keyword
+ranking holds the name but its scores are close; coverage is what tells them apart.
+
+The words are the question's BM25 terms (``ingestion.index``): stemmed in every language
+of the readable documents searched, a stop word of any of them dropped in all. A chunk's
+words are its ``search_vector``'s (what its postings are written from), and the idf is
+counted over exactly the chunks the asker may read, as BM25 counts it: an unreadable
+document changes no coverage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection
+
+from workspaces.readers import ReaderScope
+
+
+def _coverage_sql(readers: ReaderScope) -> str:
+    """The question's terms with their idf over the readable chunks, and each candidate's
+    share of the idf mass. Only module constants and fixed aliases are interpolated."""
+    shared = ""
+    posting_workspaces = "%(workspaces)s"
+    if readers.shared_documents:
+        shared = f"""
+        UNION ALL
+        SELECT c.id FROM ingestion_chunk AS c
+         WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
+           AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}"""  # noqa: S608
+        posting_workspaces = (
+            "%(workspaces)s::bigint[] || ARRAY(SELECT DISTINCT d.workspace_id"
+            " FROM ingestion_document AS d WHERE d.id = ANY(%(shared_documents)s::bigint[]))"
+        )
+    return f"""
+    WITH languages AS (
+        SELECT DISTINCT d.language::regconfig AS cfg
+          FROM ingestion_document AS d
+         WHERE {readers.within_sql("d", document_column="id")}
+           AND d.status IN ('searchable', 'indexed')
+           AND {readers.sql("d")}
+    ),
+    words AS MATERIALIZED (
+        SELECT languages.cfg, t.lexeme, w.position
+          FROM languages,
+               unnest(to_tsvector(languages.cfg, %(text)s)) AS t,
+               unnest(t.positions) AS w(position)
+    ),
+    query AS MATERIALIZED (
+        SELECT DISTINCT words.lexeme
+          FROM words
+         WHERE words.position IN (
+                   SELECT kept.position FROM words AS kept
+                GROUP BY kept.position
+                  HAVING count(DISTINCT kept.cfg) = (SELECT count(*) FROM languages)
+               )
+    ),
+    readable AS MATERIALIZED (
+        SELECT c.id FROM ingestion_chunk AS c
+         WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+        {shared}
+    ),
+    weights AS MATERIALIZED (
+        SELECT query.lexeme,
+               ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5)) AS idf
+          FROM query
+         CROSS JOIN (SELECT count(*)::float AS n FROM readable) AS n
+         CROSS JOIN LATERAL (
+                SELECT count(*)::float AS df
+                  FROM search_posting AS p
+                  JOIN readable AS r ON r.id = p.chunk_id
+                 WHERE p.workspace_id = ANY({posting_workspaces}) AND p.lexeme = query.lexeme
+               ) AS df
+    )
+    SELECT c.id,
+           coalesce((SELECT sum(w.idf) FROM weights AS w
+                      WHERE w.lexeme = ANY(tsvector_to_array(c.search_vector))), 0)
+           / (SELECT sum(w.idf) FROM weights AS w)
+      FROM ingestion_chunk AS c
+     WHERE c.id = ANY(%(chunks)s::bigint[])
+       AND {readers.within_sql("c")} AND {readers.sql("c")}
+       AND EXISTS (SELECT 1 FROM weights)
+"""  # noqa: S608
+
+
+def question_coverage(
+    question: str,
+    *,
+    chunk_ids: Iterable[int],
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+) -> dict[int, float]:
+    """Each of ``chunk_ids`` (readable by ``readers`` in ``workspace_ids``) -> its share,
+    0..1, of the question's idf-weighted words. Empty when the question has no word the
+    index knows (only stop words, or nothing readable to stem it by)."""
+    chunk_ids = sorted(set(chunk_ids))
+    if not chunk_ids or not workspace_ids or not question.strip():
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _coverage_sql(readers),
+            {
+                "text": question,
+                "workspaces": list(workspace_ids),
+                "chunks": chunk_ids,
+                **readers.params(),
+            },
+        )
+        return {chunk_id: float(share) for chunk_id, share in cursor.fetchall()}
