@@ -558,6 +558,9 @@ def main() -> None:
     )
     parser.add_argument("--ef", default="", help="also sweep hnsw.ef_search, e.g. 100,200,400")
     parser.add_argument("--skip-before", action="store_true", help="no baseline runs")
+    parser.add_argument(
+        "--bm25-depth", type=int, default=0, help="postings read per word (BM25_DEPTH)"
+    )
     parser.add_argument("--plans", type=Path, default=None)
     args = parser.parse_args()
 
@@ -579,6 +582,8 @@ def main() -> None:
     from workspaces.rls import organization_scope
 
     DIM = settings.EMBEDDING_DIMENSIONS
+    if args.bm25_depth:
+        index.BM25_DEPTH = args.bm25_depth
     plans_path = args.plans or ROOT / "bench" / "plans" / f"retrieval_scale_{args.chunks}.txt"
     timings: dict = {}
     rebuilt = None

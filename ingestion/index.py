@@ -420,9 +420,12 @@ def bm25_ranking(
         **readers.params(),
     }
     if not readers.shared_documents:
-        threshold = BM25_EXACT_MAX_CHUNKS
-        if scope_size(workspace_ids, at_most=threshold + 1) > threshold:
-            pruned = _bm25_pruned(params, readers=readers, limit=limit)
+        statistics = _Statistics(params, readers)
+        size = statistics.get(
+            "scope", lambda: scope_size(workspace_ids, at_most=BM25_EXACT_MAX_CHUNKS + 1)
+        )
+        if size > BM25_EXACT_MAX_CHUNKS:
+            pruned = _bm25_pruned(params, readers=readers, limit=limit, statistics=statistics)
             if pruned is not None:
                 return pruned
     with connection.cursor() as cursor:
@@ -430,37 +433,91 @@ def bm25_ranking(
         return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
 
 
-def _bm25_terms_sql(readers: ReaderScope) -> str:
-    """The question's words (``query`` in ``_bm25_sql``), on their own."""
+def _bm25_languages_sql(readers: ReaderScope) -> str:
+    """The languages of the readable documents (``languages`` in ``_bm25_sql``)."""
     sql = _bm25_sql(readers)
-    head = sql[: sql.index("    readable AS MATERIALIZED")].rstrip().rstrip(",")
-    return head + "\n    SELECT query.lexeme FROM query ORDER BY query.lexeme"  # noqa: S608
+    head = sql[: sql.index("    words AS MATERIALIZED")].rstrip().rstrip(",")
+    return head + "\n    SELECT languages.cfg::text FROM languages ORDER BY 1"  # noqa: S608
 
 
-def _cached(key: str, compute):
-    """``compute()``, kept in Redis for ``BM25_STATISTICS_SECONDS`` (computed each time
-    while Redis is unavailable)."""
-    try:
-        value = cache.get(key)
-    except _REDIS_DOWN:
-        return compute()
-    if value is None:
-        value = compute()
+def _bm25_terms_sql(readers: ReaderScope) -> str:
+    """The question's words (``query`` in ``_bm25_sql``), stemmed in the languages
+    given (``%(languages)s``) instead of those counted from the documents."""
+    sql = _bm25_sql(readers)
+    head = sql[sql.index("    words AS MATERIALIZED") : sql.index("    readable AS MATERIALIZED")]
+    languages = "SELECT cfg FROM unnest(%(languages)s::text[]::regconfig[]) AS l(cfg)"
+    words = head.rstrip().rstrip(",")
+    tail = "SELECT query.lexeme FROM query ORDER BY query.lexeme"
+    return f"WITH languages AS ({languages}),\n{words}\n    {tail}"
+
+
+class _Statistics:
+    """What the pruned query reuses for ``BM25_STATISTICS_SECONDS`` (Redis), per
+    organization, scope and reader: fetched in one round trip per question (most of a
+    question's time on a loaded machine is waiting for its turn, once per round trip).
+    Computed each time while Redis is unavailable."""
+
+    def __init__(self, params: dict, readers: ReaderScope) -> None:
+        scope = ",".join(str(w) for w in sorted(params["workspaces"]))
+        who = hashlib.sha256(
+            repr((sorted(readers.principals), sorted(readers.all_in_workspaces))).encode()
+        ).hexdigest()[:24]
+        self.prefix = f"bm25:{connection.schema_name}:{scope}:{BM25_EXACT_MAX_CHUNKS}"
+        self.reader = who
+        names = ("scope", "languages", "collection")
+        self.values = self._get_many({name: self.key(name) for name in names})
+
+    def key(self, name: str) -> str:
+        if name == "scope":
+            return f"{self.prefix}:scope"
+        return f"{self.prefix}:{self.reader}:{name}"
+
+    @staticmethod
+    def _get_many(keys: dict[str, str]) -> dict:
+        try:
+            found = cache.get_many(list(keys.values()))
+        except _REDIS_DOWN:
+            return {}
+        return {name: found[key] for name, key in keys.items() if key in found}
+
+    def get(self, name: str, compute):
+        if name not in self.values:
+            self.values[name] = compute()
+            with contextlib.suppress(*_REDIS_DOWN):
+                cache.set(self.key(name), self.values[name], timeout=BM25_STATISTICS_SECONDS)
+        return self.values[name]
+
+    def counts(self, workspace_id: int, lexemes: Sequence[str]) -> dict[str, int]:
+        """The cached posting counts of ``lexemes`` in ``workspace_id``."""
+        keys = {lexeme: self._count_key(workspace_id, lexeme) for lexeme in lexemes}
+        return self._get_many(keys)
+
+    def counts_set(self, workspace_id: int, counts: dict[str, int]) -> None:
         with contextlib.suppress(*_REDIS_DOWN):
-            cache.set(key, value, timeout=BM25_STATISTICS_SECONDS)
-    return value
+            cache.set_many(
+                {self._count_key(workspace_id, lexeme): n for lexeme, n in counts.items()},
+                timeout=BM25_STATISTICS_SECONDS,
+            )
+
+    @staticmethod
+    def _count_key(workspace_id: int, lexeme: str) -> str:
+        digest = hashlib.sha256(lexeme.encode()).hexdigest()[:24]
+        return f"bm25-df:{connection.schema_name}:{workspace_id}:{digest}"
 
 
-def _bm25_pruned(params: dict, *, readers: ReaderScope, limit: int) -> list[Ranked] | None:
+def _bm25_pruned(
+    params: dict, *, readers: ReaderScope, limit: int, statistics: _Statistics
+) -> list[Ranked] | None:
     """BM25 over a large scope without reading every posting of the question's words.
 
-    1. The collection's size and mean length, counted over the readable chunks as the
+    1. The languages of the readable documents (the question is stemmed in each) and
+       the collection's size and mean length, counted over the readable chunks as the
        exhaustive query does, but reused for ``BM25_STATISTICS_SECONDS`` per scope and
        reader (a few minutes' writes change them by a fraction of a percent).
     2. Each word's postings in each workspace: counted up to ``BM25_DEPTH`` (a word that
        has no more is read completely and its document frequency counted exactly, over
-       the readable chunks); a frequent word's total is counted once and reused like the
-       statistics.
+       the readable chunks); a frequent word's total is counted in full. Both reused
+       like the statistics.
     3. ``_bm25_pruned_sql``: the ``BM25_DEPTH`` best postings of each word by impact;
        the readable ones are the candidates, ranked by idf x impact; the best
        ``BM25_RESCORE`` are scored exactly from their chunks' words. A frequent word's
@@ -470,13 +527,16 @@ def _bm25_pruned(params: dict, *, readers: ReaderScope, limit: int) -> list[Rank
     Returns None when the candidates hold fewer than ``limit`` readable chunks while a
     word was cut short: the caller then runs the exhaustive query.
     """
-    schema = connection.schema_name
-    scope = ",".join(str(w) for w in sorted(params["workspaces"]))
-    who = hashlib.sha256(
-        repr((sorted(readers.principals), sorted(readers.all_in_workspaces))).encode()
-    ).hexdigest()[:24]
     with connection.cursor() as cursor:
-        cursor.execute(_bm25_terms_sql(readers), params)
+
+        def languages() -> list[str]:
+            cursor.execute(_bm25_languages_sql(readers), params)
+            return [row[0] for row in cursor.fetchall()]
+
+        cursor.execute(
+            _bm25_terms_sql(readers),
+            {**params, "languages": statistics.get("languages", languages)},
+        )
         lexemes = [row[0] for row in cursor.fetchall()]
         if not lexemes:
             return []
@@ -493,40 +553,28 @@ def _bm25_pruned(params: dict, *, readers: ReaderScope, limit: int) -> list[Rank
             n, avgdl = cursor.fetchone()
             return float(n), float(avgdl)
 
-        n, avgdl = _cached(f"bm25-collection:{schema}:{scope}:{who}", collection)
+        n, avgdl = statistics.get("collection", collection)
         if not n:
             return []
         totals: dict[str, int] = dict.fromkeys(lexemes, 0)
-        for lexeme in lexemes:
-            for workspace_id in params["workspaces"]:
-                cursor.execute(
-                    """
-                    SELECT count(*) FROM (
-                        SELECT 1 FROM search_posting AS p
-                         WHERE p.workspace_id = %s AND p.lexeme = %s LIMIT %s
-                    ) AS counted
-                    """,
-                    [workspace_id, lexeme, BM25_DEPTH + 1],
-                )
-                count = int(cursor.fetchone()[0])
-                if count > BM25_DEPTH:
-
-                    def total(workspace_id=workspace_id, lexeme=lexeme) -> int:
-                        cursor.execute(
-                            "SELECT count(*) FROM search_posting AS p"
-                            " WHERE p.workspace_id = %s AND p.lexeme = %s",
-                            [workspace_id, lexeme],
-                        )
-                        return int(cursor.fetchone()[0])
-
-                    key = hashlib.sha256(lexeme.encode()).hexdigest()[:24]
-                    count = _cached(f"bm25-df:{schema}:{workspace_id}:{key}", total)
-                totals[lexeme] += count
+        cut: set[str] = set()
+        for workspace_id in params["workspaces"]:
+            counts = statistics.counts(workspace_id, lexemes)
+            missing = [lexeme for lexeme in lexemes if lexeme not in counts]
+            if missing:
+                counts.update(_posting_counts(cursor, workspace_id, missing))
+                statistics.counts_set(workspace_id, {m: counts[m] for m in missing})
+            for lexeme in lexemes:
+                totals[lexeme] += counts[lexeme]
+                if counts[lexeme] > BM25_DEPTH:
+                    cut.add(lexeme)
+        reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
         cursor.execute(
-            _bm25_pruned_sql(readers),
+            _bm25_pruned_sql(readers, reads_all=reads_all),
             {
                 **params,
                 "lexemes": lexemes,
+                "cut": sorted(cut),
                 "totals": [totals[lexeme] for lexeme in lexemes],
                 "n": n,
                 "avgdl": avgdl,
@@ -535,13 +583,39 @@ def _bm25_pruned(params: dict, *, readers: ReaderScope, limit: int) -> list[Rank
             },
         )
         rows = cursor.fetchall()
-    cut = any(total > BM25_DEPTH for total in totals.values())
     if len(rows) < limit and cut:
         return None
     return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
 
 
-def _bm25_pruned_sql(readers: ReaderScope) -> str:
+def _posting_counts(cursor, workspace_id: int, lexemes: Sequence[str]) -> dict[str, int]:
+    """How many postings each word has in the workspace: counted up to one more than
+    ``BM25_DEPTH``, and in full only for the words that have more."""
+    cursor.execute(
+        """
+        SELECT t.lexeme, (
+               SELECT count(*) FROM (
+                   SELECT 1 FROM search_posting AS p
+                    WHERE p.workspace_id = %(workspace)s AND p.lexeme = t.lexeme
+                    LIMIT %(cap)s
+               ) AS counted)
+          FROM unnest(%(lexemes)s::text[]) AS t(lexeme)
+        """,
+        {"lexemes": list(lexemes), "workspace": workspace_id, "cap": BM25_DEPTH + 1},
+    )
+    counts = dict(cursor.fetchall())
+    for lexeme, count in counts.items():
+        if count > BM25_DEPTH:
+            cursor.execute(
+                "SELECT count(*) FROM search_posting AS p"
+                " WHERE p.workspace_id = %s AND p.lexeme = %s",
+                [workspace_id, lexeme],
+            )
+            counts[lexeme] = int(cursor.fetchone()[0])
+    return counts
+
+
+def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False) -> str:
     """The pruned BM25 query (``_bm25_pruned``); every input is a bound parameter.
 
     ``top`` reads each word's ``%(depth)s`` best postings per workspace from the index
@@ -549,31 +623,39 @@ def _bm25_pruned_sql(readers: ReaderScope) -> str:
     up each one's chunk in the covering index ``chunk_workspace_bm25`` for its readers.
     A word read completely (fewer postings than its total) has its exact readable
     document frequency; a frequent one its total times the readable share read. The
-    candidates' exact scores come from their chunks' ``search_vector``, the words the
-    postings were made from (a posting's ``tf`` is the number of positions there).
+    candidates' exact scores come from their postings: those read, and for a word cut
+    short a look-up by chunk (``posting_chunk``; a chunk's postings share a page or two).
+
+    ``reads_all``: the reader reads every chunk of the workspaces searched (their admin),
+    so the postings read need no look-up of their chunks' readers.
     """
+    checked = (
+        "SELECT top.lexeme, top.chunk_id, top.impact, top.tf, true AS readable FROM top"
+        if reads_all
+        else f"""
+        SELECT top.lexeme, top.chunk_id, top.impact, top.tf, {readers.sql("c")} AS readable
+          FROM top
+          JOIN ingestion_chunk AS c ON c.workspace_id = top.workspace_id AND c.id = top.chunk_id
+    """  # noqa: S608 - a fixed alias
+    )
     return f"""
     WITH terms AS (
         SELECT t.lexeme, t.total
           FROM unnest(%(lexemes)s::text[], %(totals)s::bigint[]) AS t(lexeme, total)
     ),
     top AS MATERIALIZED (
-        SELECT terms.lexeme, p.workspace_id, p.chunk_id, p.impact
+        SELECT terms.lexeme, p.workspace_id, p.chunk_id, p.impact, p.tf
           FROM terms
          CROSS JOIN unnest(%(workspaces)s::bigint[]) AS w(id)
          CROSS JOIN LATERAL (
-               SELECT p.workspace_id, p.chunk_id, p.impact
+               SELECT p.workspace_id, p.chunk_id, p.impact, p.tf
                  FROM search_posting AS p
                 WHERE p.workspace_id = w.id AND p.lexeme = terms.lexeme
              ORDER BY p.impact DESC
                 LIMIT %(depth)s
                ) AS p
     ),
-    checked AS MATERIALIZED (
-        SELECT top.lexeme, top.chunk_id, top.impact, {readers.sql("c")} AS readable
-          FROM top
-          JOIN ingestion_chunk AS c ON c.workspace_id = top.workspace_id AND c.id = top.chunk_id
-    ),
+    checked AS MATERIALIZED ({checked}),
     df AS MATERIALIZED (
         SELECT terms.lexeme,
                CASE WHEN count(*) < terms.total
@@ -589,29 +671,41 @@ def _bm25_pruned_sql(readers: ReaderScope) -> str:
           FROM df WHERE df.df > 0
     ),
     candidates AS MATERIALIZED (
-        SELECT checked.chunk_id
+        -- With their postings read (as arrays: joined back to ``checked``, the planner,
+        -- which cannot estimate these rows, compared every pair).
+        SELECT checked.chunk_id, array_agg(checked.lexeme) AS lexemes,
+               array_agg(checked.tf) AS tfs
           FROM checked JOIN idf USING (lexeme)
          WHERE checked.readable
       GROUP BY checked.chunk_id
       ORDER BY sum(idf.idf * checked.impact) DESC, checked.chunk_id
          LIMIT %(rescore)s
+    ),
+    found AS (
+        -- A candidate's postings of the question's words: those read above, and for a
+        -- word cut short (``%(cut)s``) its posting looked up by chunk (if it has one).
+        SELECT candidates.chunk_id, read.lexeme, read.tf
+          FROM candidates, unnest(candidates.lexemes, candidates.tfs) AS read(lexeme, tf)
+         UNION
+        SELECT p.chunk_id, p.lexeme, p.tf
+          FROM candidates JOIN search_posting AS p ON p.chunk_id = candidates.chunk_id
+         WHERE p.lexeme = ANY(%(cut)s::text[])
+    ),
+    words AS MATERIALIZED (
+        SELECT found.chunk_id, c.lexeme_count, found.lexeme, found.tf
+          FROM found JOIN ingestion_chunk AS c ON c.id = found.chunk_id
     )
     SELECT scored.chunk_id, scored.score
       FROM (
-            SELECT c.id AS chunk_id,
+            SELECT words.chunk_id,
                    sum(
-                       idf.idf * w.tf * ({BM25_K1} + 1)
-                     / (w.tf + {BM25_K1}
-                        * (1 - {BM25_B} + {BM25_B} * c.lexeme_count / %(avgdl)s))
+                       idf.idf * words.tf * ({BM25_K1} + 1)
+                     / (words.tf + {BM25_K1}
+                        * (1 - {BM25_B} + {BM25_B} * words.lexeme_count / %(avgdl)s))
                    ) AS score
-              FROM candidates
-              JOIN ingestion_chunk AS c ON c.id = candidates.chunk_id
-             CROSS JOIN LATERAL (
-                   SELECT t.lexeme, LEAST(cardinality(t.positions), 32767) AS tf
-                     FROM unnest(c.search_vector) AS t
-                   ) AS w
-              JOIN idf ON idf.lexeme = w.lexeme
-          GROUP BY c.id
+              FROM words
+              JOIN idf USING (lexeme)
+          GROUP BY words.chunk_id
            ) AS scored
   ORDER BY round(scored.score::numeric, 9) DESC, scored.chunk_id
      LIMIT %(limit)s
