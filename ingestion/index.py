@@ -89,6 +89,9 @@ BM25_EXACT_MAX_CHUNKS = 20_000
 BM25_DEPTH = 2_000
 # Candidates the pruned query scores exactly (at least this, and 4 per result asked).
 BM25_RESCORE = 200
+# The pruned query's first results are checked against the most a chunk it left out can
+# score; below that bound, the exhaustive query runs instead.
+BM25_SAFE_RESULTS = 10
 # How long the pruned query reuses a large scope's statistics (Redis): its readable
 # chunk count and mean length, and each frequent word's posting count.
 BM25_STATISTICS_SECONDS = 300
@@ -525,7 +528,10 @@ def _bm25_pruned(
        postings read.
 
     Returns None when the candidates hold fewer than ``limit`` readable chunks while a
-    word was cut short: the caller then runs the exhaustive query.
+    word was cut short, or when the ``BM25_SAFE_RESULTS``-th score is below the most a
+    chunk left out could score (``bound`` in the SQL): the caller then runs the
+    exhaustive query. So the first ten results are those of the exhaustive query (up to
+    the cached statistics); the rest of the ``limit`` may differ.
     """
     with connection.cursor() as cursor:
 
@@ -583,9 +589,13 @@ def _bm25_pruned(
             },
         )
         rows = cursor.fetchall()
-    if len(rows) < limit and cut:
+    if cut and len(rows) < limit:
         return None
-    return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
+    # The first results must be exact: a chunk left out could outscore them.
+    safe = min(limit, BM25_SAFE_RESULTS)
+    if cut and rows and rows[safe - 1][1] < rows[0][2]:
+        return None
+    return [Ranked(chunk_id, float(score)) for chunk_id, score, _ in rows]
 
 
 def _posting_counts(cursor, workspace_id: int, lexemes: Sequence[str]) -> dict[str, int]:
@@ -674,12 +684,27 @@ def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False) -> str:
         -- With their postings read (as arrays: joined back to ``checked``, the planner,
         -- which cannot estimate these rows, compared every pair).
         SELECT checked.chunk_id, array_agg(checked.lexeme) AS lexemes,
-               array_agg(checked.tf) AS tfs
+               array_agg(checked.tf) AS tfs, sum(idf.idf * checked.impact) AS approx
           FROM checked JOIN idf USING (lexeme)
          WHERE checked.readable
       GROUP BY checked.chunk_id
       ORDER BY sum(idf.idf * checked.impact) DESC, checked.chunk_id
          LIMIT %(rescore)s
+    ),
+    bound AS MATERIALIZED (
+        -- The most a chunk left out can score (MaxScore's bound): what it can have in
+        -- the words cut short, at most the last impact read of each, plus, for a chunk
+        -- that was read but not scored exactly, the last candidate's estimate; times
+        -- the most the mean length can raise a weight over the reference length's.
+        SELECT GREATEST(1, %(avgdl)s / {BM25_IMPACT_LENGTH}) * (
+                   COALESCE((SELECT sum(idf.idf * last.impact)
+                               FROM (SELECT top.lexeme, min(top.impact) AS impact
+                                       FROM top WHERE top.lexeme = ANY(%(cut)s::text[])
+                                   GROUP BY top.lexeme) AS last
+                               JOIN idf USING (lexeme)), 0)
+                 + CASE WHEN (SELECT count(*) FROM candidates) >= %(rescore)s
+                        THEN (SELECT min(candidates.approx) FROM candidates) ELSE 0 END
+               ) / 1000 + 0.001 AS score
     ),
     found AS (
         -- A candidate's postings of the question's words: those read above, and for a
@@ -695,7 +720,7 @@ def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False) -> str:
         SELECT found.chunk_id, c.lexeme_count, found.lexeme, found.tf
           FROM found JOIN ingestion_chunk AS c ON c.id = found.chunk_id
     )
-    SELECT scored.chunk_id, scored.score
+    SELECT scored.chunk_id, scored.score, (SELECT bound.score FROM bound)
       FROM (
             SELECT words.chunk_id,
                    sum(
