@@ -88,7 +88,7 @@ BM25_EXACT_MAX_CHUNKS = 20_000
 # Postings read per word and workspace by the pruned query, best impact first.
 BM25_DEPTH = 2_000
 # Candidates the pruned query scores exactly (at least this, and 4 per result asked).
-BM25_RESCORE = 200
+BM25_RESCORE = 1_000
 # The pruned query's first results are checked against the most a chunk it left out can
 # score; below that bound, the exhaustive query runs instead.
 BM25_SAFE_RESULTS = 10
