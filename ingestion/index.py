@@ -523,7 +523,7 @@ def _bm25_pruned(
        like the statistics.
     3. ``_bm25_pruned_sql``: the ``BM25_DEPTH`` best postings of each word by impact;
        the readable ones are the candidates, ranked by idf x impact; the best
-       ``BM25_RESCORE`` are scored exactly from their chunks' words. A frequent word's
+       ``BM25_RESCORE`` are scored exactly from their postings. A frequent word's
        readable document frequency is its total times the readable share of the
        postings read.
 
