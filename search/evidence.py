@@ -15,7 +15,10 @@ the words of the question and of the passages do not):
   passage of any other document. Near zero: several documents fit equally well (a
   near-identical policy of another company), so which one answers is not settled.
 - **fact**: whether the answer states the kind of fact asked for (an amount, a number,
-  a date): 1 yes, 0 no, -1 when the question asks for none of them.
+  a date): 1 yes, 0 no, -1 when the question asks for none of them. Of an answer quoted
+  from its passages, only what it quotes from the best cited passage counts: an amount
+  from a sentence of another source ("Acme pays EUR 0.23 per kilometre" for "What is
+  the share price of Acme?") is not the fact asked for.
 
 A question's word counts as said by a passage that uses a word meaning the same
 ("minimum" / "at least": search.equivalents), as the sentence choice reads it.
@@ -177,8 +180,27 @@ def evidence_measure(
         "coverage": round(coverage, 4),
         "names": round(len(names & every[best]) / len(names), 4) if names else 1.0,
         "lead": round(coverage - max(others, default=0.0), 4),
-        "fact": -1.0 if kind is None else float(states_fact(answer_text, kind)),
+        "fact": (
+            -1.0
+            if kind is None
+            else float(states_fact(_quoted_from(answer_text, passages[best]), kind))
+        ),
     }
+
+
+_CITATION_MARKER = re.compile(r"\s*\[\d+\]\s*")
+
+
+def _quoted_from(answer_text: str, passage: Passage) -> str:
+    """The sentences of ``answer_text`` quoted verbatim from ``passage``; the whole answer
+    when it quotes none of them (an LLM's answer says things in its own words)."""
+    text = " ".join(passage.text.split())
+    quoted = [
+        sentence
+        for sentence in (" ".join(s.split()) for s in _CITATION_MARKER.split(answer_text))
+        if sentence and sentence in text
+    ]
+    return " ".join(quoted) if quoted else answer_text
 
 
 __all__ = [

@@ -65,6 +65,37 @@ def test_an_answer_without_the_asked_for_fact_is_at_most_medium():
     assert confidence_label(answer_confidence(answer)) in {"medium", "low"}
 
 
+def test_an_amount_quoted_from_another_source_is_not_the_asked_for_fact():
+    # The share price is in no document: the code of conduct holds "prices", "market
+    # shares" and the company's name; an amount of the travel policy joins the answer.
+    conduct = page(
+        6,
+        "We compete on the quality and price of our products. We never discuss prices "
+        "or market shares with competitors.",
+        "Code of Conduct - Acme",
+    )
+    travel = page(
+        7,
+        "Rental cars are booked in the compact category unless colleagues share the car. "
+        "Acme pays EUR 0.23 per kilometre for your own car.",
+        "Travel Policy",
+    )
+    question = "What is the share price of Acme?"
+    stitched = (
+        "We never discuss prices or market shares with competitors. [1] "
+        "Acme pays EUR 0.23 per kilometre for your own car. [2]"
+    )
+    evidence = evidence_measure(question, [conduct, travel], [0, 1], stitched)
+    assert evidence["fact"] == 0.0
+    assert confidence_label(evidence_confidence(evidence)) != "high"
+    # Stated by the passage that answers, the amount counts.
+    price = page(8, "The Acme share price closed at EUR 41.20 on Friday.", "Investor news")
+    quoted = "The Acme share price closed at EUR 41.20 on Friday. [1]"
+    assert evidence_measure(question, [price, travel], [0], quoted)["fact"] == 1.0
+    # An answer in its own words (an LLM's) is read whole.
+    assert evidence_measure(question, [price], [0], "It closed at EUR 41.20. [1]")["fact"] == 1.0
+
+
 def test_two_documents_that_fit_equally_are_at_most_medium():
     evidence = evidence_measure("Wie hoch ist die Kilometerpauschale?", [HAVEL, ISAR], [0], "x")
 
