@@ -24,10 +24,12 @@ document changes no coverage.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
+from ingestion.index import bm25_question_statistics
 from workspaces.readers import ReaderScope
 
 
@@ -97,6 +99,33 @@ def _coverage_sql(readers: ReaderScope) -> str:
 """  # noqa: S608
 
 
+def _matched_sql(readers: ReaderScope) -> str:
+    """The candidates' words among ``%(lexemes)s``: each readable candidate's id and those
+    of the question's words its ``search_vector`` holds."""
+    return f"""
+    SELECT c.id, ARRAY(SELECT unnest(tsvector_to_array(c.search_vector))
+                       INTERSECT SELECT unnest(%(lexemes)s::text[]))
+      FROM ingestion_chunk AS c
+     WHERE c.id = ANY(%(chunks)s::bigint[])
+       AND {readers.within_sql("c")} AND {readers.sql("c")}
+"""  # noqa: S608
+
+
+def _shares(
+    rows: Iterable[tuple[int, Sequence[str]]], *, n: float, frequencies: dict[str, float]
+) -> dict[int, float]:
+    """Each chunk's idf-weighted share of the question's words, from the collection's
+    size ``n`` and each word's document frequency (as ``_coverage_sql`` computes it)."""
+    idf = {lexeme: math.log(1 + (n - df + 0.5) / (df + 0.5)) for lexeme, df in frequencies.items()}
+    total = sum(idf.values())
+    if total <= 0:
+        return {}
+    return {
+        chunk_id: sum(idf.get(lexeme, 0.0) for lexeme in matched) / total
+        for chunk_id, matched in rows
+    }
+
+
 def question_coverage(
     question: str,
     *,
@@ -110,6 +139,24 @@ def question_coverage(
     chunk_ids = sorted(set(chunk_ids))
     if not chunk_ids or not workspace_ids or not question.strip():
         return {}
+    # A large scope: the question's words and statistics as BM25's pruned query keeps
+    # them (cached; words counted per workspace, not per reader), not counted here.
+    statistics = bm25_question_statistics(question, workspace_ids=workspace_ids, readers=readers)
+    if statistics is not None:
+        n, frequencies = statistics
+        if not frequencies:
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _matched_sql(readers),
+                {
+                    "lexemes": sorted(frequencies),
+                    "workspaces": list(workspace_ids),
+                    "chunks": chunk_ids,
+                    **readers.params(),
+                },
+            )
+            return _shares(cursor.fetchall(), n=n, frequencies=frequencies)
     with connection.cursor() as cursor:
         cursor.execute(
             _coverage_sql(readers),

@@ -534,46 +534,13 @@ def _bm25_pruned(
     the cached statistics); the rest of the ``limit`` may differ.
     """
     with connection.cursor() as cursor:
-
-        def languages() -> list[str]:
-            cursor.execute(_bm25_languages_sql(readers), params)
-            return [row[0] for row in cursor.fetchall()]
-
-        cursor.execute(
-            _bm25_terms_sql(readers),
-            {**params, "languages": statistics.get("languages", languages)},
-        )
-        lexemes = [row[0] for row in cursor.fetchall()]
+        lexemes = _question_words(cursor, params, readers, statistics)
         if not lexemes:
             return []
-
-        def collection() -> tuple[float, float]:
-            cursor.execute(
-                f"""
-                SELECT count(*)::float, GREATEST(avg(c.lexeme_count), 1)::float
-                  FROM ingestion_chunk AS c
-                 WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-                """,  # noqa: S608 - a fixed alias
-                params,
-            )
-            n, avgdl = cursor.fetchone()
-            return float(n), float(avgdl)
-
-        n, avgdl = statistics.get("collection", collection)
+        n, avgdl = _collection(cursor, params, readers, statistics)
         if not n:
             return []
-        totals: dict[str, int] = dict.fromkeys(lexemes, 0)
-        cut: set[str] = set()
-        for workspace_id in params["workspaces"]:
-            counts = statistics.counts(workspace_id, lexemes)
-            missing = [lexeme for lexeme in lexemes if lexeme not in counts]
-            if missing:
-                counts.update(_posting_counts(cursor, workspace_id, missing))
-                statistics.counts_set(workspace_id, {m: counts[m] for m in missing})
-            for lexeme in lexemes:
-                totals[lexeme] += counts[lexeme]
-                if counts[lexeme] > BM25_DEPTH:
-                    cut.add(lexeme)
+        totals, cut = _word_totals(cursor, params, lexemes, statistics)
         reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
         cursor.execute(
             _bm25_pruned_sql(readers, reads_all=reads_all),
@@ -596,6 +563,88 @@ def _bm25_pruned(
     if cut and rows and rows[safe - 1][1] < rows[0][2]:
         return None
     return [Ranked(chunk_id, float(score)) for chunk_id, score, _ in rows]
+
+
+def bm25_question_statistics(
+    query: str, *, workspace_ids: Sequence[int], readers: ReaderScope
+) -> tuple[float, dict[str, float]] | None:
+    """For a scope BM25 ranks with its pruned query: the readable chunks' count and each
+    of the question's words' posting count in the scope, as the pruned query keeps them
+    (reused for ``BM25_STATISTICS_SECONDS``; a word's count is per workspace, not per
+    reader). None for a scope ranked exhaustively, where the caller counts exactly over
+    the readable chunks (``ingestion.coverage``). Costs a question about one Redis round
+    trip and the stemming of its words once the statistics are cached."""
+    if not query.strip() or not workspace_ids or readers.shared_documents:
+        return None
+    params = {"text": query, "workspaces": list(workspace_ids), **readers.params()}
+    statistics = _Statistics(params, readers)
+    size = statistics.get(
+        "scope", lambda: scope_size(workspace_ids, at_most=BM25_EXACT_MAX_CHUNKS + 1)
+    )
+    if size <= BM25_EXACT_MAX_CHUNKS:
+        return None
+    with connection.cursor() as cursor:
+        lexemes = _question_words(cursor, params, readers, statistics)
+        n, _ = _collection(cursor, params, readers, statistics)
+        totals, _ = _word_totals(cursor, params, lexemes, statistics)
+    return n, {lexeme: float(count) for lexeme, count in totals.items()}
+
+
+def _question_words(
+    cursor, params: dict, readers: ReaderScope, statistics: _Statistics
+) -> list[str]:
+    """The question's words, stemmed in the languages of the readable documents (those
+    languages reused from ``statistics``)."""
+
+    def languages() -> list[str]:
+        cursor.execute(_bm25_languages_sql(readers), params)
+        return [row[0] for row in cursor.fetchall()]
+
+    cursor.execute(
+        _bm25_terms_sql(readers),
+        {**params, "languages": statistics.get("languages", languages)},
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _collection(
+    cursor, params: dict, readers: ReaderScope, statistics: _Statistics
+) -> tuple[float, float]:
+    """The readable chunks' count and mean length in words (reused from ``statistics``)."""
+
+    def count() -> tuple[float, float]:
+        cursor.execute(
+            f"""
+            SELECT count(*)::float, GREATEST(avg(c.lexeme_count), 1)::float
+              FROM ingestion_chunk AS c
+             WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
+            """,  # noqa: S608 - a fixed alias
+            params,
+        )
+        n, avgdl = cursor.fetchone()
+        return float(n), float(avgdl)
+
+    return statistics.get("collection", count)
+
+
+def _word_totals(
+    cursor, params: dict, lexemes: Sequence[str], statistics: _Statistics
+) -> tuple[dict[str, int], set[str]]:
+    """Each word's postings in the workspaces searched (cached per workspace), and the
+    words that have more than ``BM25_DEPTH`` in one of them (read only in part)."""
+    totals: dict[str, int] = dict.fromkeys(lexemes, 0)
+    cut: set[str] = set()
+    for workspace_id in params["workspaces"]:
+        counts = statistics.counts(workspace_id, lexemes)
+        missing = [lexeme for lexeme in lexemes if lexeme not in counts]
+        if missing:
+            counts.update(_posting_counts(cursor, workspace_id, missing))
+            statistics.counts_set(workspace_id, {m: counts[m] for m in missing})
+        for lexeme in lexemes:
+            totals[lexeme] += counts[lexeme]
+            if counts[lexeme] > BM25_DEPTH:
+                cut.add(lexeme)
+    return totals, cut
 
 
 def _posting_counts(cursor, workspace_id: int, lexemes: Sequence[str]) -> dict[str, int]:

@@ -108,3 +108,28 @@ def test_an_unreadable_document_changes_no_coverage(
         QUESTION, chunk_ids=readable, workspace_ids=[general.pk], readers=bob
     )
     assert bobs == pytest.approx(without)
+
+
+def test_a_large_scope_takes_the_statistics_bm25_keeps(corpus, monkeypatch):
+    """Above ``BM25_EXACT_MAX_CHUNKS`` the words' frequencies come from BM25's pruned
+    query's statistics (no count over the readable postings per question); for a reader
+    of everything they are the same counts, so the shares are the same."""
+    from ingestion import index
+
+    general = Workspace.objects.get(slug="general")
+    scope = ReaderScope.everything([general.pk])
+    ids = list(Chunk.objects.values_list("pk", flat=True))
+    exact = question_coverage(QUESTION, chunk_ids=ids, workspace_ids=[general.pk], readers=scope)
+    assert (
+        index.bm25_question_statistics(QUESTION, workspace_ids=[general.pk], readers=scope) is None
+    )
+
+    monkeypatch.setattr(index, "BM25_EXACT_MAX_CHUNKS", 0)
+    n, frequencies = index.bm25_question_statistics(
+        QUESTION, workspace_ids=[general.pk], readers=scope
+    )
+    assert n == len(ids)
+    assert frequencies["quillfeath"] == 0
+    assert frequencies["badg"] == 1
+    large = question_coverage(QUESTION, chunk_ids=ids, workspace_ids=[general.pk], readers=scope)
+    assert large == pytest.approx(exact)
