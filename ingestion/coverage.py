@@ -29,53 +29,20 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
-from ingestion.index import bm25_question_statistics
+from ingestion.index import (
+    bm25_opening_sql,
+    bm25_question_statistics,
+    posting_workspaces_sql,
+)
 from workspaces.readers import ReaderScope
 
 
 def _coverage_sql(readers: ReaderScope) -> str:
-    """The question's terms with their idf over the readable chunks, and each candidate's
-    share of the idf mass. Only module constants and fixed aliases are interpolated."""
-    shared = ""
-    posting_workspaces = "%(workspaces)s"
-    if readers.shared_documents:
-        shared = f"""
-        UNION ALL
-        SELECT c.id FROM ingestion_chunk AS c
-         WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
-           AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}"""  # noqa: S608
-        posting_workspaces = (
-            "%(workspaces)s::bigint[] || ARRAY(SELECT DISTINCT d.workspace_id"
-            " FROM ingestion_document AS d WHERE d.id = ANY(%(shared_documents)s::bigint[]))"
-        )
+    """The question's words with their idf over the readable chunks (BM25's words and
+    readable chunks: ``bm25_opening_sql``), and each candidate's share of the idf mass.
+    Only module constants and fixed aliases are interpolated."""
     return f"""
-    WITH languages AS (
-        SELECT DISTINCT d.language::regconfig AS cfg
-          FROM ingestion_document AS d
-         WHERE {readers.within_sql("d", document_column="id")}
-           AND d.status IN ('searchable', 'indexed')
-           AND {readers.sql("d")}
-    ),
-    words AS MATERIALIZED (
-        SELECT languages.cfg, t.lexeme, w.position
-          FROM languages,
-               unnest(to_tsvector(languages.cfg, %(text)s)) AS t,
-               unnest(t.positions) AS w(position)
-    ),
-    query AS MATERIALIZED (
-        SELECT DISTINCT words.lexeme
-          FROM words
-         WHERE words.position IN (
-                   SELECT kept.position FROM words AS kept
-                GROUP BY kept.position
-                  HAVING count(DISTINCT kept.cfg) = (SELECT count(*) FROM languages)
-               )
-    ),
-    readable AS MATERIALIZED (
-        SELECT c.id FROM ingestion_chunk AS c
-         WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-        {shared}
-    ),
+    {bm25_opening_sql(readers)}
     weights AS MATERIALIZED (
         SELECT query.lexeme,
                ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5)) AS idf
@@ -85,7 +52,8 @@ def _coverage_sql(readers: ReaderScope) -> str:
                 SELECT count(*)::float AS df
                   FROM search_posting AS p
                   JOIN readable AS r ON r.id = p.chunk_id
-                 WHERE p.workspace_id = ANY({posting_workspaces}) AND p.lexeme = query.lexeme
+                 WHERE p.workspace_id = ANY({posting_workspaces_sql(readers)})
+                   AND p.lexeme = query.lexeme
                ) AS df
     )
     SELECT c.id,

@@ -379,6 +379,21 @@ def _bm25_sql(readers: ReaderScope) -> str:
 """  # noqa: S608
 
 
+def bm25_opening_sql(readers: ReaderScope) -> str:
+    """The opening of the BM25 query, for another query on the same words and chunks
+    (``ingestion.coverage``): its CTEs ``languages``, ``words``, ``query`` (the question's
+    words, ``%(text)s``) and ``readable`` (the chunks the asker may read in
+    ``%(workspaces)s``, with their lengths), ending with a comma. The postings of those
+    chunks lie in the workspaces ``posting_workspaces_sql`` names."""
+    sql = _bm25_sql(readers)
+    return sql[: sql.index("    collection AS MATERIALIZED")]
+
+
+def posting_workspaces_sql(readers: ReaderScope) -> str:
+    """The workspaces whose postings the readable chunks of ``bm25_opening_sql`` have."""
+    return _posting_workspaces(readers)
+
+
 def _shared_readable(readers: ReaderScope) -> str:
     """BM25's second branch of the readable chunks: those of documents shared into the
     workspaces searched (``ingestion.sharing``), found by document, not already in them.
