@@ -263,18 +263,35 @@ def test_a_light_organizations_page_is_searchable_in_seconds_behind_a_heavy_back
     Heavyco's pages over its share wait parked in its backlog, not in the ``ingest``
     queue, so Lightco's message is behind a few of them at most (before, the deferred
     messages went round the queue again and again: 11-14 s in the benchmark)."""
+    from django.db import connection
     from django_tenants.utils import schema_context
 
     from ingestion import fairness
+    from ingestion.models import Document
+    from workspaces.rls import organization_scope
 
     heavy_org = committed_org("heavyco", "hank@heavyco.example")
     heavy = _client(heavy_org, "hank@heavyco.example")
     light = _client(committed_org("lightco", "lena@lightco.example"), "lena@lightco.example")
+
+    def heavy_done() -> int:
+        with schema_context(heavy_org.schema), organization_scope():
+            done = Document.objects.filter(
+                pk__in=heavy_ids, status__in=["searchable", "indexed"]
+            ).count()
+        connection.set_schema_to_public()
+        return done
+
     heavy_ids = [_upload(heavy, f"page-{n}.md", _page(n)) for n in range(40)]
     page_id = _upload(light, "canteen.md", _page(1000, "canteen"))
-    waited = _searchable_within(light, page_id, timeout=60)
-    assert waited is not None, "not searchable within a minute"
-    assert waited < 6, waited
+    done_at_upload = heavy_done()
+    waited = _searchable_within(light, page_id, timeout=120)
+    assert waited is not None, "not searchable within two minutes"
+    # Counted in pages, not seconds (the machine's load sets the seconds): while
+    # Lightco's page waited, only the few of Heavyco's pages already being worked on or
+    # just ahead of it in the queue got done, and Heavyco's backlog was still there.
+    done_while_waiting = heavy_done() - done_at_upload
+    assert done_while_waiting <= 4, (done_at_upload, done_while_waiting, waited)
     with schema_context(heavy_org.schema):
         assert fairness.index_backlog_size() > 0  # the heavy backlog was still there
     # Parked documents are not lost: every page ends indexed, the backlog drained.
