@@ -32,6 +32,15 @@ ORGANIZATION_KEY_PATTERNS = (
     "opaa:token-rate:{schema}:*",
     "opaa:org:{schema}:*",
     "opaa:indexing-slots:org:{schema}",
+    # Indexing and embedding slots per worker, the parked indexing backlog, the
+    # embedding queue and its interrupted batches (ingestion.fairness, embedding_queue).
+    "opaa:*-slots:*:{schema}",
+    "opaa:index-backlog:{schema}",
+    "opaa:embed-queued:{schema}",
+    "opaa:embed-interrupted:{schema}",
+    # BM25's statistics of large scopes (ingestion.index._Statistics).
+    _CACHE + "bm25:{schema}:*",
+    _CACHE + "bm25-df:{schema}:*",
     # Quota counters (tenants.quotas) are keyed by the organization's id.
     "opaa:quota:{organization_id}:*",
 )
