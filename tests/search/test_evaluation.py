@@ -494,6 +494,17 @@ def test_a_kept_organization_is_scored_again_without_indexing(committed_db, tmp_
     finally:
         organization_delete(organization=organization)
 
+    # Only an evaluation's own organization: a customer's is never scored or migrated.
+    with pytest.raises(CommandError, match="an organization an evaluation kept"):
+        call_command(
+            "evaluate",
+            "--dataset",
+            str(BEIR_CATEGORIES),
+            "--reuse",
+            "acme",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
     with pytest.raises(CommandError, match="No organization 'eval-00000000'"):
         call_command(
             "evaluate",

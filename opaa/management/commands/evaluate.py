@@ -229,6 +229,10 @@ class Command(BaseCommand):
             loaded = dataset_load(path=dataset)
         except DatasetError as exc:
             raise CommandError(f"{dataset}: {exc}") from exc
+        if reuse is not None and not reuse.startswith("eval-"):
+            raise CommandError(
+                f"--reuse takes an organization an evaluation kept (eval-...), not {reuse!r}."
+            )
         if not 0 <= unanswerable_share < 1:
             raise CommandError("--unanswerable-share must be at least 0 and below 1.")
         llm, llm_method_names = _llm_steps(options)
