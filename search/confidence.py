@@ -26,6 +26,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from search.wording import CITATION_MARKER_RE
+
 if TYPE_CHECKING:
     from search.answering import Answer
 
@@ -41,7 +43,6 @@ CAPPED = 0.6
 LEAD_MIN = 0.05
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-_MARKER = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
 
 
 def answer_refused(evidence: Mapping[str, float]) -> bool:
@@ -74,7 +75,7 @@ def citation_coverage(text: str) -> float:
     cited = sum(
         1
         for i, s in enumerate(sentences)
-        if _MARKER.search(s)
+        if CITATION_MARKER_RE.search(s)
         or (i + 1 < len(sentences) and sentences[i + 1].lstrip().startswith("["))
     )
     return cited / len(sentences)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from search.equivalents import equivalents
-from search.wording import content_terms, stem
+from search.wording import CITATION_MARKER_RE, content_terms, stem
 
 if TYPE_CHECKING:
     from search.answering import Passage
@@ -188,16 +188,13 @@ def evidence_measure(
     }
 
 
-_CITATION_MARKER = re.compile(r"\s*\[\d+\]\s*")
-
-
 def _quoted_from(answer_text: str, passage: Passage) -> str:
     """The sentences of ``answer_text`` quoted verbatim from ``passage``; the whole answer
     when it quotes none of them (an LLM's answer says things in its own words)."""
     text = " ".join(passage.text.split())
     quoted = [
         sentence
-        for sentence in (" ".join(s.split()) for s in _CITATION_MARKER.split(answer_text))
+        for sentence in (" ".join(s.split()) for s in CITATION_MARKER_RE.split(answer_text))
         if sentence and sentence in text
     ]
     return " ".join(quoted) if quoted else answer_text

@@ -99,6 +99,8 @@ _ABBREVIATIONS = frozenset(
     {"e.g", "i.e", "etc", "vs", "cf", "mr", "mrs", "ms", "dr", "prof", "st", "no", "fig"}
     | {"approx", "inc", "ltd", "co", "jr", "sr", "dept"}
 )
+# A citation marker in an answer: "[2]", "[1, 3]", "[2-4]".
+CITATION_MARKER_RE = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
 _LIST_MARKER_RE = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+")
 # Sentences shorter than this are usually headings or table cells, not answers.
 _MIN_SENTENCE_WORDS = 3
