@@ -122,6 +122,12 @@ with schema_context({schema!r}):
         "LLM_API_BASE": "",
     }
     env.pop("DATABASE_OWNER_URL", None)
+    return shell_json(code, env)
+
+
+def shell_json(code: str, env: dict[str, str]) -> dict:
+    """Run ``code`` in ``manage.py shell`` in a process of its own with ``env``; the
+    JSON object its last line of output prints."""
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=BASE_DIR,

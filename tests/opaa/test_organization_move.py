@@ -4,11 +4,8 @@ shared storage, with the same cited answer it gave here."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from io import StringIO
@@ -25,12 +22,13 @@ from django.db import connection
 import opaa.organization_move as moving
 from opaa.embedded import postgres_start
 from opaa.organization_move import MOVED_REASON, MOVING_REASON, Cluster, cluster_bound
-from opaa.settings.env import BASE_DIR, DATA_DIR
+from opaa.settings.env import DATA_DIR
 from tenants.models import Organization
 from tests.conftest import api_client
 from tests.opaa.test_backup import (
     HANDBOOK,
     _upload,
+    shell_json,
     vault,  # noqa: F401 - the fixture
 )
 
@@ -106,17 +104,7 @@ print(json.dumps({{"status": response.status_code, **response.json()}}))
         "ANSWER_CACHE_TTL_S": "0",
         "LLM_API_BASE": "",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return shell_json(code, env)
 
 
 def _move(cell: Cell, slug: str, *extra: str) -> str:
