@@ -92,6 +92,10 @@ BM25_RESCORE = 1_000
 # The pruned query's first results are checked against the most a chunk it left out can
 # score; below that bound, the exhaustive query runs instead.
 BM25_SAFE_RESULTS = 10
+# MaxScore's second pass (``_bm25_maxscore``) reads its essential words' postings
+# completely unless they number more than this share of the readable chunks: then the
+# exhaustive query, which joins them with the readable chunks in one pass, is cheaper.
+BM25_MAXSCORE_SHARE = 0.5
 # How long the pruned query reuses a large scope's statistics (Redis): its readable
 # chunk count and mean length, and each frequent word's posting count.
 BM25_STATISTICS_SECONDS = 300
@@ -542,11 +546,15 @@ def _bm25_pruned(
        readable document frequency is its total times the readable share of the
        postings read.
 
+    4. When the ``BM25_SAFE_RESULTS``-th score is below the most a chunk left out could
+       score (``bound`` in the SQL), a second pass, MaxScore (``_bm25_maxscore``), with
+       that score as its threshold: it reads completely only the words a chunk must
+       have to reach it, and looks up the others by chunk.
+
     Returns None when the candidates hold fewer than ``limit`` readable chunks while a
-    word was cut short, or when the ``BM25_SAFE_RESULTS``-th score is below the most a
-    chunk left out could score (``bound`` in the SQL): the caller then runs the
-    exhaustive query. So the first ten results are those of the exhaustive query (up to
-    the cached statistics); the rest of the ``limit`` may differ.
+    word was cut short, or when MaxScore's words are too frequent to read one by one:
+    the caller then runs the exhaustive query. So the first ten results are those of the
+    exhaustive query (up to the cached statistics); the rest of the ``limit`` may differ.
     """
     with connection.cursor() as cursor:
         lexemes = _question_words(cursor, params, readers, statistics)
@@ -558,7 +566,7 @@ def _bm25_pruned(
         totals, cut = _word_totals(cursor, params, lexemes, statistics)
         reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
         cursor.execute(
-            _bm25_pruned_sql(readers, reads_all=reads_all),
+            _bm25_pruned_sql(readers, reads_all=reads_all, cut=bool(cut)),
             {
                 **params,
                 "lexemes": lexemes,
@@ -571,13 +579,134 @@ def _bm25_pruned(
             },
         )
         rows = cursor.fetchall()
-    if cut and len(rows) < limit:
+        if cut and len(rows) < limit:
+            return None
+        ranked = [Ranked(chunk_id, float(score)) for chunk_id, score, *_ in rows]
+        # The first results must be exact: a chunk left out could outscore them.
+        safe = min(limit, BM25_SAFE_RESULTS)
+        if not cut or not rows or rows[safe - 1][1] >= rows[0][2]:
+            return ranked
+        return _bm25_maxscore(
+            cursor,
+            params,
+            readers=readers,
+            ranked=ranked,
+            words=rows[0][3],
+            threshold=float(rows[safe - 1][1]),
+            readable=n,
+            avgdl=avgdl,
+            limit=limit,
+            statistics=statistics,
+        )
+
+
+def _bm25_maxscore(
+    cursor,
+    params: dict,
+    *,
+    readers: ReaderScope,
+    ranked: list[Ranked],
+    words: dict,
+    threshold: float,
+    readable: float,
+    avgdl: float,
+    limit: int,
+    statistics: _Statistics,
+) -> list[Ranked] | None:
+    """The pruned query's second pass when its first could not prove its top 10:
+    MaxScore (Turtle and Flood, 1995) with the first pass's 10th exact score as the
+    threshold. Every word can add at most its idf times its best impact (the first
+    posting of its list) to a chunk's score; the least frequent words whose maxima sum
+    to less than the threshold are "non-essential": a chunk with none of the other,
+    essential words scores below the threshold and cannot be in the top 10. So only the
+    essential words' postings are read, completely, and only the chunks that can still
+    reach the threshold are completed with their non-essential words (looked up by
+    chunk). The result's first ten are exact, as the exhaustive query's.
+
+    ``words``: each word's idf and best impact, from the first pass. None (the caller
+    runs the exhaustive query) when the essential words have more postings than
+    ``BM25_MAXSCORE_SHARE`` times the ``readable`` chunks: reading them one by one is
+    then no cheaper than the exhaustive query's one pass over the readable chunks."""
+    factor = max(1.0, avgdl / BM25_IMPACT_LENGTH)
+    maxima = sorted(
+        (idf * (impact + 1) * factor / 1000, lexeme) for lexeme, (idf, impact) in words.items()
+    )
+    rest, essential, nonessential = 0.0, [], []
+    for most, lexeme in maxima:
+        if not essential and rest + most < threshold:
+            rest += most
+            nonessential.append(lexeme)
+        else:
+            essential.append(lexeme)
+    totals, _ = _word_totals(cursor, params, essential, statistics)
+    if sum(totals.values()) > BM25_MAXSCORE_SHARE * readable:
         return None
-    # The first results must be exact: a chunk left out could outscore them.
-    safe = min(limit, BM25_SAFE_RESULTS)
-    if cut and rows and rows[safe - 1][1] < rows[0][2]:
-        return None
-    return [Ranked(chunk_id, float(score)) for chunk_id, score, _ in rows]
+    cursor.execute(
+        _bm25_maxscore_sql(readers),
+        {
+            **params,
+            "lexemes": list(words),
+            "idfs": [float(idf) for idf, _ in words.values()],
+            "essential": essential,
+            "nonessential": nonessential,
+            "rest": rest,
+            "threshold": threshold,
+            "avgdl": avgdl,
+        },
+    )
+    found = {chunk_id: float(score) for chunk_id, score in cursor.fetchall()}
+    for item in ranked:
+        found.setdefault(item.chunk_id, item.score)
+    best = sorted(found.items(), key=lambda pair: (-round(pair[1], 9), pair[0]))
+    return [Ranked(chunk_id, score) for chunk_id, score in best[:limit]]
+
+
+def _bm25_maxscore_sql(readers: ReaderScope) -> str:
+    """MaxScore's pass (``_bm25_maxscore``); every input is a bound parameter.
+
+    ``hits``: every posting of the essential words in the workspaces searched whose
+    chunk the asker may read (looked up in ``chunk_workspace_bm25``, which also gives
+    the chunk's length); ``partial``: their chunks' scores from those words, kept only
+    when adding the most the non-essential words can give (``%(rest)s``) reaches the
+    threshold; ``completed``: those chunks' postings of the non-essential words (by
+    chunk, ``posting_chunk``)."""
+    weight = (
+        f"idf.idf * {{tf}} * ({BM25_K1} + 1) / ({{tf}} + {BM25_K1}"
+        f" * (1 - {BM25_B} + {BM25_B} * {{length}} / %(avgdl)s))"
+    )
+    return f"""
+    WITH idf AS (
+        SELECT t.lexeme, t.idf
+          FROM unnest(%(lexemes)s::text[], %(idfs)s::float8[]) AS t(lexeme, idf)
+    ),
+    hits AS MATERIALIZED (
+        SELECT p.chunk_id, p.lexeme, p.tf, c.lexeme_count
+          FROM search_posting AS p
+          JOIN ingestion_chunk AS c ON c.workspace_id = p.workspace_id AND c.id = p.chunk_id
+         WHERE p.workspace_id = ANY(%(workspaces)s) AND p.lexeme = ANY(%(essential)s::text[])
+           AND {readers.sql("c")}
+    ),
+    partial AS MATERIALIZED (
+        SELECT hits.chunk_id, min(hits.lexeme_count) AS lexeme_count,
+               sum({weight.format(tf="hits.tf", length="hits.lexeme_count")}) AS score
+          FROM hits JOIN idf USING (lexeme)
+      GROUP BY hits.chunk_id
+        HAVING sum({weight.format(tf="hits.tf", length="hits.lexeme_count")}) + %(rest)s
+               >= %(threshold)s - 0.000001
+    ),
+    completed AS (
+        -- Summed, not joined back to ``partial``: the planner, which cannot estimate
+        -- these rows, would compare every pair.
+        SELECT partial.chunk_id, partial.score FROM partial
+         UNION ALL
+        SELECT partial.chunk_id, {weight.format(tf="p.tf", length="partial.lexeme_count")}
+          FROM partial
+          JOIN search_posting AS p ON p.chunk_id = partial.chunk_id
+          JOIN idf ON idf.lexeme = p.lexeme
+         WHERE p.lexeme = ANY(%(nonessential)s::text[])
+    )
+    SELECT completed.chunk_id, sum(completed.score) FROM completed GROUP BY completed.chunk_id
+"""  # noqa: S608 - module constants and fixed aliases
 
 
 def bm25_question_statistics(
@@ -689,7 +818,7 @@ def _posting_counts(cursor, workspace_id: int, lexemes: Sequence[str]) -> dict[s
     return counts
 
 
-def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False) -> str:
+def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False, cut: bool = True) -> str:
     """The pruned BM25 query (``_bm25_pruned``); every input is a bound parameter.
 
     ``top`` reads each word's ``%(depth)s`` best postings per workspace from the index
@@ -711,6 +840,15 @@ def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False) -> str:
           FROM top
           JOIN ingestion_chunk AS c ON c.workspace_id = top.workspace_id AND c.id = top.chunk_id
     """  # noqa: S608 - a fixed alias
+    )
+    # Without a word cut short, every candidate's postings were read: no look-up.
+    looked_up = (
+        """UNION
+        SELECT p.chunk_id, p.lexeme, p.tf
+          FROM candidates JOIN search_posting AS p ON p.chunk_id = candidates.chunk_id
+         WHERE p.lexeme = ANY(%(cut)s::text[])"""
+        if cut
+        else ""
     )
     return f"""
     WITH terms AS (
@@ -775,16 +913,17 @@ def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False) -> str:
         -- word cut short (``%(cut)s``) its posting looked up by chunk (if it has one).
         SELECT candidates.chunk_id, read.lexeme, read.tf
           FROM candidates, unnest(candidates.lexemes, candidates.tfs) AS read(lexeme, tf)
-         UNION
-        SELECT p.chunk_id, p.lexeme, p.tf
-          FROM candidates JOIN search_posting AS p ON p.chunk_id = candidates.chunk_id
-         WHERE p.lexeme = ANY(%(cut)s::text[])
+        {looked_up}
     ),
     words AS MATERIALIZED (
         SELECT found.chunk_id, c.lexeme_count, found.lexeme, found.tf
           FROM found JOIN ingestion_chunk AS c ON c.id = found.chunk_id
     )
-    SELECT scored.chunk_id, scored.score, (SELECT bound.score FROM bound)
+    SELECT scored.chunk_id, scored.score, (SELECT bound.score FROM bound),
+           (SELECT json_object_agg(idf.lexeme, json_build_array(idf.idf, best.impact))
+              FROM idf
+              JOIN (SELECT top.lexeme, max(top.impact) AS impact FROM top GROUP BY top.lexeme)
+                   AS best USING (lexeme))
       FROM (
             SELECT words.chunk_id,
                    sum(
