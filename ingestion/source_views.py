@@ -15,7 +15,15 @@ from django.views.decorators.http import require_POST
 from accounts.audit import AuditAction, audit_context, audit_record, audit_source
 from ingestion import sources
 from ingestion.enqueue import document_reindex
-from ingestion.models import Document, DocumentStatus, Source, SyncRun, SyncStatus, SyncTrigger
+from ingestion.models import (
+    Chunk,
+    Document,
+    DocumentStatus,
+    Source,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+)
 from workspaces.access import object_for, workspace_for, workspaces_readable
 from workspaces.models import Role
 from workspaces.portal import workspace_view
@@ -23,6 +31,8 @@ from workspaces.portal import workspace_view
 RUNS_SHOWN = 20
 FAILED_SHOWN = 100
 BUSY = (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
+# Searchable documents whose vectors are still coming (not given up: those have a reason).
+IMPROVING = Q(documents__status=DocumentStatus.SEARCHABLE, documents__error_message="")
 
 
 def _admin_source(request, pk: int) -> Source:
@@ -46,14 +56,36 @@ def _sources(workspace):
         .annotate(
             document_count=Count("documents"),
             indexing_count=Count("documents", filter=Q(documents__status__in=BUSY)),
+            improving_count=Count("documents", filter=IMPROVING),
         )
         .prefetch_related(Prefetch("runs", queryset=latest[:1], to_attr="latest_runs"))
     )
 
 
-def _progress(source: Source) -> dict:
-    """The source's latest run as JSON, with a progress estimate while it runs."""
+def _passages_embedded(sources: list[Source]) -> dict[int, tuple[int, int]]:
+    """(passages embedded, passages) of each source's improving documents, in one query."""
+    ids = [source.pk for source in sources if source.improving_count]
+    if not ids:
+        return {}
+    rows = (
+        Chunk.objects.filter(
+            document__synced_from__in=ids,
+            document__status=DocumentStatus.SEARCHABLE,
+            document__error_message="",
+        )
+        .order_by()
+        .values("document__synced_from")
+        .annotate(total=Count("id"), embedded=Count("id", filter=Q(embedding__isnull=False)))
+    )
+    return {row["document__synced_from"]: (row["embedded"], row["total"]) for row in rows}
+
+
+def _progress(source: Source, passages: dict[int, tuple[int, int]]) -> dict:
+    """The source's latest run as JSON, with a progress estimate while it runs, and its
+    documents' vectors still coming ("improving": their count; "passages": {embedded,
+    total} of theirs, or null)."""
     run = source.latest_runs[0] if source.latest_runs else None
+    embedded, total = passages.get(source.pk, (None, None))
     state = {
         "id": source.pk,
         "enabled": source.enabled,
@@ -61,6 +93,8 @@ def _progress(source: Source) -> dict:
         "next_run_at": source.next_run_at.isoformat() if source.next_run_at else None,
         "documents": source.document_count,
         "indexing": source.indexing_count,
+        "improving": source.improving_count,
+        "passages": None if total is None else {"embedded": embedded, "total": total},
         "run": None,
     }
     if run is None:
@@ -112,6 +146,7 @@ def _time_left(seconds: int) -> str:
 @workspace_view(Role.ADMIN)
 def source_list(request):
     rows = list(_sources(request.workspace))
+    passages = _passages_embedded(rows)
     # Failed, or searchable with their embedding given up (ingestion.embedding_queue).
     failed = (
         Document.objects.filter(workspace=request.workspace)
@@ -125,7 +160,7 @@ def source_list(request):
         request,
         "ingestion/source_list.html",
         {
-            "rows": [(source, _progress(source)) for source in rows],
+            "rows": [(source, _progress(source, passages)) for source in rows],
             "flagged": [source for source in rows if source.flagged],
             "failed_documents": failed,
         },
@@ -135,7 +170,9 @@ def source_list(request):
 @workspace_view(Role.ADMIN)
 def source_status(request):
     """Every source's state and latest run (polled by the sources page during runs)."""
-    return JsonResponse({"sources": [_progress(s) for s in _sources(request.workspace)]})
+    rows = list(_sources(request.workspace))
+    passages = _passages_embedded(rows)
+    return JsonResponse({"sources": [_progress(s, passages) for s in rows]})
 
 
 @login_required

@@ -14,9 +14,12 @@
   };
   // "searchable": found by keyword already, its vectors still coming: keep polling
   // (unless their embedding was given up: searchable with an error, Retry brings it back).
+  // A row's status badge is marked (data-doc-status): a shared document's row has a
+  // "Shared from" badge before it, of the same look.
+  const BADGE = "[data-doc-status]";
   const busy = () =>
-    table.querySelector(".status-pending, .status-processing") !== null ||
-    Array.from(table.querySelectorAll(".status-searchable")).some(
+    table.querySelector(`${BADGE}.status-pending, ${BADGE}.status-processing`) !== null ||
+    Array.from(table.querySelectorAll(`${BADGE}.status-searchable`)).some(
       (badge) => !badge.closest("tr").querySelector(".error-message").textContent.trim());
 
   async function refresh() {
@@ -26,9 +29,12 @@
     for (const doc of data.documents) {
       const row = table.querySelector(`tr[data-id="${doc.id}"]`);
       if (!row) continue;
-      const badge = row.querySelector(".status");
+      const badge = row.querySelector(BADGE);
+      if (!badge) continue;
       badge.className = `status status-${doc.status}`;
-      badge.textContent = labels[doc.status] || doc.status;
+      // Searchable with a reason: its embedding was given up, it improves no more.
+      badge.textContent = doc.status === "searchable" && doc.error_message
+        ? gettext("Searchable by keyword") : labels[doc.status] || doc.status;
       row.querySelector(".error-message").textContent = doc.error_message;
       // A searchable document's vectors so far ("n of m passages embedded").
       const passages = row.querySelector(".passages");
