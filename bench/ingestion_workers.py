@@ -1,0 +1,374 @@
+"""Ingestion at the model's speed, and worker scaling (issue 17, item 4).
+
+Uploads N generated documents (``bench/ingestion.py``'s generator: Markdown, HTML, DOCX
+and PDF in turn) into a throwaway organization and lets K real Celery worker processes
+(``celery -A opaa worker -Q default,ingest,fetch --concurrency K``, which consumes
+``embed`` too, as ``make run`` starts it) index them: text first, vectors from the
+``embed`` queue. For each K it reports documents/s and chunks/s from the first upload
+to fully indexed (every chunk has its vector), when all were searchable, and the
+seconds of every stage summed over the processes (``STAGE_SECONDS_KEY``). In the same
+run, before the first K and after the last, the bare model embeds the very same chunk
+texts in this process (the baseline): the local model with ``EMBEDDING_BATCH_SIZE``
+and all cores, or, with ``--provider openai``, the provider alone with the same request
+size (``EMBEDDING_API_BATCH_SIZE``) and one request at a time.
+
+``--provider openai`` runs the pipeline with ``EMBEDDING_PROVIDER=openai`` against the
+loopback endpoint of ``bench/embedding_endpoint.py`` (hash vectors: free for this
+machine, plus ``--latency-ms`` per request, a remote GPU's time), so the figure is the
+pipeline's own ceiling and shows how processes and requests in flight hide the latency.
+
+``--before-tree DIR`` runs each K also with the workers started from another checkout
+(e.g. ``git worktree add /tmp/opaa-before <commit>``), same databases: the code before,
+measured in the same run (no stage seconds there).
+
+    nice -n 10 .venv/bin/python bench/ingestion_workers.py --documents 60 --processes 1,2,4
+    nice -n 10 .venv/bin/python bench/ingestion_workers.py --provider openai --latency-ms 100
+
+Runs against its own embedded Postgres and Redis (``OPAA_DATA_DIR``, default
+``.opaa/bench-ingestion-workers``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from common import ROOT, django_setup_for_workers, organization_fresh  # bench/, beside this
+
+SLUG = "bench-ingest-workers"
+STAGE_KEY = "opaa:bench:stage-seconds"
+# The stages in the order of the pipeline: the text stage (index_task: one document's
+# task), then the embedding queue's (queue_run: one embedding task's batches).
+STAGES = (
+    *("index_task", "fetch", "parse", "chunk", "language", "write"),
+    *("queue_run", "queue_commit", "queue_pick", "queue_redis", "queue_model"),
+    *("queue_write", "queue_mark"),
+)
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {memory_kib / 1024 / 1024:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def generator():
+    """``bench/ingestion.py`` as a module (its name would shadow the ``ingestion`` app)."""
+    spec = importlib.util.spec_from_file_location("bench_ingestion", ROOT / "bench/ingestion.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Worker:
+    """``celery -A opaa worker`` with ``concurrency`` processes, from ``root``."""
+
+    def __init__(self, env: dict, log_path: Path, *, concurrency: int, root: Path) -> None:
+        self.env, self.log_path, self.concurrency, self.root = env, log_path, concurrency, root
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready_s: float = 180) -> None:
+        command = [
+            *(sys.executable, "-m", "celery", "-A", "opaa", "worker"),
+            *("-Q", "default,ingest,fetch", "--pool", "prefork"),
+            *("--concurrency", str(self.concurrency), "-l", "info"),
+            *("--without-mingle", "--without-gossip", "-n", f"bench{self.concurrency}@%h"),
+        ]
+        env = {**self.env, "PYTHONPATH": str(self.root)}
+        with self.log_path.open("ab") as log:
+            mark = log.tell()
+            self.process = subprocess.Popen(
+                command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + ready_s
+        while b"ready." not in self.log_path.read_bytes()[mark:]:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"the worker did not start; see {self.log_path}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--documents", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--processes", default="1,2,4", help="worker processes, comma-separated")
+    parser.add_argument("--provider", choices=("local", "openai"), default="local")
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="openai: per request")
+    parser.add_argument("--before-tree", type=Path, help="also run the workers from this tree")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per run, at most")
+    parser.add_argument("--json", type=Path, dest="json_path", help="also write JSON here")
+    args = parser.parse_args()
+    counts = [int(k) for k in args.processes.split(",") if k]
+
+    endpoint = None
+    if args.provider == "openai":
+        from embedding_endpoint import EmbeddingEndpoint  # bench/, beside this file
+
+        endpoint = EmbeddingEndpoint(latency_s=args.latency_ms / 1000).start()
+        os.environ.update(
+            EMBEDDING_PROVIDER="openai",
+            EMBEDDING_MODEL="loopback-384",
+            EMBEDDING_API_BASE=endpoint.base_url,
+        )
+    os.environ["STAGE_SECONDS_KEY"] = STAGE_KEY
+    # As the workers have it (opaa/celery.py), for the baseline in this process.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    data_dir = django_setup_for_workers("bench-ingestion-workers")
+
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+    from django_redis import get_redis_connection
+    from django_tenants.utils import schema_context
+
+    from ingestion.embedding import OpenAIProvider, get_provider
+    from ingestion.embedding_index import embedding_text
+    from ingestion.models import Chunk, Document
+    from ingestion.uploads import document_upload
+    from opaa.celery import app
+    from tenants.services import organization_delete
+    from workspaces.models import Workspace
+    from workspaces.rls import organization_scope
+
+    bench = generator()
+    generated = bench.documents_generate(count=args.documents, seed=args.seed)
+    files = [(d.filename, bench.document_bytes(d)) for d in generated]
+    warm_files = [(f"warm-{n}.md", f"# Warm {n}\n\nWarm-up page {n}.\n".encode()) for n in range(8)]
+    redis = get_redis_connection("default")
+    env = {**os.environ, "LOG_LEVEL": "INFO"}
+    log_path = data_dir / "worker.log"
+    log_path.write_text("")
+
+    def in_org(org, function):
+        with schema_context(org.organization.schema_name), organization_scope():
+            result = function()
+        connection.set_schema_to_public()
+        return result
+
+    def upload_all(org, batch) -> list[int]:
+        def send():
+            workspace = Workspace.objects.get(is_default=True)
+            return [
+                document_upload(
+                    workspace=workspace, user=org.owner, file=SimpleUploadedFile(name, data)
+                ).pk
+                for name, data in batch
+            ]
+
+        return in_org(org, send)
+
+    def statuses(org, ids) -> dict[int, str]:
+        return in_org(
+            org, lambda: dict(Document.objects.filter(pk__in=ids).values_list("pk", "status"))
+        )
+
+    def wait(org, ids, deadline, *, searchable=None) -> float:
+        """Until every document is indexed; notes when all were searchable."""
+        while True:
+            states = statuses(org, ids)
+            if "failed" in states.values():
+                raise RuntimeError(f"a document failed; see {log_path}")
+            now = time.monotonic()
+            written = all(s in {"searchable", "indexed"} for s in states.values())
+            if searchable is not None and "searchable" not in searchable and written:
+                searchable["searchable"] = now
+            if len(states) == len(ids) and set(states.values()) == {"indexed"}:
+                return now
+            if now > deadline:
+                raise RuntimeError(f"not indexed before the timeout: {states}")
+            time.sleep(0.2)
+
+    def texts_of(org) -> list[str]:
+        rows = in_org(
+            org,
+            lambda: list(
+                Chunk.objects.exclude(document__original_filename__startswith="warm-")
+                .order_by("document_id", "ordinal")
+                .values_list("document__title", "heading_path", "text")
+            ),
+        )
+        return [embedding_text(title, path, text) for title, path, text in rows]
+
+    def baseline(texts: list[str]) -> float:
+        """The bare model's (or endpoint's) chunks/s on ``texts``, in this process."""
+        if endpoint is not None:
+            provider = OpenAIProvider(
+                api_base=settings.EMBEDDING_API_BASE,
+                model=settings.EMBEDDING_MODEL,
+                api_key="",
+                dimensions=settings.EMBEDDING_DIMENSIONS,
+                concurrency=1,
+            )
+            started = time.perf_counter()
+            provider.embed(texts)
+            return len(texts) / (time.perf_counter() - started)
+        # The local model at its best here: one thread and all cores, the faster.
+        import torch
+
+        provider, rates = get_provider(), []
+        for threads in sorted({1, len(os.sched_getaffinity(0))}):
+            torch.set_num_threads(threads)
+            provider.embed(["warm up"])
+            started = time.perf_counter()
+            provider.embed(texts)
+            rates.append(len(texts) / (time.perf_counter() - started))
+            progress(f"bare model, {threads} thread(s): {rates[-1]:.1f} chunks/s ({load()})")
+        return max(rates)
+
+    def run(processes: int, root: Path, label: str) -> dict:
+        with redirect_stdout(io.StringIO()):
+            org = organization_fresh(SLUG)
+        connection.set_schema_to_public()
+        app.control.purge()
+        worker = Worker(env, log_path, concurrency=processes, root=root)
+        worker.start()
+        try:
+            deadline = time.monotonic() + args.timeout
+            warm = upload_all(org, warm_files[: max(2, 2 * processes)])
+            wait(org, warm, deadline)
+            redis.delete(STAGE_KEY)
+            if endpoint is not None:
+                endpoint.counters_reset()
+            started_load = load()
+            first = time.monotonic()
+            ids = upload_all(org, files)
+            uploaded = time.monotonic() - first
+            marks: dict[str, float] = {}
+            done = wait(org, ids, deadline, searchable=marks) - first
+            texts = texts_of(org)
+            stages = {
+                name.decode(): float(value) for name, value in redis.hgetall(STAGE_KEY).items()
+            }
+        finally:
+            worker.stop()
+            app.control.purge()
+            organization_delete(organization=org.organization)
+        result = {
+            "label": label,
+            "processes": processes,
+            "chunks": len(texts),
+            "upload_s": uploaded,
+            "searchable_s": marks["searchable"] - first,
+            "indexed_s": done,
+            "documents_per_s": len(ids) / done,
+            "chunks_per_s": len(texts) / done,
+            "stage_s": stages,
+            "load": f"{started_load} -> {load()}",
+        }
+        if endpoint is not None:
+            result["requests"] = endpoint.requests
+            result["max_in_flight"] = endpoint.max_in_flight
+            sizes = endpoint.batch_sizes
+            result["mean_request_inputs"] = sum(sizes) / len(sizes) if sizes else 0
+        progress(f"{label} K={processes}: {json.dumps(result)}")
+        return result, texts
+
+    start_load = load()
+    results: list[dict] = []
+    try:
+        for processes in counts:
+            result, texts = run(processes, ROOT, "now")
+            # The bare model on the very same chunk texts, right after the run.
+            result["baseline_chunks_per_s"] = baseline(texts)
+            result["ratio"] = result["chunks_per_s"] / result["baseline_chunks_per_s"]
+            progress(f"baseline {result['baseline_chunks_per_s']:.1f} chunks/s ({load()})")
+            results.append(result)
+            if args.before_tree:
+                before, _ = run(processes, args.before_tree.resolve(), "before")
+                before["baseline_chunks_per_s"] = result["baseline_chunks_per_s"]
+                before["ratio"] = before["chunks_per_s"] / before["baseline_chunks_per_s"]
+                results.append(before)
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+    report(args, results, start_load)
+    if args.json_path:
+        args.json_path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def report(args, results: list[dict], start_load: str) -> None:
+    from django.conf import settings
+
+    print(f"- Machine: {machine()}")
+    print(f"- Load average (1, 5, 15 min): {start_load} at the start, {load()} at the end")
+    print(f"- Command: `{' '.join(sys.argv)}`")
+    chunks = sorted({r["chunks"] for r in results})
+    print(
+        f"- Data: {args.documents} generated documents (seed {args.seed}), "
+        f"{'/'.join(map(str, chunks))} chunks; provider {args.provider}"
+        + (f", {args.latency_ms:g} ms per request" if args.provider == "openai" else "")
+        + f"; EMBED_BATCH_CHUNKS {settings.EMBED_BATCH_CHUNKS}, EMBEDDING_BATCH_SIZE "
+        f"{settings.EMBEDDING_BATCH_SIZE}, EMBEDDING_API_BATCH_SIZE "
+        f"{settings.EMBEDDING_API_BATCH_SIZE}, EMBEDDING_API_CONCURRENCY "
+        f"{settings.EMBEDDING_API_CONCURRENCY}"
+    )
+    print()
+    print(
+        "| code | processes | all searchable | all indexed | documents/s | chunks/s "
+        "| bare model chunks/s (same texts, right after) | pipeline / bare | load |"
+    )
+    print("|---|--:|--:|--:|--:|--:|--:|--:|---|")
+    for r in results:
+        print(
+            f"| {r['label']} | {r['processes']} | {r['searchable_s']:.1f} s "
+            f"| {r['indexed_s']:.1f} s | {r['documents_per_s']:.2f} | {r['chunks_per_s']:.1f} "
+            f"| {r['baseline_chunks_per_s']:.1f} | {r['ratio']:.0%} | {r['load']} |"
+        )
+    print()
+    print("Seconds per stage, summed over the worker processes:")
+    print()
+    print("| code | processes | " + " | ".join(STAGES) + " |")
+    print("|---|--:|" + "--:|" * len(STAGES))
+    for r in results:
+        if r["stage_s"]:
+            values = " | ".join(f"{r['stage_s'].get(name, 0.0):.1f}" for name in STAGES)
+            print(f"| {r['label']} | {r['processes']} | {values} |")
+    if any("requests" in r for r in results):
+        print()
+        print("| code | processes | requests | mean inputs per request | most in flight |")
+        print("|---|--:|--:|--:|--:|")
+        for r in results:
+            print(
+                f"| {r['label']} | {r['processes']} | {r['requests']} "
+                f"| {r['mean_request_inputs']:.1f} | {r['max_in_flight']} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
