@@ -20,10 +20,13 @@ EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=8)
 # processes (a Celery worker's concurrency), so N processes on N cores do not take the
 # cores from each other. Set it when several workers share one machine's cores.
 EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)
-# EMBEDDING_PROVIDER=openai: inputs per request, requests in flight at once per
-# process, and tries again of a request answered 429/5xx or not at all (with backoff).
+# EMBEDDING_PROVIDER=openai: texts per request to the endpoint.
 EMBEDDING_API_BATCH_SIZE = env.int("EMBEDDING_API_BATCH_SIZE", default=64)
+# EMBEDDING_PROVIDER=openai: requests in flight at once per process, which hide the
+# endpoint's latency; the embedding queue's batch fills them (ingestion/embedding_queue.py).
 EMBEDDING_API_CONCURRENCY = env.int("EMBEDDING_API_CONCURRENCY", default=4)
+# EMBEDDING_PROVIDER=openai: tries again of a request answered 429 or 5xx, or not at all,
+# after a backoff (0.5, 1, 2 ... s, or the endpoint's Retry-After); then it fails.
 EMBEDDING_API_RETRIES = env.int("EMBEDDING_API_RETRIES", default=4)
 # Benchmarks only (bench/ingestion_workers.py): every process adds the seconds of each
 # indexing and embedding stage to this Redis hash; empty: not measured.
