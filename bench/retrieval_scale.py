@@ -433,6 +433,26 @@ def bm25_sql_before(readers) -> str:
 """  # noqa: S608
 
 
+def bm25_search_before(query, *, workspace_ids, readers, limit):
+    """``ingestion.index.bm25_search`` as of commit bd013d5: ``bm25_sql_before`` over
+    every scope, no statistics handed on (coverage counts its own)."""
+    from django.db import connection
+
+    from ingestion.index import Ranked
+
+    if not query.strip() or not workspace_ids:
+        return [], None
+    params = {
+        "text": query,
+        "workspaces": list(workspace_ids),
+        "limit": limit,
+        **readers.params(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(bm25_sql_before(readers), params)
+        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()], None
+
+
 def passages_load_before(ranked, *, readers, k):
     """``search.retrieval.passages_load`` as of commit bd013d5: every fused chunk loaded
     at once, with its vector and words."""
@@ -657,15 +677,24 @@ def main() -> None:
                 as they were."""
 
                 def run(q):
-                    saved = retrieval.vector_ranking, index._bm25_sql, retrieval.passages_load
+                    saved = (
+                        retrieval.vector_ranking,
+                        index.bm25_search,
+                        retrieval.bm25_search,
+                        retrieval.passages_load,
+                    )
                     retrieval.vector_ranking = vector_ranking_before
-                    index._bm25_sql = bm25_sql_before
+                    index.bm25_search = retrieval.bm25_search = bm25_search_before
                     retrieval.passages_load = passages_load_before
                     try:
-                        with bm25_exhaustive():
-                            return function(q)
+                        return function(q)
                     finally:
-                        retrieval.vector_ranking, index._bm25_sql, retrieval.passages_load = saved
+                        (
+                            retrieval.vector_ranking,
+                            index.bm25_search,
+                            retrieval.bm25_search,
+                            retrieval.passages_load,
+                        ) = saved
 
                 return run
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from django.db import connection
 
 from ingestion.index import (
+    WordStatistics,
     bm25_opening_sql,
     bm25_question_statistics,
     posting_workspaces_sql,
@@ -100,18 +101,25 @@ def question_coverage(
     chunk_ids: Iterable[int],
     workspace_ids: Sequence[int],
     readers: ReaderScope,
+    statistics: WordStatistics | None = None,
 ) -> dict[int, float]:
     """Each of ``chunk_ids`` (readable by ``readers`` in ``workspace_ids``) -> its share,
     0..1, of the question's idf-weighted words. Empty when the question has no word the
-    index knows (only stop words, or nothing readable to stem it by)."""
+    index knows (only stop words, or nothing readable to stem it by).
+
+    ``statistics``: what BM25 counted for this question over the same scope and reader
+    (``ingestion.index.bm25_search``): then only the candidates' words are read."""
     chunk_ids = sorted(set(chunk_ids))
     if not chunk_ids or not workspace_ids or not question.strip():
         return {}
-    # A large scope: the question's words and statistics as BM25's pruned query keeps
-    # them (cached; words counted per workspace, not per reader), not counted here.
-    statistics = bm25_question_statistics(question, workspace_ids=workspace_ids, readers=readers)
+    if statistics is None:
+        # A large scope: the question's words and statistics as BM25's pruned query
+        # keeps them (cached; words counted per workspace, not per reader).
+        large = bm25_question_statistics(question, workspace_ids=workspace_ids, readers=readers)
+        if large is not None:
+            statistics = WordStatistics(*large)
     if statistics is not None:
-        n, frequencies = statistics
+        n, frequencies = statistics.chunks, statistics.frequencies
         if not frequencies:
             return {}
         with connection.cursor() as cursor:

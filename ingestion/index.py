@@ -109,6 +109,16 @@ class Ranked:
     score: float
 
 
+@dataclass(frozen=True)
+class WordStatistics:
+    """What BM25 counted for a question, for another use of the same words
+    (``ingestion.coverage``): the readable chunks of the scope, and each of the question's
+    words' document frequency among them (0 for a word none holds)."""
+
+    chunks: float
+    frequencies: dict[str, float]
+
+
 # --- Writing: chunks, their words, the postings, the version -------------------------
 
 
@@ -362,7 +372,10 @@ def _bm25_sql(readers: ReaderScope) -> str:
     df AS MATERIALIZED (
         SELECT hits.lexeme, count(*)::float AS df FROM hits GROUP BY hits.lexeme
     )
-    SELECT scored.chunk_id, scored.score
+    SELECT scored.chunk_id, scored.score,
+           (SELECT collection.n FROM collection),
+           (SELECT json_object_agg(query.lexeme, COALESCE(df.df, 0))
+              FROM query LEFT JOIN df USING (lexeme))
       FROM (
             SELECT hits.chunk_id,
                    sum(
@@ -426,7 +439,17 @@ def _posting_workspaces(readers: ReaderScope) -> str:
 def bm25_ranking(
     query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
 ) -> list[Ranked]:
-    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25.
+    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25
+    (``bm25_search`` without its statistics)."""
+    return bm25_search(query, workspace_ids=workspace_ids, readers=readers, limit=limit)[0]
+
+
+def bm25_search(
+    query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
+) -> tuple[list[Ranked], WordStatistics | None]:
+    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25,
+    and the statistics it scored them with (None when nothing matched), so that the
+    question's coverage (``ingestion.coverage``) does not count them a second time.
 
     Scopes of at most ``BM25_EXACT_MAX_CHUNKS`` chunks, and any search that includes
     documents shared into the workspaces, are scored exhaustively (``_bm25_sql``); larger
@@ -434,7 +457,7 @@ def bm25_ranking(
     when its candidates hold fewer than ``limit`` readable chunks.
     """
     if not query.strip() or not workspace_ids:
-        return []
+        return [], None
     params = {
         "text": query,
         "workspaces": list(workspace_ids),
@@ -452,7 +475,13 @@ def bm25_ranking(
                 return pruned
     with connection.cursor() as cursor:
         cursor.execute(_bm25_sql(readers), params)
-        return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
+        rows = cursor.fetchall()
+    if not rows:
+        return [], None
+    counted = WordStatistics(
+        float(rows[0][2]), {lexeme: float(df) for lexeme, df in (rows[0][3] or {}).items()}
+    )
+    return [Ranked(chunk_id, float(score)) for chunk_id, score, *_ in rows], counted
 
 
 def _bm25_languages_sql(readers: ReaderScope) -> str:
@@ -529,7 +558,7 @@ class _Statistics:
 
 def _bm25_pruned(
     params: dict, *, readers: ReaderScope, limit: int, statistics: _Statistics
-) -> list[Ranked] | None:
+) -> tuple[list[Ranked], WordStatistics | None] | None:
     """BM25 over a large scope without reading every posting of the question's words.
 
     1. The languages of the readable documents (the question is stemmed in each) and
@@ -559,11 +588,12 @@ def _bm25_pruned(
     with connection.cursor() as cursor:
         lexemes = _question_words(cursor, params, readers, statistics)
         if not lexemes:
-            return []
+            return [], None
         n, avgdl = _collection(cursor, params, readers, statistics)
         if not n:
-            return []
+            return [], None
         totals, cut = _word_totals(cursor, params, lexemes, statistics)
+        counted = WordStatistics(n, {lexeme: float(count) for lexeme, count in totals.items()})
         reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
         cursor.execute(
             _bm25_pruned_sql(readers, reads_all=reads_all, cut=bool(cut)),
@@ -585,8 +615,8 @@ def _bm25_pruned(
         # The first results must be exact: a chunk left out could outscore them.
         safe = min(limit, BM25_SAFE_RESULTS)
         if not cut or not rows or rows[safe - 1][1] >= rows[0][2]:
-            return ranked
-        return _bm25_maxscore(
+            return ranked, counted
+        second = _bm25_maxscore(
             cursor,
             params,
             readers=readers,
@@ -598,6 +628,7 @@ def _bm25_pruned(
             limit=limit,
             statistics=statistics,
         )
+        return None if second is None else (second, counted)
 
 
 def _bm25_maxscore(
@@ -631,7 +662,9 @@ def _bm25_maxscore(
     maxima = sorted(
         (idf * (impact + 1) * factor / 1000, lexeme) for lexeme, (idf, impact) in words.items()
     )
-    rest, essential, nonessential = 0.0, [], []
+    rest = 0.0
+    essential: list[str] = []
+    nonessential: list[str] = []
     for most, lexeme in maxima:
         if not essential and rest + most < threshold:
             rest += most

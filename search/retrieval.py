@@ -16,7 +16,7 @@ from django.conf import settings
 
 from ingestion.coverage import question_coverage
 from ingestion.embedding import embed_texts
-from ingestion.index import Ranked, bm25_ranking, vector_ranking
+from ingestion.index import Ranked, WordStatistics, bm25_ranking, bm25_search, vector_ranking
 from ingestion.models import Chunk
 from search.answering import Passage
 from search.facts import facts_promote
@@ -53,23 +53,52 @@ def question_fusion(
     workspace_ids: Sequence[int],
     readers: ReaderScope,
     weights: tuple[float, float] | None = None,
+    statistics: WordStatistics | None = None,
+    coverage: dict[int, float] | None = None,
 ) -> list[Ranked]:
     """The question's keyword and vector rankings fused (``search.fusion.score_fusion``),
     tempered by each candidate's coverage of the question (``ingestion.coverage``);
     ``weights`` the (keyword, vector) fusion weights, the settings' by default. What
-    ``hybrid_search`` does for each query, and what the evaluation scores as hybrid."""
-    coverage = question_coverage(
-        question,
-        chunk_ids=[r.chunk_id for r in (*keyword, *vector)],
-        workspace_ids=workspace_ids,
-        readers=readers,
-    )
+    ``hybrid_search`` does for each query, and what the evaluation scores as hybrid.
+
+    ``statistics``: those the keyword ranking was scored with (``bm25_search``), not
+    counted again for the coverage; ``coverage``: the candidates' coverage itself, when
+    the caller fuses the same rankings more than once (``fusion_coverage``)."""
+    if coverage is None:
+        coverage = fusion_coverage(
+            question,
+            keyword,
+            vector,
+            workspace_ids=workspace_ids,
+            readers=readers,
+            statistics=statistics,
+        )
     return score_fusion(
         keyword,
         vector,
         weights=weights or (settings.FUSION_KEYWORD_WEIGHT, settings.FUSION_VECTOR_WEIGHT),
         depth=CANDIDATES_PER_RANKER,
         coverage=coverage,
+    )
+
+
+def fusion_coverage(
+    question: str,
+    keyword: Sequence[Ranked],
+    vector: Sequence[Ranked],
+    *,
+    workspace_ids: Sequence[int],
+    readers: ReaderScope,
+    statistics: WordStatistics | None = None,
+) -> dict[int, float]:
+    """The coverage of the question (``ingestion.coverage``) of every candidate of the
+    two rankings, as ``question_fusion`` tempers them."""
+    return question_coverage(
+        question,
+        chunk_ids=[r.chunk_id for r in (*keyword, *vector)],
+        workspace_ids=workspace_ids,
+        readers=readers,
+        statistics=statistics,
     )
 
 
@@ -145,7 +174,7 @@ def hybrid_search(
     queries = [query, *(r.text for r in rewrites)]
     rankings = []
     for text, vector in zip(queries, embed_texts(queries), strict=True):
-        keyword = keyword_ranking(
+        keyword, statistics = bm25_search(
             text, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
         )
         dense = vector_ranking(
@@ -153,7 +182,13 @@ def hybrid_search(
         )
         rankings.append(
             question_fusion(
-                text, keyword, dense, workspace_ids=workspace_ids, readers=readers, weights=weights
+                text,
+                keyword,
+                dense,
+                workspace_ids=workspace_ids,
+                readers=readers,
+                weights=weights,
+                statistics=statistics,
             )
         )
     fused = rankings[0]

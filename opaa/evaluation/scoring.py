@@ -22,6 +22,7 @@ from search.rerank import LLMReranker
 from search.retrieval import (
     CANDIDATES_PER_RANKER,
     Ranked,
+    fusion_coverage,
     keyword_ranking,
     passages_load,
     question_fusion,
@@ -69,12 +70,17 @@ def _vector(text: str, workspace_ids: Sequence[int]) -> list[Ranked]:
 
 
 def _hybrid(
-    text: str, keyword: Sequence[Ranked], vector: Sequence[Ranked], workspace_ids: Sequence[int]
+    text: str,
+    keyword: Sequence[Ranked],
+    vector: Sequence[Ranked],
+    workspace_ids: Sequence[int],
+    coverage: dict[int, float] | None = None,
 ) -> list[Ranked]:
     """The two rankings fused as ``hybrid_search`` fuses them (``search.retrieval.question_fusion``
     with the configured weights, then the facts step for questions about attributes and
-    numbers). The hybrid reuses the keyword and vector results rather than ranking again."""
-    fused = _fused(text, keyword, vector, workspace_ids)
+    numbers). The hybrid reuses the keyword and vector results rather than ranking again,
+    and ``coverage`` their candidates' coverage when the caller has it."""
+    fused = _fused(text, keyword, vector, workspace_ids, coverage=coverage)
     readers = ReaderScope.everything(workspace_ids)
     return facts_promote(text, fused, workspace_ids=workspace_ids, readers=readers)
 
@@ -102,10 +108,17 @@ def _fused(
     vector: Sequence[Ranked],
     workspace_ids: Sequence[int],
     weights: tuple[float, float] | None = None,
+    coverage: dict[int, float] | None = None,
 ) -> list[Ranked]:
     readers = ReaderScope.everything(workspace_ids)
     return question_fusion(
-        text, keyword, vector, workspace_ids=workspace_ids, readers=readers, weights=weights
+        text,
+        keyword,
+        vector,
+        workspace_ids=workspace_ids,
+        readers=readers,
+        weights=weights,
+        coverage=coverage,
     )
 
 
@@ -153,11 +166,12 @@ def _llm_rankings(
     llm: LLMConfig,
     methods: Sequence[str],
     usage: dict[str, LLMUsage],
+    coverage: dict[int, float] | None = None,
 ) -> dict[str, tuple[list[Ranked], float]]:
     """Each LLM method's ranking and the milliseconds its LLM steps and extra rankings
     took (the rewrite is asked once and shared by the methods that use it)."""
     readers = ReaderScope.everything(workspace_ids)
-    fused = _fused(text, keyword, vector, workspace_ids)
+    fused = _fused(text, keyword, vector, workspace_ids, coverage=coverage)
     results: dict[str, tuple[list[Ranked], float]] = {}
     rewritten, rewrite_ms = fused, 0.0
     if any(LLM_METHODS[m][0] for m in methods):
@@ -285,12 +299,24 @@ def methods_score(
             results[method] = score(rankings[method], judgments, latency)
         # The hybrid's latency: both rankings (as hybrid_search runs them) plus the fusion.
         started = time.perf_counter()
-        rankings["hybrid"] = _hybrid(text, rankings["keyword"], rankings["vector"], workspace_ids)
+        # The candidates' coverage once per question, for every fusion of its rankings.
+        coverage = fusion_coverage(
+            text,
+            rankings["keyword"],
+            rankings["vector"],
+            workspace_ids=workspace_ids,
+            readers=ReaderScope.everything(workspace_ids),
+        )
+        rankings["hybrid"] = _hybrid(
+            text, rankings["keyword"], rankings["vector"], workspace_ids, coverage
+        )
         latency = (time.perf_counter() - started) * 1000
         latency += results["keyword"]["latency_ms"] + results["vector"]["latency_ms"]
         results["hybrid"] = score(rankings["hybrid"], judgments, latency)
         for weights in fusion_weights:
-            fused = _fused(text, rankings["keyword"], rankings["vector"], workspace_ids, weights)
+            fused = _fused(
+                text, rankings["keyword"], rankings["vector"], workspace_ids, weights, coverage
+            )
             latency = results["hybrid"]["latency_ms"]
             results[fusion_method_name(weights)] = score(fused, judgments, latency)
         if llm_method_names:
@@ -303,6 +329,7 @@ def methods_score(
                 llm=llm,
                 methods=llm_method_names,
                 usage=usage,
+                coverage=coverage,
             )
             base = results["keyword"]["latency_ms"] + results["vector"]["latency_ms"]
             for method, (ranked, llm_ms) in extra.items():

@@ -133,3 +133,41 @@ def test_a_large_scope_takes_the_statistics_bm25_keeps(corpus, monkeypatch):
     assert frequencies["badg"] == 1
     large = question_coverage(QUESTION, chunk_ids=ids, workspace_ids=[general.pk], readers=scope)
     assert large == pytest.approx(exact)
+
+
+def test_bm25s_own_statistics_give_the_same_coverage(
+    corpus, alice_api, upload_indexed, django_capture_on_commit_callbacks
+):
+    """Hybrid search hands the statistics BM25 scored with (``bm25_search``) to the
+    coverage instead of counting them again: the shares are those coverage counts itself,
+    for a reader of everything and for one who may not read a document."""
+    from ingestion.index import bm25_search
+
+    general = Workspace.objects.get(slug="general")
+    secret = upload_indexed(
+        alice_api, "secret.md", b"# Quillfeather\n\nQuillfeather badges: lost badge, reception.\n"
+    )["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        document_readers_set(
+            document=Document.objects.get(pk=secret),
+            readers=["group:finance"],
+            audit=AuditContext(),
+        )
+    bob = reader_scope(User.objects.get(email="bob@acme.example"), [general])
+    ids = list(Chunk.objects.values_list("pk", flat=True))
+    for readers in (ReaderScope.everything([general.pk]), bob):
+        kwargs = {"workspace_ids": [general.pk], "readers": readers}
+        ranked, statistics = bm25_search(QUESTION, limit=50, **kwargs)
+        assert ranked
+        assert statistics is not None
+        assert "quillfeath" in statistics.frequencies
+        counted = question_coverage(QUESTION, chunk_ids=ids, **kwargs)
+        handed = question_coverage(QUESTION, chunk_ids=ids, statistics=statistics, **kwargs)
+        assert handed == pytest.approx(counted)
+        assert any(share > 0 for share in handed.values())
+    # Bob's statistics do not count the secret document: "quillfeath" is nobody's word.
+    assert statistics.frequencies["quillfeath"] == 0
+    assert bm25_search("quillfeather", limit=5, workspace_ids=[general.pk], readers=bob) == (
+        [],
+        None,
+    )
