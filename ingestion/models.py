@@ -173,6 +173,15 @@ class Chunk(models.Model):
                 fields=["id"],
                 condition=models.Q(embedding__isnull=True),
             ),
+            # BM25's read of the readable chunks, an index-only scan (``ingestion.index``):
+            # every column the readers predicate and the chunks' row-level security
+            # policy read. Created by migrations 0011 and 0014 in SQL; declared here
+            # (0017, state only) so that the model names every index the table has.
+            models.Index(
+                name="chunk_workspace_bm25",
+                fields=["workspace", "id"],
+                include=["lexeme_count", "readers", "document"],
+            ),
         ]
 
     def __str__(self) -> str:
