@@ -246,6 +246,24 @@ def _searchable_shown(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     shoot(page, "embedding-progress-sources")
     _fits_phone(page)
 
+    # In German, at 375 px: the list and the sources page.
+    german = sign_in(OWNER, viewport=PHONE, locale="de-DE")
+    german.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
+    row = _row(german, TITLE)
+    assert row.locator("[data-doc-status]").inner_text() == "Durchsuchbar, wird verbessert"
+    assert row.locator(".passages").inner_text() == f"{embedded} von {total} Passagen eingebettet"
+    _fits_phone(german)
+    _in_view(row.locator("[data-doc-status]"))
+    _in_view(row.locator(".passages"))
+    shoot(german, "de-embedding-progress-list")
+    german.goto(portal.url(f"/sources/?workspace={portal.workspace}"))
+    source = german.locator("table.sources-table tbody tr", has_text="Lighthouse share")
+    assert source.locator(".embedding").inner_text() == (
+        f"1 durchsuchbar, wird verbessert: {embedded} von {total} Passagen eingebettet"
+    )
+    _fits_phone(german)
+    shoot(german, "de-embedding-progress-sources")
+
     # Let go: the worker embeds the rest, and the open list says so without a reload.
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
@@ -283,6 +301,12 @@ def _given_up_retried(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     assert row.locator(".passages").inner_text() == ""
     shoot(page, "embedding-given-up-list")
     _fits_phone(page)
+    german = sign_in(OWNER, viewport=PHONE, locale="de-DE")
+    german.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
+    assert _row(german, TITLE).locator("[data-doc-status]").inner_text() == (
+        "Per Stichwort durchsuchbar"
+    )
+    shoot(german, "de-embedding-given-up-list")
 
     # The sources page lists it among the failed documents, with Retry.
     page.set_viewport_size({"width": 1280, "height": 800})
