@@ -19,6 +19,7 @@ from tests.portal.conftest import (
     SLOW_MS,
     VIEWER,
     axe_violations,
+    contrast_failures,
     db_in_thread,
 )
 
@@ -202,6 +203,7 @@ def _searchable_shown(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     assert row.locator("[data-doc-status]").inner_text() == "Searchable, improving"
     assert row.locator(".passages").inner_text() == progress
     assert axe_violations(page) == []
+    assert contrast_failures(page) == []
     shoot(page, "embedding-progress-list")
     _fits_phone(page)
     _in_view(row.locator("[data-doc-status]"))
@@ -245,6 +247,12 @@ def _searchable_shown(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     assert axe_violations(page) == []
     shoot(page, "embedding-progress-sources")
     _fits_phone(page)
+
+    # In the dark: the badge and the progress stay readable.
+    dark = sign_in(OWNER, color_scheme="dark")
+    dark.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
+    assert contrast_failures(dark) == []
+    shoot(dark, "dark-embedding-progress-list")
 
     # In German, at 375 px: the list and the sources page.
     german = sign_in(OWNER, viewport=PHONE, locale="de-DE")
@@ -299,6 +307,7 @@ def _given_up_retried(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     assert row.locator("[data-doc-status]").inner_text() == "Searchable by keyword"
     assert reason in row.locator(".error-message").inner_text()
     assert row.locator(".passages").inner_text() == ""
+    assert contrast_failures(page) == []
     shoot(page, "embedding-given-up-list")
     _fits_phone(page)
     german = sign_in(OWNER, viewport=PHONE, locale="de-DE")
