@@ -66,7 +66,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from infra.celery import app
-from ingestion.embedding import LOCAL_MODELS, embed_with
+from ingestion.embedding import LOCAL_MODELS, EmbeddingError, embed_with
 from ingestion.embedding_index import embedding_index_shared, embedding_text
 from ingestion.index import index_changed
 from ingestion.models import Chunk, Document, DocumentStatus
@@ -316,7 +316,18 @@ def embedding_batch(*, size: int | None = None) -> int:
                 chunks = [chunk for chunk in chunks if chunk.document_id == suspect]
             if suspect is None or suspects[suspect] < MAX_INTERRUPTIONS:
                 with _batch_counted({chunk.document_id for chunk in chunks}):
-                    _batch_embed(row, chunks)
+                    try:
+                        _batch_embed(row, chunks)
+                    except EmbeddingError as exc:
+                        # The endpoint's answer (no key in it); the task tries again with
+                        # backoff, the documents stay searchable by keyword meanwhile.
+                        logger.warning(
+                            "embedding batch failed organization=%s documents=%s: %s",
+                            connection.schema_name,
+                            sorted({chunk.document_id for chunk in chunks}),
+                            exc,
+                        )
+                        raise
                 suspect = None
         if suspect is not None:
             # Once the chunks' locks are gone: a re-index holding the document's row

@@ -175,3 +175,36 @@ def test_inline_embedding_that_fails_ends_the_document_with_a_reason(
     assert remote.requests == 2
     assert "HTTP 503" in caplog.text
     assert KEY not in caplog.text
+
+
+def test_a_failing_endpoint_leaves_the_queued_document_searchable_and_says_why(
+    acme, alice_api, remote, settings, fast_retries, django_capture_on_commit_callbacks, caplog
+):
+    from opaa.celery import app
+
+    settings.EMBEDDING_API_RETRIES = 1
+    with django_capture_on_commit_callbacks(execute=False):
+        created = alice_api.post(
+            "/api/v1/documents", {"file": named_file("rules.md", handbook(2))}, format="multipart"
+        )
+    document_id = created.json()["id"]
+    # As on a worker: the text is written, the embedding task only sent.
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    try:
+        with django_capture_on_commit_callbacks(execute=False):
+            indexing.document_index(document_id=document_id)
+    finally:
+        app.conf.task_always_eager = eager
+    remote.fail_next(429, count=2, retry_after=0.01)  # both tries of one batch
+    with pytest.raises(embedding.EmbeddingError, match=r"HTTP 429 \(2 attempts\)"):
+        embedding_queue.embedding_batch()
+    document = Document.objects.get(pk=document_id)
+    assert document.status == DocumentStatus.SEARCHABLE
+    assert document.error_message == ""  # not given up: the task tries again
+    assert not Chunk.objects.filter(document_id=document_id, embedding__isnull=False).exists()
+    assert f"documents=[{document_id}]" in caplog.text
+    assert KEY not in caplog.text
+    # The endpoint back: the next batches embed them.
+    while embedding_queue.embedding_batch():
+        pass
+    assert Document.objects.get(pk=document_id).status == DocumentStatus.INDEXED
