@@ -364,13 +364,15 @@ def main() -> None:
     bare_rates: list[dict] = []
     try:
         for processes in counts:
+            bare: tuple[float, dict] | None = None
             for batch in batches:
                 result, texts = run(processes, ROOT, "now", batch)
-                # The bare model on the very same chunk texts, right after the run.
-                result["baseline_chunks_per_s"] = baseline(texts)
-                result["baselines"] = bare_rates[-1] if bare_rates else {}
+                if bare is None:
+                    # The bare model on the very same chunk texts, right after the run.
+                    bare = baseline(texts), (bare_rates[-1] if bare_rates else {})
+                    progress(f"baseline {bare[0]:.1f} chunks/s ({load()})")
+                result["baseline_chunks_per_s"], result["baselines"] = bare
                 result["ratio"] = result["chunks_per_s"] / result["baseline_chunks_per_s"]
-                progress(f"baseline {result['baseline_chunks_per_s']:.1f} chunks/s ({load()})")
                 results.append(result)
             if args.before_tree:
                 before, _ = run(processes, args.before_tree.resolve(), "before")
