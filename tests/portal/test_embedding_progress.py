@@ -244,6 +244,13 @@ def _searchable_shown(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     page.goto(portal.url(f"/sources/?workspace={portal.workspace}"))
     source = page.locator("table.sources-table tbody tr", has_text="Lighthouse share")
     assert source.locator(".embedding").inner_text() == f"1 searchable, improving: {progress}"
+    # The page's status JSON says the same.
+    polled = page.evaluate(
+        "async url => (await fetch(url)).json()", f"/sources/status?workspace={portal.workspace}"
+    )
+    source_id = int(source.get_attribute("data-id"))
+    (state,) = [s for s in polled["sources"] if s["id"] == source_id]
+    assert (state["improving"], state["passages"]) == (1, {"embedded": embedded, "total": total})
     assert axe_violations(page) == []
     shoot(page, "embedding-progress-sources")
     _fits_phone(page)
