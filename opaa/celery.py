@@ -22,7 +22,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 @celeryd_after_setup.connect
 def _worker_processes(sender, instance, **kwargs) -> None:
-    # Before the pool forks: every child inherits it.
-    concurrency = getattr(instance, "concurrency", None)
-    if concurrency:
-        os.environ["OPAA_WORKER_PROCESSES"] = str(concurrency)
+    # Before the pool forks: every child inherits it. No --concurrency: Celery starts
+    # a process per core.
+    concurrency = getattr(instance, "concurrency", None) or os.cpu_count() or 1
+    os.environ["OPAA_WORKER_PROCESSES"] = str(concurrency)
