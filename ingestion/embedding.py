@@ -83,7 +83,9 @@ def torch_threads_set() -> None:
     """Give torch ``embedding_threads()`` threads in this process (before the model loads)."""
     import torch
 
-    torch.set_num_threads(embedding_threads())
+    threads = embedding_threads()
+    torch.set_num_threads(threads)
+    logger.info("local embedding model: %s torch threads in this process", threads)
 
 
 class LocalProvider:

@@ -24,5 +24,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 def _worker_processes(sender, instance, **kwargs) -> None:
     # Before the pool forks: every child inherits it. No --concurrency: Celery starts
     # a process per core.
-    concurrency = getattr(instance, "concurrency", None) or os.cpu_count() or 1
+    # A thread pool (threads, solo, gevent) is one process.
+    pool = str(getattr(instance, "pool_cls", "prefork"))
+    prefork = "prefork" in pool or "processes" in pool
+    concurrency = (getattr(instance, "concurrency", None) or os.cpu_count() or 1) if prefork else 1
     os.environ["OPAA_WORKER_PROCESSES"] = str(concurrency)
