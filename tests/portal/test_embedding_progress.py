@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from tests.portal.conftest import (
+    DESKTOP,
     EDITOR,
     OWNER,
     PHONE,
@@ -211,7 +212,7 @@ def _searchable_shown(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
 
     # Keyword search finds it meanwhile: the list's search, and Ask (the passage that
     # answers has no vector yet, so only the keyword side can find it).
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
     page.get_by_label("Search titles and text").fill("barnacle")
     with page.expect_navigation():
         page.get_by_label("Search titles and text").press("Enter")
@@ -240,7 +241,7 @@ def _searchable_shown(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     _fits_phone(page)
 
     # The sources page: its source's documents still improving, and how far.
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
     page.goto(portal.url(f"/sources/?workspace={portal.workspace}"))
     source = page.locator("table.sources-table tbody tr", has_text="Lighthouse share")
     assert source.locator(".embedding").inner_text() == f"1 searchable, improving: {progress}"
@@ -280,7 +281,7 @@ def _searchable_shown(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     shoot(german, "de-embedding-progress-sources")
 
     # Let go: the worker embeds the rest, and the open list says so without a reload.
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
     page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
     row = _row(page, TITLE)
     db_in_thread(django_db_blocker, _embedding_let_go, schema)
@@ -325,7 +326,7 @@ def _given_up_retried(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     shoot(german, "de-embedding-given-up-list")
 
     # The sources page lists it among the failed documents, with Retry.
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
     page.goto(portal.url(f"/sources/?workspace={portal.workspace}"))
     failed = page.locator("tr", has=page.get_by_role("link", name=TITLE))
     assert reason in failed.inner_text()
@@ -334,7 +335,7 @@ def _given_up_retried(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     _fits_phone(page)
 
     # Its page: the reason and Retry; Retry queues it again.
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
     with page.expect_navigation():
         failed.get_by_role("link", name=TITLE).click()
     assert reason in page.locator("main p.error").inner_text()
@@ -343,17 +344,19 @@ def _given_up_retried(sign_in, portal, schema, django_db_blocker, tmp_path, shoo
     shoot(page, "embedding-given-up-document")
     _fits_phone(page)
     assert page.get_by_role("button", name="Retry").is_visible()
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size(DESKTOP)
     with page.expect_navigation():
         page.get_by_role("button", name="Retry").click()
     assert f"{TITLE} is queued to be indexed again." in page.locator("main").inner_text()
     assert page.locator("tr", has=page.get_by_role("link", name=TITLE)).count() == 0
+    shoot(page, "embedding-retried-sources")
 
     # The status changes for the person looking: indexed again, every passage embedded.
     page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
     row = _row(page, TITLE)
     row.locator("[data-doc-status].status-indexed").wait_for(timeout=SLOW_MS)
     assert row.locator(".error-message").inner_text() == ""
+    shoot(page, "embedding-retried-list")
     with page.expect_navigation():
         row.get_by_role("link", name=TITLE).click()
     assert page.locator("main p.error").count() == 0
