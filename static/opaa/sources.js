@@ -62,8 +62,25 @@
       }
       const cell = row.querySelector(".counts");
       const indexing = cell.querySelector(".indexing");
-      indexing.textContent = interpolate(gettext("%(documents)s documents"), source, true) +
+      indexing.textContent = interpolate(
+        ngettext("%(documents)s document", "%(documents)s documents", source.documents),
+        source, true) +
         (source.indexing ? interpolate(gettext(", %(indexing)s indexing"), source, true) : "");
+      // Its documents found by keyword already, their vectors still coming.
+      let embedding = cell.querySelector(".embedding");
+      if (source.passages) {
+        if (!embedding) {
+          embedding = document.createElement("small");
+          embedding.className = "muted embedding";
+          indexing.after(embedding);
+        }
+        embedding.textContent = interpolate(ngettext(
+          "%(improving)s searchable, improving: %(embedded)s of %(total)s passages embedded",
+          "%(improving)s searchable, improving: %(embedded)s of %(total)s passages embedded",
+          source.improving), {improving: source.improving, ...source.passages}, true);
+      } else if (embedding) {
+        embedding.remove();
+      }
       cell.firstChild.textContent = counts(source.run) + " ";
     }
     if (busy()) setTimeout(refresh, 1500);

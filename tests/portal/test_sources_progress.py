@@ -94,6 +94,10 @@ def test_a_first_sync_shows_true_progress_and_the_time_left(sign_in, portal, gat
     assert bar.is_visible()
     assert bar.get_attribute("value") == "25"
     assert re.search(r"(about \d+ (h|min)|less than a minute)", eta.inner_text()), eta.inner_text()
+    # The live refresh counts the source's documents in a sentence ("1 document").
+    counted = re.match(r"(\d+) (documents?)", row.locator(".indexing").inner_text())
+    assert counted, row.locator(".indexing").inner_text()
+    assert counted[2] == ("document" if counted[1] == "1" else "documents")
     assert axe_violations(page) == []
     shoot(page, "sources-running-sync")
 
