@@ -36,7 +36,11 @@ skips chunks without one (``ingestion.index``).
   others. Each batch counts itself in Redis against its documents before it embeds
   (``opaa:embed-interrupted:<schema>``, a hash: document id to batches started and not
   ended); one that fails takes its count back, one that embeds clears its documents'
-  counts: only batches whose worker died count. A batch that would take chunks of such
+  counts: only batches whose worker died count. A running batch also holds a shared
+  advisory lock on each of its documents (gone with its transaction or its worker's
+  connection), and a document's count is judged only when no batch holds it: with
+  several processes, batches sharing a document run at once, and their counts are not
+  a dead worker's. A batch that would take chunks of such
   a document embeds
   that document's chunks alone, so the others of the batch that died go on as before;
   once a document's batches were interrupted ``MAX_INTERRUPTIONS`` times, its remaining
@@ -158,6 +162,14 @@ def _batch_counted(document_ids: set[int]):
         except _UNAVAILABLE:
             logger.warning("embedding batch not counted (Redis unavailable)")
 
+    # Held until this batch's transaction ends (or its connection dies with its worker):
+    # the count of a live batch is never taken for an interrupted one (``_live``).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0)) "
+            "FROM unnest(%s::text[]) AS k",
+            [[_document_lock_key(pk) for pk in ids]],
+        )
     add(1)
     try:
         yield
@@ -165,6 +177,23 @@ def _batch_counted(document_ids: set[int]):
         add(-1)
         raise
     add(0)
+
+
+def _document_lock_key(document_id: int) -> str:
+    return f"opaa:embed-batch:{connection.schema_name}:{document_id}"
+
+
+def _live(document_id: int) -> bool:
+    """Whether a running batch holds the document (its shared lock, taken before it
+    counts itself): its count is then that batch's, not a dead one's. With several
+    processes embedding one organization, batches sharing a document run at once."""
+    key = _document_lock_key(document_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key])
+        (free,) = cursor.fetchone()
+        if free:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+    return not free
 
 
 def _given_up() -> Exists:
@@ -309,6 +338,8 @@ def embedding_batch(*, size: int | None = None) -> int:
                 return 0
             with stage("queue_redis"):
                 suspects = embedding_interruptions(chunk.document_id for chunk in chunks)
+                # Counted by a batch still running (another process): not interrupted.
+                suspects = {pk: n for pk, n in suspects.items() if not _live(pk)}
             suspect = min(suspects, default=None)
             if suspect is not None:
                 # Embedded alone: if it kills this worker again, no other document's
