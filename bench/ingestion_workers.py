@@ -187,12 +187,16 @@ def main() -> None:
     parser.add_argument(
         "--batch-chunks", default="", help="EMBED_BATCH_CHUNKS of the runs, comma-separated"
     )
+    parser.add_argument(
+        "--api-concurrency", default="", help="openai: EMBEDDING_API_CONCURRENCY of the runs"
+    )
     parser.add_argument("--before-tree", type=Path, help="also run the workers from this tree")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run, at most")
     parser.add_argument("--json", type=Path, dest="json_path", help="also write JSON here")
     args = parser.parse_args()
     counts = [int(k) for k in args.processes.split(",") if k]
     batches = [int(b) for b in args.batch_chunks.split(",") if b] or [None]
+    concurrencies = [int(c) for c in args.api_concurrency.split(",") if c] or [None]
 
     endpoint = None
     if args.provider == "openai":
@@ -309,12 +313,16 @@ def main() -> None:
         bare_rates.append(rates)
         return max(rates.values())
 
-    def run(processes: int, root: Path, label: str, batch: int | None = None) -> dict:
+    def run(
+        processes: int, root: Path, label: str, batch: int | None = None, in_flight=None
+    ) -> dict:
         with redirect_stdout(io.StringIO()):
             org = organization_fresh(SLUG)
         connection.set_schema_to_public()
         app.control.purge()
         run_env = {**env, "EMBED_BATCH_CHUNKS": str(batch)} if batch else env
+        if in_flight:
+            run_env = {**run_env, "EMBEDDING_API_CONCURRENCY": str(in_flight)}
         worker = Worker(run_env, log_path, concurrency=processes, root=root)
         worker.start()
         try:
@@ -341,6 +349,7 @@ def main() -> None:
         result = {
             "label": label,
             "batch": batch or settings.EMBED_BATCH_CHUNKS,
+            "in_flight": in_flight or settings.EMBEDDING_API_CONCURRENCY,
             "processes": processes,
             "chunks": len(texts),
             "upload_s": uploaded,
@@ -365,8 +374,9 @@ def main() -> None:
     try:
         for processes in counts:
             bare: tuple[float, dict] | None = None
-            for batch in batches:
-                result, texts = run(processes, ROOT, "now", batch)
+            for batch, in_flight in ((b, c) for b in batches for c in concurrencies):
+                label = f"now, {in_flight} in flight" if in_flight else "now"
+                result, texts = run(processes, ROOT, label, batch, in_flight)
                 if bare is None:
                     # The bare model on the very same chunk texts, right after the run.
                     bare = baseline(texts), (bare_rates[-1] if bare_rates else {})
@@ -431,11 +441,14 @@ def report(args, results: list[dict], start_load: str) -> None:
             print(f"| {r['label']} | {r['processes']} | {r['batch']} | {values} |")
     if any("requests" in r for r in results):
         print()
-        print("| code | processes | requests | mean inputs per request | most in flight |")
-        print("|---|--:|--:|--:|--:|")
+        print(
+            "| code | processes | EMBEDDING_API_CONCURRENCY | requests "
+            "| mean inputs per request | most in flight |"
+        )
+        print("|---|--:|--:|--:|--:|--:|")
         for r in results:
             print(
-                f"| {r['label']} | {r['processes']} | {r['requests']} "
+                f"| {r['label']} | {r['processes']} | {r['in_flight']} | {r['requests']} "
                 f"| {r['mean_request_inputs']:.1f} | {r['max_in_flight']} |"
             )
 
