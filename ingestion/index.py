@@ -973,15 +973,16 @@ def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False, cut: bool
 """  # noqa: S608
 
 
-# HNSW breadth per result asked for: with k = 50 the index is searched 1,000 deep. The
+# HNSW breadth per result asked for: with k = 50 the index is searched 800 deep. The
 # pgvector in use (0.6) filters the workspace and readers after the index scan, so the
 # breadth must leave k readable among the candidates. In a workspace holding half of
 # 100k chunks (bench/retrieval_scale.py) a breadth of 100 left fewer than 50 for 21-31
 # of 40 questions; 200 and 400 for none. Recall@10 at 300k chunks was 0.975 with 400;
 # at 1M, 400 found none of the true ten for 4 of 100 questions (recall 0.950: the
-# search stuck in another cluster of the graph), 1,000 for none (0.992, p95 46 ms;
-# bench/RESULTS.md, docs/scaling.md).
-HNSW_EF_PER_RESULT = 20
+# search stuck in another cluster of the graph); 600, 800 and 1,000 for none (0.993,
+# 0.993, 0.994 on 100 other questions; p95 28, 36 and 40 ms): 800 keeps a margin on
+# both sides (bench/RESULTS.md, docs/scaling.md).
+HNSW_EF_PER_RESULT = 16
 # pgvector's largest hnsw.ef_search; a starved search is retried once at this breadth.
 HNSW_EF_SEARCH_MAX = 1000
 

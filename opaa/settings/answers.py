@@ -40,7 +40,7 @@ CHUNK_MAX_TOKENS = env.int("CHUNK_MAX_TOKENS", default=256)
 CHUNK_OVERLAP_TOKENS = env.int("CHUNK_OVERLAP_TOKENS", default=30)
 
 RETRIEVAL_TOP_K = env.int("RETRIEVAL_TOP_K", default=6)
-# The least HNSW search breadth (hnsw.ef_search): a query uses 20 per result it asks for
+# The least HNSW search breadth (hnsw.ef_search): a query uses 16 per result it asks for
 # when that is more (ingestion.index.vector_ranking); higher finds more true neighbours
 # at some latency cost.
 HNSW_EF_SEARCH = env.int("HNSW_EF_SEARCH", default=100)
