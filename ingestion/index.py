@@ -85,8 +85,13 @@ _IMPACT_SQL = (
 # every readable posting of the question's words, the statistics counted over exactly
 # the readable chunks. Above, the pruned query (``_bm25_pruned_sql``).
 BM25_EXACT_MAX_CHUNKS = 20_000
-# Postings read per word and workspace by the pruned query, best impact first.
+# Postings read per word and workspace by the pruned query, best impact first: at least
+# this many, and one per ``BM25_DEPTH_PER_CHUNKS`` readable chunks of the scope, so that
+# the first pass proves about as many questions in a large workspace as in a small one
+# (at 1M chunks, a 500k workspace, 2,000 left 18 of 20 of the bench's questions to the
+# MaxScore pass, 8,000 only 9: p50 336 -> 102 ms; bench/RESULTS.md).
 BM25_DEPTH = 2_000
+BM25_DEPTH_PER_CHUNKS = 64
 # Candidates the pruned query scores exactly (at least this, and 4 per result asked).
 BM25_RESCORE = 1_000
 # The pruned query's first results are checked against the most a chunk it left out can
@@ -569,7 +574,8 @@ def _bm25_pruned(
        has no more is read completely and its document frequency counted exactly, over
        the readable chunks); a frequent word's total is counted in full. Both reused
        like the statistics.
-    3. ``_bm25_pruned_sql``: the ``BM25_DEPTH`` best postings of each word by impact;
+    3. ``_bm25_pruned_sql``: the ``depth`` best postings of each word by impact (at
+       least ``BM25_DEPTH``, more in a large scope: ``BM25_DEPTH_PER_CHUNKS``);
        the readable ones are the candidates, ranked by idf x impact; the best
        ``BM25_RESCORE`` are scored exactly from their postings. A frequent word's
        readable document frequency is its total times the readable share of the
@@ -592,7 +598,8 @@ def _bm25_pruned(
         n, avgdl = _collection(cursor, params, readers, statistics)
         if not n:
             return [], None
-        totals, cut = _word_totals(cursor, params, lexemes, statistics)
+        depth = max(BM25_DEPTH, int(n) // BM25_DEPTH_PER_CHUNKS)
+        totals, cut = _word_totals(cursor, params, lexemes, statistics, depth=depth)
         counted = WordStatistics(n, {lexeme: float(count) for lexeme, count in totals.items()})
         reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
         cursor.execute(
@@ -604,7 +611,7 @@ def _bm25_pruned(
                 "totals": [totals[lexeme] for lexeme in lexemes],
                 "n": n,
                 "avgdl": avgdl,
-                "depth": BM25_DEPTH,
+                "depth": depth,
                 "rescore": max(BM25_RESCORE, 4 * limit),
             },
         )
@@ -805,10 +812,17 @@ def _collection(
 
 
 def _word_totals(
-    cursor, params: dict, lexemes: Sequence[str], statistics: _Statistics
+    cursor,
+    params: dict,
+    lexemes: Sequence[str],
+    statistics: _Statistics,
+    *,
+    depth: int | None = None,
 ) -> tuple[dict[str, int], set[str]]:
-    """Each word's postings in the workspaces searched (cached per workspace), and the
-    words that have more than ``BM25_DEPTH`` in one of them (read only in part)."""
+    """Each word's postings in the workspaces searched (cached per workspace; exact
+    counts), and the words that have more than ``depth`` (``BM25_DEPTH`` by default) in
+    one of them (read only in part)."""
+    depth = BM25_DEPTH if depth is None else depth
     totals: dict[str, int] = dict.fromkeys(lexemes, 0)
     cut: set[str] = set()
     for workspace_id in params["workspaces"]:
@@ -819,7 +833,7 @@ def _word_totals(
             statistics.counts_set(workspace_id, {m: counts[m] for m in missing})
         for lexeme in lexemes:
             totals[lexeme] += counts[lexeme]
-            if counts[lexeme] > BM25_DEPTH:
+            if counts[lexeme] > depth:
                 cut.add(lexeme)
     return totals, cut
 
