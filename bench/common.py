@@ -8,6 +8,7 @@ Django import, then ``sample_organization``.
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -126,10 +127,35 @@ def sample_organization(slug: str) -> SampleOrganization:
     )
 
 
+def progress(message: str) -> None:
+    """A timestamped progress line on stderr (the figures go to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def load() -> str:
+    """The load averages (1, 5, 15 minutes), as RESULTS.md reports them."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine() -> str:
+    """CPUs, their model, memory, system and Python: the machine line of RESULTS.md."""
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {memory_kib / 1024 / 1024:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
 class BenchWorker:
     """A Celery worker process for a benchmark, started as ``make run`` starts one: the
-    given ``queues`` and ``concurrency``, its log appended to ``log_path``. ``start``
-    waits until it is ready (up to ``ready_s``); ``stop`` ends it, killed after a minute."""
+    given ``queues`` and ``concurrency``, its log appended to ``log_path``, the code of
+    ``root`` (this checkout, or another commit's worktree). ``start`` waits until it is
+    ready (up to ``ready_s``); ``stop`` ends it, killed after a minute."""
 
     def __init__(
         self,
@@ -140,8 +166,10 @@ class BenchWorker:
         concurrency: int = 2,
         name: str | None = None,
         ready_s: float = 180,
+        root: Path = ROOT,
     ) -> None:
         self.env = env
+        self.root = root
         self.log_path = log_path
         self.queues = queues
         self.concurrency = concurrency
@@ -161,7 +189,11 @@ class BenchWorker:
         with self.log_path.open("ab") as log:
             mark = log.tell()
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=self.root,
+                env={**self.env, "PYTHONPATH": str(self.root)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + self.ready_s
         while b"ready." not in self.log_path.read_bytes()[mark:]:

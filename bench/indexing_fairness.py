@@ -30,43 +30,22 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
-import sys
 import time
 from contextlib import redirect_stdout
-from pathlib import Path
 
 from common import (  # bench/, beside this file
     ROOT,
     BenchWorker,
     django_setup_for_workers,
+    load,
+    machine,
     organization_fresh,
+    progress,
 )
 
 SLUGS = {"heavy": "bench-heavy", "light": "bench-light"}
 WARM_SLUGS = ("bench-warm-a", "bench-warm-b")
 CONCURRENCY = 2
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), {memory_kib / 1024 / 1024:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
 
 
 def heavy_pdf(seed: int, pages: int) -> bytes:

@@ -35,14 +35,21 @@ import importlib.util
 import io
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from common import ROOT, django_setup_for_workers, organization_fresh  # bench/, beside this
+from common import (
+    ROOT,
+    BenchWorker,
+    django_setup_for_workers,
+    load,
+    machine,
+    organization_fresh,
+    progress,
+)  # bench/, beside this
 
 SLUG = "bench-ingest-workers"
 STAGE_KEY = "opaa:bench:stage-seconds"
@@ -53,27 +60,6 @@ STAGES = (
     *("queue_run", "queue_commit", "queue_pick", "queue_redis", "queue_model"),
     *("queue_write", "queue_mark"),
 )
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), {memory_kib / 1024 / 1024:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
 
 
 def generator():
@@ -137,44 +123,6 @@ def bare_local(texts: list[str], processes: int, threads: int) -> float:
             child.wait(timeout=60)
         os.unlink(out.name)
     return len(texts) / elapsed
-
-
-class Worker:
-    """``celery -A opaa worker`` with ``concurrency`` processes, from ``root``."""
-
-    def __init__(self, env: dict, log_path: Path, *, concurrency: int, root: Path) -> None:
-        self.env, self.log_path, self.concurrency, self.root = env, log_path, concurrency, root
-        self.process: subprocess.Popen | None = None
-
-    def start(self, ready_s: float = 180) -> None:
-        command = [
-            *(sys.executable, "-m", "celery", "-A", "opaa", "worker"),
-            *("-Q", "default,ingest,fetch", "--pool", "prefork"),
-            *("--concurrency", str(self.concurrency), "-l", "info"),
-            *("--without-mingle", "--without-gossip", "-n", f"bench{self.concurrency}@%h"),
-        ]
-        env = {**self.env, "PYTHONPATH": str(self.root)}
-        with self.log_path.open("ab") as log:
-            mark = log.tell()
-            self.process = subprocess.Popen(
-                command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + ready_s
-        while b"ready." not in self.log_path.read_bytes()[mark:]:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.kill()
-                raise RuntimeError(f"the worker did not start; see {self.log_path}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def main() -> None:
@@ -323,7 +271,9 @@ def main() -> None:
         run_env = {**env, "EMBED_BATCH_CHUNKS": str(batch)} if batch else env
         if in_flight:
             run_env = {**run_env, "EMBEDDING_API_CONCURRENCY": str(in_flight)}
-        worker = Worker(run_env, log_path, concurrency=processes, root=root)
+        worker = BenchWorker(
+            run_env, log_path, concurrency=processes, name=f"bench{processes}", root=root
+        )
         worker.start()
         try:
             deadline = time.monotonic() + args.timeout
