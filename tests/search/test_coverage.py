@@ -80,10 +80,9 @@ def test_nothing_to_cover_is_empty(corpus):
     )
 
 
-def test_an_unreadable_document_changes_no_coverage(
-    corpus, alice_api, upload_indexed, django_capture_on_commit_callbacks
-):
-    general = Workspace.objects.get(slug="general")
+@pytest.fixture
+def secret(corpus, alice_api, upload_indexed, django_capture_on_commit_callbacks) -> int:
+    """A document only the finance group may read, holding the question's rare word."""
     secret = upload_indexed(
         alice_api, "secret.md", b"# Quillfeather\n\nQuillfeather badges: lost badge, reception.\n"
     )["id"]
@@ -93,6 +92,11 @@ def test_an_unreadable_document_changes_no_coverage(
             readers=["group:finance"],
             audit=AuditContext(),
         )
+    return secret
+
+
+def test_an_unreadable_document_changes_no_coverage(secret):
+    general = Workspace.objects.get(slug="general")
     bob = reader_scope(User.objects.get(email="bob@acme.example"), [general])
     readable = list(Chunk.objects.exclude(document_id=secret).values_list("pk", flat=True))
     secret_chunks = list(Chunk.objects.filter(document_id=secret).values_list("pk", flat=True))
@@ -135,24 +139,13 @@ def test_a_large_scope_takes_the_statistics_bm25_keeps(corpus, monkeypatch):
     assert large == pytest.approx(exact)
 
 
-def test_bm25s_own_statistics_give_the_same_coverage(
-    corpus, alice_api, upload_indexed, django_capture_on_commit_callbacks
-):
+def test_bm25s_own_statistics_give_the_same_coverage(secret):
     """Hybrid search hands the statistics BM25 scored with (``bm25_search``) to the
     coverage instead of counting them again: the shares are those coverage counts itself,
     for a reader of everything and for one who may not read a document."""
     from ingestion.index import bm25_search
 
     general = Workspace.objects.get(slug="general")
-    secret = upload_indexed(
-        alice_api, "secret.md", b"# Quillfeather\n\nQuillfeather badges: lost badge, reception.\n"
-    )["id"]
-    with django_capture_on_commit_callbacks(execute=True):
-        document_readers_set(
-            document=Document.objects.get(pk=secret),
-            readers=["group:finance"],
-            audit=AuditContext(),
-        )
     bob = reader_scope(User.objects.get(email="bob@acme.example"), [general])
     ids = list(Chunk.objects.values_list("pk", flat=True))
     for readers in (ReaderScope.everything([general.pk]), bob):
