@@ -26,6 +26,7 @@ from ingestion.document_filters import (
     DocumentFilters,
     document_filters_parse,
 )
+from ingestion.embedding_failure import embedding_failing
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.parsers import PARSERS
 from ingestion.selectors import (
@@ -34,7 +35,8 @@ from ingestion.selectors import (
     documents_browse,
     documents_readable,
 )
-from workspaces.models import Workspace
+from workspaces.access import role_in
+from workspaces.models import Role, Workspace
 
 PAGE_SIZE = 25
 # Characters of a matching passage shown around the first word found.
@@ -200,3 +202,14 @@ def browser_context(user: User, *, params: QueryDict, workspaces: Sequence[Works
         "reset_url": _link(QueryDict(mutable=True), workspace=params.get("workspace")),
         "many_workspaces": len(workspaces) > 1,
     }
+
+
+def embedding_failing_shown(user: User, workspaces: Sequence[Workspace]) -> tuple[str, set[int]]:
+    """The reason the organization's embedding is failing ("" when it is not) and the ids
+    of ``workspaces`` whose admin ``user`` is: their documents waiting for vectors say so
+    to them (``ingestion.embedding_failure``). The roles are looked up only while
+    embedding fails."""
+    reason = embedding_failing() or ""
+    if not reason:
+        return "", set()
+    return reason, {w.pk for w in workspaces if role_in(user, w) == Role.ADMIN}

@@ -48,6 +48,10 @@ skips chunks without one (``ingestion.index``).
   ``EMBEDDING_GIVEN_UP_REASON`` as its error, shown on the document page and among the
   source page's failed documents, and the queue leaves its chunks alone. Retry (a
   re-index) writes its chunks again and starts the count afresh.
+- **A failing provider** (an endpoint answering 5xx or refusing the key: an
+  ``EmbeddingError``) fails the batch, which the task tries again with backoff; the
+  documents stay ``searchable``. The reason is noted for the organization's admins
+  (``ingestion.embedding_failure``) until a batch embeds.
 - **Model moves** (``ingestion.embedding_index``) go on beside it: the queue fills
   ``embedding`` with the active model; the move fills ``embedding_next`` for every chunk
   without one, those written meanwhile included, and switches only once all have one.
@@ -71,6 +75,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from infra.celery import app
 from ingestion.embedding import LOCAL_MODELS, EmbeddingError, embed_with
+from ingestion.embedding_failure import embedding_failing_clear, embedding_failing_set
 from ingestion.embedding_index import embedding_index_shared, embedding_text
 from ingestion.index import index_changed
 from ingestion.models import Chunk, Document, DocumentStatus
@@ -358,6 +363,8 @@ def embedding_batch(*, size: int | None = None) -> int:
                             sorted({chunk.document_id for chunk in chunks}),
                             exc,
                         )
+                        # Shown to the organization's admins until a batch embeds.
+                        embedding_failing_set(reason=str(exc))
                         raise
                 suspect = None
         if suspect is not None:
@@ -365,6 +372,7 @@ def embedding_batch(*, size: int | None = None) -> int:
             # may be waiting for them.
             embedding_give_up(document_id=suspect, attempts=suspects[suspect])
             return len(chunks)
+        embedding_failing_clear()
         with stage("queue_mark"):
             documents_embedded_mark(document_ids={chunk.document_id for chunk in chunks})
     return len(chunks)

@@ -9,13 +9,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.audit import AuditAction, audit_context, audit_record
 from ingestion import erasure, sharing
-from ingestion.document_browser import browser_context, original_content_type
+from ingestion.document_browser import (
+    browser_context,
+    embedding_failing_shown,
+    original_content_type,
+)
 from ingestion.document_events import document_opened
+from ingestion.embedding_failure import embedding_failing
 from ingestion.embedding_queue import embedding_given_up, embedding_progress
 from ingestion.models import DocumentStatus
 from ingestion.preview import PART_SIZE, preview_blocks
@@ -114,8 +120,13 @@ def document_list(request):
         for row in context.get("rows", [])
         if row["document"].status == DocumentStatus.SEARCHABLE
     )
+    # Embedding failing (the provider's reason), to the admins of a waiting document.
+    reason, admin_of = embedding_failing_shown(request.user, _listed_workspaces(request))
     for row in context.get("rows", []):
-        row["progress"] = progress.get(row["document"].pk)
+        document = row["document"]
+        row["progress"] = progress.get(document.pk)
+        waiting = row["progress"] is not None and not document.error_message
+        row["failing"] = reason if waiting and document.workspace_id in admin_of else ""
     return render(
         request,
         "ingestion/document_list.html",
@@ -126,19 +137,29 @@ def document_list(request):
 
 @workspace_view(Role.VIEWER, allow_all=True)
 def document_status(request):
-    """Statuses of the listed documents (polled by the documents page)."""
+    """Statuses of the listed documents (polled by the documents page), or of one of
+    them, ``?document=<id>`` (polled by its page; none if the person may not read it)."""
+    documents = documents_readable(request.user, workspaces=_listed_workspaces(request))
+    wanted = request.GET.get("document", "")
+    if wanted:
+        if not wanted.isdigit():
+            return JsonResponse({"detail": _("A document is named by its number.")}, status=400)
+        documents = documents.filter(pk=int(wanted))
     rows = list(
-        documents_readable(request.user, workspaces=_listed_workspaces(request)).values(
-            "id", "status", "error_message", "title", "indexed_at"
-        )
+        documents.values("id", "status", "error_message", "title", "indexed_at", "workspace_id")
     )
     progress = embedding_progress(
         row["id"] for row in rows if row["status"] == DocumentStatus.SEARCHABLE
     )
+    reason, admin_of = embedding_failing_shown(request.user, _listed_workspaces(request))
     for row in rows:
         # A searchable document's vectors so far: {"embedded": n, "total": m}, else null.
         embedded, total = progress.get(row["id"], (None, None))
         row["passages"] = None if total is None else {"embedded": embedded, "total": total}
+        # Its vectors wait while embedding fails: the provider's reason (admins only).
+        waiting = total is not None and not row["error_message"]
+        row["embedding_failing"] = reason if waiting and row["workspace_id"] in admin_of else ""
+        del row["workspace_id"]
         # Stored in the installation's language; shown in the reader's where translated.
         row["error_message"] = _(row["error_message"]) if row["error_message"] else ""
     return JsonResponse({"documents": rows})
@@ -190,6 +211,12 @@ def document_detail(request, pk: int):
     embedded, passages = (
         embedding_progress([document.pk]).get(document.pk, (0, 0)) if searchable else (0, 0)
     )
+    given_up = embedding_given_up(document)
+    is_admin = (
+        document.shared_into is None and role_in(request.user, document.workspace) == Role.ADMIN
+    )
+    # Where its page polls its status: the workspace it is shown in.
+    shown_in = document.shared_into or document.workspace
     chunks = document.chunks.only("id", "text", "heading_path", "ordinal").order_by("ordinal")
     return render(
         request,
@@ -205,10 +232,15 @@ def document_detail(request, pk: int):
             # whether their embedding was given up (the reason and Retry are shown).
             "passages_embedded": embedded,
             "passages": passages,
-            "embedding_given_up": embedding_given_up(document),
-            "can_retry": (document.status == DocumentStatus.FAILED or embedding_given_up(document))
-            and document.shared_into is None
-            and role_in(request.user, document.workspace) == Role.ADMIN,
+            "embedding_given_up": given_up,
+            # Its vectors wait while embedding fails: the provider's reason (admins only).
+            "embedding_failing": (embedding_failing() or "")
+            if searchable and not given_up and is_admin
+            else "",
+            # Polled while its vectors come ("n of m" and the status change in place).
+            "status_url": f"{reverse('ingestion:status')}?workspace={shown_in.slug}"
+            f"&document={document.pk}",
+            "can_retry": (document.status == DocumentStatus.FAILED or given_up) and is_admin,
             # Sharing (ingestion.sharing): where it is shared and where it may go, for
             # editors of its workspace; the Remove of an admin of the one shown.
             "shares": sharing.shares_of(document) if document.shared_into is None else [],

@@ -3,6 +3,7 @@
   "use strict";
   // Translations from Django's JavaScript catalogue (base.html loads it); English without.
   const gettext = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
   const interpolate = window.interpolate ||
     ((text, values) => text.replace(/%\((\w+)\)s/g, (_, name) => String(values[name])));
   const table = document.querySelector("table.documents");
@@ -40,7 +41,16 @@
       const passages = row.querySelector(".passages");
       if (passages) {
         passages.textContent = doc.passages && !doc.error_message
-          ? interpolate(gettext("%(embedded)s of %(total)s passages embedded"), doc.passages, true)
+          ? interpolate(ngettext("%(embedded)s of %(total)s passage embedded",
+            "%(embedded)s of %(total)s passages embedded", doc.passages.total), doc.passages, true)
+          : "";
+      }
+      // Its vectors wait while embedding fails: the provider's reason (to admins).
+      const failing = row.querySelector(".embedding-failing");
+      if (failing) {
+        failing.textContent = doc.embedding_failing
+          ? interpolate(gettext("Embedding is failing: “%(reason)s”"),
+            { reason: doc.embedding_failing }, true)
           : "";
       }
     }
