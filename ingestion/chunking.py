@@ -79,6 +79,8 @@ def chunk_sections(
       shrink for the next paragraph to fit.
     - Whitespace is normalized: single spaces within a paragraph, a blank line
       between paragraphs. No chunk is empty.
+    - No chunk is over the limit by ``count`` of its whole text: packing adds up its
+      sentences' tokens, and a chunk whose whole counts more is cut further.
 
     Why 180 by default: all-MiniLM-L6-v2 truncates its input at 256 word pieces, the
     document title and heading path are embedded with each chunk, and ``count_tokens``
@@ -100,15 +102,27 @@ def chunk_sections(
             if limit < max_tokens:
                 overlap = min(overlap_tokens, limit // 4)
         for text in _chunk_text(section.text, limit, overlap, count):
-            drafts.append(
-                ChunkDraft(
-                    ordinal=len(drafts),
-                    text=text,
-                    heading_path=tuple(section.heading_path),
-                    token_count=count(text),
+            for part, tokens in _within(text, limit, count):
+                drafts.append(
+                    ChunkDraft(
+                        ordinal=len(drafts),
+                        text=part,
+                        heading_path=tuple(section.heading_path),
+                        token_count=tokens,
+                    )
                 )
-            )
     return drafts
+
+
+def _within(text: str, limit: int, count: Callable[[str], int]) -> list[tuple[str, int]]:
+    """The chunk with its tokens, counted whole; cut further if over ``limit``. Packing
+    adds up its pieces' tokens, which is the whole's count unless two pieces meet inside
+    a word (the cuts of an over-long sentence), where a tokenizer may read the joined
+    text as more."""
+    tokens = count(text)
+    if tokens <= limit:
+        return [(text, tokens)]
+    return [(cut, count(cut)) for cut, _ in _cuts(text, limit, count)]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -95,6 +96,9 @@ class LocalProvider:
     # Word pieces the model reads, [CLS] and [SEP] included; the rest is cut off.
     window = 256
     overhead = 2
+    # How many tokens fewer a segment of a text (``token_fit``) counts alone than it adds
+    # to the text's count: none, word pieces never span whitespace.
+    segment_shortfall = 0
 
     def __init__(self) -> None:
         self._model = None
@@ -154,6 +158,10 @@ class E5Provider:
     window = 512
     # <s>, "passage: " and </s>: what the model reads besides a passage's own tokens.
     overhead = 5
+    # How many tokens fewer a segment of a text (``token_fit``) counts alone than it adds
+    # to the text's count: one, its leading space, which ``overhead`` counts once per
+    # text (the space after "passage: " is a token of its own before an empty text).
+    segment_shortfall = 1
 
     def __init__(self) -> None:
         self._model = None
@@ -415,11 +423,64 @@ class TokenFit:
     room: int
 
 
+# Where a text may be cut into segments that every local model's tokenizer reads alone
+# exactly as it reads them inside the text: at an ASCII space. MiniLM's splits words at
+# every whitespace before its word pieces. e5's (SentencePiece) turns spaces into "▁",
+# which only ever starts a piece, so no piece spans a space and the best split of a text
+# is its segments' best splits; but it folds a run of spaces into one and drops control
+# characters, so no cut after a whitespace, a control character or a character it reads
+# as a space (zero-width and direction marks, the byte-order mark, "▁", U+FFFD): such a
+# run stays inside one segment, which then starts with its space.
+_SEGMENT_CUT = re.compile(r"(?<![\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u2581\ufeff\ufffd]) ")
+# Segments counted once per process (words, mostly: a document's vocabulary repeats);
+# longer ones are counted each time. Emptied when full.
+_SEGMENT_CACHE_MAX = 100_000
+_SEGMENT_CACHED_CHARS = 64
+
+
+class _SegmentCount:
+    """The most tokens any of ``providers`` makes of a text, summed over the text's
+    segments (``_SEGMENT_CUT``), each counted by every tokenizer once per process:
+    the same count as the tokenizers' of the whole text, at the cost of a dictionary
+    lookup per word once a word has been seen. Chunking counts every sentence and every
+    chunk, so the text of a document is counted more than twice over."""
+
+    def __init__(self, providers: Sequence[LocalProvider | E5Provider]) -> None:
+        self.providers = list(providers)
+        self.shortfall = [provider.segment_shortfall for provider in self.providers]
+        self.cache: dict[str, tuple[int, ...]] = {}
+
+    def _segment(self, segment: str) -> tuple[int, ...]:
+        return tuple(
+            provider.token_count(segment) + shortfall
+            for provider, shortfall in zip(self.providers, self.shortfall, strict=True)
+        )
+
+    def __call__(self, text: str) -> int:
+        cache = self.cache
+        totals = [0] * len(self.providers)
+        segments = _SEGMENT_CUT.split(text)
+        # Before a leading space, nothing; after a trailing space, an empty segment: e5
+        # reads a space at the end as a token of its own.
+        for segment in segments if segments[0] else segments[1:]:
+            counts = cache.get(segment)
+            if counts is None:
+                counts = self._segment(segment)
+                if len(segment) <= _SEGMENT_CACHED_CHARS:
+                    if len(cache) >= _SEGMENT_CACHE_MAX:
+                        cache.clear()
+                    cache[segment] = counts
+            for index, tokens in enumerate(counts):
+                totals[index] += tokens
+        return max(
+            max(total - shortfall, 0)
+            for total, shortfall in zip(totals, self.shortfall, strict=True)
+        )
+
+
 @cache
 def token_fit() -> TokenFit:
     providers = [provider_for(name) for name in LOCAL_MODELS]
-
-    def count(text: str) -> int:
-        return max(provider.token_count(text) for provider in providers)
-
-    return TokenFit(count=count, room=min(p.window - p.overhead for p in providers))
+    return TokenFit(
+        count=_SegmentCount(providers), room=min(p.window - p.overhead for p in providers)
+    )
