@@ -136,6 +136,15 @@ def _page_followed(sign_in, portal, schema, django_db_blocker, tmp_path, shoot) 
     _fits_phone(german)
     shoot(german, "de-document-live-waiting")
 
+    # The list, to the admin: the row's progress, and why it does not move.
+    listing = sign_in(OWNER)
+    listing.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
+    row = _row(listing, TITLE)
+    assert row.locator("[data-doc-status]").inner_text() == "Searchable, improving"
+    assert row.locator(".embedding-failing").inner_text() == f"Embedding is failing: “{REASON}”"
+    assert contrast_failures(listing) == []
+    shoot(listing, "document-live-failing-list")
+
     # Let go: the worker embeds every passage (its batch clears the failing note); both
     # open pages show the final state without a reload.
     db_in_thread(django_db_blocker, _embedding_let_go, schema)
@@ -150,6 +159,9 @@ def _page_followed(sign_in, portal, schema, django_db_blocker, tmp_path, shoot) 
     assert summary_de.locator("[data-doc-status]").inner_text() == "Indexiert"
     assert not summary_de.locator(".improving").is_visible()
     assert summary_de.locator("[data-doc-indexed] time").count() == 1
+    # The list open meanwhile: indexed, the note gone.
+    row.locator("[data-doc-status].status-indexed").wait_for(timeout=SLOW_MS)
+    assert row.locator(".embedding-failing").inner_text() == ""
     assert axe_violations(page) == []
     shoot(page, "document-live-indexed")
     shoot(german, "de-document-live-indexed")
