@@ -108,7 +108,8 @@ return redis.call('LPOP', KEYS[2])
 """
 
 
-def _backlog_key(schema: str | None = None) -> str:
+def backlog_key(schema: str | None = None) -> str:
+    """The organization's backlog of parked documents (a Redis list of their ids)."""
     return f"opaa:index-backlog:{schema or connection.schema_name}"
 
 
@@ -193,7 +194,7 @@ class IndexSlot:
         self.key = f"opaa:{kind}-slots:{hostname}:{connection.schema_name}"
         other = "embed" if kind == "index" else "index"
         self.other_key = f"opaa:{other}-slots:{hostname}:{connection.schema_name}"
-        self.backlog = _backlog_key()
+        self.backlog = backlog_key()
         self.limit = limit
         self.token = uuid.uuid4().hex
         self.stopped = threading.Event()
@@ -257,7 +258,7 @@ def index_backlog_next() -> int | None:
     releasing one does, so a backlog drains whichever worker runs the organization's
     documents."""
     try:
-        parked = get_redis_connection("default").eval(_LEASE_RELEASE, 2, "", _backlog_key(), "")
+        parked = get_redis_connection("default").eval(_LEASE_RELEASE, 2, "", backlog_key(), "")
     except RedisError:
         logger.warning("indexing backlog unavailable", exc_info=True)
         return None
@@ -266,7 +267,7 @@ def index_backlog_next() -> int | None:
 
 def index_backlog_size() -> int:
     """How many of the current organization's documents are parked."""
-    return int(get_redis_connection("default").llen(_backlog_key()))
+    return int(get_redis_connection("default").llen(backlog_key()))
 
 
 def index_slot_take(request, *, kind: str = "index", park: int | None = None) -> IndexSlot | None:
@@ -274,7 +275,26 @@ def index_slot_take(request, *, kind: str = "index", park: int | None = None) ->
     outside a worker (eager or direct calls), or when one organization may hold every
     slot of the worker. Raises ``SlotDeferred`` when the organization holds its share,
     with the document ``park`` (if given) parked in its backlog (``parked``).
-    ``kind`` names the set of slots: ``index`` (documents) or ``embed`` (vectors)."""
+    ``kind`` names the set of slots: ``index`` (documents) or ``embed`` (vectors).
+
+    An indexing message taken here (``park``: its document) no longer waits in the
+    queue (``ingestion.enqueue``'s admission): noted, and when it runs the
+    organization's next parked document is sent in its place."""
+    if kind != "index" or park is None or request.is_eager:
+        return _slot_take(request, kind=kind, park=park)
+    # Imported here: ``ingestion.enqueue`` imports this module.
+    from ingestion.enqueue import document_index_taken
+
+    try:
+        slot = _slot_take(request, kind=kind, park=park)
+    except SlotDeferred:
+        document_index_taken(park, runs=False)
+        raise
+    document_index_taken(park, runs=True)
+    return slot
+
+
+def _slot_take(request, *, kind: str, park: int | None) -> IndexSlot | None:
     concurrency = _worker_concurrency
     if request.is_eager or request.hostname is None or concurrency is None:
         return None
