@@ -69,12 +69,13 @@ QUEUED_TTL_S = 3600
 # organization's queued ones (KEYS[1]) if it is there already or there is room
 # (dropping those past their time first); else parks it in the organization's backlog
 # (KEYS[2]): at the end, or at the front if it was waiting already (its marker there
-# before: a parked document just taken off the backlog, whose turn it was). 1: send its
-# message now, 0: parked.
+# before: a parked document just taken off the backlog, whose turn it was; its marker
+# then says '2', so a worker's fair share that parks it again keeps its turn too). 1:
+# send its message now, 0: parked.
 _ADMIT = """
 local now = tonumber(ARGV[1])
 local waited = redis.call('EXISTS', KEYS[3])
-redis.call('SET', KEYS[3], 1, 'EX', tonumber(ARGV[6]))
+redis.call('SET', KEYS[3], waited == 1 and '2' or '1', 'EX', tonumber(ARGV[6]))
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) or
    redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
@@ -94,6 +95,12 @@ return 0
 
 def _marker(document_id: int) -> str:
     return f"opaa:index-queued:{connection.schema_name}:{document_id}"
+
+
+def queue_marker(document_id: int) -> str:
+    """The Redis key of the document's queue marker: '1' sent, '2' sent again off its
+    organization's backlog (``ingestion.fairness`` parks it at the backlog's front)."""
+    return _marker(document_id)
 
 
 def _queued_key() -> str:

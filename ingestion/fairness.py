@@ -82,8 +82,10 @@ BACKLOG_TTL_S = 8 * 24 * 3600
 # organization has documents parked: its text goes first, its vectors after. The
 # expired members (leases of a dead worker process) are dropped first; the key itself
 # expires when nothing renews it. Over the limit, ARGV[5] (a document id, if not empty)
-# is parked at the end of the organization's backlog (KEYS[2]) in the same step: a task
-# releasing a slot of the organization after this pops it.
+# is parked in the organization's backlog (KEYS[2]) in the same step: a task releasing
+# a slot of the organization after this pops it. At the end; at the front if its queue
+# marker (KEYS[4], ``ingestion.enqueue``) says it was sent off the backlog ('2'): it was
+# the oldest parked, and keeps its turn.
 _LEASE_TAKE = """
 local now = tonumber(ARGV[1])
 if ARGV[7] == '1' and redis.call('LLEN', KEYS[2]) > 0 then return 0 end
@@ -91,7 +93,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then
   if ARGV[5] ~= '' then
-    redis.call('RPUSH', KEYS[2], ARGV[5])
+    if KEYS[4] ~= '' and redis.call('GET', KEYS[4]) == '2' then
+      redis.call('LPUSH', KEYS[2], ARGV[5])
+    else
+      redis.call('RPUSH', KEYS[2], ARGV[5])
+    end
     redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
   end
   return 0
@@ -200,16 +206,20 @@ class IndexSlot:
         self.stopped = threading.Event()
         self.renewer: threading.Thread | None = None
 
-    def acquire(self, *, park: int | None = None, text_first: bool = False) -> bool:
+    def acquire(
+        self, *, park: int | None = None, text_first: bool = False, marker: str = ""
+    ) -> bool:
         """Take the slot; False when the organization holds its share, and then
-        ``park`` (a document id), if given, is at the end of its backlog. With
-        ``text_first``, also False while the organization has documents parked."""
+        ``park`` (a document id), if given, is in its backlog (at the front if its queue
+        ``marker`` says it came off the backlog, else at the end). With ``text_first``,
+        also False while the organization has documents parked."""
         taken = get_redis_connection("default").eval(
             _LEASE_TAKE,
-            3,
+            4,
             self.key,
             self.backlog,
             self.other_key,
+            marker,
             time.time(),
             self.token,
             self.limit,
@@ -283,10 +293,10 @@ def index_slot_take(request, *, kind: str = "index", park: int | None = None) ->
     if kind != "index" or park is None or request.is_eager:
         return _slot_take(request, kind=kind, park=park)
     # Imported here: ``ingestion.enqueue`` imports this module.
-    from ingestion.enqueue import document_index_taken
+    from ingestion.enqueue import document_index_taken, queue_marker
 
     try:
-        slot = _slot_take(request, kind=kind, park=park)
+        slot = _slot_take(request, kind=kind, park=park, marker=queue_marker(park))
     except SlotDeferred:
         document_index_taken(park, runs=False)
         raise
@@ -294,7 +304,7 @@ def index_slot_take(request, *, kind: str = "index", park: int | None = None) ->
     return slot
 
 
-def _slot_take(request, *, kind: str, park: int | None) -> IndexSlot | None:
+def _slot_take(request, *, kind: str, park: int | None, marker: str = "") -> IndexSlot | None:
     concurrency = _worker_concurrency
     if request.is_eager or request.hostname is None or concurrency is None:
         return None
@@ -306,7 +316,7 @@ def _slot_take(request, *, kind: str, park: int | None) -> IndexSlot | None:
         # An embedding task on a worker that writes text too waits while the
         # organization's documents are parked: their text first, then the vectors.
         text_first = kind == "embed" and _worker_text_and_vectors
-        taken = slot.acquire(park=park, text_first=text_first)
+        taken = slot.acquire(park=park, text_first=text_first, marker=marker)
     except RedisError:
         # Fairness is worth less than the document: index it without a slot.
         logger.warning("indexing slots unavailable; indexing without one", exc_info=True)

@@ -100,6 +100,42 @@ def test_beyond_a_few_queued_a_document_is_parked_and_sent_when_one_is_taken(
     assert enqueue.documents_queued() == 0
 
 
+def test_a_document_sent_off_the_backlog_and_parked_by_the_share_keeps_its_turn(
+    acme, empty_queue, monkeypatch
+):
+    """On a worker with a fair share, the parked document sent when a message is taken
+    may find the organization at its share: parked again, at the backlog's front (it
+    was the oldest waiting), not behind the documents uploaded after it."""
+    import uuid
+
+    monkeypatch.setattr(fairness, "LEASE_TTL_S", 30)
+    hostname = f"celery@test-{uuid.uuid4().hex}"
+    running = fairness.IndexSlot(hostname=hostname, limit=1)
+    assert running.acquire()
+    _fill(900001, 900002)
+    for pk in (700001, 700002, 700003):  # parked by admission, in order
+        enqueue.document_index_send(pk)
+    assert _backlog() == [700001, 700002, 700003]
+    client = get_redis_connection("default")
+    assert client.get(enqueue.queue_marker(700001)) == b"1"
+    # Sent off the backlog (here refused again by the admission: the queue is full),
+    # its marker says so ...
+    assert fairness.index_backlog_next() == 700001
+    enqueue.document_index_send(700001)
+    assert client.get(enqueue.queue_marker(700001)) == b"2"
+    assert fairness.index_backlog_next() == 700001
+    # ... and when it meets the share on the worker that takes it: back at the front.
+    again = fairness.IndexSlot(hostname=hostname, limit=1)
+    assert not again.acquire(park=700001, marker=enqueue.queue_marker(700001))
+    assert _backlog() == [700001, 700002, 700003]
+    # A document sent fresh and parked by the share goes to the end.
+    fresh = fairness.IndexSlot(hostname=hostname, limit=1)
+    assert not fresh.acquire(park=700004, marker=enqueue.queue_marker(700004))
+    assert _backlog() == [700001, 700002, 700003, 700004]
+    running.release()
+    client.delete(*(enqueue.queue_marker(pk) for pk in (700001, 700002, 700003)))
+
+
 def test_an_entry_whose_take_was_never_noted_stops_counting():
     """A worker killed between taking a message and noting it leaves an entry: it
     expires, so the organization is not held to fewer messages for ever."""
