@@ -29,43 +29,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
-from ingestion.index import (
-    WordStatistics,
-    bm25_opening_sql,
-    bm25_question_statistics,
-    posting_workspaces_sql,
-)
+from ingestion.index import WordStatistics, bm25_question_statistics
 from workspaces.readers import ReaderScope
-
-
-def _coverage_sql(readers: ReaderScope) -> str:
-    """The question's words with their idf over the readable chunks (BM25's words and
-    readable chunks: ``bm25_opening_sql``), and each candidate's share of the idf mass.
-    Only module constants and fixed aliases are interpolated."""
-    return f"""
-    {bm25_opening_sql(readers)}
-    weights AS MATERIALIZED (
-        SELECT query.lexeme,
-               ln(1 + (n.n - df.df + 0.5) / (df.df + 0.5)) AS idf
-          FROM query
-         CROSS JOIN (SELECT count(*)::float AS n FROM readable) AS n
-         CROSS JOIN LATERAL (
-                SELECT count(*)::float AS df
-                  FROM search_posting AS p
-                  JOIN readable AS r ON r.id = p.chunk_id
-                 WHERE p.workspace_id = ANY({posting_workspaces_sql(readers)})
-                   AND p.lexeme = query.lexeme
-               ) AS df
-    )
-    SELECT c.id,
-           coalesce((SELECT sum(w.idf) FROM weights AS w
-                      WHERE w.lexeme = ANY(tsvector_to_array(c.search_vector))), 0)
-           / (SELECT sum(w.idf) FROM weights AS w)
-      FROM ingestion_chunk AS c
-     WHERE c.id = ANY(%(chunks)s::bigint[])
-       AND {readers.within_sql("c")} AND {readers.sql("c")}
-       AND EXISTS (SELECT 1 FROM weights)
-"""  # noqa: S608
 
 
 def _matched_sql(readers: ReaderScope) -> str:
@@ -84,7 +49,7 @@ def _shares(
     rows: Iterable[tuple[int, Sequence[str]]], *, n: float, frequencies: dict[str, float]
 ) -> dict[int, float]:
     """Each chunk's idf-weighted share of the question's words, from the collection's
-    size ``n`` and each word's document frequency (as ``_coverage_sql`` computes it)."""
+    size ``n`` and each word's document frequency (as BM25 counts them)."""
     idf = {lexeme: math.log(1 + (n - df + 0.5) / (df + 0.5)) for lexeme, df in frequencies.items()}
     total = sum(idf.values())
     if total <= 0:
@@ -113,34 +78,22 @@ def question_coverage(
     if not chunk_ids or not workspace_ids or not question.strip():
         return {}
     if statistics is None:
-        # A large scope: the question's words and statistics as BM25's pruned query
-        # keeps them (cached; words counted per workspace, not per reader).
-        large = bm25_question_statistics(question, workspace_ids=workspace_ids, readers=readers)
-        if large is not None:
-            statistics = WordStatistics(*large)
-    if statistics is not None:
-        n, frequencies = statistics.chunks, statistics.frequencies
-        if not frequencies:
+        # Counted as BM25 counts them (its readable chunks and posting lists).
+        counted = bm25_question_statistics(question, workspace_ids=workspace_ids, readers=readers)
+        if counted is None:
             return {}
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _matched_sql(readers),
-                {
-                    "lexemes": sorted(frequencies),
-                    "workspaces": list(workspace_ids),
-                    "chunks": chunk_ids,
-                    **readers.params(),
-                },
-            )
-            return _shares(cursor.fetchall(), n=n, frequencies=frequencies)
+        statistics = WordStatistics(*counted)
+    n, frequencies = statistics.chunks, statistics.frequencies
+    if not frequencies:
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            _coverage_sql(readers),
+            _matched_sql(readers),
             {
-                "text": question,
+                "lexemes": sorted(frequencies),
                 "workspaces": list(workspace_ids),
                 "chunks": chunk_ids,
                 **readers.params(),
             },
         )
-        return {chunk_id: float(share) for chunk_id, share in cursor.fetchall()}
+        return _shares(cursor.fetchall(), n=n, frequencies=frequencies)

@@ -48,9 +48,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -71,38 +73,17 @@ _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 BM25_K1 = 1.2
 BM25_B = 0.75
 
-# Impact-ordered postings (docs/scaling.md, "Keyword side"). Each posting stores its BM25
-# term weight without the idf, with this fixed reference length for the collection's
-# mean, times 1,000 (``impact``, 0-2,200); the index ``posting_workspace_lexeme`` keeps a
-# word's postings best first, so a large workspace's query reads only the
-# ``BM25_DEPTH`` best postings of each word and scores those candidates exactly.
-BM25_IMPACT_LENGTH = 100
-_IMPACT_SQL = (
-    f"round(1000 * p.tf::float8 * {BM25_K1 + 1} / (p.tf + {BM25_K1}"
-    f" * (1 - {BM25_B} + {BM25_B} * c.lexeme_count / {BM25_IMPACT_LENGTH})))::smallint"
-)
-# Scopes (the workspaces searched) of at most this many chunks are scored exhaustively:
-# every readable posting of the question's words, the statistics counted over exactly
-# the readable chunks. Above, the pruned query (``_bm25_pruned_sql``).
+# Postings are kept per word, workspace and segment: the chunks whose id lies in the same
+# range of 2 ** POSTING_SEGMENT_BITS (``PostingList``). A write appends to its words'
+# rows, so the range bounds what one append rewrites (a frequent word's row holds about
+# half the range's ids: 12 kB) and a question reads a frequent word in a 500k-chunk
+# workspace as a few hundred rows (docs/scaling.md, "Keyword side").
+POSTING_SEGMENT_BITS = 11
+# Scopes (the workspaces searched) of at most this many chunks have their readable chunks
+# read every question; a larger scope's are kept per reader (``_readable``).
 BM25_EXACT_MAX_CHUNKS = 20_000
-# Postings read per word and workspace by the pruned query, best impact first: at least
-# this many, and one per ``BM25_DEPTH_PER_CHUNKS`` readable chunks of the scope, so that
-# the first pass proves about as many questions in a large workspace as in a small one
-# (at 1M chunks, a 500k workspace, 2,000 left 18 of 20 of the bench's questions to the
-# MaxScore pass, 8,000 only 9: p50 336 -> 102 ms; bench/RESULTS.md).
-BM25_DEPTH = 2_000
-BM25_DEPTH_PER_CHUNKS = 64
-# Candidates the pruned query scores exactly (at least this, and 4 per result asked).
-BM25_RESCORE = 1_000
-# The pruned query's first results are checked against the most a chunk it left out can
-# score; below that bound, the exhaustive query runs instead.
-BM25_SAFE_RESULTS = 10
-# MaxScore's second pass (``_bm25_maxscore``) reads its essential words' postings
-# completely unless they number more than this share of the readable chunks: then the
-# exhaustive query, which joins them with the readable chunks in one pass, is cheaper.
-BM25_MAXSCORE_SHARE = 0.5
-# How long the pruned query reuses a large scope's statistics (Redis): its readable
-# chunk count and mean length, and each frequent word's posting count.
+# How long a large scope's readable chunks, the languages of the readable documents and
+# the scope's size are reused (Redis).
 BM25_STATISTICS_SECONDS = 300
 
 
@@ -233,18 +214,15 @@ def search_vector_write(*, document_id: int) -> None:
 def postings_write(*, document_id: int) -> None:
     """Index the words of ``document_id``'s chunks (their ``search_vector`` must be set).
 
-    Also stores each chunk's length in words, then each posting's ``impact`` from it
-    (``_IMPACT_SQL``). Call inside the transaction that wrote the chunks; re-running it
-    for unchanged chunks is harmless (old rows are replaced).
+    Also stores each chunk's length in words. Each word's postings are appended to its
+    row for the chunks' segment (``PostingList``), rows taken in (workspace, word,
+    segment) order so that documents of one workspace written at the same time wait for
+    each other instead of deadlocking. Call inside the transaction that wrote the
+    chunks; running it twice for the same chunks adds nothing (a row that holds them
+    already is left as it is). A chunk's words change only with a new chunk
+    (``chunks_write``): deleting the old one takes its postings with it.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            DELETE FROM search_posting
-             WHERE chunk_id IN (SELECT id FROM ingestion_chunk WHERE document_id = %(doc)s)
-            """,
-            {"doc": document_id},
-        )
         cursor.execute(
             """
             UPDATE ingestion_chunk AS c
@@ -256,11 +234,22 @@ def postings_write(*, document_id: int) -> None:
         )
         cursor.execute(
             f"""
-            INSERT INTO search_posting (chunk_id, workspace_id, lexeme, tf, impact)
-            SELECT c.id, c.workspace_id, t.lexeme, p.tf, {_IMPACT_SQL}
-              FROM ingestion_chunk AS c, unnest(c.search_vector) AS t,
-                   LATERAL (SELECT LEAST(cardinality(t.positions), 32767) AS tf) AS p
+            INSERT INTO ingestion_posting_list AS l
+                   (workspace_id, lexeme, segment, postings, chunk_ids, tfs, lengths)
+            SELECT c.workspace_id, t.lexeme, (c.id >> {POSTING_SEGMENT_BITS})::integer,
+                   count(*), array_agg(c.id ORDER BY c.id),
+                   array_agg(LEAST(cardinality(t.positions), 32767)::smallint ORDER BY c.id),
+                   array_agg(LEAST(c.lexeme_count, 32767)::smallint ORDER BY c.id)
+              FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
              WHERE c.document_id = %(doc)s
+          GROUP BY 1, 2, 3
+          ORDER BY 1, 2, 3
+            ON CONFLICT (workspace_id, lexeme, segment) DO UPDATE
+               SET chunk_ids = l.chunk_ids || excluded.chunk_ids,
+                   tfs = l.tfs || excluded.tfs,
+                   lengths = l.lengths || excluded.lengths,
+                   postings = l.postings + excluded.postings
+             WHERE NOT (l.chunk_ids && excluded.chunk_ids)
             """,  # noqa: S608 - module constants only
             {"doc": document_id},
         )
@@ -308,137 +297,43 @@ def index_changed(*, workspace_id: int) -> None:
 # --- Reading: BM25 and the nearest vectors ------------------------------------------
 
 
-def _bm25_sql(readers: ReaderScope) -> str:
-    """The BM25 query; every table read is filtered by workspace and by ``readers``.
-
-    Only module constants and fixed aliases are interpolated; every input is a bound
-    parameter. The question's terms, the collection's size and the terms' document
-    frequencies are computed once each (MATERIALIZED): inlined, a planner without
-    statistics yet (a workspace just indexed, before autovacuum's ANALYZE) nests the
-    document-frequency count inside the scan of the postings, and a question takes
-    seconds instead of milliseconds (bench/RESULTS.md).
-
-    The readable chunks are read once (``readable``, an index-only scan of the covering
-    index ``chunk_workspace_bm25``, ingestion migration 0011) for the collection's
-    statistics and for a hash join with the postings of the question's words; the
-    readable postings (``hits``) then serve both the document frequencies and the
-    scores. Before, each posting's chunk row was looked up twice, one index probe each:
-    half the time at 100k chunks (bench/retrieval_scale.py).
-    """
+def _languages_sql(readers: ReaderScope) -> str:
+    """The languages of the readable documents searched: the question is stemmed in each."""
     return f"""
-    WITH languages AS (
-        -- The question is stemmed in every language the readable documents use.
-        SELECT DISTINCT d.language::regconfig AS cfg
+        SELECT DISTINCT d.language::regconfig::text
           FROM ingestion_document AS d
          WHERE {readers.within_sql("d", document_column="id")}
            AND d.status IN ('searchable', 'indexed')
            AND {readers.sql("d")}
+      ORDER BY 1
+    """  # noqa: S608 - fixed aliases
+
+
+# The question's words, stemmed in each of ``%(languages)s``. Each word of the question
+# as each language stems it, by its position in the question (the same in every
+# language: one parser; a stop word keeps its position but yields no lexeme). A stop
+# word of any of those languages is dropped in all of them: otherwise "who" or "about",
+# kept by the French stemmer, would match only the odd text indexed as French, with the
+# huge weight of a rare word.
+_TERMS_SQL = """
+    WITH languages AS (
+        SELECT cfg FROM unnest(%(languages)s::text[]::regconfig[]) AS l(cfg)
     ),
     words AS MATERIALIZED (
-        -- Each word of the question as each language stems it, by its position in the
-        -- question (the same in every language: one parser; a stop word keeps its
-        -- position but yields no lexeme).
         SELECT languages.cfg, t.lexeme, w.position
           FROM languages,
                unnest(to_tsvector(languages.cfg, %(text)s)) AS t,
                unnest(t.positions) AS w(position)
-    ),
-    query AS MATERIALIZED (
-        -- A stop word of any of those languages is dropped in all of them: otherwise
-        -- "who" or "about", kept by the French stemmer, would match only the odd text
-        -- indexed as French, with the huge weight of a rare word.
-        SELECT DISTINCT words.lexeme
-          FROM words
-         WHERE words.position IN (
-                   SELECT kept.position FROM words AS kept
-                GROUP BY kept.position
-                  HAVING count(DISTINCT kept.cfg) = (SELECT count(*) FROM languages)
-               )
-    ),
-    readable AS MATERIALIZED (
-        -- The chunks the asker may read, with their lengths: read once, from the
-        -- covering index, for both the collection's statistics and the postings' join.
-        SELECT c.id, c.lexeme_count
-          FROM ingestion_chunk AS c
-         WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-        {_shared_readable(readers)}
-    ),
-    collection AS MATERIALIZED (
-        SELECT count(*)::float AS n, GREATEST(avg(r.lexeme_count), 1)::float AS avgdl
-          FROM readable AS r
-    ),
-    hits AS MATERIALIZED (
-        SELECT p.chunk_id, p.lexeme, p.tf, r.lexeme_count
-          FROM search_posting AS p
-          JOIN query USING (lexeme)
-          JOIN readable AS r ON r.id = p.chunk_id
-         WHERE p.workspace_id = ANY({_posting_workspaces(readers)})
-    ),
-    df AS MATERIALIZED (
-        SELECT hits.lexeme, count(*)::float AS df FROM hits GROUP BY hits.lexeme
     )
-    SELECT scored.chunk_id, scored.score,
-           (SELECT collection.n FROM collection),
-           (SELECT json_object_agg(query.lexeme, COALESCE(df.df, 0))
-              FROM query LEFT JOIN df USING (lexeme))
-      FROM (
-            SELECT hits.chunk_id,
-                   sum(
-                       ln(1 + (collection.n - df.df + 0.5) / (df.df + 0.5))
-                     * hits.tf * ({BM25_K1} + 1)
-                     / (hits.tf + {BM25_K1}
-                        * (1 - {BM25_B} + {BM25_B} * hits.lexeme_count / collection.avgdl))
-                   ) AS score
-              FROM hits
-              JOIN df USING (lexeme)
-             CROSS JOIN collection
-          GROUP BY hits.chunk_id
-           ) AS scored
-    -- Equal scores by chunk id: rounded first, since the sum's last bits depend on the
-    -- order Postgres adds the terms in.
-  ORDER BY round(scored.score::numeric, 9) DESC, scored.chunk_id
-     LIMIT %(limit)s
-"""  # noqa: S608
-
-
-def bm25_opening_sql(readers: ReaderScope) -> str:
-    """The opening of the BM25 query, for another query on the same words and chunks
-    (``ingestion.coverage``): its CTEs ``languages``, ``words``, ``query`` (the question's
-    words, ``%(text)s``) and ``readable`` (the chunks the asker may read in
-    ``%(workspaces)s``, with their lengths), ending with a comma. The postings of those
-    chunks lie in the workspaces ``posting_workspaces_sql`` names."""
-    sql = _bm25_sql(readers)
-    return sql[: sql.index("    collection AS MATERIALIZED")]
-
-
-def posting_workspaces_sql(readers: ReaderScope) -> str:
-    """The workspaces whose postings the readable chunks of ``bm25_opening_sql`` have."""
-    return _posting_workspaces(readers)
-
-
-def _shared_readable(readers: ReaderScope) -> str:
-    """BM25's second branch of the readable chunks: those of documents shared into the
-    workspaces searched (``ingestion.sharing``), found by document, not already in them.
-    Empty when nothing is shared, so the usual query is unchanged."""
-    if not readers.shared_documents:
-        return ""
-    return f"""
-        UNION ALL
-        SELECT c.id, c.lexeme_count
-          FROM ingestion_chunk AS c
-         WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
-           AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}"""  # noqa: S608 - a fixed alias
-
-
-def _posting_workspaces(readers: ReaderScope) -> str:
-    """The workspaces whose postings BM25 reads: those searched, and the workspaces of
-    the documents shared into them (the join with ``readable`` keeps only their chunks)."""
-    if not readers.shared_documents:
-        return "%(workspaces)s"
-    return (
-        "%(workspaces)s::bigint[] || ARRAY(SELECT DISTINCT d.workspace_id"
-        " FROM ingestion_document AS d WHERE d.id = ANY(%(shared_documents)s::bigint[]))"
-    )
+    SELECT DISTINCT words.lexeme
+      FROM words
+     WHERE words.position IN (
+               SELECT kept.position FROM words AS kept
+            GROUP BY kept.position
+              HAVING count(DISTINCT kept.cfg) = (SELECT count(*) FROM languages)
+           )
+  ORDER BY words.lexeme
+"""
 
 
 def bm25_ranking(
@@ -452,75 +347,88 @@ def bm25_ranking(
 def bm25_search(
     query: str, *, workspace_ids: Sequence[int], readers: ReaderScope, limit: int
 ) -> tuple[list[Ranked], WordStatistics | None]:
-    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by BM25,
-    and the statistics it scored them with (None when nothing matched), so that the
-    question's coverage (``ingestion.coverage``) does not count them a second time.
+    """The ``limit`` best chunks of ``workspace_ids`` that ``readers`` may read, by Okapi
+    BM25, and the statistics it scored them with (None when nothing matched), so that
+    the question's coverage (``ingestion.coverage``) does not count them a second time.
 
-    Scopes of at most ``BM25_EXACT_MAX_CHUNKS`` chunks, and any search that includes
-    documents shared into the workspaces, are scored exhaustively (``_bm25_sql``); larger
-    ones by the pruned query (``_bm25_pruned``), which falls back to the exhaustive one
-    when its candidates hold fewer than ``limit`` readable chunks.
+    1. The question's words, stemmed in the languages of the readable documents.
+    2. The chunks the asker may read (``_readable``): their ids and lengths, hence the
+       collection's size and mean length.
+    3. Each word's postings (``_postings``): its ``PostingList`` rows in the workspaces
+       searched, and for documents shared into them, their chunks' words.
+    4. numpy scores every posting of a readable chunk; a word's document frequency is
+       its readable postings. Exact BM25 over exactly the chunks the asker may read.
+    5. The best are checked once more against the chunk table's readers
+       (``_readers_check``): a chunk deleted or no longer readable since a large scope's
+       readable set was kept never comes back.
+
+    Equal scores come back by chunk id (scores rounded to 9 places first).
     """
     if not query.strip() or not workspace_ids:
         return [], None
-    params = {
-        "text": query,
-        "workspaces": list(workspace_ids),
-        "limit": limit,
-        **readers.params(),
-    }
-    if not readers.shared_documents:
-        statistics = _Statistics(params, readers)
-        size = statistics.get(
-            "scope", lambda: scope_size(workspace_ids, at_most=BM25_EXACT_MAX_CHUNKS + 1)
-        )
-        if size > BM25_EXACT_MAX_CHUNKS:
-            pruned = _bm25_pruned(params, readers=readers, limit=limit, statistics=statistics)
-            if pruned is not None:
-                return pruned
+    params = {"text": query, "workspaces": list(workspace_ids), **readers.params()}
+    statistics = _Statistics(params, readers)
     with connection.cursor() as cursor:
-        cursor.execute(_bm25_sql(readers), params)
-        rows = cursor.fetchall()
-    if not rows:
-        return [], None
-    counted = WordStatistics(
-        float(rows[0][2]), {lexeme: float(df) for lexeme, df in (rows[0][3] or {}).items()}
-    )
-    return [Ranked(chunk_id, float(score)) for chunk_id, score, *_ in rows], counted
+        lexemes = _question_words(cursor, params, readers, statistics)
+        if not lexemes:
+            return [], None
+        readable = _readable(cursor, params, readers, statistics)
+        if not len(readable.ids):
+            return [], None
+        postings = _postings(cursor, params, readers, lexemes)
+        scores, frequencies = _scores(readable, postings)
+        counted = WordStatistics(
+            float(len(readable.ids)),
+            {lexeme: float(frequencies.get(lexeme, 0)) for lexeme in lexemes},
+        )
+        if not any(frequencies.values()):
+            return [], None
+        return _best(cursor, params, readers, readable, scores, limit), counted
 
 
-def _bm25_languages_sql(readers: ReaderScope) -> str:
-    """The languages of the readable documents (``languages`` in ``_bm25_sql``)."""
-    sql = _bm25_sql(readers)
-    head = sql[: sql.index("    words AS MATERIALIZED")].rstrip().rstrip(",")
-    return head + "\n    SELECT languages.cfg::text FROM languages ORDER BY 1"  # noqa: S608
-
-
-def _bm25_terms_sql(readers: ReaderScope) -> str:
-    """The question's words (``query`` in ``_bm25_sql``), stemmed in the languages
-    given (``%(languages)s``) instead of those counted from the documents."""
-    sql = _bm25_sql(readers)
-    head = sql[sql.index("    words AS MATERIALIZED") : sql.index("    readable AS MATERIALIZED")]
-    languages = "SELECT cfg FROM unnest(%(languages)s::text[]::regconfig[]) AS l(cfg)"
-    words = head.rstrip().rstrip(",")
-    tail = "SELECT query.lexeme FROM query ORDER BY query.lexeme"
-    return f"WITH languages AS ({languages}),\n{words}\n    {tail}"
+def bm25_question_statistics(
+    query: str, *, workspace_ids: Sequence[int], readers: ReaderScope
+) -> tuple[float, dict[str, float]] | None:
+    """What BM25 would count for ``query``: the readable chunks' count and each of the
+    question's words' document frequency among them (0 for a word none holds). None
+    when the question has no word the index knows or nothing is readable."""
+    if not query.strip() or not workspace_ids:
+        return None
+    params = {"text": query, "workspaces": list(workspace_ids), **readers.params()}
+    statistics = _Statistics(params, readers)
+    with connection.cursor() as cursor:
+        lexemes = _question_words(cursor, params, readers, statistics)
+        if not lexemes:
+            return None
+        readable = _readable(cursor, params, readers, statistics)
+        if not len(readable.ids):
+            return None
+        _, frequencies = _scores(readable, _postings(cursor, params, readers, lexemes))
+    return float(len(readable.ids)), {
+        lexeme: float(frequencies.get(lexeme, 0)) for lexeme in lexemes
+    }
 
 
 class _Statistics:
-    """What the pruned query reuses for ``BM25_STATISTICS_SECONDS`` (Redis), per
-    organization, scope and reader: fetched in one round trip per question (most of a
-    question's time on a loaded machine is waiting for its turn, once per round trip).
-    Computed each time while Redis is unavailable."""
+    """What BM25 reuses for ``BM25_STATISTICS_SECONDS`` (Redis), per organization, scope
+    and reader: fetched in one round trip per question (most of a question's time on a
+    loaded machine is waiting for its turn, once per round trip). Computed each time
+    while Redis is unavailable."""
 
     def __init__(self, params: dict, readers: ReaderScope) -> None:
         scope = ",".join(str(w) for w in sorted(params["workspaces"]))
         who = hashlib.sha256(
-            repr((sorted(readers.principals), sorted(readers.all_in_workspaces))).encode()
+            repr(
+                (
+                    sorted(readers.principals),
+                    sorted(readers.all_in_workspaces),
+                    sorted(readers.shared_documents),
+                )
+            ).encode()
         ).hexdigest()[:24]
-        self.prefix = f"bm25:{connection.schema_name}:{scope}:{BM25_EXACT_MAX_CHUNKS}"
+        self.prefix = f"bm25:{connection.schema_name}:{scope}"
         self.reader = who
-        names = ("scope", "languages", "collection")
+        names = ("scope", "languages", "readable")
         self.values = self._get_many({name: self.key(name) for name in names})
 
     def key(self, name: str) -> str:
@@ -539,452 +447,262 @@ class _Statistics:
     def get(self, name: str, compute):
         if name not in self.values:
             self.values[name] = compute()
-            with contextlib.suppress(*_REDIS_DOWN):
-                cache.set(self.key(name), self.values[name], timeout=BM25_STATISTICS_SECONDS)
+            self.put(name, self.values[name])
         return self.values[name]
 
-    def counts(self, workspace_id: int, lexemes: Sequence[str]) -> dict[str, int]:
-        """The cached posting counts of ``lexemes`` in ``workspace_id``."""
-        keys = {lexeme: self._count_key(workspace_id, lexeme) for lexeme in lexemes}
-        return self._get_many(keys)
-
-    def counts_set(self, workspace_id: int, counts: dict[str, int]) -> None:
+    def put(self, name: str, value) -> None:
         with contextlib.suppress(*_REDIS_DOWN):
-            cache.set_many(
-                {self._count_key(workspace_id, lexeme): n for lexeme, n in counts.items()},
-                timeout=BM25_STATISTICS_SECONDS,
-            )
-
-    @staticmethod
-    def _count_key(workspace_id: int, lexeme: str) -> str:
-        digest = hashlib.sha256(lexeme.encode()).hexdigest()[:24]
-        return f"bm25-df:{connection.schema_name}:{workspace_id}:{digest}"
+            cache.set(self.key(name), value, timeout=BM25_STATISTICS_SECONDS)
 
 
-def _bm25_pruned(
-    params: dict, *, readers: ReaderScope, limit: int, statistics: _Statistics
-) -> tuple[list[Ranked], WordStatistics | None] | None:
-    """BM25 over a large scope without reading every posting of the question's words.
-
-    1. The languages of the readable documents (the question is stemmed in each) and
-       the collection's size and mean length, counted over the readable chunks as the
-       exhaustive query does, but reused for ``BM25_STATISTICS_SECONDS`` per scope and
-       reader (a few minutes' writes change them by a fraction of a percent).
-    2. Each word's postings in each workspace: counted up to ``BM25_DEPTH`` (a word that
-       has no more is read completely and its document frequency counted exactly, over
-       the readable chunks); a frequent word's total is counted in full. Both reused
-       like the statistics.
-    3. ``_bm25_pruned_sql``: the ``depth`` best postings of each word by impact (at
-       least ``BM25_DEPTH``, more in a large scope: ``BM25_DEPTH_PER_CHUNKS``);
-       the readable ones are the candidates, ranked by idf x impact; the best
-       ``BM25_RESCORE`` are scored exactly from their postings. A frequent word's
-       readable document frequency is its total times the readable share of the
-       postings read.
-
-    4. When the ``BM25_SAFE_RESULTS``-th score is below the most a chunk left out could
-       score (``bound`` in the SQL), a second pass, MaxScore (``_bm25_maxscore``), with
-       that score as its threshold: it reads completely only the words a chunk must
-       have to reach it, and looks up the others by chunk.
-
-    Returns None when the candidates hold fewer than ``limit`` readable chunks while a
-    word was cut short, or when MaxScore's words are too frequent to read one by one:
-    the caller then runs the exhaustive query. So the first ten results are those of the
-    exhaustive query (up to the cached statistics); the rest of the ``limit`` may differ.
-    """
-    with connection.cursor() as cursor:
-        lexemes = _question_words(cursor, params, readers, statistics)
-        if not lexemes:
-            return [], None
-        n, avgdl = _collection(cursor, params, readers, statistics)
-        if not n:
-            return [], None
-        depth = max(BM25_DEPTH, int(n) // BM25_DEPTH_PER_CHUNKS)
-        totals, cut = _word_totals(cursor, params, lexemes, statistics, depth=depth)
-        counted = WordStatistics(n, {lexeme: float(count) for lexeme, count in totals.items()})
-        reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
-        cursor.execute(
-            _bm25_pruned_sql(readers, reads_all=reads_all, cut=bool(cut)),
-            {
-                **params,
-                "lexemes": lexemes,
-                "cut": sorted(cut),
-                "totals": [totals[lexeme] for lexeme in lexemes],
-                "n": n,
-                "avgdl": avgdl,
-                "depth": depth,
-                "rescore": max(BM25_RESCORE, 4 * limit),
-            },
-        )
-        rows = cursor.fetchall()
-        if cut and len(rows) < limit:
-            return None
-        ranked = [Ranked(chunk_id, float(score)) for chunk_id, score, *_ in rows]
-        # The first results must be exact: a chunk left out could outscore them.
-        safe = min(limit, BM25_SAFE_RESULTS)
-        if not cut or not rows or rows[safe - 1][1] >= rows[0][2]:
-            return ranked, counted
-        second = _bm25_maxscore(
-            cursor,
-            params,
-            readers=readers,
-            ranked=ranked,
-            words=rows[0][3],
-            threshold=float(rows[safe - 1][1]),
-            readable=n,
-            avgdl=avgdl,
-            limit=limit,
-            statistics=statistics,
-        )
-        return None if second is None else (second, counted)
-
-
-def _bm25_maxscore(
-    cursor,
-    params: dict,
-    *,
-    readers: ReaderScope,
-    ranked: list[Ranked],
-    words: dict,
-    threshold: float,
-    readable: float,
-    avgdl: float,
-    limit: int,
-    statistics: _Statistics,
-) -> list[Ranked] | None:
-    """The pruned query's second pass when its first could not prove its top 10:
-    MaxScore (Turtle and Flood, 1995) with the first pass's 10th exact score as the
-    threshold. Every word can add at most its idf times its best impact (the first
-    posting of its list) to a chunk's score; the least frequent words whose maxima sum
-    to less than the threshold are "non-essential": a chunk with none of the other,
-    essential words scores below the threshold and cannot be in the top 10. So only the
-    essential words' postings are read, completely, and only the chunks that can still
-    reach the threshold are completed with their non-essential words (looked up by
-    chunk). The result's first ten are exact, as the exhaustive query's.
-
-    ``words``: each word's idf and best impact, from the first pass. None (the caller
-    runs the exhaustive query) when the essential words have more postings than
-    ``BM25_MAXSCORE_SHARE`` times the ``readable`` chunks: reading them one by one is
-    then no cheaper than the exhaustive query's one pass over the readable chunks."""
-    factor = max(1.0, avgdl / BM25_IMPACT_LENGTH)
-    maxima = sorted(
-        (idf * (impact + 1) * factor / 1000, lexeme) for lexeme, (idf, impact) in words.items()
-    )
-    rest = 0.0
-    essential: list[str] = []
-    nonessential: list[str] = []
-    for most, lexeme in maxima:
-        if not essential and rest + most < threshold:
-            rest += most
-            nonessential.append(lexeme)
-        else:
-            essential.append(lexeme)
-    totals, _ = _word_totals(cursor, params, essential, statistics)
-    if sum(totals.values()) > BM25_MAXSCORE_SHARE * readable:
-        return None
-    cursor.execute(
-        _bm25_maxscore_sql(readers),
-        {
-            **params,
-            "lexemes": list(words),
-            "idfs": [float(idf) for idf, _ in words.values()],
-            "essential": essential,
-            "nonessential": nonessential,
-            "rest": rest,
-            "threshold": threshold,
-            "avgdl": avgdl,
-        },
-    )
-    found = {chunk_id: float(score) for chunk_id, score in cursor.fetchall()}
-    for item in ranked:
-        found.setdefault(item.chunk_id, item.score)
-    best = sorted(found.items(), key=lambda pair: (-round(pair[1], 9), pair[0]))
-    return [Ranked(chunk_id, score) for chunk_id, score in best[:limit]]
-
-
-def _bm25_maxscore_sql(readers: ReaderScope) -> str:
-    """MaxScore's pass (``_bm25_maxscore``); every input is a bound parameter.
-
-    ``hits``: every posting of the essential words in the workspaces searched whose
-    chunk the asker may read (looked up in ``chunk_workspace_bm25``, which also gives
-    the chunk's length); ``partial``: their chunks' scores from those words, kept only
-    when adding the most the non-essential words can give (``%(rest)s``) reaches the
-    threshold; ``completed``: those chunks' postings of the non-essential words (by
-    chunk, ``posting_chunk``)."""
-    weight = (
-        f"idf.idf * {{tf}} * ({BM25_K1} + 1) / ({{tf}} + {BM25_K1}"
-        f" * (1 - {BM25_B} + {BM25_B} * {{length}} / %(avgdl)s))"
-    )
-    return f"""
-    WITH idf AS (
-        SELECT t.lexeme, t.idf
-          FROM unnest(%(lexemes)s::text[], %(idfs)s::float8[]) AS t(lexeme, idf)
-    ),
-    hits AS MATERIALIZED (
-        SELECT p.chunk_id, p.lexeme, p.tf, c.lexeme_count
-          FROM search_posting AS p
-          JOIN ingestion_chunk AS c ON c.workspace_id = p.workspace_id AND c.id = p.chunk_id
-         WHERE p.workspace_id = ANY(%(workspaces)s) AND p.lexeme = ANY(%(essential)s::text[])
-           AND {readers.sql("c")}
-    ),
-    partial AS MATERIALIZED (
-        SELECT hits.chunk_id, min(hits.lexeme_count) AS lexeme_count,
-               sum({weight.format(tf="hits.tf", length="hits.lexeme_count")}) AS score
-          FROM hits JOIN idf USING (lexeme)
-      GROUP BY hits.chunk_id
-        HAVING sum({weight.format(tf="hits.tf", length="hits.lexeme_count")}) + %(rest)s
-               >= %(threshold)s - 0.000001
-    ),
-    completed AS (
-        -- Summed, not joined back to ``partial``: the planner, which cannot estimate
-        -- these rows, would compare every pair.
-        SELECT partial.chunk_id, partial.score FROM partial
-         UNION ALL
-        SELECT partial.chunk_id, {weight.format(tf="p.tf", length="partial.lexeme_count")}
-          FROM partial
-          JOIN search_posting AS p ON p.chunk_id = partial.chunk_id
-          JOIN idf ON idf.lexeme = p.lexeme
-         WHERE p.lexeme = ANY(%(nonessential)s::text[])
-    )
-    SELECT completed.chunk_id, sum(completed.score) FROM completed GROUP BY completed.chunk_id
-"""  # noqa: S608 - module constants and fixed aliases
-
-
-def bm25_question_statistics(
-    query: str, *, workspace_ids: Sequence[int], readers: ReaderScope
-) -> tuple[float, dict[str, float]] | None:
-    """For a scope BM25 ranks with its pruned query: the readable chunks' count and each
-    of the question's words' posting count in the scope, as the pruned query keeps them
-    (reused for ``BM25_STATISTICS_SECONDS``; a word's count is per workspace, not per
-    reader). None for a scope ranked exhaustively, where the caller counts exactly over
-    the readable chunks (``ingestion.coverage``). Costs a question about one Redis round
-    trip and the stemming of its words once the statistics are cached."""
-    if not query.strip() or not workspace_ids or readers.shared_documents:
-        return None
-    params = {"text": query, "workspaces": list(workspace_ids), **readers.params()}
-    statistics = _Statistics(params, readers)
+def _large(statistics: _Statistics, params: dict) -> bool:
+    """Whether the scope holds more than ``BM25_EXACT_MAX_CHUNKS`` chunks (reused)."""
     size = statistics.get(
-        "scope", lambda: scope_size(workspace_ids, at_most=BM25_EXACT_MAX_CHUNKS + 1)
+        "scope",
+        lambda: scope_size(params["workspaces"], at_most=BM25_EXACT_MAX_CHUNKS + 1),
     )
-    if size <= BM25_EXACT_MAX_CHUNKS:
-        return None
-    with connection.cursor() as cursor:
-        lexemes = _question_words(cursor, params, readers, statistics)
-        n, _ = _collection(cursor, params, readers, statistics)
-        totals, _ = _word_totals(cursor, params, lexemes, statistics)
-    return n, {lexeme: float(count) for lexeme, count in totals.items()}
+    return size > BM25_EXACT_MAX_CHUNKS
 
 
 def _question_words(
     cursor, params: dict, readers: ReaderScope, statistics: _Statistics
 ) -> list[str]:
-    """The question's words, stemmed in the languages of the readable documents (those
-    languages reused from ``statistics``)."""
+    """The question's words, stemmed in the languages of the readable documents (in a
+    large scope, those languages reused from ``statistics``; in a small one counted each
+    time, so a workspace's first German document is searched in German at once)."""
 
     def languages() -> list[str]:
-        cursor.execute(_bm25_languages_sql(readers), params)
+        cursor.execute(_languages_sql(readers), params)
         return [row[0] for row in cursor.fetchall()]
 
-    cursor.execute(
-        _bm25_terms_sql(readers),
-        {**params, "languages": statistics.get("languages", languages)},
-    )
+    found = statistics.get("languages", languages) if _large(statistics, params) else languages()
+    cursor.execute(_TERMS_SQL, {**params, "languages": found})
     return [row[0] for row in cursor.fetchall()]
 
 
-def _collection(
-    cursor, params: dict, readers: ReaderScope, statistics: _Statistics
-) -> tuple[float, float]:
-    """The readable chunks' count and mean length in words (reused from ``statistics``)."""
+@dataclass(frozen=True)
+class _Readable:
+    """The chunks a reader may read in a scope: their ids (ascending, unique) and
+    lengths in words, and the mean length (at least 1)."""
 
-    def count() -> tuple[float, float]:
-        cursor.execute(
-            f"""
-            SELECT count(*)::float, GREATEST(avg(c.lexeme_count), 1)::float
+    ids: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def avgdl(self) -> float:
+        return max(float(self.lengths.mean()), 1.0) if len(self.lengths) else 1.0
+
+
+def _readable_sql(readers: ReaderScope, *, above: bool) -> str:
+    """The readable chunks' ids and lengths, each as one packed ``bytea`` (8- and 2-byte
+    big-endian integers, by id): of the workspaces searched and of the documents shared
+    into them; with ``above``, only those of id above ``%(above)s``."""
+    newer = " AND c.id > %(above)s" if above else ""
+    shared = ""
+    if readers.shared_documents:
+        shared = f"""
+            UNION ALL
+            SELECT c.id, c.lexeme_count
               FROM ingestion_chunk AS c
-             WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
-            """,  # noqa: S608 - a fixed alias
-            params,
+             WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
+               AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}{newer}"""  # noqa: S608
+    return f"""
+        SELECT string_agg(int8send(r.id), ''::bytea ORDER BY r.id),
+               string_agg(int2send(LEAST(r.lexeme_count, 32767)::smallint), ''::bytea
+                          ORDER BY r.id)
+          FROM (
+                SELECT c.id, c.lexeme_count
+                  FROM ingestion_chunk AS c
+                 WHERE c.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}{newer}
+                {shared}
+               ) AS r
+    """  # noqa: S608 - fixed aliases
+
+
+def _readable_fetch(cursor, params: dict, readers: ReaderScope, *, above: int | None) -> _Readable:
+    cursor.execute(_readable_sql(readers, above=above is not None), {**params, "above": above or 0})
+    ids, lengths = cursor.fetchone()
+    if ids is None:
+        return _Readable(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return _Readable(
+        np.frombuffer(bytes(ids), ">i8").astype(np.int64),
+        np.frombuffer(bytes(lengths), ">i2").astype(np.int64),
+    )
+
+
+def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistics) -> _Readable:
+    """The chunks ``readers`` may read in the workspaces searched and the documents
+    shared into them.
+
+    A scope of at most ``BM25_EXACT_MAX_CHUNKS`` chunks is read each question (one
+    index-only scan of ``chunk_workspace_bm25``). A larger one is kept in Redis for
+    ``BM25_STATISTICS_SECONDS`` per scope and reader, and each question adds the
+    readable chunks written since (ids above the highest kept: an index range scan), so
+    a new document is found as soon as it is written. What the kept set may still
+    hold that changed since (a chunk deleted, its readers narrowed) is filtered out of
+    the results by ``_readers_check``; a chunk whose readers were widened since is
+    found once the set is read again.
+    """
+    if not _large(statistics, params):
+        return _readable_fetch(cursor, params, readers, above=None)
+    kept = statistics.values.get("readable")
+    if kept is None:
+        found = _readable_fetch(cursor, params, readers, above=None)
+        statistics.put(
+            "readable",
+            (found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes()),
         )
-        n, avgdl = cursor.fetchone()
-        return float(n), float(avgdl)
+        return found
+    ids = np.frombuffer(kept[0], "<i8")
+    lengths = np.frombuffer(kept[1], "<i2").astype(np.int64)
+    newer = _readable_fetch(cursor, params, readers, above=int(ids[-1]) if len(ids) else 0)
+    if not len(newer.ids):
+        return _Readable(ids, lengths)
+    return _Readable(np.concatenate([ids, newer.ids]), np.concatenate([lengths, newer.lengths]))
 
-    return statistics.get("collection", count)
+
+_POSTINGS_SQL = """
+    SELECT l.lexeme, array_send(l.chunk_ids), array_send(l.tfs), array_send(l.lengths)
+      FROM ingestion_posting_list AS l
+     WHERE l.workspace_id = ANY(%(workspaces)s) AND l.lexeme = ANY(%(lexemes)s::text[])
+"""
 
 
-def _word_totals(
+def _shared_postings_sql(readers: ReaderScope) -> str:
+    """The question's words in the chunks of documents shared into the workspaces
+    searched, read from the chunks' ``search_vector`` (their lists lie in workspaces the
+    asker may not search)."""
+    return f"""
+        SELECT t.lexeme, array_agg(c.id), array_agg(LEAST(cardinality(t.positions), 32767)),
+               array_agg(LEAST(c.lexeme_count, 32767))
+          FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
+         WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
+           AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}
+           AND t.lexeme = ANY(%(lexemes)s::text[])
+      GROUP BY t.lexeme
+    """  # noqa: S608 - a fixed alias
+
+
+# ``array_send`` of a one-dimensional array without NULLs: a 20-byte header, then each
+# element as its 4-byte length and its big-endian value.
+_ARRAY_HEADER = 20
+_BIGINTS = np.dtype([("size", ">i4"), ("value", ">i8")])
+_SMALLINTS = np.dtype([("size", ">i4"), ("value", ">i2")])
+
+
+def _unpacked(data, kind: np.dtype) -> np.ndarray:
+    raw = bytes(data)
+    if len(raw) <= _ARRAY_HEADER:
+        return np.zeros(0, np.int64)
+    return np.frombuffer(raw, kind, offset=_ARRAY_HEADER)["value"].astype(np.int64)
+
+
+def _postings(
+    cursor, params: dict, readers: ReaderScope, lexemes: Sequence[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each word's postings in the scope: chunk ids, term frequencies, chunk lengths."""
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    cursor.execute(_POSTINGS_SQL, {**params, "lexemes": list(lexemes)})
+    for lexeme, ids, tfs, lengths in cursor.fetchall():
+        parts.setdefault(lexeme, []).append(
+            (_unpacked(ids, _BIGINTS), _unpacked(tfs, _SMALLINTS), _unpacked(lengths, _SMALLINTS))
+        )
+    if readers.shared_documents:
+        cursor.execute(_shared_postings_sql(readers), {**params, "lexemes": list(lexemes)})
+        for lexeme, ids, tfs, lengths in cursor.fetchall():
+            parts.setdefault(lexeme, []).append(
+                (np.array(ids, np.int64), np.array(tfs, np.int64), np.array(lengths, np.int64))
+            )
+    return {
+        lexeme: tuple(np.concatenate([part[i] for part in found]) for i in range(3))  # type: ignore[misc]
+        for lexeme, found in parts.items()
+    }
+
+
+def _scores(
+    readable: _Readable, postings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Each readable chunk's BM25 score (aligned with ``readable.ids``) and each word's
+    document frequency among the readable chunks."""
+    ids = readable.ids
+    n = len(ids)
+    avgdl = readable.avgdl
+    scores = np.zeros(n)
+    frequencies: dict[str, int] = {}
+    low, high = (int(ids[0]), int(ids[-1])) if n else (0, -1)
+    dense = None
+    if n and high - low < 16 * n:
+        # Ids close together (a workspace's chunks, mostly): a slot per id in the range.
+        dense = np.full(high - low + 1, -1, np.int64)
+        dense[ids - low] = np.arange(n)
+    for lexeme, (chunk_ids, tfs, lengths) in postings.items():
+        if dense is not None:
+            inside = (chunk_ids >= low) & (chunk_ids <= high)
+            slots = np.full(len(chunk_ids), -1, np.int64)
+            slots[inside] = dense[chunk_ids[inside] - low]
+        else:
+            at = np.minimum(np.searchsorted(ids, chunk_ids), max(n - 1, 0))
+            slots = np.where(ids[at] == chunk_ids, at, -1)
+        keep = slots >= 0
+        slots = slots[keep]
+        df = len(slots)
+        frequencies[lexeme] = df
+        if not df:
+            continue
+        tf = tfs[keep].astype(np.float64)
+        length = lengths[keep].astype(np.float64)
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        scores[slots] += (
+            idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length / avgdl))
+        )
+    return scores, frequencies
+
+
+def _best(
     cursor,
     params: dict,
-    lexemes: Sequence[str],
-    statistics: _Statistics,
-    *,
-    depth: int | None = None,
-) -> tuple[dict[str, int], set[str]]:
-    """Each word's postings in the workspaces searched (cached per workspace; exact
-    counts), and the words that have more than ``depth`` (``BM25_DEPTH`` by default) in
-    one of them (read only in part)."""
-    depth = BM25_DEPTH if depth is None else depth
-    totals: dict[str, int] = dict.fromkeys(lexemes, 0)
-    cut: set[str] = set()
-    for workspace_id in params["workspaces"]:
-        counts = statistics.counts(workspace_id, lexemes)
-        missing = [lexeme for lexeme in lexemes if lexeme not in counts]
-        if missing:
-            counts.update(_posting_counts(cursor, workspace_id, missing))
-            statistics.counts_set(workspace_id, {m: counts[m] for m in missing})
-        for lexeme in lexemes:
-            totals[lexeme] += counts[lexeme]
-            if counts[lexeme] > depth:
-                cut.add(lexeme)
-    return totals, cut
+    readers: ReaderScope,
+    readable: _Readable,
+    scores: np.ndarray,
+    limit: int,
+) -> list[Ranked]:
+    """The ``limit`` best scored chunks that ``_readers_check`` confirms, best first,
+    equal scores by chunk id."""
+    matched = int(np.count_nonzero(scores))
+    wanted = min(limit, matched)
+    taken = 0
+    found: list[Ranked] = []
+    order: list[int] = []
+    while len(found) < wanted and taken < matched:
+        taken = min(matched, max(2 * (taken or limit), limit + 10))
+        top = (
+            np.argpartition(-scores, taken - 1)[:taken]
+            if taken < len(scores)
+            else np.arange(len(scores))
+        )
+        top = top[scores[top] > 0]
+        order = sorted(
+            top.tolist(), key=lambda i: (-round(float(scores[i]), 9), int(readable.ids[i]))
+        )
+        allowed = _readers_check(cursor, params, readers, [int(readable.ids[i]) for i in order])
+        found = [
+            Ranked(int(readable.ids[i]), float(scores[i]))
+            for i in order
+            if int(readable.ids[i]) in allowed
+        ]
+    return found[:limit]
 
 
-def _posting_counts(cursor, workspace_id: int, lexemes: Sequence[str]) -> dict[str, int]:
-    """How many postings each word has in the workspace: counted up to one more than
-    ``BM25_DEPTH``, and in full only for the words that have more."""
+def _readers_check(cursor, params: dict, readers: ReaderScope, chunk_ids: list[int]) -> set[int]:
+    """Those of ``chunk_ids`` that exist and ``readers`` may read, in the chunk table."""
     cursor.execute(
-        """
-        SELECT t.lexeme, (
-               SELECT count(*) FROM (
-                   SELECT 1 FROM search_posting AS p
-                    WHERE p.workspace_id = %(workspace)s AND p.lexeme = t.lexeme
-                    LIMIT %(cap)s
-               ) AS counted)
-          FROM unnest(%(lexemes)s::text[]) AS t(lexeme)
-        """,
-        {"lexemes": list(lexemes), "workspace": workspace_id, "cap": BM25_DEPTH + 1},
+        f"""
+        SELECT c.id FROM ingestion_chunk AS c
+         WHERE c.id = ANY(%(ids)s::bigint[]) AND {readers.within_sql("c")} AND {readers.sql("c")}
+        """,  # noqa: S608 - fixed aliases
+        {**params, "ids": chunk_ids},
     )
-    counts = dict(cursor.fetchall())
-    for lexeme, count in counts.items():
-        if count > BM25_DEPTH:
-            cursor.execute(
-                "SELECT count(*) FROM search_posting AS p"
-                " WHERE p.workspace_id = %s AND p.lexeme = %s",
-                [workspace_id, lexeme],
-            )
-            counts[lexeme] = int(cursor.fetchone()[0])
-    return counts
-
-
-def _bm25_pruned_sql(readers: ReaderScope, *, reads_all: bool = False, cut: bool = True) -> str:
-    """The pruned BM25 query (``_bm25_pruned``); every input is a bound parameter.
-
-    ``top`` reads each word's ``%(depth)s`` best postings per workspace from the index
-    ``posting_workspace_lexeme`` (workspace, word, impact descending); ``checked`` looks
-    up each one's chunk in the covering index ``chunk_workspace_bm25`` for its readers.
-    A word read completely (fewer postings than its total) has its exact readable
-    document frequency; a frequent one its total times the readable share read. The
-    candidates' exact scores come from their postings: those read, and for a word cut
-    short a look-up by chunk (``posting_chunk``; a chunk's postings share a page or two).
-
-    ``reads_all``: the reader reads every chunk of the workspaces searched (their admin),
-    so the postings read need no look-up of their chunks' readers.
-    """
-    checked = (
-        "SELECT top.lexeme, top.chunk_id, top.impact, top.tf, true AS readable FROM top"
-        if reads_all
-        else f"""
-        SELECT top.lexeme, top.chunk_id, top.impact, top.tf, {readers.sql("c")} AS readable
-          FROM top
-          JOIN ingestion_chunk AS c ON c.workspace_id = top.workspace_id AND c.id = top.chunk_id
-    """  # noqa: S608 - a fixed alias
-    )
-    # Without a word cut short, every candidate's postings were read: no look-up.
-    looked_up = (
-        """UNION
-        SELECT p.chunk_id, p.lexeme, p.tf
-          FROM candidates JOIN search_posting AS p ON p.chunk_id = candidates.chunk_id
-         WHERE p.lexeme = ANY(%(cut)s::text[])"""
-        if cut
-        else ""
-    )
-    return f"""
-    WITH terms AS (
-        SELECT t.lexeme, t.total
-          FROM unnest(%(lexemes)s::text[], %(totals)s::bigint[]) AS t(lexeme, total)
-    ),
-    top AS MATERIALIZED (
-        SELECT terms.lexeme, p.workspace_id, p.chunk_id, p.impact, p.tf
-          FROM terms
-         CROSS JOIN unnest(%(workspaces)s::bigint[]) AS w(id)
-         CROSS JOIN LATERAL (
-               SELECT p.workspace_id, p.chunk_id, p.impact, p.tf
-                 FROM search_posting AS p
-                WHERE p.workspace_id = w.id AND p.lexeme = terms.lexeme
-             ORDER BY p.impact DESC
-                LIMIT %(depth)s
-               ) AS p
-    ),
-    checked AS MATERIALIZED ({checked}),
-    df AS MATERIALIZED (
-        SELECT terms.lexeme,
-               CASE WHEN count(*) < terms.total
-                    THEN terms.total * count(*) FILTER (WHERE checked.readable)::float
-                         / count(*)
-                    ELSE count(*) FILTER (WHERE checked.readable)::float
-               END AS df
-          FROM terms JOIN checked USING (lexeme)
-      GROUP BY terms.lexeme, terms.total
-    ),
-    idf AS MATERIALIZED (
-        SELECT df.lexeme, ln(1 + (%(n)s - df.df + 0.5) / (df.df + 0.5)) AS idf
-          FROM df WHERE df.df > 0
-    ),
-    candidates AS MATERIALIZED (
-        -- With their postings read (as arrays: joined back to ``checked``, the planner,
-        -- which cannot estimate these rows, compared every pair).
-        SELECT checked.chunk_id, array_agg(checked.lexeme) AS lexemes,
-               array_agg(checked.tf) AS tfs, sum(idf.idf * checked.impact) AS approx
-          FROM checked JOIN idf USING (lexeme)
-         WHERE checked.readable
-      GROUP BY checked.chunk_id
-      ORDER BY sum(idf.idf * checked.impact) DESC, checked.chunk_id
-         LIMIT %(rescore)s
-    ),
-    bound AS MATERIALIZED (
-        -- The most a chunk left out can score (MaxScore's bound): what it can have in
-        -- the words cut short, at most the last impact read of each, plus, for a chunk
-        -- that was read but not scored exactly, the last candidate's estimate; times
-        -- the most the mean length can raise a weight over the reference length's.
-        SELECT GREATEST(1, %(avgdl)s / {BM25_IMPACT_LENGTH}) * (
-                   COALESCE((SELECT sum(idf.idf * last.impact)
-                               FROM (SELECT top.lexeme, min(top.impact) AS impact
-                                       FROM top WHERE top.lexeme = ANY(%(cut)s::text[])
-                                   GROUP BY top.lexeme) AS last
-                               JOIN idf USING (lexeme)), 0)
-                 + CASE WHEN (SELECT count(*) FROM candidates) >= %(rescore)s
-                        THEN (SELECT min(candidates.approx) FROM candidates) ELSE 0 END
-               ) / 1000 + 0.001 AS score
-    ),
-    found AS (
-        -- A candidate's postings of the question's words: those read above, and for a
-        -- word cut short (``%(cut)s``) its posting looked up by chunk (if it has one).
-        SELECT candidates.chunk_id, read.lexeme, read.tf
-          FROM candidates, unnest(candidates.lexemes, candidates.tfs) AS read(lexeme, tf)
-        {looked_up}
-    ),
-    words AS MATERIALIZED (
-        SELECT found.chunk_id, c.lexeme_count, found.lexeme, found.tf
-          FROM found JOIN ingestion_chunk AS c ON c.id = found.chunk_id
-    )
-    SELECT scored.chunk_id, scored.score, (SELECT bound.score FROM bound),
-           (SELECT json_object_agg(idf.lexeme, json_build_array(idf.idf, best.impact))
-              FROM idf
-              JOIN (SELECT top.lexeme, max(top.impact) AS impact FROM top GROUP BY top.lexeme)
-                   AS best USING (lexeme))
-      FROM (
-            SELECT words.chunk_id,
-                   sum(
-                       idf.idf * words.tf * ({BM25_K1} + 1)
-                     / (words.tf + {BM25_K1}
-                        * (1 - {BM25_B} + {BM25_B} * words.lexeme_count / %(avgdl)s))
-                   ) AS score
-              FROM words
-              JOIN idf USING (lexeme)
-          GROUP BY words.chunk_id
-           ) AS scored
-  ORDER BY round(scored.score::numeric, 9) DESC, scored.chunk_id
-     LIMIT %(limit)s
-"""  # noqa: S608
+    return {row[0] for row in cursor.fetchall()}
 
 
 # HNSW breadth per result asked for: with k = 50 the index is searched 800 deep. The

@@ -188,24 +188,25 @@ class Chunk(models.Model):
         return f"{self.document_id}#{self.ordinal}"
 
 
-class Posting(models.Model):
-    """One word of one chunk: the inverted index BM25 scores from.
+class PostingList(models.Model):
+    """One word's postings in one workspace, for a range of chunk ids: the inverted index
+    BM25 scores from (``ingestion.index``; docs/scaling.md, "Keyword side").
 
-    Rows are written with their chunk (``ingestion.index.postings_write``) and removed
-    by the database when the chunk goes (ON DELETE CASCADE, added in search migration
-    0002), so deleting chunks in bulk never loads postings into Python. The table keeps
-    the name it had in search (``search_posting``): ingestion took it over in migration
-    0010 without touching it.
+    A row holds the postings of the chunks whose id lies in ``segment``'s range
+    (``chunk id >> POSTING_SEGMENT_BITS``) as three arrays of the same length, in the
+    order written: the chunk ids, how often the word occurs in each chunk (title and
+    headings included) and each chunk's length in words. BM25 fetches a question's words'
+    rows and scores them in numpy; a write appends to the rows of its words
+    (``ingestion.index.postings_write``); deleting chunks removes their ids from their
+    rows in the same statement (a trigger on the chunk table, ingestion migration 0018),
+    so no word of a deleted or erased chunk stays behind.
 
-    Kept narrow (ingestion migration 0016): no surrogate key (the primary key declared
-    here, chunk and word, is unique by construction and has no index of its own: no
-    query needs one), no indexes of the foreign keys' own, just the two below.
+    Replaces one row per (chunk, word) (``search_posting``): at a million chunks the
+    postings took 10.2 kB a chunk and BM25 over a large workspace 0.2-1 s; these rows
+    about 3 kB, and scoring whole lists 12-57 ms (bench/RESULTS.md).
     """
 
-    pk = models.CompositePrimaryKey("chunk", "lexeme")
-    chunk = models.ForeignKey(
-        Chunk, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
+    pk = models.CompositePrimaryKey("workspace", "lexeme", "segment")
     workspace = models.ForeignKey(
         Workspace,
         on_delete=models.DO_NOTHING,
@@ -214,28 +215,17 @@ class Posting(models.Model):
         related_name="+",
     )
     lexeme = models.TextField()
-    # How often the word occurs in the chunk (title and headings included).
-    tf = models.PositiveSmallIntegerField()
-    # The posting's BM25 weight without the idf, x 1,000, with a fixed reference length
-    # (``ingestion.index.BM25_IMPACT_LENGTH``): the order the pruned query reads in.
-    impact = models.SmallIntegerField(default=0)
+    segment = models.IntegerField()
+    postings = models.IntegerField()
+    chunk_ids = ArrayField(models.BigIntegerField())
+    tfs = ArrayField(models.SmallIntegerField())
+    lengths = ArrayField(models.SmallIntegerField())
 
     class Meta:
-        db_table = "search_posting"
-        indexes = [
-            # A word's postings in a workspace, best first: both BM25 queries read them
-            # from this index alone.
-            models.Index(
-                name="posting_workspace_lexeme",
-                fields=["workspace", "lexeme", "-impact"],
-                include=["chunk", "tf"],
-            ),
-            # Replacing a document's postings, and the cascade from its chunks.
-            models.Index(name="posting_chunk", fields=["chunk"]),
-        ]
+        db_table = "ingestion_posting_list"
 
     def __str__(self) -> str:
-        return f"{self.lexeme}@{self.chunk_id}"
+        return f"{self.lexeme}@{self.workspace_id}/{self.segment}"
 
 
 class ConnectorKind(models.TextChoices):

@@ -57,22 +57,12 @@ SHARE_ENDED = AuditAction.DOCUMENT_SHARE_ENDED
 _SHARED_INTO_SCOPE = (
     "(SELECT s.document_id FROM ingestion_documentshare AS s WHERE s.workspace_id = ANY ({scope}))"
 )
-_SHARED_CHUNKS = (
-    "chunk_id IN (SELECT c.id FROM ingestion_chunk AS c WHERE c.document_id IN"
-    " (SELECT s.document_id FROM ingestion_documentshare AS s"
-    " WHERE s.workspace_id = ANY ({scope})))"
-)
 # Read-only access to a shared document's rows from its target (row-level security).
 # Erasing a document cascades to its shares past the policies.
 POLICIES = (
     ExtraPolicy("ingestion_document", "opaa_shared_documents", f"id IN {_SHARED_INTO_SCOPE}"),
     ExtraPolicy("ingestion_chunk", "opaa_shared_documents", f"document_id IN {_SHARED_INTO_SCOPE}"),
     ExtraPolicy("ingestion_fact", "opaa_shared_documents", f"document_id IN {_SHARED_INTO_SCOPE}"),
-    ExtraPolicy(
-        "search_posting",
-        "opaa_shared_documents",
-        _SHARED_CHUNKS,
-    ),
     # Made only with the target in scope (the workspace policy); seen and ended from
     # the document's workspace too.
     ExtraPolicy(

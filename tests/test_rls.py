@@ -68,9 +68,9 @@ def test_raw_sql_sees_only_the_scope_workspaces(two_workspaces):
         # Nor does the ORM without a filter.
         assert set(Document.objects.values_list("workspace_id", flat=True)) == {sales.pk}
         # Postings (the keyword index) are covered too.
-        assert {w for (w,) in _rows("SELECT DISTINCT workspace_id FROM search_posting")} == {
-            sales.pk
-        }
+        assert {
+            w for (w,) in _rows("SELECT DISTINCT workspace_id FROM ingestion_posting_list")
+        } == {sales.pk}
 
 
 def test_no_scope_means_no_rows(two_workspaces):
@@ -249,7 +249,7 @@ def test_every_table_with_a_workspace_id_has_a_forced_policy(acme, globex):
         "workspaces_membership",
         "search_conversation",
         "search_question",
-        "search_posting",
+        "ingestion_posting_list",
     } <= protected
 
 

@@ -150,8 +150,8 @@ def test_an_organization_moves_to_another_cluster_and_answers_there(vault, cell,
         _move(cell, slug)
     monkeypatch.undo()
     cell.rows(
-        f'DELETE FROM "{schema}".search_posting WHERE ctid IN '  # noqa: S608
-        f'(SELECT ctid FROM "{schema}".search_posting LIMIT 3)'
+        f'DELETE FROM "{schema}".ingestion_posting_list WHERE ctid IN '  # noqa: S608
+        f'(SELECT ctid FROM "{schema}".ingestion_posting_list LIMIT 3)'
     )
     out = _move(cell, slug)
     assert f"Moved {slug} (schema {schema}) to cell-2: verify, copy, verify, switch;" in out

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from ingestion.index import BM25_B, BM25_K1, bm25_ranking
-from ingestion.models import Chunk, Posting
+from ingestion.models import Chunk
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope
 
@@ -88,18 +88,44 @@ def test_stemming_and_stop_words(corpus):
     )
 
 
+def _postings_of(chunk_ids: list[int]) -> int:
+    """How many postings the posting lists hold for ``chunk_ids``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM ingestion_posting_list AS l, unnest(l.chunk_ids) AS c(id)"
+            " WHERE c.id = ANY(%s)",
+            [chunk_ids],
+        )
+        return cursor.fetchone()[0]
+
+
+def _chunks_of(document_id: int) -> list[int]:
+    return list(Chunk.objects.filter(document_id=document_id).values_list("id", flat=True))
+
+
 def test_postings_follow_their_chunks(corpus, alice_api, django_capture_on_commit_callbacks):
     from ingestion.indexing import document_index
 
     document_id = corpus["coffee.md"]
-    count = Posting.objects.filter(chunk__document_id=document_id).count()
+    before = _chunks_of(document_id)
+    count = _postings_of(before)
     assert count > 0
     document_index(document_id=document_id)  # re-indexing replaces, never duplicates
-    assert Posting.objects.filter(chunk__document_id=document_id).count() == count
-    chunk_ids = list(Chunk.objects.filter(document_id=document_id).values_list("id", flat=True))
+    after = _chunks_of(document_id)
+    assert set(after).isdisjoint(before)
+    assert _postings_of(after) == count
+    assert _postings_of(before) == 0  # the old chunks' postings went with them
     with django_capture_on_commit_callbacks(execute=True):
         assert alice_api.delete(f"/api/v1/documents/{document_id}").status_code == 204
-    assert not Posting.objects.filter(chunk_id__in=chunk_ids).exists()
+    assert _postings_of(after) == 0
+    # Every list still agrees with itself: as many term frequencies and lengths as ids.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM ingestion_posting_list WHERE postings <> cardinality(chunk_ids)"
+            " OR cardinality(tfs) <> postings OR cardinality(lengths) <> postings"
+            " OR postings = 0"
+        )
+        assert cursor.fetchone()[0] == 0
 
 
 def test_other_workspaces_neither_match_nor_count(corpus, alice_api, upload_indexed):

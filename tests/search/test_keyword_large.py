@@ -1,0 +1,108 @@
+"""BM25 over a large scope: the readable chunks kept per reader between questions.
+
+Forced on a small corpus by lowering ``BM25_EXACT_MAX_CHUNKS`` to 0: the scores must
+still be exactly Okapi BM25 over exactly what the reader may read, a document written
+after the readable chunks were kept must be found at once, and one the reader may no
+longer read (or that is gone) must never come back from the kept set.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+import ingestion.index as index
+from ingestion.index import bm25_ranking
+from ingestion.models import Chunk, Document
+from tests.search.test_keyword import _reference_bm25, corpus, everything  # noqa: F401
+from workspaces.models import Workspace
+from workspaces.readers import ReaderScope
+
+QUERIES = [
+    "replaced lost badge at reception",
+    "the tokens",
+    "coffee machine descaled",
+    "badge token reception desk",
+]
+OUTSIDER = ReaderScope(principals=("user:someone@example.com",))
+MEMBER = ReaderScope(principals=("user:someone@example.com", "group:security"))
+
+
+def _small(query, **kwargs):
+    """The ranking with the readable chunks read for the question itself."""
+    saved, index.BM25_EXACT_MAX_CHUNKS = index.BM25_EXACT_MAX_CHUNKS, 10**12
+    try:
+        return bm25_ranking(query, **kwargs)
+    finally:
+        index.BM25_EXACT_MAX_CHUNKS = saved
+
+
+def _same(ranked, expected) -> bool:
+    """The same chunks in the same order, the same scores up to the sum's last bits."""
+    return [r.chunk_id for r in ranked] == [r.chunk_id for r in expected] and all(
+        a.score == pytest.approx(b.score, rel=1e-9) for a, b in zip(ranked, expected, strict=True)
+    )
+
+
+@pytest.fixture
+def large(monkeypatch):
+    monkeypatch.setattr(index, "BM25_EXACT_MAX_CHUNKS", 0)
+    cache.clear()  # what a large scope keeps is per schema name
+    yield
+    cache.clear()
+
+
+def _chunks(document_id: int) -> set[int]:
+    return set(Chunk.objects.filter(document_id=document_id).values_list("id", flat=True))
+
+
+def test_large_scope_scores_are_okapi_bm25(corpus, large):  # noqa: F811
+    general = Workspace.objects.get(slug="general")
+    for _ in range(2):  # the readable chunks read, then kept
+        for query in QUERIES:
+            kwargs = {"workspace_ids": [general.pk], "readers": everything(general), "limit": 10}
+            ranked = bm25_ranking(query, **kwargs)
+            expected = _reference_bm25(query, general)
+            assert {r.chunk_id for r in ranked} == set(expected), query
+            for item in ranked:
+                assert item.score == pytest.approx(expected[item.chunk_id], rel=1e-6)
+            assert _same(ranked, _small(query, **kwargs))
+
+
+def test_large_scope_follows_the_readers(corpus, large):  # noqa: F811
+    general = Workspace.objects.get(slug="general")
+    Document.objects.filter(pk=corpus["badge.md"]).update(readers=["group:security"])
+    badge = _chunks(corpus["badge.md"])
+    for _ in range(2):
+        for query in QUERIES:
+            for readers in (OUTSIDER, MEMBER):
+                kwargs = {"workspace_ids": [general.pk], "readers": readers, "limit": 10}
+                assert _same(bm25_ranking(query, **kwargs), _small(query, **kwargs)), query
+            found = bm25_ranking(query, workspace_ids=[general.pk], readers=OUTSIDER, limit=10)
+            assert not {r.chunk_id for r in found} & badge
+    member = bm25_ranking("badge", workspace_ids=[general.pk], readers=MEMBER, limit=10)
+    assert {r.chunk_id for r in member} & badge
+
+
+def test_a_new_document_is_found_at_once(corpus, large, alice_api, upload_indexed):  # noqa: F811
+    general = Workspace.objects.get(slug="general")
+    kwargs = {"workspace_ids": [general.pk], "readers": OUTSIDER, "limit": 10}
+    assert bm25_ranking("espresso grinder", **kwargs) == []  # the readable chunks kept
+    new = upload_indexed(alice_api, "espresso.md", b"# Espresso\n\nThe espresso grinder.\n")
+    found = bm25_ranking("espresso grinder", **kwargs)
+    assert {r.chunk_id for r in found} == _chunks(new["id"])
+    assert _same(found, _small("espresso grinder", **kwargs))
+
+
+def test_a_document_no_longer_readable_never_comes_back(corpus, large):  # noqa: F811
+    general = Workspace.objects.get(slug="general")
+    kwargs = {"workspace_ids": [general.pk], "readers": OUTSIDER, "limit": 10}
+    badge = _chunks(corpus["badge.md"])
+    assert {r.chunk_id for r in bm25_ranking("badge reception", **kwargs)} & badge
+    # Restricted while the outsider's readable chunks are kept: the kept set still holds
+    # the document's chunks, the results do not.
+    Document.objects.filter(pk=corpus["badge.md"]).update(readers=["group:security"])
+    assert not {r.chunk_id for r in bm25_ranking("badge reception", **kwargs)} & badge
+    # Deleted: its postings went with its chunks.
+    Document.objects.filter(pk=corpus["vpn.md"]).delete()
+    assert bm25_ranking("hardware token", **kwargs) == []
