@@ -38,8 +38,8 @@ TERMS_SQL = """
                    HAVING count(DISTINCT kept.cfg) = (SELECT count(*) FROM languages))
     )
     SELECT q.lexeme,
-           (SELECT count(*) FROM search_posting AS p
-             WHERE p.workspace_id = ANY(%(ws)s) AND p.lexeme = q.lexeme) AS df
+           (SELECT coalesce(sum(l.postings), 0) FROM ingestion_posting_list AS l
+             WHERE l.workspace_id = ANY(%(ws)s) AND l.lexeme = q.lexeme) AS df
       FROM query AS q
 """
 
@@ -53,11 +53,12 @@ def _terms(connection, text, ids, keyword, dense):
         cursor.execute("SELECT count(*) FROM ingestion_chunk WHERE workspace_id = ANY(%s)", [ids])
         n = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT chunk_id, array_agg(lexeme) FROM search_posting"
-            " WHERE chunk_id = ANY(%s) AND lexeme = ANY(%s) GROUP BY chunk_id",
-            [chunk_ids, list(terms)],
+            "SELECT c.id, ARRAY(SELECT unnest(tsvector_to_array(c.search_vector))"
+            " INTERSECT SELECT unnest(%s::text[])) FROM ingestion_chunk AS c"
+            " WHERE c.id = ANY(%s)",
+            [list(terms), chunk_ids],
         )
-        matched = {str(chunk_id): lexemes for chunk_id, lexemes in cursor.fetchall()}
+        matched = {str(chunk_id): lexemes for chunk_id, lexemes in cursor.fetchall() if lexemes}
     return {"n": n, "df": terms}, matched
 
 
@@ -68,8 +69,11 @@ def _keyword_reindex() -> None:
 
     from ingestion.index import postings_write, search_vector_write
     from ingestion.language import detect_language
-    from ingestion.models import Chunk, Document
+    from ingestion.models import Chunk, Document, PostingList
 
+    # A chunk's words change only with a new chunk in the product; here the same chunks
+    # get new words, so their postings are written again from nothing.
+    PostingList.objects.all().delete()
     for document in Document.objects.filter(status="indexed").only("id", "language"):
         texts = Chunk.objects.filter(document=document).order_by("ordinal")
         language = detect_language("\n".join(texts.values_list("text", flat=True)))

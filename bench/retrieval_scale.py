@@ -124,17 +124,12 @@ SEARCH_INDEXES = {
     ),
     "chunk_search_vector_gin": ("ingestion_chunk", "USING gin (search_vector)"),
     "chunk_readers_gin": ("ingestion_chunk", "USING gin (readers)"),
-    "posting_workspace_lexeme": (
-        "search_posting",
-        "USING btree (workspace_id, lexeme, impact DESC) INCLUDE (chunk_id, tf)",
-    ),
-    "posting_chunk": ("search_posting", "USING btree (chunk_id)"),
     "chunk_workspace_bm25": (
         "ingestion_chunk",
         "USING btree (workspace_id, id) INCLUDE (lexeme_count, readers, document_id)",
     ),
 }
-TABLES = ("ingestion_chunk", "search_posting", "ingestion_document")
+TABLES = ("ingestion_chunk", "ingestion_posting_list", "ingestion_document")
 # Ingestion migration 0011's covering index for BM25 (with ``document_id`` since 0014:
 # the shared-documents policy reads it); dropped for the "before" runs.
 COVERING = "chunk_workspace_bm25"
@@ -275,16 +270,21 @@ def load(schema: str, owner, *, chunks: int, small: int, seed: int, storage: str
             timings["chunks"] = time.perf_counter() - started
             started = time.perf_counter()
             # ingestion.index.postings_write, per workspace instead of per document.
-            from ingestion.index import _IMPACT_SQL
+            from ingestion.index import POSTING_SEGMENT_BITS as bits
 
             for workspace in workspaces:
                 cursor.execute(
                     f"""
-                    INSERT INTO search_posting (chunk_id, workspace_id, lexeme, tf, impact)
-                    SELECT c.id, c.workspace_id, t.lexeme, p.tf, {_IMPACT_SQL}
-                      FROM ingestion_chunk AS c, unnest(c.search_vector) AS t,
-                           LATERAL (SELECT LEAST(cardinality(t.positions), 32767) AS tf) AS p
+                    INSERT INTO ingestion_posting_list
+                           (workspace_id, lexeme, segment, postings, chunk_ids, tfs, lengths)
+                    SELECT c.workspace_id, t.lexeme, (c.id >> {bits})::integer, count(*),
+                           array_agg(c.id ORDER BY c.id),
+                           array_agg(LEAST(cardinality(t.positions), 32767)::smallint
+                                     ORDER BY c.id),
+                           array_agg(LEAST(c.lexeme_count, 32767)::smallint ORDER BY c.id)
+                      FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
                      WHERE c.workspace_id = %s
+                  GROUP BY 1, 2, 3
                     """,  # noqa: S608 - a module constant
                     [workspace.pk],
                 )
@@ -311,7 +311,7 @@ def sizes_report(schema: str) -> dict:
     with schema_owner_connection(), connection.cursor() as cursor:
         cursor.execute(f'SET search_path TO "{schema}", public')
         out = {}
-        for table in ("ingestion_chunk", "search_posting"):
+        for table in ("ingestion_chunk", "ingestion_posting_list"):
             cursor.execute(
                 "SELECT pg_relation_size(%s::regclass),"
                 " pg_total_relation_size(%s::regclass) - pg_relation_size(%s::regclass)"
@@ -323,12 +323,12 @@ def sizes_report(schema: str) -> dict:
         cursor.execute(
             "SELECT c.relname, pg_relation_size(c.oid) FROM pg_index i"
             " JOIN pg_class c ON c.oid = i.indexrelid"
-            " WHERE i.indrelid IN ('ingestion_chunk'::regclass, 'search_posting'::regclass)"
+            " WHERE i.indrelid IN ('ingestion_chunk'::regclass, 'ingestion_posting_list'::regclass)"
             " ORDER BY 2 DESC"
         )
         out["indexes"] = cursor.fetchall()
         # Row counts from the statistics: the owner reads no row (row-level security).
-        for table, key in (("ingestion_chunk", "chunks"), ("search_posting", "postings")):
+        for table, key in (("ingestion_chunk", "chunks"), ("ingestion_posting_list", "postings")):
             cursor.execute(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]
             )
@@ -387,7 +387,9 @@ def vector_ranking_before(vector, *, workspace_ids, readers, limit, exact=None):
 
 def bm25_sql_before(readers) -> str:
     """``ingestion.index._bm25_sql`` as of commit bd013d5: each posting's chunk looked
-    up twice (document frequencies, then scores)."""
+    up twice (document frequencies, then scores); its postings read from today's lists
+    (``unnest``), the table it read (``search_posting``) being gone since migration
+    0018."""
     from ingestion.index import BM25_B as b
     from ingestion.index import BM25_K1 as k1
 
@@ -410,7 +412,9 @@ def bm25_sql_before(readers) -> str:
     ),
     df AS MATERIALIZED (
         SELECT p.lexeme, count(*)::float AS df
-          FROM search_posting AS p
+          FROM (SELECT l.workspace_id, l.lexeme, u.chunk_id, u.tf
+                FROM ingestion_posting_list AS l, unnest(l.chunk_ids, l.tfs) AS u(chunk_id, tf)
+               WHERE l.workspace_id = ANY(%(workspaces)s)) AS p
           JOIN query USING (lexeme)
           JOIN ingestion_chunk AS c ON c.id = p.chunk_id
          WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
@@ -422,7 +426,9 @@ def bm25_sql_before(readers) -> str:
              * p.tf * ({k1} + 1)
              / (p.tf + {k1} * (1 - {b} + {b} * c.lexeme_count / collection.avgdl))
            ) AS score
-      FROM search_posting AS p
+      FROM (SELECT l.workspace_id, l.lexeme, u.chunk_id, u.tf
+                FROM ingestion_posting_list AS l, unnest(l.chunk_ids, l.tfs) AS u(chunk_id, tf)
+               WHERE l.workspace_id = ANY(%(workspaces)s)) AS p
       JOIN df USING (lexeme)
       JOIN ingestion_chunk AS c ON c.id = p.chunk_id
      CROSS JOIN collection
@@ -551,8 +557,8 @@ DIM = 384
 
 @contextmanager
 def bm25_exhaustive():
-    """``bm25_ranking`` without the pruned query: the exhaustive one for every scope (the
-    product's query before impact-ordered postings: the baseline of the "after" runs)."""
+    """``bm25_ranking`` reading the readable chunks for every question instead of keeping
+    them per reader (as a scope of at most ``BM25_EXACT_MAX_CHUNKS`` is searched)."""
     import ingestion.index as index
 
     saved, index.BM25_EXACT_MAX_CHUNKS = index.BM25_EXACT_MAX_CHUNKS, 10**12
@@ -578,9 +584,6 @@ def main() -> None:
     )
     parser.add_argument("--ef", default="", help="also sweep hnsw.ef_search, e.g. 100,200,400")
     parser.add_argument("--skip-before", action="store_true", help="no baseline runs")
-    parser.add_argument(
-        "--bm25-depth", type=int, default=0, help="postings read per word (BM25_DEPTH)"
-    )
     parser.add_argument("--plans", type=Path, default=None)
     args = parser.parse_args()
 
@@ -602,8 +605,6 @@ def main() -> None:
     from workspaces.rls import organization_scope
 
     DIM = settings.EMBEDDING_DIMENSIONS
-    if args.bm25_depth:
-        index.BM25_DEPTH = args.bm25_depth
     plans_path = args.plans or ROOT / "bench" / "plans" / f"retrieval_scale_{args.chunks}.txt"
     timings: dict = {}
     rebuilt = None
@@ -810,7 +811,7 @@ def main() -> None:
         print(f"build total: {sum(timings.values()):.0f} s")
     if rebuilt is not None:
         print(f"{COVERING} rebuilt after the runs before, with VACUUM ANALYZE: {rebuilt:.1f} s")
-    chunk, posting = sizes["ingestion_chunk"], sizes["search_posting"]
+    chunk, posting = sizes["ingestion_chunk"], sizes["ingestion_posting_list"]
     print(
         f"bytes per chunk: chunk table {chunk['heap'] / n:,.0f} + toast {chunk['toast'] / n:,.0f}"
         f" + indexes {chunk['indexes'] / n:,.0f} = "
@@ -856,7 +857,7 @@ def main() -> None:
                 )
             )
             print(f"{case}: keyword rankings equal to before's: {same} of {len(questions)}")
-    # The pruned query against the exhaustive one on the same data: same top 10 / 50?
+    # The readable chunks kept against read each question, on the same data: same top 10 / 50?
     for case in cases:
         if (case, "keyword (exhaustive)") not in results:
             continue
@@ -881,7 +882,7 @@ def main() -> None:
             for a, b in pairs
         )
         print(
-            f"{case}: pruned vs exhaustive keyword: identical rankings {same} of {len(pairs)},"
+            f"{case}: kept vs read readable chunks: identical rankings {same} of {len(pairs)},"
             f" top-10 overlap {overlap10:.4f} (min {worst10:.2f}), top-50 overlap {overlap50:.4f}"
         )
     shown = plans_path.relative_to(ROOT) if plans_path.is_relative_to(ROOT) else plans_path

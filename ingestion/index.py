@@ -1,7 +1,7 @@
 """The index of a workspace's documents: written here, read by search.
 
 This module owns what search reads: the chunks (text, heading path, vector, readers),
-each chunk's ``search_vector``, the postings (``ingestion.models.Posting``, the
+each chunk's ``search_vector``, the postings (``ingestion.models.PostingList``, the
 inverted index BM25 scores from) and the workspace's index version (part of every
 answer cache key). It also holds the two queries that read them, BM25 and the nearest
 vectors, each returning :class:`Ranked` chunks; search fuses, reranks and answers.
@@ -15,10 +15,11 @@ The write half and the read half agree on this:
   ``ingestion.language``). BM25 ignores the weights; a question is stemmed in each
   language of the readable documents searched, and a word that is a stop word in any
   of them is dropped in all.
-- A posting is one (chunk, word), written in the transaction that wrote the chunk and
-  deleted by the database with it. Its ``tf`` is the number of positions of the word
-  in ``search_vector``, whatever their weight (capped at 32767 for the column, far
-  above the positions Postgres keeps per word).
+- A posting is one (chunk, word): an entry of the word's list for the chunk's segment
+  of ids, written in the transaction that wrote the chunk and removed by the database
+  when the chunk is deleted (a trigger, ingestion migration 0018). Its ``tf`` is the
+  number of positions of the word in ``search_vector``, whatever their weight (capped
+  at 32767, far above the positions Postgres keeps per word).
 - A chunk's ``lexeme_count``, its length in BM25, is the sum of its postings' ``tf``.
 - Every write of a workspace's chunks or of their readers calls ``index_changed``, so
   answers cached from the old index are never served again.
@@ -26,20 +27,18 @@ The write half and the read half agree on this:
   a chunk once it is written, the vector ranking once it has a vector, and a document's
   words count from the moment it is ``searchable``.
 
-Every query is restricted, inside its SQL, to the workspaces passed in and to the
-chunks the asker may read (``workspaces.readers.ReaderScope``). BM25's collection
-statistics (chunk count, mean length, document frequencies) are counted over exactly
-those chunks: an unreadable document changes neither the candidates nor any score, so
-its existence cannot be inferred from the results. One bounded exception, in scopes of
-more than ``BM25_EXACT_MAX_CHUNKS`` chunks only: the document frequency of a word with
-more than ``BM25_DEPTH`` postings is scaled from the workspace's posting count (see
-``_bm25_pruned``).
+Every query is restricted to the workspaces passed in and to the chunks the asker may
+read (``workspaces.readers.ReaderScope``): the vector query inside its SQL; BM25 by
+scoring only the postings of the chunks the asker may read (read in SQL with the same
+predicate) and checking its results against the chunk table once more. BM25's
+collection statistics (chunk count, mean length, document frequencies) are counted
+over exactly those chunks: an unreadable document changes neither the candidates nor
+any score, so its existence cannot be inferred from the results. In a scope of more
+than ``BM25_EXACT_MAX_CHUNKS`` chunks the readable chunks are kept per reader for
+``BM25_STATISTICS_SECONDS``: a chunk the reader may no longer read is filtered out of
+the results at once, one they were newly given is found once the set is read again.
 
-A posting's ``impact`` is its BM25 weight without idf at a fixed reference length
-(``_IMPACT_SQL``), written with it: the order in which the pruned query reads a word's
-postings.
-
-About 800 lines, on purpose: the writes and the queries above must agree on
+About 900 lines, on purpose: the writes and the queries above must agree on
 those conventions, and they are kept in one module so that they are changed together.
 """
 
@@ -215,14 +214,24 @@ def postings_write(*, document_id: int) -> None:
     """Index the words of ``document_id``'s chunks (their ``search_vector`` must be set).
 
     Also stores each chunk's length in words. Each word's postings are appended to its
-    row for the chunks' segment (``PostingList``), rows taken in (workspace, word,
-    segment) order so that documents of one workspace written at the same time wait for
-    each other instead of deadlocking. Call inside the transaction that wrote the
+    row for the chunks' segment (``PostingList``), under the workspace's posting lock
+    (held to the end of the transaction: documents of one workspace written at the same
+    time wait for each other here). Call inside the transaction that wrote the
     chunks; running it twice for the same chunks adds nothing (a row that holds them
     already is left as it is). A chunk's words change only with a new chunk
     (``chunks_write``): deleting the old one takes its postings with it.
     """
     with connection.cursor() as cursor:
+        # One writer of a workspace's lists at a time, until the transaction ends: rows
+        # appended to here and rows a chunk delete rewrites (the trigger of migration
+        # 0018, which takes the same lock) would otherwise be locked in different orders
+        # by two documents re-indexed at once, and one of them would fail on a deadlock.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':postings:'"
+            " || w.id, 0)) FROM (SELECT DISTINCT c.workspace_id AS id FROM ingestion_chunk AS c"
+            " WHERE c.document_id = %(doc)s ORDER BY 1) AS w",
+            {"doc": document_id},
+        )
         cursor.execute(
             """
             UPDATE ingestion_chunk AS c

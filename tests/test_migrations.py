@@ -1,9 +1,9 @@
 """The migrations match the models: nothing is left for ``makemigrations`` to write.
 
-A model moved between apps with a state-only migration (``ingestion.Posting``, which
-was ``search.Posting``: its table stays ``search_posting``) only keeps its table,
-indexes and row-level security if the migrations' state is exactly the model; a
-difference would make the next ``makemigrations`` write an operation on that table.
+A table whose state was changed by hand (``ingestion_chunk``'s covering index, declared
+in state only by ingestion migration 0017) keeps its indexes and row-level security only
+if the migrations' state is exactly the model; a difference would make the next
+``makemigrations`` write an operation on that table.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
 #    on a 2-core machine): run the upgrade in a maintenance window.
 # 2. A statement trigger on ingestion_chunk: deleting chunks removes their ids from the
 #    rows of their words (from their search_vector), and drops rows left empty, in the
-#    same statement. So no word of a deleted or erased chunk stays in the index, however
+#    same statement, under the workspace's posting lock (as postings_write appends). So no word of a deleted or erased chunk stays in the index, however
 #    the chunks go (a document's delete, its re-indexing, a workspace's delete, erasure),
 #    as the ON DELETE CASCADE of search_posting did.
 import django.contrib.postgres.fields
@@ -51,6 +51,9 @@ FORGET = f"""
 CREATE FUNCTION ingestion_posting_list_forget() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- The workspaces' posting lock (ingestion.index.postings_write), in id order.
+    PERFORM pg_advisory_xact_lock(hashtextextended(current_schema() || ':postings:' || w.id, 0))
+       FROM (SELECT DISTINCT g.workspace_id AS id FROM gone AS g ORDER BY 1) AS w;
     WITH dead AS (
         SELECT g.workspace_id, t.lexeme, (g.id >> {SEGMENT_BITS})::integer AS segment,
                array_agg(g.id) AS ids
