@@ -278,10 +278,11 @@ def load(schema: str, owner, *, chunks: int, small: int, seed: int, storage: str
                     INSERT INTO ingestion_posting_list
                            (workspace_id, lexeme, segment, postings, chunk_ids, tfs, lengths)
                     SELECT c.workspace_id, t.lexeme, (c.id >> {bits})::integer, count(*),
-                           array_agg(c.id ORDER BY c.id),
-                           array_agg(LEAST(cardinality(t.positions), 32767)::smallint
-                                     ORDER BY c.id),
-                           array_agg(LEAST(c.lexeme_count, 32767)::smallint ORDER BY c.id)
+                           string_agg(int8send(c.id), ''::bytea ORDER BY c.id),
+                           string_agg(int2send(LEAST(cardinality(t.positions), 32767)::smallint),
+                                      ''::bytea ORDER BY c.id),
+                           string_agg(int2send(LEAST(c.lexeme_count, 32767)::smallint),
+                                      ''::bytea ORDER BY c.id)
                       FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
                      WHERE c.workspace_id = %s
                   GROUP BY 1, 2, 3
@@ -412,8 +413,11 @@ def bm25_sql_before(readers) -> str:
     ),
     df AS MATERIALIZED (
         SELECT p.lexeme, count(*)::float AS df
-          FROM (SELECT l.workspace_id, l.lexeme, u.chunk_id, u.tf
-                FROM ingestion_posting_list AS l, unnest(l.chunk_ids, l.tfs) AS u(chunk_id, tf)
+          FROM (SELECT l.workspace_id, l.lexeme,
+                     ('x' || encode(substring(l.chunk_ids FROM 8 * i + 1 FOR 8), 'hex'))
+                         ::bit(64)::bigint AS chunk_id,
+                     get_byte(l.tfs, 2 * i) * 256 + get_byte(l.tfs, 2 * i + 1) AS tf
+                FROM ingestion_posting_list AS l, generate_series(0, l.postings - 1) AS i
                WHERE l.workspace_id = ANY(%(workspaces)s)) AS p
           JOIN query USING (lexeme)
           JOIN ingestion_chunk AS c ON c.id = p.chunk_id
@@ -426,8 +430,11 @@ def bm25_sql_before(readers) -> str:
              * p.tf * ({k1} + 1)
              / (p.tf + {k1} * (1 - {b} + {b} * c.lexeme_count / collection.avgdl))
            ) AS score
-      FROM (SELECT l.workspace_id, l.lexeme, u.chunk_id, u.tf
-                FROM ingestion_posting_list AS l, unnest(l.chunk_ids, l.tfs) AS u(chunk_id, tf)
+      FROM (SELECT l.workspace_id, l.lexeme,
+                     ('x' || encode(substring(l.chunk_ids FROM 8 * i + 1 FOR 8), 'hex'))
+                         ::bit(64)::bigint AS chunk_id,
+                     get_byte(l.tfs, 2 * i) * 256 + get_byte(l.tfs, 2 * i + 1) AS tf
+                FROM ingestion_posting_list AS l, generate_series(0, l.postings - 1) AS i
                WHERE l.workspace_id = ANY(%(workspaces)s)) AS p
       JOIN df USING (lexeme)
       JOIN ingestion_chunk AS c ON c.id = p.chunk_id

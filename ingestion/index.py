@@ -216,10 +216,10 @@ def postings_write(*, document_id: int) -> None:
     Also stores each chunk's length in words. Each word's postings are appended to its
     row for the chunks' segment (``PostingList``), under the workspace's posting lock
     (held to the end of the transaction: documents of one workspace written at the same
-    time wait for each other here). Call inside the transaction that wrote the
-    chunks; running it twice for the same chunks adds nothing (a row that holds them
-    already is left as it is). A chunk's words change only with a new chunk
-    (``chunks_write``): deleting the old one takes its postings with it.
+    time wait for each other here). Call once, inside the transaction that wrote the
+    chunks (``chunks_write``): a second call would append their postings again. A
+    chunk's words change only with a new chunk: deleting the old one takes its postings
+    with it.
     """
     with connection.cursor() as cursor:
         # One writer of a workspace's lists at a time, until the transaction ends: rows
@@ -246,9 +246,11 @@ def postings_write(*, document_id: int) -> None:
             INSERT INTO ingestion_posting_list AS l
                    (workspace_id, lexeme, segment, postings, chunk_ids, tfs, lengths)
             SELECT c.workspace_id, t.lexeme, (c.id >> {POSTING_SEGMENT_BITS})::integer,
-                   count(*), array_agg(c.id ORDER BY c.id),
-                   array_agg(LEAST(cardinality(t.positions), 32767)::smallint ORDER BY c.id),
-                   array_agg(LEAST(c.lexeme_count, 32767)::smallint ORDER BY c.id)
+                   count(*), string_agg(int8send(c.id), ''::bytea ORDER BY c.id),
+                   string_agg(int2send(LEAST(cardinality(t.positions), 32767)::smallint),
+                              ''::bytea ORDER BY c.id),
+                   string_agg(int2send(LEAST(c.lexeme_count, 32767)::smallint), ''::bytea
+                              ORDER BY c.id)
               FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
              WHERE c.document_id = %(doc)s
           GROUP BY 1, 2, 3
@@ -258,7 +260,6 @@ def postings_write(*, document_id: int) -> None:
                    tfs = l.tfs || excluded.tfs,
                    lengths = l.lengths || excluded.lengths,
                    postings = l.postings + excluded.postings
-             WHERE NOT (l.chunk_ids && excluded.chunk_ids)
             """,  # noqa: S608 - module constants only
             {"doc": document_id},
         )
@@ -571,7 +572,7 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
 
 
 _POSTINGS_SQL = """
-    SELECT l.lexeme, array_send(l.chunk_ids), array_send(l.tfs), array_send(l.lengths)
+    SELECT l.lexeme, l.chunk_ids, l.tfs, l.lengths
       FROM ingestion_posting_list AS l
      WHERE l.workspace_id = ANY(%(workspaces)s) AND l.lexeme = ANY(%(lexemes)s::text[])
 """
@@ -580,10 +581,11 @@ _POSTINGS_SQL = """
 def _shared_postings_sql(readers: ReaderScope) -> str:
     """The question's words in the chunks of documents shared into the workspaces
     searched, read from the chunks' ``search_vector`` (their lists lie in workspaces the
-    asker may not search)."""
+    asker may not search), packed as the lists are."""
     return f"""
-        SELECT t.lexeme, array_agg(c.id), array_agg(LEAST(cardinality(t.positions), 32767)),
-               array_agg(LEAST(c.lexeme_count, 32767))
+        SELECT t.lexeme, string_agg(int8send(c.id), ''::bytea),
+               string_agg(int2send(LEAST(cardinality(t.positions), 32767)::smallint), ''::bytea),
+               string_agg(int2send(LEAST(c.lexeme_count, 32767)::smallint), ''::bytea)
           FROM ingestion_chunk AS c, unnest(c.search_vector) AS t
          WHERE c.document_id = ANY(%(shared_documents)s::bigint[])
            AND NOT (c.workspace_id = ANY(%(workspaces)s)) AND {readers.sql("c")}
@@ -592,39 +594,29 @@ def _shared_postings_sql(readers: ReaderScope) -> str:
     """  # noqa: S608 - a fixed alias
 
 
-# ``array_send`` of a one-dimensional array without NULLs: a 20-byte header, then each
-# element as its 4-byte length and its big-endian value.
-_ARRAY_HEADER = 20
-_BIGINTS = np.dtype([("size", ">i4"), ("value", ">i8")])
-_SMALLINTS = np.dtype([("size", ">i4"), ("value", ">i2")])
-
-
-def _unpacked(data, kind: np.dtype) -> np.ndarray:
-    raw = bytes(data)
-    if len(raw) <= _ARRAY_HEADER:
-        return np.zeros(0, np.int64)
-    return np.frombuffer(raw, kind, offset=_ARRAY_HEADER)["value"].astype(np.int64)
-
-
 def _postings(
     cursor, params: dict, readers: ReaderScope, lexemes: Sequence[str]
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Each word's postings in the scope: chunk ids, term frequencies, chunk lengths."""
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    parts: dict[str, tuple[list, list, list]] = {}
+    rows = []
     cursor.execute(_POSTINGS_SQL, {**params, "lexemes": list(lexemes)})
-    for lexeme, ids, tfs, lengths in cursor.fetchall():
-        parts.setdefault(lexeme, []).append(
-            (_unpacked(ids, _BIGINTS), _unpacked(tfs, _SMALLINTS), _unpacked(lengths, _SMALLINTS))
-        )
+    rows.extend(cursor.fetchall())
     if readers.shared_documents:
         cursor.execute(_shared_postings_sql(readers), {**params, "lexemes": list(lexemes)})
-        for lexeme, ids, tfs, lengths in cursor.fetchall():
-            parts.setdefault(lexeme, []).append(
-                (np.array(ids, np.int64), np.array(tfs, np.int64), np.array(lengths, np.int64))
-            )
+        rows.extend(cursor.fetchall())
+    for lexeme, ids, tfs, lengths in rows:
+        found = parts.setdefault(lexeme, ([], [], []))
+        found[0].append(ids)
+        found[1].append(tfs)
+        found[2].append(lengths)
     return {
-        lexeme: tuple(np.concatenate([part[i] for part in found]) for i in range(3))  # type: ignore[misc]
-        for lexeme, found in parts.items()
+        lexeme: (
+            np.frombuffer(b"".join(ids), ">i8").astype(np.int64),
+            np.frombuffer(b"".join(tfs), ">i2").astype(np.int64),
+            np.frombuffer(b"".join(lengths), ">i2").astype(np.int64),
+        )
+        for lexeme, (ids, tfs, lengths) in parts.items()
     }
 
 
@@ -676,20 +668,21 @@ def _best(
     limit: int,
 ) -> list[Ranked]:
     """The ``limit`` best scored chunks that ``_readers_check`` confirms, best first,
-    equal scores by chunk id."""
+    equal scores by chunk id (rounded to 9 places: the sum's last bits depend on the
+    order the words were added in)."""
     matched = int(np.count_nonzero(scores))
     wanted = min(limit, matched)
     taken = 0
     found: list[Ranked] = []
-    order: list[int] = []
     while len(found) < wanted and taken < matched:
-        taken = min(matched, max(2 * (taken or limit), limit + 10))
-        top = (
-            np.argpartition(-scores, taken - 1)[:taken]
-            if taken < len(scores)
-            else np.arange(len(scores))
-        )
-        top = top[scores[top] > 0]
+        taken = min(matched, max(2 * taken, limit + 10))
+        if taken < len(scores):
+            # Every chunk scoring as much as the last one taken: a tie is broken by id
+            # below, not by where the partition happened to cut it.
+            cut = float(scores[np.argpartition(-scores, taken - 1)[taken - 1]])
+            top = np.flatnonzero(scores >= cut) if cut > 0 else np.flatnonzero(scores > 0)
+        else:
+            top = np.flatnonzero(scores > 0)
         order = sorted(
             top.tolist(), key=lambda i: (-round(float(scores[i]), 9), int(readable.ids[i]))
         )

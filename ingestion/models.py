@@ -193,17 +193,18 @@ class PostingList(models.Model):
     BM25 scores from (``ingestion.index``; docs/scaling.md, "Keyword side").
 
     A row holds the postings of the chunks whose id lies in ``segment``'s range
-    (``chunk id >> POSTING_SEGMENT_BITS``) as three arrays of the same length, in the
-    order written: the chunk ids, how often the word occurs in each chunk (title and
-    headings included) and each chunk's length in words. BM25 fetches a question's words'
-    rows and scores them in numpy; a write appends to the rows of its words
-    (``ingestion.index.postings_write``); deleting chunks removes their ids from their
-    rows in the same statement (a trigger on the chunk table, ingestion migration 0018),
-    so no word of a deleted or erased chunk stays behind.
+    (``chunk id >> POSTING_SEGMENT_BITS``) as three packed arrays of ``postings``
+    big-endian integers, in the order written: the chunk ids (8 bytes each), how often
+    the word occurs in each chunk (title and headings included; 2 bytes) and each
+    chunk's length in words (2 bytes). Packed, not Postgres arrays: numpy reads them as
+    stored, where ``array_send`` of a million postings took a quarter of a second.
 
-    Replaces one row per (chunk, word) (``search_posting``): at a million chunks the
-    postings took 10.2 kB a chunk and BM25 over a large workspace 0.2-1 s; these rows
-    about 3 kB, and scoring whole lists 12-57 ms (bench/RESULTS.md).
+    BM25 fetches a question's words' rows and scores them in numpy; a write appends to
+    the rows of its words (``ingestion.index.postings_write``); deleting chunks removes
+    their postings from their rows in the same statement (a trigger on the chunk table,
+    ingestion migration 0018), so no word of a deleted or erased chunk stays behind.
+    Replaces one row per (chunk, word) (``search_posting``), which took 10.2 kB a chunk
+    at a million chunks (bench/RESULTS.md).
     """
 
     pk = models.CompositePrimaryKey("workspace", "lexeme", "segment")
@@ -217,9 +218,9 @@ class PostingList(models.Model):
     lexeme = models.TextField()
     segment = models.IntegerField()
     postings = models.IntegerField()
-    chunk_ids = ArrayField(models.BigIntegerField())
-    tfs = ArrayField(models.SmallIntegerField())
-    lengths = ArrayField(models.SmallIntegerField())
+    chunk_ids = models.BinaryField()
+    tfs = models.BinaryField()
+    lengths = models.BinaryField()
 
     class Meta:
         db_table = "ingestion_posting_list"

@@ -87,7 +87,9 @@ def postings_of(schema: str, chunk_ids: list[int]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f'SELECT count(*) FROM "{schema}".ingestion_posting_list AS l,'  # noqa: S608
-            " unnest(l.chunk_ids) AS c(id) WHERE c.id = ANY(%s)",
+            " generate_series(0, l.postings - 1) AS i"
+            " WHERE substring(l.chunk_ids FROM 8 * i + 1 FOR 8)"
+            " IN (SELECT int8send(x) FROM unnest(%s::bigint[]) AS x)",
             [chunk_ids],
         )
         return cursor.fetchone()[0]
