@@ -38,9 +38,8 @@ ORGANIZATION_KEY_PATTERNS = (
     "opaa:index-backlog:{schema}",
     "opaa:embed-queued:{schema}",
     "opaa:embed-interrupted:{schema}",
-    # BM25's statistics of large scopes (ingestion.index._Statistics).
+    # BM25's statistics and readable chunks of large scopes (ingestion.index._Statistics).
     _CACHE + "bm25:{schema}:*",
-    _CACHE + "bm25-df:{schema}:*",
     # Quota counters (tenants.quotas) are keyed by the organization's id.
     "opaa:quota:{organization_id}:*",
 )

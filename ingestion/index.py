@@ -48,6 +48,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -438,7 +439,7 @@ class _Statistics:
         ).hexdigest()[:24]
         self.prefix = f"bm25:{connection.schema_name}:{scope}"
         self.reader = who
-        names = ("scope", "languages", "readable")
+        names = ("scope", "languages")
         self.values = self._get_many({name: self.key(name) for name in names})
 
     def key(self, name: str) -> str:
@@ -490,17 +491,35 @@ def _question_words(
     return [row[0] for row in cursor.fetchall()]
 
 
-@dataclass(frozen=True)
 class _Readable:
     """The chunks a reader may read in a scope: their ids (ascending, unique) and
-    lengths in words, and the mean length (at least 1)."""
+    lengths in words, the mean length (at least 1), and each id's slot (its index in
+    ``ids``) when the ids lie close together (computed once per set)."""
 
-    ids: np.ndarray
-    lengths: np.ndarray
+    def __init__(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        self.ids = ids
+        self.lengths = lengths
+        self.avgdl = max(float(lengths.mean()), 1.0) if len(lengths) else 1.0
+        self._slots: tuple[int, np.ndarray] | None = None
 
-    @property
-    def avgdl(self) -> float:
-        return max(float(self.lengths.mean()), 1.0) if len(self.lengths) else 1.0
+    def slots(self) -> tuple[int, np.ndarray] | None:
+        """(lowest id, a slot per id from it, -1 for an id not in the set), or None when
+        the ids are spread too thin for that (then ``np.searchsorted``)."""
+        n = len(self.ids)
+        if self._slots is None and n:
+            low, high = int(self.ids[0]), int(self.ids[-1])
+            if high - low < 16 * n:  # a workspace's chunks, mostly
+                dense = np.full(high - low + 1, -1, np.int64)
+                dense[self.ids - low] = np.arange(n)
+                self._slots = (low, dense)
+        return self._slots
+
+
+# Large scopes' readable chunks kept in this process too (besides Redis, which every
+# process shares): a 500k-chunk scope's set is 5 MB, which took 8-13 ms a question to
+# fetch and unpack. Keyed like Redis; each entry expires when its Redis copy does.
+_KEPT: dict[str, tuple[float, _Readable]] = {}
+_KEPT_MAX = 8
 
 
 def _readable_sql(readers: ReaderScope, *, above: bool) -> str:
@@ -546,7 +565,8 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
 
     A scope of at most ``BM25_EXACT_MAX_CHUNKS`` chunks is read each question (one
     index-only scan of ``chunk_workspace_bm25``). A larger one is kept in Redis for
-    ``BM25_STATISTICS_SECONDS`` per scope and reader, and each question adds the
+    ``BM25_STATISTICS_SECONDS`` per scope and reader (and in this process, ``_KEPT``,
+    until its Redis copy expires), and each question adds the
     readable chunks written since (ids above the highest kept: an index range scan), so
     a new document is found as soon as it is written. What the kept set may still
     hold that changed since (a chunk deleted, its readers narrowed) is filtered out of
@@ -555,20 +575,38 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
     """
     if not _large(statistics, params):
         return _readable_fetch(cursor, params, readers, above=None)
-    kept = statistics.values.get("readable")
-    if kept is None:
-        found = _readable_fetch(cursor, params, readers, above=None)
-        statistics.put(
-            "readable",
-            (found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes()),
+    key = statistics.key("readable")
+    now = time.time()
+    local = _KEPT.get(key)
+    if local is None or local[0] <= now:
+        _KEPT.pop(key, None)
+        try:
+            stored = cache.get(key)
+        except _REDIS_DOWN:
+            stored = None
+        if not (isinstance(stored, tuple) and len(stored) == 3):  # none, or another form
+            found = _readable_fetch(cursor, params, readers, above=None)
+            stored = (now, found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes())
+            statistics.put("readable", stored)
+        kept_at, ids, lengths = stored
+        local = (
+            kept_at + BM25_STATISTICS_SECONDS,
+            _Readable(
+                np.frombuffer(ids, "<i8").astype(np.int64),
+                np.frombuffer(lengths, "<i2").astype(np.int64),
+            ),
         )
-        return found
-    ids = np.frombuffer(kept[0], "<i8")
-    lengths = np.frombuffer(kept[1], "<i2").astype(np.int64)
-    newer = _readable_fetch(cursor, params, readers, above=int(ids[-1]) if len(ids) else 0)
+        while len(_KEPT) >= _KEPT_MAX:
+            _KEPT.pop(next(iter(_KEPT)))
+        _KEPT[key] = local
+    kept = local[1]
+    above = int(kept.ids[-1]) if len(kept.ids) else 0
+    newer = _readable_fetch(cursor, params, readers, above=above)
     if not len(newer.ids):
-        return _Readable(ids, lengths)
-    return _Readable(np.concatenate([ids, newer.ids]), np.concatenate([lengths, newer.lengths]))
+        return kept
+    return _Readable(
+        np.concatenate([kept.ids, newer.ids]), np.concatenate([kept.lengths, newer.lengths])
+    )
 
 
 _POSTINGS_SQL = """
@@ -630,15 +668,11 @@ def _scores(
     avgdl = readable.avgdl
     scores = np.zeros(n)
     frequencies: dict[str, int] = {}
-    low, high = (int(ids[0]), int(ids[-1])) if n else (0, -1)
-    dense = None
-    if n and high - low < 16 * n:
-        # Ids close together (a workspace's chunks, mostly): a slot per id in the range.
-        dense = np.full(high - low + 1, -1, np.int64)
-        dense[ids - low] = np.arange(n)
+    slotted = readable.slots()
     for lexeme, (chunk_ids, tfs, lengths) in postings.items():
-        if dense is not None:
-            inside = (chunk_ids >= low) & (chunk_ids <= high)
+        if slotted is not None:
+            low, dense = slotted
+            inside = (chunk_ids >= low) & (chunk_ids < low + len(dense))
             slots = np.full(len(chunk_ids), -1, np.int64)
             slots[inside] = dense[chunk_ids[inside] - low]
         else:

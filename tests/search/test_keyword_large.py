@@ -47,9 +47,12 @@ def _same(ranked, expected) -> bool:
 @pytest.fixture
 def large(monkeypatch):
     monkeypatch.setattr(index, "BM25_EXACT_MAX_CHUNKS", 0)
-    cache.clear()  # what a large scope keeps is per schema name
+    # What a large scope keeps (Redis, and this process) is per schema name.
+    cache.clear()
+    index._KEPT.clear()
     yield
     cache.clear()
+    index._KEPT.clear()
 
 
 def _chunks(document_id: int) -> set[int]:
