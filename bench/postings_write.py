@@ -73,6 +73,8 @@ def main() -> None:
                         original_filename=f"postings-bench-{n}.txt",
                         storage_key=f"bench/postings/{n}",
                         mime_type="text/plain",
+                        size_bytes=0,
+                        sha256=f"{n:064x}",
                         language="english",
                         status="searchable",
                     )
