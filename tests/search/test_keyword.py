@@ -112,6 +112,10 @@ def test_postings_follow_their_chunks(corpus, alice_api, django_capture_on_commi
     before = _chunks_of(document_id)
     count = _postings_of(before)
     assert count > 0
+    # The other documents' postings share rows with these (one segment of ids): they stay.
+    others = [c for name, d in corpus.items() if name != "coffee.md" for c in _chunks_of(d)]
+    theirs = _postings_of(others)
+    assert theirs > 0
     document_index(document_id=document_id)  # re-indexing replaces, never duplicates
     after = _chunks_of(document_id)
     assert set(after).isdisjoint(before)
@@ -120,6 +124,7 @@ def test_postings_follow_their_chunks(corpus, alice_api, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         assert alice_api.delete(f"/api/v1/documents/{document_id}").status_code == 204
     assert _postings_of(after) == 0
+    assert _postings_of(others) == theirs
     # Every list still agrees with itself: as many term frequencies and lengths as ids.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -185,3 +190,37 @@ def test_german_documents_are_stemmed_in_german(acme, alice_api, upload_indexed)
         limit=3,
     )
     assert Chunk.objects.get(pk=ranked[0].chunk_id).document_id == english["id"]
+
+
+def _without(ids: list[int], dead: list[int]) -> tuple[list[int], list[int], int]:
+    """The delete trigger's cut (ingestion migration 0018) on packed ids, their tfs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w.kept_ids, w.kept_tfs, w.removed FROM ingestion_posting_list_without("
+            " (SELECT string_agg(int8send(x), ''::bytea ORDER BY o)"
+            "    FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS u(x, o)),"
+            " (SELECT string_agg(int2send(o::smallint), ''::bytea ORDER BY o)"
+            "    FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS u(x, o)),"
+            " (SELECT string_agg(int2send(7::smallint), ''::bytea)"
+            "    FROM unnest(%(ids)s::bigint[]) AS u(x)),"
+            " ARRAY(SELECT int8send(x) FROM unnest(%(dead)s::bigint[]) AS x)) AS w",
+            {"ids": ids, "dead": dead},
+        )
+        kept, tfs, removed = cursor.fetchone()
+    kept, tfs = bytes(kept), bytes(tfs)
+    return (
+        [int.from_bytes(kept[i : i + 8], "big") for i in range(0, len(kept), 8)],
+        [int.from_bytes(tfs[i : i + 2], "big") for i in range(0, len(tfs), 2)],
+        removed,
+    )
+
+
+@pytest.mark.django_db
+def test_a_deleted_chunk_is_cut_out_of_its_words_rows_and_nothing_else(acme):
+    # Each posting's tf here is its position (1-based), to see the arrays stay aligned.
+    assert _without([5, 9, 12], [9]) == ([5, 12], [1, 3], 1)
+    assert _without([5, 9, 12], [5, 12, 40]) == ([9], [2], 2)
+    # 256's eight bytes (00 .. 00 01 00) also occur across the postings of 1 and 0
+    # (00 .. 00 01 | 00 ..), one byte in: not a posting of 256, so nothing is cut there.
+    assert _without([1, 0], [256]) == ([1, 0], [1, 2], 0)
+    assert _without([1, 0, 256], [256]) == ([1, 0], [1, 2], 1)
