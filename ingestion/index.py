@@ -559,43 +559,87 @@ def _readable_fetch(cursor, params: dict, readers: ReaderScope, *, above: int | 
     )
 
 
+# A large scope's restricted chunks the asker is not named on (nor reads all of their
+# workspace), up to a chunk id: what they may not read of the scope's chunks kept. Read
+# from the partial index ``chunk_workspace_restricted`` alone.
+def _hidden_sql(readers: ReaderScope) -> str:
+    return f"""
+        SELECT string_agg(int8send(c.id), ''::bytea ORDER BY c.id)
+          FROM ingestion_chunk AS c
+         WHERE c.workspace_id = ANY(%(workspaces)s) AND c.readers <> '{{}}'
+           AND c.id <= %(upto)s AND NOT {readers.sql("c")}
+    """  # noqa: S608 - a fixed alias
+
+
+def _stored(key: str, compute):
+    """A value kept in Redis for ``BM25_STATISTICS_SECONDS`` under ``key`` (computed and
+    kept when missing, or computed each time while Redis is unavailable)."""
+    try:
+        found = cache.get(key)
+    except _REDIS_DOWN:
+        found = None
+    if found is None:
+        found = compute()
+        with contextlib.suppress(*_REDIS_DOWN):
+            cache.set(key, found, timeout=BM25_STATISTICS_SECONDS)
+    return found
+
+
 def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistics) -> _Readable:
     """The chunks ``readers`` may read in the workspaces searched and the documents
     shared into them.
 
     A scope of at most ``BM25_EXACT_MAX_CHUNKS`` chunks is read each question (one
-    index-only scan of ``chunk_workspace_bm25``). A larger one is kept in Redis for
-    ``BM25_STATISTICS_SECONDS`` per scope and reader (and in this process, ``_KEPT``,
-    until its Redis copy expires), and each question adds the
-    readable chunks written since (ids above the highest kept: an index range scan), so
-    a new document is found as soon as it is written. What the kept set may still
-    hold that changed since (a chunk deleted, its readers narrowed) is filtered out of
-    the results by ``_readers_check``; a chunk whose readers were widened since is
-    found once the set is read again.
+    index-only scan of ``chunk_workspace_bm25``). In a larger one, what is read is kept
+    for ``BM25_STATISTICS_SECONDS`` (Redis, and this process: ``_KEPT``):
+
+    - every chunk of the scope, once for every asker (250 ms at 500k chunks);
+    - for an asker who may not read all of it, the restricted chunks they are not named
+      on, up to the same chunk (``chunk_workspace_restricted``, tens of ms), which are
+      taken out;
+    - and each question adds the readable chunks written since (ids above the highest
+      kept: a range scan), so a new document is found as soon as it is written.
+
+    What the kept set may still hold that changed since (a chunk deleted, its readers
+    narrowed) is filtered out of the results by ``_readers_check``; a chunk whose
+    readers were widened since is found once the asker's part is read again. Documents
+    shared into the scope: everything read for the asker each question (rare, small).
     """
-    if not _large(statistics, params):
+    if not _large(statistics, params) or readers.shared_documents:
         return _readable_fetch(cursor, params, readers, above=None)
-    key = statistics.key("readable")
+    reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
+    key = statistics.key("readable-all" if reads_all else "readable")
     now = time.time()
     local = _KEPT.get(key)
     if local is None or local[0] <= now:
         _KEPT.pop(key, None)
-        try:
-            stored = cache.get(key)
-        except _REDIS_DOWN:
-            stored = None
-        if not (isinstance(stored, tuple) and len(stored) == 3):  # none, or another form
-            found = _readable_fetch(cursor, params, readers, above=None)
-            stored = (now, found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes())
-            statistics.put("readable", stored)
-        kept_at, ids, lengths = stored
-        local = (
-            kept_at + BM25_STATISTICS_SECONDS,
-            _Readable(
-                np.frombuffer(ids, "<i8").astype(np.int64),
-                np.frombuffer(lengths, "<i2").astype(np.int64),
-            ),
+
+        def every_chunk():
+            found = _readable_fetch(
+                cursor, params, ReaderScope.everything(params["workspaces"]), above=None
+            )
+            return (now, found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes())
+
+        kept_at, ids, lengths = _stored(f"{statistics.prefix}:chunks", every_chunk)
+        chunks = _Readable(
+            np.frombuffer(ids, "<i8").astype(np.int64),
+            np.frombuffer(lengths, "<i2").astype(np.int64),
         )
+        if not reads_all and len(chunks.ids):
+
+            def hidden() -> tuple[float, bytes]:
+                cursor.execute(_hidden_sql(readers), {**params, "upto": int(chunks.ids[-1])})
+                return (kept_at, bytes(cursor.fetchone()[0] or b""))
+
+            hidden_at, packed = _stored(statistics.key("hidden"), hidden)
+            if hidden_at != kept_at:  # taken out of another copy of the scope's chunks
+                hidden_at, packed = hidden()
+                statistics.put("hidden", (hidden_at, packed))
+            gone = np.frombuffer(packed, ">i8").astype(np.int64)
+            if len(gone):
+                keep = ~np.isin(chunks.ids, gone, assume_unique=True)
+                chunks = _Readable(chunks.ids[keep], chunks.lengths[keep])
+        local = (kept_at + BM25_STATISTICS_SECONDS, chunks)
         while len(_KEPT) >= _KEPT_MAX:
             _KEPT.pop(next(iter(_KEPT)))
         _KEPT[key] = local

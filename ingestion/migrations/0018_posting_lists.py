@@ -7,6 +7,8 @@
 # 1. The table, filled from search_posting (a chunk's length from the chunk), which is
 #    then dropped. On a large organization the fill takes minutes (about 10 minutes at
 #    1M chunks on a busy 2-core machine): run the upgrade in a maintenance window.
+# 3. ``chunk_workspace_restricted``: the chunks with readers, for BM25's readable chunks
+#    of a large scope (ingestion.index._readable).
 # 2. A statement trigger on ingestion_chunk: deleting chunks removes their postings from
 #    the rows of their words (from their search_vector), and drops rows left empty, in
 #    the same statement, under the workspace's posting lock (as postings_write appends).
@@ -191,4 +193,13 @@ class Migration(migrations.Migration):
         migrations.RunSQL(FILL, reverse_sql=migrations.RunSQL.noop),
         migrations.RunSQL(FORGET, reverse_sql=UNFORGET),
         migrations.DeleteModel(name="Posting"),
+        migrations.AddIndex(
+            model_name="chunk",
+            index=models.Index(
+                condition=models.Q(("readers", []), _negated=True),
+                fields=["workspace", "id"],
+                include=("readers", "document"),
+                name="chunk_workspace_restricted",
+            ),
+        ),
     ]
