@@ -378,22 +378,11 @@ def bm25_search(
     if not query.strip() or not workspace_ids:
         return [], None
     params = {"text": query, "workspaces": list(workspace_ids), **readers.params()}
-    statistics = _Statistics(params, readers)
     with connection.cursor() as cursor:
-        lexemes = _question_words(cursor, params, readers, statistics)
-        if not lexemes:
+        scored = _scored(cursor, params, readers)
+        if scored is None or not any(scored[2].frequencies.values()):
             return [], None
-        readable = _readable(cursor, params, readers, statistics)
-        if not len(readable.ids):
-            return [], None
-        postings = _postings(cursor, params, readers, lexemes)
-        scores, frequencies = _scores(readable, postings)
-        counted = WordStatistics(
-            float(len(readable.ids)),
-            {lexeme: float(frequencies.get(lexeme, 0)) for lexeme in lexemes},
-        )
-        if not any(frequencies.values()):
-            return [], None
+        readable, scores, counted = scored
         return _best(cursor, params, readers, readable, scores, limit), counted
 
 
@@ -406,18 +395,28 @@ def bm25_question_statistics(
     if not query.strip() or not workspace_ids:
         return None
     params = {"text": query, "workspaces": list(workspace_ids), **readers.params()}
-    statistics = _Statistics(params, readers)
     with connection.cursor() as cursor:
-        lexemes = _question_words(cursor, params, readers, statistics)
-        if not lexemes:
-            return None
-        readable = _readable(cursor, params, readers, statistics)
-        if not len(readable.ids):
-            return None
-        _, frequencies = _scores(readable, _postings(cursor, params, readers, lexemes))
-    return float(len(readable.ids)), {
-        lexeme: float(frequencies.get(lexeme, 0)) for lexeme in lexemes
-    }
+        scored = _scored(cursor, params, readers)
+    return None if scored is None else (scored[2].chunks, scored[2].frequencies)
+
+
+def _scored(
+    cursor, params: dict, readers: ReaderScope
+) -> tuple[_Readable, np.ndarray, WordStatistics] | None:
+    """Steps 1-4 of ``bm25_search``: the readable chunks, their scores, and what was
+    counted; None when the question has no word the index knows or nothing is readable."""
+    statistics = _Statistics(params, readers)
+    lexemes = _question_words(cursor, params, readers, statistics)
+    if not lexemes:
+        return None
+    readable = _readable(cursor, params, readers, statistics)
+    if not len(readable.ids):
+        return None
+    scores, frequencies = _scores(readable, _postings(cursor, params, readers, lexemes))
+    counted = WordStatistics(
+        float(len(readable.ids)), {lexeme: float(frequencies.get(lexeme, 0)) for lexeme in lexemes}
+    )
+    return readable, scores, counted
 
 
 class _Statistics:
