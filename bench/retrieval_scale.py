@@ -394,6 +394,13 @@ def bm25_sql_before(readers) -> str:
     from ingestion.index import BM25_B as b
     from ingestion.index import BM25_K1 as k1
 
+    # One row per posting, unpacked from the lists (the old table's rows).
+    postings = """(SELECT l.workspace_id, l.lexeme,
+                     ('x' || encode(substring(l.chunk_ids FROM 8 * i + 1 FOR 8), 'hex'))
+                         ::bit(64)::bigint AS chunk_id,
+                     get_byte(l.tfs, 2 * i) * 256 + get_byte(l.tfs, 2 * i + 1) AS tf
+                FROM ingestion_posting_list AS l, generate_series(0, l.postings - 1) AS i
+               WHERE l.workspace_id = ANY(%(workspaces)s)) AS p"""
     return f"""
     WITH languages AS (
         -- The question is stemmed in every language the readable documents use.
@@ -413,12 +420,7 @@ def bm25_sql_before(readers) -> str:
     ),
     df AS MATERIALIZED (
         SELECT p.lexeme, count(*)::float AS df
-          FROM (SELECT l.workspace_id, l.lexeme,
-                     ('x' || encode(substring(l.chunk_ids FROM 8 * i + 1 FOR 8), 'hex'))
-                         ::bit(64)::bigint AS chunk_id,
-                     get_byte(l.tfs, 2 * i) * 256 + get_byte(l.tfs, 2 * i + 1) AS tf
-                FROM ingestion_posting_list AS l, generate_series(0, l.postings - 1) AS i
-               WHERE l.workspace_id = ANY(%(workspaces)s)) AS p
+          FROM {postings}
           JOIN query USING (lexeme)
           JOIN ingestion_chunk AS c ON c.id = p.chunk_id
          WHERE p.workspace_id = ANY(%(workspaces)s) AND {readers.sql("c")}
@@ -430,12 +432,7 @@ def bm25_sql_before(readers) -> str:
              * p.tf * ({k1} + 1)
              / (p.tf + {k1} * (1 - {b} + {b} * c.lexeme_count / collection.avgdl))
            ) AS score
-      FROM (SELECT l.workspace_id, l.lexeme,
-                     ('x' || encode(substring(l.chunk_ids FROM 8 * i + 1 FOR 8), 'hex'))
-                         ::bit(64)::bigint AS chunk_id,
-                     get_byte(l.tfs, 2 * i) * 256 + get_byte(l.tfs, 2 * i + 1) AS tf
-                FROM ingestion_posting_list AS l, generate_series(0, l.postings - 1) AS i
-               WHERE l.workspace_id = ANY(%(workspaces)s)) AS p
+      FROM {postings}
       JOIN df USING (lexeme)
       JOIN ingestion_chunk AS c ON c.id = p.chunk_id
      CROSS JOIN collection
