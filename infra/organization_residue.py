@@ -38,6 +38,11 @@ ORGANIZATION_KEY_PATTERNS = (
     "opaa:index-backlog:{schema}",
     "opaa:embed-queued:{schema}",
     "opaa:embed-interrupted:{schema}",
+    # Queue markers of the documents sent, the organization's admitted messages, and an
+    # embedding provider's last failure (ingestion.enqueue, ingestion.embedding_failure).
+    "opaa:index-queued:{schema}:*",
+    "opaa:index-queued-set:{schema}",
+    "opaa:embed-failing:{schema}",
     # BM25's statistics and readable chunks of large scopes (ingestion.index._Statistics).
     _CACHE + "bm25:{schema}:*",
     # Quota counters (tenants.quotas) are keyed by the organization's id.

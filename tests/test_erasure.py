@@ -473,7 +473,13 @@ def test_deleting_an_organization_leaves_nothing(doomed, world, settings):
     assert organization_keys(schema), "the answer should be cached"
 
     organization_id = doomed.pk
-    get_redis_connection("default").set(f"opaa:quota:{organization_id}:questions:20261127", 1)
+    client = get_redis_connection("default")
+    client.set(f"opaa:quota:{organization_id}:questions:20261127", 1)
+    # The indexing queue's marks and an embedding provider's failure, as left by an
+    # organization deleted while documents wait (ingestion.enqueue, embedding_failure).
+    client.set(f"opaa:index-queued:{schema}:1", 1)
+    client.zadd(f"opaa:index-queued-set:{schema}", {"1": 1})
+    client.set(f"opaa:embed-failing:{schema}", "endpoint answered HTTP 500")
     connection.set_schema_to_public()
     counts = organization_delete(organization=doomed)
 
