@@ -492,8 +492,9 @@ def _question_words(
 
 class _Readable:
     """The chunks a reader may read in a scope: their ids (ascending, unique) and
-    lengths in words, the mean length (at least 1), and each id's slot (its index in
-    ``ids``) when the ids lie close together (computed once per set)."""
+    lengths in words (16 bits: a large scope's set is kept in each process), the mean
+    length (at least 1), and each id's slot (its index in ``ids``) when the ids lie
+    close together (computed once per set)."""
 
     def __init__(self, ids: np.ndarray, lengths: np.ndarray) -> None:
         self.ids = ids
@@ -508,8 +509,8 @@ class _Readable:
         if self._slots is None and n:
             low, high = int(self.ids[0]), int(self.ids[-1])
             if high - low < 16 * n:  # a workspace's chunks, mostly
-                dense = np.full(high - low + 1, -1, np.int64)
-                dense[self.ids - low] = np.arange(n)
+                dense = np.full(high - low + 1, -1, np.int32)
+                dense[self.ids - low] = np.arange(n, dtype=np.int32)
                 self._slots = (low, dense)
         return self._slots
 
@@ -554,7 +555,7 @@ def _readable_fetch(cursor, params: dict, readers: ReaderScope, *, above: int | 
         return _Readable(np.zeros(0, np.int64), np.zeros(0, np.int64))
     return _Readable(
         np.frombuffer(bytes(ids), ">i8").astype(np.int64),
-        np.frombuffer(bytes(lengths), ">i2").astype(np.int64),
+        np.frombuffer(bytes(lengths), ">i2").astype(np.int16),
     )
 
 
@@ -622,7 +623,7 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
         kept_at, ids, lengths = _stored(f"{statistics.prefix}:chunks", every_chunk)
         chunks = _Readable(
             np.frombuffer(ids, "<i8").astype(np.int64),
-            np.frombuffer(lengths, "<i2").astype(np.int64),
+            np.frombuffer(lengths, "<i2"),
         )
         if not reads_all and len(chunks.ids):
 
