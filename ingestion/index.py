@@ -615,9 +615,10 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
         _KEPT.pop(key, None)
 
         def every_chunk():
-            found = _readable_fetch(
-                cursor, params, ReaderScope.everything(params["workspaces"]), above=None
-            )
+            # With the predicate's own parameters: the asker's would make this the
+            # asker's readable chunks, and every other asker would miss what it lacks.
+            everyone = ReaderScope.everything(params["workspaces"])
+            found = _readable_fetch(cursor, {**params, **everyone.params()}, everyone, above=None)
             return (now, found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes())
 
         kept_at, ids, lengths = _stored(f"{statistics.prefix}:chunks", every_chunk)

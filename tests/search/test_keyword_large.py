@@ -87,6 +87,22 @@ def test_large_scope_follows_the_readers(corpus, large):  # noqa: F811
     assert {r.chunk_id for r in member} & badge
 
 
+def test_each_asker_finds_what_they_may_read_whoever_asked_first(corpus, large):  # noqa: F811
+    """The scope's chunks are kept once for every asker: a restricted document in the
+    middle of the ids (vpn.md, the first written) is found by its readers even when
+    someone who may not read it asked first, and by an admin."""
+    general = Workspace.objects.get(slug="general")
+    Document.objects.filter(pk=corpus["vpn.md"]).update(readers=["group:security"])
+    vpn = _chunks(corpus["vpn.md"])
+    assert min(vpn) < max(_chunks(corpus["badge.md"]))
+    for readers in (OUTSIDER, MEMBER, everything(general)):
+        kwargs = {"workspace_ids": [general.pk], "readers": readers, "limit": 10}
+        for query in QUERIES:
+            assert _same(bm25_ranking(query, **kwargs), _small(query, **kwargs)), query
+        found = {r.chunk_id for r in bm25_ranking("hardware token", **kwargs)}
+        assert bool(found & vpn) == (readers is not OUTSIDER)
+
+
 def test_a_new_document_is_found_at_once(corpus, large, alice_api, upload_indexed):  # noqa: F811
     general = Workspace.objects.get(slug="general")
     kwargs = {"workspace_ids": [general.pk], "readers": OUTSIDER, "limit": 10}
