@@ -762,9 +762,9 @@ def _best(
             top = np.flatnonzero(scores >= cut) if cut > 0 else np.flatnonzero(scores > 0)
         else:
             top = np.flatnonzero(scores > 0)
-        order = sorted(
-            top.tolist(), key=lambda i: (-round(float(scores[i]), 9), int(readable.ids[i]))
-        )
+        # By score, then id (numpy's sort: a tie can hold thousands of chunks), the
+        # first ``taken`` of them checked.
+        order = top[np.lexsort((readable.ids[top], -np.round(scores[top], 9)))][:taken].tolist()
         allowed = _readers_check(cursor, params, readers, [int(readable.ids[i]) for i in order])
         found = [
             Ranked(int(readable.ids[i]), float(scores[i]))

@@ -125,3 +125,26 @@ def test_a_document_no_longer_readable_never_comes_back(corpus, large):  # noqa:
     # Deleted: its postings went with its chunks.
     Document.objects.filter(pk=corpus["vpn.md"]).delete()
     assert bm25_ranking("hardware token", **kwargs) == []
+
+
+def test_equal_scores_come_back_by_chunk_id(acme, alice_api, upload_indexed):
+    """Twelve pages alike but for a number score the same: the first ten asked for are
+    the ten of lowest id, in id order, whichever way the scope is searched."""
+    general = Workspace.objects.get(slug="general")
+    for n in range(12):
+        text = f"# Same\n\nThe quarterly kiln audit, page {n}.\n"
+        upload_indexed(alice_api, f"same-{n}.md", text.encode())
+    chunks = sorted(Chunk.objects.filter(workspace=general).values_list("id", flat=True))
+    kwargs = {"workspace_ids": [general.pk], "readers": everything(general), "limit": 10}
+    small = _small("kiln audit", **kwargs)
+    assert [r.chunk_id for r in small] == chunks[:10]
+    assert len({round(r.score, 9) for r in small}) == 1
+    saved, index.BM25_EXACT_MAX_CHUNKS = index.BM25_EXACT_MAX_CHUNKS, 0
+    cache.clear()
+    index._KEPT.clear()
+    try:
+        assert _same(bm25_ranking("kiln audit", **kwargs), small)
+    finally:
+        index.BM25_EXACT_MAX_CHUNKS = saved
+        cache.clear()
+        index._KEPT.clear()
