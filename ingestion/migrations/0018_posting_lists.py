@@ -1,20 +1,21 @@
 # Postings as lists (issue 17; docs/scaling.md, "Keyword side"): one row per word,
-# workspace and segment of 2,048 chunk ids, holding the postings of that range as three
-# arrays, instead of one row per (chunk, word). BM25 fetches a question's words' rows and
-# scores them in numpy (ingestion.index): at a million chunks 12-57 ms p95 instead of
-# 0.5-1 s, in a third of the bytes.
+# workspace and segment of 2,048 chunk ids, holding that range's postings packed (ids,
+# term frequencies, chunk lengths), instead of one row per (chunk, word). BM25 fetches a
+# question's words' rows and scores them in numpy (ingestion.index): at a million chunks
+# 29-31 / 50-64 ms p50 / p95 instead of 221-289 / 859-947 ms, in 2.8 kB per chunk
+# instead of 10.2 (bench/RESULTS.md).
 #
 # 1. The table, filled from search_posting (a chunk's length from the chunk), which is
 #    then dropped. On a large organization the fill takes minutes (about 10 minutes at
 #    1M chunks on a busy 2-core machine): run the upgrade in a maintenance window.
-# 3. ``chunk_workspace_restricted``: the chunks with readers, for BM25's readable chunks
-#    of a large scope (ingestion.index._readable).
 # 2. A statement trigger on ingestion_chunk: deleting chunks removes their postings from
 #    the rows of their words (from their search_vector), and drops rows left empty, in
 #    the same statement, under the workspace's posting lock (as postings_write appends).
 #    So no word of a deleted or erased chunk stays in the index, however the chunks go
 #    (a document's delete, its re-indexing, a workspace's delete, erasure), as the ON
 #    DELETE CASCADE of search_posting did.
+# 3. ``chunk_workspace_restricted``: the chunks with readers, for BM25's readable chunks
+#    of a large scope (ingestion.index._readable).
 import django.db.models.deletion
 from django.db import migrations, models
 
@@ -23,12 +24,10 @@ SEGMENT_BITS = 11  # ingestion.index.POSTING_SEGMENT_BITS when written
 FILL = f"""
 DO $$
 DECLARE
-    forced_posting boolean;
     forced_chunk boolean;
 BEGIN
-    -- The owner running migrations sees rows only without FORCE ROW LEVEL SECURITY.
-    SELECT relforcerowsecurity INTO forced_posting FROM pg_class
-     WHERE oid = 'search_posting'::regclass;
+    -- The owner running migrations sees rows only without FORCE ROW LEVEL SECURITY
+    -- (search_posting is dropped below, with its setting).
     SELECT relforcerowsecurity INTO forced_chunk FROM pg_class
      WHERE oid = 'ingestion_chunk'::regclass;
     ALTER TABLE search_posting NO FORCE ROW LEVEL SECURITY;
