@@ -117,6 +117,20 @@ def user_in(org: Org, email: str) -> User:
         return User.objects.get(email=email)
 
 
+def postings_of(schema: str, chunk_ids: list[int]) -> int:
+    """How many postings the schema's posting lists (``ingestion_posting_list``, ids
+    packed 8 bytes each) hold for ``chunk_ids``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT count(*) FROM "{schema}".ingestion_posting_list AS l,'  # noqa: S608
+            " generate_series(0, l.postings - 1) AS i"
+            " WHERE substring(l.chunk_ids FROM 8 * i + 1 FOR 8)"
+            " IN (SELECT int8send(x) FROM unnest(%s::bigint[]) AS x)",
+            [chunk_ids],
+        )
+        return cursor.fetchone()[0]
+
+
 def filesystem_source(*paths, **options):
     """A file-system source over ``paths`` in the current organization's default
     workspace (with a connector of its own); ``options`` go to ``source_create``."""

@@ -36,6 +36,7 @@ from tests.conftest import (
     filesystem_source,
     named_file,
     portal_client,
+    postings_of,
     token_client,
 )
 from workspaces.models import Workspace
@@ -78,19 +79,6 @@ def rows_with_id(schema: str, table: str, column: str, ids: list[int]) -> int:
         cursor.execute(
             f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" = ANY(%s)',  # noqa: S608
             [ids],
-        )
-        return cursor.fetchone()[0]
-
-
-def postings_of(schema: str, chunk_ids: list[int]) -> int:
-    """How many postings the schema's posting lists hold for ``chunk_ids``."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT count(*) FROM "{schema}".ingestion_posting_list AS l,'  # noqa: S608
-            " generate_series(0, l.postings - 1) AS i"
-            " WHERE substring(l.chunk_ids FROM 8 * i + 1 FOR 8)"
-            " IN (SELECT int8send(x) FROM unnest(%s::bigint[]) AS x)",
-            [chunk_ids],
         )
         return cursor.fetchone()[0]
 

@@ -9,6 +9,7 @@ from django.db import connection
 
 from ingestion.index import BM25_B, BM25_K1, bm25_ranking
 from ingestion.models import Chunk
+from tests.conftest import postings_of
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope
 
@@ -89,16 +90,7 @@ def test_stemming_and_stop_words(corpus):
 
 
 def _postings_of(chunk_ids: list[int]) -> int:
-    """How many postings the posting lists hold for ``chunk_ids``."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM ingestion_posting_list AS l,"
-            " generate_series(0, l.postings - 1) AS i"
-            " WHERE substring(l.chunk_ids FROM 8 * i + 1 FOR 8)"
-            " IN (SELECT int8send(x) FROM unnest(%s::bigint[]) AS x)",
-            [chunk_ids],
-        )
-        return cursor.fetchone()[0]
+    return postings_of(connection.schema_name, chunk_ids)
 
 
 def _chunks_of(document_id: int) -> list[int]:
