@@ -440,10 +440,11 @@ class _Statistics:
         self.reader = who
         names = ("scope", "languages")
         self.values = self._get_many({name: self.key(name) for name in names})
+        self.fetched = set(names)
 
     def key(self, name: str) -> str:
-        if name == "scope":
-            return f"{self.prefix}:scope"
+        if name in ("scope", "chunks"):  # the same for every asker
+            return f"{self.prefix}:{name}"
         return f"{self.prefix}:{self.reader}:{name}"
 
     @staticmethod
@@ -455,9 +456,16 @@ class _Statistics:
         return {name: found[key] for name, key in keys.items() if key in found}
 
     def get(self, name: str, compute):
+        """The value kept under ``name`` (fetched with the others, or now), else
+        ``compute()``, kept."""
         if name not in self.values:
-            self.values[name] = compute()
-            self.put(name, self.values[name])
+            found = None
+            if name not in self.fetched:  # not asked for with the others
+                found = self._get_many({name: self.key(name)}).get(name)
+            if found is None:
+                found = compute()
+                self.put(name, found)
+            self.values[name] = found
         return self.values[name]
 
     def put(self, name: str, value) -> None:
@@ -571,20 +579,6 @@ def _hidden_sql(readers: ReaderScope) -> str:
     """  # noqa: S608 - a fixed alias
 
 
-def _stored(key: str, compute):
-    """A value kept in Redis for ``BM25_STATISTICS_SECONDS`` under ``key`` (computed and
-    kept when missing, or computed each time while Redis is unavailable)."""
-    try:
-        found = cache.get(key)
-    except _REDIS_DOWN:
-        found = None
-    if found is None:
-        found = compute()
-        with contextlib.suppress(*_REDIS_DOWN):
-            cache.set(key, found, timeout=BM25_STATISTICS_SECONDS)
-    return found
-
-
 def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistics) -> _Readable:
     """The chunks ``readers`` may read in the workspaces searched and the documents
     shared into them.
@@ -621,7 +615,7 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
             found = _readable_fetch(cursor, {**params, **everyone.params()}, everyone, above=None)
             return (now, found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes())
 
-        kept_at, ids, lengths = _stored(f"{statistics.prefix}:chunks", every_chunk)
+        kept_at, ids, lengths = statistics.get("chunks", every_chunk)
         chunks = _Readable(
             np.frombuffer(ids, "<i8").astype(np.int64),
             np.frombuffer(lengths, "<i2"),
@@ -632,7 +626,7 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
                 cursor.execute(_hidden_sql(readers), {**params, "upto": int(chunks.ids[-1])})
                 return (kept_at, bytes(cursor.fetchone()[0] or b""))
 
-            hidden_at, packed = _stored(statistics.key("hidden"), hidden)
+            hidden_at, packed = statistics.get("hidden", hidden)
             if hidden_at != kept_at:  # taken out of another copy of the scope's chunks
                 hidden_at, packed = hidden()
                 statistics.put("hidden", (hidden_at, packed))
