@@ -4,18 +4,10 @@
 // its vectors (the page then has no data-status-url).
 (function () {
   "use strict";
-  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
-  const gettext = window.gettext || ((text) => text);
-  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
-  const interpolate = window.interpolate ||
-    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, name) => String(values[name])));
   const summary = document.querySelector("section.document-summary[data-status-url]");
   if (!summary) return;
-  const labels = {
-    pending: gettext("Pending"), processing: gettext("Processing"),
-    searchable: gettext("Searchable, improving"),
-    indexed: gettext("Indexed"), failed: gettext("Failed"),
-  };
+  // The status words and the translation functions (status_labels.js, loaded before).
+  const { gettext, interpolate } = window.opaaStatus;
   const badge = summary.querySelector("[data-doc-status]");
   const improving = summary.querySelector(".improving");
   const passages = summary.querySelector(".passages");
@@ -36,13 +28,10 @@
 
   function show(doc) {
     badge.className = `status status-${doc.status}`;
-    const givenUp = doc.status === "searchable" && doc.error_message;
-    badge.textContent = givenUp ? gettext("Searchable by keyword") : labels[doc.status] || doc.status;
+    const givenUp = window.opaaStatus.givenUp(doc);
+    badge.textContent = window.opaaStatus.label(doc);
     const waiting = doc.status === "searchable" && !givenUp;
-    if (waiting && doc.passages) {
-      passages.textContent = interpolate(ngettext("%(embedded)s of %(total)s passage embedded",
-        "%(embedded)s of %(total)s passages embedded", doc.passages.total), doc.passages, true);
-    }
+    if (waiting && doc.passages) passages.textContent = window.opaaStatus.passages(doc.passages);
     improving.hidden = !waiting;
     failing.hidden = !(waiting && doc.embedding_failing);
     failing.textContent = failing.hidden ? "" : interpolate(gettext(

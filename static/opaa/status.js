@@ -1,18 +1,10 @@
 // Live document statuses on the documents page: poll while anything is still in progress.
 (function () {
   "use strict";
-  // Translations from Django's JavaScript catalogue (base.html loads it); English without.
-  const gettext = window.gettext || ((text) => text);
-  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
-  const interpolate = window.interpolate ||
-    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, name) => String(values[name])));
   const table = document.querySelector("table.documents");
   if (!table) return;
-  const labels = {
-    pending: gettext("Pending"), processing: gettext("Processing"),
-    searchable: gettext("Searchable, improving"),
-    indexed: gettext("Indexed"), failed: gettext("Failed"),
-  };
+  // The status words and the translation functions (status_labels.js, loaded before).
+  const { gettext, interpolate } = window.opaaStatus;
   // "searchable": found by keyword already, its vectors still coming: keep polling
   // (unless their embedding was given up: searchable with an error, Retry brings it back).
   // A row's status badge is marked (data-doc-status): a shared document's row has a
@@ -33,17 +25,13 @@
       const badge = row.querySelector(BADGE);
       if (!badge) continue;
       badge.className = `status status-${doc.status}`;
-      // Searchable with a reason: its embedding was given up, it improves no more.
-      badge.textContent = doc.status === "searchable" && doc.error_message
-        ? gettext("Searchable by keyword") : labels[doc.status] || doc.status;
+      badge.textContent = window.opaaStatus.label(doc);
       row.querySelector(".error-message").textContent = doc.error_message;
       // A searchable document's vectors so far ("n of m passages embedded").
       const passages = row.querySelector(".passages");
       if (passages) {
         passages.textContent = doc.passages && !doc.error_message
-          ? interpolate(ngettext("%(embedded)s of %(total)s passage embedded",
-            "%(embedded)s of %(total)s passages embedded", doc.passages.total), doc.passages, true)
-          : "";
+          ? window.opaaStatus.passages(doc.passages) : "";
       }
       // Its vectors wait while embedding fails: the provider's reason (to admins).
       const failing = row.querySelector(".embedding-failing");
