@@ -12,14 +12,13 @@ which a document that kills its worker is given up).
 
 from __future__ import annotations
 
-import base64
 import io
 import time
 from datetime import datetime
 
 import pytest
 
-from tests.conftest import PASSWORD, WorkerProcess
+from tests.conftest import WorkerProcess
 from tests.fakes.pdf import make_pdf
 
 pytestmark = pytest.mark.worker
@@ -40,15 +39,6 @@ def two_slot_worker(worker):
         # Nothing of this test's organizations (dropped afterwards) may reach the next worker.
         app.control.purge()
         worker.start()
-
-
-def _client(org, email: str):
-    from rest_framework.test import APIClient
-
-    client = APIClient(HTTP_HOST=org.domain)
-    token = base64.b64encode(f"{email}:{PASSWORD}".encode()).decode()
-    client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
-    return client
 
 
 def _upload(client, name: str, data: bytes) -> int:
@@ -83,10 +73,8 @@ def _long_pdf(seed: int) -> bytes:
     return make_pdf(pages)
 
 
-def test_a_light_organization_is_not_held_up_by_a_heavy_one(two_slot_worker, committed_org):
-    heavy_org = committed_org("heavyco", "hank@heavyco.example")
-    heavy = _client(heavy_org, "hank@heavyco.example")
-    light = _client(committed_org("lightco", "lena@lightco.example"), "lena@lightco.example")
+def test_a_light_organization_is_not_held_up_by_a_heavy_one(two_slot_worker, heavy_light):
+    heavy_org, heavy, light = heavy_light.heavy_org, heavy_light.heavy, heavy_light.light
 
     heavy_ids = [_upload(heavy, f"report-{n}.pdf", _long_pdf(n)) for n in range(3)]
     page_id = _upload(light, "canteen.md", b"# Canteen\n\nLunch is served from 11:30.\n")
@@ -256,41 +244,27 @@ def _searchable_within(client, document_id: int, timeout: float) -> float | None
 
 
 def test_a_light_organizations_page_is_searchable_in_seconds_behind_a_heavy_backlog(
-    two_slot_worker, committed_org
+    two_slot_worker, heavy_light
 ):
     """Heavyco uploads 40 pages at once (more than a minute of work here, one at a time
     under its share); Lightco's page, uploaded behind them, is searchable within seconds:
     Heavyco's pages over its share wait parked in its backlog, not in the ``ingest``
     queue, so Lightco's message is behind a few of them at most (before, the deferred
     messages went round the queue again and again: 11-14 s in the benchmark)."""
-    from django.db import connection
     from django_tenants.utils import schema_context
 
     from ingestion import fairness
-    from ingestion.models import Document
-    from workspaces.rls import organization_scope
 
-    heavy_org = committed_org("heavyco", "hank@heavyco.example")
-    heavy = _client(heavy_org, "hank@heavyco.example")
-    light = _client(committed_org("lightco", "lena@lightco.example"), "lena@lightco.example")
-
-    def heavy_done() -> int:
-        with schema_context(heavy_org.schema), organization_scope():
-            done = Document.objects.filter(
-                pk__in=heavy_ids, status__in=["searchable", "indexed"]
-            ).count()
-        connection.set_schema_to_public()
-        return done
-
+    heavy_org, heavy, light = heavy_light.heavy_org, heavy_light.heavy, heavy_light.light
     heavy_ids = [_upload(heavy, f"page-{n}.md", _page(n)) for n in range(40)]
     page_id = _upload(light, "canteen.md", _page(1000, "canteen"))
-    done_at_upload = heavy_done()
+    done_at_upload = heavy_light.done(heavy_ids)
     waited = _searchable_within(light, page_id, timeout=120)
     assert waited is not None, "not searchable within two minutes"
     # Counted in pages, not seconds (the machine's load sets the seconds): while
     # Lightco's page waited, only the few of Heavyco's pages already being worked on or
     # just ahead of it in the queue got done, and Heavyco's backlog was still there.
-    done_while_waiting = heavy_done() - done_at_upload
+    done_while_waiting = heavy_light.done(heavy_ids) - done_at_upload
     assert done_while_waiting <= 4, (done_at_upload, done_while_waiting, waited)
     with schema_context(heavy_org.schema):
         assert fairness.index_backlog_size() > 0  # the heavy backlog was still there

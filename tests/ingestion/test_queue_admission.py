@@ -18,7 +18,7 @@ from django_redis import get_redis_connection
 from ingestion import enqueue, fairness
 from ingestion.models import Document, DocumentStatus
 from tests.conftest import named_file
-from tests.ingestion.test_fairness import _client, _indexed, _page, _searchable_within, _upload
+from tests.ingestion.test_fairness import _indexed, _page, _searchable_within, _upload
 
 NOTE = b"# Archive\n\nInvoices are kept for ten years in the archive room.\n"
 
@@ -151,33 +151,19 @@ def test_an_entry_whose_take_was_never_noted_stops_counting():
 
 @pytest.mark.worker
 def test_a_light_organizations_page_is_not_behind_a_heavy_ones_queue_on_a_one_process_worker(
-    worker, committed_org
+    worker, heavy_light
 ):
     """The session's worker runs one task at a time (no share to keep free). Heavyco
     uploads 24 pages at once, Lightco one page behind them: the page is searchable after
     at most a few of Heavyco's pages (before: after all 24, 8.7 s in the benchmark)."""
-    from django.db import connection
     from django_tenants.utils import schema_context
 
-    from workspaces.rls import organization_scope
-
-    heavy_org = committed_org("heavyco", "hank@heavyco.example")
-    heavy = _client(heavy_org, "hank@heavyco.example")
-    light = _client(committed_org("lightco", "lena@lightco.example"), "lena@lightco.example")
-
-    def heavy_done() -> int:
-        with schema_context(heavy_org.schema), organization_scope():
-            done = Document.objects.filter(
-                pk__in=heavy_ids, status__in=["searchable", "indexed"]
-            ).count()
-        connection.set_schema_to_public()
-        return done
-
+    heavy_org, heavy, light = heavy_light.heavy_org, heavy_light.heavy, heavy_light.light
     heavy_ids = [_upload(heavy, f"page-{n}.md", _page(n)) for n in range(24)]
     with schema_context(heavy_org.schema):
         queued, parked = enqueue.documents_queued(), fairness.index_backlog_size()
     page_id = _upload(light, "canteen.md", _page(1000, "canteen"))
-    done_at_upload = heavy_done()
+    done_at_upload = heavy_light.done(heavy_ids)
     # At most two of Heavyco's messages in the queue; the rest parked.
     assert queued <= enqueue.QUEUED_PER_ORGANIZATION
     assert parked > 10, (parked, done_at_upload)
@@ -186,7 +172,7 @@ def test_a_light_organizations_page_is_not_behind_a_heavy_ones_queue_on_a_one_pr
     # Counted in pages, not seconds (the machine's load sets the seconds): while
     # Lightco's page waited, only the page being worked on and the two queued before it
     # got done (a few more as the uploads went on).
-    done_while_waiting = heavy_done() - done_at_upload
+    done_while_waiting = heavy_light.done(heavy_ids) - done_at_upload
     assert done_while_waiting <= 4, (done_at_upload, done_while_waiting, waited)
     # Parked documents are not lost: every page ends indexed, nothing left counted.
     for document_id in heavy_ids:
