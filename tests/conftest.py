@@ -381,6 +381,30 @@ def upload_indexed(django_capture_on_commit_callbacks):
     return upload
 
 
+@pytest.fixture
+def upload_written(django_capture_on_commit_callbacks):
+    """Upload through the API and write its text, not its vectors: as on a worker, the
+    embedding task is only sent (tasks otherwise run eagerly here). Returns its id."""
+    from ingestion import indexing
+    from opaa.celery import app
+
+    def upload(client, name: str, data: bytes, *, workspace: str = "") -> int:
+        path = f"/api/v1/documents?workspace={workspace}" if workspace else "/api/v1/documents"
+        with django_capture_on_commit_callbacks(execute=False):
+            response = client.post(path, {"file": named_file(name, data)}, format="multipart")
+        assert response.status_code == 201, response.content
+        document_id = response.json()["id"]
+        eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+        try:
+            with django_capture_on_commit_callbacks(execute=False):
+                indexing.document_index(document_id=document_id)
+        finally:
+            app.conf.task_always_eager = eager
+        return document_id
+
+    return upload
+
+
 def token_client(org: Org, secret: str) -> APIClient:
     """An API client on ``org``'s domain sending ``Authorization: Bearer <secret>``."""
     client = APIClient(HTTP_HOST=org.domain)

@@ -178,23 +178,11 @@ def test_inline_embedding_that_fails_ends_the_document_with_a_reason(
 
 
 def test_a_failing_endpoint_leaves_the_queued_document_searchable_and_says_why(
-    acme, alice_api, remote, settings, fast_retries, django_capture_on_commit_callbacks, caplog
+    acme, alice_api, remote, settings, fast_retries, upload_written, caplog
 ):
-    from opaa.celery import app
-
     settings.EMBEDDING_API_RETRIES = 1
-    with django_capture_on_commit_callbacks(execute=False):
-        created = alice_api.post(
-            "/api/v1/documents", {"file": named_file("rules.md", handbook(2))}, format="multipart"
-        )
-    document_id = created.json()["id"]
     # As on a worker: the text is written, the embedding task only sent.
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
-    try:
-        with django_capture_on_commit_callbacks(execute=False):
-            indexing.document_index(document_id=document_id)
-    finally:
-        app.conf.task_always_eager = eager
+    document_id = upload_written(alice_api, "rules.md", handbook(2))
     remote.fail_next(429, count=2, retry_after=0.01)  # both tries of one batch
     with pytest.raises(embedding.EmbeddingError, match=r"HTTP 429 \(2 attempts\)"):
         embedding_queue.embedding_batch()

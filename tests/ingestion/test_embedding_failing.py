@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion import embedding, embedding_queue, indexing
+from ingestion import embedding, embedding_queue
 from ingestion.embedding_failure import embedding_failing, embedding_failing_clear
 from ingestion.models import Chunk, Document, DocumentStatus
-from opaa.celery import app
 from tests.conftest import named_file, portal_client
 from tests.test_embedding_endpoint import KEY, endpoint, fast_retries, handbook, remote
 
@@ -36,26 +35,6 @@ def no_marker(acme):
     embedding_failing_clear()
 
 
-def _written_in_sales(bob_api, django_capture_on_commit_callbacks) -> int:
-    """Bob's upload to Sales, its text written, its vectors not yet (as on a worker)."""
-    with django_capture_on_commit_callbacks(execute=False):
-        created = bob_api.post(
-            "/api/v1/documents?workspace=sales",
-            {"file": named_file("rules.md", handbook(3))},
-            format="multipart",
-        )
-    assert created.status_code == 201, created.content
-    document_id = created.json()["id"]
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
-    try:
-        with django_capture_on_commit_callbacks(execute=False):
-            indexing.document_index(document_id=document_id)
-    finally:
-        app.conf.task_always_eager = eager
-    assert Document.objects.get(pk=document_id).workspace.slug == "sales"
-    return document_id
-
-
 def _polled(client, document_id: int) -> dict:
     response = client.get("/documents/status", {"workspace": "sales", "document": document_id})
     assert response.status_code == 200, response.content
@@ -72,13 +51,15 @@ def test_a_failing_endpoint_is_shown_to_admins_until_a_batch_embeds(
     remote,
     settings,
     fast_retries,
-    django_capture_on_commit_callbacks,
+    upload_written,
     caplog,
 ):
     settings.EMBEDDING_API_RETRIES = 1
     # One request at a time: the two failures are both tries of the batch's first.
     settings.EMBEDDING_API_CONCURRENCY = 1
-    document_id = _written_in_sales(bob_api, django_capture_on_commit_callbacks)
+    # Bob's upload to Sales, its text written, its vectors not yet (as on a worker).
+    document_id = upload_written(bob_api, "rules.md", handbook(3), workspace="sales")
+    assert Document.objects.get(pk=document_id).workspace.slug == "sales"
     total = Chunk.objects.filter(document_id=document_id).count()
     assert total > 2
 

@@ -13,10 +13,8 @@ import psycopg
 from django.db import connection
 from django_redis import get_redis_connection
 
-from ingestion import embedding_queue, indexing
+from ingestion import embedding_queue
 from ingestion.models import Document, DocumentStatus
-from opaa.celery import app
-from tests.conftest import named_file
 
 GUIDE = (
     "# Travel guide\n\n## Trains\n\nSecond class on trains up to four hours; first class "
@@ -24,27 +22,10 @@ GUIDE = (
 )
 
 
-def _written(alice_api, capture) -> int:
-    with capture(execute=False):
-        created = alice_api.post(
-            "/api/v1/documents",
-            {"file": named_file("guide.md", GUIDE.encode())},
-            format="multipart",
-        )
-    document_id = created.json()["id"]
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
-    try:
-        with capture(execute=False):
-            indexing.document_index(document_id=document_id)
-    finally:
-        app.conf.task_always_eager = eager
-    return document_id
-
-
 def test_counts_of_running_batches_neither_isolate_nor_give_up_a_document(
-    acme, alice_api, django_capture_on_commit_callbacks
+    acme, alice_api, upload_written
 ):
-    guide = _written(alice_api, django_capture_on_commit_callbacks)
+    guide = upload_written(alice_api, "guide.md", GUIDE.encode())
     # Two batches holding chunks of the guide run in other processes: counted, locked.
     get_redis_connection("default").hincrby(embedding_queue._interruptions_key(), guide, 2)
     other = psycopg.connect(**connection.get_connection_params())
