@@ -176,6 +176,58 @@ def test_the_document_browser_finds_nothing_of_another_organization_or_workspace
     assert bob.get("/documents/", {"workspace": "general", "q": "garage"}).status_code == 404
 
 
+def test_a_documents_status_poll_tells_nothing_to_whoever_may_not_read_it(
+    two_orgs, world, carol_portal, django_capture_on_commit_callbacks
+):
+    """``/documents/status?document=<id>``, which a document's page polls
+    (static/opaa/document_status.js): carol (Globex) gets nothing for Acme's id at her
+    own domain and is sent to sign in at Acme's; bob (Sales only) and vera, a viewer of
+    General left out of the document's readers, get nothing of it either."""
+    from accounts.models import User
+    from ingestion.models import Document
+    from ingestion.readers import document_readers_set
+    from tests.conftest import PASSWORD, portal_client
+    from workspaces.models import Membership, Role, Workspace
+
+    parking = two_orgs["acme"][1]
+    poll = {"workspace": "general", "document": parking}
+    assert carol_portal.get("/documents/status", {**poll, "workspace": "all"}).json() == {
+        "documents": []
+    }
+    at_acme = carol_portal.get("/documents/status", poll, HTTP_HOST=world.acme.domain)
+    assert at_acme.status_code == 302
+    assert "/accounts/login/" in at_acme["Location"]
+
+    connection.set_tenant(world.acme.organization)
+    vera = User.objects.create_user("vera@acme.example", PASSWORD)
+    general = Workspace.objects.get(slug="general")
+    Membership.objects.create(workspace=general, user=vera, role=Role.VIEWER)
+    vera_portal = portal_client(world.acme, vera.email)
+    # The control: while every member of General reads it, vera's poll finds it.
+    assert [d["id"] for d in vera_portal.get("/documents/status", poll).json()["documents"]] == [
+        parking
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        document_readers_set(
+            document=Document.objects.get(pk=parking),
+            readers=["alice@acme.example"],
+            audit=AuditContext(),
+        )
+    bob = portal_client(world.acme, "bob@acme.example")
+    assert bob.get("/documents/status", poll).status_code == 404
+    for person, workspace in (
+        (vera_portal, "general"),
+        (vera_portal, "all"),
+        (bob, "sales"),
+        (bob, "all"),
+    ):
+        polled = person.get("/documents/status", {**poll, "workspace": workspace})
+        assert polled.status_code == 200, workspace
+        assert polled.json() == {"documents": []}
+    alice = portal_client(world.acme, "alice@acme.example")
+    assert [d["id"] for d in alice.get("/documents/status", poll).json()["documents"]] == [parking]
+
+
 # --- the chat webhooks and the MCP endpoint --------------------------------------------
 # Each row: an endpoint the platforms (or agents) call, with Globex's own credential for
 # it (its signing secret, tokens, app id, API token) sent to Acme's domain: refused, and
