@@ -197,7 +197,8 @@ class OpenAIProvider:
     failed to connect or timed out, is tried again after a backoff (1, 2, 4 ... s times
     ``RETRY_BASE_S``, with jitter; the endpoint's ``Retry-After`` when it sends one, up
     to ``RETRY_AFTER_MAX_S``), ``EMBEDDING_API_RETRIES`` times; then ``EmbeddingError``
-    says what the endpoint answered, never the key.
+    says what the endpoint answered (its status and the reason in its error body, cut
+    short), never the key.
     """
 
     RETRY_BASE_S = 0.5
@@ -246,6 +247,7 @@ class OpenAIProvider:
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
+            said = ""  # the endpoint's own reason, after the status
             try:
                 response = _http_client(self.concurrency).post(
                     f"{self.api_base}/embeddings",
@@ -259,11 +261,13 @@ class OpenAIProvider:
                 if response.status_code == 200:
                     return self._vectors(response, count=len(texts))
                 problem = f"embedding endpoint answered HTTP {response.status_code}"
+                said = _endpoint_message(response, api_key=self._api_key, texts=texts)
                 if response.status_code not in self.RETRIED_STATUSES:
-                    raise EmbeddingError(problem)
+                    raise EmbeddingError(f"{problem}: {said}" if said else problem)
                 retry_after = _retry_after(response.headers.get("Retry-After"))
             if attempt == attempts:
-                raise EmbeddingError(f"{problem} ({attempts} attempts)")
+                problem = f"{problem} ({attempts} attempts)"
+                raise EmbeddingError(f"{problem}: {said}" if said else problem)
             if retry_after is not None:
                 delay = min(retry_after, self.RETRY_AFTER_MAX_S)
             else:
@@ -284,6 +288,40 @@ class OpenAIProvider:
                 f"(expected {count} of {self.dimensions})"
             )
         return vectors
+
+
+# The endpoint's own reason, shown to admins after the status (ingestion.embedding_failure):
+# a sentence or two, not a page.
+ENDPOINT_MESSAGE_MAX_CHARS = 200
+# A reason sharing this many characters in a row with a text sent quotes it: not shown
+# (the organization's marker is seen by admins of other workspaces than the text's).
+QUOTED_CHARS = 24
+
+
+def _endpoint_message(response: httpx.Response, *, api_key: str, texts: list[str]) -> str:
+    """The reason an endpoint gave in its error body, OpenAI's ``{"error": {"message":
+    ...}}`` (or ``{"error": "..."}``), on one line and cut to
+    ``ENDPOINT_MESSAGE_MAX_CHARS``; "" without one, or when it quotes one of ``texts``.
+    Nothing else of the response (no header) is read, and the key is blanked should the
+    endpoint echo it."""
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    message = error.get("message") if isinstance(error, dict) else error
+    if not isinstance(message, str):
+        return ""
+    message = " ".join(message.split())
+    if api_key:
+        message = message.replace(api_key, "***")
+    if len(message) > ENDPOINT_MESSAGE_MAX_CHARS:
+        message = message[: ENDPOINT_MESSAGE_MAX_CHARS - 1].rstrip() + "…"
+    sent = [" ".join(text.split()) for text in texts]
+    for start in range(max(len(message) - QUOTED_CHARS + 1, 0)):
+        window = message[start : start + QUOTED_CHARS]
+        if any(window in text for text in sent):
+            return ""
+    return message
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -5,8 +5,9 @@ The embedding queue (``ingestion.embedding_queue``) sets it when a batch fails w
 it when a batch embeds. Meanwhile the documents waiting stay ``searchable`` (keyword
 search finds them) and the task tries again with backoff; the portal tells the
 organization's admins, on the document page and in the document list, that embedding is
-failing and the provider's reason, as the provider gave it. ``EmbeddingError``'s message
-is safe to show (no key, no text of a document: ``ingestion.embedding``).
+failing and the provider's reason: the endpoint's status and the message of its error
+body, cut short. ``EmbeddingError``'s message is safe to show (no key, no text of a
+document: ``ingestion.embedding`` blanks the key and leaves out a message quoting a text).
 
 One key per organization (``opaa:embed-failing:<schema>``), written once per failed
 batch and deleted once per embedded batch: nothing is read on the queue's path. It

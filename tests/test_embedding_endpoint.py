@@ -20,6 +20,7 @@ import pytest
 from ingestion import embedding, embedding_queue, indexing
 from ingestion.models import Chunk, Document, DocumentStatus
 from tests.conftest import named_file
+from tests.fakes.openai_server import FakeOpenAIServer
 
 _PATH = Path(__file__).resolve().parents[1] / "bench" / "embedding_endpoint.py"
 _spec = importlib.util.spec_from_file_location("bench_embedding_endpoint", _PATH)
@@ -83,9 +84,36 @@ def test_an_endpoint_that_keeps_failing_is_a_clear_error_without_the_key(endpoin
     endpoint.fail_next(503, count=10)
     with pytest.raises(embedding.EmbeddingError) as caught:
         provider(endpoint, retries=2).embed(["alpha"])
-    assert str(caught.value) == "embedding endpoint answered HTTP 503 (3 attempts)"
+    # The status, then the endpoint's own reason from its error body.
+    assert str(caught.value) == (
+        "embedding endpoint answered HTTP 503 (3 attempts): scripted failure 503"
+    )
     assert endpoint.requests == 3
     assert KEY not in str(caught.value)
+
+
+def test_the_endpoints_reason_is_cut_short_and_never_shows_the_key_or_a_text_sent():
+    """From the loopback OpenAI fake: its error body's message follows the status, on
+    one line and at most 200 characters; the key, should the endpoint echo it, is
+    blanked; a reason quoting a passage sent is left out (admins of other workspaces see
+    the organization's reason)."""
+    passage = "The vault code is changed every Monday by the facilities team."
+    with FakeOpenAIServer(api_key=KEY, embedding_dimensions=384) as server:
+        client = provider(server, retries=0)
+        server.fail_status = 400
+        server.fail_message = f"Bad request from key {KEY}:\n  try\tagain " + "later " * 60
+        with pytest.raises(embedding.EmbeddingError) as caught:
+            client.embed([passage])
+        said = str(caught.value).removeprefix("embedding endpoint answered HTTP 400: ")
+        assert said.startswith("Bad request from key ***: try again later later ")
+        assert len(said) <= 200
+        assert said.endswith("…")
+        assert server.last_request.headers["authorization"] == f"Bearer {KEY}"
+        server.fail_message = f"Input rejected: '{passage[4:40]}' is not allowed"
+        with pytest.raises(embedding.EmbeddingError) as quoting:
+            client.embed([passage])
+    assert KEY not in str(caught.value)
+    assert str(quoting.value) == "embedding endpoint answered HTTP 400"
 
 
 def test_a_refused_request_is_not_tried_again(endpoint, fast_retries):

@@ -16,11 +16,13 @@ from ingestion import embedding, embedding_queue
 from ingestion.embedding_failure import embedding_failing, embedding_failing_clear
 from ingestion.models import Chunk, Document, DocumentStatus
 from tests.conftest import named_file, portal_client
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.test_embedding_endpoint import KEY, endpoint, fast_retries, handbook, remote
 
 __all__ = ["endpoint", "fast_retries", "remote"]  # fixtures used here
 
-REASON = "embedding endpoint answered HTTP 500 (2 attempts)"
+# The status, then the endpoint's own reason (bench/embedding_endpoint.py's error body).
+REASON = "embedding endpoint answered HTTP 500 (2 attempts): scripted failure 500"
 
 
 @pytest.fixture
@@ -113,6 +115,45 @@ def test_a_failing_endpoint_is_shown_to_admins_until_a_batch_embeds(
     while embedding_queue.embedding_batch():
         pass
     assert _polled(alice_portal, document_id)["status"] == "indexed"
+
+
+def test_the_admin_reads_the_endpoints_own_reason_and_never_its_key(
+    acme, no_marker, bob_api, alice_portal, settings, fast_retries, upload_written, caplog
+):
+    """The loopback OpenAI fake fails with a reason in its error body that echoes the key:
+    the admin reads the reason after the status, the key blanked; the key is in no page,
+    poll, marker or log."""
+    with FakeOpenAIServer(api_key=KEY, embedding_dimensions=384) as server:
+        settings.EMBEDDING_PROVIDER = "openai"
+        settings.EMBEDDING_API_BASE = server.base_url
+        settings.EMBEDDING_API_KEY = KEY
+        settings.EMBEDDING_MODEL = "remote-384"
+        settings.EMBEDDING_API_RETRIES = 1
+        embedding.get_provider.cache_clear()
+        try:
+            document_id = upload_written(bob_api, "rules.md", handbook(2), workspace="sales")
+            server.fail_status = 503
+            server.fail_message = f"Model shard 7 is overloaded (key {KEY}), try later."
+            with pytest.raises(embedding.EmbeddingError):
+                embedding_queue.embedding_batch()
+            assert server.last_request.headers["authorization"] == f"Bearer {KEY}"
+        finally:
+            embedding.get_provider.cache_clear()
+    reason = (
+        "embedding endpoint answered HTTP 503 (2 attempts): "
+        "Model shard 7 is overloaded (key ***), try later."
+    )
+    assert embedding_failing() == reason
+    page = alice_portal.get(f"/documents/{document_id}/").content.decode()
+    assert "The embedding service says: “" + reason + "”" in page
+    listed = alice_portal.get("/documents/", {"workspace": "sales"}).content.decode()
+    assert "Embedding is failing: “" + reason + "”" in listed
+    row = _polled(alice_portal, document_id)
+    assert row["embedding_failing"] == reason
+    german = alice_portal.get(f"/documents/{document_id}/", HTTP_ACCEPT_LANGUAGE="de")
+    assert "Der Embedding-Dienst meldet: „" + reason + "“" in german.content.decode()
+    for shown in (page, listed, german.content.decode(), str(row), caplog.text):
+        assert KEY not in shown
 
 
 def test_the_document_poll_finds_only_what_the_person_may_read(
