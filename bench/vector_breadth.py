@@ -2,11 +2,13 @@
 ``bench/retrieval_scale.py`` organization (``--reuse``'s data directory).
 
 Takes ``N`` query vectors near random chunks of the big and the first small workspace
-(as the scale bench does), the exact top 10 over the big workspace for an admin, and
+(as the scale bench does), the exact top 10 over the big workspace for an admin (or,
+with ``READERS=group``, for a reader of one group), and
 for each breadth in ``EFS`` times ``vector_ranking`` (k = 50) and its recall@10: mean,
 minimum, and how many questions found none of the true ten.
 
     OPAA_DATA_DIR=/tmp/opaa-1m N=100 EFS=400,600,800,1000 .venv/bin/python bench/vector_breadth.py
+    OPAA_DATA_DIR=/tmp/opaa-1m N=100 EFS=600,800 READERS=group .venv/bin/python bench/vector_breadth.py
 """
 
 import os
@@ -43,7 +45,12 @@ with schema_context(org.schema_name), organization_scope():
         .values_list("embedding", flat=True)[: int(os.environ.get("N", "40"))]
     )
     vecs = rs.unit(np.array(sample) + rs.NOISE * rng.standard_normal((len(sample), 384)))
-    readers = ReaderScope.everything([big.pk])
+    # READERS=group: a reader of the unrestricted chunks and one group's (20% are
+    # restricted, to one of 20 groups), whose filter the index scan must get past.
+    if os.environ.get("READERS") == "group":
+        readers = ReaderScope(principals=("user:reader@bench.example", "group:g00"))
+    else:
+        readers = ReaderScope.everything([big.pk])
     truth = [
         [
             r.chunk_id

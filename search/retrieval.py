@@ -25,6 +25,7 @@ from search.ranking import RERANK_CANDIDATES, Reranker, recency_boost, reranker_
 from search.rerank import LLMReranker
 from search.rewrite import WEIGHT_QUESTION, Rewrite, rankings_fuse
 from workspaces.readers import ReaderScope
+from workspaces.rls.parallel import read_beside
 
 __all__ = ["reciprocal_rank_fusion", "score_fusion"]  # imported from here by the evaluation
 
@@ -174,12 +175,18 @@ def hybrid_search(
     queries = [query, *(r.text for r in rewrites)]
     rankings = []
     for text, vector in zip(queries, embed_texts(queries), strict=True):
+        # The vector search on another connection while BM25 runs here (when it can).
+        nearest = read_beside(
+            vector_ranking,
+            vector,
+            workspace_ids=workspace_ids,
+            readers=readers,
+            limit=CANDIDATES_PER_RANKER,
+        )
         keyword, statistics = bm25_search(
             text, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
         )
-        dense = vector_ranking(
-            vector, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
-        )
+        dense = nearest.result()
         rankings.append(
             question_fusion(
                 text,

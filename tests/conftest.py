@@ -53,12 +53,15 @@ def django_db_setup(django_test_environment, django_db_blocker):
     from django.test.utils import setup_databases, teardown_databases
 
     from workspaces.rls import schema_owner_connection
+    from workspaces.rls.parallel import read_beside_stop
 
     # The test database is created, migrated and dropped by the schema owner; tests then
     # connect as the application's role, as the web and workers do (docs/security.md).
     with django_db_blocker.unblock(), schema_owner_connection():
         config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     yield
+    # Their connections would keep the test database from being dropped.
+    read_beside_stop()
     with django_db_blocker.unblock(), schema_owner_connection():
         teardown_databases(config, verbosity=0)
 

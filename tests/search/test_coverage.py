@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from django.core.cache import cache
@@ -142,6 +143,18 @@ def test_a_large_scope_counts_as_a_small_one(corpus, monkeypatch):
             QUESTION, chunk_ids=ids, workspace_ids=[general.pk], readers=scope
         )
         assert large == pytest.approx(exact)
+        # And from the postings BM25 scored over the kept chunks.
+        _, statistics = index.bm25_search(
+            QUESTION, limit=50, workspace_ids=[general.pk], readers=scope
+        )
+        handed = question_coverage(
+            QUESTION,
+            chunk_ids=ids,
+            workspace_ids=[general.pk],
+            readers=scope,
+            statistics=statistics,
+        )
+        assert handed == pytest.approx(exact)
 
 
 def test_bm25s_own_statistics_give_the_same_coverage(secret):
@@ -159,9 +172,17 @@ def test_bm25s_own_statistics_give_the_same_coverage(secret):
         assert ranked
         assert statistics is not None
         assert "quillfeath" in statistics.frequencies
+        assert statistics.matched is not None  # the words of each chunk, from the postings
         counted = question_coverage(QUESTION, chunk_ids=ids, **kwargs)
+        read = question_coverage(
+            QUESTION,
+            chunk_ids=ids,
+            statistics=replace(statistics, matched=None),  # read from search_vector
+            **kwargs,
+        )
         handed = question_coverage(QUESTION, chunk_ids=ids, statistics=statistics, **kwargs)
         assert handed == pytest.approx(counted)
+        assert read == pytest.approx(counted)
         assert any(share > 0 for share in handed.values())
     # Bob's statistics do not count the secret document: "quillfeath" is nobody's word.
     assert statistics.frequencies["quillfeath"] == 0
