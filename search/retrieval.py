@@ -16,8 +16,14 @@ from django.conf import settings
 
 from ingestion.coverage import question_coverage
 from ingestion.embedding import embed_texts
-from ingestion.index import Ranked, WordStatistics, bm25_ranking, bm25_search, vector_ranking
-from ingestion.models import Chunk
+from ingestion.index import (
+    Ranked,
+    WordStatistics,
+    bm25_ranking,
+    bm25_search,
+    chunks_shown,
+    vector_ranking,
+)
 from search.answering import Passage
 from search.facts import facts_promote
 from search.fusion import reciprocal_rank_fusion, score_fusion
@@ -117,25 +123,21 @@ def passages_load(ranked: Sequence[Ranked], *, readers: ReaderScope, k: int) -> 
     per_document: dict[int, int] = {}
     for start in range(0, len(ranked), window):
         batch = ranked[start : start + window]
-        chunks = (
-            Chunk.objects.select_related("document")
-            .defer("embedding", "embedding_next", "search_vector")
-            .filter(readers.q())
-            .in_bulk([r.chunk_id for r in batch])
-        )
+        chunks = chunks_shown([r.chunk_id for r in batch], readers=readers)
         for item in batch:
             chunk = chunks.get(item.chunk_id)
             if chunk is None:
                 continue
-            if per_document.get(chunk.document_id, 0) >= MAX_PASSAGES_PER_DOCUMENT:
+            document_id = chunk.document_id
+            if per_document.get(document_id, 0) >= MAX_PASSAGES_PER_DOCUMENT:
                 continue
-            per_document[chunk.document_id] = per_document.get(chunk.document_id, 0) + 1
+            per_document[document_id] = per_document.get(document_id, 0) + 1
             passages.append(
                 Passage(
-                    chunk_id=chunk.pk,
-                    document_id=chunk.document_id,
-                    document_title=chunk.document.title,
-                    heading_path=tuple(chunk.heading_path),
+                    chunk_id=chunk.chunk_id,
+                    document_id=document_id,
+                    document_title=chunk.document_title,
+                    heading_path=chunk.heading_path,
                     text=chunk.text,
                     score=item.score,
                 )
