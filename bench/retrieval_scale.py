@@ -570,6 +570,9 @@ def main() -> None:
         big = Workspace.objects.get(is_default=True)
         small = Workspace.objects.exclude(pk=big.pk).order_by("pk").first()
         # Questions: the query vector near a cluster of real chunks, the text Zipfian.
+        # The same questions in every run: Postgres' random() seeded in this session.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setseed(%s)", [args.seed / 1000])
         sample = list(
             Chunk.objects.filter(workspace_id__in=[big.pk, small.pk])
             .order_by("?")

@@ -8,7 +8,8 @@ for each breadth in ``EFS`` times ``vector_ranking`` (k = 50) and its recall@10:
 minimum, and how many questions found none of the true ten.
 
     OPAA_DATA_DIR=/tmp/opaa-1m N=100 EFS=400,600,800,1000 .venv/bin/python bench/vector_breadth.py
-    OPAA_DATA_DIR=/tmp/opaa-1m N=100 EFS=600,800 READERS=group .venv/bin/python bench/vector_breadth.py
+    OPAA_DATA_DIR=/tmp/opaa-1m N=100 EFS=600,800 READERS=group \
+        .venv/bin/python bench/vector_breadth.py
 """
 
 import os
@@ -20,6 +21,7 @@ import retrieval_scale as rs  # bench/
 from common import django_setup
 
 django_setup("bench-scale")
+from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
@@ -34,6 +36,9 @@ org = Organization.objects.get(slug=rs.SLUG)
 rng = np.random.default_rng(5)
 with schema_context(org.schema_name), organization_scope():
     big = Workspace.objects.get(is_default=True)
+    # The same questions in every run: Postgres' random() seeded in this session.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(%s)", [5 / 1000])
     sample = list(
         Chunk.objects.filter(
             workspace_id__in=[

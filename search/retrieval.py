@@ -175,20 +175,26 @@ def hybrid_search(
     if not workspace_ids or not query.strip():
         return []
     queries = [query, *(r.text for r in rewrites)]
-    rankings = []
-    for text, vector in zip(queries, embed_texts(queries), strict=True):
-        # The vector search on another connection while BM25 runs here (when it can).
-        nearest = read_beside(
-            vector_ranking,
-            vector,
+    # Each query's keyword search starts on another connection (``read_beside``: when it
+    # can) while the queries are embedded and searched by vector here.
+    keyword_searches = [
+        read_beside(
+            bm25_search,
+            text,
             workspace_ids=workspace_ids,
             readers=readers,
             limit=CANDIDATES_PER_RANKER,
         )
-        keyword, statistics = bm25_search(
-            text, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
+        for text in queries
+    ]
+    rankings = []
+    for text, vector, searching in zip(
+        queries, embed_texts(queries), keyword_searches, strict=True
+    ):
+        dense = vector_ranking(
+            vector, workspace_ids=workspace_ids, readers=readers, limit=CANDIDATES_PER_RANKER
         )
-        dense = nearest.result()
+        keyword, statistics = searching.result()
         rankings.append(
             question_fusion(
                 text,

@@ -1,6 +1,7 @@
-"""A question's vector search on a second connection beside its keyword search
-(``workspaces.rls.parallel``): the same passages as one after the other, in the asker's
-organization, workspaces and readers only, and still found after that connection died.
+"""A question's keyword search on a second connection beside its embedding and vector
+search (``workspaces.rls.parallel``): the same passages as one after the other, in the
+asker's organization, workspaces and readers only, and still found after that
+connection died.
 
 The organizations are committed (``committed_org``): inside a test's transaction the
 other connection could not see the rows, and the search runs one after the other.
@@ -37,11 +38,11 @@ DOCS = {
 
 
 @pytest.fixture
-def where_vectors_ran(monkeypatch):
-    """For each vector search of the test: its thread's name and its connection's server
-    process (a spy around ``search.retrieval.vector_ranking``, which it still calls)."""
+def where_keywords_ran(monkeypatch):
+    """For each keyword search of the test: its thread's name and its connection's server
+    process (a spy around ``search.retrieval.bm25_search``, which it still calls)."""
     seen: list[tuple[str, int]] = []
-    ranking = retrieval.vector_ranking
+    ranking = retrieval.bm25_search
 
     def spied(*args, **kwargs):
         with connection.cursor() as cursor:
@@ -49,7 +50,7 @@ def where_vectors_ran(monkeypatch):
             seen.append((threading.current_thread().name, cursor.fetchone()[0]))
         return ranking(*args, **kwargs)
 
-    monkeypatch.setattr(retrieval, "vector_ranking", spied)
+    monkeypatch.setattr(retrieval, "bm25_search", spied)
     return seen
 
 
@@ -76,7 +77,7 @@ def _ids(passages) -> list[int]:
     return [p.chunk_id for p in passages]
 
 
-def test_the_vector_search_runs_beside_with_the_same_results(committed_org, where_vectors_ran):
+def test_the_keyword_search_runs_beside_with_the_same_results(committed_org, where_keywords_ran):
     org = _organization(committed_org, "beside")
     with schema_context(org.schema), organization_scope():
         general = Workspace.objects.get(slug="general")
@@ -89,29 +90,29 @@ def test_the_vector_search_runs_beside_with_the_same_results(committed_org, wher
             search = {"workspace_ids": [general.pk], "readers": readers, "k": 4}
             with override_settings(DATABASE_PARALLEL_READS=0):
                 serial = hybrid_search(QUESTION, **search)
-            assert where_vectors_ran[-1][0] == threading.current_thread().name
+            assert where_keywords_ran[-1][0] == threading.current_thread().name
             beside = hybrid_search(QUESTION, **search)
-            assert where_vectors_ran[-1][0].startswith("opaa-read-beside")
-            assert where_vectors_ran[-1][1] != where_vectors_ran[-2][1]  # another connection
+            assert where_keywords_ran[-1][0].startswith("opaa-read-beside")
+            assert where_keywords_ran[-1][1] != where_keywords_ran[-2][1]  # another connection
             assert _ids(beside) == _ids(serial)
             assert [p.score for p in beside] == pytest.approx([p.score for p in serial])
             assert bool(secret & set(_ids(beside))) is sees_secret
         for _ in range(6):  # however many questions: a connection per thread at most
             hybrid_search(QUESTION, workspace_ids=[general.pk], readers=owner, k=4)
-        held = {pid for thread, pid in where_vectors_ran if thread.startswith("opaa-read-beside")}
+        held = {pid for thread, pid in where_keywords_ran if thread.startswith("opaa-read-beside")}
         assert 1 <= len(held) <= settings.DATABASE_PARALLEL_READS
 
         # The row-level security scope goes along: in a scope without General the
-        # other connection sees none of its chunks either (the keyword side neither).
+        # other connection sees none of its chunks either (the vector side neither).
         sales = Workspace.objects.create(name="Sales", slug="sales")
         with workspaces_scope([sales.pk]):
             assert hybrid_search(QUESTION, workspace_ids=[general.pk], readers=owner, k=4) == []
-        assert where_vectors_ran[-1][0].startswith("opaa-read-beside")
+        assert where_keywords_ran[-1][0].startswith("opaa-read-beside")
 
 
-def test_each_organization_its_own_chunks_and_a_dead_connection(committed_org, where_vectors_ran):
+def test_each_organization_its_own_chunks_and_a_dead_connection(committed_org, where_keywords_ran):
     """The other connection follows the asker from one organization to the next: the same
-    ids hold other texts in the two, so a vector search in the wrong schema would rank
+    ids hold other texts in the two, so a keyword search in the wrong schema would rank
     other chunks than the search one after the other does."""
     first = _organization(committed_org, "besidea")
     second = _organization(committed_org, "besideb", reverse=True)
@@ -127,7 +128,7 @@ def test_each_organization_its_own_chunks_and_a_dead_connection(committed_org, w
             with override_settings(DATABASE_PARALLEL_READS=0):
                 serial = hybrid_search(QUESTION, **search)
             beside = hybrid_search(QUESTION, **search)
-        assert where_vectors_ran[-1][0].startswith("opaa-read-beside")
+        assert where_keywords_ran[-1][0].startswith("opaa-read-beside")
         return _ids(serial), _ids(beside)
 
     rankings = {}
@@ -139,11 +140,11 @@ def test_each_organization_its_own_chunks_and_a_dead_connection(committed_org, w
 
     # The other connections are cut (a restarted or failed-over Postgres): the next
     # question still finds the same passages, on new connections.
-    beside = {pid for thread, pid in where_vectors_ran if thread.startswith("opaa-read-beside")}
+    beside = {pid for thread, pid in where_keywords_ran if thread.startswith("opaa-read-beside")}
     with connection.cursor() as cursor:
         for pid in beside:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     for org in (first, second):
         serial, again = both(org)
         assert again == serial == rankings[org.schema]
-    assert where_vectors_ran[-1][1] not in beside
+    assert where_keywords_ran[-1][1] not in beside
