@@ -46,8 +46,9 @@ _db["ENGINE"] = "workspaces.rls.backend"
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
 # Threads per process, each with one more database connection, that run a read beside
-# the thread that asks for it: a question's vector search beside its keyword search
-# (workspaces.rls.parallel; at 1M chunks hybrid retrieval's p50 fell from 80 to 50 ms).
+# the thread that asks for it: a question's keyword search beside its vector search
+# (workspaces.rls.parallel; at 1M chunks hybrid retrieval's p50 / p95 went from 53-60 /
+# 70-84 ms to 33-35 / 41-50 ms, bench/RESULTS.md).
 # 0: one after the other on the thread's own connection.
 DATABASE_PARALLEL_READS = env.int("DATABASE_PARALLEL_READS", default=2)
 # Which process holds a connection, as pg_stat_activity shows it (opaa run and the
