@@ -36,7 +36,8 @@ over exactly those chunks: an unreadable document changes neither the candidates
 any score, so its existence cannot be inferred from the results. In a scope of more
 than ``BM25_EXACT_MAX_CHUNKS`` chunks the readable chunks are kept per reader for
 ``BM25_STATISTICS_SECONDS``: a chunk the reader may no longer read is filtered out of
-the results at once, one they were newly given is found once the set is read again.
+the results at once, one they were newly given is found at once too (the readers
+version ``index_changed`` moves on makes the asker's part be read again).
 
 About 900 lines, on purpose: the writes and the queries above must agree on
 those conventions, and they are kept in one module so that they are changed together.
@@ -283,11 +284,21 @@ def index_version(workspace_id: int) -> int:
     return int(cache.get(_version_key(workspace_id), 0))
 
 
-def index_changed(*, workspace_id: int) -> None:
+def _readers_version_key() -> str:
+    return f"bm25:{connection.schema_name}:readers-version"
+
+
+def index_changed(*, workspace_id: int, readers: bool = False) -> None:
     """Invalidate the workspace's cached answers once the current transaction commits,
     and those of the workspaces its documents are shared into (``ingestion.sharing``:
     a shared document's chunks are part of their answers too). The shares are read now,
-    before a caller deletes them."""
+    before a caller deletes them.
+
+    ``readers``: a document's readers changed in place (its chunks kept): the
+    organization's readers version moves on too, so BM25 reads each restricted asker's
+    hidden chunks again (``_readable``) and a document newly opened to them is found at
+    once, not once their kept set expires."""
+    readers_key = _readers_version_key() if readers else None
     targets = set(
         DocumentShare.objects.filter(source_workspace_id=workspace_id)
         .values_list("workspace_id", flat=True)
@@ -295,6 +306,10 @@ def index_changed(*, workspace_id: int) -> None:
     )
 
     def bump() -> None:
+        if readers_key is not None:
+            with contextlib.suppress(*_REDIS_DOWN):  # kept sets expire in minutes anyway
+                cache.add(readers_key, 0, timeout=None)
+                cache.incr(readers_key)
         for changed in sorted({workspace_id, *targets}):
             key = _version_key(changed)
             try:
@@ -466,11 +481,13 @@ class _Statistics:
         ).hexdigest()[:24]
         self.prefix = f"bm25:{connection.schema_name}:{scope}"
         self.reader = who
-        names = ("scope", "languages")
+        names = ("scope", "languages", "readers-version")
         self.values = self._get_many({name: self.key(name) for name in names})
         self.fetched = set(names)
 
     def key(self, name: str) -> str:
+        if name == "readers-version":  # the organization's (``index_changed``)
+            return _readers_version_key()
         if name in ("scope", "chunks"):  # the same for every asker
             return f"{self.prefix}:{name}"
         return f"{self.prefix}:{self.reader}:{name}"
@@ -567,7 +584,7 @@ class _Readable:
 # Large scopes' readable chunks kept in this process too (besides Redis, which every
 # process shares): a 500k-chunk scope's set is 5 MB, which took 8-13 ms a question to
 # fetch and unpack. Keyed like Redis; each entry expires when its Redis copy does.
-_KEPT: dict[str, tuple[float, _Readable]] = {}
+_KEPT: dict[str, tuple[float, int, _Readable]] = {}
 _KEPT_MAX = 8
 
 
@@ -660,16 +677,20 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
 
     What the kept set may still hold that changed since (a chunk deleted, its readers
     narrowed) is filtered out of the results by ``_readers_check``; a chunk whose
-    readers were widened since is found once the asker's part is read again. Documents
+    readers were widened since is found at the asker's next question: a document's
+    readers changed in place move the organization's readers version on
+    (``index_changed(readers=True)``), and the asker's part is read again. Documents
     shared into the scope: everything read for the asker each question (rare, small).
     """
     if not _large(statistics, params) or readers.shared_documents:
         return _readable_fetch(cursor, params, readers, above=None)
     reads_all = set(params["workspaces"]) <= set(readers.all_in_workspaces)
     key = statistics.key("readable-all" if reads_all else "readable")
+    # Readers changed in place since the asker's hidden chunks were read: read again.
+    version = 0 if reads_all else int(statistics.values.get("readers-version", 0))
     now = time.time()
     local = _KEPT.get(key)
-    if local is None or local[0] <= now:
+    if local is None or local[0] <= now or local[1] != version:
         _KEPT.pop(key, None)
 
         def every_chunk():
@@ -686,25 +707,26 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
         )
         if not reads_all and len(chunks.ids):
 
-            def hidden() -> tuple[float, bytes]:
+            def hidden() -> tuple[float, int, bytes]:
                 [(packed,)] = _rows_binary(
                     cursor, _hidden_sql(readers), {**params, "upto": int(chunks.ids[-1])}
                 )
-                return (kept_at, bytes(packed or b""))
+                return (kept_at, version, bytes(packed or b""))
 
-            hidden_at, packed = statistics.get("hidden", hidden)
-            if hidden_at != kept_at:  # taken out of another copy of the scope's chunks
-                hidden_at, packed = hidden()
-                statistics.put("hidden", (hidden_at, packed))
+            hidden_at, hidden_version, packed = statistics.get("hidden-readers", hidden)
+            # Taken out of another copy of the scope's chunks, or before readers changed.
+            if (hidden_at, hidden_version) != (kept_at, version):
+                hidden_at, hidden_version, packed = hidden()
+                statistics.put("hidden-readers", (hidden_at, hidden_version, packed))
             gone = np.frombuffer(packed, ">i8").astype(np.int64)
             if len(gone):
                 keep = ~np.isin(chunks.ids, gone, assume_unique=True)
                 chunks = _Readable(chunks.ids[keep], chunks.lengths[keep])
-        local = (kept_at + BM25_STATISTICS_SECONDS, chunks)
+        local = (kept_at + BM25_STATISTICS_SECONDS, version, chunks)
         while len(_KEPT) >= _KEPT_MAX:
             _KEPT.pop(next(iter(_KEPT)))
         _KEPT[key] = local
-    kept = local[1]
+    kept = local[2]
     above = int(kept.ids[-1]) if len(kept.ids) else 0
     newer = _readable_fetch(cursor, params, readers, above=above)
     if not len(newer.ids):

@@ -46,7 +46,7 @@ def document_readers_set(
             return locked
         locked.readers = new
         locked.save(update_fields=["readers", "updated_at"])
-        index_changed(workspace_id=locked.workspace_id)
+        index_changed(workspace_id=locked.workspace_id, readers=True)
         audit_record(
             action=AuditAction.DOCUMENT_READERS_CHANGED,
             context=audit,

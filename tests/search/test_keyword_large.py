@@ -14,6 +14,7 @@ from django.core.cache import cache
 import ingestion.index as index
 from ingestion.index import bm25_ranking
 from ingestion.models import Chunk, Document
+from ingestion.readers import document_readers_set
 from tests.search.test_keyword import _reference_bm25, corpus, everything  # noqa: F401
 from workspaces.models import Workspace
 from workspaces.readers import ReaderScope
@@ -125,6 +126,33 @@ def test_a_document_no_longer_readable_never_comes_back(corpus, large):  # noqa:
     # Deleted: its postings went with its chunks.
     Document.objects.filter(pk=corpus["vpn.md"]).delete()
     assert bm25_ranking("hardware token", **kwargs) == []
+
+
+def test_a_document_opened_to_the_asker_is_found_at_once(
+    corpus,  # noqa: F811
+    large,
+    django_capture_on_commit_callbacks,
+):
+    """Readers widened in place (the chunks kept, ``document_readers_set``): the asker's
+    kept hidden chunks are read again at their next question, not once they expire.
+    vpn.md is the first written: its chunks lie below the kept ones, not among the
+    newer chunks every question reads."""
+    general = Workspace.objects.get(slug="general")
+    document = Document.objects.get(pk=corpus["vpn.md"])
+    vpn = _chunks(document.pk)
+    assert max(vpn) < max(_chunks(corpus["badge.md"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        document_readers_set(document=document, readers=["group:security"], audit=None)
+    kwargs = {"workspace_ids": [general.pk], "readers": OUTSIDER, "limit": 10}
+    for _ in range(2):  # read, then kept: the outsider's hidden chunks hold the vpn's
+        assert not {r.chunk_id for r in bm25_ranking("hardware token", **kwargs)} & vpn
+    with django_capture_on_commit_callbacks(execute=True):
+        document_readers_set(
+            document=document, readers=["group:security", "user:someone@example.com"], audit=None
+        )
+    found = bm25_ranking("hardware token", **kwargs)
+    assert {r.chunk_id for r in found} & vpn
+    assert _same(found, _small("hardware token", **kwargs))
 
 
 def test_equal_scores_come_back_by_chunk_id(acme, alice_api, upload_indexed):
