@@ -66,6 +66,7 @@ from ingestion.chunking import ChunkDraft
 from ingestion.language import paragraphs_by_language
 from ingestion.models import Chunk, Document, DocumentShare
 from workspaces.readers import ReaderScope
+from workspaces.rls.parallel import run_beside
 
 logger = logging.getLogger(__name__)
 
@@ -488,7 +489,7 @@ class _Statistics:
     def key(self, name: str) -> str:
         if name == "readers-version":  # the organization's (``index_changed``)
             return _readers_version_key()
-        if name in ("scope", "chunks"):  # the same for every asker
+        if name in ("scope", "chunks", "chunks-reading"):  # the same for every asker
             return f"{self.prefix}:{name}"
         return f"{self.prefix}:{self.reader}:{name}"
 
@@ -514,8 +515,11 @@ class _Statistics:
         return self.values[name]
 
     def put(self, name: str, value) -> None:
+        # The scope's chunks are served up to twice as long, while they are read again
+        # beside the questions (``_readable``).
+        timeout = BM25_STATISTICS_SECONDS * (2 if name == "chunks" else 1)
         with contextlib.suppress(*_REDIS_DOWN):
-            cache.set(self.key(name), value, timeout=BM25_STATISTICS_SECONDS)
+            cache.set(self.key(name), value, timeout=timeout)
 
 
 def _scope_chunks(statistics: _Statistics, params: dict) -> int:
@@ -660,6 +664,40 @@ def _hidden_sql(readers: ReaderScope) -> str:
     """  # noqa: S608 - a fixed alias
 
 
+def _every_chunk(cursor, params: dict, now: float) -> tuple[float, bytes, bytes]:
+    """Every chunk of the scope, as kept: (when, ids, lengths). Read with the readers
+    predicate's own parameters: the asker's would make this the asker's readable chunks,
+    and every other asker would miss what it lacks."""
+    everyone = ReaderScope.everything(params["workspaces"])
+    found = _readable_fetch(cursor, {**params, **everyone.params()}, everyone, above=None)
+    return (now, found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes())
+
+
+def _every_chunk_again(statistics: _Statistics, params: dict) -> None:
+    """Read the scope's chunks again on another connection (``run_beside``), for the
+    questions after this one, which is answered from the stale set meanwhile: one process
+    at a time (a Redis lock); nothing when no connection is free (then a later question
+    starts it, or once the set has expired, one reads it)."""
+    lock = statistics.key("chunks-reading")
+    try:
+        if not cache.add(lock, 1, timeout=60):
+            return
+    except _REDIS_DOWN:
+        return
+
+    def read() -> None:
+        try:
+            with connection.cursor() as cursor:
+                statistics.put("chunks", _every_chunk(cursor, params, time.time()))
+        finally:
+            with contextlib.suppress(*_REDIS_DOWN):
+                cache.delete(lock)
+
+    if not run_beside(read):
+        with contextlib.suppress(*_REDIS_DOWN):
+            cache.delete(lock)
+
+
 def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistics) -> _Readable:
     """The chunks ``readers`` may read in the workspaces searched and the documents
     shared into them.
@@ -668,7 +706,10 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
     index-only scan of ``chunk_workspace_bm25``). In a larger one, what is read is kept
     for ``BM25_STATISTICS_SECONDS`` (Redis, and this process: ``_KEPT``):
 
-    - every chunk of the scope, once for every asker (250 ms at 500k chunks);
+    - every chunk of the scope, once for every asker (250 ms at 500k chunks); once it
+      is ``BM25_STATISTICS_SECONDS`` old it is read again on another connection
+      (``_every_chunk_again``) while the questions meanwhile are answered from it (it
+      is kept up to twice as long), so no asker waits for that read but the first;
     - for an asker who may not read all of it, the restricted chunks they are not named
       on, up to the same chunk (``chunk_workspace_restricted``, tens of ms), which are
       taken out;
@@ -693,14 +734,10 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
     if local is None or local[0] <= now or local[1] != version:
         _KEPT.pop(key, None)
 
-        def every_chunk():
-            # With the predicate's own parameters: the asker's would make this the
-            # asker's readable chunks, and every other asker would miss what it lacks.
-            everyone = ReaderScope.everything(params["workspaces"])
-            found = _readable_fetch(cursor, {**params, **everyone.params()}, everyone, above=None)
-            return (now, found.ids.astype("<i8").tobytes(), found.lengths.astype("<i2").tobytes())
-
-        kept_at, ids, lengths = statistics.get("chunks", every_chunk)
+        kept_at, ids, lengths = statistics.get("chunks", lambda: _every_chunk(cursor, params, now))
+        stale = now - kept_at >= BM25_STATISTICS_SECONDS
+        if stale:
+            _every_chunk_again(statistics, params)
         chunks = _Readable(
             np.frombuffer(ids, "<i8").astype(np.int64),
             np.frombuffer(lengths, "<i2"),
@@ -722,7 +759,8 @@ def _readable(cursor, params: dict, readers: ReaderScope, statistics: _Statistic
             if len(gone):
                 keep = ~np.isin(chunks.ids, gone, assume_unique=True)
                 chunks = _Readable(chunks.ids[keep], chunks.lengths[keep])
-        local = (kept_at + BM25_STATISTICS_SECONDS, version, chunks)
+        # A stale set is looked for again in Redis soon (read again meanwhile).
+        local = (now + 15 if stale else kept_at + BM25_STATISTICS_SECONDS, version, chunks)
         while len(_KEPT) >= _KEPT_MAX:
             _KEPT.pop(next(iter(_KEPT)))
         _KEPT[key] = local

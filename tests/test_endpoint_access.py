@@ -221,6 +221,16 @@ ROUTES: list[Route] = [
     Route("ingestion:documents", "get", VIEWER, WORKSPACE, lists=True),
     Route("ingestion:documents", "post", EDITOR, WORKSPACE, data=_portal_upload, multipart=True),
     Route("ingestion:status", "get", VIEWER, WORKSPACE, lists=True),
+    # The document page's live status: one document's (a GET's data replaces the URL's
+    # query, so the workspace is part of it).
+    Route(
+        "ingestion:status",
+        "get",
+        VIEWER,
+        WORKSPACE,
+        data=lambda o: {"workspace": "general", "document": o.document},
+        lists=True,
+    ),
     Route("ingestion:document", "get", VIEWER, OBJECT, kwargs=_doc),
     Route("ingestion:original", "get", VIEWER, OBJECT, kwargs=_doc),
     Route("ingestion:delete", "post", EDITOR, OBJECT, kwargs=_doc),

@@ -10,6 +10,7 @@ other connection could not see the rows, and the search runs one after the other
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -148,3 +149,41 @@ def test_each_organization_its_own_chunks_and_a_dead_connection(committed_org, w
         serial, again = both(org)
         assert again == serial == rankings[org.schema]
     assert where_keywords_ran[-1][1] not in beside
+
+
+def test_a_large_scopes_stale_chunks_are_read_again_beside(committed_org, monkeypatch):
+    """A large scope's kept chunks, once ``BM25_STATISTICS_SECONDS`` old, still answer
+    the next question while another connection reads them again: that question does not
+    wait for the read (it counts a document deleted meanwhile), the ones after count
+    what is there now."""
+    from django.core.cache import cache
+
+    import ingestion.index as index
+
+    monkeypatch.setattr(index, "BM25_EXACT_MAX_CHUNKS", 0)
+    org = _organization(committed_org, "stale")
+    with schema_context(org.schema), organization_scope():
+        general = Workspace.objects.get(slug="general")
+        readers = ReaderScope.everything([general.pk])
+        kwargs = {"workspace_ids": [general.pk], "readers": readers}
+        index._KEPT.clear()
+        total = Chunk.objects.filter(workspace=general).count()
+        assert index.bm25_question_statistics(QUESTION, **kwargs)[0] == total
+
+        # The kept set grows old, and a document is deleted meanwhile.
+        key = index._Statistics({"workspaces": [general.pk]}, readers).key("chunks")
+        kept_at, ids, lengths = cache.get(key)
+        old = kept_at - index.BM25_STATISTICS_SECONDS - 1
+        cache.set(key, (old, ids, lengths), timeout=600)
+        index._KEPT.clear()
+        gone = Document.objects.get(title="Remote access")
+        gone_chunks = Chunk.objects.filter(document=gone).count()
+        gone.delete()
+
+        assert index.bm25_question_statistics(QUESTION, **kwargs)[0] == total  # stale
+        deadline = time.monotonic() + 30
+        while cache.get(key)[0] == old and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cache.get(key)[0] > kept_at  # read again, on the other connection
+        index._KEPT.clear()
+        assert index.bm25_question_statistics(QUESTION, **kwargs)[0] == total - gone_chunks

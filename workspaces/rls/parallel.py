@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextvars
 import functools
+import logging
 import os
 import queue
 import threading
@@ -38,6 +39,7 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class Pending(Generic[T]):
@@ -116,21 +118,18 @@ def _pool() -> _Readers | None:
     return _readers
 
 
-def read_beside(function: Callable[..., T], /, *args, **kwargs) -> Pending[T]:
-    """``function(*args, **kwargs)`` started on another connection of this process, in
-    this thread's organization and row-level security scope; or, when that connection
-    could not see what this one sees or none is free, run here by ``result()``."""
-    call = functools.partial(function, *args, **kwargs)
+def _start(call: Callable[[], T]) -> Future | None:
+    """``call`` started on one of the threads, or None when it cannot be (see above)."""
     schema = getattr(connection, "schema_name", None)
     if (
         connection.in_atomic_block
         or schema in (None, get_public_schema_name())
         or getattr(connection, "rls_is_owner", False)  # the schema owner's, for a block
     ):
-        return Pending(None, call)
+        return None
     readers = _pool()
     if readers is None or not readers.free.acquire(blocking=False):
-        return Pending(None, call)
+        return None
     future: Future = Future()
     readers.jobs.put(
         (
@@ -141,7 +140,32 @@ def read_beside(function: Callable[..., T], /, *args, **kwargs) -> Pending[T]:
             call,
         )
     )
-    return Pending(future, None)
+    return future
+
+
+def read_beside(function: Callable[..., T], /, *args, **kwargs) -> Pending[T]:
+    """``function(*args, **kwargs)`` started on another connection of this process, in
+    this thread's organization and row-level security scope; or, when that connection
+    could not see what this one sees or none is free, run here by ``result()``."""
+    call = functools.partial(function, *args, **kwargs)
+    return Pending(_start(call), call)
+
+
+def run_beside(function: Callable[..., object], /, *args, **kwargs) -> bool:
+    """``function(*args, **kwargs)`` started on another connection as ``read_beside``
+    does, nobody waiting for it (an error is logged); False, and nothing run, when it
+    cannot be started."""
+    future = _start(functools.partial(function, *args, **kwargs))
+    if future is None:
+        return False
+    future.add_done_callback(_log_failure)
+    return True
+
+
+def _log_failure(future: Future) -> None:
+    error = future.exception()
+    if error is not None:
+        logger.warning("a read run beside failed: %r", error, exc_info=error)
 
 
 def read_beside_stop() -> None:
