@@ -629,7 +629,8 @@ def _rows_binary(cursor, sql: str, params: dict) -> list[tuple]:
 
     def execute(sql, params, many, context):
         with psycopg.Cursor(db.connection) as raw:  # parameters bound by the server
-            raw.execute(sql, params, binary=True)
+            # Never a named prepared statement (a transaction pooler may switch servers).
+            raw.execute(sql, params, binary=True, prepare=False)
             return raw.fetchall()
 
     executor = execute

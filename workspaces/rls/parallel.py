@@ -3,8 +3,10 @@
 ``read_beside(function, ...)`` starts ``function`` on one of a few threads of this
 process, each with a database connection of its own, in the caller's organization
 (schema) and row-level security scope, and returns at once; ``.result()`` waits for it.
-A question's vector search runs so beside its keyword search (``search.retrieval``):
-Postgres walks the HNSW graph on one core while BM25 reads and scores on another.
+A question's keyword search runs so beside its embedding and vector search
+(``search.retrieval``): BM25 reads and scores on one core while Postgres walks the HNSW
+graph on another. ``run_beside`` starts one that nobody waits for (a large scope's
+chunks read again for the next questions, ``ingestion.index``), or nothing.
 
 It runs in the calling thread instead, when ``.result()`` is asked for, whenever the
 other connection could not see what this one sees or no thread is free:
@@ -91,7 +93,10 @@ class _Readers:
                 except BaseException as error:  # handed to the caller, raised there
                     future.set_exception(error)
                 finally:
-                    own.close_if_unusable_or_obsolete()
+                    try:
+                        own.close_if_unusable_or_obsolete()
+                    except Exception:  # a broken connection: the next read opens one
+                        logger.warning("closing a parallel read's connection failed")
                     self.free.release()
         finally:
             own.close()
