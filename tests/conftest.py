@@ -387,22 +387,24 @@ def upload_indexed(django_capture_on_commit_callbacks):
 @pytest.fixture
 def upload_written(django_capture_on_commit_callbacks):
     """Upload through the API and write its text, not its vectors: as on a worker, the
-    embedding task is only sent (tasks otherwise run eagerly here). Returns its id."""
-    from ingestion import indexing
+    embedding task is only sent once the text commits (tasks otherwise run eagerly
+    here), never run. Returns its id (a new version of a known file keeps it)."""
+    from ingestion import embedding_queue, indexing
     from opaa.celery import app
 
     def upload(client, name: str, data: bytes, *, workspace: str = "") -> int:
         path = f"/api/v1/documents?workspace={workspace}" if workspace else "/api/v1/documents"
         with django_capture_on_commit_callbacks(execute=False):
             response = client.post(path, {"file": named_file(name, data)}, format="multipart")
-        assert response.status_code == 201, response.content
+        assert response.status_code in {200, 201}, response.content  # 200: a new version
         document_id = response.json()["id"]
         eager, app.conf.task_always_eager = app.conf.task_always_eager, False
         try:
-            with django_capture_on_commit_callbacks(execute=False):
+            with django_capture_on_commit_callbacks(execute=False) as sent:
                 indexing.document_index(document_id=document_id)
         finally:
             app.conf.task_always_eager = eager
+        assert embedding_queue.embedding_send in sent
         return document_id
 
     return upload

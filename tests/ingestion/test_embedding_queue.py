@@ -17,7 +17,6 @@ from ingestion.embedding import embed_with
 from ingestion.embedding_index import embedding_text
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.readers import document_readers_set
-from opaa.celery import app
 from tests.conftest import named_file
 
 GUIDE = (
@@ -26,23 +25,11 @@ GUIDE = (
 )
 
 
-def _written(alice_api, django_capture_on_commit_callbacks, name: str, text: str) -> int:
-    """Upload ``name`` and write its text only (the embedding task is never sent)."""
-    with django_capture_on_commit_callbacks(execute=False):
-        created = alice_api.post(
-            "/api/v1/documents", {"file": named_file(name, text.encode())}, format="multipart"
-        )
-    assert created.status_code in {200, 201}, created.content  # 200: a new version
-    document_id = created.json()["id"]
-    # As on a worker: the embedding task is sent once the text commits, not run here.
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as sent:
-            indexing.document_index(document_id=document_id)
-    finally:
-        app.conf.task_always_eager = eager
-    assert embedding_queue.embedding_send in sent
-    return document_id
+@pytest.fixture
+def written(alice_api, upload_written):
+    """Upload ``name`` as alice and write its text only (the embedding task is sent once
+    the text commits, never run here)."""
+    return lambda name, text: upload_written(alice_api, name, text.encode())
 
 
 def _vectors_match_texts(document_id: int) -> None:
@@ -54,13 +41,9 @@ def _vectors_match_texts(document_id: int) -> None:
         assert list(chunk.embedding) == pytest.approx(expected, abs=1e-4)
 
 
-def test_searchable_then_indexed_by_batches_across_documents(
-    acme, alice_api, django_capture_on_commit_callbacks
-):
-    first = _written(alice_api, django_capture_on_commit_callbacks, "guide.md", GUIDE)
-    second = _written(
-        alice_api, django_capture_on_commit_callbacks, "hours.md", "# Hours\n\nOpen 8 to 6.\n"
-    )
+def test_searchable_then_indexed_by_batches_across_documents(acme, written):
+    first = written("guide.md", GUIDE)
+    second = written("hours.md", "# Hours\n\nOpen 8 to 6.\n")
     assert set(Document.objects.values_list("status", flat=True)) == {DocumentStatus.SEARCHABLE}
     waiting = Chunk.objects.filter(embedding__isnull=True).count()
     assert waiting == Chunk.objects.count() >= 3
@@ -75,10 +58,8 @@ def test_searchable_then_indexed_by_batches_across_documents(
     assert embedding_queue.embedding_batch() == 0
 
 
-def test_a_new_version_never_keeps_the_vectors_of_its_old_text(
-    acme, alice_api, django_capture_on_commit_callbacks
-):
-    document_id = _written(alice_api, django_capture_on_commit_callbacks, "guide.md", GUIDE)
+def test_a_new_version_never_keeps_the_vectors_of_its_old_text(acme, written):
+    document_id = written("guide.md", GUIDE)
     assert embedding_queue.embedding_run() is False
     unchanged = set(
         Chunk.objects.filter(document_id=document_id, text__contains="Second class").values_list(
@@ -87,12 +68,7 @@ def test_a_new_version_never_keeps_the_vectors_of_its_old_text(
     )
 
     # A new version of the same file, one section changed: the same document.
-    assert (
-        _written(
-            alice_api, django_capture_on_commit_callbacks, "guide.md", GUIDE.replace("30", "42")
-        )
-        == document_id
-    )
+    assert written("guide.md", GUIDE.replace("30", "42")) == document_id
     document = Document.objects.get(pk=document_id)
     assert document.status == DocumentStatus.SEARCHABLE
     chunks = Chunk.objects.filter(document_id=document_id)
@@ -113,9 +89,9 @@ def test_a_new_version_never_keeps_the_vectors_of_its_old_text(
 
 
 def test_erased_while_waiting_for_vectors_is_neither_an_error_nor_brought_back(
-    acme, alice_api, django_capture_on_commit_callbacks
+    acme, alice_api, django_capture_on_commit_callbacks, written
 ):
-    document_id = _written(alice_api, django_capture_on_commit_callbacks, "guide.md", GUIDE)
+    document_id = written("guide.md", GUIDE)
     with django_capture_on_commit_callbacks(execute=True):
         assert alice_api.delete(f"/api/v1/documents/{document_id}").status_code == 204
     assert embedding_queue.embedding_run() is False
@@ -123,10 +99,8 @@ def test_erased_while_waiting_for_vectors_is_neither_an_error_nor_brought_back(
     assert not Chunk.objects.filter(document_id=document_id).exists()
 
 
-def test_readers_changed_while_waiting_stay_the_documents(
-    acme, alice_api, django_capture_on_commit_callbacks
-):
-    document_id = _written(alice_api, django_capture_on_commit_callbacks, "guide.md", GUIDE)
+def test_readers_changed_while_waiting_stay_the_documents(acme, written):
+    document_id = written("guide.md", GUIDE)
     document_readers_set(
         document=Document.objects.get(pk=document_id),
         readers=["group:finance"],
@@ -165,12 +139,10 @@ def _interrupted(document_id: int) -> None:
 
 
 def test_progress_shown_and_a_document_that_keeps_killing_its_batch_given_up(
-    acme, alice_api, alice_portal, django_capture_on_commit_callbacks
+    acme, alice_api, alice_portal, django_capture_on_commit_callbacks, written
 ):
-    guide = _written(alice_api, django_capture_on_commit_callbacks, "guide.md", GUIDE)
-    hours = _written(
-        alice_api, django_capture_on_commit_callbacks, "hours.md", "# Hours\n\nOpen 8 to 6.\n"
-    )
+    guide = written("guide.md", GUIDE)
+    hours = written("hours.md", "# Hours\n\nOpen 8 to 6.\n")
     total = Chunk.objects.filter(document_id=guide).count()
     assert total >= 2
     assert embedding_queue.embedding_batch(size=1) == 1  # the guide's first passage
