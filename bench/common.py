@@ -12,6 +12,7 @@ import platform
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,26 @@ def django_setup_for_workers(name: str) -> Path:
 
     django.setup()
     return data_dir
+
+
+@contextmanager
+def asked_as_in_a_request(schema: str):
+    """Questions asked in ``schema`` as a request asks them: in its workspaces' scope by
+    their ids (what a request's caller resolves to once; the organization-wide scope
+    lists them again for every statement), and with the parallel reads' connections
+    kept between questions (``CONN_MAX_AGE`` 60, as in production: the development
+    settings the benches run on close a connection after each use)."""
+    from django.db import connections
+    from django_tenants.utils import schema_context
+
+    from workspaces.models import Workspace
+    from workspaces.rls import organization_scope, workspaces_scope
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 60
+    with schema_context(schema), organization_scope():
+        every = list(Workspace.objects.values_list("pk", flat=True))
+    with schema_context(schema), workspaces_scope(every):
+        yield
 
 
 @dataclass(frozen=True)

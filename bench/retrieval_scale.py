@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, django_setup, organization_fresh  # bench/
+from common import ROOT, asked_as_in_a_request, django_setup, organization_fresh  # bench/
 
 SLUG = "bench-scale"
 CHUNKS_PER_DOCUMENT = 10
@@ -516,11 +516,6 @@ def main() -> None:
 
     django_setup("bench-scale")
     from django.conf import settings
-    from django.db import connections
-
-    # The parallel reads' connections kept between questions, as in production (the
-    # development settings this bench runs on close a connection after each use).
-    connections.settings["default"]["CONN_MAX_AGE"] = 60
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import override_settings
@@ -534,7 +529,7 @@ def main() -> None:
     from tenants.models import Organization
     from workspaces.models import Workspace
     from workspaces.readers import ReaderScope
-    from workspaces.rls import organization_scope, workspaces_scope
+    from workspaces.rls import organization_scope
 
     DIM = settings.EMBEDDING_DIMENSIONS
     plans_path = args.plans or ROOT / "bench" / "plans" / f"retrieval_scale_{args.chunks}.txt"
@@ -562,11 +557,7 @@ def main() -> None:
     probabilities = zipf_probabilities()
     results: dict = {}
     plans: list[str] = []
-    with schema_context(schema), organization_scope():
-        every = list(Workspace.objects.values_list("pk", flat=True))
-    # The workspaces by their ids, as a request's caller's are once resolved (the
-    # organization's scope lists them again for each statement).
-    with schema_context(schema), workspaces_scope(every):
+    with asked_as_in_a_request(schema):
         big = Workspace.objects.get(is_default=True)
         small = Workspace.objects.exclude(pk=big.pk).order_by("pk").first()
         # Questions: the query vector near a cluster of real chunks, the text Zipfian.

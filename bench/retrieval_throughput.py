@@ -21,7 +21,14 @@ import statistics
 import time
 
 import numpy as np
-from common import django_setup, django_setup_for_workers, load, machine, progress
+from common import (
+    asked_as_in_a_request,
+    django_setup,
+    django_setup_for_workers,
+    load,
+    machine,
+    progress,
+)
 
 QUESTIONS = 60
 
@@ -62,26 +69,16 @@ def client(number: int, asked: list, seconds: float, start: float, out) -> None:
     """One process: ask until ``start + seconds``; put (latencies in ms) on ``out``."""
     django_setup("bench-scale")
     import retrieval_scale as rs
-    from django.db import connections
-    from django_tenants.utils import schema_context
-
-    # The parallel reads' connections kept between questions, as in production (the
-    # development settings close a connection after each use).
-    connections.settings["default"]["CONN_MAX_AGE"] = 60
 
     import search.retrieval as retrieval
     from search.retrieval import hybrid_search
     from tenants.models import Organization
     from workspaces.models import Workspace
     from workspaces.readers import ReaderScope
-    from workspaces.rls import organization_scope, workspaces_scope
 
     organization = Organization.objects.get(slug=rs.SLUG)
     latencies = []
-    with schema_context(organization.schema_name), organization_scope():
-        every = list(Workspace.objects.values_list("pk", flat=True))
-    # By their ids, as a request's caller's workspaces once resolved.
-    with schema_context(organization.schema_name), workspaces_scope(every):
+    with asked_as_in_a_request(organization.schema_name):
         big = Workspace.objects.get(is_default=True)
         small = Workspace.objects.exclude(pk=big.pk).order_by("pk").first()
         group = ReaderScope(principals=("user:reader@bench.example", "group:g00"))

@@ -627,18 +627,16 @@ def _rows_binary(cursor, sql: str, params: dict) -> list[tuple]:
     (bench/RESULTS.md)."""
     db = cursor.db
 
-    def execute(sql, params, many, context):
-        with psycopg.Cursor(db.connection) as raw:  # parameters bound by the server
-            # Never a named prepared statement (a transaction pooler may switch servers).
+    def execute(sql, params, *ignored_wrapper_args):  # as Django's CursorWrapper._execute
+        db.validate_no_broken_transaction()
+        with db.wrap_database_errors, psycopg.Cursor(db.connection) as raw:
+            # Parameters bound by the server; never a named prepared statement (a
+            # transaction pooler may switch servers).
             raw.execute(sql, params, binary=True, prepare=False)
             return raw.fetchall()
 
-    executor = execute
-    for wrapper in reversed(db.execute_wrappers):
-        executor = functools.partial(wrapper, executor)
-    db.validate_no_broken_transaction()
-    with db.wrap_database_errors:
-        return executor(sql, params, False, {"connection": db, "cursor": cursor})
+    # Django's own chain of the connection's execute wrappers, this executor at its end.
+    return cursor._execute_with_wrappers(sql, params, False, execute)
 
 
 def _readable_fetch(cursor, params: dict, readers: ReaderScope, *, above: int | None) -> _Readable:
