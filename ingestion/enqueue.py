@@ -45,7 +45,13 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ingestion.fairness import BACKLOG_TTL_S, backlog_key, index_backlog_next
+from ingestion.fairness import (
+    BACKLOG_TTL_S,
+    WAITING_KEY,
+    WAITING_TTL_S,
+    backlog_key,
+    index_backlog_next,
+)
 from ingestion.models import Document, DocumentStatus
 from workspaces.rls import organization_scope
 
@@ -71,7 +77,8 @@ QUEUED_TTL_S = 3600
 # (KEYS[2]): at the end, or at the front if it was waiting already (its marker there
 # before: a parked document just taken off the backlog, whose turn it was; its marker
 # then says '2', so a worker's fair share that parks it again keeps its turn too). 1:
-# send its message now, 0: parked.
+# send its message now, 0: parked. Sent, the organization (ARGV[7]) is among those with
+# messages waiting (KEYS[4], ``ingestion.fairness.WAITING_KEY``) until its last is taken.
 _ADMIT = """
 local now = tonumber(ARGV[1])
 local waited = redis.call('EXISTS', KEYS[3])
@@ -81,6 +88,8 @@ if redis.call('ZSCORE', KEYS[1], ARGV[2]) or
    redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[8]), ARGV[7])
+  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[8]))
   return 1
 end
 if waited == 1 then
@@ -90,6 +99,16 @@ else
 end
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
 return 0
+"""
+
+
+# The document's message no longer waits in the queue (ARGV[1], taken or handled): out
+# of the organization's queued ones (KEYS[1]), and the organization (ARGV[3]) out of
+# those with messages waiting (KEYS[2]) once none of its own is left.
+_UNQUEUE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) end
 """
 
 
@@ -114,6 +133,12 @@ def documents_queued() -> int:
     return int(client.zcard(_queued_key()))
 
 
+def _unqueue(client, document_id: int) -> None:
+    client.eval(
+        _UNQUEUE, 2, _queued_key(), WAITING_KEY, document_id, time.time(), connection.schema_name
+    )
+
+
 def document_index_send(document_id: int) -> bool:
     """Send the indexing message of a committed document now, or park it in its
     organization's backlog when ``QUEUED_PER_ORGANIZATION`` of the organization's
@@ -133,16 +158,19 @@ def document_index_send(document_id: int) -> bool:
         # marker (the sweep would send it again), and a failed send takes it back.
         admitted = client.eval(
             _ADMIT,
-            3,
+            4,
             _queued_key(),
             backlog_key(),
             marker,
+            WAITING_KEY,
             time.time(),
             document_id,
             QUEUED_PER_ORGANIZATION,
             QUEUED_TTL_S,
             BACKLOG_TTL_S,
             MARKER_TTL_S,
+            connection.schema_name,
+            WAITING_TTL_S,
         )
         if not admitted:
             logger.debug("document %s parked: its organization has messages queued", document_id)
@@ -156,7 +184,7 @@ def document_index_send(document_id: int) -> bool:
             )
         except _UNAVAILABLE:
             client.delete(marker)
-            client.zrem(_queued_key(), document_id)
+            _unqueue(client, document_id)
             raise
     except _UNAVAILABLE as exc:
         logger.warning(
@@ -191,7 +219,7 @@ def document_index_done(document_id: int) -> None:
         client = get_redis_connection("default")
         client.delete(_marker(document_id))
         # Where tasks run in the caller (eager), nothing noted the message's take.
-        client.zrem(_queued_key(), document_id)
+        _unqueue(client, document_id)
 
 
 def document_index_taken(document_id: int, *, runs: bool) -> None:
@@ -201,7 +229,7 @@ def document_index_taken(document_id: int, *, runs: bool) -> None:
     first parked document is sent in its place. Redis away: nothing (the set's entries
     expire, beat's sweep sends a backlog's first document)."""
     try:
-        get_redis_connection("default").zrem(_queued_key(), document_id)
+        _unqueue(get_redis_connection("default"), document_id)
     except _UNAVAILABLE:
         return
     if runs:

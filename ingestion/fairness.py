@@ -11,7 +11,13 @@ limit one organization that queues large documents takes every slot, and another
 organization's one-page upload waits until one of them finishes (minutes for a
 2,000-page PDF). So an organization may hold at most ``INDEX_SLOTS_PER_ORGANIZATION``
 of a worker's slots at once (0, the default: all but one, ``max(1, N - 1)``); the
-other slots stay free for everyone else.
+other slots stay free for everyone else. Kept free, not idle: at its share, an
+organization's *short* document (an original of at most ``INDEX_LEND_MAX_BYTES``, whose
+text is written within about a second) is lent a kept slot while no other organization
+has a message waiting in the ``ingest`` queue (``WAITING_KEY``, kept by
+``ingestion.enqueue``). One organization's batch of pages then uses every process of an
+idle worker, and another organization's page that arrives meanwhile waits for one short
+document at most; a lent slot is never taken while another organization waits.
 
 A slot is a *lease* in Redis: a sorted set per worker and organization whose members
 are the running tasks, each scored by its expiry time. A task takes one before it
@@ -56,6 +62,8 @@ from django.db import connection
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from ingestion.models import Document
+
 logger = logging.getLogger(__name__)
 
 # Long enough that a renewal every LEASE_TTL_S / 3 survives a busy second or two,
@@ -79,19 +87,31 @@ BACKLOG_TTL_S = 8 * 24 * 3600
 # ``embed``, one organization's indexing and embedding together leave a process free
 # for the others (else, with two processes, its text and its vectors take both); and
 # with ARGV[7] set (an embedding task on such a worker) it is refused while the
-# organization has documents parked: its text goes first, its vectors after. The
-# expired members (leases of a dead worker process) are dropped first; the key itself
-# expires when nothing renews it. Over the limit, ARGV[5] (a document id, if not empty)
-# is parked in the organization's backlog (KEYS[2]) in the same step: a task releasing
-# a slot of the organization after this pops it. At the end; at the front if its queue
-# marker (KEYS[4], ``ingestion.enqueue``) says it was sent off the backlog ('2'): it was
-# the oldest parked, and keeps its turn.
+# organization has documents parked: its text goes first, its vectors after. At the
+# limit, a short document (ARGV[8], above the limit: the slots it may hold then) is
+# lent a kept slot while no other organization (ARGV[9] is this one) has a message
+# waiting in the ``ingest`` queue (KEYS[5], ``ingestion.enqueue``'s organizations with
+# messages queued, each scored by when it stops counting). The expired members (leases
+# of a dead worker process) are dropped first; the key itself expires when nothing
+# renews it. Refused, ARGV[5] (a document id, if not empty) is parked in the
+# organization's backlog (KEYS[2]) in the same step: a task releasing a slot of the
+# organization after this pops it. At the end; at the front if its queue marker
+# (KEYS[4], ``ingestion.enqueue``) says it was sent off the backlog ('2'): it was the
+# oldest parked, and keeps its turn.
 _LEASE_TAKE = """
 local now = tonumber(ARGV[1])
 if ARGV[7] == '1' and redis.call('LLEN', KEYS[2]) > 0 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[3]) then
+local held = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[3])
+local refused = held >= tonumber(ARGV[3])
+if refused and held < tonumber(ARGV[8]) then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+  local others = redis.call('ZCARD', KEYS[5])
+  if redis.call('ZSCORE', KEYS[5], ARGV[9]) then others = others - 1 end
+  refused = others > 0
+end
+if refused then
   if ARGV[5] ~= '' then
     if KEYS[4] ~= '' and redis.call('GET', KEYS[4]) == '2' then
       redis.call('LPUSH', KEYS[2], ARGV[5])
@@ -107,11 +127,22 @@ redis.call('EXPIRE', KEYS[1], 4 * tonumber(ARGV[4]))
 return 1
 """
 
+
 # Drops the lease (if any) and pops the organization's first parked document, at once.
 _LEASE_RELEASE = """
 if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
 return redis.call('LPOP', KEYS[2])
 """
+
+
+# The organizations with ``index_document`` messages waiting in the ``ingest`` queue
+# (``ingestion.enqueue`` adds one when it sends its message, drops it when its last
+# queued message is taken): a kept slot is lent only while none but the borrower is here.
+WAITING_KEY = "opaa:index-waiting"
+# An organization counts as waiting at most this long after its last message was sent,
+# should the message never be taken (lost with the broker, purged): a little longer
+# than a message waits in a busy queue, short enough that loans resume soon after.
+WAITING_TTL_S = 120
 
 
 def backlog_key(schema: str | None = None) -> str:
@@ -207,19 +238,28 @@ class IndexSlot:
         self.renewer: threading.Thread | None = None
 
     def acquire(
-        self, *, park: int | None = None, text_first: bool = False, marker: str = ""
+        self,
+        *,
+        park: int | None = None,
+        text_first: bool = False,
+        marker: str = "",
+        lend: int = 0,
     ) -> bool:
         """Take the slot; False when the organization holds its share, and then
         ``park`` (a document id), if given, is in its backlog (at the front if its queue
         ``marker`` says it came off the backlog, else at the end). With ``text_first``,
-        also False while the organization has documents parked."""
+        also False while the organization has documents parked. ``lend`` (above the
+        share): the slots the organization may hold while no other organization has a
+        message waiting in the ``ingest`` queue (a short document: the slot kept free
+        comes back within a second)."""
         taken = get_redis_connection("default").eval(
             _LEASE_TAKE,
-            4,
+            5,
             self.key,
             self.backlog,
             self.other_key,
             marker,
+            WAITING_KEY,
             time.time(),
             self.token,
             self.limit,
@@ -227,6 +267,8 @@ class IndexSlot:
             "" if park is None else str(park),
             BACKLOG_TTL_S,
             "1" if text_first else "0",
+            lend,
+            connection.schema_name,
         )
         if not taken:
             return False
@@ -316,7 +358,8 @@ def _slot_take(request, *, kind: str, park: int | None, marker: str = "") -> Ind
         # An embedding task on a worker that writes text too waits while the
         # organization's documents are parked: their text first, then the vectors.
         text_first = kind == "embed" and _worker_text_and_vectors
-        taken = slot.acquire(park=park, text_first=text_first, marker=marker)
+        lend = concurrency if kind == "index" and park is not None and _short(park) else 0
+        taken = slot.acquire(park=park, text_first=text_first, marker=marker, lend=lend)
     except RedisError:
         # Fairness is worth less than the document: index it without a slot.
         logger.warning("indexing slots unavailable; indexing without one", exc_info=True)
@@ -324,3 +367,14 @@ def _slot_take(request, *, kind: str, park: int | None, marker: str = "") -> Ind
     if not taken:
         raise SlotDeferred(parked=park is not None)
     return slot
+
+
+def _short(document_id: int) -> bool:
+    """Whether the document's original is small enough (``INDEX_LEND_MAX_BYTES``) for its
+    text to be written within about a second: such a document may be lent the slot
+    kept free for other organizations while none of them is waiting."""
+    ceiling = settings.INDEX_LEND_MAX_BYTES
+    if ceiling <= 0:
+        return False
+    size = Document.objects.filter(pk=document_id).values_list("size_bytes", flat=True).first()
+    return size is not None and size <= ceiling

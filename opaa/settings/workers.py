@@ -46,6 +46,12 @@ INDEX_TIME_LIMIT_S = env.int("INDEX_TIME_LIMIT_S", default=600)
 # one (N - 1, at least 1), or all N in an installation of one organization
 # (ingestion/fairness.py).
 INDEX_SLOTS_PER_ORGANIZATION = env.int("INDEX_SLOTS_PER_ORGANIZATION", default=0)
+# A document whose original is at most this many bytes (its text written within about
+# a second) may take the slot kept free for other organizations while none of them has
+# a document waiting: one organization's batch of pages then uses every process of an
+# idle worker, and another organization's next page waits for one such document at
+# most (ingestion/fairness.py). 0: never lent.
+INDEX_LEND_MAX_BYTES = env.int("INDEX_LEND_MAX_BYTES", default=65536)
 # A document's text and words are written first, and it is found by keyword at once
 # ("searchable"); its vectors follow from the "embed" queue, batched across documents
 # (ingestion/embedding_queue.py). True: embed before writing, as before issue 17 (the

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import time
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -24,13 +25,13 @@ from tests.fakes.pdf import make_pdf
 pytestmark = pytest.mark.worker
 
 
-@pytest.fixture
-def two_slot_worker(worker):
+@contextmanager
+def _two_slots(worker, **env):
     """The session's worker paused; a prefork worker with two slots instead."""
     from opaa.celery import app
 
     worker.stop()
-    pair = WorkerProcess(worker.env, worker.log_path, pool="prefork", concurrency=2)
+    pair = WorkerProcess({**worker.env, **env}, worker.log_path, pool="prefork", concurrency=2)
     pair.start()
     try:
         yield pair
@@ -39,6 +40,20 @@ def two_slot_worker(worker):
         # Nothing of this test's organizations (dropped afterwards) may reach the next worker.
         app.control.purge()
         worker.start()
+
+
+@pytest.fixture
+def two_slot_worker(worker):
+    with _two_slots(worker) as pair:
+        yield pair
+
+
+@pytest.fixture
+def two_slot_worker_lending_small(worker):
+    """Two slots; only documents of at most 16 kB are lent the kept one (the reports of
+    these tests, 25 kB, are not)."""
+    with _two_slots(worker, INDEX_LEND_MAX_BYTES="16384") as pair:
+        yield pair
 
 
 def _upload(client, name: str, data: bytes) -> int:
@@ -73,7 +88,9 @@ def _long_pdf(seed: int) -> bytes:
     return make_pdf(pages)
 
 
-def test_a_light_organization_is_not_held_up_by_a_heavy_one(two_slot_worker, heavy_light):
+def test_a_light_organization_is_not_held_up_by_a_heavy_one(
+    two_slot_worker_lending_small, heavy_light
+):
     heavy_org, heavy, light = heavy_light.heavy_org, heavy_light.heavy, heavy_light.light
 
     heavy_ids = [_upload(heavy, f"report-{n}.pdf", _long_pdf(n)) for n in range(3)]
@@ -220,6 +237,112 @@ def test_a_document_over_the_share_is_parked_and_sent_again_when_a_slot_frees(mo
     assert first.release() is None
     assert vectors.acquire(text_first=True)  # nothing parked
     vectors.release()
+
+
+def test_a_short_document_is_lent_the_kept_slot_while_no_other_organization_waits(
+    monkeypatch,
+):
+    """At its share, an organization's short document may take the slot kept for the
+    others as long as none of them has a message waiting; never more than the worker's
+    slots, and never while another organization waits."""
+    from django.db import connection
+    from django_redis import get_redis_connection
+
+    from ingestion import fairness
+
+    redis = get_redis_connection("default")
+    redis.delete(fairness.WAITING_KEY)
+    slot = _holders(monkeypatch, ttl=30)  # a share of one slot
+    running = slot()
+    assert running.acquire()
+    get_redis_connection("default").delete(running.backlog)
+    assert not slot().acquire()  # a long document: the kept slot stays free
+    lent = slot()
+    assert lent.acquire(lend=2)  # a short one, nobody else waiting: lent
+    assert not slot().acquire(lend=2)  # the worker has two slots, both taken
+    lent.release()
+    # The organization's own messages waiting in the queue do not keep it from a loan.
+    redis.zadd(fairness.WAITING_KEY, {connection.schema_name: time.time() + 60})
+    own = slot()
+    assert own.acquire(lend=2)
+    own.release()
+    # Another organization's message waiting: not lent, parked for its turn.
+    redis.zadd(fairness.WAITING_KEY, {"otherco": time.time() + 60})
+    assert not slot().acquire(lend=2, park=11)
+    assert fairness.index_backlog_size() == 1
+    # Once that organization's wait is over (its entry past its time), lent again.
+    redis.zadd(fairness.WAITING_KEY, {"otherco": time.time() - 1})
+    again = slot()
+    assert again.acquire(lend=2)
+    assert again.release() == 11  # a release hands back the first parked document
+    assert running.release() is None
+    redis.delete(fairness.WAITING_KEY)
+
+
+def _notes(n: int) -> bytes:
+    """A page of about 23 kB (under the lending ceiling of 64 kB, over 16 kB)."""
+    parts = [f"# Site notes {n}\n"]
+    for part in range(45):
+        lines = " ".join(
+            f"Line {part}.{k} of notes {n} records batch {(n * 7 + part * 3 + k) % 991} "
+            f"at site {k % 13} with result {(k * part + n) % 101}."
+            for k in range(8)
+        )
+        parts.append(f"\n## Part {part}\n\n{lines}\n")
+    return "".join(parts).encode()
+
+
+def _most_at_once_processing(org, document_ids: list[int], timeout: float) -> int:
+    """The most of ``document_ids`` seen ``processing`` at once (polled every 10 ms)
+    until all are searchable or indexed."""
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from ingestion.models import Document
+    from workspaces.rls import organization_scope
+
+    most, deadline = 0, time.monotonic() + timeout
+    with schema_context(org.schema), organization_scope():
+        while time.monotonic() < deadline:
+            statuses = list(
+                Document.objects.filter(pk__in=document_ids).values_list("status", flat=True)
+            )
+            most = max(most, statuses.count("processing"))
+            if all(status in {"searchable", "indexed"} for status in statuses):
+                break
+            time.sleep(0.01)
+    connection.set_schema_to_public()
+    return most
+
+
+def test_one_organizations_pages_take_both_slots_while_nobody_else_waits(
+    two_slot_worker, heavy_light
+):
+    """Heavyco's pages (short documents) are written two at a time on a worker of two
+    processes while Lightco has nothing waiting: the slot kept for other organizations
+    is lent rather than left idle (before, one at a time: its batch took twice as long
+    to become searchable)."""
+    from django_redis import get_redis_connection
+
+    from ingestion import fairness
+
+    # Nobody else waits (no organization left counted as waiting by earlier tests).
+    get_redis_connection("default").delete(fairness.WAITING_KEY)
+    heavy_org, heavy = heavy_light.heavy_org, heavy_light.heavy
+    pages = [_notes(n) for n in range(6)]
+    assert all(16384 < len(page) < 65536 for page in pages)
+    heavy_ids = [_upload(heavy, f"notes-{n}.md", page) for n, page in enumerate(pages)]
+    assert _most_at_once_processing(heavy_org, heavy_ids, timeout=120) == 2
+
+
+def test_documents_over_the_lending_ceiling_are_written_one_at_a_time(
+    two_slot_worker_lending_small, heavy_light
+):
+    """The same pages over the ceiling (16 kB here): Heavyco keeps to its share of one
+    slot, the other stays free for Lightco."""
+    heavy_org, heavy = heavy_light.heavy_org, heavy_light.heavy
+    heavy_ids = [_upload(heavy, f"notes-{n}.md", _notes(n)) for n in range(6)]
+    assert _most_at_once_processing(heavy_org, heavy_ids, timeout=120) == 1
 
 
 def _page(n: int, word: str = "") -> bytes:

@@ -35,7 +35,7 @@ def _pending(client, name: str, capture) -> int:
 @pytest.fixture
 def empty_queue(acme):
     client = get_redis_connection("default")
-    keys = (enqueue._queued_key(), fairness.backlog_key())
+    keys = (enqueue._queued_key(), fairness.backlog_key(), fairness.WAITING_KEY)
     client.delete(*keys)
     yield
     client.delete(*keys)
@@ -98,6 +98,42 @@ def test_beyond_a_few_queued_a_document_is_parked_and_sent_when_one_is_taken(
     enqueue.document_index_taken(900003, runs=True)
     assert Document.objects.get(pk=third).status == DocumentStatus.INDEXED
     assert enqueue.documents_queued() == 0
+
+
+def test_an_organization_counts_as_waiting_while_one_of_its_messages_is_queued(
+    acme, empty_queue, alice_api, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Whether an organization has a message waiting (what keeps another organization
+    from being lent its kept slot, ``ingestion.fairness``) follows its queued messages:
+    from the first one sent to the last one taken or handled."""
+    from django.db import connection
+
+    from ingestion import tasks
+
+    client = get_redis_connection("default")
+    client.delete(fairness.WAITING_KEY)
+
+    def waiting() -> bool:
+        return client.zscore(fairness.WAITING_KEY, connection.schema_name) is not None
+
+    first = _pending(alice_api, "first.md", django_capture_on_commit_callbacks)
+    second = _pending(alice_api, "second.md", django_capture_on_commit_callbacks)
+    # The messages are recorded instead of run (tasks run eagerly here).
+    sent: list[bool] = []
+    monkeypatch.setattr(tasks.index_document, "apply_async", lambda *a, **k: sent.append(waiting()))
+    assert not waiting()
+    enqueue.document_index_send(first)
+    enqueue.document_index_send(second)
+    assert sent == [True, True]  # waiting from the moment each message goes out
+    enqueue.document_index_taken(first, runs=False)
+    assert waiting()  # the second message is still queued
+    enqueue.document_index_taken(second, runs=False)
+    assert not waiting()
+    # Handled where nothing noted the take (eager): the same.
+    enqueue.document_index_send(first)
+    assert waiting()
+    enqueue.document_index_done(first)
+    assert not waiting()
 
 
 def test_a_document_sent_off_the_backlog_and_parked_by_the_share_keeps_its_turn(
