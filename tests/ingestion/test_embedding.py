@@ -23,6 +23,35 @@ def test_local_model_loads_offline_and_captures_meaning():
     assert _cosine(vpn, tunnel) > _cosine(vpn, lunch) + 0.1
 
 
+def test_local_model_batches_texts_of_similar_lengths_together():
+    # A queue batch: long chunks, a few middling ones and short last chunks, mixed.
+    lengths = [250, 60, 250, 210, 250, 60, 210, 250, 60, 250, 210, 60, 250, 210, 60, 60]
+    groups = embedding.padding_groups(lengths, most=8)
+    assert sorted(index for group in groups for index in group) == list(range(16))
+    assert all(1 <= len(group) <= 8 for group in groups)
+    # No short text is padded to a long one's length; the longest come first.
+    assert [{lengths[index] for index in group} for group in groups] == [{250}, {210}, {60}]
+    # Texts of one length: batches as large as allowed.
+    assert [len(group) for group in embedding.padding_groups([128] * 16, most=8)] == [8, 8]
+    assert embedding.padding_groups([], most=8) == []
+
+
+def test_local_model_returns_each_texts_vector_in_order_whatever_its_batch(settings):
+    settings.EMBEDDING_BATCH_SIZE = 2
+    texts = [
+        "Lunch menu",
+        "How do I connect to the VPN from home when the office network is down? " * 6,
+        "Setting up the remote-access tunnel",
+        "Expense reports are due on the fifth working day of each month.",
+        "VPN",
+    ]
+    provider = embedding.LocalProvider()
+    together = provider.embed(texts)
+    for text, vector in zip(texts, together, strict=True):
+        (alone,) = provider.embed([text])
+        assert _cosine(vector, alone) > 0.999
+
+
 def test_openai_provider_calls_the_embeddings_endpoint():
     with FakeOpenAIServer(api_key="sk-emb", embedding_dimensions=384) as server:
         provider = embedding.OpenAIProvider(
