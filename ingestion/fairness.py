@@ -17,7 +17,9 @@ text is written within about a second) is lent a kept slot while no other organi
 has a message waiting in the ``ingest`` queue (``WAITING_KEY``, kept by
 ``ingestion.enqueue``). One organization's batch of pages then uses every process of an
 idle worker, and another organization's page that arrives meanwhile waits for one short
-document at most; a lent slot is never taken while another organization waits.
+document at most; a lent slot is never taken while another organization waits. An
+embedding task is lent a kept slot the same way, and then runs a slice of
+``LENT_EMBED_SECONDS`` (one batch or so) instead of ``EMBED_TASK_SECONDS``.
 
 A slot is a *lease* in Redis: a sorted set per worker and organization whose members
 are the running tasks, each scored by its expiry time. A task takes one before it
@@ -88,8 +90,9 @@ BACKLOG_TTL_S = 8 * 24 * 3600
 # for the others (else, with two processes, its text and its vectors take both); and
 # with ARGV[7] set (an embedding task on such a worker) it is refused while the
 # organization has documents parked: its text goes first, its vectors after. At the
-# limit, a short document (ARGV[8], above the limit: the slots it may hold then) is
-# lent a kept slot while no other organization (ARGV[9] is this one) has a message
+# limit, a short document or a short embedding slice (ARGV[8], above the limit: the
+# slots it may hold then) is lent a kept slot (2: taken, lent) while no other
+# organization (ARGV[9] is this one) has a message
 # waiting in the ``ingest`` queue (KEYS[5], ``ingestion.enqueue``'s organizations with
 # messages queued, each scored by when it stops counting). The expired members (leases
 # of a dead worker process) are dropped first; the key itself expires when nothing
@@ -104,7 +107,8 @@ if ARGV[7] == '1' and redis.call('LLEN', KEYS[2]) > 0 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local held = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[3])
-local refused = held >= tonumber(ARGV[3])
+local lent = held >= tonumber(ARGV[3])
+local refused = lent
 if refused and held < tonumber(ARGV[8]) then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
   local others = redis.call('ZCARD', KEYS[5])
@@ -124,6 +128,7 @@ if refused then
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
 redis.call('EXPIRE', KEYS[1], 4 * tonumber(ARGV[4]))
+if lent then return 2 end
 return 1
 """
 
@@ -143,6 +148,10 @@ WAITING_KEY = "opaa:index-waiting"
 # should the message never be taken (lost with the broker, purged): a little longer
 # than a message waits in a busy queue, short enough that loans resume soon after.
 WAITING_TTL_S = 120
+# An embedding task in a lent slot hands over after this many seconds (at least one
+# batch), not after EMBED_TASK_SECONDS: the slot comes back about as soon as a short
+# document's would.
+LENT_EMBED_SECONDS = 1.0
 
 
 def backlog_key(schema: str | None = None) -> str:
@@ -236,6 +245,8 @@ class IndexSlot:
         self.token = uuid.uuid4().hex
         self.stopped = threading.Event()
         self.renewer: threading.Thread | None = None
+        # Taken above the organization's share: the slot kept for others, lent.
+        self.lent = False
 
     def acquire(
         self,
@@ -272,6 +283,7 @@ class IndexSlot:
         )
         if not taken:
             return False
+        self.lent = int(taken) == 2
         self.renewer = threading.Thread(target=self._renew_until_stopped, daemon=True)
         self.renewer.start()
         return True
@@ -358,7 +370,14 @@ def _slot_take(request, *, kind: str, park: int | None, marker: str = "") -> Ind
         # An embedding task on a worker that writes text too waits while the
         # organization's documents are parked: their text first, then the vectors.
         text_first = kind == "embed" and _worker_text_and_vectors
-        lend = concurrency if kind == "index" and park is not None and _short(park) else 0
+        # Lent work is short: a small document's text, or a slice of embedding of
+        # LENT_EMBED_SECONDS (``ingestion.tasks.embed_chunks``).
+        if settings.INDEX_LEND_MAX_BYTES <= 0:
+            lend = 0
+        elif kind == "embed":
+            lend = concurrency
+        else:
+            lend = concurrency if park is not None and _short(park) else 0
         taken = slot.acquire(park=park, text_first=text_first, marker=marker, lend=lend)
     except RedisError:
         # Fairness is worth less than the document: index it without a slot.
@@ -374,7 +393,5 @@ def _short(document_id: int) -> bool:
     text to be written within about a second: such a document may be lent the slot
     kept free for other organizations while none of them is waiting."""
     ceiling = settings.INDEX_LEND_MAX_BYTES
-    if ceiling <= 0:
-        return False
     size = Document.objects.filter(pk=document_id).values_list("size_bytes", flat=True).first()
     return size is not None and size <= ceiling

@@ -169,8 +169,15 @@ def embed_chunks(self, deferrals: int = 0) -> None:
             settings.EMBED_BATCH_CHUNKS
         ):
             embedding_queue.embedding_send()
+        # In the slot kept for other organizations (lent while none waits): a short
+        # slice, so that slot comes back soon.
+        seconds = (
+            fairness.LENT_EMBED_SECONDS
+            if slot is not None and slot.lent
+            else settings.EMBED_TASK_SECONDS
+        )
         with stage_seconds_shared(), stage("queue_run"):
-            more = embedding_queue.embedding_run(seconds=settings.EMBED_TASK_SECONDS)
+            more = embedding_queue.embedding_run(seconds=seconds)
     finally:
         # The organization's slots of both kinds count together: a document parked
         # while this task held the slot goes on now.

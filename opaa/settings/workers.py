@@ -50,7 +50,8 @@ INDEX_SLOTS_PER_ORGANIZATION = env.int("INDEX_SLOTS_PER_ORGANIZATION", default=0
 # a second) may take the slot kept free for other organizations while none of them has
 # a document waiting: one organization's batch of pages then uses every process of an
 # idle worker, and another organization's next page waits for one such document at
-# most (ingestion/fairness.py). 0: never lent.
+# most; embedding tasks are lent it for a one-second slice (ingestion/fairness.py). 0:
+# never lent.
 INDEX_LEND_MAX_BYTES = env.int("INDEX_LEND_MAX_BYTES", default=65536)
 # A document's text and words are written first, and it is found by keyword at once
 # ("searchable"); its vectors follow from the "embed" queue, batched across documents
