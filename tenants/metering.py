@@ -17,6 +17,7 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -57,17 +58,23 @@ def question_metered(*, tokens: int) -> None:
 
 
 def document_metered(*, size: int) -> None:
-    """Count one stored upload for the current organization (levels follow in the
-    next measurement; the stored bytes are added now so the owner sees them at once)."""
+    """Count one stored upload for the current organization, and add it to today's
+    levels so the owner sees it at once: to the last measurement's (beat measures every
+    few minutes), or, not measured yet today, to a count of every document (once a day:
+    counting a large organization's documents with each upload would cost each upload
+    more, the larger the organization)."""
     organization = quotas.organization_current()
     if organization is None:
         return
     day = timezone.now().date()
     _bump(organization.pk, day, documents_added=1)
+    today = UsageDay.objects.filter(organization_id=organization.pk, day=day)
+    if today.filter(measured_at__isnull=False).update(
+        documents=F("documents") + 1, storage_bytes=F("storage_bytes") + size
+    ):
+        return
     documents, stored = quotas.documents_level()
-    UsageDay.objects.filter(organization_id=organization.pk, day=day).update(
-        documents=documents, storage_bytes=stored
-    )
+    today.update(documents=documents, storage_bytes=stored)
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -10,7 +10,7 @@ from django_redis import get_redis_connection
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from ingestion.models import SyncRun
+from ingestion.models import Document, SyncRun
 from search.models import Question
 from tenants import metering
 from tenants.models import Organization, UsageDay
@@ -19,6 +19,7 @@ from tests.conftest import PASSWORD, filesystem_source
 from tests.fakes.openai_server import FakeOpenAIServer
 
 DOC = b"# Parking\n\nVisitors park on level minus two, bay numbers 200 to 240.\n"
+LOCKERS = b"# Lockers\n\nLockers on the ground floor open with the staff card.\n"
 
 
 @pytest.fixture
@@ -87,6 +88,18 @@ def test_measurement_counts_levels_and_sync_runs_and_never_lowers_counts(
     # Measuring twice writes the same row.
     again = metering.usage_measure(organization=Organization.objects.get(slug="acme"))
     assert (again.sync_runs, again.documents, again.questions) == (1, 1, 1)
+
+    # Measured today: an upload adds itself to the measured levels (nothing counted
+    # again); a deletion shows at the next measurement.
+    upload_indexed(alice_api, "lockers.md", LOCKERS)
+    usage = today("acme")
+    assert (usage.documents, usage.storage_bytes) == (2, len(DOC) + len(LOCKERS))
+    assert usage.documents_added == 2
+    with schema_context("acme"):
+        Document.objects.filter(original_filename="parking.md").delete()
+    connection.set_schema_to_public()
+    metering.usage_measure(organization=Organization.objects.get(slug="acme"))
+    assert (today("acme").documents, today("acme").storage_bytes) == (1, len(LOCKERS))
 
 
 def test_the_owner_sees_usage_and_plan(fresh_counters, world, db, alice_portal, alice_api):
