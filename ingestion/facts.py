@@ -398,15 +398,19 @@ def _chunk_for(draft: FactDraft, chunks: Sequence[tuple[int, str]]) -> int:
 
 
 def facts_extract(
-    *, document: Document, parsed: ParsedDocument, original: bytes | None = None
+    *,
+    document: Document,
+    parsed: ParsedDocument,
+    original: bytes | None = None,
+    chunks_written: list[tuple[int, str]] | None = None,
 ) -> list[Fact]:
-    """The document's facts, unsaved, each pointing at its chunk (written already)."""
-    chunks = [
-        (chunk_id, _words(text))
-        for chunk_id, text in Chunk.objects.filter(document=document)
-        .order_by("ordinal")
-        .values_list("id", "text")
-    ]
+    """The document's facts, unsaved, each pointing at its chunk (written already;
+    ``chunks_written``: their ids and texts in order, if the caller has them)."""
+    if chunks_written is None:
+        chunks_written = list(
+            Chunk.objects.filter(document=document).order_by("ordinal").values_list("id", "text")
+        )
+    chunks = [(chunk_id, _words(text)) for chunk_id, text in chunks_written]
     if not chunks:
         return []
     subject = _clean(parsed.title or document.title) or document.title
@@ -444,14 +448,23 @@ def facts_extract(
     return facts
 
 
-def facts_write(*, document: Document, parsed: ParsedDocument, original: bytes | None) -> int:
+def facts_write(
+    *,
+    document: Document,
+    parsed: ParsedDocument,
+    original: bytes | None,
+    chunks_written: list[tuple[int, str]] | None = None,
+) -> int:
     """Replace the document's facts with those read from this version; returns how many.
 
-    Call it after the document's chunks are written, in the same transaction: the old
-    facts went with the old chunks already (ON DELETE CASCADE); the explicit delete
-    makes a second run idempotent whatever the chunks did.
+    Call it after the document's chunks are written (``chunks_written``: their ids and
+    texts, as ``ingestion.index.chunks_write`` returns them), in the same transaction:
+    the old facts went with the old chunks already (ON DELETE CASCADE); the explicit
+    delete makes a second run idempotent whatever the chunks did.
     """
     Fact.objects.filter(document_id=document.pk).delete()
-    facts = facts_extract(document=document, parsed=parsed, original=original)
+    facts = facts_extract(
+        document=document, parsed=parsed, original=original, chunks_written=chunks_written
+    )
     Fact.objects.bulk_create(facts, batch_size=1000)
     return len(facts)

@@ -125,19 +125,21 @@ def chunks_write(
     vectors: Sequence[Sequence[float] | None],
     keys: list[str] | None = None,
     next_vectors: Sequence[Sequence[float] | None] | None = None,
-) -> None:
-    """Replace the document's chunks in one transaction (the caller holds it).
+) -> list[tuple[int, str]]:
+    """Replace the document's chunks in one transaction (the caller holds it); returns
+    the new chunks' ids and texts, in order.
 
     ``vectors`` are by the organization's active embedding model; ``next_vectors``, while
     it moves to another one (``ingestion.embedding_index``), by that one. A vector may be
     None: the embedding queue makes it later (``ingestion.embedding_queue``).
     """
-    chunks_replace(
+    chunks = chunks_replace(
         document=document, drafts=drafts, vectors=vectors, keys=keys, next_vectors=next_vectors
     )
-    search_vector_write(document_id=document.pk)
+    search_vector_write(document_id=document.pk, language=document.language, chunks=chunks)
     postings_write(document_id=document.pk)
     index_changed(workspace_id=document.workspace_id)
+    return chunks
 
 
 def chunks_replace(
@@ -147,12 +149,13 @@ def chunks_replace(
     vectors: Sequence[Sequence[float] | None],
     keys: list[str] | None = None,
     next_vectors: Sequence[Sequence[float] | None] | None = None,
-) -> None:
+) -> list[tuple[int, str]]:
     """Delete the document's chunks and insert ``drafts`` with their ``vectors`` (and
-    ``next_vectors``, the next embedding model's, when given)."""
+    ``next_vectors``, the next embedding model's, when given); returns the new chunks'
+    ids and texts, in the drafts' order."""
     Chunk.objects.filter(document=document).delete()
     nexts = next_vectors or [None] * len(drafts)
-    Chunk.objects.bulk_create(
+    created = Chunk.objects.bulk_create(
         Chunk(
             workspace_id=document.workspace_id,
             document=document,
@@ -171,27 +174,36 @@ def chunks_replace(
             drafts, vectors, nexts, keys or [""] * len(drafts), strict=True
         )
     )
+    return [(chunk.pk, chunk.text) for chunk in created]
 
 
-def search_vector_write(*, document_id: int) -> None:
+def search_vector_write(
+    *, document_id: int, language: str | None = None, chunks: list[tuple[int, str]] | None = None
+) -> None:
     """Set the words keyword search sees on each of the document's chunks.
 
     Title and heading path (repeated in each chunk) are stemmed in the document's
     language (weight B); the chunk's text (weight D) paragraph by paragraph, each in
     its own language (``ingestion.language.paragraphs_by_language``): a translated
     paragraph keeps its stop words out and its neighbours keep theirs out too.
+
+    ``language`` (the document's) and ``chunks`` (its chunks' ids and texts), when the
+    caller has them, are not read again.
     """
-    document = Document.objects.only("language").get(pk=document_id)
+    if language is None:
+        language = Document.objects.only("language").get(pk=document_id).language
+    if chunks is None:
+        chunks = list(Chunk.objects.filter(document_id=document_id).values_list("id", "text"))
     groups: dict[str, tuple[list[int], list[str]]] = {}
-    for chunk_id, text in Chunk.objects.filter(document_id=document_id).values_list("id", "text"):
-        split = paragraphs_by_language(text, default=document.language)
+    for chunk_id, text in chunks:
+        split = paragraphs_by_language(text, default=language)
         for config, body in split.items():
             ids, bodies = groups.setdefault(config, ([], []))
             ids.append(chunk_id)
             bodies.append(body)
     if not groups:
         return
-    ids, bodies = groups.pop(document.language)
+    ids, bodies = groups.pop(language)
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -322,14 +322,14 @@ def document_index(*, document_id: int) -> Document | None:
             document.save(
                 update_fields=["title", "mime_type", "language", "metadata", "updated_at"]
             )
-            chunks_write(
+            written = chunks_write(
                 document=document,
                 drafts=drafts,
                 vectors=embedded.vectors,
                 keys=embedded.keys,
                 next_vectors=embedded.next_vectors,
             )
-            facts_write(document=document, parsed=parsed, original=data)
+            facts_write(document=document, parsed=parsed, original=data, chunks_written=written)
             # Vectors of the next model missing are the move's to make, not the queue's.
             if any(vector is None for vector in embedded.vectors):
                 _mark(document, DocumentStatus.SEARCHABLE)
