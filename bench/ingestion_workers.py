@@ -310,6 +310,16 @@ def main() -> None:
         bare_cpu.append(min(cpu.values()))
         return max(rates.values())
 
+    def sessions() -> int:
+        """Connections made to the benchmark's database so far (Postgres counts them;
+        each new one costs the server a process and its catalog caches: about 10 CPU ms
+        before its first answers)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            )
+            return int(cursor.fetchone()[0])
+
     def cpu_now(worker) -> dict[str, float]:
         """CPU seconds so far of the worker's processes, and of the Postgres and Redis
         servers they use (this benchmark's own)."""
@@ -355,7 +365,7 @@ def main() -> None:
             if endpoint is not None:
                 endpoint.counters_reset()
             started_load = load()
-            cpu_before = cpu_now(worker)
+            cpu_before, sessions_before = cpu_now(worker), sessions()
             first = time.monotonic()
             ids = upload_all(org, files)
             uploaded = time.monotonic() - first
@@ -371,6 +381,8 @@ def main() -> None:
             worker.stop()
             app.control.purge()
             organization_delete(organization=org.organization)
+        # Read once the worker's connections ended (Postgres reports its counts late).
+        sessions_run = sessions() - sessions_before
         result = {
             "label": label,
             "batch": batch or settings.EMBED_BATCH_CHUNKS,
@@ -385,6 +397,8 @@ def main() -> None:
             "stage_s": stages,
             "cpu_s": cpu,
             "cpu_per_chunk": sum(cpu.values()) / len(texts),
+            # Postgres connections made from the first upload to the worker's end.
+            "postgres_sessions": sessions_run,
             "load": f"{started_load} -> {load()}",
             # Processes that loaded the local model before the clock started, and during
             # the timed run (0 unless the warm-up missed one).
@@ -497,7 +511,8 @@ def report(args, results: list[dict], start_load: str) -> None:
         )
         print()
         print(
-            "| code | processes | batch | workers | Postgres | Redis | CPU ms a chunk "
+            "| code | processes | batch | workers | Postgres (connections made) | Redis "
+            "| CPU ms a chunk "
             "| bare model CPU ms a chunk | pipeline / bare, per CPU second |"
         )
         print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
@@ -506,7 +521,8 @@ def report(args, results: list[dict], start_load: str) -> None:
                 cpu = r["cpu_s"]
                 print(
                     f"| {r['label']} | {r['processes']} | {r['batch']} | {cpu['workers']:.1f} "
-                    f"| {cpu['postgres']:.1f} | {cpu['redis']:.1f} "
+                    f"| {cpu['postgres']:.1f} ({r.get('postgres_sessions', '?')}) "
+                    f"| {cpu['redis']:.1f} "
                     f"| {r['cpu_per_chunk'] * 1000:.1f} | {r['baseline_cpu_per_chunk'] * 1000:.1f} "
                     f"| {r['cpu_ratio']:.0%} |"
                 )
