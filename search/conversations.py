@@ -156,7 +156,7 @@ def conversation_markdown(conversation: Conversation, *, viewer: User) -> str:
                 lines.append(f"- {row['entity']}: {values} ({row['document_title']})")
             lines.append("")
         if turn.citations:
-            lines.append("Sources:")
+            lines.append(f"{_('Sources')}:")
             lines.append("")
             for citation in turn.citations:
                 where = " > ".join(citation.get("heading_path") or [])

@@ -115,7 +115,10 @@ def test_rename_share_export_delete(travel, alice_api, dave_api, bob_api):
     markdown = export.content.decode()
     assert markdown.startswith("# Hotels\n")
     assert "## What is the hotel limit per night?" in markdown
-    assert "1. Travel policy (Travel policy > Hotels)" in markdown
+    assert "Sources:\n\n1. Travel policy (Travel policy > Hotels)" in markdown
+    # In the reader's language, as the portal is.
+    german = alice_api.get(f"{url}/export", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Quellen:\n\n1. Travel policy (Travel policy > Hotels)" in german
 
     listed = alice_api.get("/api/v1/conversations").json()["results"]
     assert [c["id"] for c in listed] == [conversation["id"]]
