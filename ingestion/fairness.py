@@ -95,11 +95,11 @@ BACKLOG_TTL_S = 8 * 24 * 3600
 # organization (ARGV[9] is this one) has a message waiting in the ``ingest`` queue
 # (KEYS[5], ``ingestion.enqueue``'s organizations with messages queued, each scored by
 # when it stops counting). The expired members (leases of a dead worker process) are
-# dropped first; the key itself expires when nothing renews it. Refused, ARGV[5] (a document id, if not empty) is parked in the
-# organization's backlog (KEYS[2]) in the same step: a task releasing a slot of the
-# organization after this pops it. At the end; at the front if its queue marker
-# (KEYS[4], ``ingestion.enqueue``) says it was sent off the backlog ('2'): it was the
-# oldest parked, and keeps its turn.
+# dropped first; the key itself expires when nothing renews it. Refused, ARGV[5] (a
+# document id, if not empty) is parked in the organization's backlog (KEYS[2]) in the
+# same step: a task releasing a slot of the organization after this pops it. At the
+# end; at the front if its queue marker (KEYS[4], ``ingestion.enqueue``) says it was
+# sent off the backlog ('2'): it was the oldest parked, and keeps its turn.
 _LEASE_TAKE = """
 local now = tonumber(ARGV[1])
 if ARGV[7] == '1' and redis.call('LLEN', KEYS[2]) > 0 then return 0 end
