@@ -14,9 +14,9 @@ EMBEDDING_API_BASE = env.str("EMBEDDING_API_BASE", default="")
 EMBEDDING_API_KEY = env.str("EMBEDDING_API_KEY", default="")
 # Fixed by the Chunk.embedding column; a model with another size needs a migration.
 EMBEDDING_DIMENSIONS = 384
-# Texts per call of the local model at most: the texts of a call are sorted by length and
-# split into batches of similar lengths (ingestion/embedding.py padding_groups). 8
-# measured best on 2 CPU cores (bench/embedding_throughput.py): larger batches pad more.
+# Texts per batch of the local model at most: the texts embedded at once are sorted by
+# length and split into batches of similar lengths (ingestion/embedding.py
+# padding_groups). 8 measured best on 2 CPU cores (bench/embedding_throughput.py).
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=8)
 # Threads of the local model per process; 0: the cores divided by the worker's
 # processes (a Celery worker's concurrency), so N processes on N cores do not take the
