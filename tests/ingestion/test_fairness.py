@@ -318,12 +318,13 @@ def _most_at_once_processing(org, document_ids: list[int], timeout: float) -> in
 
 
 def test_one_organizations_pages_take_both_slots_while_nobody_else_waits(
-    two_slot_worker, heavy_light
+    heavy_light, two_slot_worker
 ):
-    """Heavyco's pages (short documents) are written two at a time on a worker of two
-    processes while Lightco has nothing waiting: the slot kept for other organizations
-    is lent rather than left idle (before, one at a time: its batch took twice as long
-    to become searchable)."""
+    """(The worker after the organizations: it stops, with the vectors it is still
+    making, before their schemas are dropped.) Heavyco's pages (short documents) are
+    written two at a time on a worker of two processes while Lightco has nothing
+    waiting: the slot kept for other organizations is lent rather than left idle
+    (before, one at a time: its batch took twice as long to become searchable)."""
     from django_redis import get_redis_connection
 
     from ingestion import fairness
@@ -338,7 +339,7 @@ def test_one_organizations_pages_take_both_slots_while_nobody_else_waits(
 
 
 def test_documents_over_the_lending_ceiling_are_written_one_at_a_time(
-    two_slot_worker_lending_small, heavy_light
+    heavy_light, two_slot_worker_lending_small
 ):
     """The same pages over the ceiling (16 kB here): Heavyco keeps to its share of one
     slot, the other stays free for Lightco."""
