@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -20,6 +22,13 @@ from tenants import pool
 from tenants.models import Domain, Organization, OrganizationStatus, Plan
 from workspaces.models import Membership, Role, Workspace
 from workspaces.rls import organization_scope
+
+logger = logging.getLogger(__name__)
+
+# Dropping a schema while a task still writes to it can deadlock (the task holds one of
+# its tables and waits for another the drop already holds); the drop is tried again.
+DROP_ATTEMPTS = 5
+_DEADLOCK = "40P01"
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
 RESERVED_SLUGS = {
@@ -118,7 +127,8 @@ def organization_delete(*, organization: Organization, audit=None) -> dict[str, 
     objects under ``org/<schema>/`` are deleted (every version, on S3), its Redis keys
     are deleted, then its schema is dropped with everything in it (users, documents,
     chunks, vectors, postings, conversations, its audit log) together with its public
-    rows (domains, usage), and Redis and the queues are swept once more for anything a
+    rows (domains, usage) — tried again should it deadlock with a task still writing to
+    the organization — and Redis and the queues are swept once more for anything a
     running task wrote meanwhile. An ``organization.deleted`` event in the platform's
     audit log records the deletion (slug and counts only). Returns the counts.
 
@@ -131,15 +141,25 @@ def organization_delete(*, organization: Organization, audit=None) -> dict[str, 
     counts = {"tasks": organization_tasks_purge(schema)}
     counts["objects"] = objects_delete_under(organization_prefix(schema))
     counts["redis_keys"] = organization_keys_delete(schema, organization_id)
-    with schema_context(get_public_schema_name()), transaction.atomic():
-        organization.delete(force_drop=True)
-        audit_record(
-            action=AuditAction.ORGANIZATION_DELETED,
-            context=audit,
-            target_type="organization",
-            target_id=slug,
-            extra=dict(counts),
-        )
+    for attempt in range(1, DROP_ATTEMPTS + 1):
+        try:
+            with schema_context(get_public_schema_name()), transaction.atomic():
+                organization.delete(force_drop=True)
+                audit_record(
+                    action=AuditAction.ORGANIZATION_DELETED,
+                    context=audit,
+                    target_type="organization",
+                    target_id=slug,
+                    extra=dict(counts),
+                )
+            break
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != _DEADLOCK or attempt == DROP_ATTEMPTS:
+                raise
+            # A task of the organization was writing (one started before its queued
+            # tasks were removed); its transaction ends, the next attempt goes through.
+            logger.warning("dropping schema %s deadlocked with a running task; again", schema)
+            time.sleep(0.5 * attempt)
     counts["redis_keys"] += organization_keys_delete(schema, organization_id)
     counts["tasks"] += organization_tasks_purge(schema)
     return counts

@@ -10,6 +10,7 @@ is rolled back, so tests cannot see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -225,6 +226,22 @@ def pytest_sessionfinish(session, exitstatus):
         redis_stop(DATA_DIR / "redis")
 
 
+def queues_purge() -> None:
+    """Empty every queue the project routes to. (``app.control.purge`` empties only the
+    queues this process has sent to: not ``embed``, whose tasks the worker sends, so an
+    embedding task of a test's organization could reach the next worker while the
+    organization is being dropped.)"""
+    from django.conf import settings
+
+    from opaa.celery import app
+
+    names = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    names.add(app.conf.task_default_queue)
+    with app.connection_for_write() as conn:
+        for name in sorted(names):
+            conn.default_channel.queue_purge(name)
+
+
 class WorkerProcess:
     """A real Celery worker process consuming every queue (``default,ingest,fetch``).
 
@@ -273,6 +290,8 @@ class WorkerProcess:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own process group: ``stop`` can end a prefork worker's children too.
+                start_new_session=True,
             )
         deadline = time.monotonic() + 60
         while "ready." not in self.log_path.read_text()[mark:]:
@@ -287,16 +306,55 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=20)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 60) -> None:
+        """Warm shutdown (the tasks running finish); past ``timeout`` the worker and its
+        pool processes are killed. Returns once none of them is left: a pool process
+        orphaned by a killed parent would otherwise finish its task later, say while a
+        test drops the organization it writes to (a deadlock at teardown, seen in CI)."""
+        import signal
         import subprocess
+        import time
 
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with self.log_path.open("a") as log:
+                    log.write(f"[tests] worker not stopped within {timeout:.0f} s: killed\n")
+        group = self.process.pid
+        deadline = time.monotonic() + 10
+        while left := _group_alive(group):
+            # Anything left of the group (the parent, pool processes) is killed.
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self.process.poll()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker processes {left} still alive")
+            time.sleep(0.1)
+        self.process.poll()
+
+
+def _group_alive(group: int) -> list[int]:
+    """The processes of process group ``group`` that are still running (not zombies)."""
+    import os
+
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+            with open(f"/proc/{entry}/stat") as stat:
+                # pid (comm) state ppid pgrp ...: comm may hold spaces, split after it.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(int(entry))
+    return alive
 
 
 @pytest.fixture(scope="session")
@@ -306,7 +364,6 @@ def _worker_session(django_db_setup, django_db_blocker):
 
     from django.conf import settings
 
-    from opaa.celery import app
     from opaa.settings.env import DATA_DIR
 
     db = settings.DATABASES["default"]
@@ -333,7 +390,7 @@ def _worker_session(django_db_setup, django_db_blocker):
     log_path = DATA_DIR / "worker.log"
     log_path.write_text("")
     # Drop tasks left in the queues by an earlier, interrupted run.
-    app.control.purge()
+    queues_purge()
     worker = WorkerProcess(env, log_path)
     worker.start()
     try:

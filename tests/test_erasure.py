@@ -507,6 +507,62 @@ def test_deleting_an_organization_on_s3(doomed, s3_storage):
     assert versions.get("DeleteMarkers", []) == []
 
 
+def test_an_organization_is_deleted_although_a_task_was_writing_to_it(doomed):
+    """A task of the organization still in a transaction when its schema is dropped (it
+    started before the queued tasks were removed): the drop waits for the task's table
+    while holding the schema, the task then needs the schema, and Postgres ends the drop
+    as a deadlock. The deletion tries again once the task is done, and succeeds (before,
+    it failed: the owner saw an error and had to delete once more)."""
+    import threading
+    import time
+
+    import psycopg
+    from psycopg import sql
+
+    schema = doomed.schema_name
+    name = sql.Identifier(schema)
+    connection.set_schema_to_public()
+    # As the schemas' owner, who may create tables in it (a migration, say).
+    owner = settings.DATABASES["default"]["OWNER"]
+    task = psycopg.connect(
+        **{
+            **connection.get_connection_params(),
+            "user": owner["USER"],
+            "password": owner.get("PASSWORD") or None,
+        }
+    )
+    outcome: dict = {}
+
+    def delete() -> None:
+        try:
+            outcome["counts"] = organization_delete(organization=doomed)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    try:
+        # The task reads the organization's users and keeps its transaction open.
+        task.execute(sql.SQL("SELECT count(*) FROM {}.accounts_user").format(name)).fetchone()
+        deleting = threading.Thread(target=delete)
+        deleting.start()
+        deadline = time.monotonic() + 30
+        while not task.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+            assert time.monotonic() < deadline, "the drop never waited for the task"
+            time.sleep(0.01)
+        # Then it writes to the schema: it waits for the drop, which waits for it.
+        task.execute(sql.SQL("CREATE TABLE {}.task_scratch (id int)").format(name))
+        task.rollback()
+        deleting.join(timeout=60)
+    finally:
+        task.close()
+    assert "error" not in outcome, outcome
+    assert not Organization.objects.filter(pk=doomed.pk).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema])
+        assert cursor.fetchone() is None
+
+
 def test_only_the_owner_deletes_the_organization_and_must_confirm(doomed, world):
     from tests.conftest import Org
 

@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tests.conftest import WorkerProcess, api_client, named_file, portal_client
+from tests.conftest import WorkerProcess, api_client, named_file, portal_client, queues_purge
 from workspaces.rls import organization_scope
 
 pytestmark = pytest.mark.worker
@@ -42,7 +42,6 @@ ZEPPELIN = (
 def own_worker(worker):
     """The session's worker paused; ``own_worker(**env)`` starts one of ours (stopping
     the previous one). The session's worker comes back afterwards."""
-    from opaa.celery import app
 
     started: list[WorkerProcess] = []
 
@@ -60,7 +59,7 @@ def own_worker(worker):
     finally:
         for process in started:
             process.stop()
-        app.control.purge()
+        queues_purge()
         worker.start()
 
 
