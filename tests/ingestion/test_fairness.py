@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import time
-from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -25,34 +24,53 @@ from tests.fakes.pdf import make_pdf
 pytestmark = pytest.mark.worker
 
 
-@contextmanager
-def _two_slots(worker, **env):
-    """The session's worker paused; a prefork worker with two slots instead."""
+@pytest.fixture(scope="module")
+def _two_slots(_worker_session):
+    """``pair(**env)``: a prefork worker with two slots, kept for the module's tests that
+    want the same settings (started again only for other settings: stopping and starting
+    workers took a third of these tests' time); the session's worker is paused
+    meanwhile and comes back afterwards."""
+    running: dict = {}
 
-    worker.stop()
-    pair = WorkerProcess({**worker.env, **env}, worker.log_path, pool="prefork", concurrency=2)
-    pair.start()
+    def pair(**env: str) -> WorkerProcess:
+        if running.get("env") != env:
+            if running:
+                running["process"].stop()
+                queues_purge()
+            process = WorkerProcess(
+                {**_worker_session.env, **env},
+                _worker_session.log_path,
+                pool="prefork",
+                concurrency=2,
+            )
+            process.start()
+            running.update(env=env, process=process)
+        return running["process"]
+
+    _worker_session.stop()
     try:
         yield pair
     finally:
-        pair.stop()
-        # Nothing of this test's organizations (dropped afterwards) may reach the next worker.
+        if running:
+            running["process"].stop()
+        # Nothing of these tests' organizations (dropped already) may reach the next worker.
         queues_purge()
-        worker.start()
+        _worker_session.start()
 
 
 @pytest.fixture
-def two_slot_worker(worker):
-    with _two_slots(worker) as pair:
-        yield pair
+def two_slot_worker(worker, _two_slots):
+    """(The organizations of a test are dropped while this worker may still be making
+    their vectors: ``organization_delete`` tries again should the drop deadlock with
+    it, and its tasks of an organization gone fail harmlessly.)"""
+    return _two_slots()
 
 
 @pytest.fixture
-def two_slot_worker_lending_small(worker):
+def two_slot_worker_lending_small(worker, _two_slots):
     """Two slots; only documents of at most 16 kB are lent the kept one (the reports of
     these tests, 25 kB, are not)."""
-    with _two_slots(worker, INDEX_LEND_MAX_BYTES="16384") as pair:
-        yield pair
+    return _two_slots(INDEX_LEND_MAX_BYTES="16384")
 
 
 def _upload(client, name: str, data: bytes) -> int:
@@ -316,27 +334,6 @@ def _most_at_once_processing(org, document_ids: list[int], timeout: float) -> in
     return most
 
 
-def test_one_organizations_pages_take_both_slots_while_nobody_else_waits(
-    heavy_light, two_slot_worker
-):
-    """(The worker after the organizations: it stops, with the vectors it is still
-    making, before their schemas are dropped.) Heavyco's pages (short documents) are
-    written two at a time on a worker of two processes while Lightco has nothing
-    waiting: the slot kept for other organizations is lent rather than left idle
-    (before, one at a time: its batch took twice as long to become searchable)."""
-    from django_redis import get_redis_connection
-
-    from ingestion import fairness
-
-    # Nobody else waits (no organization left counted as waiting by earlier tests).
-    get_redis_connection("default").delete(fairness.WAITING_KEY)
-    heavy_org, heavy = heavy_light.heavy_org, heavy_light.heavy
-    pages = [_notes(n) for n in range(6)]
-    assert all(16384 < len(page) < 65536 for page in pages)
-    heavy_ids = [_upload(heavy, f"notes-{n}.md", page) for n, page in enumerate(pages)]
-    assert _most_at_once_processing(heavy_org, heavy_ids, timeout=120) == 2
-
-
 def test_documents_over_the_lending_ceiling_are_written_one_at_a_time(
     heavy_light, two_slot_worker_lending_small
 ):
@@ -371,8 +368,8 @@ def _searchable_within(client, document_id: int, timeout: float) -> float | None
 def test_a_light_organizations_page_is_searchable_in_seconds_behind_a_heavy_backlog(
     heavy_light, two_slot_worker_lending_small
 ):
-    """Heavyco uploads 30 pages at once (about a minute of work here, one at a time under
-    its share: the pages are over this worker's lending ceiling, so its uploads outrun
+    """Heavyco uploads 16 pages at once (about half a minute of work here, one at a time
+    under its share: the pages are over this worker's lending ceiling, so its uploads outrun
     its indexing whatever the machine's speed); Lightco's page, uploaded behind them, is
     searchable within seconds: Heavyco's pages over its share wait parked in its
     backlog, not in the ``ingest`` queue, so Lightco's message is behind a few of them at
@@ -383,7 +380,7 @@ def test_a_light_organizations_page_is_searchable_in_seconds_behind_a_heavy_back
     from ingestion import fairness
 
     heavy_org, heavy, light = heavy_light.heavy_org, heavy_light.heavy, heavy_light.light
-    heavy_ids = [_upload(heavy, f"notes-{n}.md", _notes(n)) for n in range(30)]
+    heavy_ids = [_upload(heavy, f"notes-{n}.md", _notes(n)) for n in range(16)]
     page_id = _upload(light, "canteen.md", _page(1000, "canteen"))
     done_at_upload = heavy_light.done(heavy_ids)
     waited = _searchable_within(light, page_id, timeout=120)
@@ -400,3 +397,23 @@ def test_a_light_organizations_page_is_searchable_in_seconds_behind_a_heavy_back
         _indexed(heavy, document_id, timeout=300)
     with schema_context(heavy_org.schema):
         assert fairness.index_backlog_size() == 0
+
+
+def test_one_organizations_pages_take_both_slots_while_nobody_else_waits(
+    heavy_light, two_slot_worker
+):
+    """Heavyco's pages (short documents) are
+    written two at a time on a worker of two processes while Lightco has nothing
+    waiting: the slot kept for other organizations is lent rather than left idle
+    (before, one at a time: its batch took twice as long to become searchable)."""
+    from django_redis import get_redis_connection
+
+    from ingestion import fairness
+
+    # Nobody else waits (no organization left counted as waiting by earlier tests).
+    get_redis_connection("default").delete(fairness.WAITING_KEY)
+    heavy_org, heavy = heavy_light.heavy_org, heavy_light.heavy
+    pages = [_notes(n) for n in range(6)]
+    assert all(16384 < len(page) < 65536 for page in pages)
+    heavy_ids = [_upload(heavy, f"notes-{n}.md", page) for n, page in enumerate(pages)]
+    assert _most_at_once_processing(heavy_org, heavy_ids, timeout=120) == 2
