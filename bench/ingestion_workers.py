@@ -228,7 +228,9 @@ def main() -> None:
         return [(f"warm-{round_}-{d.filename}", bench.document_bytes(d)) for d in warm]
 
     redis = get_redis_connection("default")
-    env = {**os.environ, "LOG_LEVEL": "INFO"}
+    # The workers keep their database connections between tasks, as production's do
+    # (CONN_MAX_AGE 60): the development settings would open one per task.
+    env = {**os.environ, "LOG_LEVEL": "INFO", "DATABASE_CONN_MAX_AGE": "60"}
     log_path = data_dir / "worker.log"
     log_path.write_text("")
 
