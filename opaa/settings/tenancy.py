@@ -42,7 +42,7 @@ _db["ENGINE"] = "workspaces.rls.backend"
 # a fixed set of threads, so a process holds at most one per thread; Celery closes its
 # connection around each task (docs/deployment.md, "Database connections"). A server
 # that starts a thread per request must not keep them: the development settings turn
-# this off.
+# this off unless it is set explicitly.
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
 # Threads per process, each with one more database connection, that run a read beside
