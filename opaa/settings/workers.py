@@ -89,6 +89,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("WORKER_MAX_MEMORY_KIB", default=2_000_000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fixup closes a worker's database connection before and after every
+# task unless this is set, and then only every this many tasks; infra/celery.py closes
+# it instead as Django does around a request (older than DATABASE_CONN_MAX_AGE, broken,
+# or in a transaction), so a pool process keeps one connection from task to task.
+CELERY_DB_REUSE_MAX = 1_000_000
 # Fetching from sources (network and disk bound) and parsing/embedding (CPU bound) have
 # their own queues, so a slow source never holds back indexing. Exact names win over globs.
 CELERY_TASK_ROUTES = {
