@@ -39,8 +39,9 @@ _db["HOST"] = unquote(_db.get("HOST") or "")
 _db["ENGINE"] = "workspaces.rls.backend"
 # A persistent connection belongs to the thread that opened it and is reused by that
 # thread's next request for up to CONN_MAX_AGE seconds. gunicorn's gthread workers reuse
-# a fixed set of threads, so a process holds at most one per thread; Celery closes its
-# connection around each task (docs/deployment.md, "Database connections"). A server
+# a fixed set of threads, so a process holds at most one per thread; a Celery pool
+# process keeps its own from task to task the same way (infra/celery.py;
+# docs/deployment.md, "Database connections"). A server
 # that starts a thread per request must not keep them: the development settings turn
 # this off unless it is set explicitly.
 _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)

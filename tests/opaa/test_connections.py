@@ -68,6 +68,15 @@ def _connections(application_name: str, *, waiting_on_lock: bool = False) -> int
         return cursor.fetchone()[0]
 
 
+def _connection_pids(application_name: str) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [application_name]
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
 def _settled(application_name: str, at_most: int) -> int:
     """The server's connections once closed ones have left (or the count when it gave up)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
@@ -216,7 +225,8 @@ def test_gunicorn_holds_one_connection_per_thread_at_most(world, django_db_block
 
 def test_celery_worker_holds_one_connection_per_process_at_most(world, django_db_blocker, tmp_path):
     """A prefork worker holds at most one connection per pool process, however many
-    tasks it ran (Celery closes them around each task)."""
+    tasks it ran, and keeps it from task to task (as a web thread keeps its connection
+    from request to request) instead of opening one per task."""
     import sys
 
     from opaa.celery import app
@@ -273,8 +283,10 @@ def test_celery_worker_holds_one_connection_per_process_at_most(world, django_db
                         break
                     time.sleep(0.2)
                 busy = _connections(application_name)
+                first = _connection_pids(application_name)
             wait_for("succeeded", tasks)
             held = _settled(application_name, at_most=concurrency)
+            kept = _connection_pids(application_name)
     finally:
         worker.terminate()
         try:
@@ -284,3 +296,5 @@ def test_celery_worker_holds_one_connection_per_process_at_most(world, django_db
             worker.wait()
     assert busy == concurrency
     assert held <= concurrency
+    # The connections of the first tasks are the ones left after all 30.
+    assert kept == first
