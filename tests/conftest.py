@@ -340,8 +340,6 @@ class WorkerProcess:
 
 def _group_alive(group: int) -> list[int]:
     """The processes of process group ``group`` that are still running (not zombies)."""
-    import os
-
     alive = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

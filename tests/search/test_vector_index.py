@@ -54,9 +54,12 @@ def test_equal_distances_come_back_by_chunk_id(acme, alice_api, upload_indexed, 
     Chunk.objects.filter(pk__in=ids).update(embedding=vector)
     scope = ReaderScope.everything([general.pk])
     exact = vector_ranking(vector, workspace_ids=[general.pk], readers=scope, limit=3, exact=True)
-    approximate = vector_ranking(
-        vector, workspace_ids=[general.pk], readers=scope, limit=3, exact=False
-    )
+    # The index's way, as a question takes it (its retries included): in the test
+    # database the index also holds the entries of every rolled-back test's chunks,
+    # never vacuumed, and an index scan this narrow can come back empty (seen in CI);
+    # the product then searches wider, then exactly, and the order must hold either way.
+    settings.VECTOR_EXACT_MAX_CHUNKS = 0
+    approximate = vector_ranking(vector, workspace_ids=[general.pk], readers=scope, limit=3)
     assert [r.chunk_id for r in exact] == ids
     assert [r.chunk_id for r in approximate] == ids
 
