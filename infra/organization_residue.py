@@ -74,7 +74,8 @@ def _glob_escape(text: str) -> str:
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
-def _queue_names() -> set[str]:
+def queue_names() -> set[str]:
+    """Every Celery queue the project routes a task to, and the default one."""
     routes = getattr(settings, "CELERY_TASK_ROUTES", {}) or {}
     names = {route["queue"] for route in routes.values() if "queue" in route}
     return names | {getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")}
@@ -90,7 +91,7 @@ def organization_tasks_purge(schema: str) -> int:
     """
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     removed = 0
-    for queue in _queue_names():
+    for queue in queue_names():
         for key in broker.scan_iter(match=f"{_glob_escape(queue)}*", count=1000):
             if broker.type(key) != b"list":
                 continue

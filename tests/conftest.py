@@ -231,14 +231,11 @@ def queues_purge() -> None:
     queues this process has sent to: not ``embed``, whose tasks the worker sends, so an
     embedding task of a test's organization could reach the next worker while the
     organization is being dropped.)"""
-    from django.conf import settings
-
+    from infra.organization_residue import queue_names
     from opaa.celery import app
 
-    names = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
-    names.add(app.conf.task_default_queue)
     with app.connection_for_write() as conn:
-        for name in sorted(names):
+        for name in sorted(queue_names()):
             conn.default_channel.queue_purge(name)
 
 

@@ -42,7 +42,6 @@ ZEPPELIN = (
 def own_worker(worker):
     """The session's worker paused; ``own_worker(**env)`` starts one of ours (stopping
     the previous one). The session's worker comes back afterwards."""
-
     started: list[WorkerProcess] = []
 
     def start(**env: str) -> WorkerProcess:

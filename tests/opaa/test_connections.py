@@ -57,24 +57,19 @@ def _database_env() -> dict[str, str]:
     }
 
 
-def _connections(application_name: str, *, waiting_on_lock: bool = False) -> int:
-    sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+def _connection_pids(application_name: str, *, waiting_on_lock: bool = False) -> set[int]:
+    sql = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
     if waiting_on_lock:
         sql += " AND wait_event_type = 'Lock'"
     with connection.cursor() as cursor:
         # Inside a transaction Postgres shows the activity as of its first look.
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(sql, [application_name])
-        return cursor.fetchone()[0]
-
-
-def _connection_pids(application_name: str) -> set[int]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [application_name]
-        )
         return {pid for (pid,) in cursor.fetchall()}
+
+
+def _connections(application_name: str, *, waiting_on_lock: bool = False) -> int:
+    return len(_connection_pids(application_name, waiting_on_lock=waiting_on_lock))
 
 
 def _settled(application_name: str, at_most: int) -> int:
