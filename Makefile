@@ -61,8 +61,15 @@ test-services: gettext
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	    chromium >/dev/null; }
 
-test: install lint test-services
-	$(BIN)/pytest
+# Lint runs beside the suite (mypy alone takes about a minute without its cache, while the
+# suite leaves most of a core idle waiting on its servers): its report comes at the end,
+# and either failing fails `make test`.
+test: install test-services
+	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/pytest; status=$$?; \
+	wait $$lint; lint_status=$$?; cat $(VENV)/lint.log; \
+	if [ $$lint_status != 0 ]; then echo "make lint failed (above)"; exit 1; fi; \
+	exit $$status
 
 lint: install
 	$(BIN)/ruff check .
