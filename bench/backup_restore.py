@@ -33,7 +33,6 @@ def main() -> None:
     args = parser.parse_args()
 
     django_setup("bench-backup")
-    import pgserver
     from django.core.files.storage import FileSystemStorage
     from django.db import connection
     from django_tenants.utils import schema_context
@@ -41,6 +40,7 @@ def main() -> None:
     from ingestion.models import Chunk, Document
     from opaa.backup import Database, backup_create, backup_restore
     from opaa.backup_organization import organization_restore
+    from opaa.embedded import _psql, postgres_server
     from tenants.models import Organization
     from tenants.services import organization_delete
     from workspaces.rls import organization_scope
@@ -57,8 +57,8 @@ def main() -> None:
             result = backup_create(destination=work / f"b{run}")
             backups.append(time.perf_counter() - started)
             sizes.append(result.path.stat().st_size)
-            server = pgserver.get_server(work / f"pg{run}", cleanup_mode="stop")
-            server.psql("CREATE DATABASE restored;")
+            server = postgres_server(work / f"pg{run}")
+            _psql(server, "CREATE DATABASE restored;")
             socket_dir = quote(str(server.get_postmaster_info().socket_dir), safe="")
             target = Database.from_url(f"postgres://postgres@{socket_dir}/restored")
             started = time.perf_counter()

@@ -39,11 +39,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     data_dir = django_setup("bench-move")
-    import pgserver
     from django.core.management import call_command
     from django.db import connection
 
-    from opaa.embedded import postgres_start
+    from opaa.embedded import postgres_server, postgres_start
     from opaa.organization_move import Cluster, _copy_remove, cluster_bound, organization_move
     from tenants.models import Organization
     from tenants.services import organization_create, organization_delete
@@ -93,7 +92,7 @@ def main() -> None:
             organization_resume(organization=Organization.objects.get(slug=SLUG))
     finally:
         connection.set_schema_to_public()
-        pgserver.get_server(root / "pg").cleanup()
+        postgres_server(root / "pg").cleanup()
         shutil.rmtree(root, ignore_errors=True)
         organization_delete(organization=Organization.objects.get(slug=SLUG))
 

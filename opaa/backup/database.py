@@ -23,7 +23,7 @@ from django.conf import settings
 from infra.storage import BACKUP_LOCK
 from opaa.settings.env import DATA_DIR
 
-# pgserver's superuser, reachable on the embedded server's Unix socket only.
+# The embedded server's superuser, reachable on the embedded server's Unix socket only.
 EMBEDDED_SUPERUSER = "postgres"
 # How long a backup waits for the lock: deletions of originals hold it for moments, but
 # another backup (a second one started meanwhile) for as long as it runs.
@@ -98,14 +98,11 @@ class Database:
 def pg_tool(name: str) -> str:
     """``pg_dump``/``pg_restore``/``psql``: the embedded server's own when it is installed
     (same major version as the server it runs), else the one on PATH."""
-    try:
-        import pgserver
+    from opaa.embedded import postgres_bin_dir
 
-        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / name
-        if bundled.exists():
-            return str(bundled)
-    except ImportError:
-        pass
+    bundled_dir = postgres_bin_dir()
+    if bundled_dir is not None and (bundled_dir / name).exists():
+        return str(bundled_dir / name)
     found = shutil.which(name)
     if found is None:
         raise BackupError(f"{name} was not found; install the PostgreSQL client tools.")

@@ -2,7 +2,7 @@
 real Postgres server (an embedded one here, with pgvector; the pgvector image runs them
 in that order as its superuser on first start).
 
-pgserver's server trusts every local connection, so the tests connect as each role
+The embedded server trusts every local connection, so the tests connect as each role
 without its password; the stored SCRAM verifier is checked against the password instead.
 """
 
@@ -27,10 +27,10 @@ OWNER_SCRIPT = INIT / "05-opaa-owner-role.sh"
 
 @pytest.fixture(scope="module")
 def server():
-    import pgserver
+    from opaa.embedded import postgres_server
 
     root = Path(tempfile.mkdtemp(prefix="opaa-initdb-", dir="/tmp"))
-    pg = pgserver.get_server(root / "pg", cleanup_mode="stop")
+    pg = postgres_server(root / "pg")
     try:
         yield str(pg.get_postmaster_info().socket_dir)
     finally:
@@ -188,10 +188,10 @@ def test_owner_script_creates_a_schema_owner_that_is_no_superuser(server):
 
     # pg_dump, as manage.py backup runs it, as the owner (it refuses a role that row-level
     # security would filter).
-    from pgserver._commands import POSTGRES_BIN_PATH
+    from opaa.embedded import postgres_bin_dir
 
     dump = subprocess.run(
-        [str(POSTGRES_BIN_PATH / "pg_dump"), "--data-only", "--table=org_acme.chunk",
+        [str(postgres_bin_dir() / "pg_dump"), "--data-only", "--table=org_acme.chunk",
          "-h", server, "-U", "opaa_owner", dbname],
         capture_output=True, text=True, check=False,
     )  # fmt: skip

@@ -27,6 +27,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ def eventually_fixture():
 
 
 class PostgresHandle:
-    """The session's embedded Postgres (pgserver), stopped and started in place.
+    """The session's embedded Postgres, stopped and started in place.
 
     ``stop()`` is ``pg_ctl stop -m fast``: every client connection is cut and open
     transactions roll back, as when the server restarts. ``start()`` starts it again on
@@ -76,20 +77,28 @@ class PostgresHandle:
         self.socket_dir = server.get_postmaster_info().socket_dir
 
     def _pg_ctl(self, args: list[str]) -> None:
-        from pgserver._commands import pg_ctl
-
-        pg_ctl(args, pgdata=self.server.pgdata, user=self.server.system_user, timeout=60)
+        # Output to a file, not a pipe: the postmaster pg_ctl starts would hold a pipe open.
+        with tempfile.TemporaryFile() as output:
+            result = subprocess.run(
+                [str(self.server.bin_path / "pg_ctl"), "-D", str(self.server.pgdata), *args],
+                user=self.server.system_user,
+                stdout=output,
+                stderr=output,
+                timeout=60,
+                check=False,
+            )
+            output.seek(0)
+            assert result.returncode == 0, f"pg_ctl {args}: {output.read().decode()}"
 
     def stop(self) -> None:
         self._pg_ctl(["-w", "-m", "fast", "stop"])
 
     def start(self) -> None:
-        from pgserver.utils import PostmasterInfo
-
-        options = ["-o", '-h ""', "-o", f"-k {self.socket_dir}"]  # as pgserver starts it
+        options = ["-o", f'-h "" -k {self.socket_dir}']  # as postgres_server starts it
         self._pg_ctl(["-w", *options, "-l", str(self.server.log), "start"])
-        # pgserver stops "its" postmaster when the session ends: let it know the new one.
-        self.server._postmaster_info = PostmasterInfo.read_from_pgdata(self.server.pgdata)
+        # The package stops "its" postmaster when the session ends: let it know the new one.
+        info = type(self.server.get_postmaster_info())
+        self.server._postmaster_info = info.read_from_pgdata(self.server.pgdata)
 
     @contextlib.contextmanager
     def down(self) -> Iterator[None]:
@@ -159,9 +168,9 @@ def postgres(django_db_setup) -> PostgresHandle:
 
     if not settings.DATABASES["default"]["HOST"].startswith("/"):
         pytest.skip("restarts only the embedded Postgres (DATABASE_URL is set)")
-    import pgserver
+    from opaa.embedded import postgres_server
 
-    return PostgresHandle(pgserver.get_server(DATA_DIR / "pg", cleanup_mode="stop"))
+    return PostgresHandle(postgres_server(DATA_DIR / "pg"))
 
 
 @pytest.fixture(scope="session")

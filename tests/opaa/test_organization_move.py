@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 import opaa.organization_move as moving
-from opaa.embedded import postgres_start
+from opaa.embedded import postgres_server, postgres_start
 from opaa.organization_move import MOVED_REASON, MOVING_REASON, Cluster, cluster_bound
 from opaa.settings.env import DATA_DIR
 from tenants.models import Organization
@@ -55,13 +55,11 @@ class Cell:
 @pytest.fixture(scope="module")
 def cell(django_db_setup, django_db_blocker):
     """A second embedded Postgres holding a migrated, empty OPAA database: another cell."""
-    import pgserver
-
     # Under the data directory (its superuser is what the backup tools use there), with a
     # short path (a Unix socket's path may not exceed about 100 characters).
     root = Path(tempfile.mkdtemp(prefix="cell-", dir=DATA_DIR))
     url, owner_url = postgres_start(root / "pg", database="opaa_cell")
-    server = pgserver.get_server(root / "pg")
+    server = postgres_server(root / "pg")
     created = Cell(url, owner_url, str(server.get_postmaster_info().socket_dir))
     try:
         with django_db_blocker.unblock(), cluster_bound(Cluster(url, owner_url)):

@@ -545,11 +545,9 @@ def _processes_using(path: Path) -> list[str]:
 
 def _organizations_left(data_dir: Path) -> tuple[str, str]:
     """(organization slugs, eval schemas) in the data directory's database, via psql."""
-    import pgserver
+    from opaa.embedded import _psql, postgres_server
 
-    from opaa.embedded import _psql
-
-    server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+    server = postgres_server(data_dir / "pg")
     try:
         slugs = _psql(server, "SELECT slug FROM tenants_organization;", database="opaa")
         schemas = _psql(
