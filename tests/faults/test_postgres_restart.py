@@ -33,10 +33,22 @@ def _share(root):
     return root
 
 
+def worker_idle() -> bool:
+    """Whether the worker answers with no task running, prefetched or waiting for its
+    retry time (a worker running a task does not answer until it ends)."""
+    from opaa.celery import app
+
+    inspect = app.control.inspect(timeout=1.0)
+    for replies in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+        if not replies or any(replies.values()):
+            return False
+    return True
+
+
 def test_postgres_restart_mid_sync_loses_and_duplicates_nothing(
     worker, postgres, fault_org, tmp_path, eventually
 ):
-    from ingestion import sources
+    from ingestion import enqueue, fairness, sources
     from ingestion.models import Chunk, Document, DocumentStatus, SyncRun, SyncStatus
     from ingestion.storage import objects_under, organization_prefix, originals_sweep
     from tests.conftest import filesystem_source
@@ -62,14 +74,21 @@ def test_postgres_restart_mid_sync_loses_and_duplicates_nothing(
         assert interrupted.seen < ITEMS  # the restart hit the run in the middle
 
         def settled():
-            """the resumed run to finish and every document to be indexed or failed"""
+            """the resumed run to finish, every document to be indexed or failed, and no
+            indexing message left: items sent before the restart and again by the resumed
+            run have a second message (at least once), parked in the organization's backlog
+            or queued, which indexes its document again (``processing`` for a moment)"""
             finished = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.SUCCEEDED).exists()
             waiting = Document.objects.exclude(
                 status__in=[DocumentStatus.INDEXED, DocumentStatus.FAILED]
             )
-            return finished and not waiting.exists()
+            if not finished or waiting.exists():
+                return False
+            if fairness.index_backlog_size() or enqueue.documents_queued():
+                return False
+            return worker_idle()
 
-        eventually(settled, timeout=180, every=0.5)
+        eventually(settled, timeout=180, every=1)
 
         run.refresh_from_db()
         # The same run resumed after its checkpoint: each item counted once.
