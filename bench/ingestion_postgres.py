@@ -61,13 +61,13 @@ def main() -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
     from django_tenants.utils import schema_context
+    from ingestion_workers import generator
 
     import ingestion.embedding_queue as embedding_queue
     import ingestion.index as index
     import ingestion.indexing as indexing
     from ingestion.models import Chunk
     from ingestion.uploads import document_upload
-    from ingestion_workers import generator
     from tenants.services import organization_delete
     from workspaces.models import Workspace
     from workspaces.rls import organization_scope, schema_owner_connection
