@@ -61,12 +61,15 @@ test-services: gettext
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	    chromium >/dev/null; }
 
-# Lint runs beside the suite (mypy alone takes about a minute without its cache, while the
-# suite leaves most of a core idle waiting on its servers): its report comes at the end,
-# and either failing fails `make test`.
+# The suite runs in TEST_PROCESSES pytest processes (pytest-xdist), each with its own data
+# directory and so its own embedded Postgres, Redis and Celery worker (.opaa/test-gw0 ...);
+# a test file stays in one process. Lint runs beside it (mypy alone takes about a minute
+# without its cache, while the suite waits on its servers much of the time): its report
+# comes at the end, and either failing fails `make test`.
+TEST_PROCESSES ?= 2
 test: install test-services
 	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & lint=$$!; \
-	$(BIN)/pytest; status=$$?; \
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile; status=$$?; \
 	wait $$lint; lint_status=$$?; cat $(VENV)/lint.log; \
 	if [ $$lint_status != 0 ]; then echo "make lint failed (above)"; exit 1; fi; \
 	exit $$status
@@ -82,4 +85,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf .opaa/test .pytest_cache .ruff_cache
+	rm -rf .opaa/test .opaa/test-gw* .pytest_cache .ruff_cache

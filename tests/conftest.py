@@ -243,7 +243,8 @@ class WorkerProcess:
     """A real Celery worker process consuming every queue (``default,ingest,fetch``).
 
     ``kill()`` ends it at once with SIGKILL, as a crash or the OOM killer would;
-    ``start()`` starts a fresh one. Its output goes to ``.opaa/test/worker.log``.
+    ``start()`` starts a fresh one. Its output goes to ``worker.log`` in the test
+    process's data directory.
     """
 
     def __init__(self, env: dict, log_path, *, pool: str = "solo", concurrency: int = 1) -> None:

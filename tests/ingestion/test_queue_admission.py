@@ -10,6 +10,8 @@ taken (``ingestion.enqueue``).
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -195,11 +197,18 @@ def test_a_light_organizations_page_is_not_behind_a_heavy_ones_queue_on_a_one_pr
     from django_tenants.utils import schema_context
 
     heavy_org, heavy, light = heavy_light.heavy_org, heavy_light.heavy, heavy_light.light
-    heavy_ids = [_upload(heavy, f"page-{n}.md", _page(n)) for n in range(24)]
-    with schema_context(heavy_org.schema):
-        queued, parked = enqueue.documents_queued(), fairness.index_backlog_size()
-    page_id = _upload(light, "canteen.md", _page(1000, "canteen"))
-    done_at_upload = heavy_light.done(heavy_ids)
+    # The worker is held while the pages are uploaded, so they all arrive before it takes
+    # the first, however busy the machine (on a loaded one the worker kept up with the
+    # uploads, and nothing was ever parked).
+    os.kill(worker.process.pid, signal.SIGSTOP)
+    try:
+        heavy_ids = [_upload(heavy, f"page-{n}.md", _page(n)) for n in range(24)]
+        with schema_context(heavy_org.schema):
+            queued, parked = enqueue.documents_queued(), fairness.index_backlog_size()
+        page_id = _upload(light, "canteen.md", _page(1000, "canteen"))
+        done_at_upload = heavy_light.done(heavy_ids)
+    finally:
+        os.kill(worker.process.pid, signal.SIGCONT)
     # At most two of Heavyco's messages in the queue; the rest parked.
     assert queued <= enqueue.QUEUED_PER_ORGANIZATION
     assert parked > 10, (parked, done_at_upload)
