@@ -40,7 +40,7 @@ def main() -> None:
     from ingestion.models import Chunk, Document
     from opaa.backup import Database, backup_create, backup_restore
     from opaa.backup_organization import organization_restore
-    from opaa.embedded import _psql, postgres_server
+    from opaa.embedded import postgres_server, superuser_sql
     from tenants.models import Organization
     from tenants.services import organization_delete
     from workspaces.rls import organization_scope
@@ -58,7 +58,7 @@ def main() -> None:
             backups.append(time.perf_counter() - started)
             sizes.append(result.path.stat().st_size)
             server = postgres_server(work / f"pg{run}")
-            _psql(server, "CREATE DATABASE restored;")
+            superuser_sql(server, "CREATE DATABASE restored;")
             socket_dir = quote(str(server.get_postmaster_info().socket_dir), safe="")
             target = Database.from_url(f"postgres://postgres@{socket_dir}/restored")
             started = time.perf_counter()

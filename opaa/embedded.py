@@ -128,7 +128,7 @@ def postgres_server(data_dir: Path, *, cleanup_mode: str | None = "stop") -> Any
     return pgserver.get_server(data_dir, cleanup_mode=cleanup_mode, postgres_version=POSTGRES_MAJOR)
 
 
-def _psql(server, sql: str, *, database: str = "postgres", values: bool = False) -> str:
+def superuser_sql(server, sql: str, *, database: str = "postgres", values: bool = False) -> str:
     """Run ``sql`` as the embedded server's superuser in ``database``; raise on any error.
     With ``values``, the output is the rows' values alone, one row a line."""
     result = subprocess.run(  # noqa: S603 - fixed argv; psql ships in the server's wheel
@@ -165,15 +165,15 @@ def postgres_start(data_dir: Path, *, database: str) -> tuple[str, str]:
     if not database.isidentifier():
         raise ValueError(f"unsafe database name {database!r}")
     server = postgres_server(data_dir)
-    _psql(server, _ROLES_SQL)
+    superuser_sql(server, _ROLES_SQL)
     _update_vector_extension(server)
-    _psql(server, "CREATE EXTENSION IF NOT EXISTS vector;", database="template1")
-    exists = _psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
+    superuser_sql(server, "CREATE EXTENSION IF NOT EXISTS vector;", database="template1")
+    exists = superuser_sql(server, f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "(1 row)" not in exists:
-        _psql(server, f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE};')
+        superuser_sql(server, f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE};')
     else:
-        _psql(server, f'ALTER DATABASE "{database}" OWNER TO {OWNER_ROLE};')
-    _psql(server, _DATABASE_SQL, database=database)
+        superuser_sql(server, f'ALTER DATABASE "{database}" OWNER TO {OWNER_ROLE};')
+    superuser_sql(server, _DATABASE_SQL, database=database)
     socket_dir = quote(str(server.get_postmaster_info().socket_dir), safe="")
     return (
         f"postgres://{APP_ROLE}@{socket_dir}/{database}",
@@ -183,18 +183,24 @@ def postgres_start(data_dir: Path, *, database: str) -> tuple[str, str]:
 
 def _update_vector_extension(server) -> None:
     """``ALTER EXTENSION vector UPDATE`` in each database whose ``vector`` is older than
-    the library's (the update scripts ship with it). A no-op once they agree."""
-    names = _psql(server, "SELECT datname FROM pg_database WHERE datallowconn;", values=True)
-    for name in names.splitlines():
-        outdated = _psql(
-            server,
-            "SELECT 1 FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname"
-            " WHERE e.extname = 'vector' AND e.extversion <> a.default_version;",
-            database=name,
-            values=True,
-        )
-        if outdated.strip():
-            _psql(server, "ALTER EXTENSION vector UPDATE;", database=name)
+    the library's (the update scripts ship with it). A no-op once they agree.
+
+    Two ``psql`` runs whatever the number of databases: the second visits each (``\\c``)
+    and runs the update only where the query finds the extension outdated (``\\gexec``).
+    """
+    names = superuser_sql(
+        server, "SELECT datname FROM pg_database WHERE datallowconn;", values=True
+    )
+    check = (
+        "SELECT 'ALTER EXTENSION vector UPDATE' FROM pg_extension e"
+        " JOIN pg_available_extensions a ON a.name = e.extname"
+        " WHERE e.extname = 'vector' AND e.extversion <> a.default_version \\gexec\n"
+    )
+    script = "".join(
+        '\\c "' + name.replace('"', '""') + '"\n' + check for name in names.splitlines() if name
+    )
+    if script:
+        superuser_sql(server, script)
 
 
 def _free_port() -> int:
@@ -203,7 +209,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _redis_answers(port: int) -> bool:
+def redis_answers(port: int) -> bool:
+    """Whether a Redis on loopback ``port`` answers PING."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
@@ -237,7 +244,7 @@ def redis_start(data_dir: Path) -> str:
     port_file = data_dir / "redis.port"
     if port_file.exists():
         port = int(port_file.read_text())
-        if _redis_answers(port):
+        if redis_answers(port):
             return f"redis://127.0.0.1:{port}/0"
     port = _free_port()
     port_file.write_text(str(port))
@@ -247,7 +254,7 @@ def redis_start(data_dir: Path) -> str:
     )
     _redis_started_here.add(data_dir)
     deadline = time.monotonic() + REDIS_START_TIMEOUT_S
-    while not _redis_answers(port):
+    while not redis_answers(port):
         if time.monotonic() > deadline:
             raise RuntimeError(f"embedded Redis did not start; see {data_dir / 'redis.log'}")
         time.sleep(0.05)

@@ -135,9 +135,9 @@ class RedisHandle:
         self.argv = redis_command(data_dir, self.port)
 
     def answers(self) -> bool:
-        from opaa.embedded import _redis_answers
+        from opaa.embedded import redis_answers
 
-        return _redis_answers(self.port)
+        return redis_answers(self.port)
 
     def stop(self) -> None:
         pid = int(self.pid_file.read_text().strip())

@@ -71,12 +71,12 @@ def vault(django_db_setup, django_db_blocker):
 @pytest.fixture
 def fresh_postgres():
     """A new, empty embedded Postgres (its own data directory): the "elsewhere"."""
-    from opaa.embedded import _psql, postgres_server
+    from opaa.embedded import postgres_server, superuser_sql
 
     # A short path: a Unix socket's path may not exceed about 100 characters.
     root = Path(tempfile.mkdtemp(prefix="opaa-restore-", dir="/tmp"))
     server = postgres_server(root / "pg")
-    _psql(server, "CREATE DATABASE restored;")
+    superuser_sql(server, "CREATE DATABASE restored;")
     socket_dir = str(server.get_postmaster_info().socket_dir)
     try:
         yield root, socket_dir, f"postgres://postgres@{quote(socket_dir, safe='')}/restored"

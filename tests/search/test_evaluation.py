@@ -545,12 +545,12 @@ def _processes_using(path: Path) -> list[str]:
 
 def _organizations_left(data_dir: Path) -> tuple[str, str]:
     """(organization slugs, eval schemas) in the data directory's database, via psql."""
-    from opaa.embedded import _psql, postgres_server
+    from opaa.embedded import postgres_server, superuser_sql
 
     server = postgres_server(data_dir / "pg")
     try:
-        slugs = _psql(server, "SELECT slug FROM tenants_organization;", database="opaa")
-        schemas = _psql(
+        slugs = superuser_sql(server, "SELECT slug FROM tenants_organization;", database="opaa")
+        schemas = superuser_sql(
             server, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'eval%';", database="opaa"
         )
     finally:
@@ -621,7 +621,7 @@ def test_evaluate_stopped_with_sigterm_removes_its_organization_and_servers(tmp_
 
 
 def test_a_manage_py_command_stops_only_the_embedded_redis_it_started(tmp_path):
-    from opaa.embedded import _redis_answers, redis_start, redis_stop
+    from opaa.embedded import redis_answers, redis_start, redis_stop
 
     data_dir = tmp_path / "opaa"
     command = [sys.executable, str(MANAGE_PY), "check"]
@@ -634,6 +634,6 @@ def test_a_manage_py_command_stops_only_the_embedded_redis_it_started(tmp_path):
     url = redis_start(data_dir / "redis")
     try:
         subprocess.run(command, env=env, capture_output=True, timeout=300, check=True)
-        assert _redis_answers(int(url.rsplit(":", 1)[1].split("/")[0]))
+        assert redis_answers(int(url.rsplit(":", 1)[1].split("/")[0]))
     finally:
         redis_stop(data_dir / "redis")
