@@ -217,6 +217,29 @@ def committed_org(django_db_setup, django_db_blocker):
                 organization_delete(organization=org.organization)
 
 
+# Test packages whose fixtures live for the whole package (a web server, a browser, an
+# organization): under pytest-xdist they run in one process, or each process that got
+# one of their files would start them again, and again after every other file between.
+WHOLE_PACKAGES = ("tests/portal/", "tests/mcp_server/")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``make test``'s ``--dist loadfile``: a test file goes to one process as a whole
+    (its module fixtures start once), and so does each of ``WHOLE_PACKAGES``. (xdist's
+    own ``loadgroup`` marks do not group under pytest 9: it renames node ids by a field
+    pytest no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FileOrPackageScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((package for package in WHOLE_PACKAGES if path.startswith(package)), path)
+
+    return FileOrPackageScheduling(config, log)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Stop the embedded Redis the test settings started (Postgres stops by itself)."""
     from opaa.embedded import redis_stop
