@@ -64,9 +64,9 @@ test-services: gettext
 # The suite runs in TEST_PROCESSES pytest processes (pytest-xdist), each with its own data
 # directory and so its own embedded Postgres, Redis and Celery worker (.opaa/test-gw0 ...);
 # a test file stays in one process, and so do tests/portal and tests/mcp_server, whose
-# fixtures live for the package (tests/conftest.py). Lint runs beside it (mypy alone takes about a minute
-# without its cache, while the suite waits on its servers much of the time): its report
-# comes at the end, and either failing fails `make test`.
+# fixtures live for the package (tests/conftest.py). Lint runs beside it (mypy alone
+# takes about a minute without its cache, while the suite waits on its servers much of
+# the time): its report comes at the end, and either failing fails `make test`.
 TEST_PROCESSES ?= 2
 test: install test-services
 	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & lint=$$!; \
