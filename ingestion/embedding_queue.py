@@ -81,6 +81,7 @@ from ingestion.index import index_changed
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.stages import stage
 from workspaces.rls import organization_scope
+from workspaces.rls.backend.base import search_path_once_per_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +324,7 @@ def batch_size(model: str) -> int:
     return size
 
 
+@search_path_once_per_transaction()
 def embedding_batch(*, size: int | None = None) -> int:
     """Embed the organization's oldest ``size`` chunks without a vector (by any of its
     documents) and commit them; then mark the documents left with none to embed
@@ -414,6 +416,7 @@ def _embedded(model: str, texts: list[str]) -> dict[str, list[float]]:
     return dict(zip(unique, embed_with(model, unique, kind="passage"), strict=True))
 
 
+@search_path_once_per_transaction()
 def documents_embedded_mark(*, document_ids: set[int] | None = None) -> int:
     """Make ``indexed`` the searchable documents (of ``document_ids``, or all the
     organization's) that have no chunk left without a vector; returns how many.

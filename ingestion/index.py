@@ -131,15 +131,32 @@ def chunks_write(
 
     ``vectors`` are by the organization's active embedding model; ``next_vectors``, while
     it moves to another one (``ingestion.embedding_index``), by that one. A vector may be
-    None: the embedding queue makes it later (``ingestion.embedding_queue``).
+    None: the embedding queue makes it later (``ingestion.embedding_queue``). The
+    document's ``title`` and ``language`` must be saved already (its chunks' words are
+    stemmed from them).
     """
     chunks = chunks_replace(
         document=document, drafts=drafts, vectors=vectors, keys=keys, next_vectors=next_vectors
     )
-    search_vector_write(document_id=document.pk, language=document.language, chunks=chunks)
     postings_write(document_id=document.pk)
     index_changed(workspace_id=document.workspace_id)
     return chunks
+
+
+# Chunks per INSERT: a statement of a few hundred kB at most.
+CHUNKS_PER_INSERT = 500
+
+
+def _search_parts(texts: list[str], language: str) -> list[list[tuple[str, str]]]:
+    """Each text's paragraphs by text search configuration, in the order its
+    ``search_vector`` joins them: the document's ``language`` first, then the others
+    in the order they first occur in the document (``search_vector_write``'s order)."""
+    splits = [paragraphs_by_language(text, default=language) for text in texts]
+    order: dict[str, int] = {language: 0}
+    for split in splits:
+        for config in split:
+            order.setdefault(config, len(order))
+    return [sorted(split.items(), key=lambda part: order[part[0]]) for split in splits]
 
 
 def chunks_replace(
@@ -151,8 +168,10 @@ def chunks_replace(
     next_vectors: Sequence[Sequence[float] | None] | None = None,
 ) -> list[tuple[int, str]]:
     """Delete the document's chunks and insert ``drafts`` with their ``vectors`` (and
-    ``next_vectors``, the next embedding model's, when given); returns the new chunks'
-    ids and texts, in the drafts' order."""
+    ``next_vectors``, the next embedding model's, when given) and their words
+    (``search_vector`` and ``lexeme_count``, as ``search_vector_write`` sets them, from
+    the document's saved ``title`` and ``language``); returns the new chunks' ids and
+    texts, in the drafts' order."""
     # One DELETE: through the ORM, a delete first reads every old chunk whole (vectors
     # and text) to send signals none of them has (a receiver django-tenants connects
     # for every model makes Django collect). Their postings go by trigger.
@@ -161,33 +180,72 @@ def chunks_replace(
             f"DELETE FROM {Chunk._meta.db_table} WHERE document_id = %s",  # noqa: S608
             [document.pk],
         )
+    if not drafts:
+        return []
+    vector_field = Chunk._meta.get_field("embedding")
     nexts = next_vectors or [None] * len(drafts)
-    created = Chunk.objects.bulk_create(
-        Chunk(
-            workspace_id=document.workspace_id,
-            document=document,
-            ordinal=draft.ordinal,
-            text=draft.text,
-            heading_path=list(draft.heading_path),
-            token_count=draft.token_count,
-            embedding=vector,
-            embedding_next=next_vector,
-            # No readers here: the database copies the document's current readers into
-            # every chunk it inserts (ingestion migration 0009), so readers set while
-            # this document was being embedded are the ones its chunks get.
-            content_sha256=key,
-        )
-        for draft, vector, next_vector, key in zip(
-            drafts, vectors, nexts, keys or [""] * len(drafts), strict=True
-        )
-    )
-    return [(chunk.pk, chunk.text) for chunk in created]
+    hashes = keys or [""] * len(drafts)
+    parts = _search_parts([draft.text for draft in drafts], document.language)
+    ids: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(drafts), CHUNKS_PER_INSERT):
+            rows, params = [], []
+            for i in range(start, min(start + CHUNKS_PER_INSERT, len(drafts))):
+                draft = drafts[i]
+                words = " || ".join(
+                    "setweight(to_tsvector(%s::regconfig, %s), 'D')" for _ in parts[i]
+                )
+                rows.append(
+                    "(%s::integer, %s::text, %s::text[], %s::integer, %s::vector, %s::vector,"
+                    " %s::varchar, title.words"
+                    " || setweight(to_tsvector(%s::regconfig, %s), 'B') || " + words + ")"
+                )
+                params += [
+                    draft.ordinal,
+                    draft.text,
+                    list(draft.heading_path),
+                    draft.token_count,
+                    vector_field.get_db_prep_save(vectors[i], connection),
+                    vector_field.get_db_prep_save(nexts[i], connection),
+                    hashes[i],
+                    # ``array_to_string(heading_path, ' ')``, as ``search_vector_write``.
+                    document.language,
+                    " ".join(draft.heading_path),
+                ]
+                for config, body in parts[i]:
+                    params += [config, body]
+            # Readers: the database copies the document's current ones into every chunk
+            # it inserts (ingestion migration 0009), so readers set while this document
+            # was being embedded are the ones its chunks get. A chunk's length in BM25
+            # is the number of positions of its words (``postings_write``).
+            cursor.execute(
+                f"""
+                INSERT INTO {Chunk._meta.db_table}
+                       (workspace_id, document_id, ordinal, text, heading_path, token_count,
+                        embedding, embedding_next, content_sha256, readers, search_vector,
+                        lexeme_count)
+                SELECT %s, %s, v.ordinal, v.text, v.heading_path, v.token_count, v.embedding,
+                       v.embedding_next, v.content_sha256, '{{}}', v.words,
+                       COALESCE((SELECT sum(cardinality(t.positions)) FROM unnest(v.words) AS t),
+                                0)
+                  FROM (SELECT setweight(to_tsvector(%s::regconfig, %s), 'B')) AS title(words),
+                       LATERAL (VALUES {", ".join(rows)})
+                       AS v(ordinal, text, heading_path, token_count, embedding, embedding_next,
+                            content_sha256, words)
+                RETURNING id, ordinal
+                """,  # noqa: S608 - the table's name and placeholders only
+                [document.workspace_id, document.pk, document.language, document.title, *params],
+            )
+            ids.update((ordinal, pk) for pk, ordinal in cursor.fetchall())
+    return [(ids[draft.ordinal], draft.text) for draft in drafts]
 
 
 def search_vector_write(
     *, document_id: int, language: str | None = None, chunks: list[tuple[int, str]] | None = None
 ) -> None:
-    """Set the words keyword search sees on each of the document's chunks.
+    """Set the words keyword search sees on each of the document's chunks, and their
+    lengths in BM25 (``lexeme_count``), anew (``chunks_replace`` sets them as it inserts
+    the chunks: this is for chunks written before, e.g. stemmed otherwise).
 
     Title and heading path (repeated in each chunk) are stemmed in the document's
     language (weight B); the chunk's text (weight D) paragraph by paragraph, each in
@@ -238,12 +296,22 @@ def search_vector_write(
                 """,
                 {"doc": document_id, "config": config, "ids": ids, "bodies": bodies},
             )
+        cursor.execute(
+            """
+            UPDATE ingestion_chunk AS c
+               SET lexeme_count = COALESCE(
+                       (SELECT sum(cardinality(t.positions)) FROM unnest(c.search_vector) AS t), 0)
+             WHERE c.document_id = %(doc)s
+            """,
+            {"doc": document_id},
+        )
 
 
 def postings_write(*, document_id: int) -> None:
-    """Index the words of ``document_id``'s chunks (their ``search_vector`` must be set).
+    """Index the words of ``document_id``'s chunks (their ``search_vector`` and
+    ``lexeme_count`` must be set: ``chunks_replace``, ``search_vector_write``).
 
-    Also stores each chunk's length in words. Each word's postings are appended to its
+    Each word's postings are appended to its
     row for the chunks' segment (``PostingList``), under the workspace's posting lock
     (held to the end of the transaction: documents of one workspace written at the same
     time wait for each other here). Call once, inside the transaction that wrote the
@@ -260,15 +328,6 @@ def postings_write(*, document_id: int) -> None:
             "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':postings:'"
             " || w.id, 0)) FROM (SELECT DISTINCT c.workspace_id AS id FROM ingestion_chunk AS c"
             " WHERE c.document_id = %(doc)s ORDER BY 1) AS w",
-            {"doc": document_id},
-        )
-        cursor.execute(
-            """
-            UPDATE ingestion_chunk AS c
-               SET lexeme_count = COALESCE(
-                       (SELECT sum(cardinality(t.positions)) FROM unnest(c.search_vector) AS t), 0)
-             WHERE c.document_id = %(doc)s
-            """,
             {"doc": document_id},
         )
         cursor.execute(

@@ -45,6 +45,7 @@ from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.stages import index_stage_timings, stage  # noqa: F401 (benchmarks import it here)
 from ingestion.storage import OriginalMissing, original_read
+from workspaces.rls.backend.base import search_path_once_per_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -239,16 +240,22 @@ STORAGE_UNAVAILABLE_REASON = (
 )
 
 
-def _mark(document: Document, status: str, error: str = "") -> None:
+def _status_set(document: Document, status: str, error: str = "") -> list[str]:
+    """Set the document's status (and error) in memory; returns the fields to save."""
     document.status = status
     document.error_message = error
     fields = ["status", "error_message", "updated_at"]
     if status == DocumentStatus.INDEXED:
         document.indexed_at = timezone.now()
         fields.append("indexed_at")
-    document.save(update_fields=fields)
+    return fields
 
 
+def _mark(document: Document, status: str, error: str = "") -> None:
+    document.save(update_fields=_status_set(document, status, error))
+
+
+@search_path_once_per_transaction()
 def document_index(*, document_id: int) -> Document | None:
     """Parse, chunk and write one document; returns it, or None if it was deleted.
 
@@ -265,11 +272,14 @@ def document_index(*, document_id: int) -> Document | None:
     ``processing`` forever. The storage unavailable: ``failed`` with
     ``STORAGE_UNAVAILABLE_REASON``, and ``StorageUnavailable`` raised for the task to retry.
     """
-    document = Document.objects.filter(pk=document_id).first()
-    if document is None:
-        return None
     started = time.perf_counter()
-    _mark(document, DocumentStatus.PROCESSING)
+    # One transaction: outside one, each statement would be a transaction of its own
+    # (with the row-level security setting and the search path sent for each).
+    with transaction.atomic():
+        document = Document.objects.filter(pk=document_id).first()
+        if document is None:
+            return None
+        _mark(document, DocumentStatus.PROCESSING)
     try:
         with stage("fetch"):
             data = original_read(document.storage_key)
@@ -319,9 +329,14 @@ def document_index(*, document_id: int) -> Document | None:
             document.mime_type = parsed.mime_type or document.mime_type
             document.language = language
             document.metadata = document_metadata(document=document, parsed=parsed)
-            document.save(
-                update_fields=["title", "mime_type", "language", "metadata", "updated_at"]
+            # The status it ends with, in the same UPDATE (nobody sees it before the
+            # commit). Vectors of the next model missing are the move's to make, not the
+            # queue's.
+            missing = any(vector is None for vector in embedded.vectors)
+            status = _status_set(
+                document, DocumentStatus.SEARCHABLE if missing else DocumentStatus.INDEXED
             )
+            document.save(update_fields=["title", "mime_type", "language", "metadata", *status])
             written = chunks_write(
                 document=document,
                 drafts=drafts,
@@ -330,11 +345,6 @@ def document_index(*, document_id: int) -> Document | None:
                 next_vectors=embedded.next_vectors,
             )
             facts_write(document=document, parsed=parsed, original=data, chunks_written=written)
-            # Vectors of the next model missing are the move's to make, not the queue's.
-            if any(vector is None for vector in embedded.vectors):
-                _mark(document, DocumentStatus.SEARCHABLE)
-            else:
-                _mark(document, DocumentStatus.INDEXED)
     except parsers.ParseError as exc:
         logger.info("document %s failed to parse: %s", document.pk, exc.reason)
         _mark(document, DocumentStatus.FAILED, exc.reason)
