@@ -245,8 +245,8 @@ def load(schema: str, owner, *, chunks: int, small: int, seed: int, storage: str
             )
             timings["documents"] = time.perf_counter() - started
             started = time.perf_counter()
-            # The product's search_vector (ingestion.index.search_vector_write) and
-            # lexeme_count (postings_write), computed in the insert instead of updates.
+            # The product's search_vector and lexeme_count, computed in the insert as
+            # ingestion.index's chunk write does.
             cursor.execute(
                 """
                 INSERT INTO ingestion_chunk
