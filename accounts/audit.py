@@ -61,6 +61,10 @@ class AuditAction(models.TextChoices):
     GROUP_MEMBER_REMOVED = "group.member_removed", "Group member removed"
     GROUP_ROLE_CHANGED = "group.role_changed", "Group role in a workspace changed"
     DOCUMENT_OPENED = "document.opened", "Document opened"
+    DOCUMENT_EMBEDDING_GIVEN_UP = (
+        "document.embedding_given_up",
+        "Document's embedding given up (searchable by keyword)",
+    )
     DOCUMENT_DOWNLOADED = "document.downloaded", "Original downloaded"
     SEARCH = "search.performed", "Searched"
     QUESTION = "question.asked", "Asked a question"

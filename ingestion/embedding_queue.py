@@ -73,6 +73,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from accounts.audit import AuditAction, audit_record
 from infra.celery import app
 from ingestion.embedding import LOCAL_MODELS, EmbeddingError, embed_with
 from ingestion.embedding_failure import embedding_failing_clear, embedding_failing_set
@@ -224,6 +225,19 @@ def embedding_give_up(*, document_id: int, attempts: int) -> bool:
             document_id,
             attempts,
             connection.schema_name,
+        )
+        # The organization's admins see it in the audit log too (no actor: the queue).
+        workspace = (
+            Document.objects.filter(pk=document_id)
+            .values_list("workspace__slug", flat=True)
+            .first()
+        )
+        audit_record(
+            action=AuditAction.DOCUMENT_EMBEDDING_GIVEN_UP,
+            context=None,
+            target_type="document",
+            target_id=document_id,
+            extra={"workspace": workspace, "interrupted_batches": attempts},
         )
     return bool(given_up)
 

@@ -118,6 +118,15 @@ def test_a_document_whose_embedding_keeps_killing_workers_is_given_up(
                 document_id__in=[ids["Canteen"], ids["Lockers"]], embedding__isnull=True
             ).exists()
         assert poisoned_batches() == MAX_INTERRUPTIONS  # not tried a third time
+        # The organization's admins find it in the audit log, with no actor: the queue.
+        response = owner.client.get("/api/v1/audit?action=document.embedding_given_up")
+        assert response.status_code == 200, response.content
+        events = response.json()["results"]
+        assert [(e["target_type"], str(e["target_id"])) for e in events] == [
+            ("document", str(ids["Parking"]))
+        ], events
+        assert events[0]["extra"]["interrupted_batches"] == MAX_INTERRUPTIONS
+        assert events[0]["actor_email"] == ""
 
         # Retry (the portal's Retry re-indexes it): a fresh count; the endpoint healed.
         embeddings.poisoned = False
