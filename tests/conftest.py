@@ -223,6 +223,7 @@ def committed_org(django_db_setup, django_db_blocker):
 WHOLE_PACKAGES = ("tests/portal/", "tests/mcp_server/")
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown without the plugin
 def pytest_xdist_make_scheduler(config, log):
     """``make test``'s ``--dist loadfile``: a test file goes to one process as a whole
     (its module fixtures start once), and so does each of ``WHOLE_PACKAGES``. (xdist's
