@@ -525,10 +525,14 @@ def make_token(world, db):
 
 @pytest.fixture(autouse=True)
 def _fresh_answer_cache():
-    """Cached answers outlive a test's rolled-back rows; never let one leak into the next."""
+    """Cached answers and retrieval statistics (a scope's chunk count, its readable
+    chunks: ``ingestion.index``) outlive a test's rolled-back rows; never let one leak
+    into the next. (A scope counted empty by an earlier test made a later one search
+    exactly where it meant to test the index scan.)"""
     from django.core.cache import cache
 
     cache.delete_pattern("answer:*")
+    cache.delete_pattern("bm25:*")
 
 
 # --- S3: moto's S3 server on loopback, speaking the S3 protocol ------------------------
