@@ -8,20 +8,12 @@ from django.db import transaction
 from ingestion.index import search_vector_write
 from ingestion.language import paragraphs_by_language
 from ingestion.models import Chunk, Document
+from tests.ingestion.test_language import ENGLISH, FRENCH
 
 GERMAN = (
     "Die Kilometerpauschale für Fahrten mit dem privaten Fahrzeug beträgt 0,30 EUR je "
     "gefahrenem Kilometer. Übernachtungskosten werden bis zu einem Höchstbetrag von 120 "
     "EUR je Nacht erstattet, wenn die Belege innerhalb von drei Monaten eingereicht werden."
-)
-ENGLISH = (
-    "The study followed soil bacteria in wheat fields for three seasons. We report who "
-    "should sample the fields, how often, and what the results say about nitrogen."
-)
-FRENCH = (
-    "L'étude a suivi les bactéries du sol dans des champs de blé pendant trois saisons. "
-    "Nous indiquons qui doit prélever les échantillons, à quelle fréquence, et ce que les "
-    "résultats disent de l'azote dans les sols agricoles de la région étudiée."
 )
 # Paragraphs in three languages, met in another order in each section.
 DOCUMENT = (
