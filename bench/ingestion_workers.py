@@ -514,19 +514,21 @@ def report(args, results: list[dict], start_load: str) -> None:
         print()
         print(
             "| code | processes | batch | workers | Postgres (connections made) | Redis "
-            "| CPU ms a chunk "
+            "| CPU ms a chunk | of it the model's calls (their thread's CPU) "
             "| bare model CPU ms a chunk | pipeline / bare, per CPU second |"
         )
-        print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+        print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for r in results:
             if "cpu_ratio" in r:
                 cpu = r["cpu_s"]
+                model_cpu = r["stage_s"].get("queue_model_cpu")
+                model = f"{model_cpu / r['chunks'] * 1000:.1f}" if model_cpu else ""
                 print(
                     f"| {r['label']} | {r['processes']} | {r['batch']} | {cpu['workers']:.1f} "
                     f"| {cpu['postgres']:.1f} ({r.get('postgres_sessions', '?')}) "
                     f"| {cpu['redis']:.1f} "
-                    f"| {r['cpu_per_chunk'] * 1000:.1f} | {r['baseline_cpu_per_chunk'] * 1000:.1f} "
-                    f"| {r['cpu_ratio']:.0%} |"
+                    f"| {r['cpu_per_chunk'] * 1000:.1f} | {model} "
+                    f"| {r['baseline_cpu_per_chunk'] * 1000:.1f} | {r['cpu_ratio']:.0%} |"
                 )
     if args.repeat > 1:
         print()
@@ -569,6 +571,18 @@ def report(args, results: list[dict], start_load: str) -> None:
         if r["stage_s"]:
             values = " | ".join(f"{r['stage_s'].get(name, 0.0):.1f}" for name in STAGES)
             print(f"| {r['label']} | {r['processes']} | {r['batch']} | {values} |")
+    if any("queue_model_cpu" in r["stage_s"] for r in results):
+        print()
+        print("CPU seconds per stage (the task thread's own), summed over the worker processes:")
+        print()
+        print("| code | processes | batch | " + " | ".join(STAGES) + " |")
+        print("|---|--:|--:|" + "--:|" * len(STAGES))
+        for r in results:
+            if "queue_model_cpu" in r["stage_s"]:
+                values = " | ".join(
+                    f"{r['stage_s'].get(f'{name}_cpu', 0.0):.1f}" for name in STAGES
+                )
+                print(f"| {r['label']} | {r['processes']} | {r['batch']} | {values} |")
     if any("requests" in r for r in results):
         print()
         print(

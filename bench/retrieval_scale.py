@@ -13,11 +13,16 @@ through the application's role (row-level security applies, the readers trigger 
 The search indexes are dropped during the load and built afterwards (timed).
 
 Then, for an everyone-reader (reads all: an admin) and a restricted reader (one group)
-in the big workspace and for a small workspace, it times ``--queries`` questions through
+in the big workspace, for a small workspace, and for a reader of ``--scattered`` small
+workspaces at once (a scope above the exact-search threshold but a few percent of the
+index, where filters starve an HNSW scan; its questions near its own chunks), it times
+``--queries`` questions through
 the product's own functions: ``keyword_ranking``, ``vector_ranking`` (k = 50) and
 ``hybrid_search`` (the question's embedding excluded: the query vector is the
 synthetic one); the vector side also with this file's copy of the vector query as it was
-before issue 17 ("before", same data, same run). Recall@10 of the vector side is taken
+before issue 17 ("before", same data, same run), and vector and hybrid without
+pgvector's iterative index scans ("no iterative scan": a wider retry, then exact search,
+as on a pgvector before 0.8). Recall@10 of the vector side is taken
 against exact search over the same readable set. EXPLAIN (ANALYZE, BUFFERS) of every
 statement each function ran for the first question goes to ``--plans``.
 
@@ -500,6 +505,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=1000, help="chunks per small workspace")
+    parser.add_argument(
+        "--scattered", type=int, default=30, help="small workspaces searched together (a case)"
+    )
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded organization")
@@ -575,15 +583,30 @@ def main() -> None:
             for _ in sample
         ]
         questions = list(zip(texts, vectors, strict=True))
+        group_reader = ReaderScope(principals=("user:reader@bench.example", "group:g00"))
+        # Several small workspaces searched together: questions near their own chunks.
+        scattered = list(
+            Workspace.objects.exclude(pk=big.pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: args.scattered]
+        )
+        scattered_sample = list(
+            Chunk.objects.filter(workspace_id__in=scattered)
+            .order_by("?")
+            .values_list("embedding", flat=True)[: args.queries]
+        )
+        scattered_vectors = unit(
+            np.array(scattered_sample) + NOISE * rng.standard_normal((len(scattered_sample), DIM))
+        )
+        scattered_questions = list(zip(texts, scattered_vectors, strict=True))
         cases = {
-            "big workspace, reads all": ([big.pk], ReaderScope.everything([big.pk])),
-            "big workspace, one group": (
-                [big.pk],
-                ReaderScope(principals=("user:reader@bench.example", "group:g00")),
-            ),
-            "small workspace, one group": (
-                [small.pk],
-                ReaderScope(principals=("user:reader@bench.example", "group:g00")),
+            "big workspace, reads all": ([big.pk], ReaderScope.everything([big.pk]), questions),
+            "big workspace, one group": ([big.pk], group_reader, questions),
+            "small workspace, one group": ([small.pk], group_reader, questions),
+            f"{len(scattered)} small workspaces, one group": (
+                scattered,
+                group_reader,
+                scattered_questions,
             ),
         }
 
@@ -593,6 +616,13 @@ def main() -> None:
 
             def vector(q, ranking=vector_ranking):
                 return ranking(q[1], workspace_ids=ids, readers=readers, limit=K)
+
+            def without_iterative(function):
+                def run(q):
+                    with override_settings(HNSW_ITERATIVE_SCAN="off"):
+                        return function(q)
+
+                return run
 
             def exact(q):
                 return vector_ranking(
@@ -636,13 +666,15 @@ def main() -> None:
                     "keyword (exhaustive)": keyword_exhaustive,
                     "keyword": keyword,
                     "vector": vector,
+                    "vector (no iterative scan)": without_iterative(vector),
                     "hybrid (exhaustive BM25)": hybrid_exhaustive,
                     "hybrid": hybrid,
+                    "hybrid (no iterative scan)": without_iterative(hybrid),
                     "exact": exact,
                 },
             }
 
-        def measure(case: str, name: str, function) -> None:
+        def measure(case: str, name: str, function, questions) -> None:
             function(questions[0])  # warm the cache
             ms, found, fallbacks, retries = timed(function, questions)
             row = {
@@ -661,20 +693,20 @@ def main() -> None:
         # Before: the queries as they were, without the covering index they did not have.
         if not args.skip_before:
             owner_sql(schema, f"DROP INDEX IF EXISTS {COVERING}")
-            for case, (ids, readers) in cases.items():
+            for case, (ids, readers, asked) in cases.items():
                 for name, function in operations_of(ids, readers)["before"].items():
-                    measure(case, name, function)
+                    measure(case, name, function, asked)
             started = time.perf_counter()
             owner_sql(schema, f"CREATE INDEX {COVERING} ON ingestion_chunk {COVERING_DEFINITION}")
             owner_sql(schema, "VACUUM ANALYZE ingestion_chunk")
             rebuilt = time.perf_counter() - started
-        for case, (ids, readers) in cases.items():
+        for case, (ids, readers, asked) in cases.items():
             operations = operations_of(ids, readers)
             for name, function in operations["after"].items():
-                measure(case, name, function)
+                measure(case, name, function, asked)
             truth = [[r.chunk_id for r in ranked] for ranked in results[(case, "exact")][1]]
             vector = operations["after"]["vector"]
-            for name in ("vector", "vector (before)"):
+            for name in ("vector", "vector (no iterative scan)", "vector (before)"):
                 if (case, name) in results:
                     row, found = results[(case, name)]
                     recall = [
@@ -688,8 +720,8 @@ def main() -> None:
                 saved, index.HNSW_EF_PER_RESULT = index.HNSW_EF_PER_RESULT, 0
                 try:
                     with override_settings(HNSW_EF_SEARCH=ef):
-                        vector(questions[0])
-                        ms, found, fallbacks, retries = timed(vector, questions)
+                        vector(asked[0])
+                        ms, found, fallbacks, retries = timed(vector, asked)
                 finally:
                     index.HNSW_EF_PER_RESULT = saved
                 recall = [

@@ -1037,6 +1037,34 @@ def chunks_shown(chunk_ids: Sequence[int], *, readers: ReaderScope) -> dict[int,
 HNSW_EF_PER_RESULT = 16
 # pgvector's largest hnsw.ef_search; a starved search is retried once at this breadth.
 HNSW_EF_SEARCH_MAX = 1000
+# The first pgvector with iterative index scans (hnsw.iterative_scan).
+ITERATIVE_SCANS_SINCE = (0, 8, 0)
+# Whether each database's pgvector has them, asked once per process and database.
+_iterative_scans_known: dict[tuple, bool] = {}
+
+
+def pgvector_version(text: str) -> tuple[int, ...]:
+    """``extversion``'s numbers ("0.8.5" -> (0, 8, 5)); () for an unexpected form."""
+    parts = text.split(".")
+    return tuple(int(part) for part in parts) if all(p.isdigit() for p in parts) else ()
+
+
+def iterative_scans() -> bool:
+    """Whether vector search uses pgvector's iterative index scans: asked for
+    (``HNSW_ITERATIVE_SCAN`` not "off") and the database's pgvector has them (0.8 and
+    later; an older one refuses the setting's name)."""
+    if settings.HNSW_ITERATIVE_SCAN == "off":
+        return False
+    database = connection.settings_dict
+    key = (connection.alias, database.get("HOST"), database.get("PORT"), database.get("NAME"))
+    known = _iterative_scans_known.get(key)
+    if known is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            row = cursor.fetchone()
+        known = pgvector_version(row[0] if row else "") >= ITERATIVE_SCANS_SINCE
+        _iterative_scans_known[key] = known
+    return known
 
 
 def _vector_sql(readers: ReaderScope) -> str:
@@ -1160,15 +1188,17 @@ def _vector_ranking_own(
 ) -> list[Ranked]:
     """The nearest readable chunks of ``workspace_ids`` themselves.
 
-    The pgvector in use filters HNSW results after the index scan, so a selective
-    workspace or readers filter can leave fewer than ``limit`` results. Hence the
-    strategy (docs/scaling.md): scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are
-    searched exactly (all distances computed: perfect recall, and cheap at that size; the
-    size is reused for a few minutes, ``_scope_chunks``);
-    larger ones go through HNSW, ``HNSW_EF_PER_RESULT`` candidates deep per result
-    asked for (at least ``HNSW_EF_SEARCH``), once more at ``HNSW_EF_SEARCH_MAX`` if that
-    returns fewer than ``limit``, and exactly if that is still short (so k readable
-    results come back whenever k exist). ``exact`` forces one way, without the retries.
+    pgvector filters HNSW results after the index scan, so a selective workspace or
+    readers filter can leave fewer than ``limit`` results. Hence the strategy
+    (docs/scaling.md): scopes of at most ``VECTOR_EXACT_MAX_CHUNKS`` chunks are searched
+    exactly (all distances computed: perfect recall, and cheap at that size; the size is
+    reused for a few minutes, ``_scope_chunks``); larger ones go through HNSW,
+    ``HNSW_EF_PER_RESULT`` candidates deep per result asked for (at least
+    ``HNSW_EF_SEARCH``). With iterative index scans (``iterative_scans``) the index
+    scan goes on past that breadth until ``limit`` rows pass the filters (or
+    ``HNSW_MAX_SCAN_TUPLES`` entries were visited); without them a short result is
+    retried once at ``HNSW_EF_SEARCH_MAX``. Still short: exact search, so k readable
+    results come back whenever k exist. ``exact`` forces one way, without the retries.
     """
     params = {
         "vector": _vector_literal(vector),
@@ -1186,7 +1216,15 @@ def _vector_ranking_own(
                 max(settings.HNSW_EF_SEARCH, HNSW_EF_PER_RESULT * limit), HNSW_EF_SEARCH_MAX
             )
             breadths = [ef_search]
-            if fallback and ef_search < HNSW_EF_SEARCH_MAX:
+            if iterative_scans():
+                # SET LOCAL, as below: the scan continues while the filters leave it
+                # short; relaxed order, as the outer query sorts the rows again.
+                cursor.execute(
+                    "SELECT set_config('hnsw.iterative_scan', %s, true), "
+                    "set_config('hnsw.max_scan_tuples', %s, true)",
+                    [settings.HNSW_ITERATIVE_SCAN, str(settings.HNSW_MAX_SCAN_TUPLES)],
+                )
+            elif fallback and ef_search < HNSW_EF_SEARCH_MAX:
                 breadths.append(HNSW_EF_SEARCH_MAX)
             for breadth in breadths:
                 # set_config(..., true) is SET LOCAL: it ends with this transaction.
@@ -1195,7 +1233,8 @@ def _vector_ranking_own(
                 rows = cursor.fetchall()
                 if len(rows) >= limit or not fallback:
                     return [Ranked(chunk_id, float(score)) for chunk_id, score in rows]
-            # Still short: the filters starved the index scan, or fewer than ``limit``
-            # chunks are readable at all; the exact query tells which, and returns them.
+            # Still short: the filters starved the index scan (or the iterative scan
+            # gave up), or fewer than ``limit`` chunks are readable at all; the exact
+            # query tells which, and returns them.
         cursor.execute(_vector_exact_sql(readers), params)
         return [Ranked(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]

@@ -32,14 +32,20 @@ def index_stage_timings() -> Iterator[dict[str, float]]:
 
 @contextmanager
 def stage(name: str) -> Iterator[None]:
-    """Add the seconds inside to stage ``name`` (when someone collects them)."""
+    """Add the seconds inside to stage ``name`` (when someone collects them), and this
+    thread's CPU seconds inside to ``name + "_cpu"`` (less than the seconds when the
+    process waited: for Postgres, or for a core another process held)."""
     totals = _stage_seconds.get()
-    started = time.perf_counter()
+    if totals is None:
+        yield
+        return
+    started, cpu_started = time.perf_counter(), time.thread_time()
     try:
         yield
     finally:
-        if totals is not None:
-            totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
+        totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
+        cpu = f"{name}_cpu"
+        totals[cpu] = totals.get(cpu, 0.0) + time.thread_time() - cpu_started
 
 
 @contextmanager

@@ -1,5 +1,7 @@
 """Embeddings, retrieval and the LLM that writes answers."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from opaa.settings.env import env
 
 # "local": a model shipped inside a wheel (no network; EMBEDDING_MODEL names it);
@@ -49,6 +51,19 @@ HNSW_EF_SEARCH = env.int("HNSW_EF_SEARCH", default=100)
 # Scopes up to this many chunks are searched exactly (every distance computed): perfect
 # recall under any workspace or reader filter, and a few milliseconds at this size.
 VECTOR_EXACT_MAX_CHUNKS = env.int("VECTOR_EXACT_MAX_CHUNKS", default=20000)
+# pgvector's iterative index scans (0.8 and later; ingestion.index.vector_ranking): a
+# filtered HNSW search goes on past its breadth until k readable chunks are found.
+# "relaxed_order" (the outer query sorts again), "strict_order", or "off": the breadth's
+# candidates only, a wider retry and exact search when they are too few (as on an
+# older pgvector, where this setting is not sent).
+HNSW_ITERATIVE_SCAN = env.str("HNSW_ITERATIVE_SCAN", default="relaxed_order")
+if HNSW_ITERATIVE_SCAN not in ("relaxed_order", "strict_order", "off"):
+    raise ImproperlyConfigured(
+        f"HNSW_ITERATIVE_SCAN is {HNSW_ITERATIVE_SCAN!r}: use relaxed_order, strict_order or off."
+    )
+# How many index entries an iterative scan may visit before giving up (pgvector's
+# hnsw.max_scan_tuples); a scan that gives up is finished by exact search.
+HNSW_MAX_SCAN_TUPLES = env.int("HNSW_MAX_SCAN_TUPLES", default=20000)
 
 # Fusion of the keyword (BM25) and vector rankings (search/fusion.py): the weights
 # multiply each ranker's confidence in the question (1:1 leaves it to the question, 1:0
