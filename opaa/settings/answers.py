@@ -64,6 +64,8 @@ if HNSW_ITERATIVE_SCAN not in ("relaxed_order", "strict_order", "off"):
 # How many index entries an iterative scan may visit before giving up (pgvector's
 # hnsw.max_scan_tuples); a scan that gives up is finished by exact search.
 HNSW_MAX_SCAN_TUPLES = env.int("HNSW_MAX_SCAN_TUPLES", default=20000)
+if HNSW_MAX_SCAN_TUPLES < 1:
+    raise ImproperlyConfigured(f"HNSW_MAX_SCAN_TUPLES is {HNSW_MAX_SCAN_TUPLES}: use 1 or more.")
 
 # Fusion of the keyword (BM25) and vector rankings (search/fusion.py): the weights
 # multiply each ranker's confidence in the question (1:1 leaves it to the question, 1:0

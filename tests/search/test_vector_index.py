@@ -3,6 +3,10 @@ iterative scans) or falls back when the filters starve the index scan (issue 17)
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import connection, transaction
 
@@ -171,3 +175,26 @@ def test_pgvector_versions_compare_by_number():
     assert pgvector_version("0.10.1") >= (0, 8, 0)
     assert pgvector_version("") == () < (0, 8, 0)
     assert pgvector_version("0.8.0-dev") == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("HNSW_ITERATIVE_SCAN", "sometimes", "use relaxed_order, strict_order or off"),
+        ("HNSW_MAX_SCAN_TUPLES", "0", "use 1 or more"),
+    ],
+)
+def test_a_wrong_iterative_scan_setting_stops_the_start_with_its_reason(name, value, message):
+    """Checked when the settings load, not at the first question (a 500 then)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opaa.settings.typecheck", name: value}
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert f"{name} is" in started.stderr
+    assert message in started.stderr
