@@ -8,6 +8,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from accounts.audit import AuditContext
 from chat import services
@@ -18,16 +19,17 @@ from workspaces.models import Role, Workspace
 
 logger = logging.getLogger(__name__)
 
-NOT_LINKED = (
-    "To ask OPAA here, link your chat account to your OPAA account first (once): {url}\n"
+# Lazy: read in the language of the person being answered (``chat.language``).
+NOT_LINKED = _(
+    "To ask OPAA here, link your chat account to your OPAA account first (once): %(url)s\n"
     "The link works for 30 minutes; open it while signed in to OPAA."
 )
-NOT_MAPPED = "This channel is not connected to OPAA. An admin can connect it in the portal."
-NO_ACCESS = "You have no access to the OPAA workspace of this channel."
-NO_WORKSPACE = "You have no workspace in OPAA yet."
-SWITCHED_OFF = "This command is switched off here."
-NO_UPLOAD = "You may not upload documents to {workspace}."
-NO_SOURCES = "There is no answer of mine to you here yet."
+NOT_MAPPED = _("This channel is not connected to OPAA. An admin can connect it in the portal.")
+NO_ACCESS = _("You have no access to the OPAA workspace of this channel.")
+NO_WORKSPACE = _("You have no workspace in OPAA yet.")
+SWITCHED_OFF = _("This command is switched off here.")
+NO_UPLOAD = _("You may not upload documents to %(workspace)s.")
+NO_SOURCES = _("There is no answer of mine to you here yet.")
 
 
 class Context:
@@ -44,6 +46,7 @@ class Context:
     def tell(self, text: str) -> None:
         """A message for the asker only: the slash command's response, their direct
         message, or an ephemeral one in the channel."""
+        text = str(text)  # a lazy string, in the language active now
         incoming = self.incoming
         try:
             if incoming.response_url:
@@ -68,6 +71,7 @@ class Context:
 
     def post_public(self, text: str) -> None:
         """A notice in the thread, for everyone in it (upload receipts)."""
+        text = str(text)
         try:
             self.adapter.post(
                 channel_id=self.incoming.channel_id,
@@ -97,7 +101,7 @@ def member(context: Context) -> ChatIdentity | None:
             return identity
     token = services.link_token_issue(identity=identity)
     url = f"{context.platform.portal_url.rstrip('/')}/chat/link/{token}"
-    context.tell(NOT_LINKED.format(url=url))
+    context.tell(NOT_LINKED % {"url": url})
     return None
 
 
@@ -120,7 +124,7 @@ def workspace_resolve(context: Context, identity: ChatIdentity, role: str) -> Wo
         context.tell(NO_ACCESS if mapping else NO_WORKSPACE)
     except PermissionDenied:
         if role == Role.EDITOR and mapping is not None:
-            context.tell(NO_UPLOAD.format(workspace=mapping.workspace.name))
+            context.tell(NO_UPLOAD % {"workspace": mapping.workspace.name})
         else:
             context.tell(NO_ACCESS)
     return None

@@ -8,6 +8,10 @@ it is mapped to, and only for a member of it; a direct message from the member's
 default workspace; the answer uses only what the member may read
 (``search.services.answer_question`` filters by their reader scope). Refusals go
 privately to the person (ephemeral), never to the channel.
+
+The bot's own texts (notices, help, labels) are in the person's language
+(``chat.language``): ``event_handle`` activates it for the whole event, so a string
+marked with gettext anywhere below is translated by construction.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from chat import services
@@ -38,6 +43,7 @@ from chat.context import (
     workspace_resolve,
 )
 from chat.feedback import feedback_handle
+from chat.language import chat_user_language, user_language
 from chat.models import (
     ChatAnswer,
     ChatIdentity,
@@ -76,10 +82,13 @@ def event_handle(*, platform_id: int, incoming: Incoming) -> list[int]:
     if platform is None:
         return []
     context = Context(platform, services.adapter_for(platform), incoming)
-    if incoming.kind == EventKind.FEEDBACK:
-        feedback_handle(context)
-    elif incoming.kind == EventKind.QUESTION:
-        _question(context)
+    # The linked person's language (else the installation's) for everything the bot
+    # writes while handling the event; the override restores the worker's afterwards.
+    with translation.override(chat_user_language(platform, incoming.user_id)):
+        if incoming.kind == EventKind.FEEDBACK:
+            feedback_handle(context)
+        elif incoming.kind == EventKind.QUESTION:
+            _question(context)
     return context.uploads
 
 
@@ -108,6 +117,9 @@ def _question(context: Context) -> None:
     identity = member(context)
     if identity is None:
         return
+    # Linked just now by their email (``member``): their language from here on. Inside
+    # ``event_handle``'s override, which restores the previous language at its end.
+    translation.activate(user_language(identity.user))
     if incoming.files:
         upload_handle(context, identity)
         return
@@ -141,7 +153,7 @@ def _answer_start(context: Context, workspace: Workspace) -> tuple[ChatAnswer, b
             answer.placeholder_id = context.adapter.post(
                 channel_id=incoming.channel_id,
                 thread_id=context.thread_id,
-                part=context.adapter.render_text(THINKING),
+                part=context.adapter.render_text(str(THINKING)),
             )
             answer.save(update_fields=["placeholder_id"])
         except PlatformError as exc:
@@ -224,7 +236,7 @@ def _ask(context: Context, identity: ChatIdentity, workspace: Workspace) -> None
 
 
 def _answer_notice(context: Context, answer: ChatAnswer, text: str) -> None:
-    answer.parts = [context.adapter.render_text(text)]
+    answer.parts = [context.adapter.render_text(str(text))]
     answer.save(update_fields=["parts"])
     answer_deliver(answer=answer, adapter=context.adapter)
 
@@ -287,7 +299,7 @@ def _search(context: Context, identity: ChatIdentity, workspace: Workspace) -> N
             f"[{n}] {' '.join(p.text.split())[:SNIPPET_CHARS]}" for n, p in enumerate(passages, 1)
         ]
         view = AnswerView(
-            text="\n\n".join(lines) if lines else "Nothing found.",
+            text="\n\n".join(lines) if lines else _("Nothing found."),
             sources=[
                 Source(
                     n,
@@ -330,7 +342,7 @@ def _sources(context: Context, identity: ChatIdentity, workspace: Workspace) -> 
     turn = next((t for t in turns if t.pk == previous.question_id), None)
     citations = turn.citations if turn is not None else []
     view = AnswerView(
-        text=f"Sources of the answer to “{previous.question.text}”:",
+        text=_("Sources of the answer to “%(question)s”:") % {"question": previous.question.text},
         sources=sources_from_citations(citations, context.platform.portal_url),
     )
     answer.parts = context.adapter.render(view)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from chat.adapters.base import AnswerView, Source
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
-THINKING = "Thinking…"
-HELP = (
+# Lazy: read in the language active where they are sent (``chat.language``).
+THINKING = _("Thinking…")
+HELP = _(
     "Ask me a question about your documents: mention me, send me a direct message, or use "
     "`/opaa ask <question>`. Reply in the thread to follow up.\n"
     "`/opaa search <words>`: the best passages, without an answer.\n"
@@ -22,7 +26,7 @@ HELP = (
     "React with :+1: or :-1: to an answer (or use its buttons) to tell us if it helped."
 )
 # Platforms without slash commands (Teams, Matrix): the same, by mention or direct message.
-MENTION_HELP = (
+MENTION_HELP = _(
     "Ask me a question about your documents: mention me or send me a direct message. "
     "Reply in the thread to follow up.\n"
     "`search <words>` (after the mention): the best passages, without an answer.\n"
@@ -42,7 +46,7 @@ def sources_from_citations(citations: list[dict], portal_url: str) -> list[Sourc
     return [
         Source(
             number=c["number"],
-            title=c.get("document_title") or "Untitled",
+            title=c.get("document_title") or gettext("Untitled"),
             where=" > ".join(c.get("heading_path") or []),
             url=passage_link(portal_url, c["document_id"], c.get("chunk_id")),
         )

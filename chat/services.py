@@ -153,7 +153,7 @@ def test_message_send(*, platform: ChatPlatform, channel_id: str) -> str:
         adapter.post(
             channel_id=channel_id,
             thread_id="",
-            part=adapter.render_text("OPAA is connected. Mention me with a question."),
+            part=adapter.render_text(_("OPAA is connected. Mention me with a question.")),
         )
     except PlatformError as exc:
         raise ValidationError(
@@ -162,7 +162,7 @@ def test_message_send(*, platform: ChatPlatform, channel_id: str) -> str:
     if bot and platform.bot_user_id != bot:
         platform.bot_user_id = bot
         platform.save(update_fields=["bot_user_id", "updated_at"])
-    return f"Test message sent to {channel_id}."
+    return _("Test message sent to %(channel)s.") % {"channel": channel_id}
 
 
 # --- channels --------------------------------------------------------------------------

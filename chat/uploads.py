@@ -7,12 +7,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from chat import services
 from chat.adapters.base import PlatformError
 from chat.context import Context, audit_of, message_of, workspace_resolve
+from chat.language import user_language
 from chat.models import ChatIdentity, ChatUpload
 from infra.errors import ApplicationError
 from ingestion.models import DocumentStatus
@@ -30,7 +32,10 @@ def upload_handle(context: Context, identity: ChatIdentity) -> None:
         name = file.name or getattr(context.adapter, "file_name", lambda f: "upload")(file)
         try:
             if file.size and file.size > settings.MAX_UPLOAD_BYTES:
-                raise UploadRejected(f"{name} is larger than the upload limit.", status_code=413)
+                raise UploadRejected(
+                    _("%(name)s is larger than the upload limit.") % {"name": name},
+                    status_code=413,
+                )
             data = context.adapter.file_download(file)
             with transaction.atomic():
                 received = upload_receive(
@@ -58,27 +63,42 @@ def upload_handle(context: Context, identity: ChatIdentity) -> None:
                     },
                 )
         except (ValidationError, ApplicationError, PlatformError) as exc:
-            context.tell(f"{name} was not uploaded: {message_of(exc)}")
+            context.tell(
+                _("%(name)s was not uploaded: %(reason)s")
+                % {"name": name, "reason": message_of(exc)}
+            )
             continue
         context.uploads.append(upload.pk)
         context.post_public(
-            f"Received {name} into {workspace.name}; I will reply when it is indexed."
+            _("Received %(name)s into %(workspace)s; I will reply when it is indexed.")
+            % {"name": name, "workspace": workspace.name}
         )
 
 
 def upload_notify(*, upload_id: int) -> bool:
     """Reply in the upload's thread once its document is indexed or failed (with the
     reason). Returns False while it is still waiting. Idempotent: replies once."""
-    upload = ChatUpload.objects.select_related("document", "platform").filter(pk=upload_id).first()
+    upload = (
+        ChatUpload.objects.select_related("document__uploaded_by", "platform")
+        .filter(pk=upload_id)
+        .first()
+    )
     if upload is None or upload.notified_at is not None:
         return True
     document = upload.document
-    if document.status == DocumentStatus.INDEXED:
-        text = f"{document.original_filename} is indexed: you can ask about it now."
-    elif document.status == DocumentStatus.FAILED:
-        text = f"{document.original_filename} could not be indexed: {document.error_message}"
-    else:
-        return False
+    # In the uploader's language (a worker task: no event's language is active).
+    with translation.override(user_language(document.uploaded_by)):
+        if document.status == DocumentStatus.INDEXED:
+            text = _("%(name)s is indexed: you can ask about it now.") % {
+                "name": document.original_filename
+            }
+        elif document.status == DocumentStatus.FAILED:
+            text = _("%(name)s could not be indexed: %(reason)s") % {
+                "name": document.original_filename,
+                "reason": document.error_message,
+            }
+        else:
+            return False
     adapter = services.adapter_for(upload.platform)
     adapter.post(
         channel_id=upload.channel_id, thread_id=upload.thread_id, part=adapter.render_text(text)

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from chat.adapters.base import (
     SUBCOMMANDS,
@@ -356,7 +357,7 @@ class MatrixAdapter:
         ]
         tail_text, tail_html = [], []
         if answer.sources:
-            tail_text.append("Sources:")
+            tail_text.append(gettext("Sources") + ":")
             items = []
             for s in answer.sources:
                 where = f" ({s.where})" if s.where else ""
@@ -365,13 +366,15 @@ class MatrixAdapter:
                     f'<li><a href="{html.escape(s.url)}">{html.escape(s.title)}</a>'
                     f"{html.escape(where)}</li>"
                 )
-            tail_html.append(f"<p><strong>Sources</strong></p><ol>{''.join(items)}</ol>")
+            heading = html.escape(gettext("Sources"))
+            tail_html.append(f"<p><strong>{heading}</strong></p><ol>{''.join(items)}</ol>")
         if answer.note:
             tail_text.append(answer.note)
             tail_html.append(f"<p><em>{html.escape(answer.note)}</em></p>")
         if answer.answer_id is not None:
-            tail_text.append("React with 👍 or 👎 to tell us if this helped.")
-            tail_html.append("<p>React with 👍 or 👎 to tell us if this helped.</p>")
+            hint = gettext("React with 👍 or 👎 to tell us if this helped.")
+            tail_text.append(hint)
+            tail_html.append(f"<p>{html.escape(hint)}</p>")
         if tail_text:
             parts[-1]["body"] += "\n\n" + "\n".join(tail_text)
             parts[-1]["formatted_body"] += "".join(tail_html)

@@ -21,6 +21,8 @@ from urllib.parse import parse_qs
 
 import httpx
 from django.http import HttpRequest, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from chat.adapters.base import (
     SUBCOMMANDS,
@@ -35,6 +37,7 @@ from chat.adapters.base import (
     platform_request,
     raw_body,
 )
+from chat.language import chat_user_language
 from chat.rendering import HELP, THINKING, text_split
 
 logger = logging.getLogger(__name__)
@@ -133,8 +136,11 @@ class MattermostAdapter:
             command, text = sub.lower(), rest.strip()
         else:
             command, text = "ask", words
+        # Answered now, in the linked person's language (else the installation's).
+        with translation.override(chat_user_language(self.platform, form.get("user_id", ""))):
+            help_text, thinking = str(HELP), str(THINKING)
         if command == "help" or (command in ("ask", "search") and not text):
-            return Parsed([], JsonResponse({"response_type": "ephemeral", "text": HELP}))
+            return Parsed([], JsonResponse({"response_type": "ephemeral", "text": help_text}))
         incoming = Incoming(
             kind=EventKind.QUESTION,
             event_id=f"command:{form.get('trigger_id') or time.time_ns()}",
@@ -147,7 +153,7 @@ class MattermostAdapter:
             is_direct=form.get("channel_name", "").count("__") == 1,
             response_url=form.get("response_url", ""),
         )
-        return Parsed([incoming], JsonResponse({"response_type": "ephemeral", "text": THINKING}))
+        return Parsed([incoming], JsonResponse({"response_type": "ephemeral", "text": thinking}))
 
     def _webhook(self, body: dict) -> Parsed:
         ok = JsonResponse({})
@@ -183,7 +189,9 @@ class MattermostAdapter:
             answer_id=int(context["answer"]),
             target_message_id=body.get("post_id", ""),
         )
-        return Parsed([incoming], JsonResponse({"ephemeral_text": "Thanks for your feedback."}))
+        with translation.override(chat_user_language(self.platform, body["user_id"])):
+            thanks = gettext("Thanks for your feedback.")
+        return Parsed([incoming], JsonResponse({"ephemeral_text": thanks}))
 
     # --- outbound ---------------------------------------------------------------------
 
@@ -357,7 +365,7 @@ class MattermostAdapter:
             for s in answer.sources
         )
         tail = "\n\n".join(
-            t for t in (f"**Sources**\n{sources}" if sources else "", answer.note) if t
+            t for t in (f"**{gettext('Sources')}**\n{sources}" if sources else "", answer.note) if t
         )
         pieces = text_split(answer.text, POST_CHARS)
         if tail:
@@ -368,12 +376,13 @@ class MattermostAdapter:
         parts: list[dict] = [{"message": piece} for piece in pieces] or [{"message": ""}]
         if answer.answer_id is not None and self.action_secret:
             url = self.platform.portal_url.rstrip("/") + "/chat/mattermost/actions"
+            up, down = "👍 " + gettext("Helpful"), "👎 " + gettext("Not helpful")
             parts[-1]["props"] = {
                 "attachments": [
                     {
                         "actions": [
-                            self._button(url, "👍 Helpful", answer.answer_id, True),
-                            self._button(url, "👎 Not helpful", answer.answer_id, False),
+                            self._button(url, up, answer.answer_id, True),
+                            self._button(url, down, answer.answer_id, False),
                         ]
                     }
                 ]

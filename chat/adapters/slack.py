@@ -16,6 +16,8 @@ import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
@@ -33,6 +35,7 @@ from chat.adapters.base import (
     RequestRefused,
     raw_body,
 )
+from chat.language import chat_user_language
 from chat.rendering import HELP, THINKING, text_split
 from infra.outbound import OutboundRefused, private_networks_allowed, url_check
 
@@ -200,8 +203,11 @@ class SlackAdapter:
             command, text = sub.lower(), rest.strip()
         else:
             command, text = "ask", words
+        # Answered now, in the linked person's language (else the installation's).
+        with translation.override(chat_user_language(self.platform, form.get("user_id", ""))):
+            help_text, thinking = str(HELP), str(THINKING)
         if command == "help" or (command in ("ask", "search") and not text):
-            return Parsed([], JsonResponse({"response_type": "ephemeral", "text": HELP}))
+            return Parsed([], JsonResponse({"response_type": "ephemeral", "text": help_text}))
         incoming = Incoming(
             kind=EventKind.QUESTION,
             event_id=f"command:{form['trigger_id']}",
@@ -213,7 +219,7 @@ class SlackAdapter:
             is_direct=(form.get("channel_name") == "directmessage"),
             response_url=form.get("response_url", ""),
         )
-        return Parsed([incoming], JsonResponse({"response_type": "ephemeral", "text": THINKING}))
+        return Parsed([incoming], JsonResponse({"response_type": "ephemeral", "text": thinking}))
 
     def _interaction(self, payload: dict) -> Parsed:
         self._team_check((payload.get("team") or {}).get("id"))
@@ -351,8 +357,8 @@ class SlackAdapter:
                 {
                     "type": "actions",
                     "elements": [
-                        _button(":+1: Helpful", ACTION_UP, answer.answer_id),
-                        _button(":-1: Not helpful", ACTION_DOWN, answer.answer_id),
+                        _button(":+1: " + gettext("Helpful"), ACTION_UP, answer.answer_id),
+                        _button(":-1: " + gettext("Not helpful"), ACTION_DOWN, answer.answer_id),
                     ],
                 }
             )

@@ -32,6 +32,7 @@ import jwt
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 from chat.adapters.base import (
     SUBCOMMANDS,
@@ -495,7 +496,7 @@ class TeamsAdapter:
         cards = [[_text_block(piece)] for piece in pieces]
         tail = cards[-1]
         if answer.sources:
-            tail.append(_text_block("**Sources**", separator=True))
+            tail.append(_text_block(f"**{gettext('Sources')}**", separator=True))
             for s in answer.sources:
                 where = f" ({s.where})" if s.where else ""
                 tail.append(_text_block(f"{s.number}. [{_md(s.title)}]({s.url}){where}"))
@@ -504,8 +505,8 @@ class TeamsAdapter:
         actions = []
         if answer.answer_id is not None:
             actions = [
-                _vote("👍 Helpful", answer.answer_id, "up"),
-                _vote("👎 Not helpful", answer.answer_id, "down"),
+                _vote("👍 " + gettext("Helpful"), answer.answer_id, "up"),
+                _vote("👎 " + gettext("Not helpful"), answer.answer_id, "down"),
             ]
         parts = []
         for index, body in enumerate(cards):

@@ -1,0 +1,160 @@
+"""The bot's own texts (the "thinking" reply, notices, help, refusals, labels) are in the
+linked person's language (``User.language``), else the installation's
+(``settings.LANGUAGE_CODE``); an unlinked chat user reads the installation's. Checked on
+what the platform receives (Slack and Microsoft Teams fakes, eager tasks)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.audit import AuditContext
+from accounts.models import User
+from chat import services
+from chat.models import ChatIdentity
+from tests.chat.test_teams import APP_ID, APP_PASSWORD, _card_text, teams_configure
+from tests.fakes.teams import FakeBotFramework
+
+THINKING_DE = "Einen Moment, ich denke nach…"
+
+
+@pytest.fixture
+def send(django_capture_on_commit_callbacks):
+    """Call ``request()`` and run what it queued (the eager tasks) as a commit would."""
+
+    def run(request):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request()
+
+    return run
+
+
+def _speaks(email: str, language: str) -> User:
+    user = User.objects.get(email=email)
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
+
+
+def _link(platform, external_id: str, user: User) -> None:
+    identity = services.identity_get(platform=platform, external_id=external_id)
+    services.identity_link(identity=identity, user=user, linked_by="link", audit=AuditContext())
+
+
+def test_a_german_speaker_gets_the_bots_texts_in_german(slack_platform, slack, slack_sender, send):
+    _speaks("alice@acme.example", "de")
+    # Not linked yet: the acknowledgement comes before anyone knows her (installation's
+    # language); the worker links her by the email Slack vouches for, then replies in
+    # her language. No document in General: the search finds nothing.
+    ack = send(lambda: slack_sender.command("search garage", response_url=slack.response_url()))
+    assert ack.json()["text"] == "Thinking…"
+    assert slack.responses[-1]["text"] == "Nichts gefunden."
+    assert ChatIdentity.objects.get(external_id="UALICE").user.email == "alice@acme.example"
+    # Linked now: the "thinking" acknowledgement, too, is German.
+    ack = send(lambda: slack_sender.command("search parking", response_url=slack.response_url()))
+    assert ack.json()["text"] == THINKING_DE
+    assert slack.responses[-1]["text"] == "Nichts gefunden."
+    # Refusals and notices.
+    send(lambda: slack_sender.command("sources", response_url=slack.response_url()))
+    assert slack.responses[-1]["text"] == "Hier gibt es noch keine Antwort von mir an Sie."
+    send(lambda: slack_sender.mention("Wo parken wir?", channel="CRANDOM"))
+    assert slack.ephemeral[-1]["text"].startswith("Dieser Kanal ist nicht mit OPAA verbunden.")
+    slack_platform.commands = ["ask"]
+    slack_platform.save(update_fields=["commands"])
+    send(lambda: slack_sender.command("search garage", response_url=slack.response_url()))
+    assert slack.responses[-1]["text"] == "Dieser Befehl ist hier ausgeschaltet."
+
+
+@pytest.mark.parametrize("language", ["", "en"])
+def test_an_english_or_browser_setting_keeps_english(
+    language, slack_platform, slack, slack_sender, send
+):
+    _link(slack_platform, "UALICE", _speaks("alice@acme.example", language))
+    ack = send(lambda: slack_sender.command("search garage", response_url=slack.response_url()))
+    assert ack.json()["text"] == "Thinking…"
+    assert slack.responses[-1]["text"] == "Nothing found."
+    assert "/opaa search <words>" in slack_sender.command("help").json()["text"]
+
+
+def test_a_german_installation_speaks_german_to_who_chose_nothing(
+    slack_platform, slack, slack_sender, send, settings
+):
+    settings.LANGUAGE_CODE = "de"
+    _link(slack_platform, "UALICE", _speaks("alice@acme.example", ""))
+    _link(slack_platform, "UBOB", _speaks("bob@acme.example", "en"))
+    ack = send(lambda: slack_sender.command("search garage", response_url=slack.response_url()))
+    assert ack.json()["text"] == THINKING_DE
+    assert slack.responses[-1]["text"] == "Nichts gefunden."
+    # bob chose English: English, whatever the installation speaks.
+    ack = send(
+        lambda: slack_sender.command(
+            "search garage", user="UBOB", channel="D0BOB", response_url=slack.response_url()
+        )
+    )
+    assert ack.json()["text"] == "Thinking…"
+
+
+@pytest.mark.parametrize(
+    ("installation", "expected"),
+    [
+        ("en", "To ask OPAA here, link your chat account to your OPAA account first"),
+        ("de", "Um OPAA hier zu fragen, verknüpfen Sie zuerst (einmalig) Ihr Chat-Konto"),
+    ],
+)
+def test_an_unlinked_person_gets_the_link_in_the_installations_language(
+    installation, expected, slack_platform, slack, slack_sender, send, settings
+):
+    settings.LANGUAGE_CODE = installation
+    # Slack does not vouch for this email: no link by email, the one-time link instead.
+    send(lambda: slack_sender.mention("Where do staff park?", user="UUNCONFIRMED"))
+    (private,) = slack.ephemeral
+    assert private["user"] == "UUNCONFIRMED"
+    assert private["text"].startswith(expected)
+    assert "http://acme.localhost/chat/link/" in private["text"]
+
+
+def test_slash_command_help_is_in_the_linked_persons_language(slack_platform, slack_sender):
+    _link(slack_platform, "UALICE", _speaks("alice@acme.example", "de"))
+    text = slack_sender.command("help").json()["text"]
+    assert text.startswith("Stellen Sie mir eine Frage zu Ihren Dokumenten")
+    assert "`/opaa search <Wörter>`" in text
+    # Someone else (unlinked) in the same channel: the installation's language.
+    assert "/opaa search <words>" in slack_sender.command("help", user="UBOB").json()["text"]
+
+
+@pytest.fixture
+def bot(settings):
+    from chat.adapters.teams import caches_clear
+
+    with FakeBotFramework(app_id=APP_ID, app_password=APP_PASSWORD) as server:
+        settings.CHAT_TEAMS_OPENID_METADATA_URL = server.metadata_url
+        caches_clear()
+        yield server
+        caches_clear()
+
+
+def test_teams_help_by_message_is_in_the_linked_persons_language(
+    acme, world, bot, django_capture_on_commit_callbacks
+):
+    platform = teams_configure(bot)
+    _link(platform, "29:alice", _speaks("alice@acme.example", "de"))
+    client = Client(HTTP_HOST=world.acme.domain)
+    for conversation in ("a:1help", "a:2help"):
+        user = "29:alice" if conversation == "a:1help" else "29:nobody"
+        activity = bot.activity(
+            "help", conversation=conversation, conversation_type="personal", user=user
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                "/chat/teams/messages",
+                json.dumps(activity),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {bot.sign()}",
+            )
+        assert response.status_code in (200, 201, 202)
+    (german,) = bot.in_conversation("a:1help")
+    assert "Erwähnen Sie mich oder schreiben Sie mir eine Direktnachricht" in _card_text(german)
+    (english,) = bot.in_conversation("a:2help")
+    assert "mention me or send me a direct message" in _card_text(english)
