@@ -18,6 +18,7 @@ from tests.chat.test_teams import APP_ID, APP_PASSWORD, _card_text, teams_config
 from tests.fakes.teams import FakeBotFramework
 
 THINKING_DE = "Einen Moment, ich denke nach…"
+PARKING = b"# Parking\n\nStaff park in garage B, level 2. Badges open the gate.\n"
 
 
 @pytest.fixture
@@ -65,6 +66,28 @@ def test_a_german_speaker_gets_the_bots_texts_in_german(slack_platform, slack, s
     slack_platform.save(update_fields=["commands"])
     send(lambda: slack_sender.command("search garage", response_url=slack.response_url()))
     assert slack.responses[-1]["text"] == "Dieser Befehl ist hier ausgeschaltet."
+
+
+def test_a_german_speakers_answer_has_german_labels_around_the_documents_text(
+    acme, alice_api, upload_indexed, slack_platform, slack, slack_sender, send
+):
+    upload_indexed(alice_api, "parking.md", PARKING, workspace="general")
+    _link(slack_platform, "UALICE", _speaks("alice@acme.example", "de"))
+    send(lambda: slack_sender.mention("Where do staff park?", ts="1700000000.000100"))
+    placeholders = [
+        r.body.get("text")
+        for r in slack.requests
+        if r.path == "/api/chat.postMessage" and isinstance(r.body, dict)
+    ]
+    assert placeholders == [THINKING_DE]
+    (answer,) = slack.posted("CGEN")
+    assert "garage B" in answer["text"]  # the answer itself follows the documents
+    blocks = json.dumps(answer["blocks"], ensure_ascii=False)
+    assert ":+1: Hilfreich" in blocks
+    assert ":-1: Nicht hilfreich" in blocks
+    assert "Helpful" not in blocks
+    send(lambda: slack_sender.command("sources", response_url=slack.response_url()))
+    assert slack.responses[-1]["text"] == "Quellen der Antwort auf „Where do staff park?“:"
 
 
 @pytest.mark.parametrize("language", ["", "en"])
