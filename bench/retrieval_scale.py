@@ -23,10 +23,8 @@ synthetic one); the vector side also with this file's copy of the vector query a
 before issue 17 ("before", same data, same run), and vector and hybrid without
 pgvector's iterative index scans ("no iterative scan": a wider retry, then exact search,
 as on a pgvector before 0.8). Recall@10 of the vector side is taken
-against exact search over the same readable set. A case's retrievals are timed
-question by question in a rotating order (so none always runs on the pages another
-just read). EXPLAIN (ANALYZE, BUFFERS) of every statement each function ran for the
-first question goes to ``--plans``.
+against exact search over the same readable set. EXPLAIN (ANALYZE, BUFFERS) of every
+statement each function ran for the first question goes to ``--plans``.
 
     nice -n 15 .venv/bin/python bench/retrieval_scale.py --chunks 100000
     nice -n 15 .venv/bin/python bench/retrieval_scale.py --chunks 100000 --reuse  # queries only
@@ -692,35 +690,6 @@ def main() -> None:
             plans.append(f"\n===== {case} / {name} =====")
             plans.extend(plans_of(seen))
 
-        def measure_together(case: str, functions: dict, questions) -> None:
-            """``measure`` for several retrievals at once, question by question, each
-            question's retrievals in a rotating order: none of them always finds the
-            pages the others brought into Postgres' buffers (run one after another, the
-            second over the same questions read faster for that alone)."""
-            names = list(functions)
-            for function in functions.values():
-                function(questions[0])  # warm the cache
-            timings: dict = {name: ([], [], 0, 0) for name in names}
-            for i, question in enumerate(questions):
-                for name in names[i % len(names) :] + names[: i % len(names)]:
-                    ms, found, fallbacks, retries = timed(functions[name], [question])
-                    seconds, results_of, fb, rt = timings[name]
-                    timings[name] = (seconds + ms, results_of + found, fb + fallbacks, rt + retries)
-            for name in names:
-                ms, found, fallbacks, retries = timings[name]
-                row = {
-                    "p50": percentile(ms, 0.5),
-                    "p95": percentile(ms, 0.95),
-                    "fb": fallbacks,
-                    "retries": retries,
-                }
-                results[(case, name)] = (row, found)
-                seen: list = []
-                with statements_recorded(seen):
-                    functions[name](questions[0])
-                plans.append(f"\n===== {case} / {name} =====")
-                plans.extend(plans_of(seen))
-
         # Before: the queries as they were, without the covering index they did not have.
         if not args.skip_before:
             owner_sql(schema, f"DROP INDEX IF EXISTS {COVERING}")
@@ -733,7 +702,8 @@ def main() -> None:
             rebuilt = time.perf_counter() - started
         for case, (ids, readers, asked) in cases.items():
             operations = operations_of(ids, readers)
-            measure_together(case, operations["after"], asked)
+            for name, function in operations["after"].items():
+                measure(case, name, function, asked)
             truth = [[r.chunk_id for r in ranked] for ranked in results[(case, "exact")][1]]
             vector = operations["after"]["vector"]
             for name in ("vector", "vector (no iterative scan)", "vector (before)"):
