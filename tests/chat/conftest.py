@@ -27,6 +27,17 @@ WEBHOOK_TOKEN = "mm-webhook-token"
 ALL_COMMANDS = list(Command.values)
 
 
+@pytest.fixture
+def send(django_capture_on_commit_callbacks):
+    """Call ``request()`` and run what it queued (the eager tasks) as a commit would."""
+
+    def run(request):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request()
+
+    return run
+
+
 def slack_user(user_id: str, email: str, *, confirmed: bool = True) -> dict:
     """A user object as ``users.info`` returns it."""
     return {

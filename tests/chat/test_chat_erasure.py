@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from accounts.audit import AuditContext
 from accounts.models import User
 from chat.models import ChannelMapping, ChatAnswer, ChatIdentity, ChatThread
@@ -15,15 +13,6 @@ from tests.conftest import PASSWORD
 from workspaces.models import Membership, Role, Workspace
 
 PARKING = b"# Parking\n\nStaff park in garage B, level 2. Badges open the gate.\n"
-
-
-@pytest.fixture
-def send(django_capture_on_commit_callbacks):
-    def run(request):
-        with django_capture_on_commit_callbacks(execute=True):
-            return request()
-
-    return run
 
 
 def test_erasing_a_person_takes_their_chat_identity_threads_and_answers(

@@ -23,15 +23,6 @@ def indexed(acme, alice_api, upload_indexed):
     upload_indexed(alice_api, "parking.md", PARKING, workspace="general")
 
 
-@pytest.fixture
-def send(django_capture_on_commit_callbacks):
-    def run(request):
-        with django_capture_on_commit_callbacks(execute=True):
-            return request()
-
-    return run
-
-
 def test_another_organizations_signed_request_is_refused(indexed, slack_platform, slack, world):
     # Globex connects its own Slack app; its signature means nothing at Acme's domain.
     connection.set_tenant(world.globex.organization)

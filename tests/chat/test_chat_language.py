@@ -21,17 +21,6 @@ THINKING_DE = "Einen Moment, ich denke nach…"
 PARKING = b"# Parking\n\nStaff park in garage B, level 2. Badges open the gate.\n"
 
 
-@pytest.fixture
-def send(django_capture_on_commit_callbacks):
-    """Call ``request()`` and run what it queued (the eager tasks) as a commit would."""
-
-    def run(request):
-        with django_capture_on_commit_callbacks(execute=True):
-            return request()
-
-    return run
-
-
 def _speaks(email: str, language: str) -> User:
     user = User.objects.get(email=email)
     user.language = language

@@ -31,15 +31,6 @@ def client(world):
     return Client(HTTP_HOST=world.acme.domain)
 
 
-@pytest.fixture
-def send(django_capture_on_commit_callbacks):
-    def run(request):
-        with django_capture_on_commit_callbacks(execute=True):
-            return request()
-
-    return run
-
-
 def _command(client, text, *, token=COMMAND_TOKEN, user="mmalice", response_url=""):
     form = {
         "channel_id": "mmgeneral",

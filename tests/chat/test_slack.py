@@ -22,18 +22,6 @@ def indexed(acme, alice_api, upload_indexed):
     upload_indexed(alice_api, "parking.md", PARKING, workspace="general")
 
 
-@pytest.fixture
-def send(django_capture_on_commit_callbacks):
-    """Call ``request()`` and run what it queued (the eager tasks) as a commit would."""
-
-    def run(request):
-        with django_capture_on_commit_callbacks(execute=True):
-            response = request()
-        return response
-
-    return run
-
-
 def _answers(slack, channel="CGEN"):
     return [m for m in slack.posted(channel) if m["text"] != "Thinking…"]
 
