@@ -479,6 +479,19 @@ def _shares(stage_s: dict) -> tuple[float, float, float]:
     return (model / total, text / total, other / total) if total else (0.0, 0.0, 0.0)
 
 
+def _stage_table(results: list[dict], title: str, suffix: str) -> None:
+    """A table of each run's stage seconds (``suffix`` "_cpu": their CPU seconds)."""
+    print()
+    print(title)
+    print()
+    print("| code | processes | batch | " + " | ".join(STAGES) + " |")
+    print("|---|--:|--:|" + "--:|" * len(STAGES))
+    for r in results:
+        if any(key.endswith(suffix) for key in r["stage_s"]):
+            values = " | ".join(f"{r['stage_s'].get(name + suffix, 0.0):.1f}" for name in STAGES)
+            print(f"| {r['label']} | {r['processes']} | {r['batch']} | {values} |")
+
+
 def report(args, results: list[dict], start_load: str) -> None:
     from django.conf import settings
 
@@ -569,27 +582,13 @@ def report(args, results: list[dict], start_load: str) -> None:
                 f"| {median(ratios):.0%} ({min(ratios):.0%} - {max(ratios):.0%}) "
                 f"| {f'{median(per_cpu):.0%}' if per_cpu else ''} | {share} |"
             )
-    print()
-    print("Seconds per stage, summed over the worker processes:")
-    print()
-    print("| code | processes | batch | " + " | ".join(STAGES) + " |")
-    print("|---|--:|--:|" + "--:|" * len(STAGES))
-    for r in results:
-        if r["stage_s"]:
-            values = " | ".join(f"{r['stage_s'].get(name, 0.0):.1f}" for name in STAGES)
-            print(f"| {r['label']} | {r['processes']} | {r['batch']} | {values} |")
+    _stage_table(results, "Seconds per stage, summed over the worker processes:", "")
     if any("queue_model_cpu" in r["stage_s"] for r in results):
-        print()
-        print("CPU seconds per stage (the task thread's own), summed over the worker processes:")
-        print()
-        print("| code | processes | batch | " + " | ".join(STAGES) + " |")
-        print("|---|--:|--:|" + "--:|" * len(STAGES))
-        for r in results:
-            if "queue_model_cpu" in r["stage_s"]:
-                values = " | ".join(
-                    f"{r['stage_s'].get(f'{name}_cpu', 0.0):.1f}" for name in STAGES
-                )
-                print(f"| {r['label']} | {r['processes']} | {r['batch']} | {values} |")
+        _stage_table(
+            results,
+            "CPU seconds per stage (the task thread's own), summed over the worker processes:",
+            "_cpu",
+        )
     if any("requests" in r for r in results):
         print()
         print(
