@@ -158,6 +158,12 @@ def cpu_seconds(*roots: int) -> float:
     return sum(seconds for pid, seconds in own.items() if in_tree(pid))
 
 
+def machine_idle() -> float:
+    """Idle core-seconds of the whole machine so far (``/proc/stat``: idle and iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    return (int(fields[3]) + int(fields[4])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=60)
@@ -372,11 +378,12 @@ def main() -> None:
                 endpoint.counters_reset()
             started_load = load()
             cpu_before, sessions_before = cpu_now(worker), sessions()
-            first = time.monotonic()
+            first, own_cpu, idle = time.monotonic(), time.process_time(), machine_idle()
             ids = upload_all(org, files)
-            uploaded = time.monotonic() - first
+            uploaded, upload_cpu = time.monotonic() - first, time.process_time() - own_cpu
             marks: dict[str, float] = {}
             done = wait(org, ids, deadline, searchable=marks) - first
+            own_cpu, idle = time.process_time() - own_cpu, machine_idle() - idle
             cpu = {name: s - cpu_before[name] for name, s in cpu_now(worker).items()}
             loads_in_run = model_loads() - warm_loads
             texts = texts_of(org)
@@ -403,6 +410,11 @@ def main() -> None:
             "stage_s": stages,
             "cpu_s": cpu,
             "cpu_per_chunk": sum(cpu.values()) / len(texts),
+            # This process's CPU from the first upload to all indexed: the uploads (the
+            # web process's work), then polling the statuses.
+            "bench_cpu_s": {"uploads": upload_cpu, "all": own_cpu},
+            # The machine's idle core-seconds meanwhile (the cores the run left unused).
+            "idle_s": idle,
             # Postgres connections made from the first upload to the worker's end.
             "postgres_sessions": sessions_run,
             "load": f"{started_load} -> {load()}",
@@ -550,6 +562,33 @@ def report(args, results: list[dict], start_load: str) -> None:
                     f"| {r['cpu_per_chunk'] * 1000:.1f} | {model} "
                     f"| {r['baseline_cpu_per_chunk'] * 1000:.1f} | {r['cpu_ratio']:.0%} |"
                 )
+    if any("idle_s" in r for r in results):
+        cores = len(os.sched_getaffinity(0))
+        print()
+        print(
+            f"Where the {cores} cores' seconds went from the first upload to all indexed "
+            "(core-seconds: the run's seconds times the cores):"
+        )
+        print()
+        print(
+            "| code | processes | batch | core-seconds | pipeline (workers, Postgres, Redis) "
+            "| this benchmark: uploads / polling | idle | other processes |"
+        )
+        print("|---|--:|--:|--:|--:|--:|--:|--:|")
+        for r in results:
+            if "idle_s" not in r:
+                continue
+            total = r["indexed_s"] * cores
+            pipeline = sum(r["cpu_s"].values())
+            uploads, own = r["bench_cpu_s"]["uploads"], r["bench_cpu_s"]["all"]
+            other = total - pipeline - own - r["idle_s"]
+            print(
+                f"| {r['label']} | {r['processes']} | {r['batch']} | {total:.1f} "
+                f"| {pipeline:.1f} ({pipeline / total:.0%}) "
+                f"| {uploads:.2f} / {own - uploads:.2f} ({own / total:.1%}) "
+                f"| {r['idle_s']:.1f} ({r['idle_s'] / total:.1%}) "
+                f"| {other:.1f} ({other / total:.1%}) |"
+            )
     if args.repeat > 1:
         print()
         print(
