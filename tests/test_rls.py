@@ -7,6 +7,8 @@ policies, not by Python.
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 from django.conf import settings
@@ -311,6 +313,61 @@ def test_a_connection_that_never_set_the_scope_sees_nothing(committed_org):
         assert raw.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)  # noqa: S608
         raw.execute("SELECT set_config('opaa.workspaces', %s, false)", [str(workspace.pk)])
         assert raw.execute(f"SELECT count(*) FROM {table}").fetchone() == (1,)  # noqa: S608
+
+
+def _document(workspace: Workspace, name: str) -> Document:
+    return Document.objects.create(
+        workspace=workspace,
+        title=name,
+        original_filename=name,
+        storage_key=f"rls-test/{name}",
+        mime_type="text/markdown",
+        size_bytes=1,
+        sha256="0" * 64,
+    )
+
+
+def test_organization_wide_work_lists_the_workspaces_once_per_transaction(committed_org):
+    """The list of the organization's workspaces is read at a transaction's first
+    statement and kept for the transaction (again once this process creates or deletes
+    a workspace in it); a workspace another transaction creates meanwhile is seen from
+    the next transaction on, never wider than the organization."""
+    org = committed_org("umbrella", "albert@umbrella.example")
+
+    def elsewhere(slug: str) -> None:
+        """A workspace and a document in it, made and committed by another connection."""
+
+        def make() -> None:
+            try:
+                with schema_context(org.schema), organization_scope():
+                    _document(Workspace.objects.create(name=slug.title(), slug=slug), slug)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=make)
+        thread.start()
+        thread.join()
+
+    with schema_context(org.schema), organization_scope():
+        with transaction.atomic():
+            assert Document.objects.count() == 0
+            elsewhere("legal")
+            # Listed at the first statement: the new workspace's rows stay out of this
+            # transaction (fail closed), though Postgres would show them to the statement.
+            assert Document.objects.count() == 0
+            assert _rows("SELECT count(*) FROM ingestion_document") == [(0,)]
+            # A workspace this transaction creates is listed at once (and the other too).
+            _document(Workspace.objects.create(name="Mine", slug="mine"), "mine")
+            assert set(Document.objects.values_list("title", flat=True)) == {"legal", "mine"}
+            # Deleted: its rows go with it, and the list is read again.
+            Workspace.objects.get(slug="mine").delete()
+            assert set(Document.objects.values_list("title", flat=True)) == {"legal"}
+        with transaction.atomic():
+            elsewhere("hr")
+            assert set(Document.objects.values_list("title", flat=True)) == {"legal", "hr"}
+        # Outside a transaction each statement lists them afresh.
+        elsewhere("it")
+        assert Document.objects.count() == 3
 
 
 def test_tasks_see_their_documents_workspace_only(two_workspaces, monkeypatch):

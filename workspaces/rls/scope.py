@@ -68,12 +68,33 @@ class WorkspacesScope(Scope):
 
 
 class OrganizationScope(Scope):
-    """Every workspace of the current organization, listed afresh for each statement
-    (so a workspace created meanwhile is included)."""
+    """Every workspace of the current organization: listed once per transaction and
+    schema (inside ``transaction.atomic``), again after a workspace of this process was
+    created or deleted (``workspace_list_changed``); in autocommit mode for each
+    statement. A workspace another transaction creates meanwhile is seen from the next
+    transaction on: the list can only miss a workspace new to this one, which fails
+    closed (its rows look absent, an insert into it is refused)."""
 
     def ids_literal(self, connection, cursor) -> str:
+        in_transaction = not connection.get_autocommit()
+        listed = getattr(connection, "rls_organization", None)
+        if in_transaction and listed is not None and listed[0] == connection.schema_name:
+            return listed[1]
         cursor.execute(_ORGANIZATION_SQL)
-        return cursor.fetchone()[0]
+        literal = cursor.fetchone()[0]
+        if in_transaction:
+            connection.rls_organization = (connection.schema_name, literal)
+        return literal
+
+
+def workspace_list_changed(sender=None, using: str = "default", **kwargs) -> None:
+    """A workspace was created or deleted: ``OrganizationScope`` lists them again on the
+    connection's next statement (a receiver of ``Workspace``'s post_save and
+    post_delete)."""
+    from django.db import connections
+
+    if kwargs.get("created", True):
+        connections[using].rls_organization = None
 
 
 def _organization_wide(connection, cursor) -> None:

@@ -32,6 +32,9 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         super().__init__(*args, **kwargs)
         # (schema, value) set in the current transaction; None: nothing set yet.
         self.rls_marker: tuple[str, str] | None = None
+        # (schema, ids) of the organization's workspaces as listed in the current
+        # transaction by ``scope.OrganizationScope``; None: not listed yet, or again.
+        self.rls_organization: tuple[str, str] | None = None
         # True while the scope is being resolved (its own queries pass through).
         self.rls_busy = False
         # The search path sent in the current transaction (None: none yet, or taken back
@@ -57,6 +60,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
 
     def _transaction_ended(self) -> None:
         self.rls_marker = None
+        self.rls_organization = None
         self.search_path_sent = None
 
     # Forgotten after the statement: getting the cursor for a savepoint's rollback may
