@@ -211,7 +211,7 @@ def main() -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import connection
     from django_redis import get_redis_connection
-    from django_tenants.utils import schema_context
+    from django_tenants.utils import tenant_context
 
     from ingestion.embedding import OpenAIProvider
     from ingestion.embedding_index import embedding_text
@@ -241,7 +241,10 @@ def main() -> None:
     log_path.write_text("")
 
     def in_org(org, function):
-        with schema_context(org.organization.schema_name), organization_scope():
+        # The organization's row as the tenant, as a request has it (the tenant
+        # middleware's): a schema_context's stand-in would make the uploads' quota checks
+        # read the row again each time.
+        with tenant_context(org.organization), organization_scope():
             result = function()
         connection.set_schema_to_public()
         return result
@@ -277,7 +280,18 @@ def main() -> None:
                 return now
             if now > deadline:
                 raise RuntimeError(f"not indexed before the timeout: {states}")
-            time.sleep(0.2)
+            # The end is read from the documents (``indexed_last``), not from this poll.
+            time.sleep(0.5)
+
+    def indexed_last(org, ids) -> float:
+        """When the last of the documents became indexed (its ``indexed_at``, a Unix
+        time): the run's end, whenever the polling noticed it."""
+        return in_org(
+            org,
+            lambda: max(
+                Document.objects.filter(pk__in=ids).values_list("indexed_at", flat=True)
+            ).timestamp(),
+        )
 
     def texts_of(org) -> list[str]:
         rows = in_org(
@@ -379,11 +393,13 @@ def main() -> None:
             started_load = load()
             cpu_before, sessions_before = cpu_now(worker), sessions()
             first, own_cpu, idle = time.monotonic(), time.process_time(), machine_idle()
+            first_unix = time.time()
             ids = upload_all(org, files)
             uploaded, upload_cpu = time.monotonic() - first, time.process_time() - own_cpu
             marks: dict[str, float] = {}
-            done = wait(org, ids, deadline, searchable=marks) - first
+            observed = wait(org, ids, deadline, searchable=marks) - first
             own_cpu, idle = time.process_time() - own_cpu, machine_idle() - idle
+            done = indexed_last(org, ids) - first_unix
             cpu = {name: s - cpu_before[name] for name, s in cpu_now(worker).items()}
             loads_in_run = model_loads() - warm_loads
             texts = texts_of(org)
@@ -405,6 +421,9 @@ def main() -> None:
             "upload_s": uploaded,
             "searchable_s": marks["searchable"] - first,
             "indexed_s": done,
+            # When the polling saw it (up to its interval later): the CPU and idle
+            # seconds are read then.
+            "observed_s": observed,
             "documents_per_s": len(ids) / done,
             "chunks_per_s": len(texts) / done,
             "stage_s": stages,
@@ -567,7 +586,7 @@ def report(args, results: list[dict], start_load: str) -> None:
         print()
         print(
             f"Where the {cores} cores' seconds went from the first upload to all indexed "
-            "(core-seconds: the run's seconds times the cores):"
+            "(as the polling saw it; core-seconds: those seconds times the cores):"
         )
         print()
         print(
@@ -578,7 +597,7 @@ def report(args, results: list[dict], start_load: str) -> None:
         for r in results:
             if "idle_s" not in r:
                 continue
-            total = r["indexed_s"] * cores
+            total = r["observed_s"] * cores
             pipeline = sum(r["cpu_s"].values())
             uploads, own = r["bench_cpu_s"]["uploads"], r["bench_cpu_s"]["all"]
             other = total - pipeline - own - r["idle_s"]
