@@ -93,9 +93,11 @@ def upload_notify(*, upload_id: int) -> bool:
                 "name": document.original_filename
             }
         elif document.status == DocumentStatus.FAILED:
+            # A stored reason is in the installation's language (a msgid where it is
+            # one of the marked reasons): translated as the portal does.
             text = _("%(name)s could not be indexed: %(reason)s") % {
                 "name": document.original_filename,
-                "reason": document.error_message,
+                "reason": _(document.error_message) if document.error_message else "",
             }
         else:
             return False

@@ -170,3 +170,40 @@ def test_teams_help_by_message_is_in_the_linked_persons_language(
     assert "Erwähnen Sie mich oder schreiben Sie mir eine Direktnachricht" in _card_text(german)
     (english,) = bot.in_conversation("a:2help")
     assert "mention me or send me a direct message" in _card_text(english)
+
+
+def test_an_upload_that_failed_is_reported_with_its_reason_in_the_uploaders_language(
+    slack_platform, slack
+):
+    """The stored reason (a marked text in the installation's language) is translated
+    with the reply around it, as the portal's document page shows it."""
+    from chat.models import ChatUpload
+    from chat.uploads import upload_notify
+    from ingestion.indexing import EMBEDDING_UNAVAILABLE_REASON
+    from ingestion.models import Document, DocumentStatus
+    from workspaces.models import Workspace
+
+    alice = _speaks("alice@acme.example", "de")
+    workspace = Workspace.objects.get(slug="general")
+    document = Document.objects.create(
+        workspace=workspace,
+        title="Figures",
+        original_filename="figures.txt",
+        storage_key="chat-test/figures.txt",
+        mime_type="text/plain",
+        size_bytes=1,
+        sha256="0" * 64,
+        uploaded_by=alice,
+        status=DocumentStatus.FAILED,
+        error_message=EMBEDDING_UNAVAILABLE_REASON,
+    )
+    upload = ChatUpload.objects.create(
+        platform=slack_platform, workspace=workspace, document=document, channel_id="CGEN"
+    )
+    assert upload_notify(upload_id=upload.pk)
+    assert slack.posted("CGEN")[-1]["text"] == (
+        "figures.txt konnte nicht indexiert werden: Der Embedding-Endpunkt hat nach mehreren "
+        "Versuchen nicht geantwortet (überlastet, fehlerhaft oder nicht erreichbar), daher "
+        "konnten die Passagen dieses Dokuments nicht eingebettet werden. „Erneut versuchen“ "
+        "indexiert es neu."
+    )
