@@ -1,7 +1,7 @@
 """The bot's own texts (the "thinking" reply, notices, help, refusals, labels) are in the
 linked person's language (``User.language``), else the installation's
 (``settings.LANGUAGE_CODE``); an unlinked chat user reads the installation's. Checked on
-what the platform receives (Slack and Microsoft Teams fakes, eager tasks)."""
+what the platform receives (Slack, Mattermost and Microsoft Teams fakes, eager tasks)."""
 
 from __future__ import annotations
 
@@ -207,3 +207,24 @@ def test_an_upload_that_failed_is_reported_with_its_reason_in_the_uploaders_lang
         "konnten die Passagen dieses Dokuments nicht eingebettet werden. „Erneut versuchen“ "
         "indexiert es neu."
     )
+
+
+def test_mattermost_speaks_the_linked_persons_language(
+    acme, alice_api, upload_indexed, mattermost_platform, mattermost, send
+):
+    """Mattermost's slash command acknowledgement, help and the answer's buttons."""
+    from tests.chat.test_mattermost import _command, _webhook
+
+    upload_indexed(alice_api, "parking.md", PARKING, workspace="general")
+    _link(mattermost_platform, "mmalice", _speaks("alice@acme.example", "de"))
+    client = Client(HTTP_HOST=acme.domain)
+    ack = send(lambda: _command(client, "search garage", response_url=mattermost.response_url()))
+    assert ack.json()["text"] == THINKING_DE
+    help_text = _command(client, "help").json()["text"]
+    assert help_text.startswith("Stellen Sie mir eine Frage zu Ihren Dokumenten")
+    # Someone unlinked in the same channel: the installation's language.
+    assert _command(client, "help", user="mmbob").json()["text"].startswith("Ask me")
+    send(lambda: _webhook(client, mattermost, "@opaa Where do staff park?"))
+    (posted,) = [p for p in mattermost.in_channel("mmgeneral") if p.get("props")]
+    labels = [action["name"] for action in posted["props"]["attachments"][0]["actions"]]
+    assert labels == ["👍 Hilfreich", "👎 Nicht hilfreich"]
