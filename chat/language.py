@@ -8,8 +8,10 @@ event, so every string marked with gettext there is covered."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import translation
 
 from chat.models import ChatIdentity, ChatPlatform
+from chat.rendering import HELP, THINKING
 
 
 def language_or_default(language: str) -> str:
@@ -36,3 +38,10 @@ def chat_user_language(platform: ChatPlatform, external_id: str) -> str:
         .first()
     )
     return language_or_default(language or "")
+
+
+def command_replies(platform: ChatPlatform, external_id: str) -> tuple[str, str]:
+    """A slash command's immediate replies, help and "thinking", in the language of the
+    chat user ``external_id`` (answered before the event is handled)."""
+    with translation.override(chat_user_language(platform, external_id)):
+        return str(HELP), str(THINKING)

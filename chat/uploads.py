@@ -17,6 +17,7 @@ from chat.context import Context, audit_of, message_of, workspace_resolve
 from chat.language import user_language
 from chat.models import ChatIdentity, ChatUpload
 from infra.errors import ApplicationError
+from ingestion.indexing import reason_shown
 from ingestion.models import DocumentStatus
 from ingestion.uploads import UploadRejected, upload_receive
 from workspaces.models import Role
@@ -93,11 +94,10 @@ def upload_notify(*, upload_id: int) -> bool:
                 "name": document.original_filename
             }
         elif document.status == DocumentStatus.FAILED:
-            # A stored reason is in the installation's language (a msgid where it is
-            # one of the marked reasons): translated as the portal does.
+            # The stored reason translated as the portal shows it.
             text = _("%(name)s could not be indexed: %(reason)s") % {
                 "name": document.original_filename,
-                "reason": _(document.error_message) if document.error_message else "",
+                "reason": reason_shown(document.error_message),
             }
         else:
             return False

@@ -24,6 +24,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
 from infra import metrics
@@ -238,6 +239,13 @@ STORAGE_UNAVAILABLE_REASON = (
     "Indexing is tried again automatically; if it stays failed, use Retry once the "
     "storage is back."
 )
+
+
+def reason_shown(reason: str) -> str:
+    """A stored failure reason (in the installation's language; the marked ones above
+    are msgids) in the active language where translated; "" stays "" (gettext of ""
+    would be the catalog's header)."""
+    return gettext(reason) if reason else ""
 
 
 def _status_set(document: Document, status: str, error: str = "") -> list[str]:

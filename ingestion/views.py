@@ -23,6 +23,7 @@ from ingestion.document_browser import (
 from ingestion.document_events import document_opened
 from ingestion.embedding_failure import embedding_failing
 from ingestion.embedding_queue import embedding_given_up, embedding_progress
+from ingestion.indexing import reason_shown
 from ingestion.models import DocumentStatus
 from ingestion.preview import PART_SIZE, preview_blocks
 from ingestion.readers import document_readers_set
@@ -161,7 +162,7 @@ def document_status(request):
         row["embedding_failing"] = reason if waiting and row["workspace_id"] in admin_of else ""
         del row["workspace_id"]
         # Stored in the installation's language; shown in the reader's where translated.
-        row["error_message"] = _(row["error_message"]) if row["error_message"] else ""
+        row["error_message"] = reason_shown(row["error_message"])
     return JsonResponse({"documents": rows})
 
 

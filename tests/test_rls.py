@@ -284,20 +284,24 @@ def test_the_meta_check_finds_an_unprotected_table_and_migrate_fixes_it(committe
         assert _rows("SELECT count(*) FROM later_notes") == [(0,)]
 
 
+def _document(workspace: Workspace, name: str) -> Document:
+    return Document.objects.create(
+        workspace=workspace,
+        title=name,
+        original_filename=name,
+        storage_key=f"rls-test/{name}",
+        mime_type="text/markdown",
+        size_bytes=1,
+        sha256="0" * 64,
+    )
+
+
 def test_a_connection_that_never_set_the_scope_sees_nothing(committed_org):
     """Fail closed below Django: a plain driver connection as the application's role."""
     org = committed_org("hooli", "gavin@hooli.example")
     with schema_context(org.schema), organization_scope():
         workspace = Workspace.objects.get(slug="general")
-        Document.objects.create(
-            workspace=workspace,
-            title="Committed",
-            original_filename="c.md",
-            storage_key=f"rls-test/{org.schema}/c.md",
-            mime_type="text/markdown",
-            size_bytes=1,
-            sha256="0" * 64,
-        )
+        _document(workspace, "c.md")
         assert Document.objects.count() == 1
     db = settings.DATABASES["default"]
     params = {"dbname": db["NAME"], "user": db["USER"], "host": db["HOST"]}
@@ -313,18 +317,6 @@ def test_a_connection_that_never_set_the_scope_sees_nothing(committed_org):
         assert raw.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)  # noqa: S608
         raw.execute("SELECT set_config('opaa.workspaces', %s, false)", [str(workspace.pk)])
         assert raw.execute(f"SELECT count(*) FROM {table}").fetchone() == (1,)  # noqa: S608
-
-
-def _document(workspace: Workspace, name: str) -> Document:
-    return Document.objects.create(
-        workspace=workspace,
-        title=name,
-        original_filename=name,
-        storage_key=f"rls-test/{name}",
-        mime_type="text/markdown",
-        size_bytes=1,
-        sha256="0" * 64,
-    )
 
 
 def test_organization_wide_work_lists_the_workspaces_once_per_transaction(committed_org):

@@ -37,8 +37,8 @@ from chat.adapters.base import (
     platform_request,
     raw_body,
 )
-from chat.language import chat_user_language
-from chat.rendering import HELP, THINKING, text_split
+from chat.language import chat_user_language, command_replies
+from chat.rendering import HELP, text_split
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +136,7 @@ class MattermostAdapter:
             command, text = sub.lower(), rest.strip()
         else:
             command, text = "ask", words
-        # Answered now, in the linked person's language (else the installation's).
-        with translation.override(chat_user_language(self.platform, form.get("user_id", ""))):
-            help_text, thinking = str(HELP), str(THINKING)
+        help_text, thinking = command_replies(self.platform, form.get("user_id", ""))
         if command == "help" or (command in ("ask", "search") and not text):
             return Parsed([], JsonResponse({"response_type": "ephemeral", "text": help_text}))
         incoming = Incoming(

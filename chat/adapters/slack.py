@@ -16,7 +16,6 @@ import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import translation
 from django.utils.translation import gettext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -35,8 +34,8 @@ from chat.adapters.base import (
     RequestRefused,
     raw_body,
 )
-from chat.language import chat_user_language
-from chat.rendering import HELP, THINKING, text_split
+from chat.language import command_replies
+from chat.rendering import HELP, text_split
 from infra.outbound import OutboundRefused, private_networks_allowed, url_check
 
 logger = logging.getLogger(__name__)
@@ -203,9 +202,7 @@ class SlackAdapter:
             command, text = sub.lower(), rest.strip()
         else:
             command, text = "ask", words
-        # Answered now, in the linked person's language (else the installation's).
-        with translation.override(chat_user_language(self.platform, form.get("user_id", ""))):
-            help_text, thinking = str(HELP), str(THINKING)
+        help_text, thinking = command_replies(self.platform, form.get("user_id", ""))
         if command == "help" or (command in ("ask", "search") and not text):
             return Parsed([], JsonResponse({"response_type": "ephemeral", "text": help_text}))
         incoming = Incoming(

@@ -77,7 +77,7 @@ class OrganizationScope(Scope):
 
     def ids_literal(self, connection, cursor) -> str:
         in_transaction = not connection.get_autocommit()
-        listed = getattr(connection, "rls_organization", None)
+        listed = connection.rls_organization
         if in_transaction and listed is not None and listed[0] == connection.schema_name:
             return listed[1]
         cursor.execute(_ORGANIZATION_SQL)
