@@ -52,6 +52,26 @@ def test_local_model_returns_each_texts_vector_in_order_whatever_its_batch(setti
         assert _cosine(vector, alone) > 0.999
 
 
+def test_local_model_vectors_are_sentence_transformers_own(settings):
+    # The provider feeds its own tokens to the model; the vectors must be those of
+    # SentenceTransformer.encode, for a text past the window (cut as it cuts), accents,
+    # an empty text and texts of very different lengths in one batch.
+    settings.EMBEDDING_BATCH_SIZE = 3
+    texts = [
+        "Wie verbinde ich mich über das VPN? Café, naïve façade.",
+        "",
+        "The quarterly report lists every open risk and its owner. " * 60,
+        "VPN",
+        "Setting up the remote-access tunnel",
+    ]
+    provider = embedding.LocalProvider()
+    assert provider.token_count(texts[2]) > provider.window
+    ours = provider.embed(texts)
+    theirs = provider._load().encode(texts, normalize_embeddings=True, show_progress_bar=False)
+    for vector, reference in zip(ours, theirs.tolist(), strict=True):
+        assert max(abs(x - y) for x, y in zip(vector, reference, strict=True)) < 1e-5
+
+
 def test_openai_provider_calls_the_embeddings_endpoint():
     with FakeOpenAIServer(api_key="sk-emb", embedding_dimensions=384) as server:
         provider = embedding.OpenAIProvider(
