@@ -5,6 +5,8 @@
   "use strict";
   // Translations from Django's JavaScript catalogue (base.html loads it); English without.
   const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate ||
+    ((text, values) => text.replace(/%\((\w+)\)s/g, (_, key) => values[key]));
   const form = document.querySelector("form.dropzone");
   const list = document.querySelector(".upload-results");
   if (!form || !list || !window.XMLHttpRequest || !window.FormData) return;
@@ -57,7 +59,8 @@
         const outcome = body && body.results ? body.results[0] : null;
         if (!outcome) {
           shown.result.className = "error";
-          shown.result.textContent = (body && body.detail) || `Upload failed (HTTP ${xhr.status}).`;
+          shown.result.textContent = (body && body.detail) ||
+            interpolate(gettext("The upload failed (HTTP %(status)s)."), { status: xhr.status }, true);
         } else if (outcome.outcome === "refused") {
           shown.result.className = "error";
           shown.result.textContent = outcome.detail;

@@ -100,3 +100,24 @@ def test_the_persons_setting_wins_over_an_english_browser(sign_in, portal, shoot
         with page.expect_navigation():
             page.locator(".language-switch button").click()
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_an_upload_a_proxy_refuses_says_so_in_german(sign_in, portal, tmp_path, shoot):
+    # A reverse proxy in front of the portal refuses a file over its own limit with its
+    # own HTML page (no JSON): the upload's line says what happened, in German.
+    page = sign_in(EDITOR, **GERMAN)
+    page.goto(portal.url(f"/documents/?workspace={portal.workspace}"))
+    page.route(
+        "**/documents/**",
+        lambda route: (
+            route.fulfill(status=413, content_type="text/html", body="<h1>413</h1>")
+            if route.request.method == "POST"
+            else route.fallback()
+        ),
+    )
+    upload = tmp_path / "gross.md"
+    upload.write_text("# Groß\n\nZu groß für den Proxy.\n")
+    page.set_input_files("#files", str(upload))
+    result = page.locator(".upload-results li").first
+    result.get_by_text("Das Hochladen ist fehlgeschlagen (HTTP 413).").wait_for()
+    shoot(page, "de-upload-refused-by-proxy")
