@@ -127,9 +127,9 @@ class LocalProvider:
         [CLS] and [SEP] and cut to the window as sentence-transformers cuts them, the
         model's input, which the model's modules (transformer, mean pooling, normalize)
         read directly. ``SentenceTransformer.encode`` would tokenize each batch again and
-        pay its own set-up per call (the device, eval mode, progress bar): about 4% of
-        the model's CPU for the embedding queue's small batches; the vectors are the
-        same (``tests/ingestion/test_embedding_local.py``)."""
+        pay its own set-up per call (the device, eval mode, progress bar): 3-4% of the
+        model's CPU for the embedding queue's small batches; the vectors are the same
+        (``tests/ingestion/test_embedding.py``)."""
         if not texts:
             return []
         import torch
