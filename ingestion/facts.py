@@ -223,6 +223,11 @@ _PROSE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ("length", rf"\b(?:length|länge)\s+(?:of|von|is|beträgt)\s+{_SOME}({_LENGTH})"),
     ]
 ]
+# The prose forms that can match a line without a digit; every other one needs a number
+# or a year (``tests/ingestion/test_facts_forms.py`` proves it from the patterns), so a
+# line without a digit (two thirds of a document's lines) is tried with these alone.
+_PROSE_WITHOUT_DIGITS = [(a, pattern) for a, pattern in _PROSE_PATTERNS if a == "height"]
+_DIGIT_RE = re.compile(r"\d")
 # "has 1,204 contributors", "hat 300 Betten": a count of something named after it; the
 # noun is the fact's label.
 _COUNT_NOUN_RE = re.compile(
@@ -326,13 +331,16 @@ def _line_facts(line: str, *, subject: str) -> Iterator[FactDraft]:
 
 def _prose_facts(paragraph: str, *, subject: str) -> Iterator[FactDraft]:
     found: set[str] = set()
-    for attribute, pattern in _PROSE_PATTERNS:
+    digits = _DIGIT_RE.search(paragraph) is not None
+    for attribute, pattern in _PROSE_PATTERNS if digits else _PROSE_WITHOUT_DIGITS:
         if attribute in found:
             continue  # the first form that states it wins
         match = pattern.search(paragraph)
         if match:
             found.add(attribute)
             yield FactDraft(subject, attribute, match.group(1), match.group(0))
+    if not digits:
+        return  # a count is a number
     for match in _COUNT_NOUN_RE.finditer(paragraph):
         label = match.group("label")
         lowered = label.lower()
