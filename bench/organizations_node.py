@@ -20,8 +20,8 @@ measures what grows with the count of organizations:
   what every upgrade pays per organization before its own migrations.
 
 Runs against its own embedded Postgres (``OPAA_DATA_DIR``, default
-``.opaa/bench-organizations``), which it leaves in place (``--reuse``-free: every run
-starts from an empty database of its own).
+``.opaa/bench-orgs``), whose data directory it empties at the start of every run (an
+empty database of its own) and leaves afterwards.
 
     nice -n 10 .venv/bin/python bench/organizations_node.py --steps 0,100,250,500
 """
