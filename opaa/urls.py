@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
@@ -83,10 +84,21 @@ api_v1 = [
 # Unrouted URLs under /api/ answer a JSON 404 like every API error (opaa/api.py).
 handler404 = "opaa.api.not_found"
 
+
+class FaviconView(RedirectView):
+    """/favicon.ico, which browsers ask for by themselves: the icon base.html links to."""
+
+    permanent = False  # the static file's URL may change (a CDN, hashed names)
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("opaa/favicon.svg")
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="search:ask"), name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/", include("accounts.urls")),
     # The portal scripts' strings in the active language (locale/*/djangojs.po).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -1,6 +1,8 @@
 // Documents page uploads: drop files on the form (or choose several), each is sent on its
 // own request so it gets its own progress bar and result; then its indexing status is
-// polled until done. Without this script the form posts all files at once and still works.
+// polled until done. When every upload has finished (indexed, failed or refused), the
+// documents list below is fetched again, so the new documents show without a reload.
+// Without this script the form posts all files at once and still works.
 (function () {
   "use strict";
   // Translations from Django's JavaScript catalogue (base.html loads it); English without.
@@ -20,6 +22,8 @@
   const watching = new Map(); // document id -> result element
   let queue = Promise.resolve();
   let polling = false;
+  let sending = 0; // files chosen whose upload has not answered yet
+  let changed = false; // a document was added or changed since the list was last shown
 
   function line(file) {
     const item = document.createElement("li");
@@ -67,6 +71,7 @@
         } else {
           shown.result.className = "";
           shown.result.textContent = outcome.detail;
+          if (outcome.document) changed = true;
           if (outcome.document && outcome.outcome !== "duplicate") {
             const badge = document.createElement("span");
             badge.className = "status status-pending";
@@ -101,16 +106,66 @@
       }
     }
     if (watching.size) setTimeout(poll, 1500);
-    else polling = false;
+    else { polling = false; settled(); }
+  }
+
+  // The documents list (the card of the find form): its count, table, pages and empty
+  // state replaced by the current ones; the find form (and what is typed in it) is kept.
+  async function refreshList() {
+    const tools = document.querySelector("form.doc-tools");
+    const card = tools && tools.closest("section");
+    if (!card) { window.location.reload(); return; }
+    let fresh = null;
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const freshTools = page.querySelector("form.doc-tools");
+      fresh = freshTools && freshTools.closest("section");
+    } catch (e) { return; }
+    if (!fresh) return;
+    const take = (root) => {
+      const nodes = [];
+      for (let node = root.querySelector("form.doc-tools").nextSibling; node; node = node.nextSibling) {
+        nodes.push(node);
+      }
+      return nodes;
+    };
+    // The count is a live region: its text changes in place, so it is announced.
+    const count = card.querySelector(".doc-count");
+    const freshCount = fresh.querySelector(".doc-count");
+    take(card).forEach((node) => { if (node !== count) node.remove(); });
+    for (const node of take(fresh)) {
+      if (node === freshCount && count) {
+        count.textContent = freshCount.textContent;
+        card.append(count);
+      } else {
+        card.append(document.importNode(node, true));
+      }
+    }
+    if (window.opaaTime) window.opaaTime.formatAll(card);
+    // tables.js marks a table wider than its card as a scrolling region on resize.
+    window.dispatchEvent(new Event("resize"));
+  }
+
+  // Every upload answered and every new document done: show them in the list.
+  function settled() {
+    if (sending || watching.size || !changed) return;
+    changed = false;
+    refreshList();
   }
 
   function upload(files) {
     for (const file of files) {
       const shown = line(file);
+      sending += 1;
       // One file at a time: each request stays small and the bars fill in order.
-      queue = queue.then(() => send(file, shown));
+      queue = queue.then(() => send(file, shown)).then(() => { sending -= 1; });
     }
-    queue = queue.then(() => { if (watching.size && !polling) poll(); });
+    queue = queue.then(() => {
+      if (watching.size && !polling) poll();
+      else if (!polling) settled();
+    });
   }
 
   form.addEventListener("submit", (event) => {

@@ -68,7 +68,9 @@ def test_a_german_browser_gets_the_portal_in_german(sign_in, portal, indexed_doc
 
     # The longer German words still fit at 375 px: the bar wraps, no page is wider.
     page.set_viewport_size(PHONE)
-    for path in ("/ask/", "/documents/", "/sources/", "/accounts/members/", "/accounts/tokens/"):
+    # /chat/ shows long endpoint URLs (in code, and in help texts): they wrap.
+    pages = ("/ask/", "/documents/", "/sources/", "/accounts/members/", "/accounts/tokens/")
+    for path in (*pages, "/chat/"):
         page.goto(portal.url(f"{path}{ws}"))
         assert _page_width(page) <= PHONE["width"], path
         _nav_fits(page, PHONE["width"])
