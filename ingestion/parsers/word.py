@@ -13,7 +13,9 @@ import zipfile
 from collections.abc import Iterator
 
 import docx
+from django.utils.translation import gettext_noop as _
 from docx.document import Document
+from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -28,7 +30,7 @@ from ingestion.parsers.sections import SectionBuilder
 
 EXTENSIONS = (".docx",)
 MIME_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)
-DESCRIPTION = "a Word document (.docx)"
+DESCRIPTION = _("a Word document (.docx)")
 BINARY = True
 
 # A .docx is a zip; a small one can expand to gigabytes (a "zip bomb"). Real documents,
@@ -39,13 +41,17 @@ MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 # Tables nested deeper than this are almost certainly hostile rather than real.
 _MAX_TABLE_DEPTH = 5
 
-DAMAGED = "The Word document is damaged or truncated and could not be read."
-NOT_DOCX = "The file is not a valid Word document (.docx)."
-TOO_LARGE = "The Word document expands to more than 200 MB when unpacked and was refused."
+# Failure reasons, stored in English and translated where shown (``ParseError``).
+DAMAGED = _("The Word document is damaged or truncated and could not be read.")
+NOT_DOCX = _("The file is not a valid Word document (.docx).")
+TOO_LARGE = _("The Word document expands to more than 200 MB when unpacked and was refused.")
 
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _HEADING_STYLE = re.compile(r"Heading ([1-6])")
 _TITLE_LEVEL = 0  # above Heading 1
+# The title python-docx gives a document it creates (and one read without
+# docProps/core.xml): a placeholder, not the author's title.
+_PLACEHOLDER_TITLES = frozenset({"word document"})
 
 
 def sniff(data: bytes) -> bool:
@@ -69,7 +75,7 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
         raise ParseError(DAMAGED) from exc
 
     builder = SectionBuilder()
-    first_title = first_h1 = ""
+    first_title = first_h1 = first_heading = ""
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             for row in _table_rows(block, depth=1):
@@ -81,13 +87,18 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
             builder.paragraph(text)
             continue
         builder.heading(level, text)
+        if text and not first_heading:
+            first_heading = text
         if level == _TITLE_LEVEL and not first_title:
             first_title = text
         elif level == 1 and not first_h1:
             first_h1 = text
 
     metadata = _metadata(document)
-    title = metadata.pop("title", "") or first_title or first_h1 or title_from_filename(filename)
+    title = metadata.pop("title", "")
+    if title.casefold() in _PLACEHOLDER_TITLES:
+        title = ""
+    title = title or first_title or first_h1 or first_heading or title_from_filename(filename)
     return ParsedDocument(
         title=title, sections=builder.sections(), mime_type=MIME_TYPES[0], metadata=metadata
     )
@@ -137,6 +148,12 @@ def _table_rows(table: Table, *, depth: int) -> Iterator[str]:
 
 
 def _metadata(document: Document) -> dict[str, str]:
+    """The document's own properties; none when it has no docProps/core.xml (python-docx
+    would make up defaults: "Word Document", last modified by "python-docx", now)."""
+    try:
+        document.part.package.part_related_by(RELATIONSHIP_TYPE.CORE_PROPERTIES)
+    except KeyError:
+        return {}
     properties = document.core_properties
     values = {
         "title": properties.title,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import docx
@@ -335,6 +336,76 @@ def test_docx_title_prefers_the_document_properties():
     data = make_docx(title="Official Travel Handbook")
 
     assert parsers.parse(data, filename="handbook.docx").title == "Official Travel Handbook"
+
+
+def without_core_properties(data: bytes) -> bytes:
+    """The .docx without docProps/core.xml (and the references to it), as some writing
+    programs and converters save it."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as original,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as stripped,
+    ):
+        for member in original.infolist():
+            if member.filename == "docProps/core.xml":
+                continue
+            content = original.read(member)
+            if member.filename in ("_rels/.rels", "[Content_Types].xml"):
+                text = content.decode()
+                text = re.sub(r"<(Relationship|Override)\b[^>]*core\.xml[^>]*/>", "", text)
+                assert "core.xml" not in text
+                content = text.encode()
+            stripped.writestr(member, content)
+    return out.getvalue()
+
+
+def make_plain_docx() -> bytes:
+    """A .docx with headings but no Title-style paragraph."""
+    document = docx.Document()
+    document.add_paragraph("Read this before you travel.")
+    document.add_heading("Per diem", level=2)
+    document.add_paragraph("Forty euros a day.")
+    document.add_heading("Hotels", level=1)
+    document.add_paragraph("Book hotels through the travel desk.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_docx_without_core_properties_takes_its_first_heading_not_word_document():
+    """python-docx makes up "Word Document" (last modified by "python-docx") for a
+    document without docProps/core.xml: it was shown as the title."""
+    data = without_core_properties(make_docx())
+
+    document = parsers.parse(data, filename="handbook.docx")
+
+    assert document.title == "Travel Handbook"  # the Title-style paragraph
+    assert "last_modified_by" not in document.metadata
+    assert "modified" not in document.metadata
+
+
+def test_docx_without_core_properties_or_title_style_takes_its_first_heading():
+    data = without_core_properties(make_plain_docx())
+
+    assert parsers.parse(data, filename="handbook.docx").title == "Hotels"  # Heading 1 first
+
+
+def test_docx_without_core_properties_or_headings_is_titled_by_its_file_name():
+    document = docx.Document()
+    document.add_paragraph("Just a few notes.")
+    out = io.BytesIO()
+    document.save(out)
+    data = without_core_properties(out.getvalue())
+
+    assert parsers.parse(data, filename="uploads/Notes 2026.docx").title == "Notes 2026"
+
+
+@pytest.mark.parametrize("title", ["", "   ", "Word Document"])
+def test_docx_with_an_empty_or_default_core_title_takes_its_first_heading(title):
+    # "Word Document" is the title python-docx writes into the documents it creates.
+    data = make_docx(title=title)
+
+    assert parsers.parse(data, filename="handbook.docx").title == "Travel Handbook"
 
 
 def test_truncated_docx_is_reported_as_damaged():
