@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiToken, AuditEvent, User
 
@@ -23,65 +24,65 @@ logger = logging.getLogger(__name__)
 
 
 class AuditAction(models.TextChoices):
-    SIGNIN_SUCCEEDED = "signin.succeeded", "Signed in"
-    SIGNIN_FAILED = "signin.failed", "Sign-in failed"
-    TOKEN_CREATED = "token.created", "Token created"
-    TOKEN_USED = "token.used", "Token used"
-    TOKEN_REVOKED = "token.revoked", "Token revoked"
-    MEMBERSHIP_CREATED = "membership.created", "Membership created"
-    MEMBERSHIP_CHANGED = "membership.changed", "Membership role changed"
-    MEMBERSHIP_DELETED = "membership.deleted", "Membership deleted"
-    MEMBER_INVITED = "member.invited", "Member invited"
-    MEMBER_INVITATION_RESENT = "member.invitation_resent", "Invitation sent again"
-    MEMBER_INVITATION_WITHDRAWN = "member.invitation_withdrawn", "Invitation withdrawn"
-    ACCESS_SETTINGS_CHANGED = "access_settings.changed", "Access settings changed"
-    SSO_SETTINGS_CHANGED = "sso_settings.changed", "SSO settings changed"
-    SOURCE_CREATED = "source.created", "Source created"
-    SOURCE_CHANGED = "source.changed", "Source changed"
-    SOURCE_SYNC_REQUESTED = "source.sync_requested", "Source sync requested"
-    WORKSPACE_REINDEX_REQUESTED = "workspace.reindex_requested", "Workspace re-index requested"
-    WORKSPACE_CREATED = "workspace.created", "Workspace created"
-    WORKSPACE_RENAMED = "workspace.renamed", "Workspace renamed"
-    WORKSPACE_ARCHIVED = "workspace.archived", "Workspace archived"
-    WORKSPACE_RESTORED = "workspace.restored", "Workspace restored"
-    WORKSPACE_DELETED = "workspace.deleted", "Workspace deleted"
-    DOCUMENT_REINDEX_REQUESTED = "document.reindex_requested", "Document re-index requested"
-    ADMIN_ACTION = "admin.action", "Admin: action run"
-    DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"
-    DOCUMENT_DELETED = "document.deleted", "Document deleted"
-    DOCUMENT_READERS_CHANGED = "document.readers_changed", "Document readers changed"
-    DOCUMENT_SHARED = "document.shared", "Document shared into a workspace"
-    DOCUMENT_UNSHARED = "document.unshared", "Document unshared"
-    DOCUMENT_SHARE_REMOVED = "document.share_removed", "Shared document removed by the target"
-    DOCUMENT_SHARE_ENDED = "document.share_ended", "Share ended (sharer no longer editor)"
-    GROUP_CREATED = "group.created", "Group created"
-    GROUP_CHANGED = "group.changed", "Group changed"
-    GROUP_DELETED = "group.deleted", "Group deleted"
-    GROUP_MEMBER_ADDED = "group.member_added", "Group member added"
-    GROUP_MEMBER_REMOVED = "group.member_removed", "Group member removed"
-    GROUP_ROLE_CHANGED = "group.role_changed", "Group role in a workspace changed"
-    DOCUMENT_OPENED = "document.opened", "Document opened"
+    SIGNIN_SUCCEEDED = "signin.succeeded", _("Signed in")
+    SIGNIN_FAILED = "signin.failed", _("Sign-in failed")
+    TOKEN_CREATED = "token.created", _("Token created")
+    TOKEN_USED = "token.used", _("Token used")
+    TOKEN_REVOKED = "token.revoked", _("Token revoked")
+    MEMBERSHIP_CREATED = "membership.created", _("Membership created")
+    MEMBERSHIP_CHANGED = "membership.changed", _("Membership role changed")
+    MEMBERSHIP_DELETED = "membership.deleted", _("Membership deleted")
+    MEMBER_INVITED = "member.invited", _("Member invited")
+    MEMBER_INVITATION_RESENT = "member.invitation_resent", _("Invitation sent again")
+    MEMBER_INVITATION_WITHDRAWN = "member.invitation_withdrawn", _("Invitation withdrawn")
+    ACCESS_SETTINGS_CHANGED = "access_settings.changed", _("Access settings changed")
+    SSO_SETTINGS_CHANGED = "sso_settings.changed", _("SSO settings changed")
+    SOURCE_CREATED = "source.created", _("Source created")
+    SOURCE_CHANGED = "source.changed", _("Source changed")
+    SOURCE_SYNC_REQUESTED = "source.sync_requested", _("Source sync requested")
+    WORKSPACE_REINDEX_REQUESTED = "workspace.reindex_requested", _("Workspace re-index requested")
+    WORKSPACE_CREATED = "workspace.created", _("Workspace created")
+    WORKSPACE_RENAMED = "workspace.renamed", _("Workspace renamed")
+    WORKSPACE_ARCHIVED = "workspace.archived", _("Workspace archived")
+    WORKSPACE_RESTORED = "workspace.restored", _("Workspace restored")
+    WORKSPACE_DELETED = "workspace.deleted", _("Workspace deleted")
+    DOCUMENT_REINDEX_REQUESTED = "document.reindex_requested", _("Document re-index requested")
+    ADMIN_ACTION = "admin.action", _("Admin: action run")
+    DOCUMENT_UPLOADED = "document.uploaded", _("Document uploaded")
+    DOCUMENT_DELETED = "document.deleted", _("Document deleted")
+    DOCUMENT_READERS_CHANGED = "document.readers_changed", _("Document readers changed")
+    DOCUMENT_SHARED = "document.shared", _("Document shared into a workspace")
+    DOCUMENT_UNSHARED = "document.unshared", _("Document unshared")
+    DOCUMENT_SHARE_REMOVED = "document.share_removed", _("Shared document removed by the target")
+    DOCUMENT_SHARE_ENDED = "document.share_ended", _("Share ended (sharer no longer editor)")
+    GROUP_CREATED = "group.created", _("Group created")
+    GROUP_CHANGED = "group.changed", _("Group changed")
+    GROUP_DELETED = "group.deleted", _("Group deleted")
+    GROUP_MEMBER_ADDED = "group.member_added", _("Group member added")
+    GROUP_MEMBER_REMOVED = "group.member_removed", _("Group member removed")
+    GROUP_ROLE_CHANGED = "group.role_changed", _("Group role in a workspace changed")
+    DOCUMENT_OPENED = "document.opened", _("Document opened")
     DOCUMENT_EMBEDDING_GIVEN_UP = (
         "document.embedding_given_up",
-        "Document's embedding given up (searchable by keyword)",
+        _("Document's embedding given up (searchable by keyword)"),
     )
-    DOCUMENT_DOWNLOADED = "document.downloaded", "Original downloaded"
-    SEARCH = "search.performed", "Searched"
-    QUESTION = "question.asked", "Asked a question"
-    ADMIN_ADDED = "admin.added", "Admin: object added"
-    ADMIN_CHANGED = "admin.changed", "Admin: object changed"
-    ADMIN_DELETED = "admin.deleted", "Admin: object deleted"
-    SOURCE_DELETED = "source.deleted", "Source deleted"
-    USER_ERASED = "user.erased", "User erased"
-    ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
-    ORGANIZATION_RESTORED = "organization.restored", "Organization restored from a backup"
-    CHAT_SETTINGS_CHANGED = "chat.settings_changed", "Chat platform settings changed"
-    CHAT_CHANNEL_MAPPED = "chat.channel_mapped", "Chat channel connected to a workspace"
-    CHAT_CHANNEL_UNMAPPED = "chat.channel_unmapped", "Chat channel disconnected"
-    CHAT_IDENTITY_LINKED = "chat.identity_linked", "Chat account linked"
-    CHAT_QUESTION = "chat.question", "Asked in a chat"
-    CHAT_UPLOAD = "chat.upload", "Uploaded from a chat"
-    ANSWER_QUALITY_DROPPED = "answer_quality.dropped", "Answer quality dropped"
+    DOCUMENT_DOWNLOADED = "document.downloaded", _("Original downloaded")
+    SEARCH = "search.performed", _("Searched")
+    QUESTION = "question.asked", _("Asked a question")
+    ADMIN_ADDED = "admin.added", _("Admin: object added")
+    ADMIN_CHANGED = "admin.changed", _("Admin: object changed")
+    ADMIN_DELETED = "admin.deleted", _("Admin: object deleted")
+    SOURCE_DELETED = "source.deleted", _("Source deleted")
+    USER_ERASED = "user.erased", _("User erased")
+    ORGANIZATION_DELETED = "organization.deleted", _("Organization deleted")
+    ORGANIZATION_RESTORED = "organization.restored", _("Organization restored from a backup")
+    CHAT_SETTINGS_CHANGED = "chat.settings_changed", _("Chat platform settings changed")
+    CHAT_CHANNEL_MAPPED = "chat.channel_mapped", _("Chat channel connected to a workspace")
+    CHAT_CHANNEL_UNMAPPED = "chat.channel_unmapped", _("Chat channel disconnected")
+    CHAT_IDENTITY_LINKED = "chat.identity_linked", _("Chat account linked")
+    CHAT_QUESTION = "chat.question", _("Asked in a chat")
+    CHAT_UPLOAD = "chat.upload", _("Uploaded from a chat")
+    ANSWER_QUALITY_DROPPED = "answer_quality.dropped", _("Answer quality dropped")
 
 
 USER_AGENT_MAX = 500

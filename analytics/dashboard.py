@@ -1,13 +1,18 @@
 """The dashboard's charts: which figure of a day each one draws, and its CSV table.
 
 One list (``CHARTS``) drives the page, the tables under the charts and the CSV exports,
-so a chart, its table and its CSV always show the same numbers.
+so a chart, its table and its CSV always show the same numbers. Titles and column names
+are msgids (marked with ``gettext_noop``): the page shows them in the reader's language
+(``chart_of``, ``analytics/_table.html``), the CSV keeps them in English.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _
 
 from analytics.charts import Chart, Series, chart_build
 from analytics.selectors import Figures, Row
@@ -23,55 +28,64 @@ class ChartSpec:
 
 
 CHARTS: tuple[ChartSpec, ...] = (
-    ChartSpec("questions", "Questions per day", "bar", "", (("Questions", lambda f: f.questions),)),
-    ChartSpec("people", "Active people per day", "bar", "", (("People", lambda f: f.people),)),
+    ChartSpec(
+        "questions", _("Questions per day"), "bar", "", ((_("Questions"), lambda f: f.questions),)
+    ),
+    ChartSpec(
+        "people", _("Active people per day"), "bar", "", ((_("People"), lambda f: f.people),)
+    ),
     ChartSpec(
         "answered",
-        "Answered vs “not in the documents”",
+        _("Answered vs “not in the documents”"),
         "line",
         "%",
         (
-            ("Answered", lambda f: f.answered_rate),
-            ("Not in the documents", lambda f: f.not_in_documents_rate),
+            (_("Answered"), lambda f: f.answered_rate),
+            (_("Not in the documents"), lambda f: f.not_in_documents_rate),
         ),
     ),
     ChartSpec(
         "feedback",
-        "Feedback: helpful and unhelpful rates",
+        _("Feedback: helpful and unhelpful rates"),
         "line",
         "%",
-        (("Helpful", lambda f: f.helpful_rate), ("Unhelpful", lambda f: f.unhelpful_rate)),
+        ((_("Helpful"), lambda f: f.helpful_rate), (_("Unhelpful"), lambda f: f.unhelpful_rate)),
     ),
     ChartSpec(
         "latency",
-        "Latency (ms)",
+        _("Latency (ms)"),
         "line",
         "",
         (("p50", lambda f: f.latency_p50_ms), ("p95", lambda f: f.latency_p95_ms)),
     ),
     ChartSpec(
         "tokens",
-        "LLM tokens per day",
+        _("LLM tokens per day"),
         "bar",
         "",
-        (("Prompt", lambda f: f.prompt_tokens), ("Completion", lambda f: f.completion_tokens)),
+        (
+            (_("Prompt"), lambda f: f.prompt_tokens),
+            (_("Completion"), lambda f: f.completion_tokens),
+        ),
     ),
-    ChartSpec("cost", "LLM cost per day (USD)", "bar", "$", (("Cost", lambda f: f.cost_usd),)),
+    ChartSpec(
+        "cost", _("LLM cost per day (USD)"), "bar", "$", ((_("Cost"), lambda f: f.cost_usd),)
+    ),
 )
 CHART_KEYS = tuple(spec.key for spec in CHARTS)
 
 # The breakdowns' columns (by channel, by workspace), in the table and the CSV.
 BREAKDOWN_COLUMNS: tuple[tuple[str, Callable[[Figures], float | int | None]], ...] = (
-    ("Questions", lambda f: f.questions),
-    ("People", lambda f: f.people),
-    ("Answered rate", lambda f: f.answered_rate),
-    ("Not in the documents", lambda f: f.not_in_documents),
-    ("Helpful", lambda f: f.helpful),
-    ("Unhelpful", lambda f: f.unhelpful),
-    ("Latency p50 (ms)", lambda f: f.latency_p50_ms),
-    ("Latency p95 (ms)", lambda f: f.latency_p95_ms),
-    ("LLM tokens", lambda f: f.tokens),
-    ("Cost (USD)", lambda f: f.cost_usd),
+    (_("Questions"), lambda f: f.questions),
+    (_("People"), lambda f: f.people),
+    (_("Answered rate"), lambda f: f.answered_rate),
+    (_("Not in the documents"), lambda f: f.not_in_documents),
+    (_("Helpful"), lambda f: f.helpful),
+    (_("Unhelpful"), lambda f: f.unhelpful),
+    (_("Latency p50 (ms)"), lambda f: f.latency_p50_ms),
+    (_("Latency p95 (ms)"), lambda f: f.latency_p95_ms),
+    (_("LLM tokens"), lambda f: f.tokens),
+    (_("Cost (USD)"), lambda f: f.cost_usd),
 )
 BREAKDOWN_KINDS = ("count", "count", "rate", "count", "count", "count", "ms", "ms", "count", "usd")
 
@@ -122,19 +136,20 @@ def _kind(spec: ChartSpec) -> str:
 
 def chart_table(spec: ChartSpec, days: list[Row]) -> Table:
     return Table(
-        header=["Day", *(name for name, _ in spec.columns)],
+        header=[_("Day"), *(name for name, _value in spec.columns)],
         rows=[
-            [row.key, *(_rounded(value(row.figures)) for _, value in spec.columns)] for row in days
+            [row.key, *(_rounded(value(row.figures)) for _name, value in spec.columns)]
+            for row in days
         ],
-        kinds=("day", *(_kind(spec) for _ in spec.columns)),
+        kinds=("day", *(_kind(spec) for _column in spec.columns)),
     )
 
 
 def breakdown_table(first: str, rows: list[Row]) -> Table:
     return Table(
-        header=[first, *(name for name, _ in BREAKDOWN_COLUMNS)],
+        header=[first, *(name for name, _value in BREAKDOWN_COLUMNS)],
         rows=[
-            [row.label, *(_rounded(value(row.figures)) for _, value in BREAKDOWN_COLUMNS)]
+            [row.label, *(_rounded(value(row.figures)) for _name, value in BREAKDOWN_COLUMNS)]
             for row in rows
         ],
         kinds=("text", *BREAKDOWN_KINDS),
@@ -144,9 +159,12 @@ def breakdown_table(first: str, rows: list[Row]) -> Table:
 def chart_of(spec: ChartSpec, days: list[Row]) -> Chart:
     return chart_build(
         key=spec.key,
-        title=spec.title,
+        title=gettext(spec.title),
         labels=[row.key for row in days],
-        series=[Series(name, [value(row.figures) for row in days]) for name, value in spec.columns],
+        series=[
+            Series(gettext(name), [value(row.figures) for row in days])
+            for name, value in spec.columns
+        ],
         kind=spec.kind,
         unit=spec.unit,
     )
@@ -161,16 +179,16 @@ def _rounded(value):
 QUALITY_COLUMNS: tuple[tuple[str, Callable], ...] = (
     ("nDCG@10", lambda d: d.ndcg),
     ("Recall@10", lambda d: d.recall),
-    ("Correct answer/no answer", lambda d: d.correct),
-    ("Helpful (feedback)", lambda d: d.helpful_rate),
+    (_("Correct answer/no answer"), lambda d: d.correct),
+    (_("Helpful (feedback)"), lambda d: d.helpful_rate),
 )
 
 
 def quality_table(days: list) -> Table:
     """The quality chart's figures: a golden run's means and the feedback, per day."""
     return Table(
-        header=["Day", *(name for name, _ in QUALITY_COLUMNS)],
-        rows=[[d.day.isoformat(), *(_rounded(v(d)) for _, v in QUALITY_COLUMNS)] for d in days],
+        header=[_("Day"), *(name for name, _value in QUALITY_COLUMNS)],
+        rows=[[d.day.isoformat(), *(_rounded(v(d)) for _name, v in QUALITY_COLUMNS)] for d in days],
         kinds=("day", "score", "rate", "rate", "rate"),
     )
 
@@ -178,9 +196,9 @@ def quality_table(days: list) -> Table:
 def quality_chart(days: list) -> Chart:
     return chart_build(
         key="quality",
-        title="Answer quality and feedback",
+        title=gettext("Answer quality and feedback"),
         labels=[d.day.isoformat() for d in days],
-        series=[Series(name, [value(d) for d in days]) for name, value in QUALITY_COLUMNS],
+        series=[Series(gettext(name), [value(d) for d in days]) for name, value in QUALITY_COLUMNS],
         kind="line",
         unit="%",
     )

@@ -223,7 +223,7 @@ def _ask(context: Context, identity: ChatIdentity, workspace: Workspace) -> None
         )
         parts = context.adapter.render(
             view_of(
-                text=question.answer,
+                text=question.answer_shown,  # in the language activated for the event
                 citations=question.citations,
                 portal_url=context.platform.portal_url,
                 answer_id=answer.pk,

@@ -27,6 +27,7 @@ from ingestion.document_filters import (
     document_filters_parse,
 )
 from ingestion.embedding_failure import embedding_failing
+from ingestion.language import language_name
 from ingestion.models import Chunk, Document, DocumentStatus
 from ingestion.parsers import PARSERS
 from ingestion.selectors import (
@@ -190,7 +191,11 @@ def browser_context(user: User, *, params: QueryDict, workspaces: Sequence[Works
         "form": params,
         "statuses": DocumentStatus.choices,
         "types": [(key, label) for key, label in TYPE_LABELS.items()],
-        "languages": document_languages(user, workspaces=workspaces),
+        # (value, the language's name in the reader's language)
+        "languages": [
+            (value, language_name(value))
+            for value in document_languages(user, workspaces=workspaces)
+        ],
         "sources": document_sources(user, workspaces=workspaces),
         "uploads": UPLOADS,
         "sorts": [(key, label) for key, (label, _) in SORTS.items()],

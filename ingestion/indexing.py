@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 
@@ -44,6 +46,7 @@ from ingestion.facts import facts_write
 from ingestion.index import chunks_write
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document, DocumentStatus
+from ingestion.parsers.base import reason_translated
 from ingestion.stages import index_stage_timings, stage  # noqa: F401 (benchmarks import it here)
 from ingestion.storage import OriginalMissing, original_read
 from workspaces.rls.backend.base import search_path_once_per_transaction
@@ -225,7 +228,7 @@ def document_metadata(*, document: Document, parsed: parsers.ParsedDocument) -> 
     return metadata
 
 
-ORIGINAL_MISSING_REASON = (
+ORIGINAL_MISSING_REASON = _(
     "The original file is no longer in the document storage, so it cannot be indexed: "
     "upload it again."
 )
@@ -234,7 +237,7 @@ EMBEDDING_UNAVAILABLE_REASON = _(
     "unreachable), so this document's passages could not be embedded. Retry indexes "
     "it again."
 )
-STORAGE_UNAVAILABLE_REASON = (
+STORAGE_UNAVAILABLE_REASON = _(
     "The stored original could not be read: the document storage is unavailable. "
     "Indexing is tried again automatically; if it stays failed, use Retry once the "
     "storage is back."
@@ -243,9 +246,24 @@ STORAGE_UNAVAILABLE_REASON = (
 
 def reason_shown(reason: str) -> str:
     """A stored failure reason (in the installation's language; the marked ones above
-    are msgids) in the active language where translated; "" stays "" (gettext of ""
-    would be the catalog's header)."""
-    return gettext(reason) if reason else ""
+    and the parsers' are msgids) in the active language where translated; a parser's
+    reason with values (``parsers.base.reason_template``) has its template and values
+    translated. "" stays "" (gettext of "" would be the catalog's header)."""
+    if not reason:
+        return ""
+    shown = gettext(reason)
+    if shown != reason:
+        return shown
+    filled = reason_translated(reason, _value_shown)
+    return reason if filled is None else filled
+
+
+def _value_shown(value: str) -> str:
+    """A value in a failure reason, as shown: a count ("2,001") in the active language's
+    digits, a phrase of the catalog ("a PDF") translated, anything else as it is."""
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})*", value):
+        return number_format(int(value.replace(",", "")), force_grouping=True)
+    return gettext(value) if value else value
 
 
 def _status_set(document: Document, status: str, error: str = "") -> list[str]:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 import threading
 
+from django.utils.translation import get_language_info
+
 # ISO 639-1 code -> Postgres text search configuration (all built into Postgres 16).
 CONFIGS = {
     "en": "english",
@@ -36,6 +38,7 @@ CONFIGS = {
     "ru": "russian",
 }
 DEFAULT = "english"
+_CODES = {config: code for code, config in CONFIGS.items()}
 # Enough text to tell languages apart reliably; more only costs time.
 SAMPLE_CHARS = 4000
 MIN_CHARS = 40
@@ -75,6 +78,16 @@ def _classify(text: str) -> tuple[str, float]:
 def paragraphs(text: str) -> list[str]:
     """The paragraphs of ``text`` (split at blank lines), empty ones left out."""
     return [part for part in _PARAGRAPH_BREAK.split(text) if part.strip()]
+
+
+def language_name(config: str) -> str:
+    """The name of the language of text-search configuration ``config`` in the active
+    language ("german": "German" in English, "Deutsch" in German); another as it is,
+    capitalised."""
+    code = _CODES.get(config)
+    if code is None:
+        return config.capitalize()
+    return str(get_language_info(code)["name_translated"])
 
 
 def detect_language(text: str) -> str:

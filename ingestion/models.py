@@ -102,6 +102,21 @@ class Document(models.Model):
         return self.title
 
     @property
+    def error_shown(self) -> str:
+        """Why indexing failed, in the active language (``indexing.reason_shown``: stored
+        in English, a parser's reason with values translated with its values)."""
+        from ingestion.indexing import reason_shown
+
+        return reason_shown(self.error_message)
+
+    @property
+    def language_name(self) -> str:
+        """The document's language by name, in the active language ("Deutsch")."""
+        from ingestion.language import language_name
+
+        return language_name(self.language) if self.language else ""
+
+    @property
     def source_url(self) -> str:
         """The item's address in its source, if it is a web link (never another scheme)."""
         url = (self.metadata or {}).get("source", {}).get("url", "")

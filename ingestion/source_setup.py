@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ingestion import sources
 from ingestion.connectors import ConnectorError, SourceSpec, connector_for
@@ -26,109 +28,132 @@ MAX_PATHS = 50
 MAX_READERS = 200
 # What a list field is called in a message that may be shown away from the field.
 LIST_LABELS = {
-    "paths": "Paths",
-    "readers": "Readers",
-    "include_globs": "Include patterns",
-    "exclude_globs": "Exclude patterns",
+    "paths": gettext_lazy("Paths"),
+    "readers": gettext_lazy("Readers"),
+    "include_globs": gettext_lazy("Include patterns"),
+    "exclude_globs": gettext_lazy("Exclude patterns"),
 }
+
+
+# Labels and help texts are lazy translations: shown (and named in messages) in the
+# language active where they are used, the portal's or an API caller's.
+Text = str | Promise
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    label: str
+    label: Text
     kind: str = "text"  # "text", "multiline", "number" or "choice"
     required: bool = True
     choices: tuple[str, ...] = ()
     default: str = ""
-    help: str = ""
+    help: Text = ""
     max_length: int = MAX_VALUE
 
 
 @dataclass(frozen=True)
 class KindForm:
     kind: str
-    label: str
-    paths_label: str
+    label: Text
+    paths_label: Text
     config: tuple[Field, ...] = ()
     secrets: tuple[Field, ...] = ()
-    paths_help: str = ""
+    paths_help: Text = ""
 
 
 FORMS: dict[str, KindForm] = {
     ConnectorKind.IMAP: KindForm(
         kind=ConnectorKind.IMAP,
-        label="IMAP mailbox",
-        paths_label="Folders",
-        paths_help="One folder a line, e.g. INBOX or Archive/2026; empty: INBOX.",
+        label=gettext_lazy("IMAP mailbox"),
+        paths_label=gettext_lazy("Folders"),
+        paths_help=gettext_lazy("One folder a line, e.g. INBOX or Archive/2026; empty: INBOX."),
         config=(
-            Field("host", "Server", help="e.g. imap.example.com"),
+            Field("host", gettext_lazy("Server"), help=gettext_lazy("e.g. imap.example.com")),
             Field(
                 "port",
-                "Port",
+                gettext_lazy("Port"),
                 kind="number",
                 required=False,
-                help="Empty: 993 with ssl, 143 with starttls.",
+                help=gettext_lazy("Empty: 993 with ssl, 143 with starttls."),
             ),
             Field(
                 "security",
-                "Security",
+                gettext_lazy("Security"),
                 kind="choice",
                 choices=("ssl", "starttls", "none"),
                 default="ssl",
-                help="none is allowed only for a server on this machine.",
+                help=gettext_lazy("none is allowed only for a server on this machine."),
             ),
-            Field("username", "User name"),
+            Field("username", gettext_lazy("User name")),
             Field(
                 "ca_certificate",
-                "CA certificate",
+                gettext_lazy("CA certificate"),
                 kind="multiline",
                 required=False,
-                help="PEM; only for a server whose certificate a private authority signed.",
+                help=gettext_lazy(
+                    "PEM; only for a server whose certificate a private authority signed."
+                ),
                 # A PEM bundle of a few certificates.
                 max_length=20_000,
             ),
         ),
-        secrets=(Field("password", "Password"),),
+        secrets=(Field("password", gettext_lazy("Password")),),
     ),
     ConnectorKind.CONFLUENCE: KindForm(
         kind=ConnectorKind.CONFLUENCE,
-        label="Confluence",
-        paths_label="Space keys",
-        paths_help="One space key a line, e.g. ENG.",
+        label=gettext_lazy("Confluence"),
+        paths_label=gettext_lazy("Space keys"),
+        paths_help=gettext_lazy("One space key a line, e.g. ENG."),
         config=(
             Field(
                 "base_url",
-                "Base URL",
-                help="Cloud: https://<site>.atlassian.net; Data Center: the server's URL",
+                gettext_lazy("Base URL"),
+                help=gettext_lazy(
+                    "Cloud: https://<site>.atlassian.net; Data Center: the server's URL"
+                ),
             ),
             Field(
                 "flavour",
-                "Flavour",
+                gettext_lazy("Flavour"),
                 kind="choice",
                 choices=("cloud", "datacenter"),
                 default="cloud",
             ),
-            Field("email", "Account email", required=False, help="Cloud only"),
+            Field(
+                "email",
+                gettext_lazy("Account email"),
+                required=False,
+                help=gettext_lazy("Cloud only"),
+            ),
             Field(
                 "email_domain",
-                "Email domain",
+                gettext_lazy("Email domain"),
                 required=False,
-                help="Data Center only: turns user names in restrictions into emails",
+                help=gettext_lazy("Data Center only: turns user names in restrictions into emails"),
             ),
         ),
         secrets=(
-            Field("api_token", "API token", required=False, help="Cloud"),
-            Field("personal_access_token", "Personal access token", required=False),
+            Field(
+                "api_token", gettext_lazy("API token"), required=False, help=gettext_lazy("Cloud")
+            ),
+            Field("personal_access_token", gettext_lazy("Personal access token"), required=False),
         ),
     ),
     ConnectorKind.WEB: KindForm(
         kind=ConnectorKind.WEB,
-        label="Web directory",
-        paths_label="Folder URLs",
-        paths_help="One a line, e.g. https://files.example.com/policies/",
-        config=(Field("username", "User name", required=False, help="only for basic auth"),),
-        secrets=(Field("password", "Password", required=False),),
+        label=gettext_lazy("Web directory"),
+        paths_label=gettext_lazy("Folder URLs"),
+        paths_help=gettext_lazy("One a line, e.g. https://files.example.com/policies/"),
+        config=(
+            Field(
+                "username",
+                gettext_lazy("User name"),
+                required=False,
+                help=gettext_lazy("only for basic auth"),
+            ),
+        ),
+        secrets=(Field("password", gettext_lazy("Password"), required=False),),
     ),
 }
 

@@ -6,7 +6,9 @@ writes a word that is not in them. Both produce an :class:`Answer` whose
 citation markers ``[n]`` number the passages actually used, 1..m, in order of
 first appearance in the answer text.
 
-Nothing here touches Django or the database: callers pass plain passages.
+Nothing here touches the database: callers pass plain passages. The one sentence of
+our own, ``NO_ANSWER_TEXT``, is stored and compared in English and shown through
+:func:`answer_shown` in the reader's language.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from django.utils.translation import gettext, gettext_noop
+
 from search.confidence import answer_refused
 from search.conflicts import conflicts_find
 from search.equivalents import equivalents
@@ -24,7 +28,15 @@ from search.wording import _MIN_SENTENCE_WORDS, content_terms, split_sentences, 
 from search.wording import STOP_WORDS as STOP_WORDS  # re-exported: older imports
 from search.wording import stem as stem
 
-NO_ANSWER_TEXT = "The documents available to you do not answer this question."
+# Stored with the question and compared by equality (the LLM is told to say it, then
+# ``search.llm`` recognizes it): always this English msgid; shown by ``answer_shown``.
+NO_ANSWER_TEXT = gettext_noop("The documents available to you do not answer this question.")
+
+
+def answer_shown(text: str) -> str:
+    """An answer's stored ``text`` as a reader sees it: the no-answer sentence in the
+    active language, any other text (written from the documents) as it is."""
+    return gettext(NO_ANSWER_TEXT) if text == NO_ANSWER_TEXT else text
 
 
 @dataclass(frozen=True)

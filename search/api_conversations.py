@@ -163,7 +163,7 @@ class FeedbackInput(serializers.Serializer):
 class UnhelpfulAnswerOutput(serializers.Serializer):
     id = serializers.IntegerField()
     question = serializers.CharField(source="text")
-    answer = serializers.CharField()
+    answer = serializers.CharField(source="answer_shown")
     citations = serializers.JSONField()
     feedback = serializers.SerializerMethodField()
     flagged_sources = serializers.SerializerMethodField()

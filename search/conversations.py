@@ -147,7 +147,7 @@ def conversation_markdown(conversation: Conversation, *, viewer: User) -> str:
     ``search.fact_answers``)."""
     lines = [f"# {conversation.title}", ""]
     for turn in conversation_turns(conversation, viewer=viewer):
-        lines += [f"## {turn.text}", "", turn.answer, ""]
+        lines += [f"## {turn.text}", "", turn.answer_shown, ""]
         facts = answer_facts(turn, viewer=viewer)
         if facts:
             lines += [f"{_('Matching facts')}:", ""]

@@ -82,6 +82,14 @@ class Question(models.Model):
         return self.text[:80]
 
     @property
+    def answer_shown(self) -> str:
+        """The answer as the reader sees it (``search.answering.answer_shown``): the
+        no-answer sentence, stored in English, in the active language."""
+        from search.answering import answer_shown
+
+        return answer_shown(self.answer)
+
+    @property
     def confidence_label(self) -> str:
         from search.confidence import confidence_label
 

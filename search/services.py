@@ -28,7 +28,7 @@ from search.answer_settings import (
     recency_half_life_days,
     reranker,
 )
-from search.answering import Answer, Passage, answer_extractive, evidence_attach
+from search.answering import Answer, Passage, answer_extractive, answer_shown, evidence_attach
 from search.cache import answer_cached, answer_key, answer_store
 from search.confidence import answer_confidence
 from search.conversations import HISTORY_TURNS, conversation_touch, followup_standalone
@@ -477,9 +477,9 @@ def _answer_question_events(
 
 
 def _sentence_deltas(text: str) -> Iterator[tuple[str, object]]:
-    """``text`` (an answer written at once: extractive or cached) as one delta a sentence;
-    the pieces join to ``text`` exactly."""
-    for piece in _SENTENCE_BREAK.split(text):
+    """``text`` (an answer written at once: extractive or cached) as one delta a sentence,
+    as the reader sees it (``answer_shown``); the pieces join to that text exactly."""
+    for piece in _SENTENCE_BREAK.split(answer_shown(text)):
         if piece:
             yield "delta", piece
 

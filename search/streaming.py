@@ -51,7 +51,9 @@ def answer_payload(record: Question) -> dict:
         "id": record.pk,
         "conversation": record.conversation_id,
         "question": record.text,
-        "answer": record.answer,
+        # The no-answer sentence in the reader's language (stored in English; ``mode``
+        # says "no_answer" whatever the language).
+        "answer": record.answer_shown,
         "mode": record.mode,
         "confidence": record.confidence,
         "confidence_label": record.confidence_label,

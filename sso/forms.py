@@ -14,24 +14,30 @@ from sso.models import OIDC_SETTINGS_FIELDS, IdentityProvider
 
 class IdentityProviderForm(forms.ModelForm):
     client_secret = forms.CharField(
+        label=_("Client secret"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text=_("Stored encrypted and never shown again; leave empty to keep the current one."),
     )
     issuer = forms.URLField(
+        label=_("Issuer"),
         max_length=500,
         assume_scheme="https",
-        help_text=IdentityProvider._meta.get_field("issuer").help_text,
+        help_text=_(
+            "Exactly as the provider states it (the iss claim), "
+            "e.g. https://login.microsoftonline.com/<tenant-id>/v2.0"
+        ),
     )
     discovery_url = forms.URLField(
         label=_("Discovery URL"),
         max_length=500,
         required=False,
         assume_scheme="https",
-        help_text=IdentityProvider._meta.get_field("discovery_url").help_text,
+        help_text=_("Empty: <issuer>/.well-known/openid-configuration."),
     )
     role_mapping = forms.CharField(
+        label=_("Role mapping"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_(
@@ -40,6 +46,7 @@ class IdentityProviderForm(forms.ModelForm):
         ),
     )
     group_mapping = forms.CharField(
+        label=_("Group mapping"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
@@ -52,10 +59,33 @@ class IdentityProviderForm(forms.ModelForm):
         model = IdentityProvider
         fields = list(OIDC_SETTINGS_FIELDS)
         labels = {
+            "enabled": _("Enabled"),
+            "name": _("Name"),
             "client_id": _("Client ID"),
+            "scopes": _("Scopes"),
             "allowed_email_domains": _("Allowed email domains"),
+            "auto_provision": _("Auto provision"),
+            "link_existing_accounts": _("Link existing accounts"),
             "role_claim": _("Role claim"),
             "password_sign_in_disabled": _("Disable password sign-in"),
+        }
+        # The model's help texts, in the reader's language.
+        help_texts = {
+            "name": _('Shown on the button "Sign in with <name>".'),
+            "allowed_email_domains": _(
+                "Space- or comma-separated; empty allows any domain the provider asserts."
+            ),
+            "role_claim": _(
+                "The ID token claim whose values are mapped to workspace roles and groups."
+            ),
+            "auto_provision": _("Create an account on a person's first sign-in."),
+            "link_existing_accounts": _(
+                "Let a first SSO sign-in take over the local account with the same email. "
+                "Only turn this on if the provider verifies email addresses."
+            ),
+            "password_sign_in_disabled": _(
+                "Refuse email + password sign-in for everyone (SSO only)."
+            ),
         }
         widgets = {"allowed_email_domains": forms.Textarea(attrs={"rows": 2})}
 
@@ -71,8 +101,11 @@ class IdentityProviderForm(forms.ModelForm):
         try:
             rules = json.loads(text)
         except ValueError as exc:
-            label = field.replace("_", " ")
-            raise ValidationError(f"The {label} is not valid JSON.") from exc
+            message = {
+                "role_mapping": _("The role mapping is not valid JSON."),
+                "group_mapping": _("The group mapping is not valid JSON."),
+            }[field]
+            raise ValidationError(message) from exc
         return validate(rules)
 
     def clean_role_mapping(self):
@@ -84,7 +117,7 @@ class IdentityProviderForm(forms.ModelForm):
     def clean_scopes(self):
         scopes = self.cleaned_data["scopes"].split()
         if "openid" not in scopes:
-            raise ValidationError('The scopes must include "openid".')
+            raise ValidationError(_('The scopes must include "openid".'))
         return " ".join(scopes)
 
     def clean(self):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from ingestion.connectors import http_client
 from ingestion.connectors.base import ConnectorError, ItemError, SourceSpec
@@ -78,22 +79,26 @@ class Site:
         base_url = str(config.get("base_url") or "").strip().rstrip("/")
         flavour = str(config.get("flavour") or "").strip().lower()
         if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base_url):
-            raise ConnectorError("The Confluence connector needs a base URL (https://...).")
+            raise ConnectorError(
+                gettext("The Confluence connector needs a base URL (https://...).")
+            )
         if flavour not in FLAVOURS:
-            raise ConnectorError("The Confluence flavour must be 'cloud' or 'datacenter'.")
+            raise ConnectorError(gettext("The Confluence flavour must be 'cloud' or 'datacenter'."))
         if not spec.paths:
-            raise ConnectorError("The source names no Confluence space key.")
+            raise ConnectorError(gettext("The source names no Confluence space key."))
         for key in spec.paths:
             if not _SPACE_KEY.fullmatch(key):
-                raise ConnectorError(f"{key!r} is not a Confluence space key.")
+                raise ConnectorError(
+                    gettext("%(key)s is not a Confluence space key.") % {"key": repr(key)}
+                )
         if flavour == CLOUD:
             email, token = str(config.get("email") or ""), str(secrets.get("api_token") or "")
             if not email or not token:
-                raise ConnectorError("Confluence Cloud needs an email and an API token.")
+                raise ConnectorError(gettext("Confluence Cloud needs an email and an API token."))
             return base_url.removesuffix("/wiki"), flavour, httpx.BasicAuth(email, token)
         token = str(secrets.get("personal_access_token") or "")
         if not token:
-            raise ConnectorError("Confluence Data Center needs a personal access token.")
+            raise ConnectorError(gettext("Confluence Data Center needs a personal access token."))
         return base_url, flavour, token
 
     # --- requests -------------------------------------------------------------------

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import PureWindowsPath
 
+from django.utils.translation import gettext
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
@@ -136,18 +137,26 @@ def _tls_context(spec: SourceSpec) -> ssl.SSLContext:
 
 
 def _settings(spec: SourceSpec) -> tuple[str, int, str, str, str]:
-    """(host, port, security, username, password), or ConnectorError naming what is wrong."""
+    """(host, port, security, username, password), or ConnectorError naming what is wrong
+    (in the active language: the portal's or API caller's when setting up)."""
     config = spec.config
     host = str(config.get("host") or "").strip()
     if not host or len(host) > 253 or any(c.isspace() or c in "/@" for c in host):
-        raise ConnectorError("The IMAP connector needs a server name such as mail.example.com.")
+        raise ConnectorError(
+            gettext("The IMAP connector needs a server name such as mail.example.com.")
+        )
     security = str(config.get("security") or "ssl")
     if security not in SECURITY:
-        raise ConnectorError(f"Security must be one of {', '.join(SECURITY)}, not {security!r}.")
+        raise ConnectorError(
+            gettext("Security must be one of %(choices)s, not %(value)s.")
+            % {"choices": ", ".join(SECURITY), "value": repr(security)}
+        )
     if security == "none" and not _is_loopback(host):
         raise ConnectorError(
-            "An IMAP connection without TLS is allowed only to this machine (localhost): "
-            "choose ssl or starttls."
+            gettext(
+                "An IMAP connection without TLS is allowed only to this machine (localhost): "
+                "choose ssl or starttls."
+            )
         )
     raw_port = config.get("port") or DEFAULT_PORTS[security]
     try:
@@ -155,13 +164,16 @@ def _settings(spec: SourceSpec) -> tuple[str, int, str, str, str]:
     except (TypeError, ValueError):
         port = 0
     if not 0 < port < 65536:
-        raise ConnectorError(f"The IMAP port must be a number from 1 to 65535, not {raw_port!r}.")
+        raise ConnectorError(
+            gettext("The IMAP port must be a number from 1 to 65535, not %(value)s.")
+            % {"value": repr(raw_port)}
+        )
     username = str(config.get("username") or "").strip()
     if not username:
-        raise ConnectorError("The IMAP connector needs the mailbox's user name.")
+        raise ConnectorError(gettext("The IMAP connector needs the mailbox's user name."))
     password = str(spec.secrets.get("password") or "")
     if not password:
-        raise ConnectorError("The IMAP connector needs the mailbox's password (a secret).")
+        raise ConnectorError(gettext("The IMAP connector needs the mailbox's password (a secret)."))
     _tls_context(spec)
     outbound_host_check(host, port)
     return host, port, security, username, password
@@ -172,8 +184,11 @@ def _folders(spec: SourceSpec) -> list[str]:
     for folder in folders:
         if len(folder) > MAX_FOLDER_LENGTH or any(ord(c) < 32 or c in "*%" for c in folder):
             raise ConnectorError(
-                f"{folder[:50]!r} is not a folder name (no wildcards or control characters, "
-                f"at most {MAX_FOLDER_LENGTH} characters)."
+                gettext(
+                    "%(folder)s is not a folder name (no wildcards or control characters, "
+                    "at most %(limit)s characters)."
+                )
+                % {"folder": repr(folder[:50]), "limit": MAX_FOLDER_LENGTH}
             )
     return sorted(set(folders))
 

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 import httpx
 from bs4 import BeautifulSoup
 from django.conf import settings
+from django.utils.translation import gettext
 
 from ingestion.connectors import http_client
 from ingestion.connectors.base import (
@@ -64,20 +65,27 @@ class WebDirectoryConnector:
 
 
 def _roots(spec: SourceSpec) -> list[str]:
+    """The folder URLs to sync; ConnectorError (in the active language: the portal's or
+    API caller's when setting up, the worker's on a sync) naming one that cannot work."""
     if not spec.paths:
-        raise ConnectorError("The source names no folder URL to sync.")
+        raise ConnectorError(gettext("The source names no folder URL to sync."))
     roots = []
     for raw in spec.paths:
         parts = urlsplit(raw.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConnectorError(f"{raw!r} is not an http(s) folder URL.")
+            raise ConnectorError(
+                gettext("%(url)s is not an http(s) folder URL.") % {"url": repr(raw)}
+            )
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ConnectorError(
-                f"The folder URL {raw!r} must not carry a query, fragment or credentials."
+                gettext("The folder URL %(url)s must not carry a query, fragment or credentials.")
+                % {"url": repr(raw)}
             )
         path = parts.path or "/"
         if ".." in unquote(path).split("/"):
-            raise ConnectorError(f"The folder URL {raw!r} must not contain '..'.")
+            raise ConnectorError(
+                gettext("The folder URL %(url)s must not contain '..'.") % {"url": repr(raw)}
+            )
         if not path.endswith("/"):
             path += "/"
         roots.append(f"{parts.scheme}://{parts.netloc}{path}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import PureWindowsPath
 
+from django.utils.translation import gettext_noop as _
+
 from ingestion.parsers import delimited, html, jsondoc, mail, md, pdf, sheets, slides, txt, word
 from ingestion.parsers.base import (
     FormatParser,
@@ -16,6 +18,7 @@ from ingestion.parsers.base import (
     ParseError,
     Section,
     UnsupportedFormat,
+    reason_template,
 )
 from ingestion.parsers.encoding import looks_like_text
 
@@ -51,8 +54,32 @@ _BY_MIME_TYPE = {mime: key for key, parser in PARSERS.items() for mime in parser
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_BY_EXTENSION)
 
-EMPTY = "The file is empty."
-NO_TEXT = "No text could be extracted from this file."
+# Failure reasons, stored in English and translated where shown (``ParseError``).
+EMPTY = _("The file is empty.")
+NO_TEXT = _("No text could be extracted from this file.")
+UNKNOWN_TYPE = _("The type of this file could not be determined.")
+# What the name (or the MIME type sent) claims and what the content is.
+NAMED_NOT = reason_template(
+    _("The file is named %(extension)s but its content is not %(description)s.")
+)
+SENT_NOT = reason_template(
+    _("The file was sent as %(mime)s but its content is not %(description)s.")
+)
+NAMED_BINARY = reason_template(
+    _("The file is named %(extension)s but its content is %(description)s, not text.")
+)
+SENT_BINARY = reason_template(
+    _("The file was sent as %(mime)s but its content is %(description)s, not text.")
+)
+NAMED_NOT_TEXT = reason_template(_("The file is named %(extension)s but its content is not text."))
+SENT_NOT_TEXT = reason_template(_("The file was sent as %(mime)s but its content is not text."))
+UNREADABLE = reason_template(_("The file could not be read as %(description)s; it may be damaged."))
+UNSUPPORTED = reason_template(
+    _("Files of type %(extension)s are not supported. Supported: %(supported)s.")
+)
+UNRECOGNISED = reason_template(
+    _("The type of this file could not be recognised. Supported: %(supported)s.")
+)
 
 
 def detect_format(data: bytes, filename: str, mime_type: str | None = None) -> str:
@@ -81,14 +108,16 @@ def detect_format(data: bytes, filename: str, mime_type: str | None = None) -> s
         raise UnsupportedFormat(_unsupported_reason(extension))
 
     parser = PARSERS[declared]
-    claim = f"is named {extension}" if extension in parser.EXTENSIONS else f"was sent as {mime}"
+    named = extension in parser.EXTENSIONS
+    claim = {"extension": extension} if named else {"mime": mime}
     if parser.BINARY and not parser.sniff(data):
-        raise ParseError(f"The file {claim} but its content is not {parser.DESCRIPTION}.")
+        reason = NAMED_NOT if named else SENT_NOT
+        raise ParseError(reason % {**claim, "description": parser.DESCRIPTION})
     if not parser.BINARY and recognised is not None and PARSERS[recognised].BINARY:
-        actual = PARSERS[recognised].DESCRIPTION
-        raise ParseError(f"The file {claim} but its content is {actual}, not text.")
+        reason = NAMED_BINARY if named else SENT_BINARY
+        raise ParseError(reason % {**claim, "description": PARSERS[recognised].DESCRIPTION})
     if not parser.BINARY and not looks_like_text(data):
-        raise ParseError(f"The file {claim} but its content is not text.")
+        raise ParseError((NAMED_NOT_TEXT if named else SENT_NOT_TEXT) % claim)
     return declared
 
 
@@ -104,15 +133,14 @@ def parse(data: bytes, *, filename: str, mime_type: str | None = None) -> Parsed
     except ParseError:
         raise
     except Exception as exc:
-        raise ParseError("The type of this file could not be determined.") from exc
+        raise ParseError(UNKNOWN_TYPE) from exc
     parser = PARSERS[format_key]
     try:
         document = parser.parse(data, filename=filename)
     except ParseError:
         raise
     except Exception as exc:
-        reason = f"The file could not be read as {parser.DESCRIPTION}; it may be damaged."
-        raise ParseError(reason) from exc
+        raise ParseError(UNREADABLE % {"description": parser.DESCRIPTION}) from exc
     if not any(section.text.strip() for section in document.sections):
         raise ParseError(NO_TEXT)
     return document
@@ -121,5 +149,5 @@ def parse(data: bytes, *, filename: str, mime_type: str | None = None) -> Parsed
 def _unsupported_reason(extension: str) -> str:
     supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
     if extension:
-        return f"Files of type {extension} are not supported. Supported: {supported}."
-    return f"The type of this file could not be recognised. Supported: {supported}."
+        return UNSUPPORTED % {"extension": extension, "supported": supported}
+    return UNRECOGNISED % {"supported": supported}

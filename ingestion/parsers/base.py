@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PureWindowsPath
@@ -33,11 +34,53 @@ class ParsedDocument:
 
 
 class ParseError(Exception):
-    """The file cannot be turned into text; ``reason`` is a sentence safe to show users."""
+    """The file cannot be turned into text; ``reason`` is a sentence safe to show users.
+
+    Reasons are stored in English and translated where shown
+    (``ingestion.indexing.reason_shown``): a fixed reason is a msgid marked with
+    ``gettext_noop``; one with values is a marked template registered with
+    :func:`reason_template` and filled in with ``%``, so it can be read back."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+# Marked templates of failure reasons with ``%(name)s`` values -> the pattern that reads
+# the values back out of a filled-in reason.
+_REASON_TEMPLATES: dict[str, re.Pattern[str]] = {}
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def reason_template(msgid: str) -> str:
+    """Register ``msgid`` (marked with ``gettext_noop`` at the call) as a failure reason
+    with ``%(name)s`` values, so :func:`reason_translated` can translate one filled in;
+    returns ``msgid``."""
+    parts = _PLACEHOLDER.split(msgid)
+    pattern = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+    )
+    _REASON_TEMPLATES[msgid] = re.compile(pattern, re.DOTALL)
+    return msgid
+
+
+def reason_translated(reason: str, translate: Callable[[str], str]) -> str | None:
+    """``reason``, a registered template filled in, with the template and each value put
+    through ``translate`` (a value not in the catalog stays as it is); None when no
+    template fits. Of several that fit, the one with the most fixed text wins ("is not
+    text." over "is not %(description)s.")."""
+    best = None
+    for msgid, pattern in _REASON_TEMPLATES.items():
+        match = pattern.fullmatch(reason)
+        if match is None:
+            continue
+        fixed = len(_PLACEHOLDER.sub("", msgid))
+        if best is None or fixed > best[0]:
+            best = (fixed, msgid, match.groupdict())
+    if best is None:
+        return None
+    _, msgid, values = best
+    return translate(msgid) % {name: translate(value) for name, value in values.items()}
 
 
 class UnsupportedFormat(ParseError):

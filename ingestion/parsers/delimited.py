@@ -10,14 +10,18 @@ from __future__ import annotations
 import csv
 import io
 
+from django.utils.translation import gettext_noop as _
+
 from ingestion.parsers import tabular
-from ingestion.parsers.base import ParsedDocument, ParseError, title_from_filename
+from ingestion.parsers.base import ParsedDocument, ParseError, reason_template, title_from_filename
 from ingestion.parsers.encoding import decode_text
 
 EXTENSIONS = (".csv", ".tsv")
 MIME_TYPES = ("text/csv", "text/tab-separated-values")
-DESCRIPTION = "a CSV file"
+DESCRIPTION = _("a CSV file")
 BINARY = False
+
+MALFORMED = reason_template(_("The CSV file is malformed (%(error)s)."))
 
 # The sniffer reads a sample: enough lines to see the delimiter, cheap on a big file.
 _SAMPLE_CHARS = 64 * 1024
@@ -37,7 +41,7 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
         rows = (row[: tabular.MAX_COLUMNS] for row in csv.reader(io.StringIO(text), dialect))
         sections, header = tabular.rows_to_sections(rows, budget)
     except csv.Error as exc:
-        raise ParseError(f"The CSV file is malformed ({exc}).") from exc
+        raise ParseError(MALFORMED % {"error": exc}) from exc
     metadata = {"truncated": budget.truncated} if budget.truncated else {}
     if header:
         metadata["columns"] = ", ".join(label for label in header if label)[:1000]

@@ -6,6 +6,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
+from django.utils.translation import gettext_noop as _
 
 from ingestion.parsers.base import ParsedDocument, normalize_space, title_from_filename
 from ingestion.parsers.encoding import looks_like_text
@@ -13,7 +14,7 @@ from ingestion.parsers.sections import SectionBuilder
 
 EXTENSIONS = (".html", ".htm")
 MIME_TYPES = ("text/html", "application/xhtml+xml")
-DESCRIPTION = "an HTML page"
+DESCRIPTION = _("an HTML page")
 BINARY = False
 
 # Elements whose content is never body text a reader would want cited.

@@ -11,14 +11,29 @@ from __future__ import annotations
 
 import json
 
+from django.utils.translation import gettext_noop as _
+
 from ingestion.parsers import tabular
-from ingestion.parsers.base import ParsedDocument, ParseError, Section, title_from_filename
+from ingestion.parsers.base import (
+    ParsedDocument,
+    ParseError,
+    Section,
+    reason_template,
+    title_from_filename,
+)
 from ingestion.parsers.encoding import decode_text
 
 EXTENSIONS = (".json",)
 MIME_TYPES = ("application/json",)
-DESCRIPTION = "a JSON file"
+DESCRIPTION = _("a JSON file")
 BINARY = False
+
+# Failure reasons, stored in English and translated where shown (``ParseError``).
+TOO_LARGE = reason_template(
+    _("The JSON file is larger than %(megabytes)s MB; split it into smaller files.")
+)
+TOO_DEEP = _("The JSON file is nested too deeply to be read.")
+INVALID = reason_template(_("The file is not valid JSON (%(error)s)."))
 
 # Parsed in one piece: Python objects take ~10x the bytes, so this bounds memory.
 MAX_JSON_BYTES = 10 * 1024 * 1024
@@ -34,16 +49,13 @@ def sniff(data: bytes) -> bool:
 
 def parse(data: bytes, *, filename: str) -> ParsedDocument:
     if len(data) > MAX_JSON_BYTES:
-        raise ParseError(
-            f"The JSON file is larger than {MAX_JSON_BYTES // (1024 * 1024)} MB; "
-            "split it into smaller files."
-        )
+        raise ParseError(TOO_LARGE % {"megabytes": MAX_JSON_BYTES // (1024 * 1024)})
     try:
         value = json.loads(decode_text(data))
     except RecursionError as exc:
-        raise ParseError("The JSON file is nested too deeply to be read.") from exc
+        raise ParseError(TOO_DEEP) from exc
     except ValueError as exc:
-        raise ParseError(f"The file is not valid JSON ({exc}).") from exc
+        raise ParseError(INVALID % {"error": exc}) from exc
 
     budget = tabular.Budget()
     sections = []

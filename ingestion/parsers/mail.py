@@ -26,6 +26,8 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+from django.utils.translation import gettext_noop
+
 from ingestion.parsers import html
 from ingestion.parsers.base import (
     ParsedDocument,
@@ -184,7 +186,7 @@ class EmlParser:
 
     EXTENSIONS = (".eml",)
     MIME_TYPES = ("message/rfc822",)
-    DESCRIPTION = "an e-mail message"
+    DESCRIPTION = gettext_noop("an e-mail message")
     BINARY = False
 
     def sniff(self, data: bytes) -> bool:
@@ -196,7 +198,9 @@ class EmlParser:
             # Some programs save a message with the envelope line an mbox would have.
             data = data.partition(b"\n")[2]
         if not _looks_like_headers(data):
-            raise ParseError("The file is named .eml but does not start with e-mail headers.")
+            raise ParseError(
+                gettext_noop("The file is named .eml but does not start with e-mail headers.")
+            )
         message = _PARSER.parsebytes(data)
         builder = SectionBuilder()
         subject = _add_message(builder, message, level=None)
@@ -231,7 +235,7 @@ class MboxParser:
 
     EXTENSIONS = (".mbox", ".mbx")
     MIME_TYPES = ("application/mbox",)
-    DESCRIPTION = "a mailbox (mbox) file"
+    DESCRIPTION = gettext_noop("a mailbox (mbox) file")
     BINARY = False
 
     def sniff(self, data: bytes) -> bool:
@@ -240,7 +244,9 @@ class MboxParser:
 
     def parse(self, data: bytes, *, filename: str) -> ParsedDocument:
         if not self.sniff(data):
-            raise ParseError("The file is named .mbox but does not start with a 'From ' line.")
+            raise ParseError(
+                gettext_noop("The file is named .mbox but does not start with a 'From ' line.")
+            )
         raw_messages = mbox_messages(data.removeprefix(codecs.BOM_UTF8))
         builder = SectionBuilder()
         for raw in raw_messages[:MAX_MBOX_MESSAGES]:

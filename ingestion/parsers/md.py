@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext_noop as _
+
 from ingestion.parsers.base import (
     ParsedDocument,
     Section,
@@ -23,7 +25,7 @@ from ingestion.parsers.sections import SectionBuilder
 
 EXTENSIONS = (".md", ".markdown")
 MIME_TYPES = ("text/markdown", "text/x-markdown")
-DESCRIPTION = "a Markdown file"
+DESCRIPTION = _("a Markdown file")
 BINARY = False
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")

@@ -13,6 +13,7 @@ import logging
 import re
 from datetime import datetime
 
+from django.utils.translation import gettext_noop as _
 from pypdf import PdfReader
 
 from ingestion.parsers.base import (
@@ -20,12 +21,13 @@ from ingestion.parsers.base import (
     ParseError,
     Section,
     normalize_space,
+    reason_template,
     title_from_filename,
 )
 
 EXTENSIONS = (".pdf",)
 MIME_TYPES = ("application/pdf",)
-DESCRIPTION = "a PDF"
+DESCRIPTION = _("a PDF")
 BINARY = True
 
 # A limit on the work one upload can cause: 2,000 pages is far beyond any policy or
@@ -42,11 +44,17 @@ _PLACEHOLDER_TITLE = re.compile(
 # The specification lets the header appear anywhere in the first 1,024 bytes.
 _HEADER_WINDOW = 1024
 
-DAMAGED = "The PDF is damaged and could not be read."
-ENCRYPTED = "The PDF is password-protected or encrypted. Remove the protection and upload it again."
-NO_TEXT = (
+# Failure reasons, stored in English and translated where shown (``ParseError``).
+DAMAGED = _("The PDF is damaged and could not be read.")
+ENCRYPTED = _(
+    "The PDF is password-protected or encrypted. Remove the protection and upload it again."
+)
+NO_TEXT = _(
     "No text could be extracted from this file. The PDF may be a scanned image "
     "without a text layer."
+)
+TOO_MANY_PAGES = reason_template(
+    _("The PDF has %(pages)s pages; at most %(limit)s pages are supported.")
 )
 
 _HYPHENATED_BREAK = re.compile(r"(\w)-\n(?=[a-z])")
@@ -71,7 +79,7 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
         raise ParseError(DAMAGED) from exc
     if page_count > MAX_PDF_PAGES:
         raise ParseError(
-            f"The PDF has {page_count:,} pages; at most {MAX_PDF_PAGES:,} pages are supported."
+            TOO_MANY_PAGES % {"pages": f"{page_count:,}", "limit": f"{MAX_PDF_PAGES:,}"}
         )
 
     outline = _outline_paths(reader)

@@ -13,6 +13,7 @@ import io
 import itertools
 
 import openpyxl
+from django.utils.translation import gettext_noop as _
 
 from ingestion.parsers import package, tabular
 from ingestion.parsers.base import (
@@ -28,7 +29,7 @@ MIME_TYPES = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.ms-excel.sheet.macroEnabled.12",
 )
-DESCRIPTION = "an Excel workbook (.xlsx)"
+DESCRIPTION = _("an Excel workbook (.xlsx)")
 BINARY = True
 
 _MAIN_PART = "xl/workbook.xml"
@@ -49,7 +50,7 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
-        raise ParseError(f"The file is damaged and could not be read as {DESCRIPTION}.") from exc
+        raise ParseError(package.UNREADABLE % {"description": DESCRIPTION}) from exc
     try:
         budget = tabular.Budget()
         sections = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 
 import pptx
+from django.utils.translation import gettext_noop as _
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from ingestion.parsers import package, tabular
@@ -26,7 +27,7 @@ from ingestion.parsers.base import (
 
 EXTENSIONS = (".pptx",)
 MIME_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
-DESCRIPTION = "a PowerPoint presentation (.pptx)"
+DESCRIPTION = _("a PowerPoint presentation (.pptx)")
 BINARY = True
 
 _MAIN_PART = "ppt/presentation.xml"
@@ -45,7 +46,7 @@ def parse(data: bytes, *, filename: str) -> ParsedDocument:
     try:
         presentation = pptx.Presentation(io.BytesIO(data))
     except Exception as exc:
-        raise ParseError(f"The file is damaged and could not be read as {DESCRIPTION}.") from exc
+        raise ParseError(package.UNREADABLE % {"description": DESCRIPTION}) from exc
     budget = tabular.Budget(max_rows=10**9)
     sections = []
     first_title = ""

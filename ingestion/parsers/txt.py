@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext_noop as _
+
 from ingestion.parsers.base import (
     ParsedDocument,
     Section,
@@ -16,7 +18,7 @@ from ingestion.parsers.encoding import decode_text
 
 EXTENSIONS = (".txt", ".text")
 MIME_TYPES = ("text/plain",)
-DESCRIPTION = "a text file"
+DESCRIPTION = _("a text file")
 BINARY = False
 
 _BLANK_LINES = re.compile(r"\n[ \t\f\v]*\n")

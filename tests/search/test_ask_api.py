@@ -7,6 +7,7 @@ import json
 import pytest
 from django.test import override_settings
 
+from search.answering import NO_ANSWER_TEXT
 from search.models import Question
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -85,6 +86,33 @@ def test_question_with_no_matching_passage_says_so(indexed, alice_api):
     assert body["mode"] == "no_answer"
     assert body["citations"] == []
     assert "do not answer" in body["answer"]
+
+
+NO_ANSWER_DE = "Die Ihnen zugänglichen Dokumente beantworten diese Frage nicht."
+
+
+def test_no_answer_sentence_is_shown_in_the_askers_language(indexed, alice_api, alice_portal):
+    question = "Who won the football cup in 1954?"
+    page = alice_portal.post(
+        "/ask/", {"question": question}, follow=True, HTTP_ACCEPT_LANGUAGE="de-DE"
+    ).content.decode()
+    assert NO_ANSWER_DE in page
+    assert NO_ANSWER_TEXT not in page
+    # Stored (and compared: analytics, the LLM's reply) in English whatever the language.
+    assert Question.objects.get().answer == NO_ANSWER_TEXT
+
+    # The portal's streamed answer: its deltas and its final text.
+    stream = alice_portal.post("/ask/stream", {"question": question}, HTTP_ACCEPT_LANGUAGE="de-DE")
+    body = b"".join(stream.streaming_content).decode()
+    assert NO_ANSWER_TEXT not in body
+    done = json.loads(body.split("event: done\ndata: ", 1)[1].split("\n", 1)[0])
+    assert done["mode"] == "no_answer"
+    assert done["answer"] == NO_ANSWER_DE
+
+    # The API follows the caller's Accept-Language; without one it stays English.
+    german = alice_api.post("/api/v1/ask", {"question": question}, HTTP_ACCEPT_LANGUAGE="de")
+    assert german.json()["answer"] == NO_ANSWER_DE
+    assert alice_api.post("/api/v1/ask", {"question": question}).json()["answer"] == NO_ANSWER_TEXT
 
 
 def test_llm_writes_the_answer_with_validated_citations(indexed, alice_api):
