@@ -156,6 +156,8 @@ ROUTES: list[Route] = [
     Route(":home", "get", ANYONE, NONE),
     Route(":healthz", "get", ANYONE, NONE),
     Route(":readyz", "get", ANYONE, NONE),
+    # Browsers ask for it by themselves: a redirect to the static icon.
+    Route(":favicon", "get", ANYONE, NONE),
     Route("accounts:login", "get", ANYONE, NONE),
     Route("accounts:logout", "post", ANYONE, NONE),
     Route("accounts:password_reset", "get", ANYONE, NONE),
