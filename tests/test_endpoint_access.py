@@ -559,15 +559,10 @@ def _routes() -> list[Route]:
 
 def _past_globex(model, *, globex_schema: str) -> None:
     """Move Acme's id sequence for ``model`` past Globex's ids, so an Acme id asked for
-    at Globex's domain names nothing there (and its 404 is meaningful). Read under the
-    organization-wide scope: row-level security would hide a workspace table's rows
-    (memberships, documents) and leave the sequence behind Globex's ids."""
-    from workspaces.rls import organization_scope
-
-    with schema_context(globex_schema), organization_scope():
+    at Globex's domain names nothing there (and its 404 is meaningful)."""
+    with schema_context(globex_schema):
         globex_max = model.objects.aggregate(m=Max("pk"))["m"] or 0
-    with organization_scope():
-        acme_max = model.objects.aggregate(m=Max("pk"))["m"] or 0
+    acme_max = model.objects.aggregate(m=Max("pk"))["m"] or 0
     with connection.cursor() as cursor:
         # Sequences only move forward here, past every id either schema has used.
         cursor.execute(
