@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
@@ -15,7 +16,6 @@ from ingestion import api_sharing as sharing_api
 from ingestion import source_api, source_setup_views
 from mcp_server.views import McpView
 from opaa import health
-from opaa.favicon import FaviconView
 from search import api as search_api
 from search import api_conversations as conversation_api
 from tenants import erasure_views as tenants_erasure
@@ -83,6 +83,15 @@ api_v1 = [
 
 # Unrouted URLs under /api/ answer a JSON 404 like every API error (opaa/api.py).
 handler404 = "opaa.api.not_found"
+
+
+class FaviconView(RedirectView):
+    """/favicon.ico, which browsers ask for by themselves: the icon base.html links to."""
+
+    permanent = False  # the static file's URL may change (a CDN, hashed names)
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("opaa/favicon.svg")
 
 
 urlpatterns = [

@@ -31,21 +31,12 @@ from search.wording import stem as stem
 # Stored with the question and compared by equality (the LLM is told to say it, then
 # ``search.llm`` recognizes it): always this English msgid; shown by ``answer_shown``.
 NO_ANSWER_TEXT = gettext_noop("The documents available to you do not answer this question.")
-# Put in place of an answer whose cited document was erased (``search.erasure``: stored),
-# and of one citing documents its viewer may not read (``search.conversations``: set for
-# display only); English msgids like the one above, shown by ``answer_shown``.
-ERASED_ANSWER = gettext_noop(
-    "This answer cited a document that has since been deleted, so it was removed."
-)
-ANSWER_WITHHELD = gettext_noop("This answer is hidden: it cites documents you may not read.")
-_OUR_SENTENCES = frozenset({NO_ANSWER_TEXT, ERASED_ANSWER, ANSWER_WITHHELD})
 
 
 def answer_shown(text: str) -> str:
-    """An answer's stored ``text`` as a reader sees it: our own sentences (no answer,
-    erased, withheld) in the active language, any other text (written from the
-    documents) as it is."""
-    return gettext(text) if text in _OUR_SENTENCES else text
+    """An answer's stored ``text`` as a reader sees it: the no-answer sentence in the
+    active language, any other text (written from the documents) as it is."""
+    return gettext(NO_ANSWER_TEXT) if text == NO_ANSWER_TEXT else text
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,9 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from ingestion.models import Document
-from search.answering import ANSWER_WITHHELD
 from search.fact_answers import answer_facts
 from search.models import Conversation, Feedback, Question, SourceFeedback, SourceReason
 from workspaces.models import Workspace
@@ -28,11 +26,9 @@ from workspaces.readers import reader_scope
 MAX_TITLE_CHARS = 200
 # How many earlier turns a follow-up is read against.
 HISTORY_TURNS = 4
-# ANSWER_WITHHELD (search.answering) is shown instead of an answer written from a source
-# the viewer may not read.
-ANSWER_HIDDEN_NOT_FLAGGABLE = gettext_noop(
-    "This answer is hidden from you, so its sources cannot be flagged."
-)
+# Shown instead of an answer written from a source the viewer may not read.
+ANSWER_WITHHELD = "This answer is hidden: it cites documents you may not read."
+ANSWER_HIDDEN_NOT_FLAGGABLE = "This answer is hidden from you, so its sources cannot be flagged."
 # Words that point back at an earlier turn ("what about *it*?").
 _REFERRING = re.compile(
     r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|same|also|"
@@ -218,7 +214,7 @@ def feedback_submit(
     cited = {c["number"]: c["document_id"] for c in question.citations}
     documents = set(cited.values())
     if flagged and _documents_readable(user, question.workspace, documents) != documents:
-        raise ValidationError({"sources": _(ANSWER_HIDDEN_NOT_FLAGGABLE)})
+        raise ValidationError({"sources": ANSWER_HIDDEN_NOT_FLAGGABLE})
     for number, reason in flagged:
         if number not in cited:
             raise ValidationError(

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from search.answering import ERASED_ANSWER  # stored in an answer's place; answer_shown
 from search.models import Conversation, Question, SourceFeedback
+
+ERASED_ANSWER = "This answer cited a document that has since been deleted, so it was removed."
 
 
 def questions_of_user_delete(*, user_id: int) -> None:
